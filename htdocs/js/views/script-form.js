@@ -1,0 +1,145 @@
+// Register a script (#/scripts/new) or edit one (#/scripts/:id/edit).
+import { h } from '../dom.js';
+import { api, ApiError } from '../api.js';
+import { field, jsonEditor, argsEditor } from '../widgets.js';
+
+const FIELD_ORDER = ['name', 'type', 'path', 'description', 'enabled', 'requirements', 'args',
+  'input_mode', 'inputs', 'outputs', 'env', 'timeout_s', 'max_concurrency'];
+
+export async function render(ctx) {
+  const editing = Boolean(ctx.params.id);
+  let orig = null;
+  if (editing) {
+    orig = await api.script(ctx.params.id);
+    if (!ctx.alive()) return;
+  }
+  const s = orig || { type: 'shell', enabled: true, input_mode: 'both', args: [], timeout_s: 300, max_concurrency: null };
+
+  const f = {};
+  f.name = field('name', 'Name', h('input', { type: 'text', value: s.name || '', required: true, autocomplete: 'off', spellcheck: 'false', maxlength: '64' }),
+    { help: 'Unique; lower-case letters, digits, ".", "_", "-"; starts with a letter.' });
+  f.type = field('type', 'Runtime type', h('select', null,
+    ['shell', 'python', 'binary'].map((t) => h('option', { value: t, selected: s.type === t }, t))),
+  { help: 'shell: /bin/sh unless the file has a #! line; python: runs in a venv; binary: an ELF executable.' });
+  f.path = field('path', 'Path', h('input', { type: 'text', class: 'mono', value: s.path || '', required: true, autocomplete: 'off', spellcheck: 'false', placeholder: '/srv/scriptorch/scripts/…' }),
+    { help: 'Absolute path inside a configured script root.', wide: true });
+  f.description = field('description', 'Description', h('textarea', { rows: '2' }), { wide: true });
+  f.description.input.value = s.description || '';
+  const enabledBox = h('input', { type: 'checkbox', checked: s.enabled !== false });
+  f.enabled = field('enabled', 'Enabled', enabledBox, { help: 'A disabled script keeps its history but cannot be run.' });
+  f.requirements = field('requirements', 'Requirements (requirements.txt)', h('textarea', { class: 'mono', rows: '5', spellcheck: 'false', placeholder: 'numpy==1.26.4\npillow>=10' }),
+    { help: 'Python only. The venv is keyed by the normalized requirements.', wide: true });
+  f.requirements.input.value = s.requirements || '';
+  const inputsEd = jsonEditor('inputs', s.inputs, { rows: 8, placeholder: '{"type": "object", "required": ["segment_path"], "properties": {"segment_path": {"type": "string"}}}' });
+  const argsEd = argsEditor(s.args || [], () => {
+    const r = inputsEd.parse();
+    return r.ok && r.value && r.value.properties && typeof r.value.properties === 'object' ? Object.keys(r.value.properties) : [];
+  });
+  f.args = field('args', 'Arguments template', argsEd,
+    { help: 'One entry per argv element; {key} takes the input\'s top-level value. No shell parses it.', wide: true });
+  f.input_mode = field('input_mode', 'Input mode', h('select', null,
+    [['both', 'both (stdin JSON and INPUT_* env)'], ['stdin', 'stdin (JSON)'], ['env', 'env (INPUT_*)']].map(([v, l]) => h('option', { value: v, selected: (s.input_mode || 'both') === v }, l))));
+  f.inputs = field('inputs', 'Inputs (JSON Schema subset)', inputsEd,
+    { help: 'type, properties, required, enum, minimum, maximum, maxLength, items. Every run\'s input is checked against it.', wide: true });
+  inputsEd.textarea.addEventListener('input', () => argsEd.refreshChips());
+  f.outputs = field('outputs', 'Outputs', jsonEditor('outputs', s.outputs, { rows: 3, placeholder: '{"stdout": "text", "file": "result.png"}' }),
+    { help: '"stdout": "text" or "json"; "file": a path relative to the work dir whose content is captured.', wide: true });
+  f.env = field('env', 'Environment', jsonEditor('env', s.env, { rows: 3, placeholder: '{"STUDIO": "acme"}' }),
+    { help: 'Extra environment variables (strings) for the script.', wide: true });
+  f.timeout_s = field('timeout_s', 'Timeout (seconds)', h('input', { type: 'number', min: '1', step: '1', value: s.timeout_s ?? '' }));
+  f.max_concurrency = field('max_concurrency', 'Max concurrency', h('input', { type: 'number', min: '1', step: '1', value: s.max_concurrency ?? '', placeholder: 'no limit' }),
+    { help: 'Empty: no limit.' });
+
+  const syncType = () => {
+    const py = f.type.input.value === 'python';
+    f.requirements.el.hidden = !py;
+  };
+  f.type.input.addEventListener('change', syncType);
+  syncType();
+
+  const general = h('div', { class: 'form-error', role: 'alert', hidden: true, id: 'form-error' });
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, editing ? 'Save changes' : 'Register script');
+  const cancelHref = editing ? `#/scripts/${s.id}` : '#/scripts';
+  const form = h('form', { class: 'script-form', novalidate: true, id: 'script-form' },
+    h('fieldset', null, h('legend', null, 'Identity'),
+      h('div', { class: 'grid-fields' }, f.name.el, f.type.el, f.path.el, f.description.el, f.enabled.el)),
+    h('fieldset', null, h('legend', null, 'Invocation'),
+      h('div', { class: 'grid-fields' }, f.args.el, f.input_mode.el, f.inputs.el, f.outputs.el, f.env.el, f.requirements.el)),
+    h('fieldset', null, h('legend', null, 'Limits'),
+      h('div', { class: 'grid-fields' }, f.timeout_s.el, f.max_concurrency.el)),
+    general,
+    h('div', { class: 'actions' }, submit, h('a', { class: 'btn', href: cancelHref }, 'Cancel')));
+
+  const clearErrors = () => { for (const k of FIELD_ORDER) f[k].setError(''); general.hidden = true; };
+  const showGeneral = (msg) => { general.textContent = msg; general.hidden = false; };
+
+  const collect = () => {
+    const errors = {};
+    const body = {
+      name: f.name.input.value.trim(),
+      type: f.type.input.value,
+      path: f.path.input.value.trim(),
+      description: f.description.input.value,
+      enabled: enabledBox.checked,
+      args: argsEd.values(),
+      input_mode: f.input_mode.input.value,
+    };
+    for (const k of ['inputs', 'outputs', 'env']) {
+      const r = f[k].input.parse();
+      if (!r.ok) errors[k] = `${k} is ${r.error}`;
+      else if (r.value !== undefined) body[k] = r.value;
+      else if (editing && orig[k] != null) body[k] = null;
+    }
+    if (body.type === 'python') body.requirements = f.requirements.input.value;
+    else if (editing && orig.requirements) body.requirements = null;
+    const t = f.timeout_s.input.value.trim();
+    if (t !== '') body.timeout_s = Number(t);
+    const mc = f.max_concurrency.input.value.trim();
+    body.max_concurrency = mc === '' ? null : Number(mc);
+    return { body, errors };
+  };
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors();
+    const { body, errors } = collect();
+    const bad = Object.keys(errors);
+    if (bad.length) {
+      for (const k of bad) f[k].setError(errors[k]);
+      showGeneral('Fix the marked fields.');
+      f[bad[0]].focus();
+      return;
+    }
+    submit.disabled = true;
+    try {
+      const saved = editing ? await api.updateScript(s.id, body) : await api.createScript(body);
+      ctx.flash(editing ? `Saved ${saved.name}.` : `Registered ${saved.name}.`, 'info', { next: true });
+      ctx.navigate(`/scripts/${saved.id}`);
+    } catch (e) {
+      submit.disabled = false;
+      if (e instanceof ApiError && e.status !== 401) {
+        const key = e.field ? String(e.field).split(/[.[/]/)[0] : '';
+        if (key && f[key]) {
+          f[key].setError(e.message);
+          showGeneral(`The server did not accept the script: ${e.message}`);
+          if (key === 'requirements') f.requirements.el.hidden = false;
+          f[key].focus();
+        } else if (e.status === 422 || e.status === 409 || e.status === 400) {
+          showGeneral(`${e.message}${e.field ? ` (field: ${e.field})` : ''}`);
+          if (e.status === 409 && /name/i.test(e.message)) f.name.setError(e.message);
+        } else {
+          ctx.fail(e);
+        }
+      } else {
+        ctx.fail(e);
+      }
+    }
+  });
+
+  ctx.root.append(
+    h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/scripts' }, 'Scripts'),
+      editing ? [' / ', h('a', { href: `#/scripts/${s.id}` }, s.name)] : null),
+    h('h1', null, editing ? `Edit ${s.name}` : 'Register a script'),
+    form);
+  if (!editing) f.name.input.focus();
+}
