@@ -1,0 +1,530 @@
+#!/usr/bin/python3 -I
+"""TAP tests for libexec/scriptorch-venv.  Run as root (tests file modes and `nobody`).
+
+    /usr/bin/python3 tests/venv/test_venv.py      (or tests/venv/run.sh)
+
+Builds its own wheels (tests/venv/mkwheel.py), an sdist-only project, a C extension
+wheel (skipped without gcc/Python.h), and a PEP 503 index served by http.server.
+Set SCRIPTORCH_VENV_KEEP=1 to keep the scratch directory.
+"""
+import functools
+import http.server
+import importlib.machinery
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+TOOL = os.path.join(ROOT, "libexec", "scriptorch-venv")
+PY = "/usr/bin/python3"
+sys.path.insert(0, HERE)
+import mkwheel  # noqa: E402
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+class Ctx:
+    pass
+
+
+C = Ctx()
+
+
+def sh(cmd, check=True, **kw):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+    out, err = p.stdout.decode(), p.stderr.decode()
+    if check and p.returncode != 0:
+        raise AssertionError("%s failed (%d):\n%s\n%s" % (cmd, p.returncode, out, err))
+    return p.returncode, out, err
+
+
+def build(key, reqs, *extra, check=True, env=None):
+    rf = os.path.join(C.tmp, "req-%s.txt" % key)
+    with open(rf, "w") as f:
+        f.write(reqs)
+    dest = os.path.join(C.venvs, key)
+    cmd = [TOOL, "build", "--python", PY, "--dest", dest, "--cache", C.cache,
+           "--requirements", rf] + list(extra)
+    rc, out, err = sh(cmd, check=False, env=env)
+    if check and rc != 0:
+        raise AssertionError("build %s failed (%d):\n%s" % (key, rc, err))
+    res = json.loads(out.strip().splitlines()[-1]) if rc == 0 else None
+    return dest, rc, res, err
+
+
+def local(*extra):
+    return ["--find-links", C.wh, "--no-index"] + list(extra)
+
+
+def vpy(dest, code, user=None):
+    cmd = [os.path.join(dest, "bin", "python"), "-c", code]
+    if user:
+        cmd = ["setpriv", "--reuid=%d" % user[0], "--regid=%d" % user[1],
+               "--clear-groups"] + cmd
+    return sh(cmd, check=False)
+
+
+def as_nobody(cmd, gid=65534):
+    return sh(["setpriv", "--reuid=65534", "--regid=%d" % gid, "--clear-groups",
+               "sh", "-c", cmd], check=False)
+
+
+def eq(a, b, what=""):
+    if a != b:
+        raise AssertionError("%s: expected %r, got %r" % (what, b, a))
+
+
+def true(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def last_lines(err, n=6):
+    return "\n".join(err.strip().splitlines()[-n:])
+
+
+# ----------------------------------------------------------------------------
+
+def setup():
+    C.tmp = tempfile.mkdtemp(prefix="scriptorch-venv-test-")
+    os.chmod(C.tmp, 0o755)  # `nobody` must be able to reach the venvs
+    C.wh = os.path.join(C.tmp, "wheelhouse")
+    C.cache = os.path.join(C.tmp, "cache")
+    C.venvs = os.path.join(C.tmp, "venvs")
+    os.makedirs(C.wh)
+    mk = functools.partial(mkwheel.make_wheel, C.wh)
+    mk("studiocolor", "1.0", {"studiocolor/__init__.py": "__version__ = '1.0'\n"})
+    mk("studiocolor", "2.0", {"studiocolor/__init__.py": "__version__ = '2.0'\n",
+                              "studiocolor/palette.py": "COLORS = ['red', 'green']\n"})
+    mk("studiofx", "1.3",
+       {"studiofx/__init__.py":
+        "import studiocolor\n__version__ = '1.3'\n"
+        "def main():\n    print('studiofx', __version__, 'color', studiocolor.__version__)\n"
+        "    return 0\n",
+        "studiofx-1.3.data/scripts/fxtool":
+        "#!python\nimport studiofx\nprint('fxtool', studiofx.__version__)\n",
+        "studiofx-1.3.data/data/share/studiofx/README": "studiofx data file\n"},
+       requires=["studiocolor>=1"],
+       entry_points={"console_scripts": {"studiofx": "studiofx:main"}})
+    mk("studioio", "0.9", {"studioio.py": "__version__ = '0.9'\n"})
+    mk("studioextra", "0.1", {"studioextra.py": "__version__ = '0.1'\n"},
+       requires=['studioio>=0.5; extra == "io"',
+                 'nosuchdep; python_version < "3"',
+                 'studiocolor<2; sys_platform == "win32"'])
+    mkwheel.make_sdist(C.wh, "studiolegacy", "0.5",
+                       "__version__ = '0.5'\ndef hello():\n    return 'legacy hello'\n")
+
+
+@test
+def t_pinned_old_version():
+    dest, _, res, err = build("color1", "studiocolor==1.0\n", *local())
+    eq(res["ok"], True, "ok")
+    eq(res["packages"], [{"name": "studiocolor", "version": "1.0"}], "packages")
+    eq(res["resolver"], "local", "resolver for a local wheelhouse")
+    _, out, _ = vpy(dest, "import studiocolor; print(studiocolor.__version__)")
+    eq(out.strip(), "1.0", "imported version")
+    return "studiocolor==1.0 venv imports 1.0 (local resolver)"
+
+
+@test
+def t_dependency_and_entry_point():
+    dest, _, res, _ = build("fx", "# a comment\nStudioFX  # inline\n", *local())
+    names = {p["name"]: p["version"] for p in res["packages"]}
+    eq(names, {"studiofx": "1.3", "studiocolor": "2.0"}, "resolved set")
+    _, out, _ = vpy(dest, "import studiocolor; print(studiocolor.__version__)")
+    eq(out.strip(), "2.0", "dependency version")
+    rc, out, err = sh([os.path.join(dest, "bin", "studiofx")], check=False)
+    eq((rc, out.strip()), (0, "studiofx 1.3 color 2.0"), "console_scripts wrapper")
+    rc, out, err = sh([os.path.join(dest, "bin", "fxtool")], check=False)
+    eq((rc, out.strip()), (0, "fxtool 1.3"), ".data/scripts with #!python rewritten")
+    with open(os.path.join(dest, "bin", "fxtool")) as f:
+        eq(f.readline().strip(), "#!%s/bin/python" % dest, "rewritten shebang")
+    true(os.path.isfile(os.path.join(dest, "share", "studiofx", "README")),
+         ".data/data lands in the venv root")
+    return "studiofx pulls studiocolor 2.0; console script and #!python script run"
+
+
+@test
+def t_metadata_visible():
+    dest = os.path.join(C.venvs, "fx")
+    code = ("import importlib.metadata as m; d = m.distribution('studiofx');"
+            "print(d.version, d.read_text('INSTALLER').strip(), len(d.files),"
+            " sorted(e.name for e in d.entry_points), m.version('studiocolor'))")
+    rc, out, err = vpy(dest, code)
+    eq(rc, 0, "importlib.metadata: " + err)
+    v, inst, nfiles, eps, cv = out.split(" ", 4)
+    eq((v, inst, eps, cv.strip()), ("1.3", "scriptorch", "['studiofx']", "2.0"),
+       "metadata")
+    true(int(nfiles) >= 6, "RECORD lists the files")
+    sp = os.path.join(dest, "lib", "python3.11", "site-packages")
+    rc, out, err = sh([PY, "-m", "pip", "list", "--disable-pip-version-check",
+                       "--path", sp], check=False)
+    true("studiofx" in out and "studiocolor" in out and "2.0" in out,
+         "pip list --path shows the packages:\n" + out + err)
+    return "importlib.metadata and pip list --path see the packages, INSTALLER=scriptorch"
+
+
+@test
+def t_pyc_precompiled():
+    dest = os.path.join(C.venvs, "fx")
+    pyc = os.path.join(dest, "lib", "python3.11", "site-packages", "studiocolor",
+                       "__pycache__", "__init__.cpython-311.pyc")
+    true(os.path.isfile(pyc), "precompiled %s" % pyc)
+    rc, out, err = vpy(dest, "import studiocolor, sys; print(studiocolor.__cached__)",
+                       user=(65534, 65534))
+    eq(rc, 0, "import as nobody: " + err)
+    return "byte code is precompiled and shared"
+
+
+@test
+def t_unpacked_cache_shared():
+    dest, _, res, err = build("fx2", "studiofx==1.3\nstudioio\n", *local())
+    f1 = os.path.join(C.venvs, "fx", "lib", "python3.11", "site-packages",
+                      "studiocolor", "palette.py")
+    f2 = os.path.join(dest, "lib", "python3.11", "site-packages", "studiocolor",
+                      "palette.py")
+    s1, s2 = os.stat(f1), os.stat(f2)
+    eq(s1.st_ino, s2.st_ino, "same inode")
+    true(s2.st_nlink >= 3, "nlink %d >= 3 (cache + 2 venvs)" % s2.st_nlink)
+    true("unpacking studiocolor" not in err, "studiocolor not unpacked again")
+    return "second key hardlinks the unpacked cache (nlink=%d)" % s2.st_nlink
+
+
+@test
+def t_extras_and_markers():
+    dest, _, res, _ = build("extra", "studioextra[io]\n", *local())
+    names = sorted(p["name"] for p in res["packages"])
+    eq(names, ["studioextra", "studioio"], "extra pulled, marker-excluded deps dropped")
+    eq(res["resolver"], "local", "resolver")
+    dest, _, res, _ = build("noextra", "studioextra\n", *local())
+    eq([p["name"] for p in res["packages"]], ["studioextra"], "no extra")
+    return "extras and environment markers evaluated by the local resolver"
+
+
+@test
+def t_ready_is_idempotent():
+    dest, rc, res, err = build("fx", "studiofx\n", *local())
+    eq(res["resolver"], "ready", "second build of a ready dest")
+    rc, out, _ = sh([TOOL, "check", "--dest", dest], check=False)
+    eq(rc, 0, "check ready")
+    eq(json.loads(out)["key"], "fx", "marker key")
+    rc, _, _ = sh([TOOL, "check", "--dest", os.path.join(C.venvs, "nope")], check=False)
+    eq(rc, 1, "check missing")
+    rc, out, _ = sh([TOOL, "size", "--dest", dest], check=False)
+    s = json.loads(out)
+    true(s["size_bytes"] > s["unique_bytes"] > 0, "size %r" % s)
+    return "ready dest exits 0 at once; check and size work"
+
+
+@test
+def t_unknown_requirement_fails():
+    dest, rc, res, err = build("bad", "studiocolor\nnosuchpkg==1.0\n", *local(),
+                                check=False)
+    true(rc != 0, "non-zero exit")
+    tailtxt = last_lines(err, 3)
+    true("nosuchpkg" in err.strip().splitlines()[-1], "last line names it:\n" + tailtxt)
+    true("No matching distribution" in last_lines(err, 8), "pip tail:\n" + err)
+    true(not os.path.exists(dest), "no dest")
+    true(not [n for n in os.listdir(C.venvs) if n.startswith("bad.")], "no tmp left")
+    return "unknown requirement: exit %d, last line: %s" % (rc, err.strip().splitlines()[-1])
+
+
+@test
+def t_conflict_fails():
+    dest, rc, res, err = build("conflict", "studiofx\nstudiocolor<1\n", *local(),
+                                check=False)
+    true(rc != 0, "non-zero exit")
+    last = err.strip().splitlines()[-1]
+    true("studiocolor" in last or "studiofx" in last, "last line: " + last)
+    return "conflicting pins fail: " + last
+
+
+@test
+def t_sdist_only():
+    dest, rc, res, err = build("legacy", "studiolegacy\n", *local())
+    eq(res["packages"], [{"name": "studiolegacy", "version": "0.5"}], "packages")
+    eq(res["resolver"], "pip", "sdist needs pip")
+    _, out, _ = vpy(dest, "import studiolegacy; print(studiolegacy.hello())")
+    eq(out.strip(), "legacy hello", "import built sdist")
+    true("building wheel for studiolegacy" in err, "built once")
+    dest, rc, res, err = build("legacy2", "studiolegacy==0.5\nstudioio\n", *local())
+    true("building wheel" not in err, "built wheel reused:\n" + err)
+    true(len(os.listdir(os.path.join(C.cache, "built"))) == 1, "one built wheel")
+    return "sdist-only requirement built once with pip wheel and reused"
+
+
+@test
+def t_no_requirements_isolated():
+    rc, _, _ = sh([PY, "-c", "import yaml, apt"], check=False)
+    true(rc == 0, "system python has yaml and apt")
+    dest, rc, res, err = build("bare", "\n# nothing\n", *local())
+    eq(res["packages"], [], "no packages")
+    for mod in ("yaml", "apt"):
+        rc, out, err = vpy(dest, "import %s" % mod)
+        true(rc != 0 and "ModuleNotFoundError" in err, "%s must not import" % mod)
+    _, out, _ = vpy(dest, "import sys; print(sys.prefix != sys.base_prefix, "
+                          "any('dist-packages' in p for p in sys.path))")
+    eq(out.strip(), "True False", "venv without system site-packages")
+    dest2, rc, res, err = build("bare-noopts", "")
+    eq(res["packages"], [], "bare venv without any index options")
+    return "a venv without requirements has no system site-packages"
+
+
+@test
+def t_not_writable_by_nobody():
+    dest = os.path.join(C.venvs, "fx")
+    sp = os.path.join(dest, "lib", "python3.11", "site-packages")
+    targets = [os.path.join(sp, "studiocolor", "__init__.py"),
+               os.path.join(sp, "studiofx-1.3.dist-info", "RECORD"),
+               os.path.join(dest, "bin", "studiofx"), os.path.join(dest, "pyvenv.cfg"),
+               os.path.join(dest, ".scriptorch-ready")]
+    for t in targets:
+        rc, _, err = as_nobody("echo x >> '%s'" % t)
+        true(rc != 0, "nobody could append to %s" % t)
+    for d in (sp, os.path.join(sp, "studiocolor"), os.path.join(dest, "bin"), dest):
+        rc, _, _ = as_nobody("touch '%s/new'" % d)
+        true(rc != 0, "nobody could create a file in %s" % d)
+    rc, _, _ = as_nobody("rm -f '%s'" % targets[0])
+    true(os.path.exists(targets[0]), "nobody removed a file")
+    for dirpath, dirnames, filenames in os.walk(dest):
+        for n in dirnames + filenames:
+            st = os.lstat(os.path.join(dirpath, n))
+            true(st.st_uid == 0, "%s owned by root" % n)
+            if not os.path.islink(os.path.join(dirpath, n)):
+                true(st.st_mode & 0o022 == 0, "%s not group/other writable" % n)
+    cached = os.path.join(C.cache, "unpacked")
+    st = os.stat(targets[0])
+    eq(oct(st.st_mode & 0o777), "0o444", "shared file mode")
+    rc, out, _ = as_nobody("'%s/bin/python' -c 'import studiofx; print(1)'" % dest)
+    eq(out.strip(), "1", "nobody can run the venv")
+    true(os.path.isdir(cached), "cache exists")
+    return "venv files are read-only root-owned; nobody can read and run but not write"
+
+
+@test
+def t_run_group():
+    dest, rc, res, err = build("grp", "studioio\n", *local("--run-group", "4242"))
+    st = os.stat(dest)
+    eq((st.st_uid, st.st_gid, oct(st.st_mode & 0o777)), (0, 4242, "0o750"), "dest mode")
+    rc, out, _ = as_nobody("'%s/bin/python' -c 'import studioio; print(1)'" % dest, 4242)
+    eq(out.strip(), "1", "member of run group can use it")
+    rc, out, _ = as_nobody("ls '%s'" % dest, 65534)
+    true(rc != 0, "others cannot enter")
+    return "--run-group makes dest root:GID 0750"
+
+
+@test
+def t_crash_before_rename_leaves_nothing_ready():
+    env = dict(os.environ, SCRIPTORCH_VENV_TEST_HANG="before-rename")
+    rf = os.path.join(C.tmp, "req-crash.txt")
+    with open(rf, "w") as f:
+        f.write("studiofx\n")
+    dest = os.path.join(C.venvs, "crash")
+    p = subprocess.Popen([TOOL, "build", "--python", PY, "--dest", dest, "--cache", C.cache,
+                          "--requirements", rf] + local(), env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = ""
+    while "hanging" not in seen:
+        line = p.stderr.readline().decode()
+        if not line:
+            break
+        seen += line
+    true("hanging" in seen, "reached the hook:\n" + seen)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    p.stdout.close()
+    p.stderr.close()
+    tmpdir = "%s.tmp-%d" % (dest, p.pid)
+    true(os.path.isdir(tmpdir), "temp dir left by the killed build")
+    true(not os.path.exists(dest), "dest absent")
+    rc, _, _ = sh([TOOL, "check", "--dest", dest], check=False)
+    eq(rc, 1, "check after crash")
+    dest, rc, res, err = build("crash", "studiofx\n", *local())
+    true(not os.path.exists(tmpdir), "leftover temp dir removed by the next build")
+    true("removing leftover" in err, "logged cleanup")
+    return "kill -9 just before the rename: no ready venv; next build cleans up"
+
+
+@test
+def t_crash_during_pip():
+    rf = os.path.join(C.tmp, "req-crash2.txt")
+    with open(rf, "w") as f:
+        f.write("studiolegacy\nstudioio==0.9\n")
+    dest = os.path.join(C.venvs, "crash2")
+    p = subprocess.Popen([TOOL, "build", "--python", PY, "--dest", dest, "--cache", C.cache,
+                          "--requirements", rf, "--refresh"] + local(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         start_new_session=True)
+    seen = ""
+    while "resolving with pip" not in seen:
+        line = p.stderr.readline().decode()
+        if not line:
+            break
+        seen += line
+    time.sleep(0.2)
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    p.stdout.close()
+    p.stderr.close()
+    true(not os.path.exists(dest), "dest absent after kill during resolution")
+    dest, rc, res, err = build("crash2", "studiolegacy\nstudioio==0.9\n", *local())
+    eq(sorted(x["name"] for x in res["packages"]), ["studioio", "studiolegacy"], "rebuilt")
+    return "kill -9 during pip resolution leaves no venv; rebuild works"
+
+
+@test
+def t_stale_tmp_removed():
+    stale = os.path.join(C.venvs, "stale.tmp-999999")
+    os.makedirs(os.path.join(stale, "lib"))
+    with open(os.path.join(stale, ".scriptorch-ready"), "w") as f:
+        f.write("{}")
+    dest, rc, res, err = build("stale", "studioio\n", *local())
+    true(not os.path.exists(stale), "stale tmp removed")
+    return "leftover temp dirs of dead builders are removed"
+
+
+@test
+def t_index_url():
+    idx = os.path.join(C.tmp, "index")
+    mkwheel.make_simple_index(idx, [os.path.join(C.wh, f) for f in os.listdir(C.wh)
+                                    if f.startswith(("studiocolor", "studiofx"))])
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=idx))
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    try:
+        url = "http://127.0.0.1:%d/simple/" % srv.server_address[1]
+        cache2 = C.cache
+        dest, rc, res, err = build("idx", "studiofx\nstudiocolor==1.0\n",
+                                   "--index-url", url)
+        eq(res["resolver"], "pip", "resolver")
+        eq(sorted((p["name"], p["version"]) for p in res["packages"]),
+           [("studiocolor", "1.0"), ("studiofx", "1.3")], "resolved from the index")
+        _, out, _ = vpy(dest, "import studiocolor; print(studiocolor.__version__)")
+        eq(out.strip(), "1.0", "version from index")
+        dest, rc, res, err = build("idx-bad", "studiocolor==9.9\n", "--index-url", url,
+                                       check=False)
+        true(rc != 0 and "studiocolor==9.9" in err.strip().splitlines()[-1],
+             "missing version named:\n" + last_lines(err))
+        true(cache2 == C.cache, "")
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    return "--index-url against a PEP 503 index over http"
+
+
+@test
+def t_compiled_extension():
+    if not (shutil.which("gcc") and os.path.exists("/usr/include/python3.11/Python.h")):
+        return "SKIP no gcc or Python.h"
+    src = os.path.join(C.tmp, "extsrc")
+    os.makedirs(src)
+    with open(os.path.join(src, "setup.py"), "w") as f:
+        f.write("from setuptools import setup, Extension\n"
+                "setup(name='studiofast', version='0.2',"
+                " ext_modules=[Extension('studiofast', ['studiofast.c'])])\n")
+    with open(os.path.join(src, "studiofast.c"), "w") as f:
+        f.write('#include <Python.h>\n'
+                'static PyObject *add(PyObject *s, PyObject *a) {\n'
+                '  long x, y; if (!PyArg_ParseTuple(a, "ll", &x, &y)) return NULL;\n'
+                '  return PyLong_FromLong(x + y); }\n'
+                'static PyMethodDef M[] = {{"add", add, METH_VARARGS, ""}, {0}};\n'
+                'static struct PyModuleDef D = {PyModuleDef_HEAD_INIT, "studiofast",'
+                ' "", -1, M};\n'
+                'PyMODINIT_FUNC PyInit_studiofast(void) { return PyModule_Create(&D); }\n')
+    sh([PY, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+        "--disable-pip-version-check", "-q", "-w", C.wh, src])
+    whl = [f for f in os.listdir(C.wh) if f.startswith("studiofast")]
+    true(whl and "cp311" in whl[0], "built %r" % whl)
+    dest, rc, res, err = build("fast", "studiofast\n", *local())
+    eq(res["resolver"], "local", "platform wheel resolved locally")
+    _, out, err = vpy(dest, "import studiofast; print(studiofast.add(2, 3))")
+    eq(out.strip(), "5", "extension works: " + err)
+    return "C extension wheel %s" % whl[0]
+
+
+@test
+def t_version_logic():
+    loader = importlib.machinery.SourceFileLoader("scriptorch_venv", TOOL)
+    spec = importlib.util.spec_from_loader("scriptorch_venv", loader)
+    m = importlib.util.module_from_spec(spec)
+    loader.exec_module(m)
+    V = m.Version
+    cases = [("1.0", "==", "1", True), ("1.0.0", "==", "1.0", True),
+             ("1.1", "==", "1.*", True), ("2.0", "==", "1.*", False),
+             ("1.4.5", "~=", "1.4.2", True), ("1.5", "~=", "1.4.2", False),
+             ("1.5", "~=", "1.4", True), ("2.0", "~=", "1.4", False),
+             ("2.0rc1", "<", "2.0", False), ("1.9", "<", "2.0", True),
+             ("2.0.post1", ">", "2.0", False), ("2.1", ">", "2.0", True),
+             ("1.0+local", "==", "1.0", True), ("1.0", "!=", "1.0", False),
+             ("1.0a1", "<", "1.0", False), ("0.9a1", "<", "1.0", True), ("1.0.dev1", "<", "1.0a1", True),
+             ("1!0.1", ">", "9.9", True), ("3.11.2", ">=", "3.8", True)]
+    for v, op, t, want in cases:
+        eq(m.version_matches(op, t, V(v)), want, "%s %s %s" % (v, op, t))
+    true(V("1.0.post1").key > V("1.0").key > V("1.0rc1").key > V("1.0b2").key >
+         V("1.0a1").key > V("1.0.dev0").key, "ordering")
+    env = {"python_version": "3.11", "python_full_version": "3.11.2",
+           "sys_platform": "linux", "extra": ""}
+    eq(m.eval_marker('python_version >= "3.8" and sys_platform == "linux"', env), True,
+       "marker and")
+    eq(m.eval_marker('(python_version < "3" or extra == "test")', env), False, "marker or")
+    eq(m.eval_marker("'linux' in sys_platform", env), True, "marker in")
+    try:
+        m.eval_marker('platform_weird == "x"', env)
+        raise AssertionError("unknown marker variable must be Unsure")
+    except m.Unsure:
+        pass
+    return "PEP 440 / PEP 508 subset"
+
+
+def main():
+    if os.geteuid() != 0:
+        print("1..0 # SKIP must run as root")
+        return 0
+    setup()
+    failed = 0
+    n = 0
+    try:
+        for fn in TESTS:
+            n += 1
+            t0 = time.monotonic()
+            try:
+                msg = fn() or fn.__name__
+                skip = msg.startswith("SKIP")
+                print("ok %d - %s%s (%.2fs)" % (n, fn.__name__, " # " + msg if skip
+                                                 else ": " + msg, time.monotonic() - t0))
+            except Exception as e:
+                failed += 1
+                print("not ok %d - %s" % (n, fn.__name__))
+                for line in ("%s: %s" % (type(e).__name__, e)).splitlines():
+                    print("# " + line)
+            sys.stdout.flush()
+    finally:
+        if os.environ.get("SCRIPTORCH_VENV_KEEP"):
+            print("# kept %s" % C.tmp)
+        else:
+            shutil.rmtree(C.tmp, ignore_errors=True)
+    print("1..%d" % n)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
