@@ -1,0 +1,70 @@
+/*
+ * schema.h - the JSON Schema subset a script's `inputs` is written in.
+ *
+ * Keywords: type (string, number, integer, boolean, object, array, null,
+ * or a non-empty array of those), properties, required, enum, minimum,
+ * maximum, maxLength, items; plus the annotations title and description
+ * (strings, no effect on validation). Anything else, "default" and
+ * "additionalProperties" included, is rejected by schema_check() so that
+ * a typo ("minimun") is caught at registration instead of being ignored.
+ *
+ * Semantics follow JSON Schema where the subset overlaps it, with these
+ * choices:
+ *  - "integer" means a JSON number written without a fraction or an
+ *    exponent: 3 is an integer (and a number), 3.0 and 1e3 are numbers
+ *    only.
+ *  - enum compares with JSON equality: 3 equals 3.0, object key order
+ *    does not matter.
+ *  - maxLength counts Unicode code points, not bytes.
+ *  - minimum, maximum and maxLength apply only to numbers (strings for
+ *    maxLength), items only to arrays, properties and required only to
+ *    objects, as in JSON Schema.
+ *  - when properties is given, every name in required must be one of
+ *    them (a required name that is not a declared property is a typo).
+ *
+ * Both functions borrow their arguments and allocate nothing that
+ * outlives the call. They return 0 on success, -1 with `e` filled.
+ */
+#ifndef SCRIPTORCH_SCHEMA_H
+#define SCRIPTORCH_SCHEMA_H
+
+#include <yajl/yajl_tree.h>
+
+#include "buf.h"
+#include "verr.h"
+
+/* How deep a schema may nest (each properties/items level counts one). */
+#define SCHEMA_MAX_DEPTH 32
+
+/*
+ * Checks that `schema` is a well-formed inputs schema: known keywords with
+ * values of the right type, and a root that is {"type": "object", ...} or
+ * has no type but has properties. Error fields are paths rooted at
+ * "inputs", e.g. "inputs.properties.strength.minimum". NULL is an error.
+ */
+int schema_check(yajl_val schema, struct verr *e);
+
+/*
+ * Validates `instance` against `schema`, which must have passed
+ * schema_check(). The root instance must be a JSON object (the contract's
+ * input always is); NULL is treated as a missing object. Error fields are
+ * paths rooted at `root_name` (normally "input"): "input.segment_path",
+ * "input.frames[2]", or "input[\"a b\"]" for keys that are not plain
+ * identifiers. A NULL schema accepts any object.
+ */
+int schema_validate(yajl_val schema, yajl_val instance, const char *root_name,
+    struct verr *e);
+
+/*
+ * Helpers shared with the other validators.
+ * schema_is_integer: 1 if `v` is a number written without fraction or
+ * exponent. schema_utf8_len: the number of code points in a valid UTF-8
+ * string (bytes that are not continuation bytes).
+ * schema_path_key: appends ".key", or ["key"] with " and \ escaped when
+ * the key is not made of [A-Za-z0-9_-], to the path in `path`.
+ */
+int schema_is_integer(yajl_val v);
+size_t schema_utf8_len(const char *s);
+void schema_path_key(struct buf *path, const char *key);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * verr.h - the error a validation function hands back to its caller.
+ *
+ * The pure validation and templating modules (schema, argtpl, inputenv,
+ * reqs, names) return 0 on success and -1 on failure; on failure they
+ * fill a caller-owned struct verr, which the API turns into a 422 body
+ * {"error": {"code": "validation_failed", "message": ..., "field": ...}}.
+ *
+ * `field` is the JSON path at fault ("inputs.properties.strength.minimum",
+ * "input.segment_path", "args[2]") or "" when no single field is; the API
+ * omits "field" then. `message` is one human sentence without a trailing
+ * period. Both are always NUL-terminated; text that does not fit is cut
+ * (on a UTF-8 boundary), never overflowed. A struct verr owns no memory.
+ */
+#ifndef SCRIPTORCH_VERR_H
+#define SCRIPTORCH_VERR_H
+
+struct verr {
+	char field[128];
+	char message[512];
+};
+
+/* Empties both strings. `e` may be NULL. */
+void verr_clear(struct verr *e);
+
+/*
+ * Fills `e` (which may be NULL: the error is then dropped) with `field`
+ * (NULL is the same as "") and a printf-formatted message. `field` and
+ * the arguments may point into *e itself (both are formatted into copies).
+ */
+void verr_set(struct verr *e, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,389 @@
+/* Unit tests for schema.c (the inputs JSON Schema subset) and names.c. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_tree.h>
+
+#include "names.h"
+#include "schema.h"
+#include "tap.h"
+
+static yajl_val
+P(const char *text)
+{
+	char err[256];
+	yajl_val v = yajl_tree_parse(text, err, sizeof(err));
+
+	if (v == NULL) {
+		printf("Bail out! bad test JSON %s: %s\n", text, err);
+		exit(1);
+	}
+	return v;
+}
+
+/* schema_check on text; returns rc and leaves the error in *e. */
+static int
+check(const char *schema, struct verr *e)
+{
+	yajl_val s = P(schema);
+	int rc;
+
+	verr_clear(e);
+	rc = schema_check(s, e);
+	yajl_tree_free(s);
+	return rc;
+}
+
+static int
+validate(const char *schema, const char *input, struct verr *e)
+{
+	yajl_val s = P(schema), v = P(input);
+	int rc;
+
+	verr_clear(e);
+	rc = schema_check(s, e);
+	if (rc == 0)
+		rc = schema_validate(s, v, "input", e);
+	else
+		printf("# schema itself rejected: %s\n", e->message);
+	yajl_tree_free(s);
+	yajl_tree_free(v);
+	return rc;
+}
+
+#define CHECK_OK(s) do {						\
+	struct verr e_;							\
+	int rc_ = check(s, &e_);					\
+	ok(rc_ == 0, "check ok: %s", s);				\
+	if (rc_ != 0)							\
+		printf("#   %s: %s\n", e_.field, e_.message);		\
+} while (0)
+
+#define CHECK_BAD(s, fld) do {						\
+	struct verr e_;							\
+	ok(check(s, &e_) == -1, "check rejects: %s", s);		\
+	is_str(e_.field, fld, "  field");				\
+	printf("#   message: %s\n", e_.message);			\
+} while (0)
+
+#define VALID(s, i) do {						\
+	struct verr e_;							\
+	int rc_ = validate(s, i, &e_);					\
+	ok(rc_ == 0, "valid: %s", i);					\
+	if (rc_ != 0)							\
+		printf("#   %s: %s\n", e_.field, e_.message);		\
+} while (0)
+
+#define INVALID(s, i, fld, msg) do {					\
+	struct verr e_;							\
+	ok(validate(s, i, &e_) == -1, "invalid: %s", i);		\
+	is_str(e_.field, fld, "  field");				\
+	if ((msg) != NULL)						\
+		is_str(e_.message, (const char *)(msg), "  message");	\
+	else								\
+		printf("#   message: %s\n", e_.message);		\
+} while (0)
+
+static void
+test_check(void)
+{
+	struct verr e;
+
+	CHECK_OK("{\"type\":\"object\"}");
+	CHECK_OK("{\"properties\":{}}");
+	CHECK_OK("{\"type\":\"object\",\"required\":[\"segment_path\"],"
+	    "\"properties\":{\"segment_path\":{\"type\":\"string\"},"
+	    "\"strength\":{\"type\":\"number\",\"minimum\":0,\"maximum\":1}}}");
+	CHECK_OK("{\"type\":\"object\",\"title\":\"t\",\"description\":\"d\","
+	    "\"properties\":{\"frames\":{\"type\":\"array\",\"items\":"
+	    "{\"type\":\"integer\",\"minimum\":0}},"
+	    "\"mode\":{\"enum\":[\"a\",1,null,true,{\"x\":1},[1]]},"
+	    "\"opt\":{\"type\":[\"string\",\"null\"],\"maxLength\":3},"
+	    "\"any\":{}}}");
+	CHECK_OK("{\"type\":\"object\",\"required\":[\"x\"]}");
+
+	ok(schema_check(NULL, &e) == -1, "NULL schema rejected");
+	CHECK_BAD("[]", "inputs");
+	CHECK_BAD("{}", "inputs");
+	CHECK_BAD("{\"type\":\"array\"}", "inputs.type");
+	CHECK_BAD("{\"type\":[\"object\"]}", "inputs.type");
+	CHECK_BAD("{\"type\":\"object\",\"propertys\":{}}", "inputs.propertys");
+	CHECK_BAD("{\"type\":\"object\",\"properties\":{\"strength\":"
+	    "{\"type\":\"number\",\"minimun\":0}}}",
+	    "inputs.properties.strength.minimun");
+	check("{\"type\":\"object\",\"properties\":{\"s\":{\"minimun\":0}}}",
+	    &e);
+	ok(strstr(e.message, "unknown keyword \"minimun\"") != NULL,
+	    "message names the unknown keyword: %s", e.message);
+	CHECK_BAD("{\"type\":\"object\",\"default\":{}}", "inputs.default");
+	CHECK_BAD("{\"type\":\"object\",\"additionalProperties\":false}",
+	    "inputs.additionalProperties");
+	CHECK_BAD("{\"type\":\"object\",\"properties\":{\"s\":"
+	    "{\"type\":\"strng\"}}}", "inputs.properties.s.type");
+	CHECK_BAD("{\"type\":\"object\",\"properties\":{\"s\":"
+	    "{\"type\":[]}}}", "inputs.properties.s.type");
+	CHECK_BAD("{\"type\":\"object\",\"properties\":{\"s\":"
+	    "{\"type\":[\"string\",\"string\"]}}}", "inputs.properties.s.type");
+	CHECK_BAD("{\"type\":\"object\",\"properties\":{\"s\":"
+	    "{\"type\":[\"string\",3]}}}", "inputs.properties.s.type");
+	CHECK_BAD("{\"type\":\"object\",\"properties\":{\"s\":"
+	    "{\"type\":3}}}", "inputs.properties.s.type");
+	CHECK_BAD("{\"type\":\"object\",\"properties\":[]}", "inputs.properties");
+	CHECK_BAD("{\"type\":\"object\",\"properties\":{\"s\":3}}",
+	    "inputs.properties.s");
+	CHECK_BAD("{\"type\":\"object\",\"required\":\"s\"}", "inputs.required");
+	CHECK_BAD("{\"type\":\"object\",\"required\":[1]}", "inputs.required");
+	CHECK_BAD("{\"type\":\"object\",\"required\":[\"a\",\"a\"]}",
+	    "inputs.required");
+	CHECK_BAD("{\"type\":\"object\",\"properties\":{\"segment_path\":{}},"
+	    "\"required\":[\"segmentpath\"]}", "inputs.required");
+	CHECK_BAD("{\"type\":\"object\",\"properties\":{\"e\":{\"enum\":[]}}}",
+	    "inputs.properties.e.enum");
+	CHECK_BAD("{\"type\":\"object\",\"properties\":{\"e\":{\"enum\":3}}}",
+	    "inputs.properties.e.enum");
+	CHECK_BAD("{\"type\":\"object\",\"properties\":{\"strength\":"
+	    "{\"minimum\":\"0\"}}}", "inputs.properties.strength.minimum");
+	CHECK_BAD("{\"type\":\"object\",\"properties\":{\"strength\":"
+	    "{\"maximum\":true}}}", "inputs.properties.strength.maximum");
+	CHECK_BAD("{\"type\":\"object\",\"properties\":{\"strength\":"
+	    "{\"minimum\":2,\"maximum\":1}}}",
+	    "inputs.properties.strength.minimum");
+	CHECK_OK("{\"type\":\"object\",\"properties\":{\"strength\":"
+	    "{\"minimum\":1,\"maximum\":1.0}}}");
+	CHECK_BAD("{\"type\":\"object\",\"properties\":{\"s\":"
+	    "{\"maxLength\":-1}}}", "inputs.properties.s.maxLength");
+	CHECK_BAD("{\"type\":\"object\",\"properties\":{\"s\":"
+	    "{\"maxLength\":2.0}}}", "inputs.properties.s.maxLength");
+	CHECK_BAD("{\"type\":\"object\",\"properties\":{\"s\":"
+	    "{\"maxLength\":\"2\"}}}", "inputs.properties.s.maxLength");
+	CHECK_BAD("{\"type\":\"object\",\"properties\":{\"s\":"
+	    "{\"items\":[{}]}}}", "inputs.properties.s.items");
+	CHECK_BAD("{\"type\":\"object\",\"properties\":{\"s\":"
+	    "{\"items\":{\"type\":\"array\",\"items\":{\"maxLenght\":1}}}}}",
+	    "inputs.properties.s.items.items.maxLenght");
+	CHECK_BAD("{\"type\":\"object\",\"properties\":{\"a b\":"
+	    "{\"type\":\"strin\"}}}", "inputs.properties[\"a b\"].type");
+	CHECK_BAD("{\"type\":\"object\",\"description\":3}",
+	    "inputs.description");
+
+	{	/* nesting beyond the limit */
+		struct buf b = BUF_INIT;
+		int i;
+
+		buf_adds(&b, "{\"type\":\"object\",\"properties\":{\"a\":");
+		for (i = 0; i < SCHEMA_MAX_DEPTH + 2; i++)
+			buf_adds(&b, "{\"items\":");
+		buf_adds(&b, "{}");
+		for (i = 0; i < SCHEMA_MAX_DEPTH + 2; i++)
+			buf_adds(&b, "}");
+		buf_adds(&b, "}}");
+		ok(check(buf_str(&b), &e) == -1, "too deep a schema is rejected");
+		printf("#   %s\n", e.message);
+		buf_free(&b);
+	}
+}
+
+#define S_MAIN "{\"type\":\"object\",\"required\":[\"segment_path\"]," \
+	"\"properties\":{\"segment_path\":{\"type\":\"string\"}," \
+	"\"strength\":{\"type\":\"number\",\"minimum\":0,\"maximum\":1}," \
+	"\"count\":{\"type\":\"integer\",\"minimum\":1}," \
+	"\"flag\":{\"type\":\"boolean\"}," \
+	"\"name\":{\"type\":\"string\",\"maxLength\":3}," \
+	"\"frames\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}," \
+	"\"grid\":{\"type\":\"array\",\"items\":{\"type\":\"array\"," \
+	"\"items\":{\"type\":\"number\",\"maximum\":9}}}," \
+	"\"opt\":{\"type\":[\"string\",\"null\"]}," \
+	"\"mode\":{\"enum\":[\"fast\",3,null,true,{\"k\":[1,2]}]}," \
+	"\"meta\":{\"type\":\"object\",\"required\":[\"by\"]," \
+	"\"properties\":{\"by\":{\"type\":\"string\"}}}}}"
+
+static void
+test_validate(void)
+{
+	struct verr e;
+	yajl_val s, v;
+
+	VALID(S_MAIN, "{\"segment_path\":\"/mnt/seg/001.mp4\"}");
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"extra\":[1,{}],"
+	    "\"strength\":0.5}");
+	INVALID(S_MAIN, "{}", "input.segment_path",
+	    "input.segment_path is required");
+	INVALID(S_MAIN, "{\"segment_path\":3}", "input.segment_path",
+	    "input.segment_path must be a string, not 3");
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"strength\":\"0.5\"}",
+	    "input.strength", "input.strength must be a number, not a string");
+
+	/* bounds, exact for integers, inclusive */
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"strength\":0}");
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"strength\":1.0}");
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"strength\":-0}");
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"strength\":1.0001}",
+	    "input.strength", "input.strength must be at most 1");
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"strength\":-1e-9}",
+	    "input.strength", "input.strength must be at least 0");
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"strength\":1e400}",
+	    "input.strength", NULL);
+
+	/* integers vs numbers */
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"count\":3}");
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"count\":"
+	    "99999999999999999999}");
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"count\":3.0}",
+	    "input.count", "input.count must be an integer, not 3.0");
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"count\":1e2}",
+	    "input.count", NULL);
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"count\":0}",
+	    "input.count", "input.count must be at least 1");
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"count\":true}",
+	    "input.count", "input.count must be an integer, not true");
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"flag\":1}",
+	    "input.flag", "input.flag must be a boolean, not 1");
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"flag\":false}");
+
+	/* maxLength counts code points */
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"name\":\"abc\"}");
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"name\":\"\xc3\xa9t\xc3\xa9\"}");
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"name\":\"\\u00e9\\u00e9\"}");
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"name\":"
+	    "\"\xf0\x9f\x8e\xac\xf0\x9f\x8e\xac\xf0\x9f\x8e\xac\"}");
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"name\":"
+	    "\"\\ud83c\\udfac\\ud83c\\udfac\"}");
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"name\":\"abcd\"}",
+	    "input.name", "input.name must be at most 3 characters long, not 4");
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"name\":"
+	    "\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"}", "input.name", NULL);
+	is_int(schema_utf8_len("\xe6\x97\xa5\xe6\x9c\xac"), 2, "utf8_len CJK");
+	is_int(schema_utf8_len(""), 0, "utf8_len empty");
+
+	/* arrays and nested items */
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"frames\":[]}");
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"frames\":[1,2,3]}");
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"frames\":[1,2,2.5]}",
+	    "input.frames[2]", "input.frames[2] must be an integer, not 2.5");
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"frames\":{}}",
+	    "input.frames", NULL);
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"grid\":[[1,2],[],[9]]}");
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"grid\":[[1,2],[3,10]]}",
+	    "input.grid[1][1]", "input.grid[1][1] must be at most 9");
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"grid\":[[1],\"no\"]}",
+	    "input.grid[1]", NULL);
+
+	/* type arrays */
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"opt\":null}");
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"opt\":\"\"}");
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"opt\":1}", "input.opt",
+	    "input.opt must be a string or null, not 1");
+
+	/* enum of mixed types, JSON equality */
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"mode\":\"fast\"}");
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"mode\":3}");
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"mode\":3.0}");
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"mode\":null}");
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"mode\":true}");
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"mode\":{\"k\":[1,2.0]}}");
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"mode\":\"3\"}", "input.mode",
+	    "input.mode must be one of \"fast\", 3, null, true, {...}");
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"mode\":false}",
+	    "input.mode", NULL);
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"mode\":{\"k\":[2,1]}}",
+	    "input.mode", NULL);
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"mode\":\"Fast\"}",
+	    "input.mode", NULL);
+
+	/* nested objects */
+	VALID(S_MAIN, "{\"segment_path\":\"x\",\"meta\":{\"by\":\"me\"}}");
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"meta\":{}}", "input.meta.by",
+	    "input.meta.by is required");
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"meta\":{\"by\":[]}}",
+	    "input.meta.by", NULL);
+
+	/* keys that are not identifiers are quoted in the path */
+	INVALID("{\"type\":\"object\",\"properties\":{\"frame rate\":"
+	    "{\"type\":\"number\"}}}", "{\"frame rate\":\"x\"}",
+	    "input[\"frame rate\"]", NULL);
+	/* a duplicated key is checked every time */
+	INVALID(S_MAIN, "{\"segment_path\":\"x\",\"segment_path\":1}",
+	    "input.segment_path", NULL);
+
+	/* the root is always an object */
+	s = P(S_MAIN);
+	v = P("[]");
+	ok(schema_validate(s, v, "input", &e) == -1, "array input rejected");
+	is_str(e.field, "input", "  field");
+	is_str(e.message, "input must be an object, not an array", "  message");
+	ok(schema_validate(s, NULL, "input", &e) == -1, "NULL input rejected");
+	yajl_tree_free(v);
+	v = P("{\"a\":1}");
+	ok(schema_validate(NULL, v, "input", &e) == 0, "NULL schema accepts");
+	yajl_tree_free(v);
+	yajl_tree_free(s);
+
+	/* properties without type at the root */
+	VALID("{\"properties\":{\"a\":{\"type\":\"string\"}}}", "{\"a\":\"b\"}");
+	INVALID("{\"properties\":{\"a\":{\"type\":\"string\"}}}",
+	    "{\"a\":false}", "input.a", NULL);
+}
+
+static void
+test_names(void)
+{
+	struct verr e;
+	char long_ok[65], long_bad[66];
+
+	memset(long_ok, 'a', 64);
+	long_ok[64] = '\0';
+	memset(long_bad, 'a', 65);
+	long_bad[65] = '\0';
+	ok(names_check_script("color-correct", &e) == 0, "name color-correct");
+	ok(names_check_script("a", &e) == 0, "name a");
+	ok(names_check_script("a1._-z", &e) == 0, "name a1._-z");
+	ok(names_check_script(long_ok, &e) == 0, "name of 64 chars");
+	ok(names_check_script(long_bad, &e) == -1, "name of 65 chars");
+	is_str(e.field, "name", "  field");
+	ok(names_check_script("", &e) == -1, "empty name");
+	ok(names_check_script(NULL, &e) == -1, "NULL name");
+	ok(names_check_script("1abc", &e) == -1, "name starts with digit");
+	ok(names_check_script("-abc", &e) == -1, "name starts with -");
+	ok(names_check_script("Color", &e) == -1, "upper-case name");
+	ok(names_check_script("a b", &e) == -1, "name with space");
+	printf("#   %s\n", e.message);
+	ok(names_check_script("a/b", &e) == -1, "name with slash");
+	ok(names_check_script("caf\xc3\xa9", &e) == -1, "non-ASCII name");
+}
+
+static void
+test_verr(void)
+{
+	struct verr e;
+	char big[600];
+
+	verr_set(&e, NULL, "x %d", 1);
+	is_str(e.field, "", "verr NULL field is empty");
+	is_str(e.message, "x 1", "verr message");
+	verr_set(&e, e.message, "again %s", e.message);
+	is_str(e.field, "x 1", "verr field from its own message");
+	is_str(e.message, "again x 1", "verr message from itself");
+	/* a cut never splits a UTF-8 sequence */
+	memset(big, 'a', sizeof(big));
+	big[510] = '\xc3';
+	big[511] = '\xa9';
+	big[520] = '\0';
+	verr_set(&e, "f", "%s", big);
+	is_int(strlen(e.message), 510, "verr cut before a split sequence");
+	verr_set(NULL, "f", "no crash");
+	ok(1, "verr_set(NULL) is a no-op");
+}
+
+int
+main(void)
+{
+	plan_lazy();
+	test_check();
+	test_validate();
+	test_names();
+	test_verr();
+	return done_testing();
+}
