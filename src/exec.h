@@ -1,0 +1,137 @@
+/*
+ * exec.h - the only place in scriptorch that starts a process.
+ *
+ * exec_run() starts one program without a shell, feeds it its input,
+ * captures its output, enforces a deadline, and waits until the program
+ * AND everything it started are gone. What the child gets:
+ *
+ *  - argv exactly as given; `path` is executed (argv[0] may differ).
+ *  - exactly the environment `envp` (built by the caller from nothing);
+ *    NULL means an empty environment.
+ *  - descriptor 0: a pipe carrying stdin_data then EOF; 1 and 2: pipes
+ *    to the parent. No other descriptor: everything above 2 is closed at
+ *    exec (close_range, else a scan of /proc/self/fd, else a loop up to
+ *    RLIMIT_NOFILE), whatever the caller's 0/1/2 are (a libfcgi worker's
+ *    fd 0 is its listening socket; closed 0/1/2 are handled too).
+ *  - its own session and process group (setsid), default dispositions
+ *    for every signal and an empty signal mask.
+ *  - the per-run cgroup(s) of `sandbox`, joined before exec.
+ *  - the rlimits of `limits`, cwd `cwd`, and, when uid != (uid_t)-1, no
+ *    supplementary groups, gid `gid` and uid `uid` (real, effective and
+ *    saved). If the identity cannot be taken the exec fails.
+ *  - PR_SET_PDEATHSIG SIGKILL: if the calling process dies, the child
+ *    is killed (its descendants by the cgroup or the next run's cleanup).
+ *
+ * While the child runs, the parent pumps stdin/stdout/stderr together
+ * with poll() on non-blocking pipes, so a child writing much while being
+ * fed much never deadlocks. A pidfd in the poll set tells of the child's
+ * exit even while a grandchild still holds the pipes. Then:
+ *
+ *  - the child exits: the rest of its tree is SIGKILLed at once (cgroup
+ *    kill, or process group + descendants found under our subreaper),
+ *    the pipes are drained for at most EXEC_DRAIN_MS, the child reaped.
+ *  - the deadline passes (timeout_s) or the tick hook asks to cancel:
+ *    SIGTERM to the whole tree, SIGKILL to the whole tree grace_s later
+ *    if the child still runs.
+ *
+ * The child is reaped by its pid only; after reaping it is never
+ * signalled again. Orphans of the tree, reparented to the caller (which
+ * exec_run makes a child subreaper, PR_SET_CHILD_SUBREAPER), are reaped
+ * by pid too; children the caller had before the call are never touched.
+ * The caller should not fork other children while exec_run runs (a
+ * scriptorch runner is single-threaded and does not).
+ *
+ * Signals: the caller's SIGPIPE disposition is not changed. exec_run
+ * blocks SIGPIPE in the calling thread while it writes to the child's
+ * stdin (so a child that does not read its input gives EPIPE, which is not
+ * an error), and discards a SIGPIPE it caused before restoring the mask.
+ * All signals are blocked around fork() so no caller handler runs in the
+ * child.
+ */
+#ifndef SCRIPTORCH_EXEC_H
+#define SCRIPTORCH_EXEC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "capture.h"
+#include "sandbox.h"
+
+#define EXEC_DEFAULT_CAPTURE_CAP (1024 * 1024)
+#define EXEC_DEFAULT_GRACE_S 5.0
+/* After the child exits, how long its pipes may still be drained. */
+#define EXEC_DRAIN_MS 1000
+
+/* setrlimit values for the child (soft = hard, but the CPU hard limit is
+ * one second above: SIGXCPU first, SIGKILL after); 0 leaves one unset. */
+struct exec_limits {
+	long cpu_s;                 /* RLIMIT_CPU, seconds */
+	long long as_bytes;         /* RLIMIT_AS */
+	long nofile;                /* RLIMIT_NOFILE */
+	long nproc;                 /* RLIMIT_NPROC (per uid, not for root) */
+	long long fsize_bytes;      /* RLIMIT_FSIZE */
+};
+
+/* Everything borrowed: exec_run() copies nothing it keeps. */
+struct exec_spec {
+	const char *path;           /* absolute path of the program */
+	char *const *argv;          /* NULL-terminated; NULL: { path } */
+	char *const *envp;          /* the complete environment; NULL: empty */
+	const char *cwd;            /* child's working dir; NULL: unchanged */
+	uid_t uid;                  /* (uid_t)-1: keep the caller's identity */
+	gid_t gid;
+	const struct exec_limits *limits;   /* may be NULL */
+	const void *stdin_data;     /* written to stdin, then EOF; NULL: EOF */
+	size_t stdin_len;
+	size_t capture_cap;         /* per stream; 0: EXEC_DEFAULT_CAPTURE_CAP */
+	double timeout_s;           /* 0: none */
+	double grace_s;             /* SIGTERM -> SIGKILL; 0: default 5 s */
+	const struct sandbox *sandbox;  /* NULL: subreaper + process group */
+};
+
+/* All optional; a NULL struct exec_hooks means none. */
+struct exec_hooks {
+	/* Called once the exec is known to have succeeded (the child is the
+	 * program now). The caller may do slow work here (database): output
+	 * piles up in the pipes meanwhile, but the deadline still counts. */
+	void (*started)(void *arg, pid_t pid);
+	/* Called every tick_ms (default 1000) while the child runs, with the
+	 * captures so far (render them to save live output). Return 1 to
+	 * cancel: the tree is killed as on timeout and result.canceled set. */
+	int (*tick)(void *arg, const struct capture *out,
+	    const struct capture *err);
+	int tick_ms;
+	void *arg;
+};
+
+struct exec_result {
+	struct capture out, err;    /* owned; exec_result_free() */
+	int exited, exit_code;      /* normal exit and its status (else -1) */
+	int signaled, signo;        /* killed by signal signo (else 0) */
+	int timed_out;              /* we sent SIGTERM for the deadline */
+	int canceled;               /* we sent SIGTERM for the tick hook */
+	double duration_ms;         /* successful exec -> reaping, monotonic */
+	/* Of the child and all its descendants: the run cgroup's cpu.stat
+	 * when there is one, else wait4() of the child plus reaped orphans.
+	 * max_rss_kb: the larger of the largest ru_maxrss (one process) and
+	 * the run cgroup's memory.peak / v1 memory.max_usage_in_bytes (the
+	 * whole tree's charged memory, page cache included) if any. */
+	long long cpu_user_ms, cpu_system_ms, max_rss_kb;
+};
+
+/*
+ * Runs spec->path and waits for it and its whole tree (see above).
+ * `res` is always initialised (call exec_result_free() in every case).
+ * Returns 0 when the child was started and reaped: look at res. Returns
+ * -1 when it could not be started, with `err` saying why, e.g.
+ *   cannot execute "/x/y": Permission denied
+ *   cannot change directory to "/w": No such file or directory
+ * and nothing left running. Hooks are not called then.
+ */
+int exec_run(const struct exec_spec *spec, const struct exec_hooks *hooks,
+    struct exec_result *res, char *err, size_t errlen);
+
+/* Releases the captures of `res`; the struct may be reused. */
+void exec_result_free(struct exec_result *res);
+
+#endif

@@ -1,0 +1,930 @@
+/*
+ * sandbox.c - tree containment (cgroup v2 or subreaper + process group),
+ * accounting cgroups, and work directories. See sandbox.h.
+ */
+#include "config.h"
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "sandbox.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+/* How long sandbox_run_finish() waits for a killed tree to be gone. */
+#define FINISH_WAIT_MS 2000
+
+static unsigned long run_seq;
+
+static char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		fatal("strdup");
+	return p;
+}
+
+static char *
+path_join(const char *a, const char *b)
+{
+	struct buf b_ = BUF_INIT;
+
+	buf_printf(&b_, "%s/%s", a, b);
+	return buf_detach(&b_, NULL);
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads a small file into `out` (NUL-terminated, truncated to outlen-1).
+ * Returns the length or -1 (errno set). */
+static ssize_t
+read_small(const char *path, char *out, size_t outlen)
+{
+	ssize_t n, got = 0;
+	int fd, saved;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	while ((size_t)got < outlen - 1) {
+		n = read(fd, out + got, outlen - 1 - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			saved = errno;
+			close(fd);
+			errno = saved;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += n;
+	}
+	out[got] = '\0';
+	close(fd);
+	return got;
+}
+
+static int
+write_str(const char *path, const char *s)
+{
+	ssize_t n;
+	int fd, saved;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	do
+		n = write(fd, s, strlen(s));
+	while (n == -1 && errno == EINTR);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return n == -1 ? -1 : 0;
+}
+
+/* Looks up "key value" in a flat keyed file (cpu.stat, cgroup.events). */
+static int
+keyed_value(const char *text, const char *key, long long *val)
+{
+	size_t klen = strlen(key);
+	const char *p = text;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, key, klen) == 0 && p[klen] == ' ') {
+			*val = strtoll(p + klen + 1, NULL, 10);
+			return 0;
+		}
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	return -1;
+}
+
+/*
+ * Finds the mount point of a cgroup hierarchy in /proc/self/mountinfo:
+ * the cgroup2 one when `controller` is NULL, else the v1 one whose super
+ * options name `controller`. Returns a malloc'd path, or NULL.
+ */
+static char *
+find_cgroup_mount(const char *controller)
+{
+	char line[4096], *mnt, *fstype, *opts, *sep, *tok, *save;
+	FILE *f;
+	char *found = NULL;
+	int i;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (f == NULL)
+		return NULL;
+	while (found == NULL && fgets(line, sizeof(line), f) != NULL) {
+		sep = strstr(line, " - ");
+		if (sep == NULL)
+			continue;
+		*sep = '\0';
+		/* fields: id parent maj:min root mountpoint ... */
+		mnt = line;
+		for (i = 0; i < 4 && mnt != NULL; i++) {
+			mnt = strchr(mnt, ' ');
+			if (mnt != NULL)
+				mnt++;
+		}
+		if (mnt == NULL)
+			continue;
+		*strchrnul(mnt, ' ') = '\0';
+		fstype = sep + 3;
+		opts = strchr(fstype, ' ');
+		if (opts == NULL)
+			continue;
+		*opts++ = '\0';
+		opts = strchr(opts, ' ');        /* skip the source */
+		if (opts == NULL)
+			continue;
+		opts++;
+		opts[strcspn(opts, "\n")] = '\0';
+		if (controller == NULL) {
+			if (strcmp(fstype, "cgroup2") == 0)
+				found = xstrdup(mnt);
+			continue;
+		}
+		if (strcmp(fstype, "cgroup") != 0)
+			continue;
+		for (tok = strtok_r(opts, ",", &save); tok != NULL;
+		    tok = strtok_r(NULL, ",", &save))
+			if (strcmp(tok, controller) == 0)
+				found = xstrdup(mnt);
+	}
+	fclose(f);
+	return found;
+}
+
+/* Our own cgroup path in the hierarchy with `controller` (NULL: v2, the
+ * "0::" line), malloc'd, or NULL. */
+static char *
+own_cgroup(const char *controller)
+{
+	char line[4096], *ctl, *path, *tok, *save;
+	FILE *f;
+	char *found = NULL;
+
+	f = fopen("/proc/self/cgroup", "re");
+	if (f == NULL)
+		return NULL;
+	while (found == NULL && fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		ctl = strchr(line, ':');
+		if (ctl == NULL)
+			continue;
+		*ctl++ = '\0';
+		path = strchr(ctl, ':');
+		if (path == NULL)
+			continue;
+		*path++ = '\0';
+		if (controller == NULL) {
+			if (strcmp(line, "0") == 0 && *ctl == '\0')
+				found = xstrdup(path);
+			continue;
+		}
+		for (tok = strtok_r(ctl, ",", &save); tok != NULL;
+		    tok = strtok_r(NULL, ",", &save))
+			if (strcmp(tok, controller) == 0)
+				found = xstrdup(path);
+	}
+	fclose(f);
+	return found;
+}
+
+/* Creates `base` if needed and checks that a child cgroup can be made
+ * there and has the file `need` (e.g. "cgroup.kill"). */
+static int
+probe_base(const char *base, const char *need, char *err, size_t errlen)
+{
+	struct buf p = BUF_INIT;
+	int rc = -1;
+
+	if (mkdir(base, 0755) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create cgroup \"%s\": %s", base,
+		    strerror(errno));
+		goto out;
+	}
+	buf_printf(&p, "%s/probe-%ld", base, (long)getpid());
+	if (mkdir(buf_str(&p), 0755) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create cgroup \"%s\": %s",
+		    buf_str(&p), strerror(errno));
+		goto out;
+	}
+	buf_printf(&p, "/%s", need);
+	if (access(buf_str(&p), F_OK) == -1) {
+		snprintf(err, errlen, "no \"%s\" in cgroups under \"%s\"",
+		    need, base);
+	} else {
+		rc = 0;
+	}
+	buf_reset(&p);
+	buf_printf(&p, "%s/probe-%ld", base, (long)getpid());
+	rmdir(buf_str(&p));
+out:
+	buf_free(&p);
+	return rc;
+}
+
+/* The v1 memory hierarchy, used for the memory peak only. */
+static char *
+detect_memv1(void)
+{
+	char *mnt = NULL, *own = NULL, *base = NULL;
+	char err[256];
+
+	mnt = find_cgroup_mount("memory");
+	if (mnt == NULL)
+		goto out;
+	own = own_cgroup("memory");
+	if (own == NULL)
+		goto out;
+	base = path_join(mnt, strcmp(own, "/") == 0 ? "scriptorch" : own + 1);
+	if (strcmp(own, "/") != 0) {
+		char *b2 = path_join(base, "scriptorch");
+
+		free(base);
+		base = b2;
+	}
+	if (probe_base(base, "memory.max_usage_in_bytes", err,
+	    sizeof(err)) == -1) {
+		log_debug("no v1 memory accounting: %s", err);
+		free(base);
+		base = NULL;
+	}
+out:
+	free(mnt);
+	free(own);
+	return base;
+}
+
+int
+sandbox_init(struct sandbox *sb, const char *cgroup_root, char *err,
+    size_t errlen)
+{
+	char *mnt = NULL, *own = NULL, *base = NULL;
+	char why[512] = "";
+	struct statfs sfs;
+	int rc = -1;
+
+	memset(sb, 0, sizeof(*sb));
+	sb->kind = SANDBOX_FALLBACK;
+	if (cgroup_root != NULL) {
+		if (statfs(cgroup_root, &sfs) == -1) {
+			snprintf(err, errlen, "cgroup root \"%s\": %s",
+			    cgroup_root, strerror(errno));
+			goto out;
+		}
+		if (sfs.f_type != CGROUP2_SUPER_MAGIC) {
+			snprintf(err, errlen, "cgroup root \"%s\" is not on a "
+			    "cgroup v2 file system", cgroup_root);
+			goto out;
+		}
+		base = xstrdup(cgroup_root);
+		if (probe_base(base, "cgroup.kill", err, errlen) == -1)
+			goto out;
+	} else {
+		mnt = find_cgroup_mount(NULL);
+		own = mnt != NULL ? own_cgroup(NULL) : NULL;
+		if (mnt == NULL || own == NULL) {
+			snprintf(why, sizeof(why), "no cgroup v2 mounted");
+		} else {
+			struct buf b = BUF_INIT;
+
+			buf_printf(&b, "%s%s/scriptorch", mnt,
+			    strcmp(own, "/") == 0 ? "" : own);
+			base = buf_detach(&b, NULL);
+			if (probe_base(base, "cgroup.kill", why,
+			    sizeof(why)) == -1) {
+				free(base);
+				base = NULL;
+			}
+		}
+	}
+	if (base != NULL) {
+		struct buf p = BUF_INIT;
+
+		/* Best effort: the memory and pids controllers for the run
+		 * cgroups (memory.peak); refused unless delegated to us. */
+		buf_printf(&p, "%s/cgroup.subtree_control", base);
+		if (write_str(buf_str(&p), "+memory") == -1)
+			log_debug("no memory controller under \"%s\": %s",
+			    base, strerror(errno));
+		(void)write_str(buf_str(&p), "+pids");
+		buf_free(&p);
+		sb->kind = SANDBOX_CGROUP2;
+		sb->cg2_base = base;
+		base = NULL;
+	}
+	sb->memv1_base = detect_memv1();
+	if (sb->kind == SANDBOX_CGROUP2)
+		log_info("process trees: cgroup v2 under \"%s\" (cgroup.kill), "
+		    "memory peak from %s", sb->cg2_base,
+		    sb->memv1_base ? "cgroup v1 memory" : "memory.peak or rusage");
+	else
+		log_info("process trees: subreaper and process group (%s), "
+		    "memory peak from %s", why,
+		    sb->memv1_base ? "cgroup v1 memory" : "rusage");
+	rc = 0;
+out:
+	free(mnt);
+	free(own);
+	free(base);
+	return rc;
+}
+
+void
+sandbox_init_fallback(struct sandbox *sb, int with_memv1)
+{
+	memset(sb, 0, sizeof(*sb));
+	sb->kind = SANDBOX_FALLBACK;
+	if (with_memv1)
+		sb->memv1_base = detect_memv1();
+	log_info("process trees: subreaper and process group (asked for), "
+	    "memory peak from %s", sb->memv1_base ? "cgroup v1 memory" :
+	    "rusage");
+}
+
+void
+sandbox_free(struct sandbox *sb)
+{
+	free(sb->cg2_base);
+	free(sb->memv1_base);
+	memset(sb, 0, sizeof(*sb));
+}
+
+const char *
+sandbox_kind_name(const struct sandbox *sb)
+{
+	return sb != NULL && sb->kind == SANDBOX_CGROUP2 ? "cgroup2" :
+	    "subreaper+pgroup";
+}
+
+/* ---- work directories ------------------------------------------------ */
+
+int
+sandbox_workdir_create(const char *base, unsigned long long exec_id,
+    uid_t uid, gid_t gid, char **path_out, char *err, size_t errlen)
+{
+	struct buf p = BUF_INIT;
+	char *path = NULL;
+	int fd = -1, rc = -1;
+
+	*path_out = NULL;
+	buf_printf(&p, "%s/%llu-XXXXXX", base, exec_id);
+	path = buf_detach(&p, NULL);
+	if (mkdtemp(path) == NULL) {
+		snprintf(err, errlen, "cannot create work dir in \"%s\": %s",
+		    base, strerror(errno));
+		goto out;
+	}
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 ||
+	    (uid != (uid_t)-1 && fchown(fd, uid, gid) == -1) ||
+	    fchmod(fd, 0700) == -1) {
+		snprintf(err, errlen, "cannot set up work dir \"%s\": %s",
+		    path, strerror(errno));
+		rmdir(path);
+		goto out;
+	}
+	*path_out = path;
+	path = NULL;
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	free(path);
+	return rc;
+}
+
+/*
+ * Opens directory `name` under `dfd` without following a link. If the
+ * script took our permission away (mode 0000, and we are not root), the
+ * mode is put back through an O_PATH descriptor, so a directory swapped
+ * for a symlink in between can never make us chmod something else.
+ */
+static int
+open_subdir(int dfd, const char *name)
+{
+	char proc[64];
+	int fd, pfd;
+
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd != -1 || errno != EACCES)
+		return fd;
+	pfd = openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd == -1)
+		return -1;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	if (chmod(proc, 0700) == 0)
+		fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	else
+		errno = EACCES;
+	close(pfd);
+	return fd;
+}
+
+/* Empties the directory open at `fd` (consumed). */
+static int
+empty_dir(int fd, struct buf *errs, int depth)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int sub, rc = 0;
+
+	/* Deleting entries needs write permission on the directory. */
+	if (fstat(fd, &st) == 0 && (st.st_mode & 0700) != 0700)
+		(void)fchmod(fd, 0700);
+	d = fdopendir(fd);
+	if (d == NULL) {
+		buf_printf(errs, "opendir: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL)
+			break;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0 || errno == ENOENT)
+			continue;
+		if (errno != EISDIR && errno != EPERM) {
+			buf_printf(errs, "\"%s\": %s; ", de->d_name,
+			    strerror(errno));
+			rc = -1;
+			continue;
+		}
+		/* A directory (unlink gives EISDIR on Linux; EPERM elsewhere). */
+		if (depth > 4096) {
+			buf_printf(errs, "\"%s\": too deep; ", de->d_name);
+			rc = -1;
+			continue;
+		}
+		sub = open_subdir(dirfd(d), de->d_name);
+		if (sub == -1) {
+			buf_printf(errs, "\"%s\": %s; ", de->d_name,
+			    strerror(errno));
+			rc = -1;
+			continue;
+		}
+		if (empty_dir(sub, errs, depth + 1) == -1)
+			rc = -1;
+		if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) == -1 &&
+		    errno != ENOENT) {
+			buf_printf(errs, "\"%s\": %s; ", de->d_name,
+			    strerror(errno));
+			rc = -1;
+		}
+	}
+	if (errno != 0) {
+		buf_printf(errs, "readdir: %s; ", strerror(errno));
+		rc = -1;
+	}
+	closedir(d);
+	return rc;
+}
+
+int
+sandbox_workdir_remove(const char *path, char *err, size_t errlen)
+{
+	struct buf errs = BUF_INIT;
+	int fd, rc = -1;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 && errno == EACCES)
+		fd = open_subdir(AT_FDCWD, path);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			rc = 0;
+		else
+			snprintf(err, errlen, "cannot open work dir \"%s\": %s",
+			    path, strerror(errno));
+		goto out;
+	}
+	if (empty_dir(fd, &errs, 0) == -1) {
+		snprintf(err, errlen, "cannot remove all of work dir \"%s\": %s",
+		    path, buf_str(&errs));
+		goto out;
+	}
+	if (rmdir(path) == -1 && errno != ENOENT) {
+		snprintf(err, errlen, "cannot remove work dir \"%s\": %s",
+		    path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_free(&errs);
+	return rc;
+}
+
+/* ---- per run ------------------------------------------------------- */
+
+/* Appends the children of every thread of `pid` to out[*n] (bounded). */
+static void
+list_children(pid_t pid, pid_t *out, int *n, int max)
+{
+	char path[320], text[4096], *p, *end;
+	struct dirent *de;
+	DIR *d;
+	long v;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
+	d = opendir(path);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/task/%s/children",
+		    (long)pid, de->d_name);
+		if (read_small(path, text, sizeof(text)) <= 0)
+			continue;
+		for (p = text; *n < max; p = end) {
+			v = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			out[(*n)++] = (pid_t)v;
+		}
+	}
+	closedir(d);
+}
+
+static int
+pid_in(pid_t pid, const pid_t *set, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (set[i] == pid)
+			return 1;
+	return 0;
+}
+
+/* Our children that were not there before the run: the main child and
+ * orphans of its tree reparented to us (we are a subreaper). */
+static int
+new_children(const struct sandbox_run *run, pid_t *out, int max)
+{
+	pid_t all[SANDBOX_MAX_KIDS];
+	int n = 0, i, k = 0;
+
+	list_children(getpid(), all, &n, SANDBOX_MAX_KIDS);
+	for (i = 0; i < n && k < max; i++)
+		if (!pid_in(all[i], run->before, run->nbefore))
+			out[k++] = all[i];
+	return k;
+}
+
+static int
+make_run_cgroup(const char *base, const char *name, char **path_out,
+    int *fd_out, char *err, size_t errlen)
+{
+	char *path, *procs;
+
+	path = path_join(base, name);
+	if (mkdir(path, 0755) == -1) {
+		snprintf(err, errlen, "cannot create cgroup \"%s\": %s", path,
+		    strerror(errno));
+		free(path);
+		return -1;
+	}
+	procs = path_join(path, "cgroup.procs");
+	*fd_out = open(procs, O_WRONLY | O_CLOEXEC);
+	if (*fd_out == -1) {
+		snprintf(err, errlen, "cannot open \"%s\": %s", procs,
+		    strerror(errno));
+		free(procs);
+		rmdir(path);
+		free(path);
+		return -1;
+	}
+	free(procs);
+	*path_out = path;
+	return 0;
+}
+
+int
+sandbox_run_prepare(const struct sandbox *sb, struct sandbox_run *run,
+    char *err, size_t errlen)
+{
+	char name[64];
+
+	memset(run, 0, sizeof(*run));
+	run->sb = sb;
+	run->cg2_procs_fd = -1;
+	run->memv1_procs_fd = -1;
+	run->pid = -1;
+	/* Orphans of the tree come to us, not to init: we can find, kill
+	 * and reap them (and init may not reap at all in a container). */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1) {
+		snprintf(err, errlen, "cannot become a child subreaper: %s",
+		    strerror(errno));
+		return -1;
+	}
+	list_children(getpid(), run->before, &run->nbefore, SANDBOX_MAX_KIDS);
+	if (sb == NULL)
+		return 0;
+	snprintf(name, sizeof(name), "run-%ld-%lu", (long)getpid(),
+	    ++run_seq);
+	if (sb->kind == SANDBOX_CGROUP2 && make_run_cgroup(sb->cg2_base, name,
+	    &run->cg2_path, &run->cg2_procs_fd, err, errlen) == -1)
+		goto fail;
+	if (sb->memv1_base != NULL && make_run_cgroup(sb->memv1_base, name,
+	    &run->memv1_path, &run->memv1_procs_fd, err, errlen) == -1)
+		goto fail;
+	return 0;
+fail:
+	sandbox_run_release(run);
+	return -1;
+}
+
+/* Between fork and exec: write(2) of "0" moves the writer itself. */
+int
+sandbox_run_child_join(const struct sandbox_run *run)
+{
+	if (run->cg2_procs_fd != -1 && write(run->cg2_procs_fd, "0", 1) != 1)
+		return -1;
+	if (run->memv1_procs_fd != -1 &&
+	    write(run->memv1_procs_fd, "0", 1) != 1)
+		return -1;
+	return 0;
+}
+
+static int
+cg2_populated(const struct sandbox_run *run)
+{
+	char path[PATH_MAX], text[512];
+	long long v = 1;
+
+	snprintf(path, sizeof(path), "%s/cgroup.events", run->cg2_path);
+	if (read_small(path, text, sizeof(text)) < 0)
+		return 0;
+	if (keyed_value(text, "populated", &v) == -1)
+		return 0;
+	return v != 0;
+}
+
+/*
+ * Signals every member of the run cgroup. The cgroup is frozen while its
+ * member list is read and signalled, so no member can exit and have its
+ * pid reused by an unrelated process in between; the signal is delivered
+ * when it thaws.
+ */
+static void
+cg2_signal(const struct sandbox_run *run, int sig)
+{
+	char path[PATH_MAX], *text = NULL, *p, *end;
+	struct buf b = BUF_INIT;
+	char chunk[4096];
+	ssize_t n;
+	long v;
+	int fd = -1;
+
+	if (sig == SIGKILL) {
+		snprintf(path, sizeof(path), "%s/cgroup.kill", run->cg2_path);
+		if (write_str(path, "1") == -1)
+			log_warn("cannot write \"%s\"", path);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/cgroup.freeze", run->cg2_path);
+	(void)write_str(path, "1");
+	snprintf(path, sizeof(path), "%s/cgroup.procs", run->cg2_path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		log_warn("cannot open \"%s\"", path);
+		goto out;
+	}
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		buf_add(&b, chunk, (size_t)n);
+	}
+	text = buf_detach(&b, NULL);
+	for (p = text;; p = end) {
+		v = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (v > 0 && kill((pid_t)v, sig) == -1 && errno != ESRCH)
+			log_warn("cannot signal %ld", v);
+	}
+out:
+	snprintf(path, sizeof(path), "%s/cgroup.freeze", run->cg2_path);
+	(void)write_str(path, "0");
+	if (fd != -1)
+		close(fd);
+	free(text);
+	buf_free(&b);
+}
+
+/*
+ * The fallback tree: the main child's process group, then every process
+ * reachable through /proc/<pid>/task/<tid>/children from the main child
+ * (while not reaped) and from the orphans reparented to us. A descendant
+ * of a descendant could exit and be reaped by its parent between listing
+ * and kill(); that small pid-reuse window is why cgroups are preferred.
+ * Returns how many processes were found.
+ */
+static int
+fallback_signal(const struct sandbox_run *run, int sig, int main_alive)
+{
+	pid_t *set;
+	int n = 0, i;
+
+	set = calloc(SANDBOX_MAX_KIDS, sizeof(*set));
+	if (set == NULL)
+		fatal("calloc");
+	if (main_alive) {
+		/* Safe: the leader is not reaped, so the group id is ours. */
+		if (kill(-run->pid, sig) == -1 && errno != ESRCH)
+			log_warn("cannot signal process group %ld",
+			    (long)run->pid);
+		set[n++] = run->pid;
+	}
+	n += new_children(run, set + n, SANDBOX_MAX_KIDS - n);
+	for (i = 0; i < n; i++) {
+		if (set[i] != run->pid &&
+		    kill(set[i], sig) == -1 && errno != ESRCH)
+			log_warn("cannot signal %ld", (long)set[i]);
+		list_children(set[i], set, &n, SANDBOX_MAX_KIDS);
+	}
+	free(set);
+	return n;
+}
+
+void
+sandbox_run_signal(struct sandbox_run *run, int sig)
+{
+	if (run->cg2_path != NULL)
+		cg2_signal(run, sig);
+	else
+		fallback_signal(run, sig, 1);
+}
+
+/* Reaps, by pid, the orphans of the run reparented to us. */
+static void
+reap_orphans(struct sandbox_run *run)
+{
+	pid_t kids[SANDBOX_MAX_KIDS];
+	struct rusage ru;
+	int n, i, status;
+	pid_t r;
+
+	n = new_children(run, kids, SANDBOX_MAX_KIDS);
+	for (i = 0; i < n; i++) {
+		if (kids[i] == run->pid)
+			continue;       /* exec.c reaps the main child */
+		do
+			r = wait4(kids[i], &status, WNOHANG, &ru);
+		while (r == -1 && errno == EINTR);
+		if (r <= 0)
+			continue;
+		run->orphan_user_us += (long long)ru.ru_utime.tv_sec * 1000000 +
+		    ru.ru_utime.tv_usec;
+		run->orphan_sys_us += (long long)ru.ru_stime.tv_sec * 1000000 +
+		    ru.ru_stime.tv_usec;
+		if (ru.ru_maxrss > run->orphan_maxrss_kb)
+			run->orphan_maxrss_kb = ru.ru_maxrss;
+	}
+}
+
+void
+sandbox_run_finish(struct sandbox_run *run)
+{
+	long long deadline = now_ms() + FINISH_WAIT_MS;
+	int left;
+
+	if (run->cg2_path != NULL) {
+		cg2_signal(run, SIGKILL);
+		while (cg2_populated(run) && now_ms() < deadline) {
+			reap_orphans(run);
+			sleep_ms(2);
+		}
+		if (cg2_populated(run))
+			log_warnx("cgroup \"%s\" still has processes after kill",
+			    run->cg2_path);
+		reap_orphans(run);
+		return;
+	}
+	for (;;) {
+		left = fallback_signal(run, SIGKILL, 0);
+		reap_orphans(run);
+		if (left == 0)
+			break;
+		if (now_ms() >= deadline) {
+			log_warnx("%d processes of run %ld survive SIGKILL",
+			    left, (long)run->pid);
+			break;
+		}
+		sleep_ms(2);
+	}
+}
+
+void
+sandbox_run_stats(const struct sandbox_run *run, long long *user_us,
+    long long *sys_us, long long *peak_kb)
+{
+	char path[PATH_MAX], text[2048];
+	long long v;
+
+	if (run->cg2_path != NULL) {
+		snprintf(path, sizeof(path), "%s/cpu.stat", run->cg2_path);
+		if (read_small(path, text, sizeof(text)) > 0) {
+			if (keyed_value(text, "user_usec", &v) == 0)
+				*user_us = v;
+			if (keyed_value(text, "system_usec", &v) == 0)
+				*sys_us = v;
+		}
+		snprintf(path, sizeof(path), "%s/memory.peak", run->cg2_path);
+		if (read_small(path, text, sizeof(text)) > 0 &&
+		    (v = strtoll(text, NULL, 10) / 1024) > *peak_kb)
+			*peak_kb = v;
+	}
+	if (run->memv1_path != NULL) {
+		snprintf(path, sizeof(path), "%s/memory.max_usage_in_bytes",
+		    run->memv1_path);
+		if (read_small(path, text, sizeof(text)) > 0 &&
+		    (v = strtoll(text, NULL, 10) / 1024) > *peak_kb)
+			*peak_kb = v;
+	}
+}
+
+static void
+remove_cgroup(const char *path)
+{
+	int i;
+
+	/* The kernel may report a cgroup empty a moment before rmdir
+	 * agrees; retry briefly on EBUSY. */
+	for (i = 0; i < 100; i++) {
+		if (rmdir(path) == 0 || errno == ENOENT)
+			return;
+		if (errno != EBUSY)
+			break;
+		sleep_ms(5);
+	}
+	log_warn("cannot remove cgroup \"%s\"", path);
+}
+
+void
+sandbox_run_release(struct sandbox_run *run)
+{
+	if (run->cg2_procs_fd >= 0)
+		close(run->cg2_procs_fd);
+	if (run->memv1_procs_fd >= 0)
+		close(run->memv1_procs_fd);
+	run->cg2_procs_fd = run->memv1_procs_fd = -1;
+	if (run->cg2_path != NULL)
+		remove_cgroup(run->cg2_path);
+	if (run->memv1_path != NULL)
+		remove_cgroup(run->memv1_path);
+	free(run->cg2_path);
+	free(run->memv1_path);
+	run->cg2_path = run->memv1_path = NULL;
+}

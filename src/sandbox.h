@@ -1,0 +1,127 @@
+/*
+ * sandbox.h - how a run's process tree is contained, killed and accounted,
+ * and the per-run work directory.
+ *
+ * sandbox_init() runs once at start-up and picks the mechanism, logging one
+ * info line saying which:
+ *
+ *  - SANDBOX_CGROUP2: every run gets its own cgroup v2 directory
+ *    (<base>/run-<pid>-<n>), joined by the child before it execs. The
+ *    whole tree, including descendants that called setsid() and
+ *    double-forked, is signalled through the cgroup's member list and
+ *    killed with cgroup.kill. CPU time comes from the cgroup's cpu.stat,
+ *    the memory peak from memory.peak when the memory controller is
+ *    enabled there.
+ *  - SANDBOX_FALLBACK: the caller becomes a child subreaper
+ *    (PR_SET_CHILD_SUBREAPER); the tree is the child's process group plus
+ *    every descendant found through /proc/<pid>/task/<tid>/children,
+ *    including orphans reparented to us.
+ *
+ * In both cases a cgroup v1 memory hierarchy, when present and writable,
+ * gives a per-run memory cgroup whose memory.max_usage_in_bytes is the
+ * run's memory peak.
+ *
+ * A struct sandbox is plain data filled at start-up; it may be shared by
+ * forked workers (each process numbers its own runs). sandbox_free()
+ * releases its strings. The per-run calls (struct sandbox_run) are used
+ * by exec.c only.
+ */
+#ifndef SCRIPTORCH_SANDBOX_H
+#define SCRIPTORCH_SANDBOX_H
+
+#include <sys/types.h>
+
+enum sandbox_kind {
+	SANDBOX_FALLBACK = 0,   /* subreaper + process group */
+	SANDBOX_CGROUP2,        /* per-run cgroup v2 with cgroup.kill */
+};
+
+struct sandbox {
+	enum sandbox_kind kind;
+	char *cg2_base;         /* SANDBOX_CGROUP2: parent of run cgroups */
+	char *memv1_base;       /* v1 memory cgroup for accounting, or NULL */
+};
+
+#define SANDBOX_INIT { SANDBOX_FALLBACK, NULL, NULL }
+
+/*
+ * Detects the mechanism. `cgroup_root` (may be NULL) is a cgroup v2
+ * directory under which run cgroups may be created; NULL looks for the
+ * cgroup2 mount (e.g. /sys/fs/cgroup or /sys/fs/cgroup/unified) and uses
+ * "<mount><own cgroup>/scriptorch". When no usable cgroup v2 is found the
+ * fallback is chosen: that is not an error, and 0 is returned. Returns -1
+ * (err filled) only when an explicitly given `cgroup_root` is unusable.
+ */
+int sandbox_init(struct sandbox *sb, const char *cgroup_root, char *err,
+    size_t errlen);
+/* Chooses the fallback mechanism without looking at cgroups (config
+ * "cgroup = off", tests). Still uses a v1 memory hierarchy if
+ * `with_memv1` is set and one is usable. */
+void sandbox_init_fallback(struct sandbox *sb, int with_memv1);
+void sandbox_free(struct sandbox *sb);
+/* "cgroup2" or "subreaper+pgroup". */
+const char *sandbox_kind_name(const struct sandbox *sb);
+
+/*
+ * Creates a fresh directory "<base>/<exec_id>-XXXXXX" with mode 0700,
+ * owned by uid:gid (unchanged when uid == (uid_t)-1). On success *path_out
+ * is the new absolute-or-as-given path, which the caller frees. Returns 0,
+ * or -1 with err filled.
+ */
+int sandbox_workdir_create(const char *base, unsigned long long exec_id,
+    uid_t uid, gid_t gid, char **path_out, char *err, size_t errlen);
+/*
+ * Removes `path` and everything under it. Never follows a symbolic link
+ * (a link is removed, not its target), does not cross into other file
+ * systems' contents through links, and restores permissions of
+ * directories the script made unreadable or read-only. Returns 0, or -1
+ * with err filled (what could be removed is removed). A missing path is
+ * not an error.
+ */
+int sandbox_workdir_remove(const char *path, char *err, size_t errlen);
+
+/* ---- per-run, used by exec.c ---------------------------------------- */
+
+#define SANDBOX_MAX_KIDS 1024
+
+struct sandbox_run {
+	const struct sandbox *sb;
+	char *cg2_path;         /* run cgroup v2, or NULL */
+	char *memv1_path;       /* run v1 memory cgroup, or NULL */
+	int cg2_procs_fd;       /* O_CLOEXEC, written by the child to join */
+	int memv1_procs_fd;
+	pid_t pid;              /* the child, once forked */
+	/* our own children before the run: never reaped by exec.c */
+	pid_t before[SANDBOX_MAX_KIDS];
+	int nbefore;
+	/* accounting of orphans we reaped ourselves (fallback) */
+	long long orphan_user_us, orphan_sys_us, orphan_maxrss_kb;
+};
+
+/* Before fork: makes the caller a subreaper, records its children, creates
+ * the run cgroups and opens their cgroup.procs close-on-exec. Returns 0,
+ * or -1 with err filled (everything undone). */
+int sandbox_run_prepare(const struct sandbox *sb, struct sandbox_run *run,
+    char *err, size_t errlen);
+/* In the child, between fork and exec: joins the run cgroups.
+ * Async-signal-safe. Returns 0 or -1 (errno set). */
+int sandbox_run_child_join(const struct sandbox_run *run);
+/* Sends `sig` to every process of the run's tree. The main child must not
+ * have been reaped yet (it may be a zombie): its pid and process group
+ * stay ours until then. With SIGKILL on cgroup v2 this is cgroup.kill. */
+void sandbox_run_signal(struct sandbox_run *run, int sig);
+/* After the main child was reaped: SIGKILL whatever is left, wait (bounded,
+ * about 2 s) until the tree is gone and reap orphans reparented to us. */
+void sandbox_run_finish(struct sandbox_run *run);
+/* After sandbox_run_finish(): the tree's CPU times where a cgroup knows
+ * them (replacing *user_us, *sys_us), and its memory peak (memory charged
+ * to the run cgroup) when larger than *peak_kb. Values a cgroup does not
+ * know are left alone. */
+void sandbox_run_stats(const struct sandbox_run *run, long long *user_us,
+    long long *sys_us, long long *peak_kb);
+/* Closes descriptors and removes the run cgroups (they must be empty:
+ * call sandbox_run_finish() first once a child was forked). Safe to call
+ * again, and after sandbox_run_prepare() failed. */
+void sandbox_run_release(struct sandbox_run *run);
+
+#endif

@@ -1,0 +1,66 @@
+#!/bin/sh
+# Exit codes, signal exits, argv, environment, exec failures, accounting.
+. "${EXEC_TEST_LIB:-$(dirname "$0")/lib.sh}"
+
+run_exec -- /bin/sh -c 'echo out; echo err >&2; exit 3'
+is "$(val result)" ok "a run that exits 3 is a result"
+is "$(val exited):$(val exit_code)" 1:3 "exit code 3"
+is "$(val signaled)" 0 "not signaled"
+is "$(val stdout_bytes):$(val stderr_bytes)" 4:4 "stdout and stderr counted"
+is "$(val started)" 1 "started hook called"
+
+run_exec -- /bin/sh -c 'kill -SEGV $$'
+is "$(val signaled):$(val signo)" 1:11 "kill -SEGV \$\$ gives signaled, signo 11"
+is "$(val exited):$(val exit_code)" 0:-1 "no exit code when signaled"
+
+run_exec --stdout-file "$T/argv" -- /bin/echo 'a  b' '$HOME' '*' ';'
+is "$(cat "$T/argv")" 'a  b $HOME * ;' "argv given as is, no shell"
+
+run_exec --env A=1 --env 'B=x y' --env 'C=' --stdout-file "$T/env" \
+    -- /usr/bin/env
+printf 'A=1\nB=x y\nC=\n' >"$T/env.want"
+ok_if "the child sees exactly the environment given" \
+    cmp -s "$T/env" "$T/env.want"
+FOO_LEAK=secret run_exec --stdout-file "$T/env0" -- /usr/bin/env
+is "$(wc -c <"$T/env0" | tr -d ' ')" 0 "no environment given: empty, nothing inherited"
+
+run_exec --cwd "$T" --stdout-file "$T/pwd" -- /bin/pwd
+is "$(cat "$T/pwd")" "$T" "cwd is set"
+
+# Exec failures: reported with a clear message, nothing started.
+run_exec -- /nonexistent/prog
+is "$(val result)" error "ENOENT is an error"
+is "$(val error)" 'cannot execute "/nonexistent/prog": No such file or directory' \
+    "ENOENT message"
+is "$(val started)" 0 "started hook not called on failure"
+
+printf '#!/bin/sh\necho hi\n' >"$T/noexec"
+chmod 0644 "$T/noexec"
+run_exec -- "$T/noexec"
+is "$(val error)" "cannot execute \"$T/noexec\": Permission denied" \
+    "EACCES message"
+
+printf 'this is not a program\n' >"$T/garbage"
+chmod 0755 "$T/garbage"
+run_exec -- "$T/garbage"
+is "$(val error)" "cannot execute \"$T/garbage\": Exec format error" \
+    "ENOEXEC message"
+
+run_exec -- sh -c true
+is "$(val error)" 'program path "sh" is not absolute' "relative path refused"
+
+run_exec --cwd /nonexistent-dir -- /bin/true
+is "$(val error)" \
+    'cannot change directory to "/nonexistent-dir": No such file or directory' \
+    "missing cwd message"
+
+# Accounting covers descendants: the busy loop runs in a grandchild.
+run_exec -- /bin/sh -c '/bin/sh -c "i=0; while [ \$i -lt 100000 ]; do i=\$((i+1)); done"; :'
+ok_if "cpu time of descendants counted ($(val cpu_user_ms) ms)" \
+    [ "$(val cpu_user_ms)" -ge 50 ]
+ok_if "duration measured ($(val duration_ms) ms)" [ "$(val duration_ms)" -ge 50 ]
+
+run_exec -- /bin/sh -c 'x=$(head -c 40000000 /dev/zero | tr "\0" a); echo ${#x}'
+ok_if "max rss seen ($(val max_rss_kb) kB)" [ "$(val max_rss_kb)" -ge 30000 ]
+
+done_testing

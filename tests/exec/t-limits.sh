@@ -1,0 +1,29 @@
+#!/bin/sh
+# rlimits as the child sees them, and limits being hit.
+. "${EXEC_TEST_LIB:-$(dirname "$0")/lib.sh}"
+
+run_exec --rlimit-nofile 37 --stdout-file "$T/o" -- /bin/sh -c 'ulimit -n; ulimit -Hn'
+is "$(cat "$T/o" | tr '\n' ' ')" "37 37 " "RLIMIT_NOFILE seen by the child (ulimit -n)"
+
+run_exec --rlimit-as 268435456 --stdout-file "$T/o" -- /bin/sh -c 'ulimit -v'
+is "$(cat "$T/o")" 262144 "RLIMIT_AS seen by the child (ulimit -v)"
+run_exec --rlimit-as 268435456 --stdout-file "$T/o" --stderr-file "$T/e" \
+    -- /bin/sh -c 'x=$(head -c 400000000 /dev/zero | tr "\0" a); echo ${#x}'
+ok_if "allocating past RLIMIT_AS fails" sh -c '! grep -q 400000000 "$1"' _ "$T/o"
+
+mkdir "$T/fs"
+run_exec --cwd "$T/fs" --rlimit-fsize 4096 --stdout-file "$T/o" \
+    -- /bin/sh -c 'head -c 10000 /dev/zero >f; echo rc=$?'
+is "$(cat "$T/o")" rc=153 "file size limit hit: writer killed by SIGXFSZ"
+is "$(wc -c <"$T/fs/f" | tr -d ' ')" 4096 "file stops at the limit"
+
+run_exec --rlimit-cpu 1 --timeout 20 -- /bin/sh -c 'while :; do :; done'
+is "$(val signaled):$(val signo):$(val timed_out)" 1:24:0 "CPU limit: SIGXCPU"
+ok_if "CPU limit hit after about 1 s of CPU ($(val cpu_user_ms) ms)" \
+    [ "$(val cpu_user_ms)" -ge 500 ]
+
+run_exec --user nobody --rlimit-nproc 1 --stderr-file "$T/e" \
+    -- /bin/sh -c '/bin/true; echo rc=$?'
+ok_if "RLIMIT_NPROC stops forking as nobody" grep -qi fork "$T/e"
+
+done_testing

@@ -1,0 +1,349 @@
+/*
+ * test-exec - runs one program through exec_run() and prints the result
+ * as key=value lines, for the shell tests in tests/exec/ (after git's
+ * t/helper/test-run-command.c).
+ *
+ *   test-exec [options] [--] /abs/program [args...]
+ *
+ * Output on stdout: "result=ok" or "result=error" + "error=<message>",
+ * then exited, exit_code, signaled, signo, timed_out, canceled,
+ * duration_ms, cpu_user_ms, cpu_system_ms, max_rss_kb, stdout_bytes,
+ * stdout_truncated, stderr_bytes, stderr_truncated, started, ticks,
+ * sandbox, vmhwm_kb (this driver's own peak RSS).
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "capture.h"
+#include "exec.h"
+#include "log.h"
+#include "sandbox.h"
+
+struct driver {
+	int started;
+	pid_t pid;
+	int ticks;
+	long cancel_after_ms;
+	const char *cancel_on;
+	const char *live_file;
+	struct timespec t0;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: test-exec [--stdin TEXT | --stdin-file F] "
+	    "[--timeout S] [--grace S] [--cap N]\n"
+	    "  [--uid N --gid N | --user NAME] [--rlimit-{cpu,as,nofile,"
+	    "nproc,fsize} N]\n"
+	    "  [--env K=V]... [--cwd DIR] [--workdir BASE [--keep-workdir]]\n"
+	    "  [--stdout-file F] [--stderr-file F] [--sandbox auto|none|DIR]\n"
+	    "  [--tick-ms N] [--cancel-after-ms N] [--cancel-on-output S]\n"
+	    "  [--live-file F] [--close-stdin] [--leak-fd]"
+	    " -- /abs/program [args]\n");
+	exit(2);
+}
+
+static int
+write_file(const char *path, const char *data, size_t len)
+{
+	FILE *f = fopen(path, "we");
+
+	if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+		fprintf(stderr, "test-exec: cannot write \"%s\": %s\n", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static char *
+read_whole(const char *path, size_t *len)
+{
+	struct buf b = BUF_INIT;
+	char chunk[65536];
+	size_t n;
+	FILE *f = fopen(path, "re");
+
+	if (f == NULL) {
+		fprintf(stderr, "test-exec: cannot read \"%s\": %s\n", path,
+		    strerror(errno));
+		exit(2);
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	return buf_detach(&b, len);
+}
+
+static void
+on_started(void *arg, pid_t pid)
+{
+	struct driver *d = arg;
+
+	d->started = 1;
+	d->pid = pid;
+}
+
+static int
+on_tick(void *arg, const struct capture *out, const struct capture *err)
+{
+	struct driver *d = arg;
+	struct buf b = BUF_INIT;
+	struct timespec now;
+	long ms;
+	int cancel = 0;
+
+	d->ticks++;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - d->t0.tv_sec) * 1000 +
+	    (now.tv_nsec - d->t0.tv_nsec) / 1000000;
+	if (d->cancel_after_ms > 0 && ms >= d->cancel_after_ms)
+		cancel = 1;
+	capture_render(out, &b);
+	if (d->cancel_on != NULL && strstr(buf_str(&b), d->cancel_on) != NULL)
+		cancel = 1;
+	if (d->live_file != NULL)
+		write_file(d->live_file, buf_str(&b), b.len);
+	buf_free(&b);
+	(void)err;
+	return cancel;
+}
+
+static long long
+vmhwm_kb(void)
+{
+	char line[256];
+	long long v = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "VmHWM:", 6) == 0)
+			v = strtoll(line + 6, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+enum {
+	O_STDIN = 256, O_STDIN_FILE, O_TIMEOUT, O_GRACE, O_CAP, O_UID, O_GID,
+	O_USER, O_RL_CPU, O_RL_AS, O_RL_NOFILE, O_RL_NPROC, O_RL_FSIZE, O_ENV,
+	O_CWD, O_WORKDIR, O_KEEP, O_OUTF, O_ERRF, O_SANDBOX, O_TICK,
+	O_CANCEL_MS, O_CANCEL_ON, O_LIVE, O_CLOSE_STDIN, O_LEAK,
+};
+
+static const struct option longopts[] = {
+	{ "stdin", required_argument, NULL, O_STDIN },
+	{ "stdin-file", required_argument, NULL, O_STDIN_FILE },
+	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "grace", required_argument, NULL, O_GRACE },
+	{ "cap", required_argument, NULL, O_CAP },
+	{ "uid", required_argument, NULL, O_UID },
+	{ "gid", required_argument, NULL, O_GID },
+	{ "user", required_argument, NULL, O_USER },
+	{ "rlimit-cpu", required_argument, NULL, O_RL_CPU },
+	{ "rlimit-as", required_argument, NULL, O_RL_AS },
+	{ "rlimit-nofile", required_argument, NULL, O_RL_NOFILE },
+	{ "rlimit-nproc", required_argument, NULL, O_RL_NPROC },
+	{ "rlimit-fsize", required_argument, NULL, O_RL_FSIZE },
+	{ "env", required_argument, NULL, O_ENV },
+	{ "cwd", required_argument, NULL, O_CWD },
+	{ "workdir", required_argument, NULL, O_WORKDIR },
+	{ "keep-workdir", no_argument, NULL, O_KEEP },
+	{ "stdout-file", required_argument, NULL, O_OUTF },
+	{ "stderr-file", required_argument, NULL, O_ERRF },
+	{ "sandbox", required_argument, NULL, O_SANDBOX },
+	{ "tick-ms", required_argument, NULL, O_TICK },
+	{ "cancel-after-ms", required_argument, NULL, O_CANCEL_MS },
+	{ "cancel-on-output", required_argument, NULL, O_CANCEL_ON },
+	{ "live-file", required_argument, NULL, O_LIVE },
+	{ "close-stdin", no_argument, NULL, O_CLOSE_STDIN },
+	{ "leak-fd", no_argument, NULL, O_LEAK },
+	{ NULL, 0, NULL, 0 },
+};
+
+int
+main(int argc, char **argv)
+{
+	struct exec_spec spec;
+	struct exec_limits lim;
+	struct exec_hooks hooks;
+	struct exec_result res;
+	struct driver d;
+	struct sandbox sb = SANDBOX_INIT;
+	struct buf b = BUF_INIT;
+	struct passwd *pw;
+	char **env;
+	char err[1024];
+	const char *sandbox_opt = "auto", *outf = NULL, *errf = NULL;
+	const char *workbase = NULL;
+	char *stdin_owned = NULL, *workdir = NULL;
+	int nenv = 0, opt, rc, keep = 0, have_limits = 0, tick_ms = 0;
+
+	log_init(LOG_LVL_INFO, "cli");
+	memset(&spec, 0, sizeof(spec));
+	memset(&lim, 0, sizeof(lim));
+	memset(&hooks, 0, sizeof(hooks));
+	memset(&d, 0, sizeof(d));
+	spec.uid = (uid_t)-1;
+	spec.gid = (gid_t)-1;
+	env = calloc((size_t)argc + 1, sizeof(*env));
+	if (env == NULL)
+		return 2;
+
+	while ((opt = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		switch (opt) {
+		case O_STDIN:
+			spec.stdin_data = optarg;
+			spec.stdin_len = strlen(optarg);
+			break;
+		case O_STDIN_FILE:
+			stdin_owned = read_whole(optarg, &spec.stdin_len);
+			spec.stdin_data = stdin_owned;
+			break;
+		case O_TIMEOUT: spec.timeout_s = atof(optarg); break;
+		case O_GRACE: spec.grace_s = atof(optarg); break;
+		case O_CAP: spec.capture_cap = strtoull(optarg, NULL, 10); break;
+		case O_UID: spec.uid = (uid_t)atol(optarg); break;
+		case O_GID: spec.gid = (gid_t)atol(optarg); break;
+		case O_USER:
+			pw = getpwnam(optarg);
+			if (pw == NULL) {
+				fprintf(stderr, "test-exec: no user \"%s\"\n",
+				    optarg);
+				return 2;
+			}
+			spec.uid = pw->pw_uid;
+			spec.gid = pw->pw_gid;
+			break;
+		case O_RL_CPU: lim.cpu_s = atol(optarg); have_limits = 1; break;
+		case O_RL_AS:
+			lim.as_bytes = atoll(optarg);
+			have_limits = 1;
+			break;
+		case O_RL_NOFILE:
+			lim.nofile = atol(optarg);
+			have_limits = 1;
+			break;
+		case O_RL_NPROC:
+			lim.nproc = atol(optarg);
+			have_limits = 1;
+			break;
+		case O_RL_FSIZE:
+			lim.fsize_bytes = atoll(optarg);
+			have_limits = 1;
+			break;
+		case O_ENV: env[nenv++] = optarg; break;
+		case O_CWD: spec.cwd = optarg; break;
+		case O_WORKDIR: workbase = optarg; break;
+		case O_KEEP: keep = 1; break;
+		case O_OUTF: outf = optarg; break;
+		case O_ERRF: errf = optarg; break;
+		case O_SANDBOX: sandbox_opt = optarg; break;
+		case O_TICK: tick_ms = atoi(optarg); break;
+		case O_CANCEL_MS: d.cancel_after_ms = atol(optarg); break;
+		case O_CANCEL_ON: d.cancel_on = optarg; break;
+		case O_LIVE: d.live_file = optarg; break;
+		case O_CLOSE_STDIN: close(0); break;
+		case O_LEAK:
+			/* A descriptor the child must not inherit. */
+			if (open("/etc/passwd", O_RDONLY) == -1)
+				return 2;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind >= argc)
+		usage();
+	spec.path = argv[optind];
+	spec.argv = argv + optind;
+	spec.envp = env;
+	if (have_limits)
+		spec.limits = &lim;
+
+	if (strcmp(sandbox_opt, "none") == 0) {
+		sandbox_init_fallback(&sb, 0);
+	} else if (sandbox_init(&sb, strcmp(sandbox_opt, "auto") == 0 ? NULL :
+	    sandbox_opt, err, sizeof(err)) == -1) {
+		fprintf(stderr, "test-exec: %s\n", err);
+		return 2;
+	}
+	spec.sandbox = &sb;
+
+	if (workbase != NULL) {
+		if (sandbox_workdir_create(workbase, 42, spec.uid, spec.gid,
+		    &workdir, err, sizeof(err)) == -1) {
+			printf("result=error\nerror=%s\n", err);
+			return 0;
+		}
+		spec.cwd = workdir;
+		printf("workdir=%s\n", workdir);
+	}
+
+	hooks.started = on_started;
+	hooks.arg = &d;
+	if (tick_ms > 0 || d.cancel_after_ms > 0 || d.cancel_on != NULL ||
+	    d.live_file != NULL) {
+		hooks.tick = on_tick;
+		hooks.tick_ms = tick_ms > 0 ? tick_ms : 100;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &d.t0);
+
+	rc = exec_run(&spec, &hooks, &res, err, sizeof(err));
+	if (rc == -1) {
+		printf("result=error\nerror=%s\n", err);
+	} else {
+		printf("result=ok\n");
+		printf("exited=%d\nexit_code=%d\nsignaled=%d\nsigno=%d\n",
+		    res.exited, res.exit_code, res.signaled, res.signo);
+		printf("timed_out=%d\ncanceled=%d\nduration_ms=%.0f\n",
+		    res.timed_out, res.canceled, res.duration_ms);
+		printf("cpu_user_ms=%lld\ncpu_system_ms=%lld\n"
+		    "max_rss_kb=%lld\n", res.cpu_user_ms, res.cpu_system_ms,
+		    res.max_rss_kb);
+		printf("stdout_bytes=%llu\nstdout_truncated=%d\n"
+		    "stderr_bytes=%llu\nstderr_truncated=%d\n",
+		    capture_total(&res.out), capture_truncated(&res.out),
+		    capture_total(&res.err), capture_truncated(&res.err));
+		if (outf != NULL) {
+			capture_render(&res.out, &b);
+			write_file(outf, b.data ? b.data : "", b.len);
+			buf_reset(&b);
+		}
+		if (errf != NULL) {
+			capture_render(&res.err, &b);
+			write_file(errf, b.data ? b.data : "", b.len);
+		}
+	}
+	printf("started=%d\nticks=%d\nsandbox=%s\n", d.started, d.ticks,
+	    sandbox_kind_name(&sb));
+	if (workdir != NULL && !keep) {
+		if (sandbox_workdir_remove(workdir, err, sizeof(err)) == -1)
+			printf("workdir_removed=0\nworkdir_error=%s\n", err);
+		else
+			printf("workdir_removed=1\n");
+	}
+	printf("vmhwm_kb=%lld\n", vmhwm_kb());
+	exec_result_free(&res);
+	buf_free(&b);
+	free(stdin_owned);
+	free(workdir);
+	free(env);
+	sandbox_free(&sb);
+	return 0;
+}
