@@ -39,7 +39,10 @@
  * exec_run makes a child subreaper, PR_SET_CHILD_SUBREAPER), are reaped
  * by pid too; children the caller had before the call are never touched.
  * The caller should not fork other children while exec_run runs (a
- * scriptorch runner is single-threaded and does not).
+ * scriptorch runner is single-threaded and does not), and must not set
+ * SIGCHLD to SIG_IGN (the kernel would then reap for us and the exit
+ * status would be lost); a SIGCHLD handler is fine, it is never needed.
+ * Without pidfd_open (Linux < 5.3) the child is polled every 20 ms.
  *
  * Signals: the caller's SIGPIPE disposition is not changed. exec_run
  * blocks SIGPIPE in the calling thread while it writes to the child's
