@@ -1,0 +1,32 @@
+/*
+ * api.h - the HTTP handlers. Each parses and validates its input, calls a
+ * service, and renders JSON; none runs SQL or starts a process itself.
+ */
+#ifndef SCRIPTORCH_API_H
+#define SCRIPTORCH_API_H
+
+#include "request.h"
+
+struct jw;
+struct db;
+
+/* api_system.c */
+void api_health(struct request *r);
+void api_metrics(struct request *r);
+
+/* api_tokens.c */
+void api_tokens_create(struct request *r);
+void api_tokens_list(struct request *r);
+void api_tokens_revoke(struct request *r);
+
+/* api_common.c: helpers shared by the handlers. */
+/* Parses the body as a JSON object; NULL after answering 400. The caller
+ * frees the tree with yajl_tree_free(). */
+struct yajl_val_s *api_body_object(struct request *r);
+/* Parses r->params[i] as a positive id; 0 after answering 404. */
+unsigned long long api_param_id(struct request *r, int i, const char *what);
+/* Answers for a failed store/service call: 503 when the database is
+ * unreachable, 500 otherwise (logged with the request id). */
+void api_db_failure(struct request *r, struct db *db);
+
+#endif

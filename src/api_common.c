@@ -1,0 +1,71 @@
+/*
+ * api_common.c - small pieces every handler needs.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "db.h"
+#include "json.h"
+#include "log.h"
+
+yajl_val
+api_body_object(struct request *r)
+{
+	char err[256];
+	yajl_val v;
+
+	if (r->body.len == 0) {
+		resp_error(r, 400, "bad_json", NULL,
+		    "the request needs a JSON object as its body");
+		return NULL;
+	}
+	v = json_parse(r->body.data, r->body.len, err, sizeof(err));
+	if (v == NULL) {
+		resp_error(r, 400, "bad_json", NULL, "the body is not valid "
+		    "JSON: %s", err);
+		return NULL;
+	}
+	if (!YAJL_IS_OBJECT(v)) {
+		yajl_tree_free(v);
+		resp_error(r, 400, "bad_json", NULL,
+		    "the body must be a JSON object");
+		return NULL;
+	}
+	return v;
+}
+
+unsigned long long
+api_param_id(struct request *r, int i, const char *what)
+{
+	const char *s = i < r->nparams ? r->params[i] : NULL;
+	char *end;
+	unsigned long long id;
+
+	if (s == NULL || *s < '1' || *s > '9' || strlen(s) > 19)
+		goto bad;
+	id = strtoull(s, &end, 10);
+	if (*end != '\0')
+		goto bad;
+	return id;
+bad:
+	resp_error(r, 404, "not_found", NULL, "no %s with id \"%s\"", what,
+	    s ? s : "");
+	return 0;
+}
+
+void
+api_db_failure(struct request *r, struct db *db)
+{
+	if (db_error(db) == DB_EUNAVAIL) {
+		req_add_header(r, "Retry-After", "5");
+		resp_error(r, 503, "unavailable", NULL,
+		    "the database is unreachable; nothing was done");
+		return;
+	}
+	log_warnx("%s", db_errmsg(db));
+	resp_error(r, 500, "internal", NULL,
+	    "internal error (request %s)", r->id);
+}

@@ -1,0 +1,335 @@
+/*
+ * conf.c - INI configuration through libinih, driven by one table of keys
+ * so that parsing, defaults and the documented example cannot drift apart.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+
+enum key_type { K_STR, K_INT, K_LL, K_DBL, K_BOOL, K_ROOTS };
+
+struct key {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	size_t off;
+	const char *def;
+	long long min, max;        /* for K_INT and K_LL */
+};
+
+#define O(f) offsetof(struct conf, f)
+static const struct key keys[] = {
+	{ "daemon", "listen", K_STR, O(listen), "/run/scriptorch/fcgi.sock", 0, 0 },
+	{ "daemon", "api_workers", K_INT, O(api_workers), "4", 1, 256 },
+	{ "daemon", "runner_workers", K_INT, O(runner_workers), "2", 0, 256 },
+	{ "daemon", "log_level", K_STR, O(log_level), "info", 0, 0 },
+	{ "daemon", "node_name", K_STR, O(node_name), "", 0, 0 },
+	{ "daemon", "max_body_bytes", K_LL, O(max_body_bytes), "1048576", 1024, 1LL << 30 },
+	{ "daemon", "shutdown_timeout_s", K_INT, O(shutdown_timeout_s), "10", 1, 3600 },
+	{ "daemon", "socket_mode", K_STR, O(socket_mode), "0660", 0, 0 },
+
+	{ "database", "host", K_STR, O(db_host), "localhost", 0, 0 },
+	{ "database", "port", K_INT, O(db_port), "3306", 0, 65535 },
+	{ "database", "socket", K_STR, O(db_socket), "", 0, 0 },
+	{ "database", "user", K_STR, O(db_user), "scriptorch", 0, 0 },
+	{ "database", "password", K_STR, O(db_password), "", 0, 0 },
+	{ "database", "name", K_STR, O(db_name), "scriptorch", 0, 0 },
+	{ "database", "connect_timeout_s", K_INT, O(db_connect_timeout_s), "3", 1, 600 },
+
+	{ "runner", "run_user", K_STR, O(run_user), "scriptorch-run", 0, 0 },
+	{ "runner", "script_roots", K_ROOTS, 0, "/srv/scriptorch/scripts", 0, 0 },
+	{ "runner", "work_dir", K_STR, O(work_dir), "/var/lib/scriptorch/work", 0, 0 },
+	{ "runner", "keep_workdirs", K_BOOL, O(keep_workdirs), "no", 0, 0 },
+	{ "runner", "default_timeout_s", K_INT, O(default_timeout_s), "300", 1, INT_MAX },
+	{ "runner", "max_timeout_s", K_INT, O(max_timeout_s), "86400", 1, INT_MAX },
+	{ "runner", "kill_grace_s", K_DBL, O(kill_grace_s), "5", 0, 0 },
+	{ "runner", "output_cap_bytes", K_LL, O(output_cap_bytes), "1048576", 1024, 1LL << 32 },
+	{ "runner", "output_file_cap_bytes", K_LL, O(output_file_cap_bytes), "1048576", 0, 1LL << 32 },
+	{ "runner", "queue_max_depth", K_INT, O(queue_max_depth), "10000", 1, INT_MAX },
+	{ "runner", "poll_interval_ms", K_INT, O(poll_interval_ms), "500", 10, 600000 },
+	{ "runner", "heartbeat_interval_s", K_INT, O(heartbeat_interval_s), "2", 1, 3600 },
+	{ "runner", "heartbeat_timeout_s", K_INT, O(heartbeat_timeout_s), "30", 2, 86400 },
+	{ "runner", "retention_days", K_INT, O(retention_days), "90", 0, 36500 },
+	{ "runner", "rlimit_cpu_s", K_LL, O(rlimit_cpu_s), "0", 0, LLONG_MAX },
+	{ "runner", "rlimit_as_mb", K_LL, O(rlimit_as_mb), "0", 0, 1LL << 40 },
+	{ "runner", "rlimit_nofile", K_LL, O(rlimit_nofile), "1024", 0, 1 << 20 },
+	{ "runner", "rlimit_nproc", K_LL, O(rlimit_nproc), "0", 0, 1 << 22 },
+	{ "runner", "rlimit_fsize_mb", K_LL, O(rlimit_fsize_mb), "0", 0, 1LL << 40 },
+	{ "runner", "cgroup_root", K_STR, O(cgroup_root), "", 0, 0 },
+
+	{ "python", "interpreter", K_STR, O(python), "/usr/bin/python3", 0, 0 },
+	{ "python", "venv_dir", K_STR, O(venv_dir), "/var/lib/scriptorch/venvs", 0, 0 },
+	{ "python", "cache_dir", K_STR, O(venv_cache_dir), "/var/lib/scriptorch/cache", 0, 0 },
+	{ "python", "builder", K_STR, O(venv_builder), LIBEXECDIR "/scriptorch/scriptorch-venv", 0, 0 },
+	{ "python", "pip_index_url", K_STR, O(pip_index_url), "", 0, 0 },
+	{ "python", "pip_find_links", K_STR, O(pip_find_links), "", 0, 0 },
+	{ "python", "pip_no_index", K_BOOL, O(pip_no_index), "no", 0, 0 },
+	{ "python", "build_timeout_s", K_INT, O(venv_build_timeout_s), "900", 1, 86400 },
+	{ "python", "retry_backoff_s", K_INT, O(venv_retry_backoff_s), "60", 0, 86400 },
+	{ "python", "max_cache_bytes", K_LL, O(venv_max_bytes), "0", 0, LLONG_MAX },
+	{ "python", "max_age_days", K_INT, O(venv_max_age_days), "0", 0, 36500 },
+};
+#undef O
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+struct load_ctx {
+	struct conf *c;
+	const char *path;
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+static void
+set_roots(struct conf *c, const char *value)
+{
+	char *copy, *tok, *save = NULL;
+
+	for (int i = 0; i < c->n_script_roots; i++) {
+		free(c->script_roots[i]);
+		c->script_roots[i] = NULL;
+	}
+	c->n_script_roots = 0;
+	if ((copy = strdup(value)) == NULL)
+		fatal("strdup");
+	for (tok = strtok_r(copy, ":,", &save); tok != NULL;
+	    tok = strtok_r(NULL, ":,", &save)) {
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		if (*tok == '\0' || c->n_script_roots == CONF_MAX_ROOTS)
+			continue;
+		if ((c->script_roots[c->n_script_roots++] = strdup(tok)) == NULL)
+			fatal("strdup");
+	}
+	free(copy);
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") ||
+	    !strcasecmp(v, "on") || !strcmp(v, "1"))
+		*out = 1;
+	else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") ||
+	    !strcasecmp(v, "off") || !strcmp(v, "0"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+/* Stores `value` for `k`; -1 with a message (without location) in msg. */
+static int
+set_key(struct conf *c, const struct key *k, const char *value, char *msg,
+    size_t msglen)
+{
+	char *base = (char *)c + k->off, *end;
+	long long ll;
+	double d;
+
+	switch (k->type) {
+	case K_STR: {
+		char **sp = (char **)(void *)base;
+		char *dup = strdup(value);
+		if (dup == NULL)
+			fatal("strdup");
+		free(*sp);
+		*sp = dup;
+		return 0;
+	}
+	case K_ROOTS:
+		set_roots(c, value);
+		return 0;
+	case K_BOOL:
+		if (parse_bool(value, (int *)(void *)base) == -1) {
+			snprintf(msg, msglen, "\"%s\" must be yes or no, not \"%s\"",
+			    k->name, value);
+			return -1;
+		}
+		return 0;
+	case K_DBL:
+		errno = 0;
+		d = strtod(value, &end);
+		if (errno || end == value || *end != '\0' || d < 0) {
+			snprintf(msg, msglen, "\"%s\" must be a non-negative number, "
+			    "not \"%s\"", k->name, value);
+			return -1;
+		}
+		*(double *)(void *)base = d;
+		return 0;
+	case K_INT:
+	case K_LL:
+		errno = 0;
+		ll = strtoll(value, &end, 10);
+		if (errno || end == value || *end != '\0' || ll < k->min ||
+		    ll > k->max) {
+			snprintf(msg, msglen, "\"%s\" must be a whole number from "
+			    "%lld to %lld, not \"%s\"", k->name, k->min, k->max,
+			    value);
+			return -1;
+		}
+		if (k->type == K_INT)
+			*(int *)(void *)base = (int)ll;
+		else
+			*(long long *)(void *)base = ll;
+		return 0;
+	}
+	return -1;
+}
+
+void
+conf_defaults(struct conf *c)
+{
+	char msg[256], host[256];
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < NKEYS; i++)
+		if (set_key(c, &keys[i], keys[i].def, msg, sizeof(msg)) == -1)
+			fatalx("bad built-in default: %s", msg);
+	if (gethostname(host, sizeof(host)) == 0) {
+		host[sizeof(host) - 1] = '\0';
+		free(c->node_name);
+		if ((c->node_name = strdup(host)) == NULL)
+			fatal("strdup");
+	}
+}
+
+static int
+on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *ctx = user;
+	char msg[384];
+
+	if (ctx->failed)
+		return 0;
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (strcmp(keys[i].section, section) != 0 ||
+		    strcmp(keys[i].name, name) != 0)
+			continue;
+		if (set_key(ctx->c, &keys[i], value, msg, sizeof(msg)) == -1) {
+			snprintf(ctx->err, ctx->errlen, "%s: [%s] %s", ctx->path,
+			    section, msg);
+			ctx->failed = 1;
+			return 0;
+		}
+		/* An empty node_name means "the host name", as by default. */
+		if (keys[i].off == offsetof(struct conf, node_name) &&
+		    *value == '\0') {
+			char host[256];
+			if (gethostname(host, sizeof(host)) == 0) {
+				host[sizeof(host) - 1] = '\0';
+				free(ctx->c->node_name);
+				ctx->c->node_name = strdup(host);
+				if (ctx->c->node_name == NULL)
+					fatal("strdup");
+			}
+		}
+		return 1;
+	}
+	snprintf(ctx->err, ctx->errlen, "%s: unknown key \"%s\" in [%s]",
+	    ctx->path, name, section);
+	ctx->failed = 1;
+	return 0;
+}
+
+int
+conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	struct load_ctx ctx = { c, path, err, errlen, 0 };
+	int rc;
+
+	rc = ini_parse(path, on_key, &ctx);
+	if (rc == -1) {
+		snprintf(err, errlen, "cannot open \"%s\": %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (rc == -2) {
+		snprintf(err, errlen, "out of memory reading \"%s\"", path);
+		return -1;
+	}
+	if (rc > 0) {
+		if (!ctx.failed)
+			snprintf(err, errlen, "%s:%d: syntax error", path, rc);
+		else {
+			/* Add the line number in front of the handler's text. */
+			char tmp[512];
+			snprintf(tmp, sizeof(tmp), "%s", err);
+			const char *rest = tmp + strlen(path);
+			snprintf(err, errlen, "%s:%d%s", path, rc, rest);
+		}
+		return -1;
+	}
+	return conf_validate(c, err, errlen);
+}
+
+int
+conf_validate(const struct conf *c, char *err, size_t errlen)
+{
+	if (c->listen[0] == '\0') {
+		snprintf(err, errlen, "[daemon] listen must not be empty");
+		return -1;
+	}
+	if (c->n_script_roots == 0) {
+		snprintf(err, errlen, "[runner] script_roots names no directory");
+		return -1;
+	}
+	for (int i = 0; i < c->n_script_roots; i++) {
+		if (c->script_roots[i][0] != '/') {
+			snprintf(err, errlen, "[runner] script_roots: \"%s\" is "
+			    "not an absolute path", c->script_roots[i]);
+			return -1;
+		}
+	}
+	if (c->work_dir[0] != '/' || c->venv_dir[0] != '/' ||
+	    c->venv_cache_dir[0] != '/') {
+		snprintf(err, errlen, "work_dir, venv_dir and cache_dir must be "
+		    "absolute paths");
+		return -1;
+	}
+	if (c->python[0] != '/') {
+		snprintf(err, errlen, "[python] interpreter must be an absolute "
+		    "path, not \"%s\"", c->python);
+		return -1;
+	}
+	if (c->default_timeout_s > c->max_timeout_s) {
+		snprintf(err, errlen, "[runner] default_timeout_s (%d) is above "
+		    "max_timeout_s (%d)", c->default_timeout_s,
+		    c->max_timeout_s);
+		return -1;
+	}
+	if (c->heartbeat_timeout_s <= c->heartbeat_interval_s) {
+		snprintf(err, errlen, "[runner] heartbeat_timeout_s must be "
+		    "longer than heartbeat_interval_s");
+		return -1;
+	}
+	enum log_level lvl;
+	if (log_level_parse(c->log_level, &lvl) == -1) {
+		snprintf(err, errlen, "[daemon] log_level must be error, warn, "
+		    "info or debug, not \"%s\"", c->log_level);
+		return -1;
+	}
+	return 0;
+}
+
+void
+conf_free(struct conf *c)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (keys[i].type == K_STR)
+			free(*(char **)(void *)((char *)c + keys[i].off));
+	for (int i = 0; i < c->n_script_roots; i++)
+		free(c->script_roots[i]);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,86 @@
+/*
+ * conf.h - the daemon's configuration (INI, parsed by libinih).
+ *
+ * The master loads it at start and on SIGHUP; workers get the copy that
+ * was current when they were forked. It is the only mutable global state
+ * of the daemon, and it is owned by the master: conf_free() releases every
+ * string in it. Every key is documented in examples/scriptorch.conf.
+ */
+#ifndef SCRIPTORCH_CONF_H
+#define SCRIPTORCH_CONF_H
+
+#include <stddef.h>
+
+#define CONF_DEFAULT_PATH SYSCONFDIR "/scriptorch/scriptorch.conf"
+#define CONF_MAX_ROOTS 16
+
+struct conf {
+	/* [daemon] */
+	char *listen;             /* unix socket path or host:port */
+	int api_workers;
+	int runner_workers;
+	char *log_level;
+	char *node_name;          /* defaults to the host name */
+	long long max_body_bytes;
+	int shutdown_timeout_s;
+	char *socket_mode;        /* octal, for a unix socket */
+
+	/* [database] */
+	char *db_host;
+	int db_port;
+	char *db_socket;
+	char *db_user;
+	char *db_password;
+	char *db_name;
+	int db_connect_timeout_s;
+
+	/* [runner] */
+	char *run_user;
+	char *script_roots[CONF_MAX_ROOTS];
+	int n_script_roots;
+	char *work_dir;
+	int keep_workdirs;
+	int default_timeout_s;
+	int max_timeout_s;
+	double kill_grace_s;
+	long long output_cap_bytes;
+	long long output_file_cap_bytes;
+	int queue_max_depth;
+	int poll_interval_ms;
+	int heartbeat_interval_s;
+	int heartbeat_timeout_s;
+	int retention_days;
+	long long rlimit_cpu_s;
+	long long rlimit_as_mb;
+	long long rlimit_nofile;
+	long long rlimit_nproc;
+	long long rlimit_fsize_mb;
+	char *cgroup_root;        /* "" = detect */
+
+	/* [python] */
+	char *python;
+	char *venv_dir;
+	char *venv_cache_dir;
+	char *venv_builder;
+	char *pip_index_url;
+	char *pip_find_links;
+	int pip_no_index;
+	int venv_build_timeout_s;
+	int venv_retry_backoff_s;
+	long long venv_max_bytes;
+	int venv_max_age_days;
+};
+
+/* Fills `c` with the defaults (every string allocated). */
+void conf_defaults(struct conf *c);
+/*
+ * Loads `path` over the defaults. Returns 0, or -1 with a message such as
+ * "scriptorch.conf:12: unknown key \"listn\" in [daemon]" in err.
+ * On -1 `c` is still valid (defaults plus what was read) and must be freed.
+ */
+int conf_load(struct conf *c, const char *path, char *err, size_t errlen);
+/* Checks cross-key rules (ranges, absolute paths); 0 or -1 with err. */
+int conf_validate(const struct conf *c, char *err, size_t errlen);
+void conf_free(struct conf *c);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * shm.h - the one shared memory region of a scriptorchd instance.
+ *
+ * The master maps it (anonymous, MAP_SHARED) before forking, so every API
+ * worker and runner sees the same counters and wake-up words. It holds
+ * only lock-free atomics; a process that dies mid-update loses at most
+ * its own increment. It is never unmapped while workers live.
+ */
+#ifndef SCRIPTORCH_SHM_H
+#define SCRIPTORCH_SHM_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define SHM_ROUTES 64           /* route slots; the last is "unmatched" */
+#define SHM_HTTP_CODES 16       /* see metrics.c for the code list */
+#define SHM_BUCKETS 16          /* histogram buckets incl. +Inf */
+#define SHM_DONE_SLOTS 1024     /* completion words, by execution id */
+#define SHM_EXEC_STATUSES 8
+
+struct histogram {
+	_Atomic uint64_t bucket[SHM_BUCKETS];
+	_Atomic uint64_t count;
+	_Atomic uint64_t sum_us;
+};
+
+struct shm {
+	/* API requests by route and status, latency by route. */
+	_Atomic uint64_t api_requests[SHM_ROUTES][SHM_HTTP_CODES];
+	struct histogram api_latency[SHM_ROUTES];
+
+	/* Executions: final statuses, overhead (queued -> started) and
+	 * duration histograms; venv builds by result and their duration. */
+	_Atomic uint64_t exec_final[SHM_EXEC_STATUSES];
+	struct histogram exec_overhead;
+	struct histogram exec_duration;
+	_Atomic uint64_t venv_builds_ok;
+	_Atomic uint64_t venv_builds_failed;
+	struct histogram venv_build;
+
+	/* Futex words (see wake.h). */
+	_Atomic uint32_t queue_gen;                 /* bumped on enqueue */
+	_Atomic uint32_t cancel_gen;                /* bumped on cancel */
+	_Atomic uint32_t done_gen[SHM_DONE_SLOTS];  /* bumped on finish */
+};
+
+/* Maps a zeroed region; fatal on failure (start-up only). */
+struct shm *shm_create(void);
+
+#endif

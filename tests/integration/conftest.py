@@ -1,0 +1,104 @@
+"""Shared helpers for the integration tests.
+
+They talk HTTP to nginx in front of a real scriptorchd and a real MariaDB,
+started by dev/test, which exports SCRIPTORCH_URL, SCRIPTORCH_TOKEN (admin),
+SCRIPTORCH_SCRIPT_ROOT, SCRIPTORCH_STATE (the stack's state dir) and
+SCRIPTORCH_BUILD (the build dir).
+"""
+import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+URL = os.environ.get("SCRIPTORCH_URL", "http://127.0.0.1:8080")
+ADMIN = os.environ.get("SCRIPTORCH_TOKEN", "")
+STATE = os.environ.get("SCRIPTORCH_STATE", "")
+REPO = os.environ.get("SCRIPTORCH_REPO", os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+SCRIPT_ROOT = os.environ.get("SCRIPTORCH_SCRIPT_ROOT", "")
+
+
+class Resp:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    @property
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    def __repr__(self):
+        return f"<Resp {self.status} {self.body[:300]!r}>"
+
+
+def call(method, path, body=None, token=ADMIN, raw=None, headers=None, timeout=60):
+    """One HTTP request to the stack; never raises for HTTP errors."""
+    data = raw
+    hdrs = dict(headers or {})
+    if body is not None:
+        data = json.dumps(body).encode()
+        hdrs["Content-Type"] = "application/json"
+    if token:
+        hdrs["Authorization"] = "Bearer " + token
+    req = urllib.request.Request(URL + path, data=data, method=method, headers=hdrs)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return Resp(r.status, r.headers, r.read())
+    except urllib.error.HTTPError as e:
+        return Resp(e.code, e.headers, e.read())
+
+
+def assert_error(resp, status, code, field=None):
+    """Checks the contract's error shape: {"error": {code, message[, field]}}."""
+    assert resp.status == status, resp
+    assert resp.headers.get("X-Request-Id"), "every response carries X-Request-Id"
+    body = resp.json
+    assert set(body) == {"error"}, body
+    err = body["error"]
+    assert err["code"] == code, err
+    assert isinstance(err["message"], str) and err["message"], err
+    if field is not None:
+        assert err.get("field") == field, err
+    return err
+
+
+def make_token(role, name=None):
+    r = call("POST", "/api/v1/admin/tokens", {"name": name or f"t-{role}-{uuid.uuid4().hex[:6]}", "role": role})
+    assert r.status == 201, r
+    return r.json["token"]
+
+
+@pytest.fixture(scope="session")
+def viewer():
+    return make_token("viewer")
+
+
+@pytest.fixture(scope="session")
+def operator():
+    return make_token("operator")
+
+
+def stackctl(*args):
+    """Runs tests/integration/stackctl.sh (start/stop MariaDB, daemon pid...)."""
+    return subprocess.run([os.path.join(REPO, "tests/integration/stackctl.sh"), *args],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def wait_for(pred, timeout=20.0, interval=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+def unique(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"

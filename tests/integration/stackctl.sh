@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# stackctl.sh - lets the integration tests act on the stack dev/test
+# started: stop-db, start-db, daemon-pid, children.
+set -euo pipefail
+. "$(dirname "$0")/../../dev/lib.sh"
+STATE=${SCRIPTORCH_STATE:?}
+case "${1:-}" in
+stop-db) stop_mariadb ;;
+start-db) start_mariadb ;;
+daemon-pid) cat "$STATE/scriptorchd.pid" ;;
+children) pgrep -l -P "$(cat "$STATE/scriptorchd.pid")" ;;
+log) cat "$STATE/scriptorchd.log" ;;
+*) echo "usage: stackctl.sh stop-db|start-db|daemon-pid|children|log" >&2; exit 2 ;;
+esac
