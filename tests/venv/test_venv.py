@@ -462,6 +462,28 @@ def t_compiled_extension():
 
 
 @test
+def t_other_interpreter_path():
+    # a different --python path than the builder's own runs the probe as a subprocess
+    rf = os.path.join(C.tmp, "req-py311.txt")
+    with open(rf, "w") as f:
+        f.write("studiofx\n")
+    dest = os.path.join(C.venvs, "py311")
+    rc, out, err = sh([TOOL, "build", "--python", "/usr/bin/python3.11", "--dest", dest,
+                       "--cache", C.cache, "--requirements", rf] + local())
+    eq(os.readlink(os.path.join(dest, "bin", "python3.11")), "/usr/bin/python3.11",
+       "venv made from --python")
+    rc, out, err = sh([os.path.join(dest, "bin", "studiofx")], check=False)
+    eq(out.strip(), "studiofx 1.3 color 2.0", "works")
+    with open(os.path.join(dest, "bin", "activate")) as f:
+        act = f.read()
+    true("VIRTUAL_ENV=%s\n" % dest in act and "'(py311) '" in act, "activate script paths")
+    with open(os.path.join(dest, "pyvenv.cfg")) as f:
+        cfg = f.read()
+    true("include-system-site-packages = false" in cfg and ".tmp-" not in cfg, cfg)
+    return "--python /usr/bin/python3.11 (probe in a subprocess), activate/pyvenv.cfg fixed"
+
+
+@test
 def t_version_logic():
     loader = importlib.machinery.SourceFileLoader("scriptorch_venv", TOOL)
     spec = importlib.util.spec_from_loader("scriptorch_venv", loader)
