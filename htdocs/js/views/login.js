@@ -29,8 +29,8 @@ export async function render(ctx) {
     submit.disabled = true;
     msg.hidden = true;
     try {
-      // Any authenticated read proves the token; viewers may list scripts.
-      await api.get('/admin/scripts', { token, notify401: false });
+      // A cheap authenticated read that every role (viewer and up) may do.
+      await api.get('/executions', { token, notify401: false, query: { limit: 1 } });
       setToken(token);
       ctx.flash('Signed in.', 'info', { next: true });
       ctx.navigate('/scripts');
@@ -38,7 +38,7 @@ export async function render(ctx) {
       clearToken();
       if (e instanceof ApiError) {
         if (e.status === 401) showError('This token was not accepted: it is unknown or revoked.');
-        else if (e.status === 403) showError("This token's role may not read the script registry.");
+        else if (e.status === 403) showError("This token's role may not read executions.");
         else if (e.status === 0 || e.status === 503) showError(`Cannot sign in now: ${e.friendly}`);
         else showError(e.friendly);
       } else {
