@@ -1,14 +1,15 @@
 #!/bin/sh
 # Benchmark: scriptorch-venv against python3 -m venv + pip install, 5-wheel set.
 #
-#   bench/venv-build.sh [REPEATS]        (default 3; the median of each is reported)
+#   bench/venv-build.sh [REPEATS]        (default 3; medians are reported)
 #
 # (a) /usr/bin/python3 -m venv + pip install --no-index --find-links (the 5 wheels)
 # (b) scriptorch-venv build, cold: empty cache (probe, resolve, unpack, compile, link)
 # (c) scriptorch-venv build, warm unpack cache and resolution, new dest
 # (d) like (b) but the cache keeps only the interpreter probe and venv skeleton
-#     (i.e. a cold build of a new requirement set on a host that built before)
-# Wall-clock seconds of the whole process, including interpreter start-up.
+#     (a cold build of a new requirement set on a host that built venvs before)
+# wall = elapsed seconds of the whole process (interpreter start-up included);
+# cpu = user+sys seconds of the process tree, much less disturbed by other load.
 set -eu
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 TOOL="$HERE/libexec/scriptorch-venv"
@@ -20,37 +21,40 @@ trap 'rm -rf "$W"' EXIT INT TERM
 "$PY" -I "$HERE/tests/venv/mkwheel.py" bench "$W/wheels" >/dev/null
 printf 'studiofx\nstudioui\n' >"$W/req.txt"   # pulls all 5 wheels
 
-now() { "$PY" -I -c 'import time; print(repr(time.monotonic()))'; }
-elapsed() { "$PY" -I -c "import sys; print('%.3f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
-median() { tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
-
-build() {  # dest cache
-    "$TOOL" build --python "$PY" --dest "$1" --cache "$2" --requirements "$W/req.txt" \
-        --find-links "$W/wheels" --no-index >"$W/out.json" 2>"$W/err.txt" || {
-        cat "$W/err.txt" >&2; exit 1; }
+# measure CMD...: prints "wall cpu"
+measure() {
+    "$PY" -I -c '
+import resource, subprocess, sys, time
+r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+t0 = time.monotonic()
+rc = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)
+t1 = time.monotonic()
+r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+print("%.3f %.3f" % (t1 - t0, cpu))
+sys.exit(rc)' "$@"
 }
 
-A=""; B=""; C=""; D=""
+PIPBUILD='"$2" -m venv "$1/pipvenv" &&
+  "$1/pipvenv/bin/pip" install -q --disable-pip-version-check --no-index \
+  --find-links "$1/wheels" -r "$1/req.txt"'
+build() {  # dest
+    measure "$TOOL" build --python "$PY" --dest "$W/venvs/$1" --cache "$W/cache" \
+        --requirements "$W/req.txt" --find-links "$W/wheels" --no-index
+}
+
+AW=""; AC=""; BW=""; BC=""; CW=""; CC=""; DW=""; DC=""
 i=0
-while [ $i -lt "$N" ]; do
+while [ "$i" -lt "$N" ]; do
     i=$((i + 1))
     rm -rf "$W/pipvenv"
-    t0=$(now)
-    "$PY" -m venv "$W/pipvenv"
-    "$W/pipvenv/bin/pip" install -q --disable-pip-version-check --no-index \
-        --find-links "$W/wheels" -r "$W/req.txt"
-    t1=$(now); A="$A $(elapsed "$t0" "$t1")"
-
+    set -- $(measure sh -c "$PIPBUILD" sh "$W" "$PY"); AW="$AW $1"; AC="$AC $2"
     rm -rf "$W/cache" "$W/venvs"
-    t0=$(now); build "$W/venvs/cold" "$W/cache"; t1=$(now)
-    B="$B $(elapsed "$t0" "$t1")"
-
-    t0=$(now); build "$W/venvs/warm" "$W/cache"; t1=$(now)
-    C="$C $(elapsed "$t0" "$t1")"
-
+    set -- $(build cold 2>/dev/null); BW="$BW $1"; BC="$BC $2"
+    set -- $(build warm 2>/dev/null); CW="$CW $1"; CC="$CC $2"
     rm -rf "$W/cache/resolve" "$W/cache/unpacked" "$W/cache/wheels" "$W/venvs"
-    t0=$(now); build "$W/venvs/cold2" "$W/cache"; t1=$(now)
-    D="$D $(elapsed "$t0" "$t1")"
+    set -- $(build cold2 2>/dev/null); DW="$DW $1"; DC="$DC $2"
+    echo "run $i: a=$AW b=$BW c=$CW d=$DW" | awk '{print "#", $0}' >&2
 done
 
 "$W/pipvenv/bin/python" -c 'import studiofx, studioui' ||
@@ -58,17 +62,20 @@ done
 "$W/venvs/cold2/bin/python" -c 'import studiofx, studioui' ||
     { echo "scriptorch venv broken" >&2; exit 1; }
 
-a=$(echo $A | median); b=$(echo $B | median); c=$(echo $C | median); d=$(echo $D | median)
-"$PY" -I - "$a" "$b" "$c" "$d" "$N" "$A" "$B" "$C" "$D" <<'EOF'
-import sys
-a, b, c, d = (float(x) for x in sys.argv[1:5])
-n = sys.argv[5]
-print("5-wheel set, median of %s runs (all runs: a=[%s] b=[%s] c=[%s] d=[%s])"
-      % (n, sys.argv[6].strip(), sys.argv[7].strip(), sys.argv[8].strip(),
-         sys.argv[9].strip()))
-print("(a) python3 -m venv + pip install       %7.3f s" % a)
-print("(b) scriptorch-venv cold (empty cache)  %7.3f s   a/b = %5.1fx" % (b, a / b))
-print("(c) scriptorch-venv warm cache, new dest %6.3f s   a/c = %5.1fx" % (c, a / c))
-print("(d) cold set, probe+skeleton cached     %7.3f s   a/d = %5.1fx" % (d, a / d))
-print("target (b) >= 10x faster than (a): %s" % ("met" if a / b >= 10 else "NOT met"))
-EOF
+"$PY" -I - "$N" "$AW" "$AC" "$BW" "$BC" "$CW" "$CC" "$DW" "$DC" <<'PYEOF'
+import statistics, sys
+n = sys.argv[1]
+v = [[float(x) for x in a.split()] for a in sys.argv[2:]]
+aw, ac, bw, bc, cw, cc, dw, dc = (statistics.median(x) for x in v)
+print("5-wheel set, median of %s runs" % n)
+print("                                          wall s   cpu s  wall ratio  cpu ratio")
+print("(a) python3 -m venv + pip install       %8.3f %7.3f" % (aw, ac))
+for label, w, c in (("(b) scriptorch-venv cold (empty cache) ", bw, bc),
+                    ("(c) scriptorch-venv warm, new dest     ", cw, cc),
+                    ("(d) cold set, probe+skeleton cached    ", dw, dc)):
+    print("%s %8.3f %7.3f  %8.1fx %8.1fx" % (label, w, c, aw / w, ac / c))
+print("wall, all runs: a=[%s] b=[%s] c=[%s] d=[%s]"
+      % tuple(sys.argv[i].strip() for i in (2, 4, 6, 8)))
+print("target (b) >= 10x faster than (a): %s (wall), %s (cpu)"
+      % ("met" if aw / bw >= 10 else "NOT met", "met" if ac / bc >= 10 else "NOT met"))
+PYEOF

@@ -484,6 +484,58 @@ def t_other_interpreter_path():
 
 
 @test
+def t_cross_device_copy():
+    if not os.path.isdir("/dev/shm") or os.stat("/dev/shm").st_dev == os.stat(C.tmp).st_dev:
+        return "SKIP no second file system"
+    shm = tempfile.mkdtemp(prefix="scriptorch-venv-test-", dir="/dev/shm")
+    try:
+        rf = os.path.join(C.tmp, "req-xdev.txt")
+        with open(rf, "w") as f:
+            f.write("studiofx\n")
+        dest = os.path.join(shm, "xdev")
+        rc, out, err = sh([TOOL, "build", "--python", PY, "--dest", dest,
+                           "--cache", C.cache, "--requirements", rf] + local())
+        with open(os.path.join(dest, ".scriptorch-ready")) as f:
+            m = json.load(f)
+        true(m["copied_files"] > 0 and m["linked_files"] == 0, "copied: %r" % m)
+        f = os.path.join(dest, "lib", "python3.11", "site-packages", "studiocolor",
+                         "__init__.py")
+        st = os.stat(f)
+        eq((st.st_uid, oct(st.st_mode & 0o777)), (0, "0o444"), "copied file mode")
+        rc, out, err = sh([os.path.join(dest, "bin", "studiofx")], check=False)
+        eq(out.strip(), "studiofx 1.3 color 2.0", "works")
+    finally:
+        shutil.rmtree(shm, ignore_errors=True)
+    return "cache and venv on different file systems: files copied (EXDEV), still 0444"
+
+
+@test
+def t_concurrent_builders_share_cold_cache():
+    cache = os.path.join(C.tmp, "cache-concurrent")
+    procs = []
+    for i, reqs in enumerate(["studiofx\n", "studiofx\nstudioio\n", "studiocolor==2.0\n",
+                              "studioextra[io]\nstudiofx\n"]):
+        rf = os.path.join(C.tmp, "req-conc%d.txt" % i)
+        with open(rf, "w") as f:
+            f.write(reqs)
+        procs.append(subprocess.Popen(
+            [TOOL, "build", "--python", PY, "--dest", os.path.join(C.venvs, "conc%d" % i),
+             "--cache", cache, "--requirements", rf] + local(),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    for p in procs:
+        out, err = p.communicate()
+        eq(p.returncode, 0, "concurrent build: " + err.decode())
+    for i in range(4):
+        rc, out, err = vpy(os.path.join(C.venvs, "conc%d" % i),
+                           "import studiocolor; print(studiocolor.__version__)")
+        eq(out.strip(), "2.0", "venv %d" % i)
+    left = [n for d in ("unpacked", "tmp", "skeleton") for n in
+            os.listdir(os.path.join(cache, d)) if ".tmp-" in n or ".new-" in n]
+    eq(left, [], "no temporary cache entries left")
+    return "4 builders of different keys on one cold cache"
+
+
+@test
 def t_version_logic():
     loader = importlib.machinery.SourceFileLoader("scriptorch_venv", TOOL)
     spec = importlib.util.spec_from_loader("scriptorch_venv", loader)
