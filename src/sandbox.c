@@ -928,3 +928,68 @@ sandbox_run_release(struct sandbox_run *run)
 	free(run->memv1_path);
 	run->cg2_path = run->memv1_path = NULL;
 }
+
+/* Is "run-<pid>-<n>" the cgroup of a run whose runner is gone? */
+static int
+stale_run_name(const char *name)
+{
+	char *end;
+	long pid;
+
+	if (strncmp(name, "run-", 4) != 0)
+		return 0;
+	pid = strtol(name + 4, &end, 10);
+	if (end == name + 4 || *end != '-' || pid <= 0)
+		return 0;
+	return kill((pid_t)pid, 0) == -1 && errno == ESRCH;
+}
+
+/* Kills what is left in stale run cgroups under `base` and removes them. */
+static int
+reap_stale_in(const char *base, int can_kill)
+{
+	DIR *d;
+	struct dirent *e;
+	char path[PATH_MAX];
+	int n = 0;
+
+	if (base == NULL || (d = opendir(base)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (!stale_run_name(e->d_name))
+			continue;
+		if (can_kill) {
+			snprintf(path, sizeof(path), "%s/%s/cgroup.kill", base,
+			    e->d_name);
+			int fd = open(path, O_WRONLY | O_CLOEXEC);
+			if (fd != -1) {
+				if (write(fd, "1", 1) != 1)
+					log_warn("write \"%s\"", path);
+				close(fd);
+			}
+		}
+		snprintf(path, sizeof(path), "%s/%s", base, e->d_name);
+		/* The kill is asynchronous: give the members a moment. */
+		for (int i = 0; i < 50 && rmdir(path) == -1 && errno == EBUSY; i++)
+			usleep(20 * 1000);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int
+sandbox_reap_stale(const struct sandbox *sb)
+{
+	int n = 0;
+
+	if (sb == NULL)
+		return 0;
+	if (sb->kind == SANDBOX_CGROUP2)
+		n = reap_stale_in(sb->cg2_base, 1);
+	reap_stale_in(sb->memv1_base, 0);
+	if (n > 0)
+		log_warnx("killed what was left of %d run%s of a dead runner", n,
+		    n == 1 ? "" : "s");
+	return n;
+}

@@ -59,6 +59,14 @@ int sandbox_init(struct sandbox *sb, const char *cgroup_root, char *err,
  * `with_memv1` is set and one is usable. */
 void sandbox_init_fallback(struct sandbox *sb, int with_memv1);
 void sandbox_free(struct sandbox *sb);
+/*
+ * Finds run cgroups left by runners that died (their pid no longer
+ * exists), kills everything still in them (cgroup.kill) and removes them,
+ * so nothing a script started outlives its runner for long. Called when a
+ * runner starts (the master restarts a dead one at once) and by the
+ * janitor. Returns how many were found.
+ */
+int sandbox_reap_stale(const struct sandbox *sb);
 /* "cgroup2" or "subreaper+pgroup". */
 const char *sandbox_kind_name(const struct sandbox *sb);
 

@@ -3,10 +3,13 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "db.h"
+#include "log.h"
 #include "store.h"
 
 int
@@ -63,5 +66,375 @@ store_exec_delete_old(struct db *db, int days, int batch, long long *deleted)
 	if (db_exec(db, sql, p, 2, NULL, &affected, NULL) == -1)
 		return -1;
 	*deleted = (long long)affected;
+	return 0;
+}
+
+#define EXEC_COLS "id, script_id, script_name, script_version, `trigger`, " \
+	"status, input, exit_code, `signal`, stdout, stderr, " \
+	"stdout_truncated, stderr_truncated, output, output_file, error, " \
+	"queued_at, started_at, finished_at, duration_ms, cpu_user_ms, " \
+	"cpu_system_ms, max_rss_kb, node"
+/* The same positions for lists, without the large columns. */
+#define EXEC_LIST_COLS "id, script_id, script_name, script_version, " \
+	"`trigger`, status, NULL, exit_code, `signal`, NULL, NULL, " \
+	"stdout_truncated, stderr_truncated, output, output_file, error, " \
+	"queued_at, started_at, finished_at, duration_ms, cpu_user_ms, " \
+	"cpu_system_ms, max_rss_kb, node"
+
+int
+store_exec_enqueue(struct db *db, long long script_id, const char *script_name,
+    const char *trigger, const char *input_json, int max_queued, long long *id)
+{
+	/* Is there a row at position max_queued in the queue? Walking the
+	 * (status, id) index stops there, so the check costs at most the
+	 * limit, not the table. Check and insert are two statements (an
+	 * INSERT ... SELECT from the same table takes InnoDB's table-level
+	 * auto-increment lock and fails under concurrency), so the limit may
+	 * be overshot by at most the number of API workers: a bound, still. */
+	static const char *full = "SELECT 1 FROM executions WHERE status = "
+	    "'queued' ORDER BY id LIMIT 1 OFFSET ?";
+	static const char *ins = "INSERT INTO executions (script_id, "
+	    "script_name, `trigger`, status, input, queued_at) "
+	    "VALUES (?, ?, ?, 'queued', ?, UTC_TIMESTAMP(3))";
+	struct dbp pf[1] = { DBP_I(max_queued - 1) };
+	struct dbp p[4] = { DBP_I(script_id), DBP_S(script_name),
+	    DBP_S(trigger), DBP_S(input_json) };
+	unsigned long long newid;
+	struct dbres res;
+	int at_limit;
+
+	*id = 0;
+	if (db_exec(db, full, pf, 1, &res, NULL, NULL) == -1)
+		return -1;
+	at_limit = res.nrows > 0;
+	dbres_free(&res);
+	if (at_limit)
+		return 0;
+	if (db_exec(db, ins, p, 4, NULL, NULL, &newid) == -1)
+		return -1;
+	*id = (long long)newid;
+	return 0;
+}
+
+int
+store_exec_get(struct db *db, long long id, struct dbres *res)
+{
+	static const char *sql = "SELECT " EXEC_COLS
+	    " FROM executions WHERE id = ?";
+	struct dbp p[1] = { DBP_I(id) };
+
+	return db_exec(db, sql, p, 1, res, NULL, NULL);
+}
+
+int
+store_exec_status(struct db *db, long long id, char status[16])
+{
+	static const char *sql = "SELECT status FROM executions WHERE id = ?";
+	struct dbp p[1] = { DBP_I(id) };
+	struct dbres res;
+
+	status[0] = '\0';
+	if (db_exec(db, sql, p, 1, &res, NULL, NULL) == -1)
+		return -1;
+	if (res.nrows == 1)
+		snprintf(status, 16, "%s", dbres_get(&res, 0, 0));
+	dbres_free(&res);
+	return 0;
+}
+
+/*
+ * Lists use one prepared statement per combination of filters, built once
+ * per process: each has only the conditions it needs, so MariaDB can use
+ * the matching (filter, id) index and walk it backwards from the cursor.
+ */
+int
+store_exec_list(struct db *db, const struct exec_filter *f, struct dbres *res)
+{
+	static char *sqls[16];
+	struct dbp p[6];
+	size_t np = 0;
+	int combo = (f->script_id ? 1 : 0) | (f->status ? 2 : 0) |
+	    (f->trigger ? 4 : 0) | (f->since ? 8 : 0);
+
+	if (sqls[combo] == NULL) {
+		struct buf b = BUF_INIT;
+		buf_adds(&b, "SELECT " EXEC_LIST_COLS " FROM executions "
+		    "WHERE id < ?");
+		if (combo & 1)
+			buf_adds(&b, " AND script_id = ?");
+		if (combo & 2)
+			buf_adds(&b, " AND status = ?");
+		if (combo & 4)
+			buf_adds(&b, " AND `trigger` = ?");
+		if (combo & 8)
+			buf_adds(&b, " AND queued_at >= ?");
+		buf_adds(&b, " ORDER BY id DESC LIMIT ?");
+		sqls[combo] = buf_detach(&b, NULL);
+	}
+	p[np++] = DBP_I(f->before_id > 0 ? f->before_id : (1LL << 62));
+	if (combo & 1)
+		p[np++] = DBP_I(f->script_id);
+	if (combo & 2)
+		p[np++] = DBP_S(f->status);
+	if (combo & 4)
+		p[np++] = DBP_S(f->trigger);
+	if (combo & 8)
+		p[np++] = DBP_S(f->since);
+	p[np++] = DBP_I(f->limit);
+	return db_exec(db, sqls[combo], p, np, res, NULL, NULL);
+}
+
+int
+store_exec_stream(struct db *db, long long id, int which_stderr,
+    struct dbres *res)
+{
+	static const char *out_sql = "SELECT stdout FROM executions WHERE id = ?";
+	static const char *err_sql = "SELECT stderr FROM executions WHERE id = ?";
+	struct dbp p[1] = { DBP_I(id) };
+
+	return db_exec(db, which_stderr ? err_sql : out_sql, p, 1, res, NULL,
+	    NULL);
+}
+
+/* Tries one candidate inside the claim transaction: 1 claimed, 0 not. */
+static int
+claim_one(struct db *db, long long id, long long script_id, const char *node,
+    int pid)
+{
+	static const char *lim_sql = "SELECT max_concurrency FROM scripts "
+	    "WHERE id = ? FOR UPDATE";
+	static const char *count_sql = "SELECT COUNT(*) FROM executions "
+	    "WHERE script_id = ? AND status = 'running'";
+	static const char *upd_sql = "UPDATE executions SET status = "
+	    "'running', node = ?, runner_pid = ?, heartbeat_at = "
+	    "UTC_TIMESTAMP(3) WHERE id = ? AND status = 'queued'";
+	struct dbp ps[1] = { DBP_I(script_id) };
+	struct dbp pu[3] = { DBP_S(node), DBP_I(pid), DBP_I(id) };
+	struct dbres res;
+	unsigned long long affected;
+	const char *lim;
+
+	/* Locking the script row serialises claims of one script across
+	 * runners and nodes, so the running count below stays true until
+	 * this transaction commits. A deleted script still gets claimed:
+	 * the runner ends it with a clear error. */
+	if (db_exec(db, lim_sql, ps, 1, &res, NULL, NULL) == -1)
+		return -1;
+	lim = res.nrows == 1 ? dbres_get(&res, 0, 0) : NULL;
+	if (lim != NULL) {
+		long long max = strtoll(lim, NULL, 10);
+		struct dbres cres;
+		if (db_exec(db, count_sql, ps, 1, &cres, NULL, NULL) == -1) {
+			dbres_free(&res);
+			return -1;
+		}
+		long long running = strtoll(dbres_get(&cres, 0, 0), NULL, 10);
+		dbres_free(&cres);
+		if (running >= max) {
+			dbres_free(&res);
+			return 0;
+		}
+	}
+	dbres_free(&res);
+	if (db_exec(db, upd_sql, pu, 3, NULL, &affected, NULL) == -1)
+		return -1;
+	return affected == 1;
+}
+
+int
+store_exec_claim(struct db *db, const char *node, int pid,
+    struct exec_claim *cl, int *claimed)
+{
+	static const char *cand_sql = "SELECT id, script_id, input, queued_at "
+	    "FROM executions WHERE status = 'queued' ORDER BY id LIMIT 32 "
+	    "FOR UPDATE SKIP LOCKED";
+	struct dbres res;
+	int rc, tries = 0;
+
+	*claimed = 0;
+	memset(cl, 0, sizeof(*cl));
+retry:
+	if (db_tx_begin(db) == -1)
+		return -1;
+	if (db_exec(db, cand_sql, NULL, 0, &res, NULL, NULL) == -1)
+		goto fail;
+	/* Scripts already found at their limit in this pass are skipped, so
+	 * each script's own queue keeps its order. */
+	long long blocked[32];
+	int nblocked = 0;
+	for (size_t i = 0; i < res.nrows; i++) {
+		long long id = strtoll(dbres_get(&res, i, 0), NULL, 10);
+		long long sid = strtoll(dbres_get(&res, i, 1), NULL, 10);
+		int skip = 0;
+		for (int k = 0; k < nblocked; k++)
+			if (blocked[k] == sid)
+				skip = 1;
+		if (skip)
+			continue;
+		rc = claim_one(db, id, sid, node, pid);
+		if (rc == -1) {
+			dbres_free(&res);
+			goto fail;
+		}
+		if (rc == 0) {
+			blocked[nblocked++] = sid;
+			continue;
+		}
+		cl->id = id;
+		cl->script_id = sid;
+		cl->input_json = strdup(dbres_get(&res, i, 2));
+		if (cl->input_json == NULL)
+			fatal("strdup");
+		snprintf(cl->queued_at, sizeof(cl->queued_at), "%s",
+		    dbres_get(&res, i, 3));
+		cl->more = i + 1 < res.nrows;
+		*claimed = 1;
+		break;
+	}
+	dbres_free(&res);
+	if (db_tx_commit(db) == -1) {
+		if (*claimed) {
+			free(cl->input_json);
+			memset(cl, 0, sizeof(*cl));
+			*claimed = 0;
+		}
+		goto fail_nrb;
+	}
+	return 0;
+fail:
+	db_tx_rollback(db);
+fail_nrb:
+	/* Galera reports a lost race for a row at COMMIT as a deadlock;
+	 * InnoDB may too. Both mean: try again. */
+	if (db_error(db) == DB_EDEADLOCK && ++tries < 5)
+		goto retry;
+	return -1;
+}
+
+int
+store_exec_started(struct db *db, long long id, const char *version,
+    double *overhead_ms)
+{
+	static const char *sql = "UPDATE executions SET started_at = "
+	    "UTC_TIMESTAMP(3), script_version = ? WHERE id = ?";
+	static const char *sel = "SELECT TIMESTAMPDIFF(MICROSECOND, queued_at, "
+	    "started_at) FROM executions WHERE id = ?";
+	struct dbp p[2] = { DBP_S(version), DBP_I(id) };
+	struct dbres res;
+
+	*overhead_ms = -1;
+	if (db_exec(db, sql, p, 2, NULL, NULL, NULL) == -1)
+		return -1;
+	if (db_exec(db, sel, p + 1, 1, &res, NULL, NULL) == -1)
+		return -1;
+	if (res.nrows == 1 && dbres_get(&res, 0, 0) != NULL)
+		*overhead_ms = strtod(dbres_get(&res, 0, 0), NULL) / 1000.0;
+	dbres_free(&res);
+	return 0;
+}
+
+int
+store_exec_heartbeat(struct db *db, long long id)
+{
+	static const char *sql = "UPDATE executions SET heartbeat_at = "
+	    "UTC_TIMESTAMP(3) WHERE id = ? AND status = 'running'";
+	struct dbp p[1] = { DBP_I(id) };
+
+	return db_exec(db, sql, p, 1, NULL, NULL, NULL);
+}
+
+int
+store_exec_progress(struct db *db, long long id, const char *out,
+    size_t outlen, int out_trunc, const char *err, size_t errlen,
+    int err_trunc, int *cancel)
+{
+	static const char *upd = "UPDATE executions SET stdout = ?, stderr = ?, "
+	    "stdout_truncated = ?, stderr_truncated = ?, heartbeat_at = "
+	    "UTC_TIMESTAMP(3) WHERE id = ?";
+	static const char *sel = "SELECT cancel_requested FROM executions "
+	    "WHERE id = ?";
+	struct dbp p[5] = { DBP_B(out, outlen), DBP_B(err, errlen),
+	    DBP_I(out_trunc), DBP_I(err_trunc), DBP_I(id) };
+	struct dbres res;
+
+	*cancel = 0;
+	if (db_exec(db, upd, p, 5, NULL, NULL, NULL) == -1)
+		return -1;
+	if (db_exec(db, sel, p + 4, 1, &res, NULL, NULL) == -1)
+		return -1;
+	*cancel = res.nrows == 1 && dbres_get(&res, 0, 0) != NULL &&
+	    strcmp(dbres_get(&res, 0, 0), "1") == 0;
+	dbres_free(&res);
+	return 0;
+}
+
+int
+store_exec_finish(struct db *db, long long id, const struct exec_final *f,
+    int *updated)
+{
+	static const char *sql = "UPDATE executions SET status = ?, "
+	    "script_version = COALESCE(?, script_version), exit_code = ?, "
+	    "`signal` = ?, stdout = ?, stderr = ?, stdout_truncated = ?, "
+	    "stderr_truncated = ?, output = ?, output_file = ?, error = ?, "
+	    "finished_at = UTC_TIMESTAMP(3), duration_ms = ?, cpu_user_ms = ?, "
+	    "cpu_system_ms = ?, max_rss_kb = ?, "
+	    "started_at = COALESCE(started_at, UTC_TIMESTAMP(3)) "
+	    "WHERE id = ? AND status = 'running'";
+	struct dbp p[16] = {
+		DBP_S(f->status), DBP_S(f->version),
+		f->has_exit ? DBP_I(f->exit_code) : DBP_NUL,
+		f->has_signal ? DBP_I(f->signo) : DBP_NUL,
+		DBP_B(f->out ? f->out : "", f->out ? f->outlen : 0),
+		DBP_B(f->err ? f->err : "", f->err ? f->errlen : 0),
+		DBP_I(f->out_trunc), DBP_I(f->err_trunc),
+		DBP_S(f->output_json),
+		DBP_B(f->output_file, f->output_file_len),
+		DBP_S(f->error),
+		f->has_stats ? DBP_D(f->duration_ms) : DBP_NUL,
+		f->has_stats ? DBP_I(f->cpu_user_ms) : DBP_NUL,
+		f->has_stats ? DBP_I(f->cpu_system_ms) : DBP_NUL,
+		f->has_stats ? DBP_I(f->max_rss_kb) : DBP_NUL,
+		DBP_I(id),
+	};
+	unsigned long long affected;
+
+	*updated = 0;
+	if (db_exec(db, sql, p, 16, NULL, &affected, NULL) == -1)
+		return -1;
+	*updated = affected == 1;
+	return 0;
+}
+
+int
+store_exec_cancel(struct db *db, long long id, int *outcome)
+{
+	static const char *q_sql = "UPDATE executions SET status = 'canceled', "
+	    "finished_at = UTC_TIMESTAMP(3), error = 'canceled before it "
+	    "started' WHERE id = ? AND status = 'queued'";
+	static const char *r_sql = "UPDATE executions SET cancel_requested = 1 "
+	    "WHERE id = ? AND status = 'running'";
+	struct dbp p[1] = { DBP_I(id) };
+	unsigned long long affected;
+	char status[16];
+
+	if (db_exec(db, q_sql, p, 1, NULL, &affected, NULL) == -1)
+		return -1;
+	if (affected == 1) {
+		*outcome = 1;
+		return 0;
+	}
+	if (db_exec(db, r_sql, p, 1, NULL, &affected, NULL) == -1)
+		return -1;
+	if (affected == 1) {
+		*outcome = 2;
+		return 0;
+	}
+	if (store_exec_status(db, id, status) == -1)
+		return -1;
+	/* A running execution already flagged counts as running too. */
+	if (strcmp(status, "running") == 0)
+		*outcome = 2;
+	else
+		*outcome = status[0] ? 0 : -1;
 	return 0;
 }

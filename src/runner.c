@@ -1,0 +1,613 @@
+/*
+ * runner.c - a runner worker: claim the oldest runnable execution, run it
+ * through the executor, record everything, repeat.
+ *
+ * Wake-ups: API workers bump shm->queue_gen after queueing; an idle runner
+ * sleeps on that futex word with the poll interval as its timeout, so
+ * work queued on this node starts within microseconds of the commit and
+ * work queued by other nodes within one poll interval.
+ *
+ * While a script runs, the executor calls our tick every 200 ms: once a
+ * second (or at once when an API worker of this node signalled a cancel)
+ * the output so far and a heartbeat are saved and the cancel flag is
+ * read back in the same visit to the database.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "argtpl.h"
+#include "buf.h"
+#include "capture.h"
+#include "clock.h"
+#include "conf.h"
+#include "db.h"
+#include "exec.h"
+#include "execution.h"
+#include "fsutil.h"
+#include "inputenv.h"
+#include "json.h"
+#include "log.h"
+#include "metrics.h"
+#include "registry.h"
+#include "runner.h"
+#include "sandbox.h"
+#include "shm.h"
+#include "store.h"
+#include "venv.h"
+#include "wake.h"
+
+#define FIXED_PATH "/usr/local/bin:/usr/bin:/bin"
+#define TICK_MS 200
+#define SAVE_MS 1000.0
+
+static volatile sig_atomic_t stopping;
+
+struct runner {
+	const struct conf *c;
+	struct shm *shm;
+	struct db *db;
+	struct sandbox sb;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+};
+
+/* What the hooks of one run need. */
+struct run_state {
+	struct runner *rn;
+	long long id;
+	const char *version;
+	double last_save;
+	uint32_t cancel_seen;
+	int cancel;
+	double overhead_ms;     /* queued -> started, by the database clock */
+};
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void
+hook_started(void *arg, pid_t pid)
+{
+	struct run_state *st = arg;
+
+	(void)pid;
+	st->overhead_ms = -1;
+	if (store_exec_started(st->rn->db, st->id, st->version,
+	    &st->overhead_ms) == -1)
+		log_warnx("cannot record the start: %s", db_errmsg(st->rn->db));
+}
+
+static int
+hook_tick(void *arg, const struct capture *out, const struct capture *err)
+{
+	struct run_state *st = arg;
+	double now = clock_mono_ms();
+	uint32_t cg = wake_read(&st->rn->shm->cancel_gen);
+	struct buf o = BUF_INIT, e = BUF_INIT;
+	int cancel = 0;
+
+	if (now - st->last_save < SAVE_MS && cg == st->cancel_seen)
+		return st->cancel;
+	st->cancel_seen = cg;
+	st->last_save = now;
+	capture_render(out, &o);
+	capture_render(err, &e);
+	if (store_exec_progress(st->rn->db, st->id, o.data, o.len,
+	    capture_truncated(out), e.data, e.len, capture_truncated(err),
+	    &cancel) == -1)
+		log_warnx("cannot save live output: %s", db_errmsg(st->rn->db));
+	else if (cancel && !st->cancel) {
+		log_info("cancel requested");
+		st->cancel = 1;
+	}
+	buf_free(&o);
+	buf_free(&e);
+	return st->cancel;
+}
+
+/*
+ * Reads the declared output file without following any symlink and without
+ * leaving the work dir: the runner is privileged, the script is not.
+ */
+static int
+read_output_file(const char *workdir, const char *rel, size_t cap,
+    struct buf *out, int *present, struct buf *why)
+{
+	struct open_how how;
+	int dfd = -1, fd = -1, trunc = 0, rc = -1;
+
+	*present = 0;
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+	    RESOLVE_NO_MAGICLINKS;
+	if ((dfd = open(workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		goto out;
+	fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof(how));
+	if (fd == -1) {
+		if (errno == ENOENT)
+			rc = 0;
+		else
+			buf_printf(why, "the output file \"%s\" could not be "
+			    "read: %s", rel, strerror(errno));
+		goto out;
+	}
+	if (fs_read_fd(fd, cap, out, &trunc) == -1) {
+		buf_printf(why, "the output file \"%s\" could not be read: %s",
+		    rel, strerror(errno));
+		goto out;
+	}
+	*present = 1;
+	if (trunc)
+		buf_printf(why, "the output file \"%s\" is larger than %zu "
+		    "bytes; only the start was kept", rel, cap);
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (dfd != -1)
+		close(dfd);
+	return rc;
+}
+
+/*
+ * The program and the arguments in front of the template's: binaries run
+ * as they are; shell scripts through their #! line (parsed here, so the
+ * file need not be executable) or /bin/sh; python ones through their
+ * venv's interpreter with -I-like isolation.
+ */
+static int
+program_for(const struct script *s, const char *python, char **prog,
+    char *pre[3], int *npre, struct buf *why)
+{
+	char head[256];
+	ssize_t n;
+	int fd;
+
+	*npre = 0;
+	if (strcmp(s->type, "binary") == 0) {
+		*prog = strdup(s->path);
+		return *prog ? 0 : -1;
+	}
+	if (strcmp(s->type, "python") == 0) {
+		*prog = strdup(python);
+		pre[(*npre)++] = strdup("-s");
+		pre[(*npre)++] = strdup("-E");
+		return 0;
+	}
+	if ((fd = open(s->path, O_RDONLY | O_CLOEXEC)) == -1) {
+		buf_printf(why, "cannot read \"%s\": %s", s->path,
+		    strerror(errno));
+		return -1;
+	}
+	n = read(fd, head, sizeof(head) - 1);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	head[n] = '\0';
+	if (n > 2 && head[0] == '#' && head[1] == '!') {
+		char *p = head + 2, *end, *arg = NULL;
+		end = strchr(p, '\n');
+		if (end == NULL) {
+			buf_printf(why, "the #! line of \"%s\" is too long",
+			    s->path);
+			return -1;
+		}
+		*end = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		/* Like the kernel: the interpreter, then at most one
+		 * argument made of the rest of the line. */
+		end = p + strcspn(p, " \t");
+		if (*end != '\0') {
+			*end++ = '\0';
+			while (*end == ' ' || *end == '\t')
+				end++;
+			if (*end != '\0')
+				arg = end;
+			if (arg != NULL) {
+				size_t l = strlen(arg);
+				while (l > 0 && (arg[l - 1] == ' ' ||
+				    arg[l - 1] == '\t' || arg[l - 1] == '\r'))
+					arg[--l] = '\0';
+			}
+		}
+		if (*p != '/') {
+			buf_printf(why, "the #! line of \"%s\" does not name an "
+			    "absolute interpreter", s->path);
+			return -1;
+		}
+		*prog = strdup(p);
+		if (arg != NULL && *arg != '\0')
+			pre[(*npre)++] = strdup(arg);
+		return 0;
+	}
+	*prog = strdup("/bin/sh");
+	return 0;
+}
+
+/* Saves the final record, retrying while the database is away: a run
+ * that happened is never dropped for a transient outage. */
+static void
+finish(struct runner *rn, long long id, const struct exec_final *f)
+{
+	double give_up = clock_mono_ms() + 600000.0;
+	int updated = 0, warned = 0;
+
+	for (;;) {
+		if (db_begin(rn->db) == 0 &&
+		    store_exec_finish(rn->db, id, f, &updated) == 0)
+			break;
+		if (!warned++)
+			log_warnx("cannot record the result yet, retrying: %s",
+			    db_errmsg(rn->db));
+		if (clock_mono_ms() > give_up) {
+			log_warnx("giving up recording the result: %s",
+			    db_errmsg(rn->db));
+			return;
+		}
+		usleep(500 * 1000);
+	}
+	if (!updated)
+		log_warnx("execution was no longer running when it ended "
+		    "(marked lost or changed meanwhile); result not recorded");
+	execution_notify_done(rn->shm, id);
+}
+
+static void
+finish_error(struct runner *rn, long long id, const char *version,
+    const char *msg)
+{
+	struct exec_final f;
+
+	memset(&f, 0, sizeof(f));
+	f.status = "error";
+	f.version = version;
+	f.error = msg;
+	log_info("error: %s", msg);
+	finish(rn, id, &f);
+	metrics_execution(rn->shm, "error", -1, -1);
+}
+
+static void
+run_one(struct runner *rn, const struct exec_claim *cl)
+{
+	const struct conf *c = rn->c;
+	struct script s;
+	struct verr e;
+	enum reg_status rs;
+	yajl_val input = NULL, args = NULL, env = NULL, outputs = NULL;
+	char **tplv = NULL, **envp = NULL, **argv = NULL;
+	char *prog = NULL, *pre[3] = { NULL, NULL, NULL }, *workdir = NULL;
+	char idtext[32], err[512];
+	const char *venv_python = NULL;
+	struct venv_ready vr = { NULL, NULL, -1 };
+	const char *outfile_rel;
+	struct buf outfile_abs = BUF_INIT, stdin_data = BUF_INIT, why = BUF_INIT;
+	struct buf out = BUF_INIT, errb = BUF_INIT, ofile = BUF_INIT;
+	struct buf output_json = BUF_INIT, msg = BUF_INIT;
+	struct exec_result res;
+	struct run_state st;
+	struct exec_spec spec;
+	struct exec_hooks hooks;
+	struct exec_limits lim;
+	struct exec_final f;
+	const char *extra_env[4] = { NULL, NULL, NULL, NULL };
+	struct buf venv_env = BUF_INIT, venv_path = BUF_INIT;
+	int npre, n, present = 0;
+
+	memset(&s, 0, sizeof(s));
+	memset(&res, 0, sizeof(res));
+	verr_clear(&e);
+	snprintf(idtext, sizeof(idtext), "%lld", cl->id);
+	log_set_id(idtext);
+
+	rs = registry_get(rn->db, c, cl->script_id, &s, &e);
+	if (rs == REG_NOT_FOUND) {
+		finish_error(rn, cl->id, NULL, "the script was deleted before "
+		    "this execution could start");
+		goto out;
+	}
+	if (rs == REG_OK)
+		rs = registry_refresh_version(rn->db, c, &s, &e);
+	if (rs == REG_DB) {
+		finish_error(rn, cl->id, NULL, "the database failed while the "
+		    "script was loaded");
+		goto out;
+	}
+	if (rs != REG_OK) {
+		buf_printf(&msg, "the script cannot run: %s", e.message);
+		finish_error(rn, cl->id, s.version[0] ? s.version : NULL,
+		    buf_str(&msg));
+		goto out;
+	}
+
+	input = json_parse(cl->input_json, strlen(cl->input_json), err,
+	    sizeof(err));
+	args = json_parse(s.args_json, strlen(s.args_json), err, sizeof(err));
+	env = json_parse(s.env_json, strlen(s.env_json), err, sizeof(err));
+	outputs = json_parse(s.outputs_json, strlen(s.outputs_json), err,
+	    sizeof(err));
+	if (input == NULL || args == NULL || env == NULL || outputs == NULL) {
+		finish_error(rn, cl->id, s.version, "the stored execution or "
+		    "script holds invalid JSON");
+		goto out;
+	}
+
+	if (strcmp(s.type, "python") == 0) {
+		if (venv_prepare(rn->db, c, rn->shm, &s, cl->id, &vr,
+		    &msg) == -1) {
+			finish_error(rn, cl->id, s.version, buf_str(&msg));
+			goto out;
+		}
+		venv_python = vr.python;
+		buf_printf(&venv_env, "VIRTUAL_ENV=%s", vr.dir);
+		extra_env[0] = buf_str(&venv_env);
+		buf_printf(&venv_path, "%s/bin:" FIXED_PATH, vr.dir);
+	}
+
+	if (sandbox_workdir_create(c->work_dir, (unsigned long long)cl->id,
+	    rn->uid, rn->gid, &workdir, err, sizeof(err)) == -1) {
+		buf_printf(&msg, "cannot create the work dir: %s", err);
+		finish_error(rn, cl->id, s.version, buf_str(&msg));
+		goto out;
+	}
+	outfile_rel = json_get_str(outputs, "file");
+	if (outfile_rel != NULL)
+		buf_printf(&outfile_abs, "%s/%s", workdir, outfile_rel);
+
+	struct inputenv_vars iv = {
+		.execution_id = idtext,
+		.workdir = workdir,
+		.tmpdir = NULL,
+		.output_file = outfile_rel ? buf_str(&outfile_abs) : NULL,
+		.path = venv_python ? buf_str(&venv_path) : FIXED_PATH,
+		.extra = extra_env[0] ? extra_env : NULL,
+	};
+	if (inputenv_build(input, s.input_mode, env, &iv, &envp, &stdin_data,
+	    &e) == -1) {
+		buf_printf(&msg, "cannot pass the input: %s", e.message);
+		finish_error(rn, cl->id, s.version, buf_str(&msg));
+		goto out;
+	}
+	struct argtpl_vars av = { workdir, outfile_rel ? buf_str(&outfile_abs) :
+	    NULL, idtext };
+	if (argtpl_expand(args, input, &av, &tplv, &e) == -1) {
+		buf_printf(&msg, "cannot build the arguments: %s", e.message);
+		finish_error(rn, cl->id, s.version, buf_str(&msg));
+		goto out;
+	}
+	if (program_for(&s, venv_python, &prog, pre, &npre, &why) == -1) {
+		finish_error(rn, cl->id, s.version, buf_str(&why));
+		goto out;
+	}
+	for (n = 0; tplv[n] != NULL; n++)
+		;
+	argv = calloc((size_t)n + 6, sizeof(*argv));
+	if (argv == NULL)
+		fatal("calloc");
+	{
+		int k = 0;
+		argv[k++] = prog;
+		for (int i = 0; i < npre; i++)
+			argv[k++] = pre[i];
+		if (strcmp(s.type, "binary") != 0)
+			argv[k++] = s.path;
+		for (int i = 0; i < n; i++)
+			argv[k++] = tplv[i];
+		argv[k] = NULL;
+	}
+
+	memset(&lim, 0, sizeof(lim));
+	lim.cpu_s = (long)c->rlimit_cpu_s;
+	lim.as_bytes = c->rlimit_as_mb * 1024 * 1024;
+	lim.nofile = (long)c->rlimit_nofile;
+	lim.nproc = (long)c->rlimit_nproc;
+	lim.fsize_bytes = c->rlimit_fsize_mb * 1024 * 1024;
+	memset(&spec, 0, sizeof(spec));
+	spec.path = prog;
+	spec.argv = argv;
+	spec.envp = envp;
+	spec.cwd = workdir;
+	spec.uid = rn->uid;
+	spec.gid = rn->gid;
+	spec.limits = &lim;
+	spec.stdin_data = stdin_data.len ? stdin_data.data : NULL;
+	spec.stdin_len = stdin_data.len;
+	spec.capture_cap = (size_t)c->output_cap_bytes;
+	spec.timeout_s = s.timeout_s;
+	spec.grace_s = c->kill_grace_s;
+	spec.sandbox = &rn->sb;
+	memset(&st, 0, sizeof(st));
+	st.rn = rn;
+	st.id = cl->id;
+	st.version = s.version;
+	st.last_save = clock_mono_ms();
+	st.cancel_seen = wake_read(&rn->shm->cancel_gen);
+	hooks.started = hook_started;
+	hooks.tick = hook_tick;
+	hooks.tick_ms = TICK_MS;
+	hooks.arg = &st;
+
+	if (exec_run(&spec, &hooks, &res, err, sizeof(err)) == -1) {
+		buf_printf(&msg, "could not start: %s", err);
+		finish_error(rn, cl->id, s.version, buf_str(&msg));
+		goto out;
+	}
+
+	memset(&f, 0, sizeof(f));
+	if (res.canceled)
+		f.status = "canceled";
+	else if (res.timed_out)
+		f.status = "timed_out";
+	else if (res.exited && res.exit_code == 0)
+		f.status = "succeeded";
+	else
+		f.status = "failed";
+	f.version = s.version;
+	f.has_exit = res.exited;
+	f.exit_code = res.exit_code;
+	f.has_signal = res.signaled;
+	f.signo = res.signo;
+	capture_render(&res.out, &out);
+	capture_render(&res.err, &errb);
+	f.out = out.data;
+	f.outlen = out.len;
+	f.out_trunc = capture_truncated(&res.out);
+	f.err = errb.data;
+	f.errlen = errb.len;
+	f.err_trunc = capture_truncated(&res.err);
+	f.has_stats = 1;
+	f.duration_ms = res.duration_ms;
+	f.cpu_user_ms = res.cpu_user_ms;
+	f.cpu_system_ms = res.cpu_system_ms;
+	f.max_rss_kb = res.max_rss_kb;
+	if (res.timed_out)
+		buf_printf(&why, "timed out after %d s", s.timeout_s);
+
+	/* outputs.stdout = json: a parse failure is reported in error and
+	 * leaves the status as the exit made it. */
+	const char *mode = json_get_str(outputs, "stdout");
+	if (mode != NULL && strcmp(mode, "json") == 0 && !res.canceled &&
+	    !res.timed_out) {
+		yajl_val parsed = NULL;
+		if (f.out_trunc)
+			snprintf(err, sizeof(err), "stdout was truncated");
+		else
+			parsed = json_parse(out.data ? out.data : "", out.len,
+			    err, sizeof(err));
+		if (parsed != NULL) {
+			json_dump(&output_json, parsed);
+			f.output_json = buf_str(&output_json);
+			yajl_tree_free(parsed);
+		} else {
+			if (why.len)
+				buf_adds(&why, "; ");
+			buf_printf(&why, "stdout is not valid JSON: %s", err);
+		}
+	}
+	if (outfile_rel != NULL) {
+		if (read_output_file(workdir, outfile_rel,
+		    (size_t)c->output_file_cap_bytes, &ofile, &present,
+		    &msg) == 0 && present) {
+			f.output_file = ofile.data ? ofile.data : "";
+			f.output_file_len = ofile.len;
+		}
+		if (msg.len) {
+			if (why.len)
+				buf_adds(&why, "; ");
+			buf_add(&why, msg.data, msg.len);
+		}
+	}
+	f.error = why.len ? buf_str(&why) : NULL;
+	finish(rn, cl->id, &f);
+	metrics_execution(rn->shm, f.status, st.overhead_ms, res.duration_ms);
+	log_info("%s in %.1f ms (script \"%s\")", f.status, res.duration_ms,
+	    s.name);
+out:
+	if (workdir != NULL && !c->keep_workdirs &&
+	    sandbox_workdir_remove(workdir, err, sizeof(err)) == -1)
+		log_warnx("%s", err);
+	exec_result_free(&res);
+	free(workdir);
+	free(prog);
+	for (int i = 0; i < 3; i++)
+		free(pre[i]);
+	free(argv);
+	venv_release(&vr);
+	argtpl_free(tplv);
+	inputenv_free(envp);
+	yajl_tree_free(input);
+	yajl_tree_free(args);
+	yajl_tree_free(env);
+	yajl_tree_free(outputs);
+	buf_free(&outfile_abs);
+	buf_free(&stdin_data);
+	buf_free(&why);
+	buf_free(&out);
+	buf_free(&errb);
+	buf_free(&ofile);
+	buf_free(&output_json);
+	buf_free(&msg);
+	buf_free(&venv_env);
+	buf_free(&venv_path);
+	script_free(&s);
+	log_set_id(NULL);
+}
+
+void
+runner_main(const struct conf *c, struct shm *shm, int slot)
+{
+	struct runner rn;
+	struct sigaction sa;
+	struct passwd *pw;
+	char err[512];
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGHUP, &sa, NULL);
+
+	memset(&rn, 0, sizeof(rn));
+	rn.c = c;
+	rn.shm = shm;
+	rn.pid = getpid();
+	if ((pw = getpwnam(c->run_user)) == NULL)
+		fatalx("run_user \"%s\" does not exist", c->run_user);
+	if (pw->pw_uid == 0)
+		fatalx("run_user \"%s\" is root: scripts never run as root",
+		    c->run_user);
+	rn.uid = pw->pw_uid;
+	rn.gid = pw->pw_gid;
+	if (fs_mkdirs(c->work_dir, 0711, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (sandbox_init(&rn.sb, c->cgroup_root[0] ? c->cgroup_root : NULL,
+	    err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	sandbox_reap_stale(&rn.sb);
+	rn.db = db_new(c);
+	log_info("runner %d ready (runs as \"%s\", tree control: %s)", slot,
+	    c->run_user, sandbox_kind_name(&rn.sb));
+
+	while (!stopping) {
+		uint32_t seen = wake_read(&shm->queue_gen);
+		struct exec_claim cl;
+		int claimed = 0;
+
+		if (db_begin(rn.db) == 0 &&
+		    store_exec_claim(rn.db, c->node_name, (int)rn.pid, &cl,
+		    &claimed) == -1 && db_error(rn.db) != DB_EUNAVAIL)
+			log_warnx("claim: %s", db_errmsg(rn.db));
+		if (claimed) {
+			/* More may be waiting: pass the baton to another
+			 * idle runner instead of leaving it to the poll. */
+			if (cl.more)
+				wake_bump(&shm->queue_gen, 1);
+			run_one(&rn, &cl);
+			free(cl.input_json);
+			continue;
+		}
+		wake_wait(&shm->queue_gen, seen, c->poll_interval_ms);
+	}
+	log_info("runner %d stopping", slot);
+	db_close(rn.db);
+	sandbox_free(&rn.sb);
+	_exit(0);
+}

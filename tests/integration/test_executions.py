@@ -1,0 +1,565 @@
+"""The execution engine: queue, runners, input passing, sandbox, limits,
+timeouts, cancel, capture, lost runners, and load."""
+import concurrent.futures
+import json
+import os
+import re
+import signal
+import stat
+import subprocess
+import textwrap
+import time
+
+import pytest
+
+from conftest import SCRIPT_ROOT, STATE, assert_error, call, stackctl, unique, wait_for
+
+RUN_USER = os.environ.get("SCRIPTORCH_RUN_USER", "scriptorch-run")
+
+
+def write_script(name, body, mode=0o755):
+    path = os.path.join(SCRIPT_ROOT, name)
+    with open(path, "w") as f:
+        f.write(textwrap.dedent(body).lstrip())
+    os.chmod(path, mode)
+    return path
+
+
+def register(path, type_="shell", **fields):
+    body = {"name": unique("x"), "type": type_, "path": path}
+    body.update(fields)
+    r = call("POST", "/api/v1/admin/scripts", body)
+    assert r.status == 201, r
+    return r.json
+
+
+def run(script_id, input_=None, wait=60):
+    r = call("POST", f"/api/v1/scripts/{script_id}/executions?wait={wait}",
+             {"input": input_ or {}}, timeout=wait + 30)
+    assert r.status in (200, 202), r
+    return r.json
+
+
+def get(exec_id):
+    r = call("GET", f"/api/v1/executions/{exec_id}")
+    assert r.status == 200, r
+    return r.json
+
+
+def wait_final(exec_id, timeout=60):
+    return wait_for(lambda: (lambda e: e if e["status"] not in ("queued", "running") else None)(get(exec_id)),
+                    timeout=timeout, interval=0.05, what=f"execution {exec_id} to end")
+
+
+def compile_c(name, source):
+    src = os.path.join(SCRIPT_ROOT, name + ".c")
+    out = os.path.join(SCRIPT_ROOT, name)
+    with open(src, "w") as f:
+        f.write(textwrap.dedent(source))
+    subprocess.run(["cc", "-O1", "-o", out, src], check=True)
+    os.chmod(out, 0o755)
+    return out
+
+
+@pytest.fixture(scope="module")
+def envdump():
+    path = write_script(unique("envdump") + ".sh", """
+        #!/bin/sh
+        echo "STDIN=$(cat)"
+        env | sort
+        """)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["env", "stdin", "both"])
+def test_input_modes(envdump, mode):
+    s = register(envdump, input_mode=mode)
+    e = run(s["id"], {"segment_path": "/mnt/seg 001.mp4", "strength": 0.5, "frame-rate": 24,
+                      "flags": {"a": [1, 2]}, "ok": True})
+    assert e["status"] == "succeeded", e
+    out = e["stdout"]
+    stdin_line = out.splitlines()[0]
+    if mode in ("stdin", "both"):
+        sent = json.loads(stdin_line[len("STDIN="):])
+        assert sent == {"segment_path": "/mnt/seg 001.mp4", "strength": 0.5, "frame-rate": 24,
+                        "flags": {"a": [1, 2]}, "ok": True}
+    else:
+        assert stdin_line == "STDIN="
+    env = dict(line.split("=", 1) for line in out.splitlines()[1:] if "=" in line)
+    if mode in ("env", "both"):
+        assert env["INPUT_SEGMENT_PATH"] == "/mnt/seg 001.mp4"
+        assert env["INPUT_STRENGTH"] == "0.5"
+        assert env["INPUT_FRAME_RATE"] == "24"
+        assert json.loads(env["INPUT_FLAGS"]) == {"a": [1, 2]}
+        assert env["INPUT_OK"] == "true"
+        assert json.loads(env["INPUT_JSON"])["segment_path"] == "/mnt/seg 001.mp4"
+    else:
+        assert not any(k.startswith("INPUT_") for k in env)
+    assert env["SCRIPTORCH_EXECUTION_ID"] == str(e["id"])
+    assert env["LANG"] == "C.UTF-8"
+    assert env["HOME"].startswith(env["SCRIPTORCH_WORKDIR"])
+    assert env["TMPDIR"].startswith(env["SCRIPTORCH_WORKDIR"])
+
+
+def test_environment_is_built_from_nothing(envdump):
+    s = register(envdump, input_mode="env", env={"STUDIO": "acme"})
+    e = run(s["id"], {"k": "v"})
+    env = dict(line.split("=", 1) for line in e["stdout"].splitlines()[1:] if "=" in line)
+    allowed = {"PATH", "HOME", "TMPDIR", "LANG", "STUDIO", "INPUT_K", "INPUT_JSON",
+               "SCRIPTORCH_EXECUTION_ID", "SCRIPTORCH_WORKDIR", "PWD", "SHLVL", "_"}
+    assert set(env) <= allowed, set(env) - allowed
+    assert env["STUDIO"] == "acme"
+    assert "SCRIPTORCH_TOKEN" not in env and "MYSQL_PWD" not in env
+
+
+def test_identity_fds_and_workdir():
+    path = write_script(unique("ident") + ".sh", """
+        #!/bin/sh
+        echo "uid=$(id -u) user=$(id -un)"
+        echo "fds=$(ls /proc/self/fd | sort -n | tr '\\n' ' ')"
+        echo "wd=$PWD"
+        stat -c 'mode=%a owner=%U' "$PWD"
+        echo "sid=$(ps -o sid= -p $$) pid=$$"
+        """)
+    s = register(path)
+    e = run(s["id"])
+    assert e["status"] == "succeeded", e
+    out = e["stdout"]
+    assert re.search(r"uid=(\d+)", out).group(1) != "0"
+    assert f"user={RUN_USER}" in out
+    # 0, 1, 2 and the one ls opens to list the directory: nothing inherited.
+    fds = re.search(r"fds=([0-9 ]*)", out).group(1).split()
+    assert fds[:3] == ["0", "1", "2"] and len(fds) <= 4, fds
+    assert f"mode=700 owner={RUN_USER}" in out
+    wd = re.search(r"wd=(\S+)", out).group(1)
+    assert not os.path.exists(wd), "the work dir is removed after the run"
+    m = re.search(r"sid=\s*(\d+) pid=(\d+)", out)
+    assert m.group(1) == m.group(2), "the script leads its own session"
+
+
+def test_workdir_not_readable_by_others():
+    path = write_script(unique("wdcheck") + ".sh", """
+        #!/bin/sh
+        echo "$PWD"
+        sleep 2
+        """)
+    s = register(path)
+    r = call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {}})
+    assert r.status == 202
+    eid = r.json["id"]
+    wd = wait_for(lambda: get(eid)["stdout"].strip(), timeout=10, what="live stdout")
+    st = os.stat(wd)
+    assert stat.S_IMODE(st.st_mode) == 0o700
+    probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "ls", wd],
+                           capture_output=True)
+    assert probe.returncode != 0, "another user can list the work dir"
+    assert wait_final(eid)["status"] == "succeeded"
+    assert not os.path.exists(wd)
+
+
+@pytest.fixture(scope="module")
+def argv_binary():
+    return compile_c(unique("argv"), r"""
+        #include <stdio.h>
+        int main(int argc, char **argv) {
+            for (int i = 1; i < argc; i++) printf("[%s]\n", argv[i]);
+            return 0;
+        }
+        """)
+
+
+def test_binary_argv_templating(argv_binary):
+    s = register(argv_binary, type_="binary",
+                 args=["--in", "{segment_path}", "--n", "{count}", "--id={execution_id}", "{workdir}",
+                       "{{literal}}"])
+    e = run(s["id"], {"segment_path": "a b 'c' \"d\"; rm -rf / $(x) `y`", "count": 3})
+    assert e["status"] == "succeeded", e
+    lines = e["stdout"].splitlines()
+    assert lines[0] == "[--in]"
+    assert lines[1] == "[a b 'c' \"d\"; rm -rf / $(x) `y`]"
+    assert lines[2:4] == ["[--n]", "[3]"]
+    assert lines[4] == f"[--id={e['id']}]"
+    assert lines[5].startswith("[/")
+    assert lines[6] == "[{literal}]"
+    assert e["exit_code"] == 0 and e["signal"] is None
+    assert e["script_version"].startswith("sha256:")
+    for k in ("cpu_user_ms", "cpu_system_ms", "max_rss_kb", "duration_ms"):
+        assert isinstance(e[k], (int, float)) and e[k] >= 0, k
+    assert e["node"]
+    assert e["queued_at"] <= e["started_at"] <= e["finished_at"]
+
+
+def test_missing_placeholder_is_422(argv_binary):
+    s = register(argv_binary, type_="binary", args=["{segment_path}"])
+    r = call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {}})
+    assert_error(r, 422, "validation_failed")
+    r = call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {"segment_path": {"x": 1}}})
+    assert_error(r, 422, "validation_failed")
+
+
+def test_schema_and_disabled_refusals(envdump):
+    s = register(envdump, inputs={"type": "object", "required": ["segment_path"],
+                                  "properties": {"segment_path": {"type": "string"},
+                                                 "strength": {"type": "number", "maximum": 1}}})
+    assert_error(call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {}}), 422, "validation_failed")
+    assert_error(call("POST", f"/api/v1/scripts/{s['id']}/executions",
+                      {"input": {"segment_path": "x", "strength": 2}}), 422, "validation_failed")
+    assert_error(call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": [1]}), 422,
+                 "validation_failed", "input")
+    assert_error(call("POST", f"/api/v1/scripts/{s['id']}/executions", {"inptu": {}}), 422,
+                 "validation_failed", "inptu")
+    assert call("PATCH", f"/api/v1/admin/scripts/{s['id']}", {"enabled": False}).status == 200
+    assert_error(call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {"segment_path": "x"}}),
+                 409, "conflict")
+    assert_error(call("POST", "/api/v1/scripts/999999999/executions", {"input": {}}), 404, "not_found")
+    assert_error(call("POST", "/api/v1/scripts/no-such-script/executions", {"input": {}}), 404, "not_found")
+
+
+def test_run_by_name(envdump):
+    s = register(envdump)
+    e = run(s["name"])
+    assert e["status"] == "succeeded" and e["script_id"] == s["id"] and e["script_name"] == s["name"]
+
+
+def test_exit_codes_and_signals():
+    s = register(write_script(unique("exit") + ".sh", "#!/bin/sh\necho out; echo err >&2; exit 3\n"))
+    e = run(s["id"])
+    assert (e["status"], e["exit_code"], e["signal"]) == ("failed", 3, None)
+    assert e["stdout"] == "out\n" and e["stderr"] == "err\n"
+    s = register(write_script(unique("sig") + ".sh", "#!/bin/sh\nkill -SEGV $$\n"))
+    e = run(s["id"])
+    assert (e["status"], e["exit_code"], e["signal"]) == ("failed", None, 11)
+
+
+def test_timeout_sigterm():
+    s = register(write_script(unique("sleeper") + ".sh", "#!/bin/sh\necho started\nsleep 60\n"), timeout_s=1)
+    t0 = time.monotonic()
+    e = run(s["id"])
+    assert e["status"] == "timed_out", e
+    assert e["signal"] == 15
+    assert time.monotonic() - t0 < 10
+    assert e["stdout"] == "started\n"
+
+
+def test_timeout_trapping_script_gets_sigkill():
+    s = register(write_script(unique("trapper") + ".sh", """
+        #!/bin/bash
+        trap 'echo got TERM' TERM
+        echo ready
+        while true; do sleep 0.1; done
+        """), timeout_s=1)
+    e = run(s["id"])
+    assert e["status"] == "timed_out", e
+    assert e["signal"] == 9
+    assert "got TERM" in e["stdout"]
+    # timeout (1 s) + grace (2 s in the test stack), not much more
+    assert 2500 <= e["duration_ms"] < 9000, e["duration_ms"]
+
+
+def pids_with(marker):
+    r = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True)
+    return [p for p in r.stdout.split()]
+
+
+def test_double_forked_setsid_grandchild_is_killed():
+    marker = unique("orphan")
+    s = register(write_script(marker + ".sh", f"""
+        #!/bin/bash
+        # a grandchild in its own session that keeps stdout open
+        ( setsid bash -c 'exec -a {marker}-sleeper sleep 1000' & )
+        sleep 0.2
+        pgrep -f {marker}-sleeper >/dev/null && echo grandchild-alive
+        echo parent done
+        """), timeout_s=30)
+    t0 = time.monotonic()
+    e = run(s["id"])
+    assert time.monotonic() - t0 < 10, "the run must not wait for the grandchild"
+    assert e["status"] == "succeeded", e
+    assert "grandchild-alive" in e["stdout"] and "parent done" in e["stdout"]
+    time.sleep(0.3)
+    assert pids_with(f"{marker}-sleeper") == [], "nothing the script started survives"
+
+
+def test_timeout_kills_setsid_grandchild():
+    marker = unique("orphan2")
+    s = register(write_script(marker + ".sh", f"""
+        #!/bin/bash
+        ( setsid bash -c 'exec -a {marker}-sleeper sleep 1000' & )
+        sleep 0.2
+        pgrep -f {marker}-sleeper >/dev/null && echo grandchild-alive
+        sleep 1000
+        """), timeout_s=1)
+    e = run(s["id"])
+    assert e["status"] == "timed_out"
+    assert "grandchild-alive" in e["stdout"]
+    time.sleep(0.3)
+    assert pids_with(f"{marker}-sleeper") == []
+
+
+def test_max_concurrency_one_runs_in_order():
+    log = os.path.join(STATE, unique("order") + ".log")
+    path = write_script(unique("serial") + ".sh", f"""
+        #!/bin/sh
+        echo "start $SCRIPTORCH_EXECUTION_ID" >> {log}
+        sleep 0.3
+        echo "end $SCRIPTORCH_EXECUTION_ID" >> {log}
+        """)
+    open(log, "w").close()
+    os.chmod(log, 0o666)
+    s = register(path, max_concurrency=1)
+    ids = []
+    for _ in range(5):
+        r = call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {}})
+        assert r.status == 202
+        ids.append(r.json["id"])
+    for i in ids:
+        assert wait_final(i, 30)["status"] == "succeeded"
+    lines = open(log).read().split("\n")[:-1]
+    expect = []
+    for i in ids:
+        expect += [f"start {i}", f"end {i}"]
+    assert lines == expect
+
+
+def test_large_output_is_capped_and_flagged():
+    s = register(write_script(unique("flood") + ".sh", """
+        #!/bin/sh
+        head -c 52428800 /dev/zero | tr '\\0' 'a'
+        echo
+        echo tail-marker
+        echo to-stderr >&2
+        """), timeout_s=120)
+    e = run(s["id"], wait=120)
+    assert e["status"] == "succeeded", {k: e[k] for k in ("status", "error")}
+    assert e["stdout_truncated"] is True and e["stderr_truncated"] is False
+    assert "bytes omitted ...]" in e["stdout"]
+    assert e["stdout"].rstrip("\n").endswith("tail-marker")
+    assert len(e["stdout"]) <= 1024 * 1024 + 200
+    assert re.search(r"\[\.\.\. (\d+) bytes omitted \.\.\.\]", e["stdout"])
+    # every runner stays small: nothing grows with the output
+    for line in stackctl("children").splitlines():
+        pid, name = line.split()
+        if name == "sto-runner":
+            hwm = int(re.search(r"VmHWM:\s+(\d+)", open(f"/proc/{pid}/status").read()).group(1))
+            assert hwm < 64 * 1024, f"runner {pid} peaked at {hwm} kB"
+
+
+def test_binary_garbage_on_stdout():
+    s = register(write_script(unique("garbage") + ".sh", "#!/bin/sh\nprintf 'ok\\377\\376\\000end'\n"))
+    e = run(s["id"])
+    assert e["status"] == "succeeded"
+    assert e["stdout"] == "ok\ufffd\ufffd\x00end"
+    raw = call("GET", f"/api/v1/executions/{e['id']}/stdout")
+    assert raw.status == 200 and raw.headers["Content-Type"] == "application/octet-stream"
+    assert raw.body == b"ok\xff\xfe\x00end"
+    assert call("GET", f"/api/v1/executions/{e['id']}/stderr").body == b""
+
+
+def test_output_file_and_json_stdout():
+    s = register(write_script(unique("outputs") + ".sh", """
+        #!/bin/sh
+        echo '{"lut": "acme-2026", "n": 3}'
+        printf 'result for %s' "$INPUT_NAME" > "$SCRIPTORCH_OUTPUT_FILE"
+        """), outputs={"stdout": "json", "file": "result.txt"})
+    e = run(s["id"], {"name": "seg1"})
+    assert e["status"] == "succeeded", e
+    assert e["output"] == {"lut": "acme-2026", "n": 3}
+    assert e["output_file"] == "result for seg1"
+    assert e["error"] is None
+
+
+def test_binary_output_file_is_base64_and_bad_json_reported():
+    s = register(write_script(unique("outputs2") + ".sh", """
+        #!/bin/sh
+        echo 'not json'
+        printf '\\211PNG\\000\\001' > out.bin
+        """), outputs={"stdout": "json", "file": "out.bin"})
+    e = run(s["id"])
+    assert e["status"] == "succeeded"
+    assert e["output"] is None and "not valid JSON" in e["error"]
+    import base64
+    assert base64.b64decode(e["output_file"]["base64"]) == b"\x89PNG\x00\x01"
+
+
+def test_output_file_symlink_is_not_followed():
+    s = register(write_script(unique("outputs3") + ".sh", """
+        #!/bin/sh
+        ln -s /etc/shadow result.txt
+        """), outputs={"file": "result.txt"})
+    e = run(s["id"])
+    assert e["output_file"] is None
+    assert "could not be read" in (e["error"] or "")
+
+
+def test_live_output_while_running():
+    s = register(write_script(unique("live") + ".sh", """
+        #!/bin/sh
+        i=0
+        while [ $i -lt 30 ]; do echo "line $i"; i=$((i+1)); sleep 0.1; done
+        """))
+    r = call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {}})
+    eid = r.json["id"]
+    partial = wait_for(lambda: (lambda e: e if e["status"] == "running" and "line 1" in e["stdout"] else None)(
+        get(eid)), timeout=10, what="live output")
+    assert "line 29" not in partial["stdout"]
+    assert partial["cpu_user_ms"] is None and partial["finished_at"] is None
+    assert wait_final(eid)["stdout"].count("line") == 30
+
+
+def test_wait_returns_202_when_still_running():
+    s = register(write_script(unique("slow") + ".sh", "#!/bin/sh\nsleep 3\n"))
+    r = call("POST", f"/api/v1/scripts/{s['id']}/executions?wait=1", {"input": {}})
+    assert r.status == 202 and r.json["status"] in ("queued", "running")
+    assert_error(call("POST", f"/api/v1/scripts/{s['id']}/executions?wait=301", {"input": {}}), 422,
+                 "validation_failed", "wait")
+    assert wait_final(r.json["id"])["status"] == "succeeded"
+
+
+def test_test_endpoint_runs_synchronously(envdump):
+    s = register(envdump)
+    r = call("POST", f"/api/v1/admin/scripts/{s['id']}/test", {"input": {"a": 1}})
+    assert r.status == 200, r
+    assert r.json["trigger"] == "test" and r.json["status"] == "succeeded"
+
+
+def test_cancel_running_and_queued():
+    marker = unique("cancelme")
+    s = register(write_script(marker + ".sh", f"""
+        #!/bin/bash
+        exec -a {marker}-proc sleep 1000
+        """), max_concurrency=1)
+    a = call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {}}).json["id"]
+    b = call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {}}).json["id"]
+    wait_for(lambda: get(a)["status"] == "running" and pids_with(f"{marker}-proc"), timeout=10,
+             what="the first run to start")
+    assert get(b)["status"] == "queued"
+    r = call("POST", f"/api/v1/executions/{b}/cancel")
+    assert r.status == 200 and r.json["status"] == "canceled"
+    r = call("POST", f"/api/v1/executions/{a}/cancel")
+    assert r.status == 200
+    ea = wait_final(a, 15)
+    assert ea["status"] == "canceled"
+    assert pids_with(f"{marker}-proc") == []
+    assert_error(call("POST", f"/api/v1/executions/{a}/cancel"), 409, "conflict")
+    assert_error(call("POST", "/api/v1/executions/999999999/cancel"), 404, "not_found")
+
+
+def test_list_filters_and_pagination(envdump):
+    s = register(envdump)
+    ids = [run(s["id"])["id"] for _ in range(5)]
+    r = call("GET", f"/api/v1/executions?script_id={s['id']}&limit=2")
+    assert r.status == 200
+    page = r.json
+    assert [e["id"] for e in page["executions"]] == ids[::-1][:2]
+    assert "stdout" not in page["executions"][0] and "input" not in page["executions"][0]
+    seen = [e["id"] for e in page["executions"]]
+    while page["next_cursor"]:
+        page = call("GET", f"/api/v1/executions?script_id={s['id']}&limit=2&cursor={page['next_cursor']}").json
+        seen += [e["id"] for e in page["executions"]]
+    assert seen == ids[::-1]
+    r = call("GET", f"/api/v1/executions?script_id={s['id']}&status=failed")
+    assert r.json["executions"] == []
+    r = call("GET", "/api/v1/executions?trigger=api&status=succeeded&limit=500&since=2000-01-01T00:00:00Z")
+    assert r.status == 200 and len(r.json["executions"]) >= 5
+    for bad in ("limit=0", "limit=501", "status=bogus", "since=yesterday", "cursor=x"):
+        assert call("GET", f"/api/v1/executions?{bad}").status == 422, bad
+    assert_error(call("GET", "/api/v1/executions/999999999"), 404, "not_found")
+
+
+def test_deleted_script_keeps_executions(envdump):
+    s = register(envdump)
+    e = run(s["id"])
+    assert call("DELETE", f"/api/v1/admin/scripts/{s['id']}").status == 204
+    kept = get(e["id"])
+    assert kept["script_name"] == s["name"] and kept["script_version"] == e["script_version"]
+
+
+def test_concurrent_submissions_all_finish_once():
+    log = os.path.join(STATE, unique("many") + ".log")
+    open(log, "w").close()
+    os.chmod(log, 0o666)
+    s = register(write_script(unique("many") + ".sh", f"""
+        #!/bin/sh
+        echo "$SCRIPTORCH_EXECUTION_ID" >> {log}
+        echo "$INPUT_N"
+        """))
+
+    def submit(n):
+        r = call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {"n": n}})
+        assert r.status == 202, r
+        return r.json["id"]
+
+    with concurrent.futures.ThreadPoolExecutor(32) as pool:
+        ids = list(pool.map(submit, range(200)))
+    assert len(set(ids)) == 200
+    finals = [wait_final(i, 120) for i in ids]
+    assert all(e["status"] == "succeeded" for e in finals), [e["status"] for e in finals if e["status"] != "succeeded"]
+    ran = open(log).read().split()
+    assert sorted(map(int, ran)) == sorted(ids), "every execution ran exactly once"
+
+
+def test_metrics_have_execution_series():
+    text = call("GET", "/api/v1/metrics").body.decode()
+    assert re.search(r'^scriptorch_executions_total\{status="succeeded"\} [1-9]', text, re.M)
+    assert "scriptorch_queue_depth " in text and "scriptorch_executions_running " in text
+    assert "scriptorch_execution_overhead_seconds_bucket" in text
+    assert "scriptorch_execution_duration_seconds_count" in text
+
+
+def runners():
+    return sorted(int(l.split()[0]) for l in stackctl("children").splitlines() if l.split()[1] == "sto-runner")
+
+
+def test_killed_runner_marks_lost_and_is_replaced():
+    marker = unique("victim")
+    s = register(write_script(marker + ".sh", f"""
+        #!/bin/bash
+        # a grandchild in its own session, then the script itself
+        ( setsid bash -c 'exec -a {marker}-grandchild sleep 1000' & )
+        exec -a {marker}-proc sleep 1000
+        """))
+    eid = call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {}}).json["id"]
+    wait_for(lambda: get(eid)["status"] == "running" and pids_with(f"{marker}-proc")
+             and pids_with(f"{marker}-grandchild"), timeout=10, what="the run to start")
+    before = runners()
+    # the runner is the parent of the script's process
+    child = int(pids_with(f"{marker}-proc")[0])
+    ppid = int(open(f"/proc/{child}/stat").read().rsplit(")", 1)[1].split()[1])
+    assert ppid in before
+    os.kill(ppid, signal.SIGKILL)
+    e = wait_final(eid, 40)
+    assert e["status"] == "lost", e
+    assert e["error"]
+    wait_for(lambda: len(runners()) == len(before) and ppid not in runners(), timeout=15,
+             what="a replacement runner")
+    wait_for(lambda: not pids_with(f"{marker}-proc") and not pids_with(f"{marker}-grandchild"),
+             timeout=15, what="everything the dead runner's script started to be killed")
+    # the engine still works
+    quick = register(write_script(unique("after") + ".sh", "#!/bin/sh\necho fine\n"))
+    assert run(quick["id"])["stdout"] == "fine\n"
+
+
+def test_queue_limit_answers_429():
+    conf = os.path.join(STATE, "scriptorch.conf")
+    original = open(conf).read()
+    master = int(stackctl("daemon-pid"))
+    s = register(write_script(unique("blocker") + ".sh", "#!/bin/sh\nsleep 5\n"), max_concurrency=1)
+    try:
+        with open(conf, "w") as f:
+            f.write(re.sub(r"queue_max_depth = \d+", "queue_max_depth = 2", original))
+        os.kill(master, signal.SIGHUP)
+        time.sleep(1.5)
+        codes = [call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {}}).status for _ in range(6)]
+        assert 429 in codes, codes
+        r = call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {}})
+        if r.status == 429:
+            assert r.headers.get("Retry-After")
+            assert_error(r, 429, "overloaded")
+    finally:
+        with open(conf, "w") as f:
+            f.write(original)
+        os.kill(master, signal.SIGHUP)
+        time.sleep(1.5)
+    listed = call("GET", f"/api/v1/executions?script_id={s['id']}&status=queued").json["executions"]
+    for e in listed:
+        call("POST", f"/api/v1/executions/{e['id']}/cancel")
