@@ -11,6 +11,68 @@
 #include "json.h"
 #include "log.h"
 
+/*
+ * yajl decodes "\u0000" into a NUL that silently ends the string in its
+ * tree: refuse such text instead of truncating a value. Walks the text
+ * minding string boundaries and escapes, so a literal backslash followed
+ * by "u0000" is not mistaken for one.
+ */
+static int
+has_nul_escape(const char *s, size_t n)
+{
+	int in_str = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!in_str) {
+			if (s[i] == '"')
+				in_str = 1;
+			continue;
+		}
+		if (s[i] == '"') {
+			in_str = 0;
+		} else if (s[i] == '\\' && i + 1 < n) {
+			if (s[i + 1] == 'u' && i + 5 < n &&
+			    memcmp(s + i + 2, "0000", 4) == 0)
+				return 1;
+			i++;
+		}
+	}
+	return 0;
+}
+
+/* Rejects duplicate object keys (yajl keeps both) and nesting deeper
+ * than JSON_MAX_DEPTH (the writer could not write it back). */
+static int
+check_tree(yajl_val v, int depth, char *err, size_t errlen)
+{
+	if (depth > JSON_MAX_DEPTH) {
+		snprintf(err, errlen, "nested deeper than %d levels",
+		    JSON_MAX_DEPTH);
+		return -1;
+	}
+	if (YAJL_IS_OBJECT(v)) {
+		size_t len = v->u.object.len;
+		for (size_t i = 0; i < len; i++) {
+			for (size_t k = i + 1; k < len; k++)
+				if (strcmp(v->u.object.keys[i],
+				    v->u.object.keys[k]) == 0) {
+					snprintf(err, errlen, "duplicate key "
+					    "\"%.100s\"", v->u.object.keys[i]);
+					return -1;
+				}
+			if (check_tree(v->u.object.values[i], depth + 1, err,
+			    errlen) == -1)
+				return -1;
+		}
+	} else if (YAJL_IS_ARRAY(v)) {
+		for (size_t i = 0; i < v->u.array.len; i++)
+			if (check_tree(v->u.array.values[i], depth + 1, err,
+			    errlen) == -1)
+				return -1;
+	}
+	return 0;
+}
+
 yajl_val
 json_parse(const char *text, size_t len, char *err, size_t errlen)
 {
@@ -26,8 +88,17 @@ json_parse(const char *text, size_t len, char *err, size_t errlen)
 	}
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
+	if (has_nul_escape(text, len)) {
+		snprintf(err, errlen, "strings must not contain \\u0000");
+		buf_free(&tmp);
+		return NULL;
+	}
 	v = yajl_tree_parse(buf_str(&tmp), err, errlen);
 	buf_free(&tmp);
+	if (v != NULL && check_tree(v, 0, err, errlen) == -1) {
+		yajl_tree_free(v);
+		return NULL;
+	}
 	if (v == NULL && err != NULL && errlen > 0) {
 		/* yajl's message spans lines; keep the first one. */
 		char *nl = strchr(err, '\n');

@@ -19,7 +19,12 @@
 
 #include "buf.h"
 
-/* Parses `len` bytes. NULL on error, with yajl's message in err. */
+/* Deepest nesting json_parse() accepts (the writer allows 128). */
+#define JSON_MAX_DEPTH 64
+
+/* Parses `len` bytes. NULL on error, with a one-line message in err:
+ * invalid JSON, a \u0000 escape, a duplicate key or nesting deeper than
+ * JSON_MAX_DEPTH are all refused. */
 yajl_val json_parse(const char *text, size_t len, char *err, size_t errlen);
 /* Member `key` of object `obj`, or NULL (also when obj is not an object). */
 yajl_val json_get(yajl_val obj, const char *key);
