@@ -41,6 +41,7 @@ const files = {
   echo: path.join(ROOT, `ui-echo-${RUN}.sh`),
   sleep: path.join(ROOT, `ui-sleep-${RUN}.sh`),
   bin: path.join(ROOT, `ui-hello-${RUN}`),
+  py: path.join(ROOT, `ui-py-${RUN}.py`),
   missing: path.join(ROOT, `ui-missing-${RUN}.sh`),
 };
 const names = {
@@ -49,6 +50,7 @@ const names = {
   bin: `ui-bin-${RUN}`,
   bad: `ui-bad-${RUN}`,
   binbad: `ui-binbad-${RUN}`,
+  py: `ui-py-${RUN}`,
 };
 const MARKUP = '<script>alert(1)</script><b>bold?</b><img src=x onerror=alert(2)>';
 
@@ -63,6 +65,12 @@ function writeScripts() {
     'echo "this goes to stderr" >&2',
     '',
   ].join('\n'), { mode: 0o755 });
+  fs.writeFileSync(files.py, [
+    'import json, sys',
+    'data = json.load(sys.stdin)',
+    'print(json.dumps({"greeting": "hi " + str(data.get("who", "?")), "python": sys.version.split()[0]}))',
+    '',
+  ].join('\n'), { mode: 0o644 });
   fs.writeFileSync(files.sleep, '#!/bin/sh\necho "started, sleeping"\nsleep 60\necho "not canceled"\n', { mode: 0o755 });
   const src = path.join(os.tmpdir(), `ui-hello-${RUN}.c`);
   fs.writeFileSync(src, [
@@ -82,7 +90,7 @@ function writeScripts() {
 }
 
 function removeScripts() {
-  for (const f of [files.echo, files.sleep, files.bin]) fs.rmSync(f, { force: true });
+  for (const f of [files.echo, files.sleep, files.bin, files.py]) fs.rmSync(f, { force: true });
 }
 
 // Direct API calls (only for checks and cleanup; the UI is what is tested).
@@ -215,6 +223,19 @@ async function runFromScriptPage(page, id, input) {
 }
 
 const statusOf = (root) => root.locator('.exec-head [data-status]').first().getAttribute('data-status');
+const FINAL = new Set(['succeeded', 'failed', 'timed_out', 'canceled', 'error', 'lost']);
+
+// Waits until the execution shown under root is final; fails unless it is `want`.
+async function expectFinal(root, want, timeout) {
+  const st = await waitFor(`the execution to finish (${want})`, async () => {
+    const v = await statusOf(root);
+    return FINAL.has(v) ? v : false;
+  }, timeout);
+  if (st !== want) {
+    const err = (await text(root.locator('[data-exec="error"]'))).trim();
+    throw new Failure(`the execution ended ${st}, not ${want}${err ? `: ${err}` : ''}`);
+  }
+}
 
 // ---------------------------------------------------------------- the tests
 test('htdocs: no inline scripts, styles or handlers, no innerHTML, no external URLs', async () => {
@@ -357,7 +378,7 @@ test('test-run with input from the script page and see stdout', async (page) => 
   assert(state.echoId, 'needs the shell script from an earlier test');
   state.echoExec = await runFromScriptPage(page, state.echoId, { who: 'world', count: 3 });
   const result = page.locator('#run-result');
-  await waitFor('the run to succeed', async () => (await statusOf(result)) === 'succeeded', 30000);
+  await expectFinal(result, 'succeeded', 30000);
   await waitText(result.locator('pre[data-pane="stdout"]'), 'hello world');
   await waitText(result.locator('pre[data-pane="stdout"]'), 'count=3 argv=--who world');
   await waitText(result.locator('[data-fact="exit"]'), '0');
@@ -418,10 +439,49 @@ test('test run (wait) of the binary through the admin test endpoint', async (pag
   await page.locator('#run-form').waitFor();
   await page.locator('[data-action="test-run"]').click();
   const result = page.locator('#run-result');
-  await waitFor('the test run to succeed', async () => (await statusOf(result)) === 'succeeded', 60000);
+  await expectFinal(result, 'succeeded', 60000);
   await waitText(result.locator('pre[data-pane="stdout"]'), 'binary says hi');
   await waitText(result.locator('[data-fact="trigger"]'), 'test');
 });
+
+test('python script: runs in a venv, stdout JSON is parsed into output', async (page) => {
+  await fillScriptForm(page, {
+    name: names.py, type: 'python', path: files.py, description: 'UI test: python, JSON on stdout',
+    inputs: { type: 'object', properties: { who: { type: 'string' } } }, outputs: { stdout: 'json' },
+  });
+  assert(await page.locator('[data-field="requirements"]').isVisible(), 'no requirements box for python');
+  await page.locator('[data-field="requirements"] textarea').fill('# no third-party packages\n');
+  state.pyId = await submitAndOpen(page);
+  assert(await page.locator('.title-badges .type-python').count() === 1, 'no python type badge');
+  await page.locator('[data-fact="venv"]').waitFor();
+  await runFromScriptPage(page, state.pyId, { who: 'venv' });
+  const result = page.locator('#run-result');
+  await expectFinal(result, 'succeeded', 120000);
+  await waitText(result.locator('pre[data-pane="output"]'), '"greeting": "hi venv"');
+}, { timeout: 150000 });
+
+test('venvs page lists venvs with the scripts using them, and a venv\'s build log', async (page) => {
+  try {
+    await venvPage(page);
+  } finally {
+    // A python script in the list makes the scripts page ask for venvs; keep
+    // later tests independent of this one.
+    if (state.pyId) { await apiCall('DELETE', `/admin/scripts/${state.pyId}`); state.pyId = null; }
+  }
+});
+
+async function venvPage(page) {
+  await go(page, '/venvs');
+  await page.locator('#venvs-table, .empty-state').first().waitFor({ timeout: 15000 });
+  await shot(page, '09-venvs');
+  if (!state.pyId) return;
+  const link = page.locator(`#venvs-table a[href="#/scripts/${state.pyId}"]`);
+  await link.waitFor();
+  const row = page.locator('#venvs-table tbody tr', { has: link });
+  await row.locator('a[href^="#/venvs/"]').first().click();
+  await page.locator('pre[data-pane="build_log"]').waitFor();
+  await shot(page, '09b-venv');
+}
 
 test('cancel a long run', async (page) => {
   await fillScriptForm(page, { name: names.sleep, type: 'shell', path: files.sleep, description: 'UI test: sleeps 60 s', timeout_s: 120 });
@@ -435,16 +495,11 @@ test('cancel a long run', async (page) => {
   const cancel = page.locator('[data-action="cancel"]');
   assert(await cancel.isVisible(), 'no cancel button while it runs');
   await cancel.click();
-  await waitFor('the run to be canceled', async () => (await statusOf(page.locator('main'))) === 'canceled', 30000);
+  await expectFinal(page.locator('main'), 'canceled', 30000);
   assert(await cancel.isHidden(), 'the cancel button is still shown');
   assert(!(await text(page.locator('pre[data-pane="stdout"]'))).includes('not canceled'), 'the script ran on');
 });
 
-test('venvs page lists venvs', async (page) => {
-  await go(page, '/venvs');
-  await page.locator('#venvs-table, .empty-state').first().waitFor({ timeout: 15000 });
-  await shot(page, '09-venvs');
-});
 
 test('narrow window: pages fit without horizontal scrolling', async (page) => {
   await page.setViewportSize({ width: 390, height: 844 });
@@ -452,6 +507,7 @@ test('narrow window: pages fit without horizontal scrolling', async (page) => {
   if (state.echoId) pages.push([`/scripts/${state.echoId}`, '#run-form', '11-script-narrow']);
   if (state.echoExec) pages.push([`/executions/${state.echoExec}`, 'pre[data-pane="stdout"]', '12-execution-narrow']);
   pages.push(['/executions', '#executions-table, .empty-state', '13-executions-narrow']);
+  pages.push(['/scripts/new', '#script-form', '14-script-form-narrow']);
   const over = [];
   for (const [hash, sel, name] of pages) {
     await go(page, hash);
@@ -544,7 +600,7 @@ async function main() {
   await browser.close();
 
   // Cleanup of what the tests registered (their executions stay, as the contract says).
-  for (const id of [state.echoId, state.sleepId, state.binId].filter(Boolean)) {
+  for (const id of [state.echoId, state.sleepId, state.binId, state.pyId].filter(Boolean)) {
     try { await apiCall('DELETE', `/admin/scripts/${id}`); } catch { /* ignore */ }
   }
   removeScripts();
