@@ -60,4 +60,41 @@ int store_exec_mark_lost(struct db *db, int timeout_s, int *n);
 int store_exec_delete_old(struct db *db, int days, int batch,
     long long *deleted);
 
+/* ---- scripts (store_scripts.c) ---- */
+struct script;
+/* One script; *found = 0 when there is none. With for_update the row is
+ * locked until the end of the caller's transaction. The caller releases
+ * *s with script_free(). */
+int store_script_get(struct db *db, long long id, int for_update,
+    struct script *s, int *found);
+int store_script_get_by_name(struct db *db, const char *name,
+    struct script *s, int *found);
+/* Calls fn for each script ordered by name; NULL type/like and enabled < 0
+ * match all. `like` is a LIKE pattern escaped with '!', matched without
+ * regard to case against name and description. The script passed to fn
+ * is freed after the call. */
+int store_script_list(struct db *db, const char *type, int enabled,
+    const char *like, void (*fn)(void *arg, const struct script *s),
+    void *arg);
+/* Inserts every field of s but id and the timestamps (set to now). */
+int store_script_insert(struct db *db, const struct script *s, long long *id);
+/* Writes every writable field and version of script s->id; updated_at
+ * becomes now. */
+int store_script_update(struct db *db, const struct script *s);
+/* Sets version = newv only while it is still oldv; *changed says whether
+ * this call did it. */
+int store_script_set_version(struct db *db, long long id, const char *oldv,
+    const char *newv, int *changed);
+/* Appends a version to the script's history (recorded_at = now). */
+int store_script_version_add(struct db *db, long long id, const char *version);
+/* Calls fn for each recorded version, newest first. */
+int store_script_versions(struct db *db, long long id,
+    void (*fn)(void *arg, const char *version, const char *recorded_at),
+    void *arg);
+/* Deletes the script and its history, and ends its queued executions as
+ * canceled ("the script was deleted"); *canceled counts them. Call inside
+ * a transaction. */
+int store_script_delete(struct db *db, long long id, int *found,
+    long long *canceled);
+
 #endif

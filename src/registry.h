@@ -1,0 +1,111 @@
+/*
+ * registry.h - the script registry service: the rules of what a script
+ * may be, shared by the HTTP API (api_scripts.c) and the admin CLI
+ * (cli.c), so both validate with one implementation.
+ */
+#ifndef SCRIPTORCH_REGISTRY_H
+#define SCRIPTORCH_REGISTRY_H
+
+#include <yajl/yajl_tree.h>
+
+#include "verr.h"
+
+struct conf;
+struct db;
+struct jw;
+
+/* A script as stored. Every pointer member is owned by the struct and
+ * released by script_free(); JSON members hold compact JSON text. */
+struct script {
+	long long id;
+	char name[65];
+	char type[8];             /* shell | python | binary */
+	char *path;
+	char *description;
+	int enabled;
+	char version[80];         /* "sha256:<64 hex>" */
+	char *requirements;       /* NULL unless python */
+	char *args_json;          /* JSON array of strings */
+	char input_mode[8];       /* env | stdin | both */
+	char *inputs_json;        /* JSON schema object, or NULL */
+	char *outputs_json;       /* JSON object */
+	char *env_json;           /* JSON object of strings */
+	int timeout_s;
+	int max_concurrency;      /* 0 = no limit (null in JSON) */
+	char created_at[32];
+	char updated_at[32];
+};
+
+void script_free(struct script *s);
+
+/* The outcome of a registry call that can fail for several reasons. */
+enum reg_status {
+	REG_OK = 0,
+	REG_INVALID,      /* 422: e says which field and why */
+	REG_CONFLICT,     /* 409: e.message says why (duplicate name) */
+	REG_NOT_FOUND,    /* 404 */
+	REG_DB,           /* database failure: see db_error(db) */
+};
+
+/*
+ * Loads a script by id (or by name with registry_get_by_name). When the
+ * file on disk changed since its version was last recorded, the new
+ * version is computed, stored and recorded in the history first (the
+ * contract: "checked on GET of the script and before every run"). A file
+ * that vanished or became unreadable keeps the stored version; `e` (may be
+ * NULL) then tells what is wrong with it.
+ */
+enum reg_status registry_get(struct db *db, const struct conf *c,
+    long long id, struct script *s, struct verr *e);
+enum reg_status registry_get_by_name(struct db *db, const struct conf *c,
+    const char *name, struct script *s, struct verr *e);
+
+/*
+ * Recomputes the version of `s` from its file now; on change stores it and
+ * records it in the history, updating s->version. REG_INVALID when the
+ * file cannot be read or is no longer acceptable (e.g. a binary that lost
+ * its execute bit): the caller (the runner) ends the execution as error
+ * with e->message.
+ */
+enum reg_status registry_refresh_version(struct db *db, const struct conf *c,
+    struct script *s, struct verr *e);
+
+/* Creates a script from a JSON object (the API body or the CLI's fields);
+ * `actor` goes to the audit log. On REG_OK `out` is the stored script. */
+enum reg_status registry_create(struct db *db, const struct conf *c,
+    void *magic, yajl_val body, const char *actor, struct script *out,
+    struct verr *e);
+/* Applies a PATCH object to script `id`. */
+enum reg_status registry_update(struct db *db, const struct conf *c,
+    void *magic, long long id, yajl_val patch, const char *actor,
+    struct script *out, struct verr *e);
+enum reg_status registry_delete(struct db *db, long long id,
+    const char *actor);
+
+/* Writes the script object of the contract (without "venv"). */
+void registry_write_json(struct jw *w, const struct script *s);
+
+/*
+ * Lists scripts ordered by name. Filters (all optional): type (NULL: any;
+ * otherwise shell, python or binary, else REG_INVALID with field "type"),
+ * enabled (-1: any, 0, 1), q (NULL or "": any; else a substring of the
+ * name or the description, without regard to case; LIKE's wildcards in it
+ * are taken literally). fn gets each script, freed after the call.
+ * Versions are not refreshed here (a list would hash every file).
+ */
+struct script_filter {
+	const char *type;
+	int enabled;
+	const char *q;
+};
+enum reg_status registry_list(struct db *db, const struct script_filter *f,
+    void (*fn)(void *arg, const struct script *s), void *arg,
+    struct verr *e);
+
+/* Calls fn for each recorded version of script `id`, newest first
+ * (REG_NOT_FOUND when there is no such script). */
+enum reg_status registry_versions(struct db *db, long long id,
+    void (*fn)(void *arg, const char *version, const char *recorded_at),
+    void *arg);
+
+#endif

@@ -1,0 +1,257 @@
+/*
+ * store_scripts.c - SQL for the script registry and its version history.
+ *
+ * Rows come back as struct script (registry.h): every text member is a
+ * fresh heap copy the caller releases with script_free().
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "db.h"
+#include "log.h"
+#include "registry.h"
+#include "store.h"
+
+#define SCRIPT_COLS "id, name, type, path, description, enabled, version, " \
+	"requirements, args, input_mode, inputs, outputs, env, timeout_s, " \
+	"max_concurrency, created_at, updated_at"
+
+static char *
+dup_cell(const struct dbres *res, size_t row, size_t col)
+{
+	const char *v = dbres_get(res, row, col);
+	char *p;
+
+	if (v == NULL)
+		return NULL;
+	if ((p = strdup(v)) == NULL)
+		fatal("strdup");
+	return p;
+}
+
+static void
+row_to_script(const struct dbres *res, size_t i, struct script *s)
+{
+	const char *v;
+
+	memset(s, 0, sizeof(*s));
+	s->id = strtoll(dbres_get(res, i, 0), NULL, 10);
+	snprintf(s->name, sizeof(s->name), "%s", dbres_get(res, i, 1));
+	snprintf(s->type, sizeof(s->type), "%s", dbres_get(res, i, 2));
+	s->path = dup_cell(res, i, 3);
+	s->description = dup_cell(res, i, 4);
+	s->enabled = strcmp(dbres_get(res, i, 5), "0") != 0;
+	snprintf(s->version, sizeof(s->version), "%s", dbres_get(res, i, 6));
+	s->requirements = dup_cell(res, i, 7);
+	s->args_json = dup_cell(res, i, 8);
+	snprintf(s->input_mode, sizeof(s->input_mode), "%s",
+	    dbres_get(res, i, 9));
+	s->inputs_json = dup_cell(res, i, 10);
+	s->outputs_json = dup_cell(res, i, 11);
+	s->env_json = dup_cell(res, i, 12);
+	s->timeout_s = atoi(dbres_get(res, i, 13));
+	v = dbres_get(res, i, 14);
+	s->max_concurrency = v != NULL ? atoi(v) : 0;
+	clock_db_to_rfc3339(dbres_get(res, i, 15), s->created_at,
+	    sizeof(s->created_at));
+	clock_db_to_rfc3339(dbres_get(res, i, 16), s->updated_at,
+	    sizeof(s->updated_at));
+}
+
+static int
+get_one(struct db *db, const char *sql, const struct dbp *p,
+    struct script *s, int *found)
+{
+	struct dbres res;
+
+	if (db_exec(db, sql, p, 1, &res, NULL, NULL) == -1)
+		return -1;
+	*found = res.nrows == 1;
+	if (*found)
+		row_to_script(&res, 0, s);
+	dbres_free(&res);
+	return 0;
+}
+
+int
+store_script_get(struct db *db, long long id, int for_update,
+    struct script *s, int *found)
+{
+	static const char *sql = "SELECT " SCRIPT_COLS
+	    " FROM scripts WHERE id = ?";
+	static const char *sql_lock = "SELECT " SCRIPT_COLS
+	    " FROM scripts WHERE id = ? FOR UPDATE";
+	struct dbp p[1] = { DBP_I(id) };
+
+	return get_one(db, for_update ? sql_lock : sql, p, s, found);
+}
+
+int
+store_script_get_by_name(struct db *db, const char *name, struct script *s,
+    int *found)
+{
+	static const char *sql = "SELECT " SCRIPT_COLS
+	    " FROM scripts WHERE name = ?";
+	struct dbp p[1] = { DBP_S(name) };
+
+	return get_one(db, sql, p, s, found);
+}
+
+/*
+ * One statement for every combination of filters: a NULL parameter turns
+ * its condition off, so the statement is prepared once. `like` is already
+ * a LIKE pattern with '!' as its escape character; the comparison is
+ * case-insensitive (LOWER on both sides: the columns use a binary
+ * collation; the parameter arrives as a binary string, which LOWER
+ * leaves alone unless it is converted first).
+ */
+int
+store_script_list(struct db *db, const char *type, int enabled,
+    const char *like, void (*fn)(void *arg, const struct script *s),
+    void *arg)
+{
+	static const char *sql = "SELECT " SCRIPT_COLS " FROM scripts"
+	    " WHERE (? IS NULL OR type = ?)"
+	    " AND (? IS NULL OR enabled = ?)"
+	    " AND (? IS NULL"
+	    "  OR LOWER(name) LIKE LOWER(CONVERT(? USING utf8mb4)) ESCAPE '!'"
+	    "  OR LOWER(description) LIKE LOWER(CONVERT(? USING utf8mb4))"
+	    "  ESCAPE '!')"
+	    " ORDER BY name";
+	struct dbp en = enabled < 0 ? DBP_NUL : DBP_I(enabled);
+	struct dbp p[7] = { DBP_S(type), DBP_S(type), en, en, DBP_S(like),
+	    DBP_S(like), DBP_S(like) };
+	struct dbres res;
+	struct script s;
+
+	if (db_exec(db, sql, p, 7, &res, NULL, NULL) == -1)
+		return -1;
+	for (size_t i = 0; i < res.nrows; i++) {
+		row_to_script(&res, i, &s);
+		fn(arg, &s);
+		script_free(&s);
+	}
+	dbres_free(&res);
+	return 0;
+}
+
+int
+store_script_insert(struct db *db, const struct script *s, long long *id)
+{
+	static const char *sql = "INSERT INTO scripts (name, type, path, "
+	    "description, enabled, version, requirements, args, input_mode, "
+	    "inputs, outputs, env, timeout_s, max_concurrency, created_at, "
+	    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))";
+	struct dbp p[14] = { DBP_S(s->name), DBP_S(s->type), DBP_S(s->path),
+	    DBP_S(s->description), DBP_I(s->enabled ? 1 : 0),
+	    DBP_S(s->version), DBP_S(s->requirements), DBP_S(s->args_json),
+	    DBP_S(s->input_mode), DBP_S(s->inputs_json),
+	    DBP_S(s->outputs_json), DBP_S(s->env_json), DBP_I(s->timeout_s),
+	    s->max_concurrency > 0 ? DBP_I(s->max_concurrency) : DBP_NUL };
+	unsigned long long newid;
+
+	if (db_exec(db, sql, p, 14, NULL, NULL, &newid) == -1)
+		return -1;
+	*id = (long long)newid;
+	return 0;
+}
+
+int
+store_script_update(struct db *db, const struct script *s)
+{
+	static const char *sql = "UPDATE scripts SET name = ?, type = ?, "
+	    "path = ?, description = ?, enabled = ?, version = ?, "
+	    "requirements = ?, args = ?, input_mode = ?, inputs = ?, "
+	    "outputs = ?, env = ?, timeout_s = ?, max_concurrency = ?, "
+	    "updated_at = UTC_TIMESTAMP(3) WHERE id = ?";
+	struct dbp p[15] = { DBP_S(s->name), DBP_S(s->type), DBP_S(s->path),
+	    DBP_S(s->description), DBP_I(s->enabled ? 1 : 0),
+	    DBP_S(s->version), DBP_S(s->requirements), DBP_S(s->args_json),
+	    DBP_S(s->input_mode), DBP_S(s->inputs_json),
+	    DBP_S(s->outputs_json), DBP_S(s->env_json), DBP_I(s->timeout_s),
+	    s->max_concurrency > 0 ? DBP_I(s->max_concurrency) : DBP_NUL,
+	    DBP_I(s->id) };
+
+	return db_exec(db, sql, p, 15, NULL, NULL, NULL);
+}
+
+/*
+ * Compare-and-set: two workers that notice the same change on disk at
+ * once both compute the new version, but only the one whose UPDATE still
+ * sees the old value records it in the history.
+ */
+int
+store_script_set_version(struct db *db, long long id, const char *oldv,
+    const char *newv, int *changed)
+{
+	static const char *sql = "UPDATE scripts SET version = ?, "
+	    "updated_at = UTC_TIMESTAMP(3) WHERE id = ? AND version = ?";
+	struct dbp p[3] = { DBP_S(newv), DBP_I(id), DBP_S(oldv) };
+	unsigned long long n = 0;
+
+	if (db_exec(db, sql, p, 3, NULL, &n, NULL) == -1)
+		return -1;
+	*changed = n > 0;
+	return 0;
+}
+
+int
+store_script_version_add(struct db *db, long long id, const char *version)
+{
+	static const char *sql = "INSERT INTO script_versions (script_id, "
+	    "version, recorded_at) VALUES (?, ?, UTC_TIMESTAMP(3))";
+	struct dbp p[2] = { DBP_I(id), DBP_S(version) };
+
+	return db_exec(db, sql, p, 2, NULL, NULL, NULL);
+}
+
+int
+store_script_versions(struct db *db, long long id,
+    void (*fn)(void *arg, const char *version, const char *recorded_at),
+    void *arg)
+{
+	static const char *sql = "SELECT version, recorded_at FROM "
+	    "script_versions WHERE script_id = ? ORDER BY id DESC";
+	struct dbp p[1] = { DBP_I(id) };
+	struct dbres res;
+	char at[32];
+
+	if (db_exec(db, sql, p, 1, &res, NULL, NULL) == -1)
+		return -1;
+	for (size_t i = 0; i < res.nrows; i++) {
+		clock_db_to_rfc3339(dbres_get(&res, i, 1), at, sizeof(at));
+		fn(arg, dbres_get(&res, i, 0), at);
+	}
+	dbres_free(&res);
+	return 0;
+}
+
+/*
+ * Deletes the script (its history goes with it: ON DELETE CASCADE) and
+ * ends its executions that never started. Running ones are left to their
+ * runner: they hold everything they need. Call inside a transaction.
+ */
+int
+store_script_delete(struct db *db, long long id, int *found,
+    long long *canceled)
+{
+	static const char *cancel = "UPDATE executions SET status = "
+	    "'canceled', error = 'the script was deleted', finished_at = "
+	    "UTC_TIMESTAMP(3) WHERE script_id = ? AND status = 'queued'";
+	static const char *del = "DELETE FROM scripts WHERE id = ?";
+	struct dbp p[1] = { DBP_I(id) };
+	unsigned long long n = 0, d = 0;
+
+	if (db_exec(db, cancel, p, 1, NULL, &n, NULL) == -1)
+		return -1;
+	if (db_exec(db, del, p, 1, NULL, &d, NULL) == -1)
+		return -1;
+	*canceled = (long long)n;
+	*found = d > 0;
+	return 0;
+}
