@@ -19,6 +19,14 @@ void api_tokens_create(struct request *r);
 void api_tokens_list(struct request *r);
 void api_tokens_revoke(struct request *r);
 
+/* api_scripts.c */
+void api_scripts_list(struct request *r);
+void api_scripts_create(struct request *r);
+void api_scripts_get(struct request *r);
+void api_scripts_update(struct request *r);
+void api_scripts_delete(struct request *r);
+void api_scripts_versions(struct request *r);
+
 /* api_common.c: helpers shared by the handlers. */
 /* Parses the body as a JSON object; NULL after answering 400. The caller
  * frees the tree with yajl_tree_free(). */

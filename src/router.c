@@ -22,6 +22,18 @@ const struct route routes[] = {
 	  "/api/v1/admin/tokens" },
 	{ "DELETE", "/api/v1/admin/tokens/{}", api_tokens_revoke, ROLE_ADMIN,
 	  "/api/v1/admin/tokens/{id}" },
+	{ "GET", "/api/v1/admin/scripts", api_scripts_list, ROLE_VIEWER,
+	  "/api/v1/admin/scripts" },
+	{ "POST", "/api/v1/admin/scripts", api_scripts_create, ROLE_ADMIN,
+	  "/api/v1/admin/scripts" },
+	{ "GET", "/api/v1/admin/scripts/{}", api_scripts_get, ROLE_VIEWER,
+	  "/api/v1/admin/scripts/{id}" },
+	{ "PATCH", "/api/v1/admin/scripts/{}", api_scripts_update, ROLE_ADMIN,
+	  "/api/v1/admin/scripts/{id}" },
+	{ "DELETE", "/api/v1/admin/scripts/{}", api_scripts_delete, ROLE_ADMIN,
+	  "/api/v1/admin/scripts/{id}" },
+	{ "GET", "/api/v1/admin/scripts/{}/versions", api_scripts_versions,
+	  ROLE_VIEWER, "/api/v1/admin/scripts/{id}/versions" },
 };
 const int nroutes = (int)(sizeof(routes) / sizeof(routes[0]));
 

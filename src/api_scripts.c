@@ -1,0 +1,263 @@
+/*
+ * api_scripts.c - /api/v1/admin/scripts: the registry over HTTP. Every
+ * rule lives in registry.c; this file maps its outcomes to the contract's
+ * statuses and renders the objects.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "db.h"
+#include "json.h"
+#include "registry.h"
+#include "venv.h"
+
+/* Answers for a registry call that did not succeed. */
+static void
+reg_failure(struct request *r, enum reg_status rs, const struct verr *e,
+    long long id)
+{
+	const char *field = e != NULL && e->field[0] != '\0' ? e->field : NULL;
+
+	switch (rs) {
+	case REG_INVALID:
+		resp_error(r, 422, "validation_failed", field, "%s",
+		    e != NULL && e->message[0] ? e->message : "invalid script");
+		break;
+	case REG_CONFLICT:
+		resp_error(r, 409, "conflict", field, "%s",
+		    e != NULL && e->message[0] ? e->message : "conflict");
+		break;
+	case REG_NOT_FOUND:
+		resp_error(r, 404, "not_found", NULL, "no script with id %lld",
+		    id);
+		break;
+	case REG_DB:
+	case REG_OK:
+		api_db_failure(r, r->ctx->db);
+		break;
+	}
+}
+
+/* The single-script view: the object, plus "venv" for python scripts
+ * (venv_write_for_script: its venv's key, status and id). */
+static void
+answer_script(struct request *r, int status, const struct script *s,
+    int with_venv)
+{
+	struct buf out = BUF_INIT;
+	struct jw w;
+
+	jw_init(&w, &out);
+	registry_write_json(&w, s);
+	jw_free(&w);
+	if (with_venv && strcmp(s->type, "python") == 0 && out.len > 0 &&
+	    out.data[out.len - 1] == '}') {
+		/* Splice the member in before the closing brace. */
+		struct buf vb = BUF_INIT;
+		struct jw vw;
+
+		jw_init(&vw, &vb);
+		venv_write_for_script(&vw, r->ctx->db, r->ctx->conf, s);
+		jw_free(&vw);
+		out.len--;
+		buf_adds(&out, ",\"venv\":");
+		buf_add(&out, vb.data, vb.len);
+		buf_addc(&out, '}');
+		buf_free(&vb);
+	}
+	resp_json(r, status, &out);
+	buf_free(&out);
+}
+
+static void
+list_one(void *arg, const struct script *s)
+{
+	registry_write_json(arg, s);
+}
+
+void
+api_scripts_list(struct request *r)
+{
+	struct buf tq = BUF_INIT, eq = BUF_INIT, qq = BUF_INIT, out = BUF_INIT;
+	struct script_filter f = { NULL, -1, NULL };
+	const char *en;
+	struct verr e;
+	struct jw w;
+	enum reg_status rs;
+
+	verr_clear(&e);
+	f.type = req_query(r, "type", &tq);
+	if (f.type != NULL && *f.type == '\0')
+		f.type = NULL;
+	en = req_query(r, "enabled", &eq);
+	if (en != NULL && *en != '\0') {
+		if (strcmp(en, "true") == 0 || strcmp(en, "1") == 0)
+			f.enabled = 1;
+		else if (strcmp(en, "false") == 0 || strcmp(en, "0") == 0)
+			f.enabled = 0;
+		else {
+			resp_error(r, 422, "validation_failed", "enabled",
+			    "enabled must be true or false");
+			goto out;
+		}
+	}
+	f.q = req_query(r, "q", &qq);
+	if (f.q != NULL && strlen(f.q) > 256) {
+		resp_error(r, 422, "validation_failed", "q",
+		    "q must be at most 256 bytes");
+		goto out;
+	}
+	jw_init(&w, &out);
+	jw_obj(&w);
+	jw_key(&w, "scripts");
+	jw_arr(&w);
+	rs = registry_list(r->ctx->db, &f, list_one, &w, &e);
+	if (rs != REG_OK) {
+		jw_free(&w);
+		reg_failure(r, rs, &e, 0);
+		goto out;
+	}
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	jw_free(&w);
+	resp_json(r, 200, &out);
+out:
+	buf_free(&tq);
+	buf_free(&eq);
+	buf_free(&qq);
+	buf_free(&out);
+}
+
+void
+api_scripts_create(struct request *r)
+{
+	struct script s;
+	struct verr e;
+	yajl_val body;
+	enum reg_status rs;
+
+	if ((body = api_body_object(r)) == NULL)
+		return;
+	rs = registry_create(r->ctx->db, r->ctx->conf, r->ctx->magic, body,
+	    r->token_name, &s, &e);
+	if (rs == REG_OK) {
+		char loc[64];
+		snprintf(loc, sizeof(loc), "/api/v1/admin/scripts/%lld", s.id);
+		req_add_header(r, "Location", loc);
+		answer_script(r, 201, &s, 1);
+	} else {
+		reg_failure(r, rs, &e, 0);
+	}
+	script_free(&s);
+	yajl_tree_free(body);
+}
+
+void
+api_scripts_get(struct request *r)
+{
+	unsigned long long id = api_param_id(r, 0, "script");
+	struct script s;
+	struct verr e;
+	enum reg_status rs;
+
+	if (id == 0)
+		return;
+	rs = registry_get(r->ctx->db, r->ctx->conf, (long long)id, &s, &e);
+	if (rs == REG_OK)
+		answer_script(r, 200, &s, 1);
+	else
+		reg_failure(r, rs, &e, (long long)id);
+	script_free(&s);
+}
+
+void
+api_scripts_update(struct request *r)
+{
+	unsigned long long id = api_param_id(r, 0, "script");
+	struct script s;
+	struct verr e;
+	yajl_val body;
+	enum reg_status rs;
+
+	if (id == 0)
+		return;
+	if ((body = api_body_object(r)) == NULL)
+		return;
+	rs = registry_update(r->ctx->db, r->ctx->conf, r->ctx->magic,
+	    (long long)id, body, r->token_name, &s, &e);
+	if (rs == REG_OK)
+		answer_script(r, 200, &s, 1);
+	else
+		reg_failure(r, rs, &e, (long long)id);
+	script_free(&s);
+	yajl_tree_free(body);
+}
+
+void
+api_scripts_delete(struct request *r)
+{
+	unsigned long long id = api_param_id(r, 0, "script");
+	enum reg_status rs;
+
+	if (id == 0)
+		return;
+	rs = registry_delete(r->ctx->db, (long long)id, r->token_name);
+	if (rs == REG_OK)
+		resp_empty(r);
+	else
+		reg_failure(r, rs, NULL, (long long)id);
+}
+
+static void
+version_one(void *arg, const char *version, const char *recorded_at)
+{
+	struct jw *w = arg;
+
+	jw_obj(w);
+	jw_key(w, "version");
+	jw_str(w, version);
+	jw_key(w, "recorded_at");
+	jw_str(w, recorded_at);
+	jw_obj_end(w);
+}
+
+void
+api_scripts_versions(struct request *r)
+{
+	unsigned long long id = api_param_id(r, 0, "script");
+	struct buf out = BUF_INIT;
+	struct script s;
+	struct verr e;
+	struct jw w;
+	enum reg_status rs;
+
+	if (id == 0)
+		return;
+	/* Look at the file first, so the history includes what is on disk
+	 * now. */
+	rs = registry_get(r->ctx->db, r->ctx->conf, (long long)id, &s, &e);
+	script_free(&s);
+	if (rs != REG_OK) {
+		reg_failure(r, rs, &e, (long long)id);
+		return;
+	}
+	jw_init(&w, &out);
+	jw_obj(&w);
+	jw_key(&w, "versions");
+	jw_arr(&w);
+	rs = registry_versions(r->ctx->db, (long long)id, version_one, &w);
+	if (rs != REG_OK) {
+		jw_free(&w);
+		buf_free(&out);
+		reg_failure(r, rs, NULL, (long long)id);
+		return;
+	}
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	jw_free(&w);
+	resp_json(r, 200, &out);
+	buf_free(&out);
+}
