@@ -5,6 +5,7 @@
  *   scriptorchd [-c FILE] migrate [--dir D]  apply database migrations
  *   scriptorchd [-c FILE] token create --name N --role R
  *   scriptorchd [-c FILE] token list | token revoke ID
+ *   scriptorchd [-c FILE] script add|list|show|versions|disable|enable|rm ...
  *   scriptorchd [-c FILE] check-config
  */
 #include "config.h"
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "cli.h"
 #include "conf.h"
 #include "db.h"
 #include "log.h"
@@ -32,6 +34,9 @@ usage(FILE *f)
 	    "  token create --name NAME --role admin|operator|viewer\n"
 	    "  token list\n"
 	    "  token revoke ID\n"
+	    "  script add --name N --type shell|python|binary --path P [...]\n"
+	    "  script list [--type T] [--enabled true|false] [--q TEXT]\n"
+	    "  script show|versions|disable|enable|rm ID|NAME\n"
 	    "  check-config                 load and validate the config\n"
 	    "options:\n"
 	    "  -c FILE   config file (default %s)\n"
@@ -214,6 +219,8 @@ main(int argc, char **argv)
 		rc = cmd_migrate(c, argc, argv);
 	else if (strcmp(argv[0], "token") == 0)
 		rc = cmd_token(c, argc, argv);
+	else if (strcmp(argv[0], "script") == 0)
+		rc = cli_script(c, argc, argv);
 	else if (strcmp(argv[0], "check-config") == 0) {
 		printf("%s: ok\n", conf_path);
 		rc = 0;
