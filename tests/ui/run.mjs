@@ -374,6 +374,26 @@ test('disable and enable from the list and from the script page', async (page) =
   assert(r.json && r.json.enabled === true, 'the server did not enable it');
 });
 
+test('edit a script; a bad value is shown next to its field', async (page) => {
+  assert(state.echoId, 'needs the shell script from an earlier test');
+  expectHttp(422, new RegExp(`/api/v1/admin/scripts/${state.echoId}$`));
+  await go(page, `/scripts/${state.echoId}`);
+  await page.locator('.page-head').getByRole('link', { name: 'Edit' }).click();
+  const form = page.locator('#script-form');
+  await form.waitFor();
+  assert(await form.locator('[data-field="name"] input').inputValue() === names.echo, 'the form is not filled in');
+  assert(await form.locator('.args-list input').count() === 2, 'the args are not loaded');
+  await form.locator('[data-field="timeout_s"] input').fill('0');
+  await form.getByRole('button', { name: 'Save changes' }).click();
+  const err = page.locator('[data-field-error="timeout_s"]');
+  await waitFor('the timeout_s error', async () => (await err.isVisible()) && (await text(err)).trim().length > 0);
+  await form.locator('[data-field="timeout_s"] input').fill('60');
+  await form.locator('[data-field="description"] textarea').fill('UI test: edited description');
+  await form.getByRole('button', { name: 'Save changes' }).click();
+  await waitFor('the script page', async () => (await page.evaluate(() => location.hash)) === `#/scripts/${state.echoId}`);
+  await waitText(page.locator('main .lead'), 'edited description');
+});
+
 test('test-run with input from the script page and see stdout', async (page) => {
   assert(state.echoId, 'needs the shell script from an earlier test');
   state.echoExec = await runFromScriptPage(page, state.echoId, { who: 'world', count: 3 });
@@ -384,6 +404,28 @@ test('test-run with input from the script page and see stdout', async (page) => 
   await waitText(result.locator('[data-fact="exit"]'), '0');
   await waitText(result.locator('pre[data-pane="stderr"]'), 'this goes to stderr');
   await shot(page, '05-script-run');
+});
+
+test('raw JSON input mode, and an input the schema refuses', async (page) => {
+  assert(state.echoId, 'needs the shell script from an earlier test');
+  expectHttp(422, new RegExp(`/api/v1/scripts/${state.echoId}/executions$`));
+  await go(page, `/scripts/${state.echoId}`);
+  const form = page.locator('#run-form');
+  await form.waitFor();
+  await form.locator('input[name="who"]').fill('form');
+  await form.locator('[data-action="raw-toggle"]').click();
+  const raw = form.locator('textarea[name="raw-input"]');
+  await raw.waitFor();
+  assert((await raw.inputValue()).includes('"who": "form"'), 'raw mode does not carry the form values');
+  await raw.fill('{"count": 2}');
+  await form.getByRole('button', { name: 'Run', exact: true }).click();
+  await waitFor('the input error', async () => /who/i.test(await text(form.locator('.raw-input .field-error'))));
+  await raw.fill('{"who": "raw mode", "count": 1}');
+  await form.getByRole('button', { name: 'Run', exact: true }).click();
+  const result = page.locator('#run-result');
+  await result.locator('a.exec-id').waitFor();
+  await expectFinal(result, 'succeeded', 30000);
+  await waitText(result.locator('pre[data-pane="stdout"]'), 'hello raw mode');
 });
 
 test('a stdout with <script>alert(1)</script> is rendered as text', async (page) => {
