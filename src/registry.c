@@ -1135,6 +1135,18 @@ registry_get_by_name(struct db *db, const struct conf *c, const char *name,
 }
 
 enum reg_status
+registry_load(struct db *db, long long id, const char *name, struct script *s)
+{
+	int found;
+
+	memset(s, 0, sizeof(*s));
+	if ((name != NULL ? store_script_get_by_name(db, name, s, &found) :
+	    store_script_get(db, id, 0, s, &found)) == -1)
+		return REG_DB;
+	return found ? REG_OK : REG_NOT_FOUND;
+}
+
+enum reg_status
 registry_refresh_version(struct db *db, const struct conf *c,
     struct script *s, struct verr *e)
 {

@@ -61,6 +61,14 @@ enum reg_status registry_get_by_name(struct db *db, const struct conf *c,
     const char *name, struct script *s, struct verr *e);
 
 /*
+ * Loads a script by id (name NULL) or by name as stored, without looking
+ * at its file: for submissions (the version is checked before the run)
+ * and for the runner, which calls registry_refresh_version() next.
+ */
+enum reg_status registry_load(struct db *db, long long id, const char *name,
+    struct script *s);
+
+/*
  * Recomputes the version of `s` from its file now; on change stores it and
  * records it in the history, updating s->version. REG_INVALID when the
  * file cannot be read or is no longer acceptable (e.g. a binary that lost

@@ -70,7 +70,8 @@ struct run_state {
 	double last_save;
 	uint32_t cancel_seen;
 	int cancel;
-	double overhead_ms;     /* queued -> started, by the database clock */
+	double exec_ms;         /* monotonic time of the child's exec */
+	int started_saved;
 };
 
 static void
@@ -80,16 +81,16 @@ on_term(int sig)
 	stopping = 1;
 }
 
+/* The child is exec'd: note when. started_at goes to the database with
+ * the first tick (or with the result, for runs shorter than a tick), so
+ * a quick script waits for no extra commit. */
 static void
 hook_started(void *arg, pid_t pid)
 {
 	struct run_state *st = arg;
 
 	(void)pid;
-	st->overhead_ms = -1;
-	if (store_exec_started(st->rn->db, st->id, st->version,
-	    &st->overhead_ms) == -1)
-		log_warnx("cannot record the start: %s", db_errmsg(st->rn->db));
+	st->exec_ms = clock_mono_ms();
 }
 
 static int
@@ -101,6 +102,13 @@ hook_tick(void *arg, const struct capture *out, const struct capture *err)
 	struct buf o = BUF_INIT, e = BUF_INIT;
 	int cancel = 0;
 
+	if (!st->started_saved) {
+		st->started_saved = 1;
+		if (store_exec_started(st->rn->db, st->id, st->version,
+		    now - st->exec_ms) == -1)
+			log_warnx("cannot record the start: %s",
+			    db_errmsg(st->rn->db));
+	}
 	if (now - st->last_save < SAVE_MS && cg == st->cancel_seen)
 		return st->cancel;
 	st->cancel_seen = cg;
@@ -311,13 +319,15 @@ run_one(struct runner *rn, const struct exec_claim *cl)
 	struct buf venv_env = BUF_INIT, venv_path = BUF_INIT;
 	int npre, n, present = 0;
 
+	double claimed_ms = clock_mono_ms();
+
 	memset(&s, 0, sizeof(s));
 	memset(&res, 0, sizeof(res));
 	verr_clear(&e);
 	snprintf(idtext, sizeof(idtext), "%lld", cl->id);
 	log_set_id(idtext);
 
-	rs = registry_get(rn->db, c, cl->script_id, &s, &e);
+	rs = registry_load(rn->db, cl->script_id, NULL, &s);
 	if (rs == REG_NOT_FOUND) {
 		finish_error(rn, cl->id, NULL, "the script was deleted before "
 		    "this execution could start");
@@ -477,6 +487,7 @@ run_one(struct runner *rn, const struct exec_claim *cl)
 	f.cpu_user_ms = res.cpu_user_ms;
 	f.cpu_system_ms = res.cpu_system_ms;
 	f.max_rss_kb = res.max_rss_kb;
+	f.since_exec_ms = clock_mono_ms() - st.exec_ms;
 	if (res.timed_out)
 		buf_printf(&why, "timed out after %d s", s.timeout_s);
 
@@ -516,7 +527,10 @@ run_one(struct runner *rn, const struct exec_claim *cl)
 	}
 	f.error = why.len ? buf_str(&why) : NULL;
 	finish(rn, cl->id, &f);
-	metrics_execution(rn->shm, f.status, st.overhead_ms, res.duration_ms);
+	/* Overhead: queued -> claimed by the database clock, then claimed
+	 * -> exec'd by ours. */
+	metrics_execution(rn->shm, f.status, cl->waited_ms + (st.exec_ms -
+	    claimed_ms), res.duration_ms);
 	log_info("%s in %.1f ms (script \"%s\")", f.status, res.duration_ms,
 	    s.name);
 out:

@@ -201,6 +201,8 @@ static int
 claim_one(struct db *db, long long id, long long script_id, const char *node,
     int pid)
 {
+	static const char *peek_sql = "SELECT max_concurrency FROM scripts "
+	    "WHERE id = ?";
 	static const char *lim_sql = "SELECT max_concurrency FROM scripts "
 	    "WHERE id = ? FOR UPDATE";
 	static const char *count_sql = "SELECT COUNT(*) FROM executions "
@@ -212,30 +214,34 @@ claim_one(struct db *db, long long id, long long script_id, const char *node,
 	struct dbp pu[3] = { DBP_S(node), DBP_I(pid), DBP_I(id) };
 	struct dbres res;
 	unsigned long long affected;
-	const char *lim;
+	int limited;
 
-	/* Locking the script row serialises claims of one script across
-	 * runners and nodes, so the running count below stays true until
-	 * this transaction commits. A deleted script still gets claimed:
-	 * the runner ends it with a clear error. */
-	if (db_exec(db, lim_sql, ps, 1, &res, NULL, NULL) == -1)
+	/* Most scripts have no limit: a plain read says so without taking
+	 * a lock. A deleted script is claimed too, and the runner ends the
+	 * execution with a clear error. */
+	if (db_exec(db, peek_sql, ps, 1, &res, NULL, NULL) == -1)
 		return -1;
-	lim = res.nrows == 1 ? dbres_get(&res, 0, 0) : NULL;
-	if (lim != NULL) {
-		long long max = strtoll(lim, NULL, 10);
-		struct dbres cres;
-		if (db_exec(db, count_sql, ps, 1, &cres, NULL, NULL) == -1) {
-			dbres_free(&res);
+	limited = res.nrows == 1 && dbres_get(&res, 0, 0) != NULL;
+	dbres_free(&res);
+	if (limited) {
+		/* Locking the script row serialises claims of this script
+		 * across runners and nodes, so the running count below stays
+		 * true until this transaction commits. */
+		if (db_exec(db, lim_sql, ps, 1, &res, NULL, NULL) == -1)
 			return -1;
-		}
-		long long running = strtoll(dbres_get(&cres, 0, 0), NULL, 10);
-		dbres_free(&cres);
-		if (running >= max) {
+		const char *lim = res.nrows == 1 ? dbres_get(&res, 0, 0) : NULL;
+		long long max = lim ? strtoll(lim, NULL, 10) : 0;
+		dbres_free(&res);
+		if (lim != NULL) {
+			if (db_exec(db, count_sql, ps, 1, &res, NULL, NULL) == -1)
+				return -1;
+			long long running = strtoll(dbres_get(&res, 0, 0), NULL,
+			    10);
 			dbres_free(&res);
-			return 0;
+			if (running >= max)
+				return 0;
 		}
 	}
-	dbres_free(&res);
 	if (db_exec(db, upd_sql, pu, 3, NULL, &affected, NULL) == -1)
 		return -1;
 	return affected == 1;
@@ -245,7 +251,8 @@ int
 store_exec_claim(struct db *db, const char *node, int pid,
     struct exec_claim *cl, int *claimed)
 {
-	static const char *cand_sql = "SELECT id, script_id, input, queued_at "
+	static const char *cand_sql = "SELECT id, script_id, input, "
+	    "TIMESTAMPDIFF(MICROSECOND, queued_at, UTC_TIMESTAMP(6)) "
 	    "FROM executions WHERE status = 'queued' ORDER BY id LIMIT 32 "
 	    "FOR UPDATE SKIP LOCKED";
 	struct dbres res;
@@ -285,8 +292,8 @@ retry:
 		cl->input_json = strdup(dbres_get(&res, i, 2));
 		if (cl->input_json == NULL)
 			fatal("strdup");
-		snprintf(cl->queued_at, sizeof(cl->queued_at), "%s",
-		    dbres_get(&res, i, 3));
+		cl->waited_ms = dbres_get(&res, i, 3) ?
+		    strtod(dbres_get(&res, i, 3), NULL) / 1000.0 : 0;
 		cl->more = i + 1 < res.nrows;
 		*claimed = 1;
 		break;
@@ -313,24 +320,16 @@ fail_nrb:
 
 int
 store_exec_started(struct db *db, long long id, const char *version,
-    double *overhead_ms)
+    double ago_ms)
 {
+	/* The child was exec'd ago_ms before this statement runs. */
 	static const char *sql = "UPDATE executions SET started_at = "
-	    "UTC_TIMESTAMP(3), script_version = ? WHERE id = ?";
-	static const char *sel = "SELECT TIMESTAMPDIFF(MICROSECOND, queued_at, "
-	    "started_at) FROM executions WHERE id = ?";
-	struct dbp p[2] = { DBP_S(version), DBP_I(id) };
-	struct dbres res;
+	    "UTC_TIMESTAMP(3) - INTERVAL ? MICROSECOND, script_version = ? "
+	    "WHERE id = ?";
+	struct dbp p[3] = { DBP_I((long long)(ago_ms * 1000)),
+	    DBP_S(version), DBP_I(id) };
 
-	*overhead_ms = -1;
-	if (db_exec(db, sql, p, 2, NULL, NULL, NULL) == -1)
-		return -1;
-	if (db_exec(db, sel, p + 1, 1, &res, NULL, NULL) == -1)
-		return -1;
-	if (res.nrows == 1 && dbres_get(&res, 0, 0) != NULL)
-		*overhead_ms = strtod(dbres_get(&res, 0, 0), NULL) / 1000.0;
-	dbres_free(&res);
-	return 0;
+	return db_exec(db, sql, p, 3, NULL, NULL, NULL);
 }
 
 int
@@ -378,9 +377,9 @@ store_exec_finish(struct db *db, long long id, const struct exec_final *f,
 	    "stderr_truncated = ?, output = ?, output_file = ?, error = ?, "
 	    "finished_at = UTC_TIMESTAMP(3), duration_ms = ?, cpu_user_ms = ?, "
 	    "cpu_system_ms = ?, max_rss_kb = ?, "
-	    "started_at = COALESCE(started_at, UTC_TIMESTAMP(3)) "
-	    "WHERE id = ? AND status = 'running'";
-	struct dbp p[16] = {
+	    "started_at = COALESCE(started_at, UTC_TIMESTAMP(3) - INTERVAL ? "
+	    "MICROSECOND) WHERE id = ? AND status = 'running'";
+	struct dbp p[17] = {
 		DBP_S(f->status), DBP_S(f->version),
 		f->has_exit ? DBP_I(f->exit_code) : DBP_NUL,
 		f->has_signal ? DBP_I(f->signo) : DBP_NUL,
@@ -394,12 +393,14 @@ store_exec_finish(struct db *db, long long id, const struct exec_final *f,
 		f->has_stats ? DBP_I(f->cpu_user_ms) : DBP_NUL,
 		f->has_stats ? DBP_I(f->cpu_system_ms) : DBP_NUL,
 		f->has_stats ? DBP_I(f->max_rss_kb) : DBP_NUL,
+		f->has_stats ? DBP_I((long long)(f->since_exec_ms * 1000)) :
+		    DBP_NUL,
 		DBP_I(id),
 	};
 	unsigned long long affected;
 
 	*updated = 0;
-	if (db_exec(db, sql, p, 16, NULL, &affected, NULL) == -1)
+	if (db_exec(db, sql, p, 17, NULL, &affected, NULL) == -1)
 		return -1;
 	*updated = affected == 1;
 	return 0;

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# bench/exec-bench.sh - how fast scriptorch starts and finishes a script,
+# beside fcgiwrap (Debian's) running the same script behind the same nginx,
+# measured in the same invocation.
+#
+#   1. async submit -> child exec'd latency on an idle node (p50, p99):
+#      the client notes the time, POSTs /api/v1/scripts/{id}/executions;
+#      the script is a tiny C program that prints CLOCK_REALTIME at start.
+#   2. synchronous round trip of a trivial shell script through nginx:
+#      POST /api/v1/admin/scripts/{id}/test (scriptorch, logged durably in
+#      MariaDB) vs GET of the same script as a CGI under fcgiwrap (logs
+#      nothing), with wrk at concurrency 1 and 8: p50 latency and req/s.
+#
+# Usage: bench/exec-bench.sh [seconds per wrk run, default 10]
+set -euo pipefail
+. "$(dirname "$0")/../dev/lib.sh"
+DUR=${1:-10}
+STATE=$(mktemp -d /tmp/scriptorch-bench.XXXXXX)
+chmod 755 "$STATE"
+BUILD=$STATE/build
+RUNTIME=$STATE/run
+SCRIPT_ROOT=$STATE/scripts
+WHEELHOUSE=$STATE/wheelhouse
+PORT=$(free_port)
+export SCRIPTORCH_RUNNERS=8 SCRIPTORCH_API_WORKERS=8 SCRIPTORCH_LOG_LEVEL=warn
+cleanup() {
+	stop_pidfile "$STATE/fcgiwrap.pid"
+	stack_down >/dev/null 2>&1
+	rm -rf "$STATE"
+}
+trap cleanup EXIT
+
+need_pkgs $BUILD_PKGS $STACK_PKGS fcgiwrap wrk gcc
+say "building"
+build "$BUILD"
+stack_up >/dev/null
+
+# The same trivial script for both: a shell script that prints a line.
+mkdir -p "$SCRIPT_ROOT"
+cat >"$SCRIPT_ROOT/hello.sh" <<'SH'
+#!/bin/sh
+echo "hello from $$"
+SH
+chmod 755 "$SCRIPT_ROOT/hello.sh"
+# fcgiwrap runs CGI programs: the same script behind a two-line header.
+cat >"$SCRIPT_ROOT/hello.cgi" <<SH
+#!/bin/sh
+printf 'Content-Type: text/plain\r\n\r\n'
+exec $SCRIPT_ROOT/hello.sh
+SH
+chmod 755 "$SCRIPT_ROOT/hello.cgi"
+cat >"$SCRIPT_ROOT/stamp.c" <<'C'
+#include <stdio.h>
+#include <time.h>
+int main(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	printf("%lld.%09ld\n", (long long)ts.tv_sec, ts.tv_nsec);
+	return 0;
+}
+C
+cc -O2 -o "$SCRIPT_ROOT/stamp" "$SCRIPT_ROOT/stamp.c"
+
+# fcgiwrap beside scriptorch, in the same nginx, on a second port.
+FPORT=$(free_port)
+spawn_sock=$STATE/fcgiwrap.sock
+fcgiwrap -c 8 -s "unix:$spawn_sock" >/dev/null 2>&1 &
+echo $! >"$STATE/fcgiwrap.pid"
+for _ in $(seq 50); do [ -S "$spawn_sock" ] && break; sleep 0.1; done
+chmod 666 "$spawn_sock"
+cat >>"$STATE/nginx/site.conf" <<NGX
+server {
+	listen 127.0.0.1:$FPORT;
+	location /cgi/ {
+		include /etc/nginx/fastcgi_params;
+		fastcgi_param SCRIPT_FILENAME $SCRIPT_ROOT/hello.cgi;
+		fastcgi_pass unix:$spawn_sock;
+	}
+}
+NGX
+start_nginx
+
+URL=http://127.0.0.1:$PORT
+reg() {
+	curl -fsS -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+		-d "$1" "$URL/api/v1/admin/scripts" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+}
+HELLO=$(reg "{\"name\":\"hello\",\"type\":\"shell\",\"path\":\"$SCRIPT_ROOT/hello.sh\"}")
+STAMP=$(reg "{\"name\":\"stamp\",\"type\":\"binary\",\"path\":\"$SCRIPT_ROOT/stamp\"}")
+
+say "1. async submit -> exec latency (idle node, 300 runs)"
+read -r async_p50 async_p99 < <(/usr/bin/python3 - "$URL" "$TOKEN" "$STAMP" <<'PY'
+import json, sys, time, urllib.request
+url, token, sid = sys.argv[1:4]
+hdr = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+lat = []
+for i in range(320):
+    body = b'{"input":{}}'
+    t0 = time.time()
+    req = urllib.request.Request(f"{url}/api/v1/scripts/{sid}/executions", data=body, headers=hdr, method="POST")
+    eid = json.load(urllib.request.urlopen(req))["id"]
+    while True:
+        e = json.load(urllib.request.urlopen(urllib.request.Request(f"{url}/api/v1/executions/{eid}", headers=hdr)))
+        if e["status"] not in ("queued", "running"):
+            break
+        time.sleep(0.002)
+    if i >= 20:   # warm-up excluded
+        lat.append((float(e["stdout"]) - t0) * 1000)
+    time.sleep(0.01)
+lat.sort()
+print(f"{lat[len(lat)//2]:.2f} {lat[int(len(lat)*0.99)]:.2f}")
+PY
+)
+
+cat >"$STATE/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"input":{}}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+LUA
+# wrk's --latency table: "50%  1.23ms"; Requests/sec line.
+wrk_run() {  # conns url [script]
+	local out
+	out=$(wrk -t"$(( $1 < 2 ? 1 : 2 ))" -c"$1" -d"${DUR}s" --latency ${3:+-s "$3"} "$2")
+	local p50 rps
+	p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+	rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+	echo "$(to_ms "$p50") $rps"
+}
+to_ms() { /usr/bin/python3 -c "import sys,re; v=sys.argv[1]; m=re.match(r'([0-9.]+)(us|ms|s)',v); f={'us':0.001,'ms':1,'s':1000}[m.group(2)]; print(round(float(m.group(1))*f,3))" "$1"; }
+
+say "2. sync round trip, ${DUR}s per run"
+read -r s1_p50 s1_rps < <(wrk_run 1 "$URL/api/v1/admin/scripts/$HELLO/test" "$STATE/post.lua")
+read -r f1_p50 f1_rps < <(wrk_run 1 "http://127.0.0.1:$FPORT/cgi/hello")
+read -r s8_p50 s8_rps < <(wrk_run 8 "$URL/api/v1/admin/scripts/$HELLO/test" "$STATE/post.lua")
+read -r f8_p50 f8_rps < <(wrk_run 8 "http://127.0.0.1:$FPORT/cgi/hello")
+logged=$(db_cli -N -e "SELECT COUNT(*) FROM scriptorch.executions WHERE status='succeeded'")
+
+ratio() { /usr/bin/python3 -c "print(f'{float($1)/float($2):.2f}')"; }
+cat <<OUT
+
+scriptorch execution benchmark ($(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ))
+async submit -> exec (idle node):  p50 ${async_p50} ms   p99 ${async_p99} ms   (target p50 <= 2 ms)
+sync round trip, concurrency 1:    scriptorch p50 ${s1_p50} ms, ${s1_rps} req/s | fcgiwrap p50 ${f1_p50} ms, ${f1_rps} req/s | latency ratio $(ratio "$s1_p50" "$f1_p50") (target <= 1.2)
+sync round trip, concurrency 8:    scriptorch p50 ${s8_p50} ms, ${s8_rps} req/s | fcgiwrap p50 ${f8_p50} ms, ${f8_rps} req/s | throughput ratio $(ratio "$s8_rps" "$f8_rps") (target >= 0.9)
+executions logged durably in MariaDB during the run: ${logged} (fcgiwrap logs nothing)
+OUT
