@@ -10,5 +10,6 @@ start-db) start_mariadb ;;
 daemon-pid) cat "$STATE/scriptorchd.pid" ;;
 children) pgrep -l -P "$(cat "$STATE/scriptorchd.pid")" ;;
 log) cat "$STATE/scriptorchd.log" ;;
-*) echo "usage: stackctl.sh stop-db|start-db|daemon-pid|children|log" >&2; exit 2 ;;
+sql) db_cli -N scriptorch -e "$2" ;;
+*) echo "usage: stackctl.sh stop-db|start-db|daemon-pid|children|log|sql SQL" >&2; exit 2 ;;
 esac
