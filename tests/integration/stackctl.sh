@@ -8,8 +8,9 @@ case "${1:-}" in
 stop-db) stop_mariadb ;;
 start-db) start_mariadb ;;
 daemon-pid) cat "$STATE/scriptorchd.pid" ;;
+start-daemon) BUILD=${SCRIPTORCH_BUILD:?}; start_daemon ;;
 children) pgrep -l -P "$(cat "$STATE/scriptorchd.pid")" ;;
 log) cat "$STATE/scriptorchd.log" ;;
 sql) db_cli -N scriptorch -e "$2" ;;
-*) echo "usage: stackctl.sh stop-db|start-db|daemon-pid|children|log|sql SQL" >&2; exit 2 ;;
+*) echo "usage: stackctl.sh stop-db|start-db|daemon-pid|start-daemon|children|log|sql SQL" >&2; exit 2 ;;
 esac
