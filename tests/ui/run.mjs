@@ -146,6 +146,18 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
+// Loads the app and waits until it has settled (first view rendered, health
+// checked), so that the next navigation does not cut off its requests.
+async function load(page, url) {
+  const res = await page.goto(url);
+  await page.waitForFunction(() => {
+    const hl = document.querySelector('#health');
+    return hl && hl.textContent && document.querySelector('main h1');
+  }, null, { timeout: 30000 });
+  await page.waitForLoadState('networkidle');
+  return res;
+}
+
 async function go(page, hash) {
   await page.evaluate((h) => { location.hash = h; }, `#${hash}`);
   await page.waitForFunction((h) => location.hash.split('?')[0] === h.split('?')[0], `#${hash}`);
@@ -257,14 +269,14 @@ test('htdocs: no inline scripts, styles or handlers, no innerHTML, no external U
 });
 
 test('the site sends a CSP with default-src \'self\'', async (page) => {
-  const res = await page.goto(`${BASE}/`, { waitUntil: 'networkidle' });
+  const res = await load(page, `${BASE}/`);
   const csp = res.headers()['content-security-policy'] || '';
   assert(/default-src 'self'/.test(csp), `Content-Security-Policy is ${JSON.stringify(csp)}`);
 });
 
 test('sign-in page: an unknown token gets a clear 401 message', async (page) => {
   expectHttp(401, /\/api\/v1\/executions/);
-  await page.goto(`${BASE}/`, { waitUntil: 'networkidle' });
+  await load(page, `${BASE}/`);
   await waitFor('#/login', async () => (await page.evaluate(() => location.hash)) === '#/login');
   await page.locator('#token').fill('not-a-real-token-0000');
   await page.locator('#token').press('Enter');
@@ -274,7 +286,7 @@ test('sign-in page: an unknown token gets a clear 401 message', async (page) => 
 });
 
 test('sign in with the admin token, using only the keyboard', async (page) => {
-  await page.goto(`${BASE}/#/login`, { waitUntil: 'networkidle' });
+  await load(page, `${BASE}/#/login`);
   await page.locator('#token').waitFor();
   await waitFor('the token field to have focus', () => page.evaluate(() => document.activeElement && document.activeElement.id === 'token'));
   await page.keyboard.type(TOKEN);
@@ -361,7 +373,7 @@ test('disable and enable from the list and from the script page', async (page) =
   await waitText(row.locator('[data-col="status"]'), 'disabled');
   let r = await apiCall('GET', `/admin/scripts/${state.echoId}`);
   assert(r.json && r.json.enabled === false, 'the server still has it enabled');
-  await page.reload({ waitUntil: 'networkidle' });
+  await load(page, page.url());
   await page.locator(`tr[data-script-name="${names.echo}"] [data-col="status"]`).waitFor();
   await waitText(page.locator(`tr[data-script-name="${names.echo}"] [data-col="status"]`), 'disabled', 'disabled after reload');
   await shot(page, '02-scripts');
@@ -519,7 +531,7 @@ async function venvPage(page) {
   if (!state.pyId) return;
   const link = page.locator(`#venvs-table a[href="#/scripts/${state.pyId}"]`);
   await link.waitFor();
-  const row = page.locator('#venvs-table tbody tr', { has: link });
+  const row = page.locator('#venvs-table tbody tr', { has: page.locator(`a[href="#/scripts/${state.pyId}"]`) });
   await row.locator('a[href^="#/venvs/"]').first().click();
   await page.locator('pre[data-pane="build_log"]').waitFor();
   await shot(page, '09b-venv');
