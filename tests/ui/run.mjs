@@ -535,7 +535,36 @@ async function venvPage(page) {
   await row.locator('a[href^="#/venvs/"]').first().click();
   await page.locator('pre[data-pane="build_log"]').waitFor();
   await shot(page, '09b-venv');
+  // Evict it, with confirmation.
+  await page.locator('[data-action="evict"]').click();
+  await page.locator('dialog[open]').getByRole('button', { name: 'Evict venv' }).click();
+  await waitFor('the venvs list', async () => (await page.evaluate(() => location.hash)) === '#/venvs');
+  await page.locator('#venvs-table, .empty-state').first().waitFor();
+  await waitFor('the evicted venv to be gone', async () => (await page.locator(`#venvs-table a[href="#/scripts/${state.pyId}"]`).count()) === 0);
 }
+
+test('a failed venv build: the run ends in error and the build log is shown', async (page) => {
+  const name = `ui-pybad-${RUN}`;
+  await fillScriptForm(page, { name, type: 'python', path: files.py, description: 'UI test: unbuildable requirements' });
+  await page.locator('[data-field="requirements"] textarea').fill('definitely-not-a-package-scriptorch-ui==9.9.9\n');
+  const id = await submitAndOpen(page);
+  try {
+    await runFromScriptPage(page, id, {});
+    const result = page.locator('#run-result');
+    const st = await waitFor('the run to finish', async () => { const v = await statusOf(result); return FINAL.has(v) ? v : false; }, 120000);
+    assert(st === 'error', `the run ended ${st}, not error`);
+    assert((await text(result.locator('[data-exec="error"]'))).trim() !== '', 'no error message shown');
+    await go(page, '/venvs');
+    const row = page.locator('#venvs-table tbody tr', { has: page.locator(`a[href="#/scripts/${id}"]`) });
+    await row.waitFor();
+    assert(await row.getAttribute('data-status') === 'failed', `venv status is ${await row.getAttribute('data-status')}`);
+    await row.getByRole('link', { name: 'build log' }).click();
+    await waitText(page.locator('pre[data-pane="build_log"]'), 'definitely-not-a-package-scriptorch-ui', 'the build log', 15000);
+    await shot(page, '09c-venv-failed');
+  } finally {
+    await apiCall('DELETE', `/admin/scripts/${id}`);
+  }
+}, { timeout: 180000 });
 
 test('cancel a long run', async (page) => {
   await fillScriptForm(page, { name: names.sleep, type: 'shell', path: files.sleep, description: 'UI test: sleeps 60 s', timeout_s: 120 });
