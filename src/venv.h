@@ -18,10 +18,13 @@
  *    (the venv is in use or being built).
  *
  * Every process (runner, API worker, CLI) learns the interpreter's
- * version once by running it, and caches it in venv.c for as long as the
- * interpreter file (path, inode, size, mtime) stays the same; that small
- * static cache is the module's only state, and each process has one
- * config, so it is never shared between configs.
+ * version once (from a memo file under .locks that the first process of
+ * the node writes after running the interpreter), and caches it in venv.c
+ * for as long as the interpreter file (path, inode, size, mtime) stays the
+ * same. That cache and the times this process last recorded a key's use
+ * (so a busy venv costs no database write but once a minute) are the
+ * module's only state; each process has one config, so neither is ever
+ * shared between configs.
  */
 #ifndef SCRIPTORCH_VENV_H
 #define SCRIPTORCH_VENV_H
