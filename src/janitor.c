@@ -6,7 +6,8 @@
  * heartbeats are marked lost (any node's janitor may do it; the update is
  * conditional, so two janitors cannot both claim one). Every minute: a
  * batch of at most 500 executions past the retention period is deleted,
- * repeated while batches come back full, so no long lock is ever held.
+ * repeated while batches come back full, so no long lock is ever held;
+ * and the venvs of this node beyond the cache bounds are evicted (venv.c).
  */
 #include "config.h"
 
@@ -21,6 +22,7 @@
 #include "metrics.h"
 #include "shm.h"
 #include "store.h"
+#include "venv.h"
 #include "janitor.h"
 
 static volatile sig_atomic_t stopping;
@@ -47,6 +49,19 @@ sweep_lost(const struct conf *c, struct db *db, struct shm *shm)
 	if (n > 0)
 		log_warnx("%d execution%s marked lost (no heartbeat for %d s)",
 		    n, n == 1 ? "" : "s", c->heartbeat_timeout_s);
+}
+
+/* The venv cache bounds of this node (max_cache_bytes, max_age_days). */
+static void
+venv_bounds(const struct conf *c, struct db *db)
+{
+	int n = 0;
+
+	if (venv_prune(db, c, &n) == -1 && db_error(db) != DB_EUNAVAIL)
+		log_warnx("venv eviction: %s", db_errmsg(db));
+	if (n > 0)
+		log_info("venv eviction: %d venv%s removed", n,
+		    n == 1 ? "" : "s");
 }
 
 static void
@@ -94,6 +109,7 @@ janitor_main(const struct conf *c, struct shm *shm)
 			double now = clock_mono_ms();
 			if (now - last_retention > 60000) {
 				retention(c, db);
+				venv_bounds(c, db);
 				last_retention = now;
 			}
 		}
