@@ -163,6 +163,11 @@ write_nginx_conf() {
 	sed -e "s|@LISTEN@|127.0.0.1:$PORT|" -e "s|@HTDOCS@|$REPO/htdocs|" \
 		-e "s|@FCGI_SOCKET@|$STATE/fcgi.sock|" \
 		"$REPO/nginx/scriptorch.conf" >"$STATE/nginx/site.conf"
+	# Dev stack only (not in the packaged config): a PEP 503 package index
+	# that the venv tests fill in $RUNTIME/index, served by this nginx as
+	# http://127.0.0.1:$PORT/pypi/simple/.
+	sed -i "s|^\tlocation /api/ {|\tlocation /pypi/ { alias $RUNTIME/index/; }\n\n&|" \
+		"$STATE/nginx/site.conf"
 	# Workers run as root here only because the checkout may sit in a
 	# directory other users cannot enter; the package runs them as www-data.
 	cat >"$STATE/nginx/nginx.conf" <<NGX
