@@ -1,0 +1,559 @@
+"""Python scripts in isolated, cached venvs: one venv per key, shared by
+equal keys, built once under concurrency, failures reported and retried
+after the back-off, crash safety, eviction, isolation, a PEP 503 index
+served through nginx, and the admin API/CLI.
+
+Every test makes its own keys unique with a small package of its own
+(padNNNN), so the tests also pass against a stack that ran them before.
+"""
+import concurrent.futures
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import tarfile
+import textwrap
+import time
+import uuid
+
+import pytest
+
+from conftest import REPO, SCRIPT_ROOT, STATE, assert_error, call, stackctl, unique, wait_for
+
+sys.path.insert(0, os.path.join(REPO, "tests", "venv"))
+import mkwheel  # noqa: E402
+
+WHEELHOUSE = os.environ.get("SCRIPTORCH_WHEELHOUSE", "")
+BUILD = os.environ.get("SCRIPTORCH_BUILD", "")
+CONF = os.path.join(STATE, "scriptorch.conf")
+LOG = os.path.join(STATE, "scriptorchd.log")
+BACKOFF = 3
+
+
+# ---- helpers ---------------------------------------------------------------
+
+def conf_value(text, key):
+    m = re.search(r"^%s\s*=\s*(.*)$" % re.escape(key), text, re.M)
+    return m.group(1).strip() if m else None
+
+
+def venv_dir():
+    return conf_value(open(CONF).read(), "venv_dir")
+
+
+def set_python_keys(text, **keys):
+    """The config text with these [python] keys set (added or replaced)."""
+    for k, v in keys.items():
+        line = "%s = %s" % (k, v)
+        if re.search(r"^%s\s*=" % k, text, re.M):
+            text = re.sub(r"^%s\s*=.*$" % k, line, text, flags=re.M)
+        else:
+            text = text.replace("[python]\n", "[python]\n" + line + "\n", 1)
+    return text
+
+
+def reload_with(text):
+    """Writes the stack's config and waits for the new generation of workers."""
+    n_runners = int(conf_value(text, "runner_workers") or 4)
+    n_api = int(conf_value(text, "api_workers") or 4)
+    offset = os.path.getsize(LOG)
+    with open(CONF, "w") as f:
+        f.write(text)
+    os.kill(int(stackctl("daemon-pid")), signal.SIGHUP)
+
+    def ready():
+        with open(LOG, errors="replace") as f:
+            f.seek(offset)
+            tail = f.read()
+        # the new generation starts before the master logs the reload
+        return ("configuration reloaded" in tail
+                and len(re.findall(r"runner \d+ ready", tail)) >= n_runners
+                and tail.count("api worker ready") >= n_api)
+    wait_for(ready, timeout=30, interval=0.1, what="the reloaded workers")
+    time.sleep(0.3)   # the retired generation finishes leaving
+
+
+@pytest.fixture(scope="module", autouse=True)
+def short_backoff():
+    """The whole module runs with a 3 s retry back-off."""
+    original = open(CONF).read()
+    reload_with(set_python_keys(original, retry_backoff_s=BACKOFF))
+    yield
+    reload_with(original)
+
+
+def pad():
+    """A tiny package of its own: requirements that name it get a new key."""
+    name = "pad" + uuid.uuid4().hex[:10]
+    mkwheel.make_wheel(WHEELHOUSE, name, "1.0", {name + ".py": "X = 1\n"})
+    return name
+
+
+@pytest.fixture(scope="module")
+def studio():
+    """studiocolor 1.0 and 2.0, and studiofx 1.3 which needs studiocolor>=2."""
+    for v in ("1.0", "2.0"):
+        mkwheel.make_wheel(WHEELHOUSE, "studiocolor", v,
+                           {"studiocolor/__init__.py": "__version__ = %r\n" % v})
+    mkwheel.make_wheel(WHEELHOUSE, "studiofx", "1.3",
+                       {"studiofx/__init__.py":
+                        "import studiocolor\n__version__ = '1.3'\n"
+                        "def color():\n    return studiocolor.__version__\n"},
+                       requires=["studiocolor>=2"])
+    return WHEELHOUSE
+
+
+def write_script(name, body):
+    path = os.path.join(SCRIPT_ROOT, name)
+    with open(path, "w") as f:
+        f.write(textwrap.dedent(body).lstrip())
+    os.chmod(path, 0o644)
+    return path
+
+
+REPORT = """
+    import importlib, json, os, sys
+    out = {"prefix": sys.prefix, "base": sys.base_prefix, "exe": sys.executable,
+           "venv_env": os.environ.get("VIRTUAL_ENV"), "path": sys.path,
+           "user_site": __import__("site").ENABLE_USER_SITE, "mods": {}}
+    for m in sys.argv[1:]:
+        try:
+            out["mods"][m] = getattr(importlib.import_module(m), "__version__", "?")
+        except ImportError as e:
+            out["mods"][m] = "ImportError: %s" % e
+    print(json.dumps(out))
+    """
+
+
+def py_script(requirements, *mods, body=REPORT):
+    path = write_script(unique("venv") + ".py", body)
+    r = call("POST", "/api/v1/admin/scripts",
+             {"name": unique("py"), "type": "python", "path": path,
+              "requirements": requirements, "args": list(mods),
+              "outputs": {"stdout": "json"}})
+    assert r.status == 201, r
+    return r.json
+
+
+def run(sid, wait=120):
+    r = call("POST", f"/api/v1/scripts/{sid}/executions?wait={wait}", {"input": {}},
+             timeout=wait + 30)
+    assert r.status == 200, r
+    return r.json
+
+
+def submit(sid):
+    r = call("POST", f"/api/v1/scripts/{sid}/executions", {"input": {}})
+    assert r.status == 202, r
+    return r.json["id"]
+
+
+def get_exec(eid):
+    return call("GET", f"/api/v1/executions/{eid}").json
+
+
+def wait_final(eid, timeout=120):
+    return wait_for(lambda: (lambda e: e if e["status"] not in ("queued", "running") else None)(
+        get_exec(eid)), timeout=timeout, interval=0.1, what=f"execution {eid} to end")
+
+
+def builds():
+    text = call("GET", "/api/v1/metrics").body.decode()
+    ok = re.search(r'^scriptorch_venv_builds_total\{result="ok"\} (\d+)', text, re.M)
+    failed = re.search(r'^scriptorch_venv_builds_total\{result="failed"\} (\d+)', text, re.M)
+    return int(ok.group(1)), int(failed.group(1))
+
+
+def script_venv(sid):
+    r = call("GET", f"/api/v1/admin/scripts/{sid}")
+    assert r.status == 200, r
+    return r.json["venv"]
+
+
+def venvs():
+    r = call("GET", "/api/v1/admin/venvs")
+    assert r.status == 200, r
+    return r.json["venvs"]
+
+
+def cli(*args, conf=CONF):
+    return subprocess.run([os.path.join(BUILD, "src", "scriptorchd"), "-c", conf, *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+# ---- tests -----------------------------------------------------------------
+
+def test_conflicting_versions_run_at_once_and_equal_keys_share(studio):
+    p = pad()
+    a = py_script(f"studiocolor==1.0\n{p}==1.0\n", "studiocolor")
+    b = py_script(f"studiocolor==2.0\n{p}==1.0\n", "studiocolor")
+    ok0, _ = builds()
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        ea, eb = pool.map(lambda s: run(s["id"]), (a, b))
+    assert ea["status"] == "succeeded", ea
+    assert eb["status"] == "succeeded", eb
+    assert ea["output"]["mods"]["studiocolor"] == "1.0"
+    assert eb["output"]["mods"]["studiocolor"] == "2.0"
+    assert ea["output"]["prefix"] != eb["output"]["prefix"]
+    assert builds()[0] - ok0 == 2
+
+    # the same requirements written differently: the same key, no build
+    c = py_script(f"# the same set\n{p.upper()} == 1.0\n\nStudioColor==1.0  \n", "studiocolor")
+    ec = run(c["id"])
+    assert ec["status"] == "succeeded", ec
+    assert ec["output"]["mods"]["studiocolor"] == "1.0"
+    assert ec["output"]["prefix"] == ea["output"]["prefix"]
+    assert builds()[0] - ok0 == 2, "the third script must reuse the first one's venv"
+
+    va, vb, vc = script_venv(a["id"]), script_venv(b["id"]), script_venv(c["id"])
+    assert va["key"] == vc["key"] != vb["key"]
+    assert va["status"] == "ready" and va["id"] == vc["id"] and va["present"] is True
+    assert ea["output"]["prefix"].endswith("/" + va["key"])
+    listed = {v["id"]: v for v in venvs()}
+    assert sorted(listed[va["id"]]["scripts"]) == sorted([a["id"], c["id"]])
+    assert listed[vb["id"]]["scripts"] == [b["id"]]
+    one = listed[va["id"]]
+    for k in ("id", "key", "python", "requirements", "status", "size_bytes", "created_at",
+              "last_used_at", "build_seconds", "scripts"):
+        assert k in one, k
+    assert one["requirements"] == f"{p}==1.0\nstudiocolor==1.0"
+    assert one["size_bytes"] > 0 and one["build_seconds"] > 0
+    assert re.match(r"\d+\.\d+\.\d+", one["python"])
+
+
+def test_dependencies_are_installed_and_the_run_is_a_venv(studio):
+    p = pad()
+    s = py_script(f"studiofx\n{p}\n", "studiofx", "studiocolor")
+    e = run(s["id"])
+    assert e["status"] == "succeeded", e
+    out = e["output"]
+    assert out["mods"] == {"studiofx": "1.3", "studiocolor": "2.0"}
+    assert out["prefix"] != out["base"]
+    assert out["venv_env"] == out["prefix"]
+    assert out["exe"].startswith(out["prefix"] + "/bin/python")
+    assert out["user_site"] is False
+
+
+def test_without_requirements_the_system_packages_are_not_visible():
+    # setuptools comes with Debian's python3-setuptools, not with the stdlib
+    probe = subprocess.run(["/usr/bin/python3", "-c", "import setuptools"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("the system python has no setuptools to hide")
+    s = py_script("", "setuptools", "json")
+    e = run(s["id"])
+    assert e["status"] == "succeeded", e
+    out = e["output"]
+    assert out["mods"]["setuptools"].startswith("ImportError"), out
+    assert out["mods"]["json"] != "" and not out["mods"]["json"].startswith("ImportError")
+    assert out["prefix"] != out["base"]
+    assert not [p for p in out["path"] if "dist-packages" in p or "site-packages" in p
+                and not p.startswith(out["prefix"])], out["path"]
+    v = script_venv(s["id"])
+    assert v["status"] == "ready" and v["key"]
+
+
+def test_the_run_user_cannot_write_its_venv(studio):
+    s = py_script(f"studiocolor==2.0\n{pad()}\n", body="""
+        import os, sys, sysconfig, studiocolor
+        res = []
+        for d in (sys.prefix, sysconfig.get_paths()["purelib"], os.path.dirname(studiocolor.__file__)):
+            try:
+                open(os.path.join(d, "evil.txt"), "w").close()
+                res.append("wrote " + d)
+            except OSError as e:
+                res.append(type(e).__name__)
+        try:
+            open(studiocolor.__file__, "a").close()
+            res.append("appended")
+        except OSError as e:
+            res.append(type(e).__name__)
+        print(" ".join(res), os.getuid())
+        """)
+    e = run(s["id"])
+    assert e["status"] == "succeeded", e
+    words = e["stdout"].split()
+    assert words[:4] == ["PermissionError"] * 4, e["stdout"]
+    assert words[4] != "0"
+    key = script_venv(s["id"])["key"]
+    st = os.stat(os.path.join(venv_dir(), key))
+    assert st.st_uid == 0 and st.st_mode & 0o777 == 0o750
+
+
+def test_ten_concurrent_first_runs_build_once(studio):
+    s = py_script(f"studiocolor==1.0\n{pad()}==1.0\n", "studiocolor")
+    ok0, failed0 = builds()
+    ids = [submit(s["id"]) for _ in range(10)]
+    finals = [wait_final(i) for i in ids]
+    assert [f["status"] for f in finals] == ["succeeded"] * 10, finals
+    assert {f["output"]["prefix"] for f in finals} == {finals[0]["output"]["prefix"]}
+    assert builds() == (ok0 + 1, failed0)
+    key = script_venv(s["id"])["key"]
+    assert [v for v in venvs() if v["key"] == key][0]["status"] == "ready"
+
+
+def test_unknown_requirement_fails_clearly_and_is_retried_after_the_backoff(studio):
+    missing = "nosuch" + uuid.uuid4().hex[:8]
+    s = py_script(f"studiocolor==1.0\n{missing}==1.0\n", missing)
+    ok0, failed0 = builds()
+    e = run(s["id"])
+    assert e["status"] == "error", e
+    assert f"requirement '{missing}==1.0' failed" in e["error"], e["error"]
+    assert "No matching distribution" in e["error"], e["error"]
+    assert e["started_at"] is None or e["exit_code"] is None
+    assert builds() == (ok0, failed0 + 1)
+    v = script_venv(s["id"])
+    assert v["status"] == "failed"
+    full = call("GET", f"/api/v1/admin/venvs/{v['id']}").json
+    assert full["status"] == "failed" and full["failed_at"] and full["error"]
+    assert "scriptorch-venv: error:" in full["build_log"]
+    assert "No matching distribution" in full["build_log"]
+
+    # within the back-off: the same message at once, no new build
+    t0 = time.monotonic()
+    e2 = run(s["id"])
+    assert e2["status"] == "error", e2
+    assert "retried" in e2["error"] and missing in e2["error"], e2["error"]
+    assert "No matching distribution" in e2["error"]
+    assert builds() == (ok0, failed0 + 1)
+    assert time.monotonic() - t0 < 5
+
+    # the package appears; after the back-off the next run builds again
+    mkwheel.make_wheel(WHEELHOUSE, missing, "1.0", {missing + ".py": "__version__ = '1.0'\n"})
+    time.sleep(BACKOFF + 1.2)
+    e3 = run(s["id"])
+    assert e3["status"] == "succeeded", e3
+    assert e3["output"]["mods"][missing] == "1.0"
+    assert builds() == (ok0 + 1, failed0 + 1)
+    assert script_venv(s["id"])["status"] == "ready"
+
+
+def slow_sdist(name, flag):
+    """A setup.py-only sdist whose build waits until `flag` exists (60 s at most)."""
+    base = f"{name}-1.0"
+    setup_py = textwrap.dedent(f"""
+        import os, time
+        from setuptools import setup
+        deadline = time.time() + 60
+        while not os.path.exists({flag!r}) and time.time() < deadline:
+            time.sleep(0.1)
+        setup(name={name!r}, version="1.0", py_modules=[{name!r}])
+        """)
+    files = {f"{base}/setup.py": setup_py,
+             f"{base}/PKG-INFO": f"Metadata-Version: 1.1\nName: {name}\nVersion: 1.0\n",
+             f"{base}/{name}.py": "__version__ = '1.0'\n"}
+    with tarfile.open(os.path.join(WHEELHOUSE, base + ".tar.gz"), "w:gz") as t:
+        for arc, data in files.items():
+            data = data.encode()
+            ti = tarfile.TarInfo(arc)
+            ti.size = len(data)
+            ti.mode = 0o644
+            t.addfile(ti, io.BytesIO(data))
+
+
+def builder_pids(key):
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            cmd = open(f"/proc/{d}/cmdline", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if any(b"scriptorch-venv" in c for c in cmd[:3]) and b"build" in cmd and \
+                any(c.decode(errors="replace").endswith("/" + key) for c in cmd):
+            pids.append(int(d))
+    return pids
+
+
+def test_runner_killed_mid_build_leaves_no_ready_venv():
+    name = "slow" + uuid.uuid4().hex[:8]
+    flag = os.path.join(STATE, name + ".go")
+    slow_sdist(name, flag)
+    s = py_script(f"{name}==1.0\n", name)
+    key = script_venv(s["id"])["key"]
+    dest = os.path.join(venv_dir(), key)
+    eid = submit(s["id"])
+    try:
+        pids = wait_for(lambda: builder_pids(key), timeout=30, what="the builder to start")
+        time.sleep(0.5)     # well inside the build: it waits for the flag
+        runner = int(open(f"/proc/{pids[0]}/stat").read().rsplit(")", 1)[1].split()[1])
+        assert runner != os.getpid()
+        os.kill(runner, signal.SIGKILL)
+        wait_for(lambda: not builder_pids(key), timeout=15, what="the builder to die with its runner")
+        assert not os.path.exists(os.path.join(dest, ".scriptorch-ready"))
+        assert not os.path.exists(dest)
+        v = script_venv(s["id"])
+        assert v["status"] != "ready" and not v.get("present"), v
+        e = wait_final(eid, 60)
+        assert e["status"] == "lost", e
+    finally:
+        open(flag, "w").close()
+    # the next run builds it for real
+    e = run(s["id"])
+    assert e["status"] == "succeeded", e
+    assert e["output"]["mods"][name] == "1.0"
+    assert os.path.exists(os.path.join(dest, ".scriptorch-ready"))
+    assert script_venv(s["id"])["status"] == "ready"
+    assert not [d for d in os.listdir(venv_dir()) if d.startswith(key + ".tmp-")]
+
+
+def test_delete_evicts_and_the_next_run_rebuilds(studio):
+    s = py_script(f"studiocolor==2.0\n{pad()}\n", "studiocolor")
+    assert run(s["id"])["status"] == "succeeded"
+    v = script_venv(s["id"])
+    dest = os.path.join(venv_dir(), v["key"])
+    assert os.path.isdir(dest)
+    assert_error(call("DELETE", f"/api/v1/admin/venvs/{v['id']}", token=make_viewer()),
+                 403, "forbidden")
+    r = call("DELETE", f"/api/v1/admin/venvs/{v['id']}")
+    assert r.status == 204, r
+    assert not os.path.exists(dest)
+    assert_error(call("GET", f"/api/v1/admin/venvs/{v['id']}"), 404, "not_found")
+    assert_error(call("DELETE", f"/api/v1/admin/venvs/{v['id']}"), 404, "not_found")
+    assert script_venv(s["id"]) == {"key": v["key"], "status": "absent"}
+    ok0, _ = builds()
+    e = run(s["id"])
+    assert e["status"] == "succeeded", e
+    assert builds()[0] == ok0 + 1
+    assert os.path.isdir(dest)
+
+
+_viewer = []
+
+
+def make_viewer():
+    if not _viewer:
+        r = call("POST", "/api/v1/admin/tokens", {"name": unique("venv-viewer"), "role": "viewer"})
+        _viewer.append(r.json["token"])
+    return _viewer[0]
+
+
+def test_viewer_can_read_venvs(studio):
+    assert call("GET", "/api/v1/admin/venvs", token=make_viewer()).status == 200
+    assert_error(call("GET", "/api/v1/admin/venvs/999999999"), 404, "not_found")
+    assert_error(call("GET", "/api/v1/admin/venvs/abc"), 404, "not_found")
+
+
+def test_a_venv_in_use_is_not_evicted(studio):
+    flag = os.path.join(STATE, unique("release"))
+    s = py_script(f"studiocolor==1.0\n{pad()}\n", body=f"""
+        import os, time
+        deadline = time.time() + 30
+        while not os.path.exists({flag!r}) and time.time() < deadline:
+            time.sleep(0.05)
+        print("done")
+        """)
+    eid = submit(s["id"])
+    try:
+        wait_for(lambda: get_exec(eid)["status"] == "running" and
+                 script_venv(s["id"]).get("status") == "ready", timeout=60, what="the run")
+        v = script_venv(s["id"])
+        assert_error(call("DELETE", f"/api/v1/admin/venvs/{v['id']}"), 409, "conflict")
+        r = cli("venv", "rm", str(v["id"]))
+        assert r.returncode == 1 and "in use" in r.stderr, r
+        # a bound that every venv is over spares the one in use
+        tight = os.path.join(STATE, unique("tight") + ".conf")
+        with open(tight, "w") as f:
+            f.write(set_python_keys(open(CONF).read(), max_cache_bytes=1))
+        r = cli("venv", "prune", conf=tight)
+        assert r.returncode == 0, r
+        assert os.path.exists(os.path.join(venv_dir(), v["key"], ".scriptorch-ready"))
+        present = [x for x in venvs() if x["present"] and x["status"] == "ready"]
+        assert [x["id"] for x in present] == [v["id"]], present
+    finally:
+        open(flag, "w").close()
+    assert wait_final(eid)["status"] == "succeeded"
+    r = cli("venv", "rm", str(v["id"]))
+    assert r.returncode == 0, r
+    assert not os.path.exists(os.path.join(venv_dir(), v["key"]))
+
+
+def test_size_bound_evicts_the_least_recently_used(studio):
+    p = pad()
+    first = py_script(f"studiocolor==1.0\n{p}\n", "studiocolor")
+    second = py_script(f"studiocolor==2.0\n{p}\n", "studiocolor")
+    assert run(first["id"])["status"] == "succeeded"
+    time.sleep(0.05)
+    assert run(second["id"])["status"] == "succeeded"
+    present = [x for x in venvs() if x["present"] and x["status"] == "ready"]
+    present.sort(key=lambda x: (x["last_used_at"], x["id"]))
+    total = sum(x["size_bytes"] for x in present)
+    assert present[-1]["id"] == script_venv(second["id"])["id"]
+    # one byte over: exactly the least recently used one goes
+    bound = os.path.join(STATE, unique("bound") + ".conf")
+    with open(bound, "w") as f:
+        f.write(set_python_keys(open(CONF).read(), max_cache_bytes=total - 1))
+    r = cli("venv", "prune", conf=bound)
+    assert r.returncode == 0 and "1 venv evicted" in r.stdout, r
+    after = {x["id"] for x in venvs()}
+    assert present[0]["id"] not in after
+    assert all(x["id"] in after for x in present[1:])
+    assert not os.path.exists(os.path.join(venv_dir(), present[0]["key"]))
+    # the janitor applies the same bound (it runs once a minute, and at start)
+    original = open(CONF).read()
+    try:
+        reload_with(set_python_keys(original, max_cache_bytes=1))
+        wait_for(lambda: not [x for x in venvs() if x["present"]], timeout=20,
+                 what="the janitor to evict every idle venv")
+    finally:
+        reload_with(original)
+    e = run(second["id"])
+    assert e["status"] == "succeeded" and e["output"]["mods"]["studiocolor"] == "2.0"
+
+
+def test_cli_lists_venvs(studio):
+    s = py_script(f"studiocolor==1.0\n{pad()}\n", "studiocolor")
+    assert run(s["id"])["status"] == "succeeded"
+    v = script_venv(s["id"])
+    r = cli("venv", "list")
+    assert r.returncode == 0, r
+    line = [l for l in r.stdout.splitlines() if l.startswith(f"{v['id']}\t")]
+    assert line and v["key"][:12] in line[0] and "ready" in line[0] and str(s["id"]) in line[0]
+    r = cli("venv", "show", str(v["id"]))
+    assert r.returncode == 0 and '"build_log"' in r.stdout, r
+
+
+def test_metrics_have_venv_series():
+    text = call("GET", "/api/v1/metrics").body.decode()
+    assert re.search(r'^scriptorch_venv_builds_total\{result="ok"\} [1-9]', text, re.M)
+    assert re.search(r'^scriptorch_venv_build_seconds_count [1-9]', text, re.M)
+    assert "scriptorch_venv_build_seconds_bucket" in text
+
+
+def test_pep503_index_through_nginx(studio):
+    """pip_index_url pointing at a simple index that the stack's nginx serves."""
+    original = open(CONF).read()
+    runtime = os.path.dirname(venv_dir())
+    index = os.path.join(runtime, "index")
+    name = "idx" + uuid.uuid4().hex[:8]
+    tmp = os.path.join(STATE, unique("idxwheels"))
+    os.makedirs(tmp)
+    files = [mkwheel.make_wheel(tmp, name, "1.0", {name + ".py": "__version__ = '1.0'\n"}),
+             mkwheel.make_wheel(tmp, name, "1.5", {name + ".py": "__version__ = '1.5'\n"},
+                                requires=["studiocolor==1.0"]),
+             mkwheel.make_wheel(tmp, "studiocolor", "1.0",
+                                {"studiocolor/__init__.py": "__version__ = '1.0'\n"})]
+    mkwheel.make_simple_index(index, files)
+    url = re.sub(r"/+$", "", os.environ["SCRIPTORCH_URL"]) + "/pypi/simple/"
+    assert call("GET", f"/pypi/simple/{name}/", token=None).status == 200
+    nginx_log = os.path.join(STATE, "nginx", "access.log")
+    before = os.path.getsize(nginx_log)
+    try:
+        reload_with(set_python_keys(original, pip_index_url=url, pip_find_links="",
+                                    pip_no_index="no"))
+        s = py_script(f"{name}>=1.2\n", name, "studiocolor")
+        e = run(s["id"])
+        assert e["status"] == "succeeded", e
+        assert e["output"]["mods"] == {name: "1.5", "studiocolor": "1.0"}
+        with open(nginx_log) as f:
+            f.seek(before)
+            hits = f.read()
+        assert f"/pypi/simple/{name}/" in hits and f"/pypi/packages/{name}-1.5" in hits
+        # a requirement the index does not have fails with pip's words
+        bad = py_script(f"{name}==9.9\n", name)
+        e = run(bad["id"])
+        assert e["status"] == "error" and f"{name}==9.9" in e["error"], e
+    finally:
+        reload_with(original)
