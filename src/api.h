@@ -19,6 +19,15 @@ void api_tokens_create(struct request *r);
 void api_tokens_list(struct request *r);
 void api_tokens_revoke(struct request *r);
 
+/* api_executions.c */
+void api_exec_submit(struct request *r);
+void api_script_test(struct request *r);
+void api_exec_list(struct request *r);
+void api_exec_get(struct request *r);
+void api_exec_stdout(struct request *r);
+void api_exec_stderr(struct request *r);
+void api_exec_cancel(struct request *r);
+
 /* api_scripts.c */
 void api_scripts_list(struct request *r);
 void api_scripts_create(struct request *r);
@@ -26,6 +35,11 @@ void api_scripts_get(struct request *r);
 void api_scripts_update(struct request *r);
 void api_scripts_delete(struct request *r);
 void api_scripts_versions(struct request *r);
+
+/* api_venvs.c */
+void api_venvs_list(struct request *r);
+void api_venvs_get(struct request *r);
+void api_venvs_delete(struct request *r);
 
 /* api_common.c: helpers shared by the handlers. */
 /* Parses the body as a JSON object; NULL after answering 400. The caller

@@ -6,6 +6,7 @@
  *   scriptorchd [-c FILE] token create --name N --role R
  *   scriptorchd [-c FILE] token list | token revoke ID
  *   scriptorchd [-c FILE] script add|list|show|versions|disable|enable|rm ...
+ *   scriptorchd [-c FILE] venv list | venv show ID | venv rm ID | venv prune
  *   scriptorchd [-c FILE] check-config
  */
 #include "config.h"
@@ -20,9 +21,11 @@
 #include "cli.h"
 #include "conf.h"
 #include "db.h"
+#include "json.h"
 #include "log.h"
 #include "master.h"
 #include "store.h"
+#include "venv.h"
 
 static void
 usage(FILE *f)
@@ -37,6 +40,8 @@ usage(FILE *f)
 	    "  script add --name N --type shell|python|binary --path P [...]\n"
 	    "  script list [--type T] [--enabled true|false] [--q TEXT]\n"
 	    "  script show|versions|disable|enable|rm ID|NAME\n"
+	    "  venv list | show ID | rm ID  python venvs; rm evicts one\n"
+	    "  venv prune                   evict by max_cache_bytes/max_age_days\n"
 	    "  check-config                 load and validate the config\n"
 	    "options:\n"
 	    "  -c FILE   config file (default %s)\n"
@@ -168,6 +173,95 @@ cmd_token(const struct conf *c, int argc, char **argv)
 	return 2;
 }
 
+static void
+print_venv(void *arg, const struct venv_rec *v, const long long *scripts,
+    size_t n)
+{
+	(void)arg;
+	printf("%lld\t%.12s\t%s\t%-8s\t%lld\t%s\t", v->id, v->key, v->python,
+	    v->status, v->size_bytes, v->last_used_at[0] ? v->last_used_at :
+	    "-");
+	for (size_t i = 0; i < n; i++)
+		printf("%s%lld", i ? "," : "", scripts[i]);
+	printf("%s\n", n ? "" : "-");
+}
+
+/* `scriptorchd venv ...`: the same services as /api/v1/admin/venvs. */
+static int
+cmd_venv(const struct conf *c, int argc, char **argv)
+{
+	struct db *db;
+	struct buf why = BUF_INIT, out = BUF_INIT;
+	struct venv_rec v;
+	struct jw w;
+	long long *scripts, id = argc == 3 ? strtoll(argv[2], NULL, 10) : 0;
+	size_t n;
+	int rc = 1, evicted;
+
+	if (argc == 2 && strcmp(argv[1], "list") == 0) {
+		db = cli_db(c);
+		printf("id\tkey\tpython\tstatus  \tsize\tlast_used_at\t"
+		    "scripts\n");
+		if (venv_list(db, c, print_venv, NULL) == 0)
+			rc = 0;
+		else
+			fprintf(stderr, "scriptorchd: %s\n", db_errmsg(db));
+	} else if (argc == 3 && id > 0 && strcmp(argv[1], "show") == 0) {
+		db = cli_db(c);
+		switch (venv_get(db, c, id, &v, &scripts, &n)) {
+		case VENV_OK:
+			jw_init(&w, &out);
+			venv_write_json(&w, c, &v, scripts, n, 1);
+			jw_free(&w);
+			printf("%s\n", buf_str(&out));
+			free(scripts);
+			venv_rec_free(&v);
+			rc = 0;
+			break;
+		case VENV_NOT_FOUND:
+			fprintf(stderr, "scriptorchd: no venv %lld\n", id);
+			break;
+		default:
+			fprintf(stderr, "scriptorchd: %s\n", db_errmsg(db));
+		}
+	} else if (argc == 3 && id > 0 && strcmp(argv[1], "rm") == 0) {
+		db = cli_db(c);
+		switch (venv_evict(db, c, id, "cli", &why)) {
+		case VENV_OK:
+			rc = 0;
+			break;
+		case VENV_NOT_FOUND:
+			fprintf(stderr, "scriptorchd: no venv %lld\n", id);
+			break;
+		case VENV_BUSY:
+			fprintf(stderr, "scriptorchd: venv %lld is in use or "
+			    "being built; try again later\n", id);
+			break;
+		case VENV_FS:
+			fprintf(stderr, "scriptorchd: %s\n", buf_str(&why));
+			break;
+		case VENV_DB:
+			fprintf(stderr, "scriptorchd: %s\n", db_errmsg(db));
+			break;
+		}
+	} else if (argc == 2 && strcmp(argv[1], "prune") == 0) {
+		db = cli_db(c);
+		if (venv_prune(db, c, &evicted) == 0) {
+			printf("%d venv%s evicted\n", evicted,
+			    evicted == 1 ? "" : "s");
+			rc = 0;
+		} else
+			fprintf(stderr, "scriptorchd: %s\n", db_errmsg(db));
+	} else {
+		usage(stderr);
+		return 2;
+	}
+	db_close(db);
+	buf_free(&why);
+	buf_free(&out);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -221,6 +315,8 @@ main(int argc, char **argv)
 		rc = cmd_token(c, argc, argv);
 	else if (strcmp(argv[0], "script") == 0)
 		rc = cli_script(c, argc, argv);
+	else if (strcmp(argv[0], "venv") == 0)
+		rc = cmd_venv(c, argc, argv);
 	else if (strcmp(argv[0], "check-config") == 0) {
 		printf("%s: ok\n", conf_path);
 		rc = 0;

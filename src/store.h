@@ -13,6 +13,7 @@
 #include "request.h"
 
 struct db;
+struct dbres;
 
 /* ---- tokens (store_tokens.c) ---- */
 struct token_rec {
@@ -53,6 +54,89 @@ int store_ping(struct db *db);
 /* ---- executions (store_executions.c) ---- */
 /* Queued and running executions across all nodes. */
 int store_exec_gauges(struct db *db, long long *queued, long long *running);
+/* Column order of every execution row read by store_exec_get/list. */
+enum exec_col {
+	EC_ID, EC_SCRIPT_ID, EC_SCRIPT_NAME, EC_SCRIPT_VERSION, EC_TRIGGER,
+	EC_STATUS, EC_INPUT, EC_EXIT_CODE, EC_SIGNAL, EC_STDOUT, EC_STDERR,
+	EC_STDOUT_TRUNC, EC_STDERR_TRUNC, EC_OUTPUT, EC_OUTPUT_FILE, EC_ERROR,
+	EC_QUEUED_AT, EC_STARTED_AT, EC_FINISHED_AT, EC_DURATION_MS,
+	EC_CPU_USER_MS, EC_CPU_SYSTEM_MS, EC_MAX_RSS_KB, EC_NODE, EC_NCOLS
+};
+
+/* Inserts a queued execution unless `max_queued` executions already wait
+ * (then *id = 0: the caller answers 429). */
+int store_exec_enqueue(struct db *db, long long script_id,
+    const char *script_name, const char *trigger, const char *input_json,
+    int max_queued, long long *id);
+/* One execution (all columns) into res (1 row, or 0 when not found). */
+int store_exec_get(struct db *db, long long id, struct dbres *res);
+/* The status alone ("" when not found). */
+int store_exec_status(struct db *db, long long id, char status[16]);
+
+struct exec_filter {
+	long long script_id;       /* 0: any */
+	const char *status;        /* NULL: any */
+	const char *trigger;       /* NULL: any */
+	const char *since;         /* DB-form timestamp, NULL: any */
+	long long before_id;       /* cursor: ids below this; 0: from newest */
+	int limit;
+};
+/* Newest first; the list columns leave input/stdout/stderr NULL. */
+int store_exec_list(struct db *db, const struct exec_filter *f,
+    struct dbres *res);
+/* Raw stdout or stderr bytes. *found = 0 if no such execution. */
+int store_exec_stream(struct db *db, long long id, int which_stderr,
+    struct dbres *res);
+
+/* A claimed execution: what the runner needs to run it. */
+struct exec_claim {
+	long long id;
+	long long script_id;
+	char *input_json;          /* owned: free() */
+	double waited_ms;          /* queued -> claimed, by the DB clock */
+	int more;                  /* other candidates were seen */
+};
+/* Claims the oldest queued execution this runner may start, honouring
+ * every script's max_concurrency across nodes. *claimed = 0 if none. */
+int store_exec_claim(struct db *db, const char *node, int pid,
+    struct exec_claim *cl, int *claimed);
+/* Records the version that runs and started_at: the child was exec'd
+ * `ago_ms` before this call. */
+int store_exec_started(struct db *db, long long id, const char *version,
+    double ago_ms);
+/* Heartbeat alone (while a venv builds before the run). */
+int store_exec_heartbeat(struct db *db, long long id);
+/* Saves live output and the heartbeat; *cancel gets the cancel flag. */
+int store_exec_progress(struct db *db, long long id, const char *out,
+    size_t outlen, int out_trunc, const char *err, size_t errlen,
+    int err_trunc, int *cancel);
+
+struct exec_final {
+	const char *status;
+	const char *version;       /* may be NULL */
+	int has_exit; int exit_code;
+	int has_signal; int signo;
+	const char *out; size_t outlen; int out_trunc;
+	const char *err; size_t errlen; int err_trunc;
+	const char *output_json;   /* may be NULL */
+	const char *output_file; size_t output_file_len;  /* may be NULL */
+	const char *error;         /* may be NULL */
+	int has_stats;
+	double duration_ms;
+	long long cpu_user_ms, cpu_system_ms, max_rss_kb;
+	/* Time since the child's exec (for started_at when the run ended
+	 * before it was recorded); 0 when it never started. */
+	double since_exec_ms;
+};
+/* Writes the final record of a running execution. *updated = 0 when it
+ * was no longer running (marked lost meanwhile). */
+int store_exec_finish(struct db *db, long long id, const struct exec_final *f,
+    int *updated);
+/* Cancel: a queued execution becomes canceled at once (*outcome 1); a
+ * running one gets its cancel flag (*outcome 2); final: *outcome 0;
+ * unknown: *outcome -1. */
+int store_exec_cancel(struct db *db, long long id, int *outcome);
+
 /* Marks running executions without a heartbeat for `timeout_s` as lost;
  * *n counts them. */
 int store_exec_mark_lost(struct db *db, int timeout_s, int *n);
@@ -96,5 +180,55 @@ int store_script_versions(struct db *db, long long id,
  * a transaction. */
 int store_script_delete(struct db *db, long long id, int *found,
     long long *canceled);
+
+/* ---- venvs (store_venvs.c) ---- */
+/* One row of the venvs table. The pointer members are owned by the record
+ * and released by venv_rec_free(); timestamps are RFC 3339, "" for NULL. */
+struct venv_rec {
+	long long id;
+	char key[65];
+	char python[33];
+	char status[12];           /* building | ready | failed */
+	char *requirements;        /* normalized text */
+	long long size_bytes;      /* -1: unknown */
+	char created_at[32];
+	char last_used_at[32];
+	double build_seconds;      /* < 0: unknown */
+	char failed_at[32];
+	char *error;               /* NULL unless the last build failed */
+	char *build_log;           /* NULL unless asked for */
+	char node[256];            /* where the last build ran ("" unknown) */
+	long long idle_s;          /* seconds since last use (or creation) */
+	long long failed_age_s;    /* seconds since failed_at; -1: not failed */
+};
+void venv_rec_free(struct venv_rec *v);
+
+/* One venv by key or by id; with_log also fetches build_log. */
+int store_venv_by_key(struct db *db, const char *key, int with_log,
+    struct venv_rec *v, int *found);
+int store_venv_by_id(struct db *db, long long id, int with_log,
+    struct venv_rec *v, int *found);
+/* Calls fn for each venv (without build_log), by id; the record is freed
+ * after the call. */
+int store_venv_list(struct db *db,
+    void (*fn)(void *arg, const struct venv_rec *v), void *arg);
+/* Ready venvs, least recently used first (as store_venv_list). */
+int store_venv_lru(struct db *db,
+    void (*fn)(void *arg, const struct venv_rec *v), void *arg);
+/* A build of `key` starts: inserts the row or sets it back to building. */
+int store_venv_building(struct db *db, const char *key, const char *python,
+    const char *requirements, const char *node);
+/* The build succeeded / failed (log and error are UTF-8). */
+int store_venv_ready(struct db *db, const char *key, long long size_bytes,
+    double seconds, const char *log);
+int store_venv_failed(struct db *db, const char *key, double seconds,
+    const char *log, const char *error);
+/* last_used_at = now, unless it was set less than a minute ago. */
+int store_venv_touch(struct db *db, const char *key);
+int store_venv_delete(struct db *db, long long id, int *found);
+/* Calls fn with the id and requirements (NULL: none) of every python
+ * script. */
+int store_venv_python_scripts(struct db *db,
+    void (*fn)(void *arg, long long id, const char *requirements), void *arg);
 
 #endif
