@@ -7,6 +7,7 @@
 
 #include "request.h"
 
+struct buf;
 struct jw;
 struct db;
 
@@ -47,6 +48,13 @@ void api_venvs_delete(struct request *r);
 struct yajl_val_s *api_body_object(struct request *r);
 /* Parses r->params[i] as a positive id; 0 after answering 404. */
 unsigned long long api_param_id(struct request *r, int i, const char *what);
+/* A list answer {"<key>": [...]}: api_list_open() starts writing it into
+ * `out` (borrowed); api_list_send() closes it, answers 200 and releases
+ * the writer and the buffer; api_list_drop() releases them without
+ * answering (after an error answer). */
+void api_list_open(struct jw *w, struct buf *out, const char *key);
+void api_list_send(struct request *r, struct jw *w, struct buf *out);
+void api_list_drop(struct jw *w, struct buf *out);
 /* Answers for a failed store/service call: 503 when the database is
  * unreachable, 500 otherwise (logged with the request id). */
 void api_db_failure(struct request *r, struct db *db);

@@ -69,3 +69,29 @@ api_db_failure(struct request *r, struct db *db)
 	resp_error(r, 500, "internal", NULL,
 	    "internal error (request %s)", r->id);
 }
+
+void
+api_list_open(struct jw *w, struct buf *out, const char *key)
+{
+	jw_init(w, out);
+	jw_obj(w);
+	jw_key(w, key);
+	jw_arr(w);
+}
+
+void
+api_list_send(struct request *r, struct jw *w, struct buf *out)
+{
+	jw_arr_end(w);
+	jw_obj_end(w);
+	jw_free(w);
+	resp_json(r, 200, out);
+	buf_free(out);
+}
+
+void
+api_list_drop(struct jw *w, struct buf *out)
+{
+	jw_free(w);
+	buf_free(out);
+}

@@ -110,20 +110,14 @@ api_scripts_list(struct request *r)
 		    "q must be at most 256 bytes");
 		goto out;
 	}
-	jw_init(&w, &out);
-	jw_obj(&w);
-	jw_key(&w, "scripts");
-	jw_arr(&w);
+	api_list_open(&w, &out, "scripts");
 	rs = registry_list(r->ctx->db, &f, list_one, &w, &e);
 	if (rs != REG_OK) {
-		jw_free(&w);
+		api_list_drop(&w, &out);
 		reg_failure(r, rs, &e, 0);
 		goto out;
 	}
-	jw_arr_end(&w);
-	jw_obj_end(&w);
-	jw_free(&w);
-	resp_json(r, 200, &out);
+	api_list_send(r, &w, &out);
 out:
 	buf_free(&tq);
 	buf_free(&eq);
@@ -244,20 +238,12 @@ api_scripts_versions(struct request *r)
 		reg_failure(r, rs, &e, (long long)id);
 		return;
 	}
-	jw_init(&w, &out);
-	jw_obj(&w);
-	jw_key(&w, "versions");
-	jw_arr(&w);
+	api_list_open(&w, &out, "versions");
 	rs = registry_versions(r->ctx->db, (long long)id, version_one, &w);
 	if (rs != REG_OK) {
-		jw_free(&w);
-		buf_free(&out);
+		api_list_drop(&w, &out);
 		reg_failure(r, rs, NULL, (long long)id);
 		return;
 	}
-	jw_arr_end(&w);
-	jw_obj_end(&w);
-	jw_free(&w);
-	resp_json(r, 200, &out);
-	buf_free(&out);
+	api_list_send(r, &w, &out);
 }

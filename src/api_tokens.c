@@ -95,21 +95,13 @@ api_tokens_list(struct request *r)
 	struct buf out = BUF_INIT;
 	struct jw w;
 
-	jw_init(&w, &out);
-	jw_obj(&w);
-	jw_key(&w, "tokens");
-	jw_arr(&w);
+	api_list_open(&w, &out, "tokens");
 	if (store_token_list(r->ctx->db, list_one, &w) == -1) {
-		jw_free(&w);
-		buf_free(&out);
+		api_list_drop(&w, &out);
 		api_db_failure(r, r->ctx->db);
 		return;
 	}
-	jw_arr_end(&w);
-	jw_obj_end(&w);
-	jw_free(&w);
-	resp_json(r, 200, &out);
-	buf_free(&out);
+	api_list_send(r, &w, &out);
 }
 
 void

@@ -34,23 +34,15 @@ api_venvs_list(struct request *r)
 	struct jw w;
 	struct list_arg la;
 
-	jw_init(&w, &out);
-	jw_obj(&w);
-	jw_key(&w, "venvs");
-	jw_arr(&w);
+	api_list_open(&w, &out, "venvs");
 	la.w = &w;
 	la.c = r->ctx->conf;
 	if (venv_list(r->ctx->db, r->ctx->conf, list_one, &la) == -1) {
-		jw_free(&w);
-		buf_free(&out);
+		api_list_drop(&w, &out);
 		api_db_failure(r, r->ctx->db);
 		return;
 	}
-	jw_arr_end(&w);
-	jw_obj_end(&w);
-	jw_free(&w);
-	resp_json(r, 200, &out);
-	buf_free(&out);
+	api_list_send(r, &w, &out);
 }
 
 void
