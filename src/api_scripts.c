@@ -6,12 +6,15 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
 #include "db.h"
+#include "execution.h"
 #include "json.h"
 #include "registry.h"
+#include "store.h"
 #include "venv.h"
 
 /* Answers for a registry call that did not succeed. */
@@ -51,31 +54,48 @@ answer_script(struct request *r, int status, const struct script *s,
 	struct jw w;
 
 	jw_init(&w, &out);
-	registry_write_json(&w, s);
-	jw_free(&w);
-	if (with_venv && strcmp(s->type, "python") == 0 && out.len > 0 &&
-	    out.data[out.len - 1] == '}') {
-		/* Splice the member in before the closing brace. */
-		struct buf vb = BUF_INIT;
-		struct jw vw;
-
-		jw_init(&vw, &vb);
-		venv_write_for_script(&vw, r->ctx->db, r->ctx->conf, s);
-		jw_free(&vw);
-		out.len--;
-		buf_adds(&out, ",\"venv\":");
-		buf_add(&out, vb.data, vb.len);
-		buf_addc(&out, '}');
-		buf_free(&vb);
+	jw_obj(&w);
+	registry_write_members(&w, s);
+	if (with_venv && strcmp(s->type, "python") == 0) {
+		jw_key(&w, "venv");
+		venv_write_for_script(&w, r->ctx->db, r->ctx->conf, s);
 	}
+	jw_obj_end(&w);
+	jw_free(&w);
 	resp_json(r, status, &out);
 	buf_free(&out);
 }
 
+struct list_arg {
+	struct jw *w;
+	const struct dbres *last;   /* last execution per script, by id */
+};
+
+/* Each listed script carries "last_execution" (null if never run), so a
+ * list view needs no request per script. */
 static void
 list_one(void *arg, const struct script *s)
 {
-	registry_write_json(arg, s);
+	struct list_arg *la = arg;
+	size_t lo = 0, hi = la->last->nrows;
+
+	jw_obj(la->w);
+	registry_write_members(la->w, s);
+	jw_key(la->w, "last_execution");
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		long long sid = strtoll(dbres_get(la->last, mid, EC_SCRIPT_ID), NULL, 10);
+		if (sid < s->id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < la->last->nrows &&
+	    strtoll(dbres_get(la->last, lo, EC_SCRIPT_ID), NULL, 10) == s->id)
+		execution_write_json(la->w, la->last, lo, 0);
+	else
+		jw_null(la->w);
+	jw_obj_end(la->w);
 }
 
 void
@@ -87,6 +107,8 @@ api_scripts_list(struct request *r)
 	struct verr e;
 	struct jw w;
 	enum reg_status rs;
+	struct dbres last = { 0, 0, NULL, NULL };
+	struct list_arg la;
 
 	verr_clear(&e);
 	f.type = req_query(r, "type", &tq);
@@ -110,8 +132,14 @@ api_scripts_list(struct request *r)
 		    "q must be at most 256 bytes");
 		goto out;
 	}
+	if (store_exec_last_per_script(r->ctx->db, &last) == -1) {
+		api_db_failure(r, r->ctx->db);
+		goto out;
+	}
+	la.w = &w;
+	la.last = &last;
 	api_list_open(&w, &out, "scripts");
-	rs = registry_list(r->ctx->db, &f, list_one, &w, &e);
+	rs = registry_list(r->ctx->db, &f, list_one, &la, &e);
 	if (rs != REG_OK) {
 		api_list_drop(&w, &out);
 		reg_failure(r, rs, &e, 0);
@@ -119,6 +147,7 @@ api_scripts_list(struct request *r)
 	}
 	api_list_send(r, &w, &out);
 out:
+	dbres_free(&last);
 	buf_free(&tq);
 	buf_free(&eq);
 	buf_free(&qq);

@@ -1390,9 +1390,8 @@ out:
 /* Rendering.                                                           */
 
 void
-registry_write_json(struct jw *w, const struct script *s)
+registry_write_members(struct jw *w, const struct script *s)
 {
-	jw_obj(w);
 	jw_key(w, "id");
 	jw_int(w, s->id);
 	jw_key(w, "name");
@@ -1434,5 +1433,12 @@ registry_write_json(struct jw *w, const struct script *s)
 	jw_str(w, s->created_at);
 	jw_key(w, "updated_at");
 	jw_str(w, s->updated_at);
+}
+
+void
+registry_write_json(struct jw *w, const struct script *s)
+{
+	jw_obj(w);
+	registry_write_members(w, s);
 	jw_obj_end(w);
 }

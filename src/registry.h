@@ -92,6 +92,9 @@ enum reg_status registry_delete(struct db *db, long long id,
 
 /* Writes the script object of the contract (without "venv"). */
 void registry_write_json(struct jw *w, const struct script *s);
+/* The same members without the braces, for callers that add their own
+ * ("venv", "last_execution"). */
+void registry_write_members(struct jw *w, const struct script *s);
 
 /*
  * Lists scripts ordered by name. Filters (all optional): type (NULL: any;

@@ -84,6 +84,9 @@ struct exec_filter {
 /* Newest first; the list columns leave input/stdout/stderr NULL. */
 int store_exec_list(struct db *db, const struct exec_filter *f,
     struct dbres *res);
+/* The newest execution of every script that has one (list columns),
+ * ordered by script_id. */
+int store_exec_last_per_script(struct db *db, struct dbres *res);
 /* Raw stdout or stderr bytes. *found = 0 if no such execution. */
 int store_exec_stream(struct db *db, long long id, int which_stderr,
     struct dbres *res);

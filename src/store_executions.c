@@ -185,6 +185,19 @@ store_exec_list(struct db *db, const struct exec_filter *f, struct dbres *res)
 }
 
 int
+store_exec_last_per_script(struct db *db, struct dbres *res)
+{
+	/* MAX(id) per script_id reads the (script_id, id) index one group at
+	 * a time ("using index for group-by"): cost grows with the number of
+	 * scripts, not of executions. */
+	static const char *sql = "SELECT " EXEC_LIST_COLS " FROM executions "
+	    "WHERE id IN (SELECT MAX(id) FROM executions GROUP BY script_id) "
+	    "ORDER BY script_id";
+
+	return db_exec(db, sql, NULL, 0, res, NULL, NULL);
+}
+
+int
 store_exec_stream(struct db *db, long long id, int which_stderr,
     struct dbres *res)
 {

@@ -76,8 +76,11 @@ async function errorFrom(res) {
 }
 
 export async function request(method, path, { body, query, token = getToken(), raw = false, signal, auth = true, notify401 = true } = {}) {
+  // Signed out (or never signed in): nothing is sent, so a page that is
+  // still loading after sign-out cannot fire unauthenticated requests.
+  if (auth && !token) throw new ApiError(401, 'unauthorized', 'Not signed in.');
   const headers = { Accept: raw ? '*/*' : 'application/json' };
-  if (auth && token) headers.Authorization = `Bearer ${token}`;
+  if (auth) headers.Authorization = `Bearer ${token}`;
   const init = { method, headers, signal, cache: 'no-store', credentials: 'same-origin' };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json; charset=utf-8';
