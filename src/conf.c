@@ -67,6 +67,7 @@ static const struct key keys[] = {
 	{ "runner", "rlimit_nproc", K_LL, O(rlimit_nproc), "0", 0, 1 << 22 },
 	{ "runner", "rlimit_fsize_mb", K_LL, O(rlimit_fsize_mb), "0", 0, 1LL << 40 },
 	{ "runner", "cgroup_root", K_STR, O(cgroup_root), "", 0, 0 },
+	{ "runner", "memory_cgroup_v1", K_BOOL, O(memory_cgroup_v1), "no", 0, 0 },
 
 	{ "python", "interpreter", K_STR, O(python), "/usr/bin/python3", 0, 0 },
 	{ "python", "venv_dir", K_STR, O(venv_dir), "/var/lib/scriptorch/venvs", 0, 0 },

@@ -56,6 +56,7 @@ struct conf {
 	long long rlimit_nproc;
 	long long rlimit_fsize_mb;
 	char *cgroup_root;        /* "" = detect */
+	int memory_cgroup_v1;     /* per-run v1 memory group beside v2 */
 
 	/* [python] */
 	char *python;

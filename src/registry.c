@@ -532,10 +532,13 @@ out:
 /*
  * Everything the contract asks of a script's file. `magic` may be NULL
  * (the runner's recheck before a run): the ELF header is still checked.
+ * `with_run_user` adds the permission check against the run user, which
+ * needs user and group database look-ups: done at registration and
+ * update; before a run the exec itself reports a missing permission.
  */
 static int
 check_file(const struct conf *c, void *magic, const char *type,
-    const char *path, struct verr *e)
+    const char *path, int with_run_user, struct verr *e)
 {
 	char real[PATH_MAX];
 	struct stat st;
@@ -584,7 +587,7 @@ check_file(const struct conf *c, void *magic, const char *type,
 	}
 	if (strcmp(type, "binary") == 0 && check_elf(path, magic, e) == -1)
 		return -1;
-	return check_run_user(c, type, path, &st, e);
+	return with_run_user ? check_run_user(c, type, path, &st, e) : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1035,7 +1038,7 @@ check_merged(const struct conf *c, void *magic, const struct script *s,
 	    e) == -1)
 		goto out;
 	if ((changed & (BIT(F_PATH) | BIT(F_TYPE))) &&
-	    check_file(c, magic, s->type, s->path, e) == -1)
+	    check_file(c, magic, s->type, s->path, 1, e) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -1153,7 +1156,7 @@ registry_refresh_version(struct db *db, const struct conf *c,
 	char v[80];
 
 	verr_clear(e);
-	if (check_file(c, NULL, s->type, s->path, e) == -1)
+	if (check_file(c, NULL, s->type, s->path, 0, e) == -1)
 		return REG_INVALID;
 	if (compute_version(s, v, e) == -1)
 		return REG_INVALID;

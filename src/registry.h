@@ -71,9 +71,12 @@ enum reg_status registry_load(struct db *db, long long id, const char *name,
 /*
  * Recomputes the version of `s` from its file now; on change stores it and
  * records it in the history, updating s->version. REG_INVALID when the
- * file cannot be read or is no longer acceptable (e.g. a binary that lost
- * its execute bit): the caller (the runner) ends the execution as error
- * with e->message.
+ * file cannot be read or is no longer acceptable (gone, moved out of the
+ * roots, no longer an ELF for a binary): the caller (the runner) ends the
+ * execution as error with e->message. The run user's permissions are not
+ * looked up here (that takes user database look-ups on every run); a file
+ * the run user may no longer execute fails at exec with EACCES, reported
+ * the same way.
  */
 enum reg_status registry_refresh_version(struct db *db, const struct conf *c,
     struct script *s, struct verr *e);

@@ -593,7 +593,7 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 	if (fs_mkdirs(c->work_dir, 0711, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	if (sandbox_init(&rn.sb, c->cgroup_root[0] ? c->cgroup_root : NULL,
-	    err, sizeof(err)) == -1)
+	    c->memory_cgroup_v1, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	sandbox_reap_stale(&rn.sb);
 	rn.db = db_new(c);

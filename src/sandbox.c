@@ -299,8 +299,8 @@ out:
 }
 
 int
-sandbox_init(struct sandbox *sb, const char *cgroup_root, char *err,
-    size_t errlen)
+sandbox_init(struct sandbox *sb, const char *cgroup_root, int with_memv1,
+    char *err, size_t errlen)
 {
 	char *mnt = NULL, *own = NULL, *base = NULL;
 	char why[512] = "";
@@ -356,7 +356,11 @@ sandbox_init(struct sandbox *sb, const char *cgroup_root, char *err,
 		sb->cg2_base = base;
 		base = NULL;
 	}
-	sb->memv1_base = detect_memv1();
+	/* A cgroup v1 memory group per run gives the whole tree's peak, but
+	 * creating, joining and removing one costs milliseconds per run on
+	 * some kernels: only when asked, or when cgroup v2 is not usable. */
+	if (with_memv1 || sb->kind != SANDBOX_CGROUP2)
+		sb->memv1_base = detect_memv1();
 	if (sb->kind == SANDBOX_CGROUP2)
 		log_info("process trees: cgroup v2 under \"%s\" (cgroup.kill), "
 		    "memory peak from %s", sb->cg2_base,
@@ -656,6 +660,7 @@ sandbox_run_prepare(const struct sandbox *sb, struct sandbox_run *run,
 	memset(run, 0, sizeof(*run));
 	run->sb = sb;
 	run->cg2_procs_fd = -1;
+	run->cg2_dir_fd = -1;
 	run->memv1_procs_fd = -1;
 	run->pid = -1;
 	/* Orphans of the tree come to us, not to init: we can find, kill
@@ -673,6 +678,11 @@ sandbox_run_prepare(const struct sandbox *sb, struct sandbox_run *run,
 	if (sb->kind == SANDBOX_CGROUP2 && make_run_cgroup(sb->cg2_base, name,
 	    &run->cg2_path, &run->cg2_procs_fd, err, errlen) == -1)
 		goto fail;
+	/* For clone3(CLONE_INTO_CGROUP); without it the child joins by
+	 * writing cgroup.procs, which works everywhere but costs more. */
+	if (run->cg2_path != NULL)
+		run->cg2_dir_fd = open(run->cg2_path, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
 	if (sb->memv1_base != NULL && make_run_cgroup(sb->memv1_base, name,
 	    &run->memv1_path, &run->memv1_procs_fd, err, errlen) == -1)
 		goto fail;
@@ -686,7 +696,8 @@ fail:
 int
 sandbox_run_child_join(const struct sandbox_run *run)
 {
-	if (run->cg2_procs_fd != -1 && write(run->cg2_procs_fd, "0", 1) != 1)
+	if (run->cg2_procs_fd != -1 && !run->cg2_cloned &&
+	    write(run->cg2_procs_fd, "0", 1) != 1)
 		return -1;
 	if (run->memv1_procs_fd != -1 &&
 	    write(run->memv1_procs_fd, "0", 1) != 1)
@@ -915,6 +926,9 @@ remove_cgroup(const char *path)
 void
 sandbox_run_release(struct sandbox_run *run)
 {
+	if (run->cg2_dir_fd >= 0)
+		close(run->cg2_dir_fd);
+	run->cg2_dir_fd = -1;
 	if (run->cg2_procs_fd >= 0)
 		close(run->cg2_procs_fd);
 	if (run->memv1_procs_fd >= 0)

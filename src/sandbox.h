@@ -49,11 +49,14 @@ struct sandbox {
  * directory under which run cgroups may be created; NULL looks for the
  * cgroup2 mount (e.g. /sys/fs/cgroup or /sys/fs/cgroup/unified) and uses
  * "<mount><own cgroup>/scriptorch". When no usable cgroup v2 is found the
- * fallback is chosen: that is not an error, and 0 is returned. Returns -1
+ * fallback is chosen: that is not an error, and 0 is returned.
+ * `with_memv1` also uses a per-run cgroup v1 memory group (when the host
+ * has that hierarchy) for the tree's memory peak next to cgroup v2; in the
+ * fallback one is always used when present. Returns -1
  * (err filled) only when an explicitly given `cgroup_root` is unusable.
  */
-int sandbox_init(struct sandbox *sb, const char *cgroup_root, char *err,
-    size_t errlen);
+int sandbox_init(struct sandbox *sb, const char *cgroup_root, int with_memv1,
+    char *err, size_t errlen);
 /* Chooses the fallback mechanism without looking at cgroups (config
  * "cgroup = off", tests). Still uses a v1 memory hierarchy if
  * `with_memv1` is set and one is usable. */
@@ -97,6 +100,8 @@ struct sandbox_run {
 	char *cg2_path;         /* run cgroup v2, or NULL */
 	char *memv1_path;       /* run v1 memory cgroup, or NULL */
 	int cg2_procs_fd;       /* O_CLOEXEC, written by the child to join */
+	int cg2_dir_fd;         /* the run cgroup's directory, for clone3 */
+	int cg2_cloned;         /* the child was created inside it already */
 	int memv1_procs_fd;
 	pid_t pid;              /* the child, once forked */
 	/* our own children before the run: never reaped by exec.c */

@@ -279,7 +279,7 @@ main(int argc, char **argv)
 	if (strcmp(sandbox_opt, "none") == 0) {
 		sandbox_init_fallback(&sb, 0);
 	} else if (sandbox_init(&sb, strcmp(sandbox_opt, "auto") == 0 ? NULL :
-	    sandbox_opt, err, sizeof(err)) == -1) {
+	    sandbox_opt, 1, err, sizeof(err)) == -1) {
 		fprintf(stderr, "test-exec: %s\n", err);
 		return 2;
 	}

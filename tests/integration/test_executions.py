@@ -568,15 +568,16 @@ def test_queue_limit_answers_429():
 def test_retention_deletes_old_executions_in_batches():
     # 1200 finished executions from 100 days ago (more than two batches of
     # 500) and 3 from 89 days ago, inside the 90-day retention.
-    stackctl("sql", "INSERT INTO executions (script_id, script_name, `trigger`, status, input, queued_at) "
-                    "SELECT 999999, 'ancient', 'api', 'succeeded', '{}', UTC_TIMESTAMP(3) - INTERVAL 100 DAY "
+    old, recent = unique("ancient"), unique("recent")
+    stackctl("sql", f"INSERT INTO executions (script_id, script_name, `trigger`, status, input, queued_at) "
+                    f"SELECT 999999, '{old}', 'api', 'succeeded', '{{}}', UTC_TIMESTAMP(3) - INTERVAL 100 DAY "
                     "FROM seq_1_to_1200")
-    stackctl("sql", "INSERT INTO executions (script_id, script_name, `trigger`, status, input, queued_at) "
-                    "SELECT 999999, 'recent', 'api', 'failed', '{}', UTC_TIMESTAMP(3) - INTERVAL 89 DAY "
+    stackctl("sql", f"INSERT INTO executions (script_id, script_name, `trigger`, status, input, queued_at) "
+                    f"SELECT 999999, '{recent}', 'api', 'failed', '{{}}', UTC_TIMESTAMP(3) - INTERVAL 89 DAY "
                     "FROM seq_1_to_3")
-    assert int(stackctl("sql", "SELECT COUNT(*) FROM executions WHERE script_name='ancient'")) == 1200
+    assert int(stackctl("sql", f"SELECT COUNT(*) FROM executions WHERE script_name='{old}'")) == 1200
     # a reload starts a new janitor, which runs the retention pass at once
     os.kill(int(stackctl("daemon-pid")), signal.SIGHUP)
-    wait_for(lambda: int(stackctl("sql", "SELECT COUNT(*) FROM executions WHERE script_name='ancient'")) == 0,
+    wait_for(lambda: int(stackctl("sql", f"SELECT COUNT(*) FROM executions WHERE script_name='{old}'")) == 0,
              timeout=30, what="retention to delete the old executions")
-    assert int(stackctl("sql", "SELECT COUNT(*) FROM executions WHERE script_name='recent'")) == 3
+    assert int(stackctl("sql", f"SELECT COUNT(*) FROM executions WHERE script_name='{recent}'")) == 3
