@@ -27,9 +27,9 @@ db_cli scriptorch -e "INSERT INTO executions (script_id, script_name, \`trigger\
 	FROM seq_1_to_$ROWS"
 db_cli scriptorch -e "ANALYZE TABLE executions" >/dev/null
 URL=http://127.0.0.1:$PORT/api/v1/executions
-median() {  # path
+median() {  # path [base url]
 	for _ in $(seq 20); do
-		curl -s -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $TOKEN" "$URL$1"
+		curl -s -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $TOKEN" "${2:-$URL}$1"
 	done | sort -n | sed -n 10p | awk '{printf "%.2f ms", $1 * 1000}'
 }
 deep=$(( ROWS / 2 ))
@@ -40,5 +40,6 @@ echo "status=failed&trigger=test:       $(median '?status=failed&trigger=test')"
 echo "cursor in the middle, 500:        $(median "?cursor=$deep&limit=500")"
 echo "script_id=7&status=timed_out&since: $(median '?script_id=7&status=timed_out&since=2000-01-01T00:00:00Z')"
 echo "no match (script_id=99999):       $(median '?script_id=99999')"
+echo "scripts list with last_execution (50 scripts' runs): $(median '' "http://127.0.0.1:$PORT/api/v1/admin/scripts")"
 echo "plan of script_id=7 ORDER BY id DESC LIMIT 100:"
 db_cli scriptorch -e "EXPLAIN SELECT id FROM executions WHERE id < 4611686018427387904 AND script_id = 7 ORDER BY id DESC LIMIT 100"
