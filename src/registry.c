@@ -817,6 +817,36 @@ check_text(yajl_val v, const char *field, struct verr *e)
 
 /* Sets one field of `s` from `v`; JSON null restores an optional field's
  * default. */
+
+/*
+ * A field holding JSON (args, env): null puts back `def`; otherwise the
+ * value must be an array (want_array) or an object, pass `check`, and its
+ * compact text must fit the column.
+ */
+static int
+set_checked_json(char **dst, yajl_val v, int null, const char *name,
+    const char *def, int want_array, const char *kind,
+    int (*check)(yajl_val, struct verr *), struct verr *e)
+{
+	if (null) {
+		set_str(dst, def);
+		return 0;
+	}
+	if (want_array ? !YAJL_IS_ARRAY(v) : !YAJL_IS_OBJECT(v)) {
+		verr_set(e, name, "%s must be %s", name, kind);
+		return -1;
+	}
+	if (check(v, e) == -1)
+		return -1;
+	set_json(dst, v);
+	if (strlen(*dst) > TEXT_MAX) {
+		verr_set(e, name, "%s must be at most %d bytes as JSON", name,
+		    TEXT_MAX);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 apply_one(const struct conf *c, enum field f, yajl_val v, struct script *s,
     struct verr *e)
@@ -869,23 +899,8 @@ apply_one(const struct conf *c, enum field f, yajl_val v, struct script *s,
 		set_str(&s->requirements, null ? NULL : v->u.string);
 		return 0;
 	case F_ARGS:
-		if (null) {
-			set_str(&s->args_json, "[]");
-			return 0;
-		}
-		if (!YAJL_IS_ARRAY(v)) {
-			verr_set(e, name, "args must be an array of strings");
-			return -1;
-		}
-		if (argtpl_check(v, e) == -1)
-			return -1;
-		set_json(&s->args_json, v);
-		if (strlen(s->args_json) > TEXT_MAX) {
-			verr_set(e, name, "args must be at most %d bytes as "
-			    "JSON", TEXT_MAX);
-			return -1;
-		}
-		return 0;
+		return set_checked_json(&s->args_json, v, null, name, "[]", 1,
+		    "an array of strings", argtpl_check, e);
 	case F_INPUT_MODE:
 		if (null) {
 			snprintf(s->input_mode, sizeof(s->input_mode), "both");
@@ -922,23 +937,8 @@ apply_one(const struct conf *c, enum field f, yajl_val v, struct script *s,
 		s->outputs_json = buf_detach(&b, NULL);
 		return 0;
 	case F_ENV:
-		if (null) {
-			set_str(&s->env_json, "{}");
-			return 0;
-		}
-		if (!YAJL_IS_OBJECT(v)) {
-			verr_set(e, name, "env must be an object of strings");
-			return -1;
-		}
-		if (inputenv_check_script_env(v, e) == -1)
-			return -1;
-		set_json(&s->env_json, v);
-		if (strlen(s->env_json) > TEXT_MAX) {
-			verr_set(e, name, "env must be at most %d bytes as "
-			    "JSON", TEXT_MAX);
-			return -1;
-		}
-		return 0;
+		return set_checked_json(&s->env_json, v, null, name, "{}", 0,
+		    "an object of strings", inputenv_check_script_env, e);
 	case F_TIMEOUT:
 		if (null) {
 			s->timeout_s = c->default_timeout_s;
