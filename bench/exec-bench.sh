@@ -24,6 +24,8 @@ WHEELHOUSE=$STATE/wheelhouse
 PORT=$(free_port)
 export SCRIPTORCH_RUNNERS=8 SCRIPTORCH_API_WORKERS=8 SCRIPTORCH_LOG_LEVEL=warn
 cleanup() {
+	# fcgiwrap's workers outlive their parent: stop them first.
+	[ -f "$STATE/fcgiwrap.pid" ] && pkill -P "$(cat "$STATE/fcgiwrap.pid")" 2>/dev/null
 	stop_pidfile "$STATE/fcgiwrap.pid"
 	stack_down >/dev/null 2>&1
 	rm -rf "$STATE"
