@@ -1091,50 +1091,20 @@ fail:
 	return REG_DB;
 }
 
-/* The contract's "checked on GET": a file that cannot be hashed keeps
- * the stored version, and e says why. */
+/* Recomputes the version from the file and records it when it changed.
+ * A file that cannot be hashed answers `unreadable`, with e saying why:
+ * REG_OK for reads (the stored version stands), REG_INVALID before a run. */
 static enum reg_status
-refresh_quiet(struct db *db, struct script *s, struct verr *e)
+refresh(struct db *db, struct script *s, struct verr *e,
+    enum reg_status unreadable)
 {
 	char v[80];
 
 	if (compute_version(s, v, e) == -1)
-		return REG_OK;
+		return unreadable;
 	if (strcmp(v, s->version) == 0)
 		return REG_OK;
 	return record_version(db, s, v);
-}
-
-enum reg_status
-registry_get(struct db *db, const struct conf *c, long long id,
-    struct script *s, struct verr *e)
-{
-	int found;
-
-	(void)c;
-	verr_clear(e);
-	memset(s, 0, sizeof(*s));
-	if (store_script_get(db, id, 0, s, &found) == -1)
-		return REG_DB;
-	if (!found)
-		return REG_NOT_FOUND;
-	return refresh_quiet(db, s, e);
-}
-
-enum reg_status
-registry_get_by_name(struct db *db, const struct conf *c, const char *name,
-    struct script *s, struct verr *e)
-{
-	int found;
-
-	(void)c;
-	verr_clear(e);
-	memset(s, 0, sizeof(*s));
-	if (store_script_get_by_name(db, name, s, &found) == -1)
-		return REG_DB;
-	if (!found)
-		return REG_NOT_FOUND;
-	return refresh_quiet(db, s, e);
 }
 
 enum reg_status
@@ -1150,19 +1120,37 @@ registry_load(struct db *db, long long id, const char *name, struct script *s)
 }
 
 enum reg_status
+registry_get(struct db *db, const struct conf *c, long long id,
+    struct script *s, struct verr *e)
+{
+	enum reg_status rs;
+
+	(void)c;
+	verr_clear(e);
+	rs = registry_load(db, id, NULL, s);
+	return rs == REG_OK ? refresh(db, s, e, REG_OK) : rs;
+}
+
+enum reg_status
+registry_get_by_name(struct db *db, const struct conf *c, const char *name,
+    struct script *s, struct verr *e)
+{
+	enum reg_status rs;
+
+	(void)c;
+	verr_clear(e);
+	rs = registry_load(db, 0, name, s);
+	return rs == REG_OK ? refresh(db, s, e, REG_OK) : rs;
+}
+
+enum reg_status
 registry_refresh_version(struct db *db, const struct conf *c,
     struct script *s, struct verr *e)
 {
-	char v[80];
-
 	verr_clear(e);
 	if (check_file(c, NULL, s->type, s->path, 0, e) == -1)
 		return REG_INVALID;
-	if (compute_version(s, v, e) == -1)
-		return REG_INVALID;
-	if (strcmp(v, s->version) == 0)
-		return REG_OK;
-	return record_version(db, s, v);
+	return refresh(db, s, e, REG_INVALID);
 }
 
 enum reg_status
