@@ -71,6 +71,8 @@ struct child_ctx {
 	gid_t gid;
 	int fd_in, fd_out, fd_err;          /* the child's pipe ends */
 	int fd_report;                      /* error pipe, write end */
+	int fd_gate;                        /* gate pipe, read end, or -1 */
+	int fd_gate_w;                      /* its write end: closed first */
 	const struct sandbox_run *run;
 	int rl_res[MAX_RLIMITS];
 	struct rlimit rl[MAX_RLIMITS];
@@ -201,7 +203,7 @@ static void __attribute__((noreturn))
 child_main(const struct child_ctx *c)
 {
 	struct sigaction sa;
-	int sig, rep, fds[3], i;
+	int sig, rep, gate, fds[3], i;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
@@ -214,6 +216,13 @@ child_main(const struct child_ctx *c)
 	rep = fcntl(c->fd_report, F_DUPFD_CLOEXEC, 3);
 	if (rep == -1)
 		_exit(126);
+	gate = -1;
+	if (c->fd_gate != -1) {
+		/* Our copy of the write end would keep EOF from coming. */
+		close(c->fd_gate_w);
+		if ((gate = fcntl(c->fd_gate, F_DUPFD_CLOEXEC, 3)) == -1)
+			child_fail(rep, ST_FDS);
+	}
 	fds[0] = fcntl(c->fd_in, F_DUPFD_CLOEXEC, 3);
 	fds[1] = fcntl(c->fd_out, F_DUPFD_CLOEXEC, 3);
 	fds[2] = fcntl(c->fd_err, F_DUPFD_CLOEXEC, 3);
@@ -253,6 +262,17 @@ child_main(const struct child_ctx *c)
 	if (getppid() != c->parent) {
 		errno = ESRCH;
 		child_fail(rep, ST_PDEATH);
+	}
+	if (gate != -1) {
+		/* Ready: wait for the parent's go (one byte); EOF means stop,
+		 * quietly, since the parent knows why. */
+		char go;
+		ssize_t n;
+		do
+			n = read(gate, &go, 1);
+		while (n == -1 && errno == EINTR);
+		if (n != 1)
+			_exit(127);
 	}
 	sigprocmask(SIG_SETMASK, &c->empty, NULL);
 	execve(c->path, c->argv, c->envp);
@@ -468,6 +488,7 @@ exec_run(const struct exec_spec *spec, const struct exec_hooks *hooks,
 {
 	int in_p[2] = { -1, -1 }, out_p[2] = { -1, -1 };
 	int err_p[2] = { -1, -1 }, rep_p[2] = { -1, -1 };
+	int gate_p[2] = { -1, -1 };
 	int pidfd = -1, rc = -1, prepared = 0, reaped = 0, exited = 0;
 	int term_sent = 0, kill_sent = 0, pipe_was_pending = 0, r, npfd;
 	int tick_ms = 0, status = 0, t, pipe_blocked = 0;
@@ -508,6 +529,12 @@ exec_run(const struct exec_spec *spec, const struct exec_hooks *hooks,
 		    strerror(errno));
 		goto out;
 	}
+	if (hooks != NULL && hooks->gate != NULL &&
+	    pipe2(gate_p, O_CLOEXEC) == -1) {
+		snprintf(err, errlen, "cannot create a pipe: %s",
+		    strerror(errno));
+		goto out;
+	}
 	if (sandbox_run_prepare(spec->sandbox, &run, err, errlen) == -1)
 		goto out;
 	prepared = 1;
@@ -526,6 +553,8 @@ exec_run(const struct exec_spec *spec, const struct exec_hooks *hooks,
 	c.fd_out = out_p[1];
 	c.fd_err = err_p[1];
 	c.fd_report = rep_p[1];
+	c.fd_gate = gate_p[0];
+	c.fd_gate_w = gate_p[1];
 	c.run = &run;
 	if (spec->limits != NULL) {
 		add_rlimit(&c, RLIMIT_CPU, spec->limits->cpu_s);
@@ -558,6 +587,37 @@ exec_run(const struct exec_spec *spec, const struct exec_hooks *hooks,
 	close_fd(&out_p[1]);
 	close_fd(&err_p[1]);
 	close_fd(&rep_p[1]);
+	close_fd(&gate_p[0]);
+
+	/* EPIPE instead of SIGPIPE while opening the gate and feeding
+	 * stdin; see exec.h. */
+	sigemptyset(&pipeset);
+	sigaddset(&pipeset, SIGPIPE);
+	sigpending(&pending);
+	pipe_was_pending = sigismember(&pending, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipeset, &oldpipe);
+	pipe_blocked = 1;
+
+	if (gate_p[1] != -1) {
+		/* The child gets ready while the hook works. */
+		ssize_t n;
+		if (hooks->gate(hooks->arg) == -1) {
+			close_fd(&gate_p[1]);       /* EOF: the child exits */
+			res->gate_refused = 1;
+			snprintf(err, errlen, "stopped before exec by the "
+			    "caller");
+			/* Its report (if it failed first) is moot. */
+			(void)read_report(rep_p[0], &report);
+			close_fd(&rep_p[0]);
+			goto out;       /* killed and reaped below */
+		}
+		do
+			n = write(gate_p[1], "g", 1);
+		while (n == -1 && errno == EINTR);
+		/* EPIPE: the child failed before the gate; its report says
+		 * why. */
+		close_fd(&gate_p[1]);
+	}
 
 	r = read_report(rep_p[0], &report);
 	close_fd(&rep_p[0]);
@@ -584,14 +644,6 @@ exec_run(const struct exec_spec *spec, const struct exec_hooks *hooks,
 	if ((in_p[1] != -1 && set_nonblock(in_p[1]) == -1) ||
 	    set_nonblock(out_p[0]) == -1 || set_nonblock(err_p[0]) == -1)
 		log_warn("cannot make the child's pipes non-blocking");
-
-	/* EPIPE instead of SIGPIPE while feeding stdin; see exec.h. */
-	sigemptyset(&pipeset);
-	sigaddset(&pipeset, SIGPIPE);
-	sigpending(&pending);
-	pipe_was_pending = sigismember(&pending, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipeset, &oldpipe);
-	pipe_blocked = 1;
 
 	if (spec->timeout_s > 0)
 		deadline = t_start + (int64_t)(spec->timeout_s * 1e9);
@@ -746,6 +798,8 @@ out:
 	close_fd(&err_p[1]);
 	close_fd(&rep_p[0]);
 	close_fd(&rep_p[1]);
+	close_fd(&gate_p[0]);
+	close_fd(&gate_p[1]);
 	close_fd(&pidfd);
 	if (prepared)
 		sandbox_run_release(&run);

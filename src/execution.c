@@ -40,6 +40,40 @@ has_output_file(const struct script *s)
 	return has;
 }
 
+/* Puts `id` in a free hand-off slot if a runner is idle; when every slot
+ * is taken, the runner finds the row by scanning the queue. */
+static void
+handoff_put(struct shm *shm, long long id)
+{
+	if (atomic_load(&shm->idle_runners) <= 0)
+		return;
+	for (unsigned i = 0; i < SHM_HANDOFF_SLOTS; i++) {
+		_Atomic int64_t *slot = &shm->handoff[((unsigned long long)id +
+		    i) % SHM_HANDOFF_SLOTS];
+		int64_t empty = 0;
+		if (atomic_compare_exchange_strong(slot, &empty, id))
+			return;
+	}
+}
+
+long long
+execution_take_handoff(struct shm *shm)
+{
+	for (unsigned i = 0; i < SHM_HANDOFF_SLOTS; i++) {
+		int64_t v = atomic_load(&shm->handoff[i]);
+		if (v > 0 && atomic_compare_exchange_strong(&shm->handoff[i],
+		    &v, 0))
+			return v;
+	}
+	return 0;
+}
+
+void
+execution_runner_idle(struct shm *shm, int idle)
+{
+	atomic_fetch_add(&shm->idle_runners, idle ? 1 : -1);
+}
+
 enum exec_submit_status
 execution_submit(struct db *db, const struct conf *c, struct shm *shm,
     const struct script *s, yajl_val input, const char *trigger,
@@ -94,6 +128,8 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 		rc = SUBMIT_OVERLOADED;
 		goto out;
 	}
+	if (s->max_concurrency == 0)
+		handoff_put(shm, *id);
 	/* One idle local runner is enough; others poll for other nodes. */
 	wake_bump(&shm->queue_gen, 1);
 	rc = SUBMIT_OK;

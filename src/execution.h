@@ -43,6 +43,19 @@ enum exec_submit_status execution_submit(struct db *db,
 int execution_wait(struct db *db, struct shm *shm, long long id,
     int timeout_ms, struct dbres *row, int *final);
 
+/*
+ * The direct hand-off of a just-queued execution to an idle local runner,
+ * so that it need not search the queue: the runner reads that one row and
+ * claims it by id while its child is being set up. A hand-off may be lost
+ * (a runner dies holding it): the row is queued all the same, and the
+ * queue scan finds it. Scripts with max_concurrency are never handed off.
+ */
+/* Takes a handed-off id, or returns 0 when none is waiting. */
+long long execution_take_handoff(struct shm *shm);
+/* Runners say when they sleep, so hand-offs happen only when one is idle
+ * (a busy node keeps to the queue's order). */
+void execution_runner_idle(struct shm *shm, int idle);
+
 /* 1 for succeeded, failed, timed_out, canceled, error, lost. */
 int execution_status_final(const char *status);
 

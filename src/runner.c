@@ -72,6 +72,7 @@ struct run_state {
 	int cancel;
 	double exec_ms;         /* monotonic time of the child's exec */
 	int started_saved;
+	int claim_pending;      /* handed off, not yet claimed (claim_now) */
 };
 
 static void
@@ -277,12 +278,49 @@ finish(struct runner *rn, long long id, const struct exec_final *f)
 	execution_notify_done(rn->shm, id);
 }
 
-static void
-finish_error(struct runner *rn, long long id, const char *version,
-    const char *msg)
+/*
+ * A handed-off execution is claimed as late as possible, while its child
+ * gets ready (the exec gate), or before anything else is recorded for it.
+ * Returns 1 when this runner owns the execution, 0 when it must leave it
+ * alone: another runner took it, it was canceled, or the database failed
+ * (then it stays queued and the queue scan finds it again).
+ */
+static int
+claim_now(struct run_state *st)
 {
+	struct runner *rn = st->rn;
+	int claimed = 0;
+
+	if (!st->claim_pending)
+		return 1;
+	st->claim_pending = 0;
+	if (store_exec_claim_id(rn->db, st->id, rn->c->node_name,
+	    (int)rn->pid, &claimed) == -1) {
+		log_warnx("cannot claim the execution handed over: %s",
+		    db_errmsg(rn->db));
+		return 0;
+	}
+	if (!claimed)
+		log_debug("execution handed over was taken or canceled "
+		    "meanwhile");
+	return claimed;
+}
+
+static int
+hook_gate(void *arg)
+{
+	return claim_now(arg) ? 0 : -1;
+}
+
+static void
+finish_error(struct run_state *st, const char *version, const char *msg)
+{
+	struct runner *rn = st->rn;
+	long long id = st->id;
 	struct exec_final f;
 
+	if (!claim_now(st))
+		return;
 	memset(&f, 0, sizeof(f));
 	f.status = "error";
 	f.version = version;
@@ -292,8 +330,10 @@ finish_error(struct runner *rn, long long id, const char *version,
 	metrics_execution(rn->shm, "error", -1, -1);
 }
 
+/* Runs one execution: claimed already, or handed off (`pending`: claimed
+ * here, see claim_now). */
 static void
-run_one(struct runner *rn, const struct exec_claim *cl)
+run_one(struct runner *rn, const struct exec_claim *cl, int pending)
 {
 	const struct conf *c = rn->c;
 	struct script s;
@@ -323,26 +363,30 @@ run_one(struct runner *rn, const struct exec_claim *cl)
 
 	memset(&s, 0, sizeof(s));
 	memset(&res, 0, sizeof(res));
+	memset(&st, 0, sizeof(st));
+	st.rn = rn;
+	st.id = cl->id;
+	st.claim_pending = pending;
 	verr_clear(&e);
 	snprintf(idtext, sizeof(idtext), "%lld", cl->id);
 	log_set_id(idtext);
 
 	rs = registry_load(rn->db, cl->script_id, NULL, &s);
 	if (rs == REG_NOT_FOUND) {
-		finish_error(rn, cl->id, NULL, "the script was deleted before "
+		finish_error(&st, NULL, "the script was deleted before "
 		    "this execution could start");
 		goto out;
 	}
 	if (rs == REG_OK)
 		rs = registry_refresh_version(rn->db, c, &s, &e);
 	if (rs == REG_DB) {
-		finish_error(rn, cl->id, NULL, "the database failed while the "
+		finish_error(&st, NULL, "the database failed while the "
 		    "script was loaded");
 		goto out;
 	}
 	if (rs != REG_OK) {
 		buf_printf(&msg, "the script cannot run: %s", e.message);
-		finish_error(rn, cl->id, s.version[0] ? s.version : NULL,
+		finish_error(&st, s.version[0] ? s.version : NULL,
 		    buf_str(&msg));
 		goto out;
 	}
@@ -354,15 +398,19 @@ run_one(struct runner *rn, const struct exec_claim *cl)
 	outputs = json_parse(s.outputs_json, strlen(s.outputs_json), err,
 	    sizeof(err));
 	if (input == NULL || args == NULL || env == NULL || outputs == NULL) {
-		finish_error(rn, cl->id, s.version, "the stored execution or "
+		finish_error(&st, s.version, "the stored execution or "
 		    "script holds invalid JSON");
 		goto out;
 	}
 
 	if (strcmp(s.type, "python") == 0) {
+		/* A venv build may take minutes: own the execution first, so
+		 * that it shows as running meanwhile. */
+		if (!claim_now(&st))
+			goto out;
 		if (venv_prepare(rn->db, c, rn->shm, &s, cl->id, &vr,
 		    &msg) == -1) {
-			finish_error(rn, cl->id, s.version, buf_str(&msg));
+			finish_error(&st, s.version, buf_str(&msg));
 			goto out;
 		}
 		venv_python = vr.python;
@@ -374,7 +422,7 @@ run_one(struct runner *rn, const struct exec_claim *cl)
 	if (sandbox_workdir_create(c->work_dir, (unsigned long long)cl->id,
 	    rn->uid, rn->gid, &workdir, err, sizeof(err)) == -1) {
 		buf_printf(&msg, "cannot create the work dir: %s", err);
-		finish_error(rn, cl->id, s.version, buf_str(&msg));
+		finish_error(&st, s.version, buf_str(&msg));
 		goto out;
 	}
 	outfile_rel = json_get_str(outputs, "file");
@@ -392,18 +440,18 @@ run_one(struct runner *rn, const struct exec_claim *cl)
 	if (inputenv_build(input, s.input_mode, env, &iv, &envp, &stdin_data,
 	    &e) == -1) {
 		buf_printf(&msg, "cannot pass the input: %s", e.message);
-		finish_error(rn, cl->id, s.version, buf_str(&msg));
+		finish_error(&st, s.version, buf_str(&msg));
 		goto out;
 	}
 	struct argtpl_vars av = { workdir, outfile_rel ? buf_str(&outfile_abs) :
 	    NULL, idtext };
 	if (argtpl_expand(args, input, &av, &tplv, &e) == -1) {
 		buf_printf(&msg, "cannot build the arguments: %s", e.message);
-		finish_error(rn, cl->id, s.version, buf_str(&msg));
+		finish_error(&st, s.version, buf_str(&msg));
 		goto out;
 	}
 	if (program_for(&s, venv_python, &prog, pre, &npre, &why) == -1) {
-		finish_error(rn, cl->id, s.version, buf_str(&why));
+		finish_error(&st, s.version, buf_str(&why));
 		goto out;
 	}
 	for (n = 0; tplv[n] != NULL; n++)
@@ -443,20 +491,20 @@ run_one(struct runner *rn, const struct exec_claim *cl)
 	spec.timeout_s = s.timeout_s;
 	spec.grace_s = c->kill_grace_s;
 	spec.sandbox = &rn->sb;
-	memset(&st, 0, sizeof(st));
-	st.rn = rn;
-	st.id = cl->id;
 	st.version = s.version;
 	st.last_save = clock_mono_ms();
 	st.cancel_seen = wake_read(&rn->shm->cancel_gen);
+	hooks.gate = st.claim_pending ? hook_gate : NULL;
 	hooks.started = hook_started;
 	hooks.tick = hook_tick;
 	hooks.tick_ms = TICK_MS;
 	hooks.arg = &st;
 
 	if (exec_run(&spec, &hooks, &res, err, sizeof(err)) == -1) {
+		if (res.gate_refused)
+			goto out;       /* not ours after all */
 		buf_printf(&msg, "could not start: %s", err);
-		finish_error(rn, cl->id, s.version, buf_str(&msg));
+		finish_error(&st, s.version, buf_str(&msg));
 		goto out;
 	}
 
@@ -602,9 +650,21 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 
 	while (!stopping) {
 		uint32_t seen = wake_read(&shm->queue_gen);
+		long long handed = execution_take_handoff(shm);
 		struct exec_claim cl;
 		int claimed = 0;
 
+		if (handed > 0) {
+			if (db_begin(rn.db) == 0 &&
+			    store_exec_peek(rn.db, handed, &cl, &claimed) == -1)
+				log_warnx("reading a handed-off execution: %s",
+				    db_errmsg(rn.db));
+			if (claimed) {
+				run_one(&rn, &cl, 1);
+				free(cl.input_json);
+			}
+			continue;
+		}
 		if (db_begin(rn.db) == 0 &&
 		    store_exec_claim(rn.db, c->node_name, (int)rn.pid, &cl,
 		    &claimed) == -1 && db_error(rn.db) != DB_EUNAVAIL)
@@ -614,11 +674,13 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 			 * idle runner instead of leaving it to the poll. */
 			if (cl.more)
 				wake_bump(&shm->queue_gen, 1);
-			run_one(&rn, &cl);
+			run_one(&rn, &cl, 0);
 			free(cl.input_json);
 			continue;
 		}
+		execution_runner_idle(shm, 1);
 		wake_wait(&shm->queue_gen, seen, c->poll_interval_ms);
+		execution_runner_idle(shm, 0);
 	}
 	log_info("runner %d stopping", slot);
 	db_close(rn.db);

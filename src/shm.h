@@ -17,6 +17,7 @@
 #define SHM_BUCKETS 16          /* histogram buckets incl. +Inf */
 #define SHM_DONE_SLOTS 1024     /* completion words, by execution id */
 #define SHM_EXEC_STATUSES 8
+#define SHM_HANDOFF_SLOTS 64    /* queued ids handed to idle runners */
 
 struct histogram {
 	_Atomic uint64_t bucket[SHM_BUCKETS];
@@ -42,6 +43,13 @@ struct shm {
 	_Atomic uint32_t queue_gen;                 /* bumped on enqueue */
 	_Atomic uint32_t cancel_gen;                /* bumped on cancel */
 	_Atomic uint32_t done_gen[SHM_DONE_SLOTS];  /* bumped on finish */
+
+	/* Direct hand-off (execution.h): an API worker that has just
+	 * committed a queued execution puts its id in a free slot when a
+	 * runner is idle; a runner swaps it out for 0. Only a shortcut: the
+	 * row is queued in the database either way. */
+	_Atomic int64_t handoff[SHM_HANDOFF_SLOTS];
+	_Atomic int32_t idle_runners;               /* runners asleep */
 };
 
 /* Maps a zeroed region; fatal on failure (start-up only). */

@@ -103,6 +103,16 @@ struct exec_claim {
  * every script's max_concurrency across nodes. *claimed = 0 if none. */
 int store_exec_claim(struct db *db, const char *node, int pid,
     struct exec_claim *cl, int *claimed);
+/* A queued execution handed to this runner by an API worker of this node
+ * (see execution_handoff): reads it without claiming it. *found = 0 when
+ * it is no longer queued. cl->more is always 0. */
+int store_exec_peek(struct db *db, long long id, struct exec_claim *cl,
+    int *found);
+/* Claims that execution by id, in one autocommitted statement: *claimed
+ * = 1 if this runner now owns it, 0 if another runner took it or it was
+ * canceled. Only for scripts without max_concurrency. */
+int store_exec_claim_id(struct db *db, long long id, const char *node,
+    int pid, int *claimed);
 /* Records the version that runs and started_at: the child was exec'd
  * `ago_ms` before this call. */
 int store_exec_started(struct db *db, long long id, const char *version,

@@ -209,6 +209,68 @@ store_exec_stream(struct db *db, long long id, int which_stderr,
 	    NULL);
 }
 
+static const char *claim_upd_sql = "UPDATE executions SET status = "
+    "'running', node = ?, runner_pid = ?, heartbeat_at = UTC_TIMESTAMP(3) "
+    "WHERE id = ? AND status = 'queued'";
+
+/* Takes one queued execution for this runner: 1 taken, 0 not queued any
+ * more. Inside the claim transaction or alone (autocommit). */
+static int
+claim_update(struct db *db, long long id, const char *node, int pid)
+{
+	struct dbp pu[3] = { DBP_S(node), DBP_I(pid), DBP_I(id) };
+	unsigned long long affected;
+
+	if (db_exec(db, claim_upd_sql, pu, 3, NULL, &affected, NULL) == -1)
+		return -1;
+	return affected == 1;
+}
+
+/* Fills `cl` from a row of (id, script_id, input, waited_us). */
+static void
+claim_fill(struct exec_claim *cl, const struct dbres *res, size_t row)
+{
+	cl->id = strtoll(dbres_get(res, row, 0), NULL, 10);
+	cl->script_id = strtoll(dbres_get(res, row, 1), NULL, 10);
+	cl->input_json = strdup(dbres_get(res, row, 2));
+	if (cl->input_json == NULL)
+		fatal("strdup");
+	cl->waited_ms = dbres_get(res, row, 3) ?
+	    strtod(dbres_get(res, row, 3), NULL) / 1000.0 : 0;
+}
+
+int
+store_exec_peek(struct db *db, long long id, struct exec_claim *cl,
+    int *found)
+{
+	static const char *sql = "SELECT id, script_id, input, "
+	    "TIMESTAMPDIFF(MICROSECOND, queued_at, UTC_TIMESTAMP(6)) "
+	    "FROM executions WHERE id = ? AND status = 'queued'";
+	struct dbp p[1] = { DBP_I(id) };
+	struct dbres res;
+
+	*found = 0;
+	memset(cl, 0, sizeof(*cl));
+	if (db_exec(db, sql, p, 1, &res, NULL, NULL) == -1)
+		return -1;
+	if (res.nrows == 1) {
+		claim_fill(cl, &res, 0);
+		*found = 1;
+	}
+	dbres_free(&res);
+	return 0;
+}
+
+int
+store_exec_claim_id(struct db *db, long long id, const char *node, int pid,
+    int *claimed)
+{
+	int rc = claim_update(db, id, node, pid);
+
+	*claimed = rc == 1;
+	return rc == -1 ? -1 : 0;
+}
+
 /* Tries one candidate inside the claim transaction: 1 claimed, 0 not. */
 static int
 claim_one(struct db *db, long long id, long long script_id, const char *node,
@@ -220,13 +282,8 @@ claim_one(struct db *db, long long id, long long script_id, const char *node,
 	    "WHERE id = ? FOR UPDATE";
 	static const char *count_sql = "SELECT COUNT(*) FROM executions "
 	    "WHERE script_id = ? AND status = 'running'";
-	static const char *upd_sql = "UPDATE executions SET status = "
-	    "'running', node = ?, runner_pid = ?, heartbeat_at = "
-	    "UTC_TIMESTAMP(3) WHERE id = ? AND status = 'queued'";
 	struct dbp ps[1] = { DBP_I(script_id) };
-	struct dbp pu[3] = { DBP_S(node), DBP_I(pid), DBP_I(id) };
 	struct dbres res;
-	unsigned long long affected;
 	int limited;
 
 	/* Most scripts have no limit: a plain read says so without taking
@@ -255,9 +312,7 @@ claim_one(struct db *db, long long id, long long script_id, const char *node,
 				return 0;
 		}
 	}
-	if (db_exec(db, upd_sql, pu, 3, NULL, &affected, NULL) == -1)
-		return -1;
-	return affected == 1;
+	return claim_update(db, id, node, pid);
 }
 
 int
@@ -300,13 +355,7 @@ retry:
 			blocked[nblocked++] = sid;
 			continue;
 		}
-		cl->id = id;
-		cl->script_id = sid;
-		cl->input_json = strdup(dbres_get(&res, i, 2));
-		if (cl->input_json == NULL)
-			fatal("strdup");
-		cl->waited_ms = dbres_get(&res, i, 3) ?
-		    strtod(dbres_get(&res, i, 3), NULL) / 1000.0 : 0;
+		claim_fill(cl, &res, i);
 		cl->more = i + 1 < res.nrows;
 		*claimed = 1;
 		break;
