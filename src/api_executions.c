@@ -99,9 +99,9 @@ submit_and_answer(struct request *r, const char *trigger, int wait_s)
 	struct script s;
 	struct verr e;
 	yajl_val body = NULL, input = NULL;
-	long long id;
+	struct exec_submitted sub;
 	struct dbres row;
-	int final;
+	int final = 0;
 
 	memset(&s, 0, sizeof(s));
 	verr_clear(&e);
@@ -110,7 +110,7 @@ submit_and_answer(struct request *r, const char *trigger, int wait_s)
 	if (parse_input(r, &body, &input) == -1)
 		goto out;
 	switch (execution_submit(r->ctx->db, r->ctx->conf, r->ctx->shm, &s,
-	    input, trigger, &id, &e)) {
+	    input, trigger, wait_s == 0 ? &row : NULL, &sub, &e)) {
 	case SUBMIT_OK:
 		break;
 	case SUBMIT_INVALID:
@@ -127,7 +127,9 @@ submit_and_answer(struct request *r, const char *trigger, int wait_s)
 		api_db_failure(r, r->ctx->db);
 		goto out;
 	}
-	if (execution_wait(r->ctx->db, r->ctx->shm, id, wait_s * 1000, &row,
+	/* Queued and not waited for: the row as it was queued. */
+	if (!sub.have_row && execution_wait(r->ctx->db, r->ctx->shm, sub.id,
+	    wait_s ? &sub.done_seen : NULL, wait_s * 1000, &row,
 	    &final) == -1) {
 		api_db_failure(r, r->ctx->db);
 		goto out;
@@ -136,7 +138,7 @@ submit_and_answer(struct request *r, const char *trigger, int wait_s)
 		answer_execution(r, final ? 200 : 202, &row);
 	else
 		resp_error(r, 500, "internal", NULL, "execution %lld vanished",
-		    id);
+		    sub.id);
 	dbres_free(&row);
 out:
 	yajl_tree_free(body);
@@ -260,7 +262,7 @@ api_exec_cancel(struct request *r)
 	    "execution", (long long)id, NULL);
 	/* A running one ends within a tick or two on this node; wait a
 	 * little so the answer usually shows "canceled" already. */
-	if (execution_wait(r->ctx->db, r->ctx->shm, (long long)id,
+	if (execution_wait(r->ctx->db, r->ctx->shm, (long long)id, NULL,
 	    outcome == 2 ? (int)(r->ctx->conf->kill_grace_s * 1000) + 2000 : 0,
 	    &row, &final) == -1) {
 		api_db_failure(r, r->ctx->db);

@@ -40,20 +40,19 @@ has_output_file(const struct script *s)
 	return has;
 }
 
-/* Puts `id` in a free hand-off slot if a runner is idle; when every slot
- * is taken, the runner finds the row by scanning the queue. */
-static void
-handoff_put(struct shm *shm, long long id)
+int
+execution_handoff(struct shm *shm, long long id)
 {
 	if (atomic_load(&shm->idle_runners) <= 0)
-		return;
+		return -1;
 	for (unsigned i = 0; i < SHM_HANDOFF_SLOTS; i++) {
 		_Atomic int64_t *slot = &shm->handoff[((unsigned long long)id +
 		    i) % SHM_HANDOFF_SLOTS];
 		int64_t empty = 0;
 		if (atomic_compare_exchange_strong(slot, &empty, id))
-			return;
+			return 0;
 	}
+	return -1;
 }
 
 long long
@@ -68,6 +67,25 @@ execution_take_handoff(struct shm *shm)
 	return 0;
 }
 
+int
+execution_scan_due(struct shm *shm, int poll_ms)
+{
+	int64_t now, last;
+
+	if (atomic_exchange(&shm->backlog, 0) != 0)
+		return 1;
+	now = (int64_t)clock_mono_ms();
+	last = atomic_load(&shm->last_poll_ms);
+	return now - last >= poll_ms &&
+	    atomic_compare_exchange_strong(&shm->last_poll_ms, &last, now);
+}
+
+void
+execution_backlog(struct shm *shm)
+{
+	atomic_store(&shm->backlog, 1);
+}
+
 void
 execution_runner_idle(struct shm *shm, int idle)
 {
@@ -77,14 +95,15 @@ execution_runner_idle(struct shm *shm, int idle)
 enum exec_submit_status
 execution_submit(struct db *db, const struct conf *c, struct shm *shm,
     const struct script *s, yajl_val input, const char *trigger,
-    long long *id, struct verr *e)
+    struct dbres *row, struct exec_submitted *out, struct verr *e)
 {
+	long long *id = &out->id;
 	enum exec_submit_status rc = SUBMIT_INVALID;
 	yajl_val schema = NULL, args = NULL;
 	struct buf in_json = BUF_INIT;
 	char err[256];
 
-	*id = 0;
+	memset(out, 0, sizeof(*out));
 	if (!s->enabled) {
 		verr_set(e, "", "script \"%s\" is disabled", s->name);
 		return SUBMIT_DISABLED;
@@ -128,8 +147,19 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 		rc = SUBMIT_OVERLOADED;
 		goto out;
 	}
-	if (s->max_concurrency == 0)
-		handoff_put(shm, *id);
+	/* Before any local runner can take it: the answer shows it as it
+	 * was queued, and a waiter cannot miss its completion. A failed read
+	 * leaves the execution queued all the same. */
+	out->done_seen = wake_read(&shm->done_gen[(unsigned long long)*id %
+	    SHM_DONE_SLOTS]);
+	if (row != NULL && store_exec_get(db, *id, row) == 0) {
+		if (row->nrows == 1)
+			out->have_row = 1;
+		else
+			dbres_free(row);
+	}
+	if (s->max_concurrency != 0 || execution_handoff(shm, *id) == -1)
+		execution_backlog(shm);
 	/* One idle local runner is enough; others poll for other nodes. */
 	wake_bump(&shm->queue_gen, 1);
 	rc = SUBMIT_OK;
@@ -141,14 +171,17 @@ out:
 }
 
 int
-execution_wait(struct db *db, struct shm *shm, long long id, int timeout_ms,
-    struct dbres *row, int *final)
+execution_wait(struct db *db, struct shm *shm, long long id,
+    const uint32_t *seen0, int timeout_ms, struct dbres *row, int *final)
 {
 	_Atomic uint32_t *word = &shm->done_gen[(unsigned long long)id %
 	    SHM_DONE_SLOTS];
 	double deadline = clock_mono_ms() + timeout_ms;
 
 	*final = 0;
+	/* Just queued: it cannot be final before its word changes. */
+	if (seen0 != NULL && timeout_ms > 0)
+		wake_wait(word, *seen0, timeout_ms > 250 ? 250 : timeout_ms);
 	for (;;) {
 		/* Read the word before the row: a finish in between changes
 		 * the word, and the wait below returns at once. */

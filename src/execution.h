@@ -6,6 +6,7 @@
 #ifndef SCRIPTORCH_EXECUTION_H
 #define SCRIPTORCH_EXECUTION_H
 
+#include <stdint.h>
 #include <yajl/yajl_tree.h>
 
 #include "verr.h"
@@ -25,23 +26,37 @@ enum exec_submit_status {
 	SUBMIT_DB,          /* database failure */
 };
 
+/* What execution_submit() tells of the execution it queued. */
+struct exec_submitted {
+	long long id;
+	uint32_t done_seen;     /* its completion word before any runner ran */
+	int have_row;           /* row holds it as queued (when asked for) */
+};
+
 /*
  * Validates `input` (NULL = {}) against the script (enabled, inputs
  * schema, args placeholders) and queues an execution with `trigger`, then
- * wakes a local runner. *id gets the new execution's id.
+ * hands it to or wakes a local runner. When `row` is not NULL it is
+ * filled (store_exec_get's columns) before any runner can take the
+ * execution, so it shows it queued. On SUBMIT_OK *out says what was
+ * queued; with `row`, out->have_row says whether the row was read (the
+ * caller frees it then).
  */
 enum exec_submit_status execution_submit(struct db *db,
     const struct conf *c, struct shm *shm, const struct script *s,
-    yajl_val input, const char *trigger, long long *id, struct verr *e);
+    yajl_val input, const char *trigger, struct dbres *row,
+    struct exec_submitted *out, struct verr *e);
 
 /*
  * Waits until execution `id` is final or `timeout_ms` passed, woken by the
  * runner through the shared region (and polling the database every 250 ms
  * for runners of other nodes). Fills `row` (store_exec_get's columns)
  * with its latest state; *final tells whether it ended. 0 or -1 (db).
+ * `seen`: NULL, or the completion word execution_submit() read (then the
+ * first read of the row waits for the runner instead of coming at once).
  */
 int execution_wait(struct db *db, struct shm *shm, long long id,
-    int timeout_ms, struct dbres *row, int *final);
+    const uint32_t *seen, int timeout_ms, struct dbres *row, int *final);
 
 /*
  * The direct hand-off of a just-queued execution to an idle local runner,
@@ -50,8 +65,17 @@ int execution_wait(struct db *db, struct shm *shm, long long id,
  * (a runner dies holding it): the row is queued all the same, and the
  * queue scan finds it. Scripts with max_concurrency are never handed off.
  */
+/* Puts `id` in a free hand-off slot if a runner is idle: 0. Else -1: a
+ * runner must find it by scanning the queue. */
+int execution_handoff(struct shm *shm, long long id);
 /* Takes a handed-off id, or returns 0 when none is waiting. */
 long long execution_take_handoff(struct shm *shm);
+/* Whether this runner should scan the queue now: someone flagged a
+ * backlog (execution_backlog), or no runner of this node has polled for
+ * other nodes' work within poll_ms. */
+int execution_scan_due(struct shm *shm, int poll_ms);
+/* Flags queued work that no hand-off covers. */
+void execution_backlog(struct shm *shm);
 /* Runners say when they sleep, so hand-offs happen only when one is idle
  * (a busy node keeps to the queue's order). */
 void execution_runner_idle(struct shm *shm, int idle);

@@ -331,9 +331,11 @@ finish_error(struct run_state *st, const char *version, const char *msg)
 }
 
 /* Runs one execution: claimed already, or handed off (`pending`: claimed
- * here, see claim_now). */
+ * here, see claim_now). `loaded`: its script if already read (taken
+ * over: *loaded is left empty), else NULL. */
 static void
-run_one(struct runner *rn, const struct exec_claim *cl, int pending)
+run_one(struct runner *rn, const struct exec_claim *cl, int pending,
+    struct script *loaded)
 {
 	const struct conf *c = rn->c;
 	struct script s;
@@ -371,7 +373,12 @@ run_one(struct runner *rn, const struct exec_claim *cl, int pending)
 	snprintf(idtext, sizeof(idtext), "%lld", cl->id);
 	log_set_id(idtext);
 
-	rs = registry_load(rn->db, cl->script_id, NULL, &s);
+	if (loaded != NULL) {
+		s = *loaded;
+		memset(loaded, 0, sizeof(*loaded));
+		rs = REG_OK;
+	} else
+		rs = registry_load(rn->db, cl->script_id, NULL, &s);
 	if (rs == REG_NOT_FOUND) {
 		finish_error(&st, NULL, "the script was deleted before "
 		    "this execution could start");
@@ -655,27 +662,37 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 		int claimed = 0;
 
 		if (handed > 0) {
+			struct script hs;
+			int have_s = 0;
+
 			if (db_begin(rn.db) == 0 &&
-			    store_exec_peek(rn.db, handed, &cl, &claimed) == -1)
+			    store_exec_peek(rn.db, handed, &cl, &claimed, &hs,
+			    &have_s) == -1)
 				log_warnx("reading a handed-off execution: %s",
 				    db_errmsg(rn.db));
 			if (claimed) {
-				run_one(&rn, &cl, 1);
+				run_one(&rn, &cl, 1, have_s ? &hs : NULL);
 				free(cl.input_json);
 			}
 			continue;
 		}
-		if (db_begin(rn.db) == 0 &&
+		if (execution_scan_due(shm, c->poll_interval_ms) &&
+		    db_begin(rn.db) == 0 &&
 		    store_exec_claim(rn.db, c->node_name, (int)rn.pid, &cl,
 		    &claimed) == -1 && db_error(rn.db) != DB_EUNAVAIL)
 			log_warnx("claim: %s", db_errmsg(rn.db));
 		if (claimed) {
 			/* More may be waiting: pass the baton to another
 			 * idle runner instead of leaving it to the poll. */
-			if (cl.more)
+			if (cl.more) {
+				execution_backlog(shm);
 				wake_bump(&shm->queue_gen, 1);
-			run_one(&rn, &cl, 0);
+			}
+			run_one(&rn, &cl, 0, NULL);
 			free(cl.input_json);
+			/* The queue had work, and this run's end may have
+			 * freed its script's max_concurrency: look again. */
+			execution_backlog(shm);
 			continue;
 		}
 		execution_runner_idle(shm, 1);

@@ -50,6 +50,12 @@ struct shm {
 	 * row is queued in the database either way. */
 	_Atomic int64_t handoff[SHM_HANDOFF_SLOTS];
 	_Atomic int32_t idle_runners;               /* runners asleep */
+	/* Set when queued work was not handed off: a runner must scan the
+	 * queue (it swaps the flag back to 0 before it does). */
+	_Atomic uint32_t backlog;
+	/* When a runner of this node last scanned for work queued by other
+	 * nodes (monotonic ms): one scan per poll interval per node. */
+	_Atomic int64_t last_poll_ms;
 };
 
 /* Maps a zeroed region; fatal on failure (start-up only). */

@@ -13,6 +13,7 @@
 #include "request.h"
 
 struct db;
+struct script;
 struct dbres;
 
 /* ---- tokens (store_tokens.c) ---- */
@@ -104,10 +105,12 @@ struct exec_claim {
 int store_exec_claim(struct db *db, const char *node, int pid,
     struct exec_claim *cl, int *claimed);
 /* A queued execution handed to this runner by an API worker of this node
- * (see execution_handoff): reads it without claiming it. *found = 0 when
- * it is no longer queued. cl->more is always 0. */
+ * (see execution_handoff): reads it, and its script in the same
+ * statement, without claiming it. *found = 0 when it is no longer queued;
+ * *have_script = 0 when its script is gone (else free *s with
+ * script_free). cl->more is always 0. */
 int store_exec_peek(struct db *db, long long id, struct exec_claim *cl,
-    int *found);
+    int *found, struct script *s, int *have_script);
 /* Claims that execution by id, in one autocommitted statement: *claimed
  * = 1 if this runner now owns it, 0 if another runner took it or it was
  * canceled. Only for scripts without max_concurrency. */
@@ -158,7 +161,6 @@ int store_exec_delete_old(struct db *db, int days, int batch,
     long long *deleted);
 
 /* ---- scripts (store_scripts.c) ---- */
-struct script;
 /* One script; *found = 0 when there is none. With for_update the row is
  * locked until the end of the caller's transaction. The caller releases
  * *s with script_free(). */

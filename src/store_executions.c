@@ -11,6 +11,7 @@
 #include "db.h"
 #include "log.h"
 #include "store.h"
+#include "store_int.h"
 
 int
 store_exec_gauges(struct db *db, long long *queued, long long *running)
@@ -241,21 +242,26 @@ claim_fill(struct exec_claim *cl, const struct dbres *res, size_t row)
 
 int
 store_exec_peek(struct db *db, long long id, struct exec_claim *cl,
-    int *found)
+    int *found, struct script *s, int *have_script)
 {
-	static const char *sql = "SELECT id, script_id, input, "
-	    "TIMESTAMPDIFF(MICROSECOND, queued_at, UTC_TIMESTAMP(6)) "
-	    "FROM executions WHERE id = ? AND status = 'queued'";
+	static const char *sql = "SELECT e.id, e.script_id, e.input, "
+	    "TIMESTAMPDIFF(MICROSECOND, e.queued_at, UTC_TIMESTAMP(6)), "
+	    SCRIPT_COLS_P("s.") " FROM executions e LEFT JOIN scripts s "
+	    "ON s.id = e.script_id WHERE e.id = ? AND e.status = 'queued'";
 	struct dbp p[1] = { DBP_I(id) };
 	struct dbres res;
 
-	*found = 0;
+	*found = *have_script = 0;
 	memset(cl, 0, sizeof(*cl));
 	if (db_exec(db, sql, p, 1, &res, NULL, NULL) == -1)
 		return -1;
 	if (res.nrows == 1) {
 		claim_fill(cl, &res, 0);
 		*found = 1;
+		if (dbres_get(&res, 0, 4) != NULL) {
+			store_row_to_script(&res, 0, 4, s);
+			*have_script = 1;
+		}
 	}
 	dbres_free(&res);
 	return 0;

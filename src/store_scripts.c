@@ -15,10 +15,9 @@
 #include "log.h"
 #include "registry.h"
 #include "store.h"
+#include "store_int.h"
 
-#define SCRIPT_COLS "id, name, type, path, description, enabled, version, " \
-	"requirements, args, input_mode, inputs, outputs, env, timeout_s, " \
-	"max_concurrency, created_at, updated_at"
+#define SCRIPT_COLS SCRIPT_COLS_P("")
 
 static char *
 dup_cell(const struct dbres *res, size_t row, size_t col)
@@ -33,32 +32,34 @@ dup_cell(const struct dbres *res, size_t row, size_t col)
 	return p;
 }
 
-static void
-row_to_script(const struct dbres *res, size_t i, struct script *s)
+void
+store_row_to_script(const struct dbres *res, size_t i, size_t c0,
+    struct script *s)
 {
 	const char *v;
 
 	memset(s, 0, sizeof(*s));
-	s->id = strtoll(dbres_get(res, i, 0), NULL, 10);
-	snprintf(s->name, sizeof(s->name), "%s", dbres_get(res, i, 1));
-	snprintf(s->type, sizeof(s->type), "%s", dbres_get(res, i, 2));
-	s->path = dup_cell(res, i, 3);
-	s->description = dup_cell(res, i, 4);
-	s->enabled = strcmp(dbres_get(res, i, 5), "0") != 0;
-	snprintf(s->version, sizeof(s->version), "%s", dbres_get(res, i, 6));
-	s->requirements = dup_cell(res, i, 7);
-	s->args_json = dup_cell(res, i, 8);
+	s->id = strtoll(dbres_get(res, i, c0 + 0), NULL, 10);
+	snprintf(s->name, sizeof(s->name), "%s", dbres_get(res, i, c0 + 1));
+	snprintf(s->type, sizeof(s->type), "%s", dbres_get(res, i, c0 + 2));
+	s->path = dup_cell(res, i, c0 + 3);
+	s->description = dup_cell(res, i, c0 + 4);
+	s->enabled = strcmp(dbres_get(res, i, c0 + 5), "0") != 0;
+	snprintf(s->version, sizeof(s->version), "%s",
+	    dbres_get(res, i, c0 + 6));
+	s->requirements = dup_cell(res, i, c0 + 7);
+	s->args_json = dup_cell(res, i, c0 + 8);
 	snprintf(s->input_mode, sizeof(s->input_mode), "%s",
-	    dbres_get(res, i, 9));
-	s->inputs_json = dup_cell(res, i, 10);
-	s->outputs_json = dup_cell(res, i, 11);
-	s->env_json = dup_cell(res, i, 12);
-	s->timeout_s = atoi(dbres_get(res, i, 13));
-	v = dbres_get(res, i, 14);
+	    dbres_get(res, i, c0 + 9));
+	s->inputs_json = dup_cell(res, i, c0 + 10);
+	s->outputs_json = dup_cell(res, i, c0 + 11);
+	s->env_json = dup_cell(res, i, c0 + 12);
+	s->timeout_s = atoi(dbres_get(res, i, c0 + 13));
+	v = dbres_get(res, i, c0 + 14);
 	s->max_concurrency = v != NULL ? atoi(v) : 0;
-	clock_db_to_rfc3339(dbres_get(res, i, 15), s->created_at,
+	clock_db_to_rfc3339(dbres_get(res, i, c0 + 15), s->created_at,
 	    sizeof(s->created_at));
-	clock_db_to_rfc3339(dbres_get(res, i, 16), s->updated_at,
+	clock_db_to_rfc3339(dbres_get(res, i, c0 + 16), s->updated_at,
 	    sizeof(s->updated_at));
 }
 
@@ -72,7 +73,7 @@ get_one(struct db *db, const char *sql, const struct dbp *p,
 		return -1;
 	*found = res.nrows == 1;
 	if (*found)
-		row_to_script(&res, 0, s);
+		store_row_to_script(&res, 0, 0, s);
 	dbres_free(&res);
 	return 0;
 }
@@ -131,7 +132,7 @@ store_script_list(struct db *db, const char *type, int enabled,
 	if (db_exec(db, sql, p, 7, &res, NULL, NULL) == -1)
 		return -1;
 	for (size_t i = 0; i < res.nrows; i++) {
-		row_to_script(&res, i, &s);
+		store_row_to_script(&res, i, 0, &s);
 		fn(arg, &s);
 		script_free(&s);
 	}

@@ -1,0 +1,26 @@
+/*
+ * store_int.h - what the data-access modules (store_*.c) share among
+ * themselves and nobody else needs: the script columns, so that a query
+ * of another table can join a script and read it the same way.
+ */
+#ifndef SCRIPTORCH_STORE_INT_H
+#define SCRIPTORCH_STORE_INT_H
+
+#include <stddef.h>
+
+struct dbres;
+struct script;
+
+/* The script columns in the order store_row_to_script() reads them, each
+ * prefixed with `p` (a table alias and a dot, or ""). */
+#define SCRIPT_COLS_P(p) p "id, " p "name, " p "type, " p "path, " \
+	p "description, " p "enabled, " p "version, " p "requirements, " \
+	p "args, " p "input_mode, " p "inputs, " p "outputs, " p "env, " \
+	p "timeout_s, " p "max_concurrency, " p "created_at, " p "updated_at"
+#define SCRIPT_NCOLS 17
+
+/* Fills *s from row `i` of `res`, starting at column `c0`. */
+void store_row_to_script(const struct dbres *res, size_t i, size_t c0,
+    struct script *s);
+
+#endif
