@@ -2,10 +2,17 @@
  * runner.c - a runner worker: claim the oldest runnable execution, run it
  * through the executor, record everything, repeat.
  *
- * Wake-ups: API workers bump shm->queue_gen after queueing; an idle runner
- * sleeps on that futex word with the poll interval as its timeout, so
- * work queued on this node starts within microseconds of the commit and
- * work queued by other nodes within one poll interval.
+ * Finding work: an API worker that has just queued an execution of a
+ * script without max_concurrency hands its id to an idle runner through
+ * the shared region (execution_handoff). That runner reads the row and
+ * its script in one statement, prepares the run, and claims it by id
+ * while its child sets itself up (the exec gate): the child execs only
+ * once the claim has committed. Everything else is found by scanning the
+ * queue (SELECT ... FOR UPDATE SKIP LOCKED, honouring max_concurrency):
+ * when an API worker flagged a backlog it could not hand off, after a
+ * run found by a scan, and once per poll interval per node for work
+ * queued by other nodes. Idle runners sleep on the shm->queue_gen futex
+ * word with the poll interval as the timeout.
  *
  * While a script runs, the executor calls our tick every 200 ms: once a
  * second (or at once when an API worker of this node signalled a cancel)
