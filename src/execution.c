@@ -40,10 +40,19 @@ has_output_file(const struct script *s)
 	return has;
 }
 
+static int
+any_runner_idle(struct shm *shm)
+{
+	for (unsigned i = 0; i < SHM_RUNNER_SLOTS; i++)
+		if (atomic_load(&shm->runner_idle[i]))
+			return 1;
+	return 0;
+}
+
 int
 execution_handoff(struct shm *shm, long long id)
 {
-	if (atomic_load(&shm->idle_runners) <= 0)
+	if (!any_runner_idle(shm))
 		return -1;
 	for (unsigned i = 0; i < SHM_HANDOFF_SLOTS; i++) {
 		_Atomic int64_t *slot = &shm->handoff[((unsigned long long)id +
@@ -87,9 +96,10 @@ execution_backlog(struct shm *shm)
 }
 
 void
-execution_runner_idle(struct shm *shm, int idle)
+execution_runner_idle(struct shm *shm, int slot, int idle)
 {
-	atomic_fetch_add(&shm->idle_runners, idle ? 1 : -1);
+	if (slot >= 0 && slot < SHM_RUNNER_SLOTS)
+		atomic_store(&shm->runner_idle[slot], idle ? 1 : 0);
 }
 
 enum exec_submit_status

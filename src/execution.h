@@ -76,9 +76,9 @@ long long execution_take_handoff(struct shm *shm);
 int execution_scan_due(struct shm *shm, int poll_ms);
 /* Flags queued work that no hand-off covers. */
 void execution_backlog(struct shm *shm);
-/* Runners say when they sleep, so hand-offs happen only when one is idle
- * (a busy node keeps to the queue's order). */
-void execution_runner_idle(struct shm *shm, int idle);
+/* Runners say (by their slot) when they sleep, so hand-offs happen only
+ * when one is idle (a busy node keeps to the queue's order). */
+void execution_runner_idle(struct shm *shm, int slot, int idle);
 
 /* 1 for succeeded, failed, timed_out, canceled, error, lost. */
 int execution_status_final(const char *status);

@@ -305,6 +305,7 @@ claim_now(struct run_state *st)
 	    (int)rn->pid, &claimed) == -1) {
 		log_warnx("cannot claim the execution handed over: %s",
 		    db_errmsg(rn->db));
+		execution_backlog(rn->shm);     /* still queued */
 		return 0;
 	}
 	if (!claimed)
@@ -659,6 +660,8 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 		fatalx("%s", err);
 	sandbox_reap_stale(&rn.sb);
 	rn.db = db_new(c);
+	/* A runner killed while idle left its slot marked idle. */
+	execution_runner_idle(shm, slot, 0);
 	log_info("runner %d ready (runs as \"%s\", tree control: %s)", slot,
 	    c->run_user, sandbox_kind_name(&rn.sb));
 
@@ -674,9 +677,11 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 
 			if (db_begin(rn.db) == 0 &&
 			    store_exec_peek(rn.db, handed, &cl, &claimed, &hs,
-			    &have_s) == -1)
+			    &have_s) == -1) {
 				log_warnx("reading a handed-off execution: %s",
 				    db_errmsg(rn.db));
+				execution_backlog(shm);  /* still queued */
+			}
 			if (claimed) {
 				run_one(&rn, &cl, 1, have_s ? &hs : NULL);
 				free(cl.input_json);
@@ -702,9 +707,9 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 			execution_backlog(shm);
 			continue;
 		}
-		execution_runner_idle(shm, 1);
+		execution_runner_idle(shm, slot, 1);
 		wake_wait(&shm->queue_gen, seen, c->poll_interval_ms);
-		execution_runner_idle(shm, 0);
+		execution_runner_idle(shm, slot, 0);
 	}
 	log_info("runner %d stopping", slot);
 	db_close(rn.db);

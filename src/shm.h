@@ -18,6 +18,7 @@
 #define SHM_DONE_SLOTS 1024     /* completion words, by execution id */
 #define SHM_EXEC_STATUSES 8
 #define SHM_HANDOFF_SLOTS 64    /* queued ids handed to idle runners */
+#define SHM_RUNNER_SLOTS 256    /* the most runner_workers (conf.c) */
 
 struct histogram {
 	_Atomic uint64_t bucket[SHM_BUCKETS];
@@ -49,7 +50,9 @@ struct shm {
 	 * runner is idle; a runner swaps it out for 0. Only a shortcut: the
 	 * row is queued in the database either way. */
 	_Atomic int64_t handoff[SHM_HANDOFF_SLOTS];
-	_Atomic int32_t idle_runners;               /* runners asleep */
+	/* Which runner slots are asleep; a runner started in a slot clears
+	 * it first, so a runner killed while idle leaves nothing stale. */
+	_Atomic uint8_t runner_idle[SHM_RUNNER_SLOTS];
 	/* Set when queued work was not handed off: a runner must scan the
 	 * queue (it swaps the flag back to 0 before it does). */
 	_Atomic uint32_t backlog;

@@ -28,7 +28,7 @@ main(void)
 	ok(execution_handoff(shm, 7) == -1, "no idle runner: not handed off");
 	ok(execution_take_handoff(shm) == 0, "and nothing to take");
 
-	execution_runner_idle(shm, 1);
+	execution_runner_idle(shm, 3, 1);
 	ok(execution_handoff(shm, 7) == 0, "an idle runner: handed off");
 	got = execution_take_handoff(shm);
 	is_int((int)got, 7, "the runner takes that id");
@@ -95,7 +95,12 @@ main(void)
 	ok(execution_scan_due(shm, 20) == 1, "the poll is due again after "
 	    "its interval");
 
-	execution_runner_idle(shm, 0);
-	is_int(atomic_load(&shm->idle_runners), 0, "idle count back to 0");
+	execution_runner_idle(shm, 3, 0);
+	ok(execution_handoff(shm, 9) == -1, "the runner busy again: no "
+	    "hand-off");
+	execution_runner_idle(shm, 5, 1);
+	execution_runner_idle(shm, 5, 0);   /* a new runner in a dead one's slot */
+	ok(execution_handoff(shm, 9) == -1, "a slot cleared by its new "
+	    "runner is not idle");
 	return done_testing();
 }
