@@ -418,6 +418,16 @@ db_tx_begin(struct db *db)
 }
 
 int
+db_tx_begin_read_committed(struct db *db)
+{
+	/* Applies to the next transaction only. */
+	if (simple_query(db, "SET TRANSACTION ISOLATION LEVEL READ "
+	    "COMMITTED") == -1)
+		return -1;
+	return db_tx_begin(db);
+}
+
+int
 db_tx_commit(struct db *db)
 {
 	int rc = simple_query(db, "COMMIT");

@@ -87,6 +87,9 @@ int db_exec(struct db *db, const char *sql, const struct dbp *p, size_t np,
     unsigned long long *insert_id);
 /* Transactions (statement-level helpers for BEGIN/COMMIT/ROLLBACK). */
 int db_tx_begin(struct db *db);
+/* The same, for one transaction whose plain reads must see what others
+ * committed meanwhile (READ COMMITTED), not a snapshot of its start. */
+int db_tx_begin_read_committed(struct db *db);
 int db_tx_commit(struct db *db);
 void db_tx_rollback(struct db *db);
 

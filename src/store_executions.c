@@ -286,9 +286,11 @@ claim_one(struct db *db, long long id, long long script_id, const char *node,
 	    "WHERE id = ?";
 	static const char *lim_sql = "SELECT max_concurrency FROM scripts "
 	    "WHERE id = ? FOR UPDATE";
-	static const char *count_sql = "SELECT COUNT(*) FROM executions "
-	    "WHERE script_id = ? AND status = 'running'";
-	struct dbp ps[1] = { DBP_I(script_id) };
+	static const char *count_sql = "SELECT (SELECT COUNT(*) FROM "
+	    "executions WHERE script_id = ? AND status = 'running'), "
+	    "(SELECT MIN(id) FROM executions WHERE script_id = ? AND "
+	    "status = 'queued')";
+	struct dbp ps[2] = { DBP_I(script_id), DBP_I(script_id) };
 	struct dbres res;
 	int limited;
 
@@ -302,19 +304,27 @@ claim_one(struct db *db, long long id, long long script_id, const char *node,
 	if (limited) {
 		/* Locking the script row serialises claims of this script
 		 * across runners and nodes, so the running count below stays
-		 * true until this transaction commits. */
+		 * true until this transaction commits. The transaction reads
+		 * committed rows (store_exec_claim), so the count includes
+		 * the claim of whoever held the lock before us. */
 		if (db_exec(db, lim_sql, ps, 1, &res, NULL, NULL) == -1)
 			return -1;
 		const char *lim = res.nrows == 1 ? dbres_get(&res, 0, 0) : NULL;
 		long long max = lim ? strtoll(lim, NULL, 10) : 0;
 		dbres_free(&res);
 		if (lim != NULL) {
-			if (db_exec(db, count_sql, ps, 1, &res, NULL, NULL) == -1)
+			if (db_exec(db, count_sql, ps, 2, &res, NULL, NULL) == -1)
 				return -1;
 			long long running = strtoll(dbres_get(&res, 0, 0), NULL,
 			    10);
+			const char *first = dbres_get(&res, 0, 1);
+			/* An older one of this script still queued (another
+			 * runner skipped past it, or holds it without having
+			 * claimed it) goes first: each script's queue keeps
+			 * its order. */
+			long long oldest = first ? strtoll(first, NULL, 10) : id;
 			dbres_free(&res);
-			if (running >= max)
+			if (running >= max || oldest < id)
 				return 0;
 		}
 	}
@@ -335,7 +345,7 @@ store_exec_claim(struct db *db, const char *node, int pid,
 	*claimed = 0;
 	memset(cl, 0, sizeof(*cl));
 retry:
-	if (db_tx_begin(db) == -1)
+	if (db_tx_begin_read_committed(db) == -1)
 		return -1;
 	if (db_exec(db, cand_sql, NULL, 0, &res, NULL, NULL) == -1)
 		goto fail;

@@ -40,10 +40,6 @@ struct driver {
 	const char *cancel_on;
 	const char *live_file;
 	struct timespec t0;
-	const char *gate;           /* "go" or "refuse" */
-	long gate_wait_ms;
-	const char *gate_probe;     /* a file the program creates */
-	int gate_probe_seen;
 };
 
 static void
@@ -56,8 +52,7 @@ usage(void)
 	    "  [--env K=V]... [--cwd DIR] [--workdir BASE [--keep-workdir]]\n"
 	    "  [--stdout-file F] [--stderr-file F] [--sandbox auto|none|DIR]\n"
 	    "  [--tick-ms N] [--cancel-after-ms N] [--cancel-on-output S]\n"
-	    "  [--live-file F] [--close-stdin] [--leak-fd]\n"
-	    "  [--gate go|refuse [--gate-wait-ms N] [--gate-probe FILE]]"
+	    "  [--live-file F] [--close-stdin] [--leak-fd]"
 	    " -- /abs/program [args]\n");
 	exit(2);
 }
@@ -101,20 +96,6 @@ on_started(void *arg, pid_t pid)
 
 	d->started = 1;
 	d->pid = pid;
-}
-
-/* Holds the child at the gate for a while, notes whether the program
- * already ran (it must not have), then lets it go or stops it. */
-static int
-on_gate(void *arg)
-{
-	struct driver *d = arg;
-
-	if (d->gate_wait_ms > 0)
-		usleep((useconds_t)d->gate_wait_ms * 1000);
-	if (d->gate_probe != NULL)
-		d->gate_probe_seen = access(d->gate_probe, F_OK) == 0;
-	return strcmp(d->gate, "go") == 0 ? 0 : -1;
 }
 
 static int
@@ -162,8 +143,7 @@ enum {
 	O_STDIN = 256, O_STDIN_FILE, O_TIMEOUT, O_GRACE, O_CAP, O_UID, O_GID,
 	O_USER, O_RL_CPU, O_RL_AS, O_RL_NOFILE, O_RL_NPROC, O_RL_FSIZE, O_ENV,
 	O_CWD, O_WORKDIR, O_KEEP, O_OUTF, O_ERRF, O_SANDBOX, O_TICK,
-	O_CANCEL_MS, O_CANCEL_ON, O_LIVE, O_CLOSE_STDIN, O_LEAK, O_GATE,
-	O_GATE_WAIT, O_GATE_PROBE,
+	O_CANCEL_MS, O_CANCEL_ON, O_LIVE, O_CLOSE_STDIN, O_LEAK,
 };
 
 static const struct option longopts[] = {
@@ -193,9 +173,6 @@ static const struct option longopts[] = {
 	{ "live-file", required_argument, NULL, O_LIVE },
 	{ "close-stdin", no_argument, NULL, O_CLOSE_STDIN },
 	{ "leak-fd", no_argument, NULL, O_LEAK },
-	{ "gate", required_argument, NULL, O_GATE },
-	{ "gate-wait-ms", required_argument, NULL, O_GATE_WAIT },
-	{ "gate-probe", required_argument, NULL, O_GATE_PROBE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -282,9 +259,6 @@ main(int argc, char **argv)
 		case O_CANCEL_ON: d.cancel_on = optarg; break;
 		case O_LIVE: d.live_file = optarg; break;
 		case O_CLOSE_STDIN: close(0); break;
-		case O_GATE: d.gate = optarg; break;
-		case O_GATE_WAIT: d.gate_wait_ms = atol(optarg); break;
-		case O_GATE_PROBE: d.gate_probe = optarg; break;
 		case O_LEAK:
 			/* A descriptor the child must not inherit. */
 			if (open("/etc/passwd", O_RDONLY) == -1)
@@ -322,8 +296,6 @@ main(int argc, char **argv)
 	}
 
 	hooks.started = on_started;
-	if (d.gate != NULL)
-		hooks.gate = on_gate;
 	hooks.arg = &d;
 	if (tick_ms > 0 || d.cancel_after_ms > 0 || d.cancel_on != NULL ||
 	    d.live_file != NULL) {
@@ -360,9 +332,6 @@ main(int argc, char **argv)
 	}
 	printf("started=%d\nticks=%d\nsandbox=%s\n", d.started, d.ticks,
 	    sandbox_kind_name(&sb));
-	if (d.gate != NULL)
-		printf("gate_refused=%d\ngate_probe_seen=%d\n",
-		    res.gate_refused, d.gate_probe_seen);
 	if (workdir != NULL && !keep) {
 		if (sandbox_workdir_remove(workdir, err, sizeof(err)) == -1)
 			printf("workdir_removed=0\nworkdir_error=%s\n", err);

@@ -8,6 +8,7 @@ import signal
 import stat
 import subprocess
 import textwrap
+import threading
 import time
 
 import pytest
@@ -319,6 +320,53 @@ def test_max_concurrency_one_runs_in_order():
     for i in ids:
         expect += [f"start {i}", f"end {i}"]
     assert lines == expect
+
+
+def test_max_concurrency_two_under_concurrent_submissions():
+    # 12 submissions from 6 threads at once: never more than two run at a
+    # time, and they are claimed in queue (id) order. Two claimed together
+    # may reach their first line in either order, so a start may come at
+    # most one place early or late.
+    log = os.path.join(STATE, unique("pair") + ".log")
+    path = write_script(unique("pair") + ".sh", f"""
+        #!/bin/sh
+        echo "start $SCRIPTORCH_EXECUTION_ID" >> {log}
+        sleep 0.5
+        echo "end $SCRIPTORCH_EXECUTION_ID" >> {log}
+        """)
+    open(log, "w").close()
+    os.chmod(log, 0o666)
+    s = register(path, max_concurrency=2)
+    ids, lock = [], threading.Lock()
+
+    def submit():
+        for _ in range(2):
+            r = call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {}})
+            assert r.status == 202
+            with lock:
+                ids.append(r.json["id"])
+    threads = [threading.Thread(target=submit) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ids) == 12
+    for i in ids:
+        assert wait_final(i, 60)["status"] == "succeeded"
+    running, peak, starts = set(), 0, []
+    for line in open(log).read().split("\n")[:-1]:
+        what, eid = line.split()
+        if what == "start":
+            running.add(eid)
+            starts.append(int(eid))
+            peak = max(peak, len(running))
+        else:
+            running.discard(eid)
+    assert peak == 2, f"{peak} ran at once"
+    order = sorted(ids)
+    assert sorted(starts) == order
+    for pos, eid in enumerate(starts):
+        assert abs(order.index(eid) - pos) <= 1, f"out of queue order: {starts}"
 
 
 def test_large_output_is_capped_and_flagged():
