@@ -71,8 +71,6 @@ struct child_ctx {
 	gid_t gid;
 	int fd_in, fd_out, fd_err;          /* the child's pipe ends */
 	int fd_report;                      /* error pipe, write end */
-	int fd_gate;                        /* gate pipe, read end, or -1 */
-	int fd_gate_w;                      /* its write end: closed first */
 	const struct sandbox_run *run;
 	int rl_res[MAX_RLIMITS];
 	struct rlimit rl[MAX_RLIMITS];
@@ -96,7 +94,8 @@ struct clone3_args {
  * moving a process into a cgroup afterwards waits for an RCU grace period,
  * several milliseconds on every run. Any failure of clone3 falls back to
  * fork(), and the child then joins by writing cgroup.procs. Without
- * CLONE_VM the child is a copy, exactly as after fork().
+ * CLONE_VM the child is a copy, exactly as after fork(). Used where the
+ * shared-memory launch below is not available.
  */
 static pid_t
 fork_into_run(struct sandbox_run *run)
@@ -119,6 +118,50 @@ fork_into_run(struct sandbox_run *run)
 #endif
 	return fork();
 }
+
+#if defined(__x86_64__) && defined(SYS_clone3)
+#define HAVE_CLONE3_VM 1
+#define CLONE3_VM 0x100ULL
+#define CLONE3_VFORK 0x4000ULL
+#define STO_STR2(x) #x
+#define STO_STR(x) STO_STR2(x)
+/* The child's stack while it shares our memory, until its exec. */
+#define CHILD_STACK_SIZE (64 * 1024)
+
+/*
+ * clone3 for a child that shares our memory (CLONE_VM): it starts on its
+ * own stack (a->stack, a->stack_size), calls fn(arg) there and exits with
+ * its value if fn returns; the parent gets the child's pid or -errno. A
+ * C caller cannot do this with syscall(): the child would return through
+ * a stack frame the parent still owns. glibc 2.36 has no clone3 wrapper,
+ * hence these few instructions (x86_64 System V: a, size, fn, arg arrive
+ * in rdi, rsi, rdx, rcx; the kernel keeps r8 and r9 across syscall, and
+ * the child gets copies of them).
+ */
+long sto_clone3_call(struct clone3_args *a, size_t size, int (*fn)(void *),
+    void *arg);
+__asm__(
+    ".text\n"
+    ".globl sto_clone3_call\n"
+    ".hidden sto_clone3_call\n"
+    ".type sto_clone3_call, @function\n"
+    "sto_clone3_call:\n"
+    "	movq %rdx, %r8\n"
+    "	movq %rcx, %r9\n"
+    "	movl $" STO_STR(SYS_clone3) ", %eax\n"
+    "	syscall\n"
+    "	testq %rax, %rax\n"
+    "	jnz 1f\n"
+    "	xorl %ebp, %ebp\n"                /* the child: outermost frame */
+    "	movq %r9, %rdi\n"
+    "	callq *%r8\n"
+    "	movl %eax, %edi\n"
+    "	movl $" STO_STR(SYS_exit) ", %eax\n"
+    "	syscall\n"
+    "	hlt\n"
+    "1:	ret\n"
+    ".size sto_clone3_call, .-sto_clone3_call\n");
+#endif
 
 static int64_t
 mono_ns(void)
@@ -203,7 +246,7 @@ static void __attribute__((noreturn))
 child_main(const struct child_ctx *c)
 {
 	struct sigaction sa;
-	int sig, rep, gate, fds[3], i;
+	int sig, rep, fds[3], i;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
@@ -216,13 +259,6 @@ child_main(const struct child_ctx *c)
 	rep = fcntl(c->fd_report, F_DUPFD_CLOEXEC, 3);
 	if (rep == -1)
 		_exit(126);
-	gate = -1;
-	if (c->fd_gate != -1) {
-		/* Our copy of the write end would keep EOF from coming. */
-		close(c->fd_gate_w);
-		if ((gate = fcntl(c->fd_gate, F_DUPFD_CLOEXEC, 3)) == -1)
-			child_fail(rep, ST_FDS);
-	}
 	fds[0] = fcntl(c->fd_in, F_DUPFD_CLOEXEC, 3);
 	fds[1] = fcntl(c->fd_out, F_DUPFD_CLOEXEC, 3);
 	fds[2] = fcntl(c->fd_err, F_DUPFD_CLOEXEC, 3);
@@ -263,20 +299,56 @@ child_main(const struct child_ctx *c)
 		errno = ESRCH;
 		child_fail(rep, ST_PDEATH);
 	}
-	if (gate != -1) {
-		/* Ready: wait for the parent's go (one byte); EOF means stop,
-		 * quietly, since the parent knows why. */
-		char go;
-		ssize_t n;
-		do
-			n = read(gate, &go, 1);
-		while (n == -1 && errno == EINTR);
-		if (n != 1)
-			_exit(127);
-	}
 	sigprocmask(SIG_SETMASK, &c->empty, NULL);
 	execve(c->path, c->argv, c->envp);
 	child_fail(rep, ST_EXEC);
+}
+
+#ifdef HAVE_CLONE3_VM
+static int
+child_entry(void *arg)
+{
+	child_main(arg);
+}
+#endif
+
+/*
+ * Starts a child that runs child_main(c). On x86_64 as posix_spawn does:
+ * the child shares our memory and we are suspended until it execs or
+ * exits (CLONE_VM | CLONE_VFORK), so no page table of the runner is
+ * copied and none of its pages faults afterwards; it is still created
+ * inside the run cgroup. Elsewhere, or if the kernel refuses, a copy as
+ * fork_into_run() makes it. Returns the child's pid, 0 in a forked child
+ * (which must call child_main), or -1.
+ */
+static pid_t
+spawn_child(struct sandbox_run *run, const struct child_ctx *c)
+{
+#ifdef HAVE_CLONE3_VM
+	_Alignas(64) char stack[CHILD_STACK_SIZE];
+	struct clone3_args a;
+	int saved = errno;
+	long pid;
+
+	memset(&a, 0, sizeof(a));
+	a.flags = CLONE3_VM | CLONE3_VFORK;
+	if (run->cg2_dir_fd != -1) {
+		a.flags |= CLONE3_INTO_CGROUP;
+		a.cgroup = (uint64_t)run->cg2_dir_fd;
+		run->cg2_cloned = 1;
+	}
+	a.exit_signal = SIGCHLD;
+	a.stack = (uint64_t)(uintptr_t)stack;
+	a.stack_size = sizeof(stack);
+	pid = sto_clone3_call(&a, sizeof(a), child_entry, (void *)c);
+	if (pid > 0) {
+		/* It ran on our memory until its exec: errno may be its. */
+		errno = saved;
+		return (pid_t)pid;
+	}
+	run->cg2_cloned = 0;
+#endif
+	return fork_into_run(run);
 }
 
 /* ---- the parent ----------------------------------------------------- */
@@ -488,7 +560,6 @@ exec_run(const struct exec_spec *spec, const struct exec_hooks *hooks,
 {
 	int in_p[2] = { -1, -1 }, out_p[2] = { -1, -1 };
 	int err_p[2] = { -1, -1 }, rep_p[2] = { -1, -1 };
-	int gate_p[2] = { -1, -1 };
 	int pidfd = -1, rc = -1, prepared = 0, reaped = 0, exited = 0;
 	int term_sent = 0, kill_sent = 0, pipe_was_pending = 0, r, npfd;
 	int tick_ms = 0, status = 0, t, pipe_blocked = 0;
@@ -529,12 +600,6 @@ exec_run(const struct exec_spec *spec, const struct exec_hooks *hooks,
 		    strerror(errno));
 		goto out;
 	}
-	if (hooks != NULL && hooks->gate != NULL &&
-	    pipe2(gate_p, O_CLOEXEC) == -1) {
-		snprintf(err, errlen, "cannot create a pipe: %s",
-		    strerror(errno));
-		goto out;
-	}
 	if (sandbox_run_prepare(spec->sandbox, &run, err, errlen) == -1)
 		goto out;
 	prepared = 1;
@@ -553,8 +618,6 @@ exec_run(const struct exec_spec *spec, const struct exec_hooks *hooks,
 	c.fd_out = out_p[1];
 	c.fd_err = err_p[1];
 	c.fd_report = rep_p[1];
-	c.fd_gate = gate_p[0];
-	c.fd_gate_w = gate_p[1];
 	c.run = &run;
 	if (spec->limits != NULL) {
 		add_rlimit(&c, RLIMIT_CPU, spec->limits->cpu_s);
@@ -573,7 +636,7 @@ exec_run(const struct exec_spec *spec, const struct exec_hooks *hooks,
 	/* No handler of ours may run in the child before it resets them. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid = fork_into_run(&run);
+	pid = spawn_child(&run, &c);
 	if (pid == 0)
 		child_main(&c);
 	r = errno;
@@ -587,37 +650,6 @@ exec_run(const struct exec_spec *spec, const struct exec_hooks *hooks,
 	close_fd(&out_p[1]);
 	close_fd(&err_p[1]);
 	close_fd(&rep_p[1]);
-	close_fd(&gate_p[0]);
-
-	/* EPIPE instead of SIGPIPE while opening the gate and feeding
-	 * stdin; see exec.h. */
-	sigemptyset(&pipeset);
-	sigaddset(&pipeset, SIGPIPE);
-	sigpending(&pending);
-	pipe_was_pending = sigismember(&pending, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipeset, &oldpipe);
-	pipe_blocked = 1;
-
-	if (gate_p[1] != -1) {
-		/* The child gets ready while the hook works. */
-		ssize_t n;
-		if (hooks->gate(hooks->arg) == -1) {
-			close_fd(&gate_p[1]);       /* EOF: the child exits */
-			res->gate_refused = 1;
-			snprintf(err, errlen, "stopped before exec by the "
-			    "caller");
-			/* Its report (if it failed first) is moot. */
-			(void)read_report(rep_p[0], &report);
-			close_fd(&rep_p[0]);
-			goto out;       /* killed and reaped below */
-		}
-		do
-			n = write(gate_p[1], "g", 1);
-		while (n == -1 && errno == EINTR);
-		/* EPIPE: the child failed before the gate; its report says
-		 * why. */
-		close_fd(&gate_p[1]);
-	}
 
 	r = read_report(rep_p[0], &report);
 	close_fd(&rep_p[0]);
@@ -644,6 +676,14 @@ exec_run(const struct exec_spec *spec, const struct exec_hooks *hooks,
 	if ((in_p[1] != -1 && set_nonblock(in_p[1]) == -1) ||
 	    set_nonblock(out_p[0]) == -1 || set_nonblock(err_p[0]) == -1)
 		log_warn("cannot make the child's pipes non-blocking");
+
+	/* EPIPE instead of SIGPIPE while feeding stdin; see exec.h. */
+	sigemptyset(&pipeset);
+	sigaddset(&pipeset, SIGPIPE);
+	sigpending(&pending);
+	pipe_was_pending = sigismember(&pending, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipeset, &oldpipe);
+	pipe_blocked = 1;
 
 	if (spec->timeout_s > 0)
 		deadline = t_start + (int64_t)(spec->timeout_s * 1e9);
@@ -798,8 +838,6 @@ out:
 	close_fd(&err_p[1]);
 	close_fd(&rep_p[0]);
 	close_fd(&rep_p[1]);
-	close_fd(&gate_p[0]);
-	close_fd(&gate_p[1]);
 	close_fd(&pidfd);
 	if (prepared)
 		sandbox_run_release(&run);

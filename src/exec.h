@@ -94,13 +94,6 @@ struct exec_spec {
 
 /* All optional; a NULL struct exec_hooks means none. */
 struct exec_hooks {
-	/* Called once the child exists, before it may exec: the child sets
-	 * itself up (descriptors, cgroup, limits, identity) meanwhile and
-	 * then waits. Return 0 to let it exec, -1 to stop it: it exits
-	 * without exec'ing, exec_run returns -1 with *gate_refused set and
-	 * nothing left running. Lets the caller overlap slow work (a
-	 * database commit) with the child's start-up. */
-	int (*gate)(void *arg);
 	/* Called once the exec is known to have succeeded (the child is the
 	 * program now). The caller may do slow work here (database): output
 	 * piles up in the pipes meanwhile, but the deadline still counts. */
@@ -127,7 +120,6 @@ struct exec_result {
 	 * the run cgroup's memory.peak / v1 memory.max_usage_in_bytes (the
 	 * whole tree's charged memory, page cache included) if any. */
 	long long cpu_user_ms, cpu_system_ms, max_rss_kb;
-	int gate_refused;           /* the gate hook said no (see above) */
 };
 
 /*

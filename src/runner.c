@@ -6,13 +6,12 @@
  * script without max_concurrency hands its id to an idle runner through
  * the shared region (execution_handoff). That runner reads the row and
  * its script in one statement, prepares the run, and claims it by id
- * while its child sets itself up (the exec gate): the child execs only
- * once the claim has committed. Everything else is found by scanning the
- * queue (SELECT ... FOR UPDATE SKIP LOCKED, honouring max_concurrency):
- * when an API worker flagged a backlog it could not hand off, after a
- * run found by a scan, and once per poll interval per node for work
- * queued by other nodes. Idle runners sleep on the shm->queue_gen futex
- * word with the poll interval as the timeout.
+ * (one UPDATE) just before starting the child. Everything else is found
+ * by scanning the queue (SELECT ... FOR UPDATE SKIP LOCKED, honouring
+ * max_concurrency): when an API worker flagged a backlog it could not
+ * hand off, after a run found by a scan, and once per poll interval per
+ * node for work queued by other nodes. Idle runners sleep on the
+ * shm->queue_gen futex word with the poll interval as the timeout.
  *
  * While a script runs, the executor calls our tick every 200 ms: once a
  * second (or at once when an API worker of this node signalled a cancel)
@@ -286,8 +285,8 @@ finish(struct runner *rn, long long id, const struct exec_final *f)
 }
 
 /*
- * A handed-off execution is claimed as late as possible, while its child
- * gets ready (the exec gate), or before anything else is recorded for it.
+ * A handed-off execution is claimed as late as possible: just before its
+ * child is started, or before anything else is recorded for it.
  * Returns 1 when this runner owns the execution, 0 when it must leave it
  * alone: another runner took it, it was canceled, or the database failed
  * (then it stays queued and the queue scan finds it again).
@@ -312,12 +311,6 @@ claim_now(struct run_state *st)
 		log_debug("execution handed over was taken or canceled "
 		    "meanwhile");
 	return claimed;
-}
-
-static int
-hook_gate(void *arg)
-{
-	return claim_now(arg) ? 0 : -1;
 }
 
 static void
@@ -509,15 +502,14 @@ run_one(struct runner *rn, const struct exec_claim *cl, int pending,
 	st.version = s.version;
 	st.last_save = clock_mono_ms();
 	st.cancel_seen = wake_read(&rn->shm->cancel_gen);
-	hooks.gate = st.claim_pending ? hook_gate : NULL;
 	hooks.started = hook_started;
 	hooks.tick = hook_tick;
 	hooks.tick_ms = TICK_MS;
 	hooks.arg = &st;
 
+	if (!claim_now(&st))
+		goto out;               /* not ours after all */
 	if (exec_run(&spec, &hooks, &res, err, sizeof(err)) == -1) {
-		if (res.gate_refused)
-			goto out;       /* not ours after all */
 		buf_printf(&msg, "could not start: %s", err);
 		finish_error(&st, s.version, buf_str(&msg));
 		goto out;
