@@ -39,8 +39,9 @@ answer_execution(struct request *r, int status, const struct dbres *row)
 /* Loads the script named by r->params[0] (an id or a name). The file is
  * not looked at here: the runner checks its version before the run. */
 static int
-load_script(struct request *r, struct script *s)
+load_script(struct request *r, struct script *s, int *queue_full)
 {
+	int maxq = r->ctx->conf->queue_max_depth;
 	const char *p = r->params[0];
 	enum reg_status rs;
 
@@ -48,9 +49,11 @@ load_script(struct request *r, struct script *s)
 		unsigned long long id = api_param_id(r, 0, "script");
 		if (id == 0)
 			return -1;
-		rs = registry_load(r->ctx->db, (long long)id, NULL, s);
+		rs = registry_load_for_submit(r->ctx->db, (long long)id, NULL,
+		    maxq, s, queue_full);
 	} else {
-		rs = registry_load(r->ctx->db, 0, p, s);
+		rs = registry_load_for_submit(r->ctx->db, 0, p, maxq, s,
+		    queue_full);
 	}
 	if (rs == REG_NOT_FOUND) {
 		resp_error(r, 404, "not_found", NULL, "no script \"%s\"", p);
@@ -101,16 +104,17 @@ submit_and_answer(struct request *r, const char *trigger, int wait_s)
 	yajl_val body = NULL, input = NULL;
 	struct exec_submitted sub;
 	struct dbres row;
-	int final = 0;
+	int final = 0, queue_full = 0;
 
 	memset(&s, 0, sizeof(s));
 	verr_clear(&e);
-	if (load_script(r, &s) == -1)
+	if (load_script(r, &s, &queue_full) == -1)
 		goto out;
 	if (parse_input(r, &body, &input) == -1)
 		goto out;
 	switch (execution_submit(r->ctx->db, r->ctx->conf, r->ctx->shm, &s,
-	    input, trigger, wait_s == 0 ? &row : NULL, &sub, &e)) {
+	    input, trigger, queue_full, wait_s == 0 ? &row : NULL, &sub,
+	    &e)) {
 	case SUBMIT_OK:
 		break;
 	case SUBMIT_INVALID:

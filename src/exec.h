@@ -22,6 +22,11 @@
  *  - PR_SET_PDEATHSIG SIGKILL: if the calling process dies, the child
  *    is killed (its descendants by the cgroup or the next run's cleanup).
  *
+ * How: on x86_64 the child is created as posix_spawn creates one, sharing
+ * the caller's memory on a stack of its own, the caller suspended until
+ * the exec (or the child's failure); so nothing of the caller is copied.
+ * Elsewhere it is a fork()-style copy. Either way inside its run cgroup.
+ *
  * While the child runs, the parent pumps stdin/stdout/stderr together
  * with poll() on non-blocking pipes, so a child writing much while being
  * fed much never deadlocks. A pidfd in the poll set tells of the child's

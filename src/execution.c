@@ -105,7 +105,8 @@ execution_runner_idle(struct shm *shm, int slot, int idle)
 enum exec_submit_status
 execution_submit(struct db *db, const struct conf *c, struct shm *shm,
     const struct script *s, yajl_val input, const char *trigger,
-    struct dbres *row, struct exec_submitted *out, struct verr *e)
+    int queue_full, struct dbres *row, struct exec_submitted *out,
+    struct verr *e)
 {
 	long long *id = &out->id;
 	enum exec_submit_status rc = SUBMIT_INVALID;
@@ -146,7 +147,9 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 		json_dump(&in_json, input);
 	else
 		buf_adds(&in_json, "{}");
-	if (store_exec_enqueue(db, s->id, s->name, trigger, buf_str(&in_json),
+	/* Full (known already, or found by the insert): *id stays 0. */
+	if (queue_full != 1 && store_exec_enqueue(db, s->id, s->name,
+	    trigger, buf_str(&in_json), queue_full == 0 ? 0 :
 	    c->queue_max_depth, id) == -1) {
 		rc = SUBMIT_DB;
 		goto out;

@@ -35,7 +35,9 @@ struct exec_submitted {
 
 /*
  * Validates `input` (NULL = {}) against the script (enabled, inputs
- * schema, args placeholders) and queues an execution with `trigger`, then
+ * schema, args placeholders) and queues an execution with `trigger`
+ * unless the queue is full (`queue_full`: 1 full, 0 not, as read with the
+ * script by registry_load_for_submit; -1 unknown: checked here), then
  * hands it to or wakes a local runner. When `row` is not NULL it is
  * filled (store_exec_get's columns) before any runner can take the
  * execution, so it shows it queued. On SUBMIT_OK *out says what was
@@ -44,7 +46,7 @@ struct exec_submitted {
  */
 enum exec_submit_status execution_submit(struct db *db,
     const struct conf *c, struct shm *shm, const struct script *s,
-    yajl_val input, const char *trigger, struct dbres *row,
+    yajl_val input, const char *trigger, int queue_full, struct dbres *row,
     struct exec_submitted *out, struct verr *e);
 
 /*

@@ -1120,6 +1120,19 @@ registry_load(struct db *db, long long id, const char *name, struct script *s)
 }
 
 enum reg_status
+registry_load_for_submit(struct db *db, long long id, const char *name,
+    int max_queued, struct script *s, int *queue_full)
+{
+	int found;
+
+	memset(s, 0, sizeof(*s));
+	if (store_script_get_probe(db, id, name, max_queued, s, &found,
+	    queue_full) == -1)
+		return REG_DB;
+	return found ? REG_OK : REG_NOT_FOUND;
+}
+
+enum reg_status
 registry_get(struct db *db, const struct conf *c, long long id,
     struct script *s, struct verr *e)
 {

@@ -67,6 +67,10 @@ enum reg_status registry_get_by_name(struct db *db, const struct conf *c,
  */
 enum reg_status registry_load(struct db *db, long long id, const char *name,
     struct script *s);
+/* The same, for a submission: *queue_full tells in the same round trip
+ * whether `max_queued` executions already wait. */
+enum reg_status registry_load_for_submit(struct db *db, long long id,
+    const char *name, int max_queued, struct script *s, int *queue_full);
 
 /*
  * Recomputes the version of `s` from its file now; on change stores it and

@@ -65,7 +65,8 @@ enum exec_col {
 };
 
 /* Inserts a queued execution unless `max_queued` executions already wait
- * (then *id = 0: the caller answers 429). */
+ * (then *id = 0: the caller answers 429); max_queued <= 0: no check (the
+ * caller made it, see store_script_get_probe). */
 int store_exec_enqueue(struct db *db, long long script_id,
     const char *script_name, const char *trigger, const char *input_json,
     int max_queued, long long *id);
@@ -168,6 +169,11 @@ int store_script_get(struct db *db, long long id, int for_update,
     struct script *s, int *found);
 int store_script_get_by_name(struct db *db, const char *name,
     struct script *s, int *found);
+/* The same by id (name NULL) or name, and in the same statement whether
+ * `max_queued` executions already wait in the queue (*queue_full), so a
+ * submission needs one round trip for both. */
+int store_script_get_probe(struct db *db, long long id, const char *name,
+    int max_queued, struct script *s, int *found, int *queue_full);
 /* Calls fn for each script ordered by name; NULL type/like and enabled < 0
  * match all. `like` is a LIKE pattern escaped with '!', matched without
  * regard to case against name and description. The script passed to fn

@@ -105,12 +105,14 @@ store_exec_enqueue(struct db *db, long long script_id, const char *script_name,
 	int at_limit;
 
 	*id = 0;
-	if (db_exec(db, full, pf, 1, &res, NULL, NULL) == -1)
-		return -1;
-	at_limit = res.nrows > 0;
-	dbres_free(&res);
-	if (at_limit)
-		return 0;
+	if (max_queued > 0) {
+		if (db_exec(db, full, pf, 1, &res, NULL, NULL) == -1)
+			return -1;
+		at_limit = res.nrows > 0;
+		dbres_free(&res);
+		if (at_limit)
+			return 0;
+	}
 	if (db_exec(db, ins, p, 4, NULL, NULL, &newid) == -1)
 		return -1;
 	*id = (long long)newid;

@@ -102,6 +102,36 @@ store_script_get_by_name(struct db *db, const char *name, struct script *s,
 	return get_one(db, sql, p, s, found);
 }
 
+int
+store_script_get_probe(struct db *db, long long id, const char *name,
+    int max_queued, struct script *s, int *found, int *queue_full)
+{
+	/* The queue probe walks the (status, id) index to position
+	 * max_queued and no further, as store_exec_enqueue() would. */
+#define PROBE "(SELECT id FROM executions WHERE status = 'queued' " \
+	"ORDER BY id LIMIT 1 OFFSET ?)"
+	static const char *by_id = "SELECT " SCRIPT_COLS ", " PROBE
+	    " FROM scripts WHERE id = ?";
+	static const char *by_name = "SELECT " SCRIPT_COLS ", " PROBE
+	    " FROM scripts WHERE name = ?";
+#undef PROBE
+	struct dbp p[2] = { DBP_I(max_queued - 1),
+	    name ? DBP_S(name) : DBP_I(id) };
+	struct dbres res;
+
+	*found = *queue_full = 0;
+	if (db_exec(db, name ? by_name : by_id, p, 2, &res, NULL,
+	    NULL) == -1)
+		return -1;
+	*found = res.nrows == 1;
+	if (*found) {
+		store_row_to_script(&res, 0, 0, s);
+		*queue_full = dbres_get(&res, 0, SCRIPT_NCOLS) != NULL;
+	}
+	dbres_free(&res);
+	return 0;
+}
+
 /*
  * One statement for every combination of filters: a NULL parameter turns
  * its condition off, so the statement is prepared once. `like` is already
