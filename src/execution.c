@@ -40,20 +40,9 @@ has_output_file(const struct script *s)
 	return has;
 }
 
-static int
-any_runner_idle(struct shm *shm)
-{
-	for (unsigned i = 0; i < SHM_RUNNER_SLOTS; i++)
-		if (atomic_load(&shm->runner_idle[i]))
-			return 1;
-	return 0;
-}
-
 int
 execution_handoff(struct shm *shm, long long id)
 {
-	if (!any_runner_idle(shm))
-		return -1;
 	for (unsigned i = 0; i < SHM_HANDOFF_SLOTS; i++) {
 		_Atomic int64_t *slot = &shm->handoff[((unsigned long long)id +
 		    i) % SHM_HANDOFF_SLOTS];
@@ -67,13 +56,26 @@ execution_handoff(struct shm *shm, long long id)
 long long
 execution_take_handoff(struct shm *shm)
 {
-	for (unsigned i = 0; i < SHM_HANDOFF_SLOTS; i++) {
-		int64_t v = atomic_load(&shm->handoff[i]);
-		if (v > 0 && atomic_compare_exchange_strong(&shm->handoff[i],
-		    &v, 0))
-			return v;
+	/* The smallest id first: ids grow with the queue, so hand-offs are
+	 * taken in queue order. A slot emptied by another runner between
+	 * the look and the swap means: look again. */
+	for (;;) {
+		unsigned best = 0;
+		int64_t v, min = 0;
+
+		for (unsigned i = 0; i < SHM_HANDOFF_SLOTS; i++) {
+			v = atomic_load(&shm->handoff[i]);
+			if (v > 0 && (min == 0 || v < min)) {
+				min = v;
+				best = i;
+			}
+		}
+		if (min == 0)
+			return 0;
+		v = min;
+		if (atomic_compare_exchange_strong(&shm->handoff[best], &v, 0))
+			return min;
 	}
-	return 0;
 }
 
 int
@@ -93,13 +95,6 @@ void
 execution_backlog(struct shm *shm)
 {
 	atomic_store(&shm->backlog, 1);
-}
-
-void
-execution_runner_idle(struct shm *shm, int slot, int idle)
-{
-	if (slot >= 0 && slot < SHM_RUNNER_SLOTS)
-		atomic_store(&shm->runner_idle[slot], idle ? 1 : 0);
 }
 
 enum exec_submit_status

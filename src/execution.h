@@ -61,14 +61,16 @@ int execution_wait(struct db *db, struct shm *shm, long long id,
     const uint32_t *seen, int timeout_ms, struct dbres *row, int *final);
 
 /*
- * The direct hand-off of a just-queued execution to an idle local runner,
- * so that it need not search the queue: the runner reads that one row and
- * claims it by id while its child is being set up. A hand-off may be lost
- * (a runner dies holding it): the row is queued all the same, and the
- * queue scan finds it. Scripts with max_concurrency are never handed off.
+ * The direct hand-off of a just-queued execution to a local runner, so
+ * that it need not search the queue: the runner reads that one row (with
+ * its script) and claims it by id just before starting it. Runners take
+ * hand-offs smallest id first, i.e. in queue order. A hand-off may be
+ * lost (a runner dies holding it): the row is queued all the same, and
+ * the queue scan finds it. Scripts with max_concurrency are never handed
+ * off.
  */
-/* Puts `id` in a free hand-off slot if a runner is idle: 0. Else -1: a
- * runner must find it by scanning the queue. */
+/* Puts `id` in a free hand-off slot: 0. Else (all taken) -1: a runner
+ * must find it by scanning the queue. */
 int execution_handoff(struct shm *shm, long long id);
 /* Takes a handed-off id, or returns 0 when none is waiting. */
 long long execution_take_handoff(struct shm *shm);
@@ -78,9 +80,6 @@ long long execution_take_handoff(struct shm *shm);
 int execution_scan_due(struct shm *shm, int poll_ms);
 /* Flags queued work that no hand-off covers. */
 void execution_backlog(struct shm *shm);
-/* Runners say (by their slot) when they sleep, so hand-offs happen only
- * when one is idle (a busy node keeps to the queue's order). */
-void execution_runner_idle(struct shm *shm, int slot, int idle);
 
 /* 1 for succeeded, failed, timed_out, canceled, error, lost. */
 int execution_status_final(const char *status);

@@ -3,8 +3,8 @@
  * through the executor, record everything, repeat.
  *
  * Finding work: an API worker that has just queued an execution of a
- * script without max_concurrency hands its id to an idle runner through
- * the shared region (execution_handoff). That runner reads the row and
+ * script without max_concurrency hands its id to a runner through the
+ * shared region (execution_handoff; taken smallest id first). That runner reads the row and
  * its script in one statement, prepares the run, and claims it by id
  * (one UPDATE) just before starting the child. Everything else is found
  * by scanning the queue (SELECT ... FOR UPDATE SKIP LOCKED, honouring
@@ -652,34 +652,18 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 		fatalx("%s", err);
 	sandbox_reap_stale(&rn.sb);
 	rn.db = db_new(c);
-	/* A runner killed while idle left its slot marked idle. */
-	execution_runner_idle(shm, slot, 0);
 	log_info("runner %d ready (runs as \"%s\", tree control: %s)", slot,
 	    c->run_user, sandbox_kind_name(&rn.sb));
 
 	while (!stopping) {
 		uint32_t seen = wake_read(&shm->queue_gen);
-		long long handed = execution_take_handoff(shm);
+		long long handed;
 		struct exec_claim cl;
 		int claimed = 0;
 
-		if (handed > 0) {
-			struct script hs;
-			int have_s = 0;
-
-			if (db_begin(rn.db) == 0 &&
-			    store_exec_peek(rn.db, handed, &cl, &claimed, &hs,
-			    &have_s) == -1) {
-				log_warnx("reading a handed-off execution: %s",
-				    db_errmsg(rn.db));
-				execution_backlog(shm);  /* still queued */
-			}
-			if (claimed) {
-				run_one(&rn, &cl, 1, have_s ? &hs : NULL);
-				free(cl.input_json);
-			}
-			continue;
-		}
+		/* A flagged backlog first: it holds what the hand-offs do not
+		 * (queued while every slot was taken, limited scripts), and
+		 * the scan takes the oldest. */
 		if (execution_scan_due(shm, c->poll_interval_ms) &&
 		    db_begin(rn.db) == 0 &&
 		    store_exec_claim(rn.db, c->node_name, (int)rn.pid, &cl,
@@ -699,9 +683,24 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 			execution_backlog(shm);
 			continue;
 		}
-		execution_runner_idle(shm, slot, 1);
+		if ((handed = execution_take_handoff(shm)) > 0) {
+			struct script hs;
+			int have_s = 0;
+
+			if (db_begin(rn.db) == 0 &&
+			    store_exec_peek(rn.db, handed, &cl, &claimed, &hs,
+			    &have_s) == -1) {
+				log_warnx("reading a handed-off execution: %s",
+				    db_errmsg(rn.db));
+				execution_backlog(shm);  /* still queued */
+			}
+			if (claimed) {
+				run_one(&rn, &cl, 1, have_s ? &hs : NULL);
+				free(cl.input_json);
+			}
+			continue;
+		}
 		wake_wait(&shm->queue_gen, seen, c->poll_interval_ms);
-		execution_runner_idle(shm, slot, 0);
 	}
 	log_info("runner %d stopping", slot);
 	db_close(rn.db);

@@ -17,8 +17,7 @@
 #define SHM_BUCKETS 16          /* histogram buckets incl. +Inf */
 #define SHM_DONE_SLOTS 1024     /* completion words, by execution id */
 #define SHM_EXEC_STATUSES 8
-#define SHM_HANDOFF_SLOTS 64    /* queued ids handed to idle runners */
-#define SHM_RUNNER_SLOTS 256    /* the most runner_workers (conf.c) */
+#define SHM_HANDOFF_SLOTS 64    /* queued ids handed to runners */
 
 struct histogram {
 	_Atomic uint64_t bucket[SHM_BUCKETS];
@@ -46,13 +45,11 @@ struct shm {
 	_Atomic uint32_t done_gen[SHM_DONE_SLOTS];  /* bumped on finish */
 
 	/* Direct hand-off (execution.h): an API worker that has just
-	 * committed a queued execution puts its id in a free slot when a
-	 * runner is idle; a runner swaps it out for 0. Only a shortcut: the
-	 * row is queued in the database either way. */
+	 * committed a queued execution puts its id in a free slot; a runner
+	 * swaps the smallest out for 0. Only a shortcut: the row is queued in
+	 * the database either way. Single words, so a process dying halfway
+	 * leaves no slot half-written. */
 	_Atomic int64_t handoff[SHM_HANDOFF_SLOTS];
-	/* Which runner slots are asleep; a runner started in a slot clears
-	 * it first, so a runner killed while idle leaves nothing stale. */
-	_Atomic uint8_t runner_idle[SHM_RUNNER_SLOTS];
 	/* Set when queued work was not handed off: a runner must scan the
 	 * queue (it swaps the flag back to 0 before it does). */
 	_Atomic uint32_t backlog;

@@ -23,16 +23,23 @@ main(void)
 
 	plan_lazy();
 
-	/* No runner idle: nothing is handed off, the queue scan must find
-	 * it (the caller flags a backlog). */
-	ok(execution_handoff(shm, 7) == -1, "no idle runner: not handed off");
-	ok(execution_take_handoff(shm) == 0, "and nothing to take");
-
-	execution_runner_idle(shm, 3, 1);
-	ok(execution_handoff(shm, 7) == 0, "an idle runner: handed off");
+	ok(execution_take_handoff(shm) == 0, "nothing to take at first");
+	ok(execution_handoff(shm, 7) == 0, "handed off");
 	got = execution_take_handoff(shm);
 	is_int((int)got, 7, "the runner takes that id");
 	ok(execution_take_handoff(shm) == 0, "once only");
+
+	/* Taken in queue order, whatever slot each landed in. */
+	execution_handoff(shm, 130);
+	execution_handoff(shm, 66);
+	execution_handoff(shm, 65);
+	execution_handoff(shm, 129);
+	long long order[4];
+	for (i = 0; i < 4; i++)
+		order[i] = execution_take_handoff(shm);
+	ok(order[0] == 65 && order[1] == 66 && order[2] == 129 &&
+	    order[3] == 130, "smallest id first: %lld %lld %lld %lld",
+	    order[0], order[1], order[2], order[3]);
 
 	/* Every slot taken: the next one falls back to the queue. */
 	for (n = 0, i = 1; i <= SHM_HANDOFF_SLOTS; i++)
@@ -95,12 +102,5 @@ main(void)
 	ok(execution_scan_due(shm, 20) == 1, "the poll is due again after "
 	    "its interval");
 
-	execution_runner_idle(shm, 3, 0);
-	ok(execution_handoff(shm, 9) == -1, "the runner busy again: no "
-	    "hand-off");
-	execution_runner_idle(shm, 5, 1);
-	execution_runner_idle(shm, 5, 0);   /* a new runner in a dead one's slot */
-	ok(execution_handoff(shm, 9) == -1, "a slot cleared by its new "
-	    "runner is not idle");
 	return done_testing();
 }
