@@ -78,13 +78,28 @@ execution_take_handoff(struct shm *shm)
 	}
 }
 
+size_t
+execution_handoff_list(struct shm *shm, long long *ids)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; i < SHM_HANDOFF_SLOTS; i++) {
+		int64_t v = atomic_load(&shm->handoff[i]);
+		if (v > 0)
+			ids[n++] = v;
+	}
+	return n;
+}
+
 int
 execution_scan_due(struct shm *shm, int poll_ms)
 {
 	int64_t now, last;
+	int32_t b = atomic_load(&shm->backlog);
 
-	if (atomic_exchange(&shm->backlog, 0) != 0)
-		return 1;
+	while (b > 0)
+		if (atomic_compare_exchange_weak(&shm->backlog, &b, b - 1))
+			return 1;
 	now = (int64_t)clock_mono_ms();
 	last = atomic_load(&shm->last_poll_ms);
 	return now - last >= poll_ms &&
@@ -94,7 +109,17 @@ execution_scan_due(struct shm *shm, int poll_ms)
 void
 execution_backlog(struct shm *shm)
 {
-	atomic_store(&shm->backlog, 1);
+	atomic_fetch_add(&shm->backlog, 1);
+}
+
+void
+execution_backlog_none(struct shm *shm)
+{
+	int32_t b = atomic_load(&shm->backlog);
+
+	/* Only if nobody added meanwhile. */
+	if (b > 0)
+		atomic_compare_exchange_strong(&shm->backlog, &b, 0);
 }
 
 enum exec_submit_status

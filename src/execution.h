@@ -74,12 +74,18 @@ int execution_wait(struct db *db, struct shm *shm, long long id,
 int execution_handoff(struct shm *shm, long long id);
 /* Takes a handed-off id, or returns 0 when none is waiting. */
 long long execution_take_handoff(struct shm *shm);
-/* Whether this runner should scan the queue now: someone flagged a
- * backlog (execution_backlog), or no runner of this node has polled for
- * other nodes' work within poll_ms. */
+/* The ids waiting in hand-off slots now (at most SHM_HANDOFF_SLOTS):
+ * a queue scan passes over them. Returns how many. */
+size_t execution_handoff_list(struct shm *shm, long long *ids);
+/* Whether this runner should scan the queue now: a backlog is counted
+ * (execution_backlog; this takes one), or no runner of this node has
+ * polled for other nodes' work within poll_ms. */
 int execution_scan_due(struct shm *shm, int poll_ms);
-/* Flags queued work that no hand-off covers. */
+/* Counts queued work that no hand-off covers: one scan more. */
 void execution_backlog(struct shm *shm);
+/* A scan found nothing it may start: forget the rest of the backlog
+ * (what frees a limit counts again). */
+void execution_backlog_none(struct shm *shm);
 
 /* 1 for succeeded, failed, timed_out, canceled, error, lost. */
 int execution_status_final(const char *status);

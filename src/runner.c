@@ -333,8 +333,9 @@ finish_error(struct run_state *st, const char *version, const char *msg)
 
 /* Runs one execution: claimed already, or handed off (`pending`: claimed
  * here, see claim_now). `loaded`: its script if already read (taken
- * over: *loaded is left empty), else NULL. */
-static void
+ * over: *loaded is left empty), else NULL. Returns 1 if the script has a
+ * max_concurrency (its end may let a queued one start), else 0. */
+static int
 run_one(struct runner *rn, const struct exec_claim *cl, int pending,
     struct script *loaded)
 {
@@ -360,7 +361,7 @@ run_one(struct runner *rn, const struct exec_claim *cl, int pending,
 	struct exec_final f;
 	const char *extra_env[4] = { NULL, NULL, NULL, NULL };
 	struct buf venv_env = BUF_INIT, venv_path = BUF_INIT;
-	int npre, n, present = 0;
+	int npre, n, present = 0, limited;
 
 	double claimed_ms = clock_mono_ms();
 
@@ -615,8 +616,10 @@ out:
 	buf_free(&msg);
 	buf_free(&venv_env);
 	buf_free(&venv_path);
+	limited = s.max_concurrency > 0;
 	script_free(&s);
 	log_set_id(NULL);
+	return limited;
 }
 
 void
@@ -661,26 +664,31 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 		struct exec_claim cl;
 		int claimed = 0;
 
-		/* A flagged backlog first: it holds what the hand-offs do not
-		 * (queued while every slot was taken, limited scripts), and
-		 * the scan takes the oldest. */
+		/* A counted backlog first: it holds what the hand-offs do not
+		 * (queued while every slot was taken, limited scripts, limits
+		 * freed), and the scan takes the oldest of that, passing over
+		 * the rows waiting in hand-off slots. */
 		if (execution_scan_due(shm, c->poll_interval_ms) &&
-		    db_begin(rn.db) == 0 &&
-		    store_exec_claim(rn.db, c->node_name, (int)rn.pid, &cl,
-		    &claimed) == -1 && db_error(rn.db) != DB_EUNAVAIL)
-			log_warnx("claim: %s", db_errmsg(rn.db));
+		    db_begin(rn.db) == 0) {
+			long long skip[SHM_HANDOFF_SLOTS];
+			size_t nskip = execution_handoff_list(shm, skip);
+
+			if (store_exec_claim(rn.db, c->node_name, (int)rn.pid,
+			    skip, nskip, &cl, &claimed) == -1) {
+				if (db_error(rn.db) != DB_EUNAVAIL)
+					log_warnx("claim: %s", db_errmsg(rn.db));
+			} else if (!claimed)
+				execution_backlog_none(shm);
+		}
 		if (claimed) {
-			/* More may be waiting: pass the baton to another
-			 * idle runner instead of leaving it to the poll. */
-			if (cl.more) {
-				execution_backlog(shm);
+			/* More counted: let another runner scan meanwhile. */
+			if (atomic_load(&shm->backlog) > 0)
 				wake_bump(&shm->queue_gen, 1);
-			}
-			run_one(&rn, &cl, 0, NULL);
+			/* Its end may free its script's max_concurrency for
+			 * the next one queued: one scan more. */
+			if (run_one(&rn, &cl, 0, NULL))
+				execution_backlog(shm);
 			free(cl.input_json);
-			/* The queue had work, and this run's end may have
-			 * freed its script's max_concurrency: look again. */
-			execution_backlog(shm);
 			continue;
 		}
 		if ((handed = execution_take_handoff(shm)) > 0) {
@@ -695,7 +703,8 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 				execution_backlog(shm);  /* still queued */
 			}
 			if (claimed) {
-				run_one(&rn, &cl, 1, have_s ? &hs : NULL);
+				if (run_one(&rn, &cl, 1, have_s ? &hs : NULL))
+					execution_backlog(shm);
 				free(cl.input_json);
 			}
 			continue;

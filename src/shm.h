@@ -50,9 +50,9 @@ struct shm {
 	 * the database either way. Single words, so a process dying halfway
 	 * leaves no slot half-written. */
 	_Atomic int64_t handoff[SHM_HANDOFF_SLOTS];
-	/* Set when queued work was not handed off: a runner must scan the
-	 * queue (it swaps the flag back to 0 before it does). */
-	_Atomic uint32_t backlog;
+	/* How many scans queued work needs that no hand-off covers (no free
+	 * slot, a limited script, a limit freed): each scan takes one. */
+	_Atomic int32_t backlog;
 	/* When a runner of this node last scanned for work queued by other
 	 * nodes (monotonic ms): one scan per poll interval per node. */
 	_Atomic int64_t last_poll_ms;

@@ -99,17 +99,19 @@ struct exec_claim {
 	long long script_id;
 	char *input_json;          /* owned: free() */
 	double waited_ms;          /* queued -> claimed, by the DB clock */
-	int more;                  /* other candidates were seen */
 };
 /* Claims the oldest queued execution this runner may start, honouring
- * every script's max_concurrency across nodes. *claimed = 0 if none. */
+ * every script's max_concurrency across nodes, and passing over the
+ * `nskip` ids in `skip` (handed off to runners already). *claimed = 0 if
+ * none. */
 int store_exec_claim(struct db *db, const char *node, int pid,
-    struct exec_claim *cl, int *claimed);
+    const long long *skip, size_t nskip, struct exec_claim *cl,
+    int *claimed);
 /* A queued execution handed to this runner by an API worker of this node
  * (see execution_handoff): reads it, and its script in the same
  * statement, without claiming it. *found = 0 when it is no longer queued;
  * *have_script = 0 when its script is gone (else free *s with
- * script_free). cl->more is always 0. */
+ * script_free). */
 int store_exec_peek(struct db *db, long long id, struct exec_claim *cl,
     int *found, struct script *s, int *have_script);
 /* Claims that execution by id, in one autocommitted statement: *claimed

@@ -333,14 +333,21 @@ claim_one(struct db *db, long long id, long long script_id, const char *node,
 	return claim_update(db, id, node, pid);
 }
 
+/* Candidates per scan: more than the hand-off slots (shm.h), so that
+ * what the scan is for is seen past the handed-off rows before it. */
+#define CLAIM_CANDIDATES 100
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 int
 store_exec_claim(struct db *db, const char *node, int pid,
-    struct exec_claim *cl, int *claimed)
+    const long long *skip, size_t nskip, struct exec_claim *cl,
+    int *claimed)
 {
 	static const char *cand_sql = "SELECT id, script_id, input, "
 	    "TIMESTAMPDIFF(MICROSECOND, queued_at, UTC_TIMESTAMP(6)) "
-	    "FROM executions WHERE status = 'queued' ORDER BY id LIMIT 32 "
-	    "FOR UPDATE SKIP LOCKED";
+	    "FROM executions WHERE status = 'queued' ORDER BY id LIMIT "
+	    STR(CLAIM_CANDIDATES) " FOR UPDATE SKIP LOCKED";
 	struct dbres res;
 	int rc, tries = 0;
 
@@ -353,16 +360,19 @@ retry:
 		goto fail;
 	/* Scripts already found at their limit in this pass are skipped, so
 	 * each script's own queue keeps its order. */
-	long long blocked[32];
+	long long blocked[CLAIM_CANDIDATES];
 	int nblocked = 0;
-	for (size_t i = 0; i < res.nrows; i++) {
+	for (size_t i = 0; i < res.nrows && i < CLAIM_CANDIDATES; i++) {
 		long long id = strtoll(dbres_get(&res, i, 0), NULL, 10);
 		long long sid = strtoll(dbres_get(&res, i, 1), NULL, 10);
-		int skip = 0;
+		int pass = 0;
 		for (int k = 0; k < nblocked; k++)
 			if (blocked[k] == sid)
-				skip = 1;
-		if (skip)
+				pass = 1;
+		for (size_t k = 0; k < nskip; k++)
+			if (skip[k] == id)
+				pass = 1;
+		if (pass)
 			continue;
 		rc = claim_one(db, id, sid, node, pid);
 		if (rc == -1) {
@@ -374,7 +384,6 @@ retry:
 			continue;
 		}
 		claim_fill(cl, &res, i);
-		cl->more = i + 1 < res.nrows;
 		*claimed = 1;
 		break;
 	}

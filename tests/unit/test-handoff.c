@@ -98,6 +98,27 @@ main(void)
 	execution_backlog(shm);
 	ok(execution_scan_due(shm, 60000) == 1, "a backlog makes a scan due");
 	ok(execution_scan_due(shm, 60000) == 0, "and is consumed by it");
+	execution_backlog(shm);
+	execution_backlog(shm);
+	ok(execution_scan_due(shm, 60000) == 1 &&
+	    execution_scan_due(shm, 60000) == 1 &&
+	    execution_scan_due(shm, 60000) == 0, "one scan per backlog counted");
+	execution_backlog(shm);
+	execution_backlog(shm);
+	execution_backlog_none(shm);
+	ok(execution_scan_due(shm, 60000) == 0, "a scan that found nothing "
+	    "clears the count");
+
+	/* A scan passes over what waits in the slots. */
+	long long list[SHM_HANDOFF_SLOTS];
+	execution_handoff(shm, 501);
+	execution_handoff(shm, 502);
+	size_t nl = execution_handoff_list(shm, list);
+	ok(nl == 2 && ((list[0] == 501 && list[1] == 502) ||
+	    (list[0] == 502 && list[1] == 501)), "the waiting ids are listed");
+	while (execution_take_handoff(shm) != 0)
+		;
+	ok(execution_handoff_list(shm, list) == 0, "none once taken");
 	usleep(30 * 1000);
 	ok(execution_scan_due(shm, 20) == 1, "the poll is due again after "
 	    "its interval");
