@@ -3,15 +3,17 @@
  * through the executor, record everything, repeat.
  *
  * Finding work: an API worker that has just queued an execution of a
- * script without max_concurrency hands its id to a runner through the
- * shared region (execution_handoff; taken smallest id first). That runner reads the row and
- * its script in one statement, prepares the run, and claims it by id
- * (one UPDATE) just before starting the child. Everything else is found
- * by scanning the queue (SELECT ... FOR UPDATE SKIP LOCKED, honouring
- * max_concurrency): when an API worker flagged a backlog it could not
- * hand off, after a run found by a scan, and once per poll interval per
- * node for work queued by other nodes. Idle runners sleep on the
- * shm->queue_gen futex word with the poll interval as the timeout.
+ * script without max_concurrency puts its id in a hand-off slot of the
+ * shared region (execution_handoff); runners take the smallest id first.
+ * The runner taking it reads the row and its script in one statement,
+ * prepares the run, and claims it by id (one UPDATE) just before starting
+ * the child.
+ * Everything else is found by scanning the queue (SELECT ... FOR UPDATE
+ * SKIP LOCKED, honouring max_concurrency, passing over handed-off rows):
+ * once per counted backlog (no free slot, a limited script queued, a
+ * limited run ended) and once per poll interval per node for work queued
+ * by other nodes. Idle runners sleep on the shm->queue_gen futex word
+ * with the poll interval as the timeout.
  *
  * While a script runs, the executor calls our tick every 200 ms: once a
  * second (or at once when an API worker of this node signalled a cancel)
