@@ -8,6 +8,7 @@
 #include <mysql.h>
 #include <errmsg.h>
 #include <mysqld_error.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +28,20 @@ struct stmt_slot {
 	MYSQL_STMT *st;
 };
 
+#define MAX_PARAMS 32
+
 struct db {
 	const struct conf *conf;
 	MYSQL *my;
 	struct stmt_slot cache[STMT_CACHE];
 	size_t ncache;
 	int in_tx;
+	/* A statement sent by db_send() and not yet awaited. */
+	MYSQL_STMT *sent;
+	int sent_status, sent_ret;
+	struct dbp sent_p[MAX_PARAMS];
+	MYSQL_BIND sent_b[MAX_PARAMS];
+	unsigned long sent_lens[MAX_PARAMS];
 	double last_used;
 	enum db_error err;
 	char errmsg[512];
@@ -117,6 +126,8 @@ db_connect(struct db *db)
 	mysql_options(db->my, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
 	mysql_options(db->my, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
 	mysql_options(db->my, MYSQL_OPT_RECONNECT, &off);
+	/* For db_send(); blocking calls work as before. */
+	mysql_options(db->my, MYSQL_OPT_NONBLOCK, 0);
 	mysql_options(db->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(db->my, MYSQL_INIT_COMMAND,
 	    "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,"
@@ -290,27 +301,15 @@ out:
 	return rc;
 }
 
+/* Binds `p` to `st` through b/lens, which must outlive the execution. */
 static int
-exec_once(struct db *db, const char *sql, const struct dbp *p, size_t np,
-    struct dbres *res, unsigned long long *affected,
-    unsigned long long *insert_id, int *at_prepare)
+bind_params(struct db *db, MYSQL_STMT *st, const char *sql,
+    const struct dbp *p, size_t np, MYSQL_BIND *b, unsigned long *lens)
 {
-	MYSQL_STMT *st;
-	MYSQL_BIND b[32];
-	unsigned long lens[32];
-	MYSQL_RES *meta;
-	int rc;
-
-	*at_prepare = 1;
-	if (db->my == NULL && db_connect(db) == -1)
-		return -1;
-	if ((st = get_stmt(db, sql)) == NULL)
-		return -1;
-	*at_prepare = 0;
-	if (np > 32 || np != mysql_stmt_param_count(st))
+	if (np > MAX_PARAMS || np != mysql_stmt_param_count(st))
 		fatalx("statement wants %lu parameters, got %zu: %s",
 		    mysql_stmt_param_count(st), np, sql);
-	memset(b, 0, sizeof(b));
+	memset(b, 0, sizeof(*b) * MAX_PARAMS);
 	for (size_t i = 0; i < np; i++) {
 		switch (p[i].t) {
 		case DBP_NULL:
@@ -337,6 +336,28 @@ exec_once(struct db *db, const char *sql, const struct dbp *p, size_t np,
 		set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
 		return -1;
 	}
+	return 0;
+}
+
+static int
+exec_once(struct db *db, const char *sql, const struct dbp *p, size_t np,
+    struct dbres *res, unsigned long long *affected,
+    unsigned long long *insert_id, int *at_prepare)
+{
+	MYSQL_STMT *st;
+	MYSQL_BIND b[MAX_PARAMS];
+	unsigned long lens[MAX_PARAMS];
+	MYSQL_RES *meta;
+	int rc;
+
+	*at_prepare = 1;
+	if (db->my == NULL && db_connect(db) == -1)
+		return -1;
+	if ((st = get_stmt(db, sql)) == NULL)
+		return -1;
+	*at_prepare = 0;
+	if (bind_params(db, st, sql, p, np, b, lens) == -1)
+		return -1;
 	if (mysql_stmt_execute(st) != 0) {
 		set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
 		return -1;
@@ -391,6 +412,80 @@ db_exec(struct db *db, const char *sql, const struct dbp *p, size_t np,
 		return -1;
 	}
 	return exec_once(db, sql, p, np, res, affected, insert_id, &at_prepare);
+}
+
+int
+db_send(struct db *db, const char *sql, const struct dbp *p, size_t np)
+{
+	MYSQL_STMT *st;
+
+	db->err = DB_OK;
+	if (db->sent != NULL)
+		fatalx("db_send: a statement is already in flight");
+	if (db->my == NULL && db_connect(db) == -1)
+		return -1;
+	if ((st = get_stmt(db, sql)) == NULL)
+		return -1;
+	if (np > MAX_PARAMS)
+		fatalx("db_send: %zu parameters: %s", np, sql);
+	memcpy(db->sent_p, p, np * sizeof(*p));
+	if (bind_params(db, st, sql, db->sent_p, np, db->sent_b,
+	    db->sent_lens) == -1)
+		return -1;
+	db->sent = st;
+	db->sent_ret = 0;
+	db->sent_status = mysql_stmt_execute_start(&db->sent_ret, st);
+	return 0;
+}
+
+int
+db_await(struct db *db, unsigned long long *affected)
+{
+	MYSQL_STMT *st = db->sent;
+	struct pollfd pfd;
+	int status = db->sent_status, ev, r, timeout;
+
+	if (st == NULL)
+		fatalx("db_await: nothing in flight");
+	db->sent = NULL;
+	while (status != 0) {
+		pfd.fd = mysql_get_socket(db->my);
+		pfd.events = 0;
+		pfd.revents = 0;
+		if (status & MYSQL_WAIT_READ)
+			pfd.events |= POLLIN;
+		if (status & MYSQL_WAIT_WRITE)
+			pfd.events |= POLLOUT;
+		if (status & MYSQL_WAIT_EXCEPT)
+			pfd.events |= POLLPRI;
+		timeout = status & MYSQL_WAIT_TIMEOUT ?
+		    (int)mysql_get_timeout_value_ms(db->my) : -1;
+		r = poll(&pfd, 1, timeout);
+		if (r == -1 && errno == EINTR)
+			continue;
+		ev = 0;
+		if (r == 0)
+			ev = MYSQL_WAIT_TIMEOUT;
+		else if (r > 0) {
+			if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
+				ev |= MYSQL_WAIT_READ;
+			if (pfd.revents & POLLOUT)
+				ev |= MYSQL_WAIT_WRITE;
+			if (pfd.revents & POLLPRI)
+				ev |= MYSQL_WAIT_EXCEPT;
+		}
+		status = mysql_stmt_execute_cont(&db->sent_ret, st, ev);
+	}
+	if (db->sent_ret != 0) {
+		set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+		if (db->err == DB_EUNAVAIL)
+			drop_connection(db);
+		return -1;
+	}
+	db->last_used = clock_mono_ms();
+	if (affected != NULL)
+		*affected = mysql_stmt_affected_rows(st);
+	return 0;
 }
 
 static int

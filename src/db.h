@@ -85,6 +85,16 @@ int db_begin(struct db *db);
 int db_exec(struct db *db, const char *sql, const struct dbp *p, size_t np,
     struct dbres *res, unsigned long long *affected,
     unsigned long long *insert_id);
+/*
+ * A statement without a result set (an UPDATE, autocommitted) sent now and
+ * waited for later, so that the caller can work meanwhile: db_send()
+ * sends it, db_await() waits for its end (*affected: rows changed).
+ * Nothing else may use `db` in between; `p` is copied, but the strings
+ * it points to must stay valid until db_await(). 0 or -1 each, as
+ * db_exec().
+ */
+int db_send(struct db *db, const char *sql, const struct dbp *p, size_t np);
+int db_await(struct db *db, unsigned long long *affected);
 /* Transactions (statement-level helpers for BEGIN/COMMIT/ROLLBACK). */
 int db_tx_begin(struct db *db);
 /* The same, for one transaction whose plain reads must see what others

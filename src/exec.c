@@ -633,6 +633,12 @@ exec_run(const struct exec_spec *spec, const struct exec_hooks *hooks,
 	c.parent = getpid();
 	sigemptyset(&c.empty);
 
+	if (hooks != NULL && hooks->ready != NULL &&
+	    hooks->ready(hooks->arg) == -1) {
+		res->refused = 1;
+		snprintf(err, errlen, "not started: the caller withdrew it");
+		goto out;
+	}
 	/* No handler of ours may run in the child before it resets them. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);

@@ -99,6 +99,11 @@ struct exec_spec {
 
 /* All optional; a NULL struct exec_hooks means none. */
 struct exec_hooks {
+	/* Called once everything for the child is ready (pipes, cgroup),
+	 * just before it is started: the last moment to finish slow work
+	 * begun earlier (a database commit) and to decide. Return -1 to
+	 * start nothing: exec_run returns -1 with result.refused set. */
+	int (*ready)(void *arg);
 	/* Called once the exec is known to have succeeded (the child is the
 	 * program now). The caller may do slow work here (database): output
 	 * piles up in the pipes meanwhile, but the deadline still counts. */
@@ -125,6 +130,7 @@ struct exec_result {
 	 * the run cgroup's memory.peak / v1 memory.max_usage_in_bytes (the
 	 * whole tree's charged memory, page cache included) if any. */
 	long long cpu_user_ms, cpu_system_ms, max_rss_kb;
+	int refused;                /* the ready hook said no */
 };
 
 /*

@@ -81,6 +81,7 @@ struct run_state {
 	double exec_ms;         /* monotonic time of the child's exec */
 	int started_saved;
 	int claim_pending;      /* handed off, not yet claimed (claim_now) */
+	int claim_sent;         /* ... and its claim is in flight */
 };
 
 static void
@@ -302,8 +303,9 @@ claim_now(struct run_state *st)
 	if (!st->claim_pending)
 		return 1;
 	st->claim_pending = 0;
-	if (store_exec_claim_id(rn->db, st->id, rn->c->node_name,
-	    (int)rn->pid, &claimed) == -1) {
+	if ((st->claim_sent ? store_exec_claim_id_end(rn->db, &claimed) :
+	    store_exec_claim_id(rn->db, st->id, rn->c->node_name,
+	    (int)rn->pid, &claimed)) == -1) {
 		log_warnx("cannot claim the execution handed over: %s",
 		    db_errmsg(rn->db));
 		execution_backlog(rn->shm);     /* still queued */
@@ -313,6 +315,27 @@ claim_now(struct run_state *st)
 		log_debug("execution handed over was taken or canceled "
 		    "meanwhile");
 	return claimed;
+}
+
+/* Sends the claim of a handed-off execution, to be ended by claim_now()
+ * while the run is prepared in between, with no other use of the
+ * database. If it cannot be sent, claim_now() tries once more. */
+static void
+claim_send(struct run_state *st)
+{
+	struct runner *rn = st->rn;
+
+	if (!st->claim_pending || st->claim_sent)
+		return;
+	if (store_exec_claim_id_send(rn->db, st->id, rn->c->node_name,
+	    (int)rn->pid) == 0)
+		st->claim_sent = 1;
+}
+
+static int
+hook_ready(void *arg)
+{
+	return claim_now(arg) ? 0 : -1;
 }
 
 static void
@@ -401,6 +424,9 @@ run_one(struct runner *rn, const struct exec_claim *cl, int pending,
 		    buf_str(&msg));
 		goto out;
 	}
+	/* A handed-off execution: its claim commits while the run is
+	 * prepared (no database use until claim_now). */
+	claim_send(&st);
 
 	input = json_parse(cl->input_json, strlen(cl->input_json), err,
 	    sizeof(err));
@@ -505,14 +531,15 @@ run_one(struct runner *rn, const struct exec_claim *cl, int pending,
 	st.version = s.version;
 	st.last_save = clock_mono_ms();
 	st.cancel_seen = wake_read(&rn->shm->cancel_gen);
+	hooks.ready = hook_ready;
 	hooks.started = hook_started;
 	hooks.tick = hook_tick;
 	hooks.tick_ms = TICK_MS;
 	hooks.arg = &st;
 
-	if (!claim_now(&st))
-		goto out;               /* not ours after all */
 	if (exec_run(&spec, &hooks, &res, err, sizeof(err)) == -1) {
+		if (res.refused)
+			goto out;       /* not ours after all */
 		buf_printf(&msg, "could not start: %s", err);
 		finish_error(&st, s.version, buf_str(&msg));
 		goto out;

@@ -119,6 +119,12 @@ int store_exec_peek(struct db *db, long long id, struct exec_claim *cl,
  * canceled. Only for scripts without max_concurrency. */
 int store_exec_claim_id(struct db *db, long long id, const char *node,
     int pid, int *claimed);
+/* The same claim in two halves, so the caller can work while it commits
+ * (db_send/db_await): nothing else may use `db` in between; `node` must
+ * stay valid until the end. */
+int store_exec_claim_id_send(struct db *db, long long id, const char *node,
+    int pid);
+int store_exec_claim_id_end(struct db *db, int *claimed);
 /* Records the version that runs and started_at: the child was exec'd
  * `ago_ms` before this call. */
 int store_exec_started(struct db *db, long long id, const char *version,

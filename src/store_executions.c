@@ -229,6 +229,27 @@ claim_update(struct db *db, long long id, const char *node, int pid)
 	return affected == 1;
 }
 
+int
+store_exec_claim_id_send(struct db *db, long long id, const char *node,
+    int pid)
+{
+	struct dbp pu[3] = { DBP_S(node), DBP_I(pid), DBP_I(id) };
+
+	return db_send(db, claim_upd_sql, pu, 3);
+}
+
+int
+store_exec_claim_id_end(struct db *db, int *claimed)
+{
+	unsigned long long affected = 0;
+
+	*claimed = 0;
+	if (db_await(db, &affected) == -1)
+		return -1;
+	*claimed = affected == 1;
+	return 0;
+}
+
 /* Fills `cl` from a row of (id, script_id, input, waited_us). */
 static void
 claim_fill(struct exec_claim *cl, const struct dbres *res, size_t row)

@@ -63,4 +63,13 @@ ok_if "duration measured ($(val duration_ms) ms)" [ "$(val duration_ms)" -ge 50 
 run_exec -- /bin/sh -c 'x=$(head -c 40000000 /dev/zero | tr "\0" a); echo ${#x}'
 ok_if "max rss seen ($(val max_rss_kb) kB)" [ "$(val max_rss_kb)" -ge 30000 ]
 
+# The ready hook runs before the start and may withdraw it: then nothing
+# runs at all (the runner's claim lost to another runner).
+run_exec -- /bin/true
+is "$(val ready_called):$(val refused)" 1:0 "the ready hook is called before a start"
+run_exec --withdraw -- /bin/sh -c "touch $T/withdrawn"
+is "$(val result):$(val refused):$(val started)" error:1:0 \
+    "withdrawn by the ready hook: an error, marked refused, never started"
+ok_if "the withdrawn program never ran" [ ! -e "$T/withdrawn" ]
+
 done_testing

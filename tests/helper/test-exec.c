@@ -40,6 +40,8 @@ struct driver {
 	const char *cancel_on;
 	const char *live_file;
 	struct timespec t0;
+	int withdraw;               /* the ready hook refuses */
+	int ready_called;
 };
 
 static void
@@ -52,7 +54,7 @@ usage(void)
 	    "  [--env K=V]... [--cwd DIR] [--workdir BASE [--keep-workdir]]\n"
 	    "  [--stdout-file F] [--stderr-file F] [--sandbox auto|none|DIR]\n"
 	    "  [--tick-ms N] [--cancel-after-ms N] [--cancel-on-output S]\n"
-	    "  [--live-file F] [--close-stdin] [--leak-fd]"
+	    "  [--live-file F] [--close-stdin] [--leak-fd] [--withdraw]"
 	    " -- /abs/program [args]\n");
 	exit(2);
 }
@@ -96,6 +98,15 @@ on_started(void *arg, pid_t pid)
 
 	d->started = 1;
 	d->pid = pid;
+}
+
+static int
+on_ready(void *arg)
+{
+	struct driver *d = arg;
+
+	d->ready_called = 1;
+	return d->withdraw ? -1 : 0;
 }
 
 static int
@@ -143,7 +154,7 @@ enum {
 	O_STDIN = 256, O_STDIN_FILE, O_TIMEOUT, O_GRACE, O_CAP, O_UID, O_GID,
 	O_USER, O_RL_CPU, O_RL_AS, O_RL_NOFILE, O_RL_NPROC, O_RL_FSIZE, O_ENV,
 	O_CWD, O_WORKDIR, O_KEEP, O_OUTF, O_ERRF, O_SANDBOX, O_TICK,
-	O_CANCEL_MS, O_CANCEL_ON, O_LIVE, O_CLOSE_STDIN, O_LEAK,
+	O_CANCEL_MS, O_CANCEL_ON, O_LIVE, O_CLOSE_STDIN, O_LEAK, O_WITHDRAW,
 };
 
 static const struct option longopts[] = {
@@ -173,6 +184,7 @@ static const struct option longopts[] = {
 	{ "live-file", required_argument, NULL, O_LIVE },
 	{ "close-stdin", no_argument, NULL, O_CLOSE_STDIN },
 	{ "leak-fd", no_argument, NULL, O_LEAK },
+	{ "withdraw", no_argument, NULL, O_WITHDRAW },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -259,6 +271,7 @@ main(int argc, char **argv)
 		case O_CANCEL_ON: d.cancel_on = optarg; break;
 		case O_LIVE: d.live_file = optarg; break;
 		case O_CLOSE_STDIN: close(0); break;
+		case O_WITHDRAW: d.withdraw = 1; break;
 		case O_LEAK:
 			/* A descriptor the child must not inherit. */
 			if (open("/etc/passwd", O_RDONLY) == -1)
@@ -296,6 +309,7 @@ main(int argc, char **argv)
 	}
 
 	hooks.started = on_started;
+	hooks.ready = on_ready;
 	hooks.arg = &d;
 	if (tick_ms > 0 || d.cancel_after_ms > 0 || d.cancel_on != NULL ||
 	    d.live_file != NULL) {
@@ -332,6 +346,7 @@ main(int argc, char **argv)
 	}
 	printf("started=%d\nticks=%d\nsandbox=%s\n", d.started, d.ticks,
 	    sandbox_kind_name(&sb));
+	printf("ready_called=%d\nrefused=%d\n", d.ready_called, res.refused);
 	if (workdir != NULL && !keep) {
 		if (sandbox_workdir_remove(workdir, err, sizeof(err)) == -1)
 			printf("workdir_removed=0\nworkdir_error=%s\n", err);
