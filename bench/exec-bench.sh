@@ -24,10 +24,19 @@ WHEELHOUSE=$STATE/wheelhouse
 PORT=$(free_port)
 export SCRIPTORCH_RUNNERS=8 SCRIPTORCH_API_WORKERS=8 SCRIPTORCH_LOG_LEVEL=warn
 cleanup() {
-	# fcgiwrap's workers outlive their parent: stop them first.
-	[ -f "$STATE/fcgiwrap.pid" ] && pkill -P "$(cat "$STATE/fcgiwrap.pid")" 2>/dev/null
-	stop_pidfile "$STATE/fcgiwrap.pid"
-	stack_down >/dev/null 2>&1
+	# fcgiwrap's workers are reparented away from the pid we started
+	# (every run left 8 behind) and take seconds to heed SIGTERM: find
+	# them by their socket, unique to this run, and SIGKILL what stays.
+	# Nothing here may stop the rest of the clean-up (set -e).
+	local pat="fcgiwrap .*$STATE/fcgiwrap.sock"
+	pkill -f "$pat" 2>/dev/null || true
+	for _ in $(seq 20); do
+		pgrep -f "$pat" >/dev/null || break
+		sleep 0.1
+	done
+	pkill -KILL -f "$pat" 2>/dev/null || true
+	stop_pidfile "$STATE/fcgiwrap.pid" || true
+	stack_down >/dev/null 2>&1 || true
 	rm -rf "$STATE"
 }
 trap cleanup EXIT
