@@ -167,17 +167,15 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 		json_dump(&in_json, input);
 	else
 		buf_adds(&in_json, "{}");
-	/* Full (known already, or found by the insert): *id stays 0. */
-	if (queue_full != 1 && store_exec_enqueue(db, s->id, s->name,
-	    trigger, buf_str(&in_json), queue_full == 0 ? 0 :
-	    c->queue_max_depth, id) == -1) {
-		rc = SUBMIT_DB;
-		goto out;
-	}
-	if (*id == 0) {
+	if (queue_full) {
 		verr_set(e, "", "the queue holds %d executions, its limit",
 		    c->queue_max_depth);
 		rc = SUBMIT_OVERLOADED;
+		goto out;
+	}
+	if (store_exec_enqueue(db, s->id, s->name, trigger,
+	    buf_str(&in_json), id) == -1) {
+		rc = SUBMIT_DB;
 		goto out;
 	}
 	/* Before any local runner can take it: the answer shows it as it

@@ -36,8 +36,8 @@ struct exec_submitted {
 /*
  * Validates `input` (NULL = {}) against the script (enabled, inputs
  * schema, args placeholders) and queues an execution with `trigger`
- * unless the queue is full (`queue_full`: 1 full, 0 not, as read with the
- * script by registry_load_for_submit; -1 unknown: checked here), then
+ * unless the queue is full (`queue_full`, as read with the script by
+ * registry_load_for_submit: then SUBMIT_OVERLOADED), then
  * hands it to or wakes a local runner. When `row` is not NULL it is
  * filled (store_exec_get's columns) before any runner can take the
  * execution, so it shows it queued. On SUBMIT_OK *out says what was

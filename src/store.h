@@ -64,12 +64,11 @@ enum exec_col {
 	EC_CPU_USER_MS, EC_CPU_SYSTEM_MS, EC_MAX_RSS_KB, EC_NODE, EC_NCOLS
 };
 
-/* Inserts a queued execution unless `max_queued` executions already wait
- * (then *id = 0: the caller answers 429); max_queued <= 0: no check (the
- * caller made it, see store_script_get_probe). */
+/* Inserts a queued execution; *id gets its id. The queue's depth limit is
+ * checked before, with the script (store_script_get_probe). */
 int store_exec_enqueue(struct db *db, long long script_id,
     const char *script_name, const char *trigger, const char *input_json,
-    int max_queued, long long *id);
+    long long *id);
 /* One execution (all columns) into res (1 row, or 0 when not found). */
 int store_exec_get(struct db *db, long long id, struct dbres *res);
 /* The status alone ("" when not found). */

@@ -84,35 +84,16 @@ store_exec_delete_old(struct db *db, int days, int batch, long long *deleted)
 
 int
 store_exec_enqueue(struct db *db, long long script_id, const char *script_name,
-    const char *trigger, const char *input_json, int max_queued, long long *id)
+    const char *trigger, const char *input_json, long long *id)
 {
-	/* Is there a row at position max_queued in the queue? Walking the
-	 * (status, id) index stops there, so the check costs at most the
-	 * limit, not the table. Check and insert are two statements (an
-	 * INSERT ... SELECT from the same table takes InnoDB's table-level
-	 * auto-increment lock and fails under concurrency), so the limit may
-	 * be overshot by at most the number of API workers: a bound, still. */
-	static const char *full = "SELECT 1 FROM executions WHERE status = "
-	    "'queued' ORDER BY id LIMIT 1 OFFSET ?";
 	static const char *ins = "INSERT INTO executions (script_id, "
 	    "script_name, `trigger`, status, input, queued_at) "
 	    "VALUES (?, ?, ?, 'queued', ?, UTC_TIMESTAMP(3))";
-	struct dbp pf[1] = { DBP_I(max_queued - 1) };
 	struct dbp p[4] = { DBP_I(script_id), DBP_S(script_name),
 	    DBP_S(trigger), DBP_S(input_json) };
 	unsigned long long newid;
-	struct dbres res;
-	int at_limit;
 
 	*id = 0;
-	if (max_queued > 0) {
-		if (db_exec(db, full, pf, 1, &res, NULL, NULL) == -1)
-			return -1;
-		at_limit = res.nrows > 0;
-		dbres_free(&res);
-		if (at_limit)
-			return 0;
-	}
 	if (db_exec(db, ins, p, 4, NULL, NULL, &newid) == -1)
 		return -1;
 	*id = (long long)newid;

@@ -106,8 +106,13 @@ int
 store_script_get_probe(struct db *db, long long id, const char *name,
     int max_queued, struct script *s, int *found, int *queue_full)
 {
-	/* The queue probe walks the (status, id) index to position
-	 * max_queued and no further, as store_exec_enqueue() would. */
+	/* Is there a row at position max_queued in the queue? Walking the
+	 * (status, id) index stops there, so the probe costs at most the
+	 * limit, not the table. Probe and insert are two statements (an
+	 * INSERT ... SELECT from the same table takes InnoDB's table-level
+	 * auto-increment lock and fails under concurrency), so the limit
+	 * may be overshot by at most the number of API workers: a bound,
+	 * still. */
 #define PROBE "(SELECT id FROM executions WHERE status = 'queued' " \
 	"ORDER BY id LIMIT 1 OFFSET ?)"
 	static const char *by_id = "SELECT " SCRIPT_COLS ", " PROBE
