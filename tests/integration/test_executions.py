@@ -297,17 +297,23 @@ def test_timeout_kills_setsid_grandchild():
     assert pids_with(f"{marker}-sleeper") == []
 
 
-def test_max_concurrency_one_runs_in_order():
-    log = os.path.join(STATE, unique("order") + ".log")
-    path = write_script(unique("serial") + ".sh", f"""
+def register_logging_script(name, seconds, max_concurrency):
+    """A script that logs "start ID", sleeps, logs "end ID" to a shared
+    file; returns the registered script and the log's path."""
+    log = os.path.join(STATE, unique(name) + ".log")
+    path = write_script(unique(name) + ".sh", f"""
         #!/bin/sh
         echo "start $SCRIPTORCH_EXECUTION_ID" >> {log}
-        sleep 0.3
+        sleep {seconds}
         echo "end $SCRIPTORCH_EXECUTION_ID" >> {log}
         """)
     open(log, "w").close()
     os.chmod(log, 0o666)
-    s = register(path, max_concurrency=1)
+    return register(path, max_concurrency=max_concurrency), log
+
+
+def test_max_concurrency_one_runs_in_order():
+    s, log = register_logging_script("serial", 0.3, 1)
     ids = []
     for _ in range(5):
         r = call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {}})
@@ -327,16 +333,7 @@ def test_max_concurrency_two_under_concurrent_submissions():
     # time, and they are claimed in queue (id) order. Two claimed together
     # may reach their first line in either order, so a start may come at
     # most one place early or late.
-    log = os.path.join(STATE, unique("pair") + ".log")
-    path = write_script(unique("pair") + ".sh", f"""
-        #!/bin/sh
-        echo "start $SCRIPTORCH_EXECUTION_ID" >> {log}
-        sleep 0.5
-        echo "end $SCRIPTORCH_EXECUTION_ID" >> {log}
-        """)
-    open(log, "w").close()
-    os.chmod(log, 0o666)
-    s = register(path, max_concurrency=2)
+    s, log = register_logging_script("pair", 0.5, 2)
     ids, lock = [], threading.Lock()
 
     def submit():
