@@ -15,13 +15,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../dev/lib.sh"
 DUR=${1:-10}
-STATE=$(mktemp -d /tmp/scriptorch-bench.XXXXXX)
-chmod 755 "$STATE"
-BUILD=$STATE/build
-RUNTIME=$STATE/run
-SCRIPT_ROOT=$STATE/scripts
-WHEELHOUSE=$STATE/wheelhouse
-PORT=$(free_port)
+private_state scriptorch-bench
 export SCRIPTORCH_RUNNERS=8 SCRIPTORCH_API_WORKERS=8 SCRIPTORCH_LOG_LEVEL=warn
 cleanup() {
 	# fcgiwrap's workers are reparented away from the pid we started

@@ -6,13 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../dev/lib.sh"
 ROWS=${1:-1000000}
-STATE=$(mktemp -d /tmp/scriptorch-lbench.XXXXXX)
-chmod 755 "$STATE"
-BUILD=$STATE/build
-RUNTIME=$STATE/run
-SCRIPT_ROOT=$STATE/scripts
-WHEELHOUSE=$STATE/wheelhouse
-PORT=$(free_port)
+private_state scriptorch-lbench
 export SCRIPTORCH_LOG_LEVEL=warn SCRIPTORCH_RUNNERS=0
 trap 'stack_down >/dev/null 2>&1; rm -rf "$STATE"' EXIT
 need_pkgs $BUILD_PKGS $STACK_PKGS

@@ -22,13 +22,8 @@ set -uo pipefail
 
 N=${1:-3}
 WARM=${2:-30}
-STATE=$(mktemp -d /tmp/scriptorch-bench.XXXXXX)
-chmod 755 "$STATE"
-BUILD=${SCRIPTORCH_BENCH_BUILD:-$STATE/build}
-RUNTIME=$STATE/run
-SCRIPT_ROOT=$STATE/scripts
-WHEELHOUSE=$STATE/wheelhouse
-PORT=$(free_port)
+private_state scriptorch-bench
+BUILD=${SCRIPTORCH_BENCH_BUILD:-$BUILD}
 PY=/usr/bin/python3
 export SCRIPTORCH_LOG_LEVEL=debug
 

@@ -62,6 +62,19 @@ free_port() {
 # ---- MariaDB ---------------------------------------------------------------
 DB_PASSWORD=scriptorch-dev
 
+# A private stack's state in a fresh directory /tmp/NAME.XXXXXX (dev/test
+# and the benchmarks): sets STATE, BUILD, RUNTIME, SCRIPT_ROOT,
+# WHEELHOUSE and a free PORT.
+private_state() {
+	STATE=$(mktemp -d "/tmp/$1.XXXXXX") || die "cannot create a state dir"
+	chmod 755 "$STATE"
+	BUILD=$STATE/build
+	RUNTIME=$STATE/run
+	SCRIPT_ROOT=$STATE/scripts
+	WHEELHOUSE=$STATE/wheelhouse
+	PORT=$(free_port)
+}
+
 db_cli() { mariadb --no-defaults --socket="$STATE/mysql.sock" -uroot "$@"; }
 
 start_mariadb() {
