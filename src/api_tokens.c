@@ -121,6 +121,7 @@ api_tokens_revoke(struct request *r)
 		    id);
 		return;
 	}
+	auth_tokens_changed(r->ctx->shm);
 	if (store_audit(r->ctx->db, r->token_name, "token.revoke", "token",
 	    (long long)id, NULL) == -1) {
 		api_db_failure(r, r->ctx->db);

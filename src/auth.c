@@ -5,7 +5,8 @@
  * is compared again with sodium_memcmp so that no byte-by-byte comparison
  * of secret material ever happens in our code. Tokens carry 256 bits of
  * randomness, so a fast hash is the right tool (a password KDF would only
- * slow every request).
+ * slow every request). Tokens found valid are remembered for a second
+ * (struct token_cache in auth.h).
  */
 #include "config.h"
 
@@ -16,9 +17,11 @@
 
 #include "api.h"
 #include "auth.h"
+#include "clock.h"
 #include "db.h"
 #include "log.h"
 #include "request.h"
+#include "shm.h"
 
 void
 auth_hash(const char *token, unsigned char out[32])
@@ -57,13 +60,94 @@ auth_token_create(struct db *db, const char *name, enum role role,
 	return 0;
 }
 
+void
+auth_tokens_changed(struct shm *shm)
+{
+	atomic_fetch_add(&shm->token_gen, 1);
+}
+
+/* The remembered entry for `hash`, if still good. */
+static const struct token_cached *
+cache_find(const struct token_cache *tc, const unsigned char hash[32],
+    uint32_t gen, double now)
+{
+	for (size_t i = 0; i < TOKEN_CACHE_SLOTS; i++) {
+		const struct token_cached *c = &tc->e[i];
+		if (c->at > 0 && c->gen == gen &&
+		    now - c->at < TOKEN_CACHE_MS &&
+		    sodium_memcmp(c->hash, hash, 32) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+/* Remembers a valid token in the oldest (or an empty) entry. */
+static void
+cache_put(struct token_cache *tc, const struct token_rec *t, uint32_t gen,
+    double now)
+{
+	struct token_cached *c = &tc->e[0];
+
+	for (size_t i = 1; i < TOKEN_CACHE_SLOTS && c->at > 0; i++)
+		if (tc->e[i].at < c->at)
+			c = &tc->e[i];
+	memcpy(c->hash, t->hash, 32);
+	c->id = t->id;
+	snprintf(c->name, sizeof(c->name), "%s", t->name);
+	c->role = t->role;
+	c->at = now;
+	c->gen = gen;
+}
+
+/* Looks the token up: 1 valid (filling t's id, name, role), 0 after
+ * answering 401, -1 after answering 503. */
+static int
+lookup(struct request *r, const unsigned char hash[32], struct token_rec *t)
+{
+	struct token_cache *tc = r->ctx->tokens;
+	uint32_t gen = atomic_load(&r->ctx->shm->token_gen);
+	double now = clock_mono_ms();
+	const struct token_cached *c;
+	int found;
+
+	/* Also for a remembered token: the handler's statements need a
+	 * live connection (db_begin pings one that was idle). */
+	if (db_begin(r->ctx->db) == -1) {
+		api_db_failure(r, r->ctx->db);
+		return -1;
+	}
+	if (tc != NULL && (c = cache_find(tc, hash, gen, now)) != NULL) {
+		t->id = c->id;
+		snprintf(t->name, sizeof(t->name), "%s", c->name);
+		t->role = c->role;
+		return 1;
+	}
+	if (store_token_by_hash(r->ctx->db, hash, t, &found) == -1) {
+		api_db_failure(r, r->ctx->db);
+		return -1;
+	}
+	if (!found || sodium_memcmp(hash, t->hash, 32) != 0 || t->revoked) {
+		req_add_header(r, "WWW-Authenticate", "Bearer");
+		resp_error(r, 401, "unauthorized", NULL,
+		    found && t->revoked ? "the token was revoked" :
+		    "the token is not known");
+		return 0;
+	}
+	/* Record use at most once a minute per token: cheap, still useful. */
+	if (t->stale_use && store_token_touch(r->ctx->db, t->id) == -1)
+		log_warnx("cannot record use of token %lld: %s", t->id,
+		    db_errmsg(r->ctx->db));
+	if (tc != NULL)
+		cache_put(tc, t, gen, now);
+	return 1;
+}
+
 int
 auth_check(struct request *r, enum role need)
 {
 	const char *h;
 	unsigned char hash[32];
 	struct token_rec t;
-	int found;
 
 	r->role = ROLE_NONE;
 	if (need == ROLE_NONE)
@@ -79,25 +163,11 @@ auth_check(struct request *r, enum role need)
 	while (*h == ' ')
 		h++;
 	auth_hash(h, hash);
-	if (db_begin(r->ctx->db) == -1 ||
-	    store_token_by_hash(r->ctx->db, hash, &t, &found) == -1) {
-		api_db_failure(r, r->ctx->db);
+	if (lookup(r, hash, &t) != 1)
 		return -1;
-	}
-	if (!found || sodium_memcmp(hash, t.hash, 32) != 0 || t.revoked) {
-		req_add_header(r, "WWW-Authenticate", "Bearer");
-		resp_error(r, 401, "unauthorized", NULL,
-		    found && t.revoked ? "the token was revoked" :
-		    "the token is not known");
-		return -1;
-	}
 	r->token_id = t.id;
 	snprintf(r->token_name, sizeof(r->token_name), "%s", t.name);
 	r->role = t.role;
-	/* Record use at most once a minute per token: cheap, still useful. */
-	if (t.stale_use && store_token_touch(r->ctx->db, t.id) == -1)
-		log_warnx("cannot record use of token %lld: %s", t.id,
-		    db_errmsg(r->ctx->db));
 	if (r->role < need) {
 		resp_error(r, 403, "forbidden", NULL,
 		    "the %s role may not do this; it needs %s", role_name(r->role),

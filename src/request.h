@@ -17,6 +17,7 @@
 struct conf;
 struct db;
 struct shm;
+struct token_cache;
 
 enum role { ROLE_NONE = 0, ROLE_VIEWER = 1, ROLE_OPERATOR = 2, ROLE_ADMIN = 3 };
 
@@ -30,6 +31,7 @@ struct worker_ctx {
 	struct db *db;
 	struct shm *shm;
 	void *magic;               /* libmagic cookie, opened after fork */
+	struct token_cache *tokens; /* the worker's token memory (auth.h) */
 };
 
 #define REQ_MAX_PARAMS 4

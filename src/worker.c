@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "conf.h"
 #include "db.h"
 #include "log.h"
@@ -36,6 +37,7 @@ void
 worker_main(const struct conf *c, int listen_fd, struct shm *shm)
 {
 	struct worker_ctx ctx;
+	struct token_cache tokens;
 	struct sigaction sa;
 	FCGX_Request fcgi;
 	struct request r;
@@ -61,6 +63,8 @@ worker_main(const struct conf *c, int listen_fd, struct shm *shm)
 	ctx.db = db_new(c);
 	ctx.shm = shm;
 	ctx.magic = magic;
+	memset(&tokens, 0, sizeof(tokens));
+	ctx.tokens = &tokens;
 	if (db_connect(ctx.db) == -1)
 		log_warnx("database not reachable yet: %s", db_errmsg(ctx.db));
 
