@@ -131,8 +131,8 @@ submit_and_answer(struct request *r, const char *trigger, int wait_s)
 		api_db_failure(r, r->ctx->db);
 		goto out;
 	}
-	/* Queued and not waited for: the row as it was queued. */
-	if (!sub.have_row && execution_wait(r->ctx->db, r->ctx->shm, sub.id,
+	/* Not waited for: row is the execution as it was queued. */
+	if (wait_s != 0 && execution_wait(r->ctx->db, r->ctx->shm, sub.id,
 	    wait_s ? &sub.done_seen : NULL, wait_s * 1000, &row,
 	    &final) == -1) {
 		api_db_failure(r, r->ctx->db);

@@ -551,6 +551,14 @@ db_error(const struct db *db)
 	return db->err;
 }
 
+int
+db_fail(struct db *db, const char *msg)
+{
+	db->err = DB_EOTHER;
+	snprintf(db->errmsg, sizeof(db->errmsg), "%s", msg);
+	return -1;
+}
+
 const char *
 db_errmsg(const struct db *db)
 {

@@ -105,6 +105,9 @@ void db_tx_rollback(struct db *db);
 
 enum db_error db_error(const struct db *db);
 const char *db_errmsg(const struct db *db);
+/* Records a failure the server did not report (DB_EOTHER, `msg`) for a
+ * caller that found a result it cannot use. Returns -1. */
+int db_fail(struct db *db, const char *msg);
 
 /* Runs a multi-statement SQL text (migrations only: not prepared). */
 int db_exec_script(struct db *db, const char *sql);

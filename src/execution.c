@@ -173,22 +173,17 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 		rc = SUBMIT_OVERLOADED;
 		goto out;
 	}
+	/* With `row`, the INSERT returns it: the answer shows the execution
+	 * as it was queued, before any local runner can take it. */
 	if (store_exec_enqueue(db, s->id, s->name, trigger,
-	    buf_str(&in_json), id) == -1) {
+	    buf_str(&in_json), id, row) == -1) {
 		rc = SUBMIT_DB;
 		goto out;
 	}
-	/* Before any local runner can take it: the answer shows it as it
-	 * was queued, and a waiter cannot miss its completion. A failed read
-	 * leaves the execution queued all the same. */
+	/* Before any local runner can take it: a waiter cannot miss its
+	 * completion. */
 	out->done_seen = wake_read(&shm->done_gen[(unsigned long long)*id %
 	    SHM_DONE_SLOTS]);
-	if (row != NULL && store_exec_get(db, *id, row) == 0) {
-		if (row->nrows == 1)
-			out->have_row = 1;
-		else
-			dbres_free(row);
-	}
 	if (s->max_concurrency != 0 || execution_handoff(shm, *id) == -1)
 		execution_backlog(shm);
 	/* One idle local runner is enough; others poll for other nodes. */

@@ -30,7 +30,6 @@ enum exec_submit_status {
 struct exec_submitted {
 	long long id;
 	uint32_t done_seen;     /* its completion word before any runner ran */
-	int have_row;           /* row holds it as queued (when asked for) */
 };
 
 /*
@@ -39,10 +38,9 @@ struct exec_submitted {
  * unless the queue is full (`queue_full`, as read with the script by
  * registry_load_for_submit: then SUBMIT_OVERLOADED), then
  * hands it to or wakes a local runner. When `row` is not NULL it is
- * filled (store_exec_get's columns) before any runner can take the
- * execution, so it shows it queued. On SUBMIT_OK *out says what was
- * queued; with `row`, out->have_row says whether the row was read (the
- * caller frees it then).
+ * filled (store_exec_get's columns) by the INSERT itself, so it shows
+ * the execution queued; the caller frees it after SUBMIT_OK. On
+ * SUBMIT_OK *out says what was queued.
  */
 enum exec_submit_status execution_submit(struct db *db,
     const struct conf *c, struct shm *shm, const struct script *s,

@@ -64,11 +64,13 @@ enum exec_col {
 	EC_CPU_USER_MS, EC_CPU_SYSTEM_MS, EC_MAX_RSS_KB, EC_NODE, EC_NCOLS
 };
 
-/* Inserts a queued execution; *id gets its id. The queue's depth limit is
- * checked before, with the script (store_script_get_probe). */
+/* Inserts a queued execution; *id gets its id. With `row` (not NULL),
+ * the same statement returns the row as stored (store_exec_get's
+ * columns; the caller frees it). The queue's depth limit is checked
+ * before, with the script (store_script_get_probe). */
 int store_exec_enqueue(struct db *db, long long script_id,
     const char *script_name, const char *trigger, const char *input_json,
-    long long *id);
+    long long *id, struct dbres *row);
 /* One execution (all columns) into res (1 row, or 0 when not found). */
 int store_exec_get(struct db *db, long long id, struct dbres *res);
 /* The status alone ("" when not found). */

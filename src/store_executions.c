@@ -84,19 +84,33 @@ store_exec_delete_old(struct db *db, int days, int batch, long long *deleted)
 
 int
 store_exec_enqueue(struct db *db, long long script_id, const char *script_name,
-    const char *trigger, const char *input_json, long long *id)
+    const char *trigger, const char *input_json, long long *id,
+    struct dbres *row)
 {
-	static const char *ins = "INSERT INTO executions (script_id, "
-	    "script_name, `trigger`, status, input, queued_at) "
-	    "VALUES (?, ?, ?, 'queued', ?, UTC_TIMESTAMP(3))";
+#define ENQUEUE "INSERT INTO executions (script_id, script_name, " \
+	"`trigger`, status, input, queued_at) " \
+	"VALUES (?, ?, ?, 'queued', ?, UTC_TIMESTAMP(3))"
+	static const char *ins = ENQUEUE;
+	/* MariaDB's RETURNING: the row in the same round trip. */
+	static const char *ins_row = ENQUEUE " RETURNING " EXEC_COLS;
+#undef ENQUEUE
 	struct dbp p[4] = { DBP_I(script_id), DBP_S(script_name),
 	    DBP_S(trigger), DBP_S(input_json) };
 	unsigned long long newid;
 
 	*id = 0;
-	if (db_exec(db, ins, p, 4, NULL, NULL, &newid) == -1)
+	if (row == NULL) {
+		if (db_exec(db, ins, p, 4, NULL, NULL, &newid) == -1)
+			return -1;
+		*id = (long long)newid;
+		return 0;
+	}
+	if (db_exec(db, ins_row, p, 4, row, NULL, NULL) == -1)
 		return -1;
-	*id = (long long)newid;
+	if (row->nrows != 1 || (*id = atoll(dbres_get(row, 0, EC_ID))) <= 0) {
+		dbres_free(row);
+		return db_fail(db, "INSERT ... RETURNING gave no row");
+	}
 	return 0;
 }
 
