@@ -451,6 +451,19 @@ def test_live_output_while_running():
     assert wait_final(eid)["stdout"].count("line") == 30
 
 
+def test_async_submit_answers_the_queued_row():
+    s = register(write_script(unique("q202") + ".sh", "#!/bin/sh\necho hi\n"))
+    r = call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {"n": 1, "s": "x y"}})
+    assert r.status == 202, r
+    e = r.json
+    assert e["status"] == "queued" and e["script_id"] == s["id"] and e["script_name"] == s["name"]
+    assert e["input"] == {"n": 1, "s": "x y"} and e["trigger"] == "api"
+    assert e["queued_at"].endswith("Z") and e["started_at"] is None and e["finished_at"] is None
+    assert e["exit_code"] is None and e["stdout"] == "" and e["error"] is None
+    final = wait_final(e["id"])
+    assert final["status"] == "succeeded" and final["queued_at"] == e["queued_at"]
+
+
 def test_wait_returns_202_when_still_running():
     s = register(write_script(unique("slow") + ".sh", "#!/bin/sh\nsleep 3\n"))
     r = call("POST", f"/api/v1/scripts/{s['id']}/executions?wait=1", {"input": {}})
