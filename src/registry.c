@@ -46,6 +46,36 @@
 #define OUTPUT_FILE_MAX 1024
 #define MAX_CONCURRENCY_MAX 1000000
 
+static char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		fatal("strdup");
+	return p;
+}
+
+/* strdup that keeps NULL. */
+static char *
+xstrdup_opt(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+void
+script_dup(const struct script *src, struct script *dst)
+{
+	*dst = *src;
+	dst->path = xstrdup_opt(src->path);
+	dst->description = xstrdup_opt(src->description);
+	dst->requirements = xstrdup_opt(src->requirements);
+	dst->args_json = xstrdup_opt(src->args_json);
+	dst->inputs_json = xstrdup_opt(src->inputs_json);
+	dst->outputs_json = xstrdup_opt(src->outputs_json);
+	dst->env_json = xstrdup_opt(src->env_json);
+}
+
 void
 script_free(struct script *s)
 {
@@ -61,21 +91,12 @@ script_free(struct script *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static char *
-xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (p == NULL)
-		fatal("strdup");
-	return p;
-}
 
 static void
 set_str(char **dst, const char *src)
 {
 	free(*dst);
-	*dst = src != NULL ? xstrdup(src) : NULL;
+	*dst = xstrdup_opt(src);
 }
 
 /* Replaces *dst with the compact JSON text of v. */

@@ -37,6 +37,8 @@ struct script {
 };
 
 void script_free(struct script *s);
+/* A deep copy of src into dst (dst's own allocations; script_free it). */
+void script_dup(const struct script *src, struct script *dst);
 
 /* The outcome of a registry call that can fail for several reasons. */
 enum reg_status {
