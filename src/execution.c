@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "argtpl.h"
 #include "buf.h"
@@ -122,6 +123,192 @@ execution_backlog_none(struct shm *shm)
 		atomic_compare_exchange_strong(&shm->backlog, &b, 0);
 }
 
+/* The state of a box reserved by the API worker `pid`. */
+static int64_t
+box_reserved(int pid)
+{
+	return -2 - (int64_t)pid;
+}
+
+int
+execution_box_reserve(struct shm *shm, int *runner_pid)
+{
+	int64_t mine = box_reserved((int)getpid());
+
+	/* Lowest first: work gathers on few runners, whose connections and
+	 * caches stay warm. */
+	for (int i = 0; i < SHM_RUNNER_BOXES; i++) {
+		struct runner_box *b = &shm->box[i];
+		int64_t idle = BOX_IDLE;
+		int32_t owner = atomic_load(&b->owner);
+
+		if (owner != 0 && atomic_load(&b->state) == BOX_IDLE &&
+		    atomic_compare_exchange_strong(&b->state, &idle, mine)) {
+			*runner_pid = owner;
+			return i;
+		}
+	}
+	return -1;
+}
+
+void
+execution_box_unreserve(struct shm *shm, int box)
+{
+	int64_t mine = box_reserved((int)getpid());
+
+	atomic_compare_exchange_strong(&shm->box[box].state, &mine, BOX_IDLE);
+}
+
+void
+execution_box_assign(struct shm *shm, int box, long long id, int running,
+    const struct script *s, const char *input_json, size_t input_len)
+{
+	struct runner_box *b = &shm->box[box];
+
+	/* The reservation makes these ours until the id is published. */
+	b->running = running;
+	b->script_id = s->id;
+	snprintf(b->script_updated_at, sizeof(b->script_updated_at), "%s",
+	    s->updated_at);
+	b->queued_ms = clock_mono_ms();
+	b->input_len = input_len;
+	if (input_len <= BOX_INPUT_MAX) {
+		memcpy(b->input, input_json, input_len);
+		b->input[input_len] = '\0';
+	}
+	atomic_store(&b->state, (int64_t)id);
+	wake_bump(&b->bell, 1);
+}
+
+int
+execution_box_open(struct shm *shm)
+{
+	int32_t me = (int32_t)getpid();
+
+	for (int i = 0; i < SHM_RUNNER_BOXES; i++) {
+		int32_t free_owner = 0;
+		int64_t idle = BOX_IDLE;
+
+		if (!atomic_compare_exchange_strong(&shm->box[i].owner,
+		    &free_owner, me))
+			continue;
+		/* An id or a reservation left for a runner that died is
+		 * ours now: the loop serves it first. */
+		atomic_compare_exchange_strong(&shm->box[i].state, &idle,
+		    BOX_BUSY);
+		return i;
+	}
+	return -1;
+}
+
+void
+execution_box_close(struct shm *shm, int box)
+{
+	atomic_store(&shm->box[box].state, BOX_BUSY);
+	atomic_store(&shm->box[box].owner, 0);
+}
+
+int
+execution_box_take(struct shm *shm, int box, struct box_job *j)
+{
+	struct runner_box *b = &shm->box[box];
+	int64_t id = atomic_load(&b->state);
+
+	if (id <= 0)
+		return 0;
+	memset(j, 0, sizeof(*j));
+	j->id = id;
+	j->running = b->running;
+	j->script_id = b->script_id;
+	memcpy(j->script_updated_at, b->script_updated_at,
+	    sizeof(j->script_updated_at));
+	j->queued_ms = b->queued_ms;
+	if (b->input_len <= BOX_INPUT_MAX &&
+	    (j->input_json = strdup(b->input)) == NULL)
+		fatal("strdup");
+	/* Only the owner leaves an id: no race here. */
+	atomic_store(&b->state, BOX_BUSY);
+	return 1;
+}
+
+int
+execution_box_reserved(struct shm *shm, int box)
+{
+	return atomic_load(&shm->box[box].state) < BOX_IDLE;
+}
+
+int
+execution_box_busy(struct shm *shm, int box)
+{
+	int64_t v = atomic_load(&shm->box[box].state);
+
+	if (v == BOX_BUSY)
+		return 0;
+	return v == BOX_IDLE && atomic_compare_exchange_strong(
+	    &shm->box[box].state, &v, BOX_BUSY) ? 0 : -1;
+}
+
+uint32_t
+execution_box_idle(struct shm *shm, int box)
+{
+	uint32_t seen = wake_read(&shm->box[box].bell);
+	int64_t busy = BOX_BUSY;
+
+	atomic_compare_exchange_strong(&shm->box[box].state, &busy, BOX_IDLE);
+	return seen;
+}
+
+int
+execution_work_waiting(struct shm *shm)
+{
+	if (atomic_load(&shm->backlog) > 0)
+		return 1;
+	for (unsigned i = 0; i < SHM_HANDOFF_SLOTS; i++)
+		if (atomic_load(&shm->handoff[i]) > 0)
+			return 1;
+	return 0;
+}
+
+void
+execution_box_forget(struct shm *shm, int pid)
+{
+	int64_t theirs = box_reserved(pid);
+
+	for (int i = 0; i < SHM_RUNNER_BOXES; i++) {
+		struct runner_box *b = &shm->box[i];
+		int64_t v = theirs;
+
+		/* A worker's reservation: its INSERT never finished, or the
+		 * row waits queued for a scan. */
+		atomic_compare_exchange_strong(&b->state, &v, BOX_IDLE);
+		if (atomic_load(&b->owner) != pid)
+			continue;
+		/* A runner's box: the next runner to open it takes over an
+		 * id left in it; a queued one may be found by a scan first
+		 * (the claim settles who runs it). */
+		v = BOX_IDLE;
+		atomic_compare_exchange_strong(&b->state, &v, BOX_BUSY);
+		if (atomic_load(&b->state) > 0)
+			execution_backlog(shm);
+		atomic_store(&b->owner, 0);
+	}
+	if (atomic_load(&shm->backlog) > 0)
+		execution_wake_one(shm);
+}
+
+void
+execution_wake_one(struct shm *shm)
+{
+	for (int i = 0; i < SHM_RUNNER_BOXES; i++)
+		if (atomic_load(&shm->box[i].owner) != 0 &&
+		    atomic_load(&shm->box[i].state) == BOX_IDLE) {
+			wake_bump(&shm->box[i].bell, 1);
+			return;
+		}
+	/* Runners without a box sleep on the queue word. */
+	wake_bump(&shm->queue_gen, 1);
+}
+
 enum exec_submit_status
 execution_submit(struct db *db, const struct conf *c, struct shm *shm,
     const struct script *s, yajl_val input, const char *trigger,
@@ -133,6 +320,7 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	yajl_val schema = NULL, args = NULL;
 	struct buf in_json = BUF_INIT;
 	char err[256];
+	int box = -1, runner_pid = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (!s->enabled) {
@@ -173,10 +361,18 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 		rc = SUBMIT_OVERLOADED;
 		goto out;
 	}
-	/* With `row`, the INSERT returns it: the answer shows the execution
+	/* An idle local runner, reserved now, gets the execution with its
+	 * input directly; when the caller waits for the end (no `row`) the
+	 * row is inserted running for that runner, so nothing is claimed.
+	 * With `row`, the INSERT returns it: the answer shows the execution
 	 * as it was queued, before any local runner can take it. */
+	if (s->max_concurrency == 0)
+		box = execution_box_reserve(shm, &runner_pid);
 	if (store_exec_enqueue(db, s->id, s->name, trigger,
-	    buf_str(&in_json), id, row) == -1) {
+	    buf_str(&in_json), box >= 0 && row == NULL ? c->node_name : NULL,
+	    runner_pid, id, row) == -1) {
+		if (box >= 0)
+			execution_box_unreserve(shm, box);
 		rc = SUBMIT_DB;
 		goto out;
 	}
@@ -184,10 +380,17 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	 * completion. */
 	out->done_seen = wake_read(&shm->done_gen[(unsigned long long)*id %
 	    SHM_DONE_SLOTS]);
-	if (s->max_concurrency != 0 || execution_handoff(shm, *id) == -1)
-		execution_backlog(shm);
-	/* One idle local runner is enough; others poll for other nodes. */
-	wake_bump(&shm->queue_gen, 1);
+	if (box >= 0) {
+		execution_box_assign(shm, box, *id, row == NULL, s,
+		    buf_str(&in_json), in_json.len);
+	} else {
+		if (s->max_concurrency != 0 ||
+		    execution_handoff(shm, *id) == -1)
+			execution_backlog(shm);
+		/* One idle local runner is enough; others poll for other
+		 * nodes. */
+		execution_wake_one(shm);
+	}
 	rc = SUBMIT_OK;
 out:
 	yajl_tree_free(schema);

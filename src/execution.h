@@ -85,6 +85,74 @@ void execution_backlog(struct shm *shm);
  * (what frees a limit counts again). */
 void execution_backlog_none(struct shm *shm);
 
+/*
+ * Direct assignment, ahead of the hand-off slots. Each runner owns a
+ * mailbox (struct runner_box); when it has nothing to do it marks the
+ * box idle and sleeps on the box's bell. An API worker reserves an idle
+ * runner (one compare-and-swap on the box's state, so no two workers get
+ * the same runner), inserts the execution, and puts the id, the input
+ * and the script's identity in the box: the runner starts it without
+ * reading the row, and with a script it has cached, without any read.
+ * When the caller waits for the end, the row is inserted already
+ * running for that runner and nobody else can take it, so there is no
+ * claim either; otherwise it is inserted queued (the 202 shows it so)
+ * and the runner claims it as it claims a hand-off. The master frees a
+ * dead worker's reservations and a dead runner's box
+ * (execution_box_forget); a row inserted running for a runner that died
+ * before it started the child ends `lost`, like any run of a dead
+ * runner. Scripts with max_concurrency are never assigned.
+ */
+#define BOX_BUSY 0
+#define BOX_IDLE (-1)
+
+/* What a runner finds in its box. */
+struct box_job {
+	long long id;
+	int running;                /* inserted running for us: no claim */
+	long long script_id;
+	char script_updated_at[32];
+	double queued_ms;           /* clock_mono_ms() of the INSERT */
+	char *input_json;           /* owned; NULL: too big, read the row */
+};
+
+/* API worker: reserves an idle runner for the execution about to be
+ * inserted. Returns its box (and *runner_pid), or -1 when none is idle. */
+int execution_box_reserve(struct shm *shm, int *runner_pid);
+/* The INSERT failed: the runner is idle again. */
+void execution_box_unreserve(struct shm *shm, int box);
+/* Hands execution `id` (of script s, with its compact input) to the
+ * reserved runner and rings it. */
+void execution_box_assign(struct shm *shm, int box, long long id,
+    int running, const struct script *s, const char *input_json,
+    size_t input_len);
+
+/* Runner: takes a free box for this process; -1 when all are in use
+ * (the runner then works from hand-offs and scans only). */
+int execution_box_open(struct shm *shm);
+/* Leaves the box; its state must be BOX_BUSY (execution_box_busy). */
+void execution_box_close(struct shm *shm, int box);
+/* Takes the execution assigned to the box: 1 (j filled, the box busy
+ * again), or 0. */
+int execution_box_take(struct shm *shm, int box, struct box_job *j);
+/* 1 while an API worker holds a reservation of the box. */
+int execution_box_reserved(struct shm *shm, int box);
+/* Marks the box busy before the runner takes other work: 0, or -1 when
+ * an API worker reserved or assigned it meanwhile (serve that first). */
+int execution_box_busy(struct shm *shm, int box);
+/* Marks the box idle; returns its bell's value to sleep on. */
+uint32_t execution_box_idle(struct shm *shm, int box);
+/* Whether hand-off slots or a backlog hold work (checked after going
+ * idle, so that nothing queued meanwhile waits for the poll). */
+int execution_work_waiting(struct shm *shm);
+
+/* Master: a worker or runner `pid` is gone: drop its reservations and
+ * free its box (an execution left in it is counted as backlog). */
+void execution_box_forget(struct shm *shm, int pid);
+
+/* Wakes one idle local runner to look for work (hand-off slots, the
+ * backlog). */
+void execution_wake_one(struct shm *shm);
+
 /* 1 for succeeded, failed, timed_out, canceled, error, lost. */
 int execution_status_final(const char *status);
 

@@ -23,6 +23,7 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "execution.h"
 #include "janitor.h"
 #include "log.h"
 #include "master.h"
@@ -202,6 +203,8 @@ reap(struct master *m)
 			continue;   /* an orphan we adopted as subreaper */
 		struct child c = m->kids[i];
 		m->kids[i] = m->kids[--m->nkids];
+		/* Its runner mailbox, or the reservations it held. */
+		execution_box_forget(m->shm, (int)pid);
 		if (c.retiring) {
 			log_debug("%s pid %ld retired", kind_names[c.kind],
 			    (long)pid);

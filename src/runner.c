@@ -2,18 +2,22 @@
  * runner.c - a runner worker: claim the oldest runnable execution, run it
  * through the executor, record everything, repeat.
  *
- * Finding work: an API worker that has just queued an execution of a
- * script without max_concurrency puts its id in a hand-off slot of the
- * shared region (execution_handoff); runners take the smallest id first.
- * The runner taking it reads the row and its script in one statement,
- * prepares the run, and claims it by id (one UPDATE) just before starting
- * the child.
+ * Finding work, first: an API worker that reserved this runner while it
+ * was idle (execution.h, "direct assignment") puts the execution in our
+ * mailbox with its input and its script's revision; a script read
+ * lately comes from our cache, so nothing is read before the start. An
+ * execution that a caller waits for was inserted running for us; any
+ * other is claimed by id (one UPDATE) just before its child starts.
+ * Then: an API worker that found no runner idle puts the id of an
+ * execution of a script without max_concurrency in a hand-off slot;
+ * runners take the smallest id first, read the row and its script in
+ * one statement, and claim it by id as above.
  * Everything else is found by scanning the queue (SELECT ... FOR UPDATE
  * SKIP LOCKED, honouring max_concurrency, passing over handed-off rows):
  * once per counted backlog (no free slot, a limited script queued, a
  * limited run ended) and once per poll interval per node for work queued
- * by other nodes. Idle runners sleep on the shm->queue_gen futex word
- * with the poll interval as the timeout.
+ * by other nodes. Idle runners sleep on their mailbox's bell (runners
+ * without one, on shm->queue_gen) with the poll interval as the timeout.
  *
  * While a script runs, the executor calls our tick every 200 ms: once a
  * second (or at once when an API worker of this node signalled a cancel)
@@ -60,6 +64,8 @@
 
 static volatile sig_atomic_t stopping;
 
+#define SCRIPT_CACHE 8
+
 struct runner {
 	const struct conf *c;
 	struct shm *shm;
@@ -68,6 +74,10 @@ struct runner {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
+	int box;                /* our mailbox (execution.h), or -1 */
+	/* Scripts read lately, for box jobs: keyed by id and updated_at. */
+	struct script cache[SCRIPT_CACHE];
+	double cache_used[SCRIPT_CACHE];
 };
 
 /* What the hooks of one run need. */
@@ -651,6 +661,128 @@ out:
 	return limited;
 }
 
+/*
+ * The script of a box job: a copy of the cached one when the API worker
+ * read the same revision of it (updated_at), else read now and cached.
+ * 0, or -1 when it cannot be read (run_one then reads it itself, and
+ * reports what is wrong).
+ */
+static int
+cached_script(struct runner *rn, long long id, const char *updated_at,
+    struct script *out)
+{
+	int lru = 0;
+
+	for (int i = 0; i < SCRIPT_CACHE; i++) {
+		if (rn->cache[i].id == id &&
+		    strcmp(rn->cache[i].updated_at, updated_at) == 0) {
+			script_dup(&rn->cache[i], out);
+			rn->cache_used[i] = clock_mono_ms();
+			return 0;
+		}
+		if (rn->cache_used[i] < rn->cache_used[lru])
+			lru = i;
+	}
+	if (registry_load(rn->db, id, NULL, out) != REG_OK) {
+		script_free(out);
+		return -1;
+	}
+	script_free(&rn->cache[lru]);
+	script_dup(out, &rn->cache[lru]);
+	rn->cache_used[lru] = clock_mono_ms();
+	return 0;
+}
+
+/* Runs the execution an API worker put in our box. */
+static void
+serve_box(struct runner *rn, struct box_job *j)
+{
+	struct exec_claim cl;
+	struct script s;
+	int have_s = 0, found = 1;
+
+	memset(&cl, 0, sizeof(cl));
+	memset(&s, 0, sizeof(s));
+	/* A connection idle for a while is checked (a ping) before the run
+	 * relies on it; a failure shows again when the result is saved. */
+	(void)db_begin(rn->db);
+	if (j->input_json == NULL) {
+		/* Too big for the box: the row has it (and the script). */
+		if (store_exec_peek(rn->db, j->id,
+		    &cl, &found, &s, &have_s) == -1) {
+			log_warnx("reading execution %lld: %s", j->id,
+			    db_errmsg(rn->db));
+			/* Queued: a scan finds it. Inserted running for us:
+			 * the heartbeat sweep marks it lost. */
+			if (!j->running)
+				execution_backlog(rn->shm);
+			return;
+		}
+		if (!found)
+			return;         /* taken or canceled meanwhile */
+	} else {
+		cl.id = j->id;
+		cl.script_id = j->script_id;
+		cl.input_json = j->input_json;
+		j->input_json = NULL;
+		have_s = cached_script(rn, j->script_id, j->script_updated_at,
+		    &s) == 0;
+	}
+	cl.waited_ms = clock_mono_ms() - j->queued_ms;
+	if (run_one(rn, &cl, !j->running, have_s ? &s : NULL))
+		execution_backlog(rn->shm);
+	script_free(&s);
+	free(cl.input_json);
+}
+
+/*
+ * The runner's wait for work: with a box, marked idle and asleep on its
+ * bell; without, on the queue word. Returns early when work arrives.
+ */
+static void
+idle_wait(struct runner *rn, uint32_t queue_seen)
+{
+	if (rn->box < 0) {
+		wake_wait(&rn->shm->queue_gen, queue_seen,
+		    rn->c->poll_interval_ms);
+		return;
+	}
+	uint32_t seen = execution_box_idle(rn->shm, rn->box);
+	/* Queued meanwhile, while we looked busy: do not sleep on it. */
+	if (execution_work_waiting(rn->shm))
+		return;
+	wake_wait(&rn->shm->box[rn->box].bell, seen, rn->c->poll_interval_ms);
+}
+
+/*
+ * Before other work, and before leaving: serves what an API worker put
+ * in the box (or is putting there). Returns 1 when the box is busy
+ * (ours to do other work with), 0 when it was served or must be
+ * looked at again.
+ */
+static int
+box_ready(struct runner *rn)
+{
+	struct box_job j;
+
+	if (rn->box < 0)
+		return 1;
+	if (execution_box_take(rn->shm, rn->box, &j)) {
+		serve_box(rn, &j);
+		free(j.input_json);
+		return 0;
+	}
+	if (execution_box_reserved(rn->shm, rn->box)) {
+		/* An API worker is inserting for us: its assignment rings. */
+		struct runner_box *b = &rn->shm->box[rn->box];
+		uint32_t seen = wake_read(&b->bell);
+		if (execution_box_reserved(rn->shm, rn->box))
+			wake_wait(&b->bell, seen, 100);
+		return 0;
+	}
+	return execution_box_busy(rn->shm, rn->box) == 0;
+}
+
 void
 runner_main(const struct conf *c, struct shm *shm, int slot)
 {
@@ -687,16 +819,21 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 	log_info("runner %d ready (runs as \"%s\", tree control: %s)", slot,
 	    c->run_user, sandbox_kind_name(&rn.sb));
 
+	rn.box = execution_box_open(shm);
 	while (!stopping) {
 		uint32_t seen = wake_read(&shm->queue_gen);
 		long long handed;
 		struct exec_claim cl;
 		int claimed = 0;
 
-		/* A counted backlog first: it holds what the hand-offs do not
-		 * (queued while every slot was taken, limited scripts, limits
-		 * freed), and the scan takes the oldest of that, passing over
-		 * the rows waiting in hand-off slots. */
+		/* Our box first: an API worker chose us for that one. */
+		if (!box_ready(&rn))
+			continue;
+		/* A counted backlog next: it holds what the hand-offs do not
+		 * (queued while no runner was idle and every slot was taken,
+		 * limited scripts, limits freed), and the scan takes the
+		 * oldest of that, passing over the rows waiting in hand-off
+		 * slots. */
 		if (execution_scan_due(shm, c->poll_interval_ms) &&
 		    db_begin(rn.db) == 0) {
 			long long skip[SHM_HANDOFF_SLOTS];
@@ -712,7 +849,7 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 		if (claimed) {
 			/* More counted: let another runner scan meanwhile. */
 			if (atomic_load(&shm->backlog) > 0)
-				wake_bump(&shm->queue_gen, 1);
+				execution_wake_one(shm);
 			/* Its end may free its script's max_concurrency for
 			 * the next one queued: one scan more. */
 			if (run_one(&rn, &cl, 0, NULL))
@@ -738,8 +875,18 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 			}
 			continue;
 		}
-		wake_wait(&shm->queue_gen, seen, c->poll_interval_ms);
+		idle_wait(&rn, seen);
 	}
+	/* Stopping: what an API worker assigned us meanwhile is ours to
+	 * run; then nobody may reserve the box any more. */
+	if (rn.box >= 0) {
+		double until = clock_mono_ms() + 5000;
+		while (!box_ready(&rn) && clock_mono_ms() < until)
+			;
+		execution_box_close(shm, rn.box);
+	}
+	for (int i = 0; i < SCRIPT_CACHE; i++)
+		script_free(&rn.cache[i]);
 	log_info("runner %d stopping", slot);
 	db_close(rn.db);
 	sandbox_free(&rn.sb);

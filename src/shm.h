@@ -18,11 +18,32 @@
 #define SHM_DONE_SLOTS 1024     /* completion words, by execution id */
 #define SHM_EXEC_STATUSES 8
 #define SHM_HANDOFF_SLOTS 64    /* queued ids handed to runners */
+#define SHM_RUNNER_BOXES 64     /* runners that can be assigned directly */
+#define BOX_INPUT_MAX 4096      /* larger inputs are read from the row */
 
 struct histogram {
 	_Atomic uint64_t bucket[SHM_BUCKETS];
 	_Atomic uint64_t count;
 	_Atomic uint64_t sum_us;
+};
+
+/*
+ * One runner's mailbox (execution.h, "direct assignment"). `state` is
+ * the only word two processes race on; the rest is written by the API
+ * worker that holds the reservation and read by the runner once it sees
+ * an execution id there, so never by two at once.
+ */
+struct runner_box {
+	_Atomic int32_t owner;      /* the runner's pid; 0: box unused */
+	_Atomic uint32_t bell;      /* futex word the idle runner sleeps on */
+	/* BOX_BUSY, BOX_IDLE, box_reserved(api pid), or an execution id */
+	_Atomic int64_t state;
+	int running;                /* the row was inserted running for it */
+	long long script_id;
+	char script_updated_at[32]; /* of the script as the API read it */
+	double queued_ms;           /* clock_mono_ms() of the INSERT */
+	size_t input_len;           /* > BOX_INPUT_MAX: read it from the row */
+	char input[BOX_INPUT_MAX + 1];
 };
 
 struct shm {
@@ -57,6 +78,10 @@ struct shm {
 	/* When a runner of this node last scanned for work queued by other
 	 * nodes (monotonic ms): one scan per poll interval per node. */
 	_Atomic int64_t last_poll_ms;
+
+	/* Runners' mailboxes: an API worker reserves an idle runner, inserts
+	 * the execution for it and hands it over with its input. */
+	struct runner_box box[SHM_RUNNER_BOXES];
 };
 
 /* Maps a zeroed region; fatal on failure (start-up only). */

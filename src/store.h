@@ -64,13 +64,15 @@ enum exec_col {
 	EC_CPU_USER_MS, EC_CPU_SYSTEM_MS, EC_MAX_RSS_KB, EC_NODE, EC_NCOLS
 };
 
-/* Inserts a queued execution; *id gets its id. With `row` (not NULL),
- * the same statement returns the row as stored (store_exec_get's
+/* Inserts a queued execution; *id gets its id. With `run_node` (not
+ * NULL) it is inserted running instead, owned by the runner `run_pid` of
+ * that node, which was reserved for it (execution.h). With `row` (not
+ * NULL), the same statement returns the row as stored (store_exec_get's
  * columns; the caller frees it). The queue's depth limit is checked
  * before, with the script (store_script_get_probe). */
 int store_exec_enqueue(struct db *db, long long script_id,
     const char *script_name, const char *trigger, const char *input_json,
-    long long *id, struct dbres *row);
+    const char *run_node, int run_pid, long long *id, struct dbres *row);
 /* One execution (all columns) into res (1 row, or 0 when not found). */
 int store_exec_get(struct db *db, long long id, struct dbres *res);
 /* The status alone ("" when not found). */
@@ -108,9 +110,11 @@ struct exec_claim {
 int store_exec_claim(struct db *db, const char *node, int pid,
     const long long *skip, size_t nskip, struct exec_claim *cl,
     int *claimed);
-/* A queued execution handed to this runner by an API worker of this node
- * (see execution_handoff): reads it, and its script in the same
- * statement, without claiming it. *found = 0 when it is no longer queued;
+/* An execution handed to this runner by an API worker of this node
+ * (execution_handoff, or assigned with an input too big for its box):
+ * reads it, and its script in the same statement, without claiming it.
+ * *found = 0 when it is neither queued nor running (canceled, gone): a
+ * queued one is still claimed before it starts;
  * *have_script = 0 when its script is gone (else free *s with
  * script_free). */
 int store_exec_peek(struct db *db, long long id, struct exec_claim *cl,

@@ -84,28 +84,32 @@ store_exec_delete_old(struct db *db, int days, int batch, long long *deleted)
 
 int
 store_exec_enqueue(struct db *db, long long script_id, const char *script_name,
-    const char *trigger, const char *input_json, long long *id,
-    struct dbres *row)
+    const char *trigger, const char *input_json, const char *run_node,
+    int run_pid, long long *id, struct dbres *row)
 {
 #define ENQUEUE "INSERT INTO executions (script_id, script_name, " \
-	"`trigger`, status, input, queued_at) " \
-	"VALUES (?, ?, ?, 'queued', ?, UTC_TIMESTAMP(3))"
+	"`trigger`, status, input, queued_at, node, runner_pid, " \
+	"heartbeat_at) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(3), ?, ?, " \
+	"IF(? IS NULL, NULL, UTC_TIMESTAMP(3)))"
 	static const char *ins = ENQUEUE;
 	/* MariaDB's RETURNING: the row in the same round trip. */
 	static const char *ins_row = ENQUEUE " RETURNING " EXEC_COLS;
 #undef ENQUEUE
-	struct dbp p[4] = { DBP_I(script_id), DBP_S(script_name),
-	    DBP_S(trigger), DBP_S(input_json) };
+	const char *status = run_node != NULL ? "running" : "queued";
+	struct dbp p[8] = { DBP_I(script_id), DBP_S(script_name),
+	    DBP_S(trigger), DBP_S(status), DBP_S(input_json),
+	    DBP_S(run_node), run_node != NULL ? DBP_I(run_pid) : DBP_NUL,
+	    DBP_S(run_node) };
 	unsigned long long newid;
 
 	*id = 0;
 	if (row == NULL) {
-		if (db_exec(db, ins, p, 4, NULL, NULL, &newid) == -1)
+		if (db_exec(db, ins, p, 8, NULL, NULL, &newid) == -1)
 			return -1;
 		*id = (long long)newid;
 		return 0;
 	}
-	if (db_exec(db, ins_row, p, 4, row, NULL, NULL) == -1)
+	if (db_exec(db, ins_row, p, 8, row, NULL, NULL) == -1)
 		return -1;
 	if (row->nrows != 1 || (*id = atoll(dbres_get(row, 0, EC_ID))) <= 0) {
 		dbres_free(row);
@@ -265,7 +269,8 @@ store_exec_peek(struct db *db, long long id, struct exec_claim *cl,
 	static const char *sql = "SELECT e.id, e.script_id, e.input, "
 	    "TIMESTAMPDIFF(MICROSECOND, e.queued_at, UTC_TIMESTAMP(6)), "
 	    SCRIPT_COLS_P("s.") " FROM executions e LEFT JOIN scripts s "
-	    "ON s.id = e.script_id WHERE e.id = ? AND e.status = 'queued'";
+	    "ON s.id = e.script_id WHERE e.id = ? AND "
+	    "e.status IN ('queued', 'running')";
 	struct dbp p[1] = { DBP_I(id) };
 	struct dbres res;
 

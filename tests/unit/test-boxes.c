@@ -1,0 +1,136 @@
+/* Unit tests of the runners' mailboxes (direct assignment, execution.h):
+ * reservation, assignment, taking, the clean-up after a dead process,
+ * and API workers (forked processes) competing for one idle runner. */
+#include "config.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "execution.h"
+#include "registry.h"
+#include "shm.h"
+#include "tap.h"
+
+int
+main(void)
+{
+	struct shm *shm = shm_create();
+	struct script s;
+	struct box_job j;
+	int rpid = 0, box, k;
+
+	plan_lazy();
+	memset(&s, 0, sizeof(s));
+	s.id = 42;
+	snprintf(s.updated_at, sizeof(s.updated_at), "2026-11-26T12:00:00.123Z");
+
+	ok(execution_box_reserve(shm, &rpid) == -1, "no runner, no box");
+	box = execution_box_open(shm);
+	ok(box >= 0, "a runner opens a box");
+	ok(execution_box_reserve(shm, &rpid) == -1,
+	    "a busy runner is not reserved");
+	ok(execution_box_take(shm, box, &j) == 0, "nothing to take at first");
+
+	execution_box_idle(shm, box);
+	ok(execution_box_reserve(shm, &rpid) == box && rpid == getpid(),
+	    "an idle runner is reserved, with its pid");
+	ok(execution_box_reserve(shm, &rpid) == -1, "once only");
+	ok(execution_box_reserved(shm, box), "the runner sees the reservation");
+	ok(execution_box_busy(shm, box) == -1,
+	    "and may not take other work meanwhile");
+	execution_box_unreserve(shm, box);
+	ok(!execution_box_reserved(shm, box) &&
+	    execution_box_reserve(shm, &rpid) == box,
+	    "a failed INSERT gives the runner back");
+
+	execution_box_assign(shm, box, 1001, 1, &s, "{\"a\":1}", 7);
+	ok(execution_box_take(shm, box, &j) == 1, "the runner takes it");
+	ok(j.id == 1001 && j.running == 1 && j.script_id == 42 &&
+	    strcmp(j.script_updated_at, s.updated_at) == 0 &&
+	    j.input_json != NULL && strcmp(j.input_json, "{\"a\":1}") == 0,
+	    "with its id, mode, script and input");
+	free(j.input_json);
+	ok(execution_box_take(shm, box, &j) == 0, "once only");
+	ok(execution_box_busy(shm, box) == 0, "the box is busy again");
+	ok(execution_box_reserve(shm, &rpid) == -1, "and not reservable");
+
+	/* An input over the box's size is left in the row. */
+	char *big = malloc(BOX_INPUT_MAX + 2);
+	memset(big, 'x', BOX_INPUT_MAX + 1);
+	big[BOX_INPUT_MAX + 1] = '\0';
+	execution_box_idle(shm, box);
+	ok(execution_box_reserve(shm, &rpid) == box, "reserved again");
+	execution_box_assign(shm, box, 1002, 0, &s, big, BOX_INPUT_MAX + 1);
+	ok(execution_box_take(shm, box, &j) == 1 && j.id == 1002 &&
+	    j.running == 0 && j.input_json == NULL,
+	    "a big input is not copied: the runner reads the row");
+	free(big);
+
+	/* An API worker dies holding a reservation: the master frees it. */
+	execution_box_idle(shm, box);
+	ok(execution_box_reserve(shm, &rpid) == box, "reserved by a worker");
+	execution_box_forget(shm, 999999);
+	ok(execution_box_reserved(shm, box), "another pid's death changes "
+	    "nothing");
+	execution_box_unreserve(shm, box);
+
+	/* The runner dies with an id in its box: the id is kept for the
+	 * next runner and counted as backlog. */
+	ok(execution_box_reserve(shm, &rpid) == box, "reserved once more");
+	execution_box_assign(shm, box, 1003, 0, &s, "{}", 2);
+	atomic_store(&shm->backlog, 0);
+	execution_box_forget(shm, getpid());
+	ok(atomic_load(&shm->box[box].owner) == 0, "its box is free");
+	ok(atomic_load(&shm->backlog) == 1, "the id left there is backlog");
+	ok(execution_box_open(shm) == box &&
+	    execution_box_take(shm, box, &j) == 1 && j.id == 1003,
+	    "the next runner takes it over");
+	free(j.input_json);
+	atomic_store(&shm->backlog, 0);
+
+	/* Four API workers race for one idle runner: one gets it. */
+	execution_box_idle(shm, box);
+	int pipes[4][2];
+	for (k = 0; k < 4; k++) {
+		if (pipe(pipes[k]) == -1)
+			return 2;
+		if (fork() == 0) {
+			char won = execution_box_reserve(shm, &rpid) == box;
+			if (won)
+				execution_box_assign(shm, box, 2000 + k, 1, &s,
+				    "{}", 2);
+			_exit(write(pipes[k][1], &won, 1) == 1 ? 0 : 1);
+		}
+		close(pipes[k][1]);
+	}
+	int winners = 0;
+	for (k = 0; k < 4; k++) {
+		char won = 0;
+		if (read(pipes[k][0], &won, 1) != 1)
+			return 2;
+		winners += won;
+		wait(NULL);
+	}
+	is_int(winners, 1, "exactly one worker reserved the runner");
+	ok(execution_box_take(shm, box, &j) == 1 && j.id >= 2000 &&
+	    j.id < 2004, "and the runner got its execution");
+	free(j.input_json);
+
+	/* A worker's "look at the queue" rings an idle runner's bell. */
+	execution_box_busy(shm, box);
+	uint32_t seen = execution_box_idle(shm, box);
+	execution_wake_one(shm);
+	ok(atomic_load(&shm->box[box].bell) != seen, "an idle runner is rung");
+	ok(execution_work_waiting(shm) == 0, "no work waiting");
+	execution_backlog(shm);
+	ok(execution_work_waiting(shm) == 1, "a backlog is work waiting");
+
+	execution_box_busy(shm, box);
+	execution_box_close(shm, box);
+	ok(atomic_load(&shm->box[box].owner) == 0 &&
+	    execution_box_reserve(shm, &rpid) == -1, "a closed box is unused");
+	return done_testing();
+}
