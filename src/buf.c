@@ -121,3 +121,13 @@ buf_str(const struct buf *b)
 {
 	return b->data ? b->data : "";
 }
+
+char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		fatal("strdup");
+	return p;
+}

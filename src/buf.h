@@ -37,4 +37,7 @@ char *buf_detach(struct buf *b, size_t *len);
 /* Returns a NUL-terminated view ("" when empty); owned by the buffer. */
 const char *buf_str(const struct buf *b);
 
+/* strdup() under the same rule: failure is fatal. */
+char *xstrdup(const char *s);
+
 #endif

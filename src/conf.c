@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "conf.h"
 #include "log.h"
 
@@ -102,16 +103,14 @@ set_roots(struct conf *c, const char *value)
 		c->script_roots[i] = NULL;
 	}
 	c->n_script_roots = 0;
-	if ((copy = strdup(value)) == NULL)
-		fatal("strdup");
+	copy = xstrdup(value);
 	for (tok = strtok_r(copy, ":,", &save); tok != NULL;
 	    tok = strtok_r(NULL, ":,", &save)) {
 		while (*tok == ' ' || *tok == '\t')
 			tok++;
 		if (*tok == '\0' || c->n_script_roots == CONF_MAX_ROOTS)
 			continue;
-		if ((c->script_roots[c->n_script_roots++] = strdup(tok)) == NULL)
-			fatal("strdup");
+		c->script_roots[c->n_script_roots++] = xstrdup(tok);
 	}
 	free(copy);
 }
@@ -142,9 +141,7 @@ set_key(struct conf *c, const struct key *k, const char *value, char *msg,
 	switch (k->type) {
 	case K_STR: {
 		char **sp = (char **)(void *)base;
-		char *dup = strdup(value);
-		if (dup == NULL)
-			fatal("strdup");
+		char *dup = xstrdup(value);
 		free(*sp);
 		*sp = dup;
 		return 0;
@@ -201,8 +198,7 @@ conf_defaults(struct conf *c)
 	if (gethostname(host, sizeof(host)) == 0) {
 		host[sizeof(host) - 1] = '\0';
 		free(c->node_name);
-		if ((c->node_name = strdup(host)) == NULL)
-			fatal("strdup");
+		c->node_name = xstrdup(host);
 	}
 }
 
@@ -231,9 +227,7 @@ on_key(void *user, const char *section, const char *name, const char *value)
 			if (gethostname(host, sizeof(host)) == 0) {
 				host[sizeof(host) - 1] = '\0';
 				free(ctx->c->node_name);
-				ctx->c->node_name = strdup(host);
-				if (ctx->c->node_name == NULL)
-					fatal("strdup");
+				ctx->c->node_name = xstrdup(host);
 			}
 		}
 		return 1;

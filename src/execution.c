@@ -223,9 +223,8 @@ execution_box_take(struct shm *shm, int box, struct box_job *j)
 	memcpy(j->script_updated_at, b->script_updated_at,
 	    sizeof(j->script_updated_at));
 	j->queued_ms = b->queued_ms;
-	if (b->input_len <= BOX_INPUT_MAX &&
-	    (j->input_json = strdup(b->input)) == NULL)
-		fatal("strdup");
+	if (b->input_len <= BOX_INPUT_MAX)
+		j->input_json = xstrdup(b->input);
 	/* Only the owner leaves an id: no race here. */
 	atomic_store(&b->state, BOX_BUSY);
 	return 1;

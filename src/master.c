@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "conf.h"
 #include "execution.h"
@@ -262,8 +263,7 @@ reload(struct master *m)
 		    "still listening on \"%s\"", nc->listen, m->conf->listen);
 	/* Keep the listener the workers share. */
 	free(nc->listen);
-	if ((nc->listen = strdup(m->conf->listen)) == NULL)
-		fatal("strdup");
+	nc->listen = xstrdup(m->conf->listen);
 	conf_free(m->conf);
 	*m->conf = *nc;
 	free(nc);

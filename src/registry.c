@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "argtpl.h"
+#include "buf.h"
 #include "conf.h"
 #include "db.h"
 #include "inputenv.h"
@@ -45,16 +46,6 @@
 #define TEXT_MAX 65535
 #define OUTPUT_FILE_MAX 1024
 #define MAX_CONCURRENCY_MAX 1000000
-
-static char *
-xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (p == NULL)
-		fatal("strdup");
-	return p;
-}
 
 /* strdup that keeps NULL. */
 static char *

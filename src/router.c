@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "buf.h"
 #include "clock.h"
 #include "log.h"
 #include "metrics.h"
@@ -98,9 +99,7 @@ router_match(struct request *r, const char *method, const char *path,
 			continue;
 		if (strcmp(routes[i].method, method) == 0) {
 			for (int k = 0; k < ncap; k++) {
-				r->params[k] = strdup(caps[k]);
-				if (r->params[k] == NULL)
-					fatal("strdup");
+				r->params[k] = xstrdup(caps[k]);
 			}
 			r->nparams = ncap;
 			return i;

@@ -36,16 +36,6 @@
 static unsigned long run_seq;
 
 static char *
-xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (p == NULL)
-		fatal("strdup");
-	return p;
-}
-
-static char *
 path_join(const char *a, const char *b)
 {
 	struct buf b_ = BUF_INIT;
