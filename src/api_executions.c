@@ -16,6 +16,7 @@
 #include "json.h"
 #include "log.h"
 #include "registry.h"
+#include "shm.h"
 #include "store.h"
 
 #define MAX_WAIT_S 300
@@ -42,6 +43,7 @@ static int
 load_script(struct request *r, struct script *s, int *queue_full)
 {
 	int maxq = r->ctx->conf->queue_max_depth;
+	uint32_t gen = atomic_load(&r->ctx->shm->script_gen);
 	const char *p = r->params[0];
 	enum reg_status rs;
 
@@ -49,11 +51,11 @@ load_script(struct request *r, struct script *s, int *queue_full)
 		unsigned long long id = api_param_id(r, 0, "script");
 		if (id == 0)
 			return -1;
-		rs = registry_load_for_submit(r->ctx->db, (long long)id, NULL,
-		    maxq, s, queue_full);
+		rs = registry_load_for_submit(r->ctx->db, r->ctx->scripts,
+		    gen, (long long)id, NULL, maxq, s, queue_full);
 	} else {
-		rs = registry_load_for_submit(r->ctx->db, 0, p, maxq, s,
-		    queue_full);
+		rs = registry_load_for_submit(r->ctx->db, r->ctx->scripts,
+		    gen, 0, p, maxq, s, queue_full);
 	}
 	if (rs == REG_NOT_FOUND) {
 		resp_error(r, 404, "not_found", NULL, "no script \"%s\"", p);

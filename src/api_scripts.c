@@ -168,6 +168,7 @@ api_scripts_create(struct request *r)
 	    r->token_name, &s, &e);
 	if (rs == REG_OK) {
 		char loc[64];
+		registry_changed(r->ctx->shm);
 		snprintf(loc, sizeof(loc), "/api/v1/admin/scripts/%lld", s.id);
 		req_add_header(r, "Location", loc);
 		answer_script(r, 201, &s, 1);
@@ -211,8 +212,10 @@ api_scripts_update(struct request *r)
 		return;
 	rs = registry_update(r->ctx->db, r->ctx->conf, r->ctx->magic,
 	    (long long)id, body, r->token_name, &s, &e);
-	if (rs == REG_OK)
+	if (rs == REG_OK) {
+		registry_changed(r->ctx->shm);
 		answer_script(r, 200, &s, 1);
+	}
 	else
 		reg_failure(r, rs, &e, (long long)id);
 	script_free(&s);
@@ -228,8 +231,10 @@ api_scripts_delete(struct request *r)
 	if (id == 0)
 		return;
 	rs = registry_delete(r->ctx->db, (long long)id, r->token_name);
-	if (rs == REG_OK)
+	if (rs == REG_OK) {
+		registry_changed(r->ctx->shm);
 		resp_empty(r);
+	}
 	else
 		reg_failure(r, rs, NULL, (long long)id);
 }

@@ -354,12 +354,6 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 		json_dump(&in_json, input);
 	else
 		buf_adds(&in_json, "{}");
-	if (queue_full) {
-		verr_set(e, "", "the queue holds %d executions, its limit",
-		    c->queue_max_depth);
-		rc = SUBMIT_OVERLOADED;
-		goto out;
-	}
 	/* An idle local runner, reserved now, gets the execution with its
 	 * input directly; when the caller waits for the end (no `row`) the
 	 * row is inserted running for that runner, so nothing is claimed.
@@ -367,6 +361,21 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	 * as it was queued, before any local runner can take it. */
 	if (s->max_concurrency == 0)
 		box = execution_box_reserve(shm, &runner_pid);
+	/* Not probed with the script (it was remembered): only a run that
+	 * would wait for a runner is held against the queue's limit. */
+	if (queue_full < 0 && box < 0 &&
+	    store_exec_queue_full(db, c->queue_max_depth, &queue_full) == -1) {
+		rc = SUBMIT_DB;
+		goto out;
+	}
+	if (queue_full > 0) {
+		if (box >= 0)
+			execution_box_unreserve(shm, box);
+		verr_set(e, "", "the queue holds %d executions, its limit",
+		    c->queue_max_depth);
+		rc = SUBMIT_OVERLOADED;
+		goto out;
+	}
 	if (store_exec_enqueue(db, s->id, s->name, trigger,
 	    buf_str(&in_json), box >= 0 && row == NULL ? c->node_name : NULL,
 	    runner_pid, id, row) == -1) {

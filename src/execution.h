@@ -36,7 +36,8 @@ struct exec_submitted {
  * Validates `input` (NULL = {}) against the script (enabled, inputs
  * schema, args placeholders) and queues an execution with `trigger`
  * unless the queue is full (`queue_full`, as read with the script by
- * registry_load_for_submit: then SUBMIT_OVERLOADED), then
+ * registry_load_for_submit: then SUBMIT_OVERLOADED; -1, not read: probed
+ * here unless an idle runner takes the execution at once), then
  * hands it to or wakes a local runner. When `row` is not NULL it is
  * filled (store_exec_get's columns) by the INSERT itself, so it shows
  * the execution queued; the caller frees it after SUBMIT_OK. On

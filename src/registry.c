@@ -30,6 +30,7 @@
 
 #include "argtpl.h"
 #include "buf.h"
+#include "clock.h"
 #include "conf.h"
 #include "db.h"
 #include "inputenv.h"
@@ -39,6 +40,7 @@
 #include "registry.h"
 #include "reqs.h"
 #include "schema.h"
+#include "shm.h"
 #include "store.h"
 
 /* What fits the TEXT columns (description, requirements, args, outputs,
@@ -1131,17 +1133,95 @@ registry_load(struct db *db, long long id, const char *name, struct script *s)
 	return found ? REG_OK : REG_NOT_FOUND;
 }
 
-enum reg_status
-registry_load_for_submit(struct db *db, long long id, const char *name,
-    int max_queued, struct script *s, int *queue_full)
+void
+registry_memo_free(struct script_memo *m)
 {
-	int found;
+	for (int i = 0; i < SCRIPT_MEMO_SLOTS; i++)
+		script_free(&m->s[i]);
+	memset(m, 0, sizeof(*m));
+}
+
+int
+registry_memo_get_rev(struct script_memo *m, long long id,
+    const char *updated_at, struct script *s)
+{
+	for (int i = 0; i < SCRIPT_MEMO_SLOTS; i++)
+		if (m->s[i].id == id &&
+		    strcmp(m->s[i].updated_at, updated_at) == 0) {
+			script_dup(&m->s[i], s);
+			m->at[i] = clock_mono_ms();
+			return 0;
+		}
+	return -1;
+}
+
+/* The entry for id (name NULL) or name, fresh under gen: its index or
+ * -1. */
+static int
+memo_find_fresh(const struct script_memo *m, long long id, const char *name,
+    uint32_t gen)
+{
+	double now = clock_mono_ms();
+
+	for (int i = 0; i < SCRIPT_MEMO_SLOTS; i++) {
+		const struct script *c = &m->s[i];
+		if (c->id == 0 || m->gen[i] != gen ||
+		    now - m->at[i] >= SCRIPT_MEMO_MS)
+			continue;
+		if (name != NULL ? strcmp(c->name, name) == 0 : c->id == id)
+			return i;
+	}
+	return -1;
+}
+
+void
+registry_memo_put(struct script_memo *m, const struct script *s,
+    uint32_t gen)
+{
+	int slot = 0;
+
+	/* The same script's older entry, else the least recently used. */
+	for (int i = 0; i < SCRIPT_MEMO_SLOTS; i++) {
+		if (m->s[i].id == s->id) {
+			slot = i;
+			break;
+		}
+		if (m->at[i] < m->at[slot])
+			slot = i;
+	}
+	script_free(&m->s[slot]);
+	script_dup(s, &m->s[slot]);
+	m->at[slot] = clock_mono_ms();
+	m->gen[slot] = gen;
+}
+
+void
+registry_changed(struct shm *shm)
+{
+	atomic_fetch_add(&shm->script_gen, 1);
+}
+
+enum reg_status
+registry_load_for_submit(struct db *db, struct script_memo *memo,
+    uint32_t gen, long long id, const char *name, int max_queued,
+    struct script *s, int *queue_full)
+{
+	int found, i;
 
 	memset(s, 0, sizeof(*s));
+	if (memo != NULL && (i = memo_find_fresh(memo, id, name, gen)) >= 0) {
+		script_dup(&memo->s[i], s);
+		*queue_full = -1;
+		return REG_OK;
+	}
 	if (store_script_get_probe(db, id, name, max_queued, s, &found,
 	    queue_full) == -1)
 		return REG_DB;
-	return found ? REG_OK : REG_NOT_FOUND;
+	if (!found)
+		return REG_NOT_FOUND;
+	if (memo != NULL)
+		registry_memo_put(memo, s, gen);
+	return REG_OK;
 }
 
 enum reg_status

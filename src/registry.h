@@ -6,12 +6,15 @@
 #ifndef SCRIPTORCH_REGISTRY_H
 #define SCRIPTORCH_REGISTRY_H
 
+#include <stdint.h>
+
 #include <yajl/yajl_tree.h>
 
 #include "verr.h"
 
 struct conf;
 struct db;
+struct shm;
 struct jw;
 
 /* A script as stored. Every pointer member is owned by the struct and
@@ -69,10 +72,41 @@ enum reg_status registry_get_by_name(struct db *db, const struct conf *c,
  */
 enum reg_status registry_load(struct db *db, long long id, const char *name,
     struct script *s);
-/* The same, for a submission: *queue_full tells in the same round trip
- * whether `max_queued` executions already wait. */
-enum reg_status registry_load_for_submit(struct db *db, long long id,
-    const char *name, int max_queued, struct script *s, int *queue_full);
+/*
+ * A process's memory of scripts it read lately (owned by the process,
+ * zeroed to start, registry_memo_free at the end). API workers use it
+ * for submissions: an entry holds for SCRIPT_MEMO_MS, and not at all once
+ * any process of this node changed a script (shm->script_gen, bumped by
+ * registry_changed), so a change through this node's API counts at once
+ * and one made elsewhere (another node, the CLI) within SCRIPT_MEMO_MS.
+ * Runners look entries up by revision (updated_at) instead.
+ */
+#define SCRIPT_MEMO_SLOTS 16
+#define SCRIPT_MEMO_MS 1000
+struct script_memo {
+	struct script s[SCRIPT_MEMO_SLOTS];
+	double at[SCRIPT_MEMO_SLOTS];       /* clock_mono_ms() of the read */
+	uint32_t gen[SCRIPT_MEMO_SLOTS];    /* shm->script_gen at the read */
+};
+void registry_memo_free(struct script_memo *m);
+/* Copies the entry for script `id` at revision `updated_at` into s: 0,
+ * or -1 when there is none. */
+int registry_memo_get_rev(struct script_memo *m, long long id,
+    const char *updated_at, struct script *s);
+/* Remembers a copy of s, read now under generation `gen`. */
+void registry_memo_put(struct script_memo *m, const struct script *s,
+    uint32_t gen);
+/* Tells every process of this node that scripts changed. */
+void registry_changed(struct shm *shm);
+
+/* For a submission: the script by id (name NULL) or name, from `memo`
+ * (may be NULL) while fresh under `gen`; else from the database, where
+ * *queue_full tells in the same round trip whether `max_queued`
+ * executions already wait. A remembered script leaves *queue_full at -1
+ * (not probed: execution_submit probes if the run would wait). */
+enum reg_status registry_load_for_submit(struct db *db,
+    struct script_memo *memo, uint32_t gen, long long id, const char *name,
+    int max_queued, struct script *s, int *queue_full);
 
 /*
  * Recomputes the version of `s` from its file now; on change stores it and

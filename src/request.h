@@ -18,6 +18,7 @@ struct conf;
 struct db;
 struct shm;
 struct token_cache;
+struct script_memo;
 
 enum role { ROLE_NONE = 0, ROLE_VIEWER = 1, ROLE_OPERATOR = 2, ROLE_ADMIN = 3 };
 
@@ -32,6 +33,7 @@ struct worker_ctx {
 	struct shm *shm;
 	void *magic;               /* libmagic cookie, opened after fork */
 	struct token_cache *tokens; /* the worker's token memory (auth.h) */
+	struct script_memo *scripts; /* ... and script memory (registry.h) */
 };
 
 #define REQ_MAX_PARAMS 4

@@ -64,8 +64,6 @@
 
 static volatile sig_atomic_t stopping;
 
-#define SCRIPT_CACHE 8
-
 struct runner {
 	const struct conf *c;
 	struct shm *shm;
@@ -75,9 +73,7 @@ struct runner {
 	gid_t gid;
 	pid_t pid;
 	int box;                /* our mailbox (execution.h), or -1 */
-	/* Scripts read lately, for box jobs: keyed by id and updated_at. */
-	struct script cache[SCRIPT_CACHE];
-	double cache_used[SCRIPT_CACHE];
+	struct script_memo scripts;  /* read lately, for box jobs */
 };
 
 /* What the hooks of one run need. */
@@ -671,25 +667,13 @@ static int
 cached_script(struct runner *rn, long long id, const char *updated_at,
     struct script *out)
 {
-	int lru = 0;
-
-	for (int i = 0; i < SCRIPT_CACHE; i++) {
-		if (rn->cache[i].id == id &&
-		    strcmp(rn->cache[i].updated_at, updated_at) == 0) {
-			script_dup(&rn->cache[i], out);
-			rn->cache_used[i] = clock_mono_ms();
-			return 0;
-		}
-		if (rn->cache_used[i] < rn->cache_used[lru])
-			lru = i;
-	}
+	if (registry_memo_get_rev(&rn->scripts, id, updated_at, out) == 0)
+		return 0;
 	if (registry_load(rn->db, id, NULL, out) != REG_OK) {
 		script_free(out);
 		return -1;
 	}
-	script_free(&rn->cache[lru]);
-	script_dup(out, &rn->cache[lru]);
-	rn->cache_used[lru] = clock_mono_ms();
+	registry_memo_put(&rn->scripts, out, 0);
 	return 0;
 }
 
@@ -885,8 +869,7 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 			;
 		execution_box_close(shm, rn.box);
 	}
-	for (int i = 0; i < SCRIPT_CACHE; i++)
-		script_free(&rn.cache[i]);
+	registry_memo_free(&rn.scripts);
 	log_info("runner %d stopping", slot);
 	db_close(rn.db);
 	sandbox_free(&rn.sb);

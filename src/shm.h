@@ -64,6 +64,7 @@ struct shm {
 	_Atomic uint32_t queue_gen;                 /* bumped on enqueue */
 	_Atomic uint32_t cancel_gen;                /* bumped on cancel */
 	_Atomic uint32_t token_gen;     /* bumped on revoke (auth.h) */
+	_Atomic uint32_t script_gen;    /* bumped on script changes */
 	_Atomic uint32_t done_gen[SHM_DONE_SLOTS];  /* bumped on finish */
 
 	/* Direct hand-off (execution.h): an API worker that has just

@@ -73,6 +73,10 @@ enum exec_col {
 int store_exec_enqueue(struct db *db, long long script_id,
     const char *script_name, const char *trigger, const char *input_json,
     const char *run_node, int run_pid, long long *id, struct dbres *row);
+/* The queue-depth probe alone, for a submission whose script was
+ * remembered (registry_load_for_submit): *full = 1 when `max_queued`
+ * executions already wait. */
+int store_exec_queue_full(struct db *db, int max_queued, int *full);
 /* One execution (all columns) into res (1 row, or 0 when not found). */
 int store_exec_get(struct db *db, long long id, struct dbres *res);
 /* The status alone ("" when not found). */

@@ -119,6 +119,21 @@ store_exec_enqueue(struct db *db, long long script_id, const char *script_name,
 }
 
 int
+store_exec_queue_full(struct db *db, int max_queued, int *full)
+{
+	static const char *sql = "SELECT " QUEUE_PROBE;
+	struct dbp p[1] = { DBP_I(max_queued - 1) };
+	struct dbres res;
+
+	*full = 0;
+	if (db_exec(db, sql, p, 1, &res, NULL, NULL) == -1)
+		return -1;
+	*full = res.nrows == 1 && dbres_get(&res, 0, 0) != NULL;
+	dbres_free(&res);
+	return 0;
+}
+
+int
 store_exec_get(struct db *db, long long id, struct dbres *res)
 {
 	static const char *sql = "SELECT " EXEC_COLS

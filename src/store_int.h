@@ -19,6 +19,12 @@ struct script;
 	p "timeout_s, " p "max_concurrency, " p "created_at, " p "updated_at"
 #define SCRIPT_NCOLS 17
 
+/* Is there a row at position `?` (the limit minus one) in the queue?
+ * Walking the (status, id) index stops there, so the probe costs at most
+ * the limit, not the table. */
+#define QUEUE_PROBE "(SELECT id FROM executions WHERE status = 'queued' " \
+	"ORDER BY id LIMIT 1 OFFSET ?)"
+
 /* Fills *s from row `i` of `res`, starting at column `c0`. */
 void store_row_to_script(const struct dbres *res, size_t i, size_t c0,
     struct script *s);

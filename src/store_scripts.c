@@ -106,20 +106,14 @@ int
 store_script_get_probe(struct db *db, long long id, const char *name,
     int max_queued, struct script *s, int *found, int *queue_full)
 {
-	/* Is there a row at position max_queued in the queue? Walking the
-	 * (status, id) index stops there, so the probe costs at most the
-	 * limit, not the table. Probe and insert are two statements (an
-	 * INSERT ... SELECT from the same table takes InnoDB's table-level
-	 * auto-increment lock and fails under concurrency), so the limit
-	 * may be overshot by at most the number of API workers: a bound,
-	 * still. */
-#define PROBE "(SELECT id FROM executions WHERE status = 'queued' " \
-	"ORDER BY id LIMIT 1 OFFSET ?)"
-	static const char *by_id = "SELECT " SCRIPT_COLS ", " PROBE
+	/* Probe and insert are two statements (an INSERT ... SELECT from
+	 * the same table takes InnoDB's table-level auto-increment lock and
+	 * fails under concurrency), so the limit may be overshot by at most
+	 * the number of API workers: a bound, still. */
+	static const char *by_id = "SELECT " SCRIPT_COLS ", " QUEUE_PROBE
 	    " FROM scripts WHERE id = ?";
-	static const char *by_name = "SELECT " SCRIPT_COLS ", " PROBE
+	static const char *by_name = "SELECT " SCRIPT_COLS ", " QUEUE_PROBE
 	    " FROM scripts WHERE name = ?";
-#undef PROBE
 	struct dbp p[2] = { DBP_I(max_queued - 1),
 	    name ? DBP_S(name) : DBP_I(id) };
 	struct dbres res;

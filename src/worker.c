@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "db.h"
 #include "log.h"
+#include "registry.h"
 #include "request.h"
 #include "router.h"
 #include "worker.h"
@@ -38,6 +39,7 @@ worker_main(const struct conf *c, int listen_fd, struct shm *shm)
 {
 	struct worker_ctx ctx;
 	struct token_cache tokens;
+	struct script_memo scripts;
 	struct sigaction sa;
 	FCGX_Request fcgi;
 	struct request r;
@@ -65,6 +67,8 @@ worker_main(const struct conf *c, int listen_fd, struct shm *shm)
 	ctx.magic = magic;
 	memset(&tokens, 0, sizeof(tokens));
 	ctx.tokens = &tokens;
+	memset(&scripts, 0, sizeof(scripts));
+	ctx.scripts = &scripts;
 	if (db_connect(ctx.db) == -1)
 		log_warnx("database not reachable yet: %s", db_errmsg(ctx.db));
 
@@ -87,6 +91,7 @@ worker_main(const struct conf *c, int listen_fd, struct shm *shm)
 		FCGX_Finish_r(&fcgi);
 	}
 	log_info("api worker stopping");
+	registry_memo_free(&scripts);
 	db_close(ctx.db);
 	if (magic != NULL)
 		magic_close(magic);

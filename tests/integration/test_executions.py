@@ -216,6 +216,43 @@ def test_schema_and_disabled_refusals(envdump):
     assert_error(call("POST", "/api/v1/scripts/no-such-script/executions", {"input": {}}), 404, "not_found")
 
 
+def test_script_changes_reach_every_worker_at_once():
+    # API workers remember scripts for a second (registry.h); a change
+    # through the API must count on every worker straight away.
+    s = register(write_script(unique("memo") + ".sh", "#!/bin/sh\necho hi\n"))
+    for ref in (s["id"], s["name"]):
+        for _ in range(12):
+            assert call("POST", f"/api/v1/scripts/{ref}/executions", {"input": {}}).status == 202
+    schema = {"type": "object", "required": ["shot"], "properties": {"shot": {"type": "string"}}}
+    assert call("PATCH", f"/api/v1/admin/scripts/{s['id']}", {"inputs": schema}).status == 200
+    for ref in (s["id"], s["name"]):
+        for _ in range(12):
+            assert_error(call("POST", f"/api/v1/scripts/{ref}/executions", {"input": {}}), 422,
+                         "validation_failed")
+    assert call("PATCH", f"/api/v1/admin/scripts/{s['id']}", {"enabled": False}).status == 200
+    for _ in range(12):
+        assert_error(call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {"shot": "a"}}),
+                     409, "conflict")
+    assert call("DELETE", f"/api/v1/admin/scripts/{s['id']}").status == 204
+    for ref in (s["id"], s["name"]):
+        for _ in range(12):
+            assert_error(call("POST", f"/api/v1/scripts/{ref}/executions", {"input": {"shot": "a"}}),
+                         404, "not_found")
+
+
+def test_cli_disable_reaches_every_worker_within_a_second():
+    s = register(write_script(unique("memocli") + ".sh", "#!/bin/sh\necho hi\n"))
+    for _ in range(12):
+        assert call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {}}).status == 202
+    subprocess.run([f"{os.environ['SCRIPTORCH_BUILD']}/src/scriptorchd", "-c",
+                    f"{STATE}/scriptorch.conf", "script", "disable", str(s["id"])],
+                   check=True, capture_output=True)
+    time.sleep(1.1)
+    for _ in range(12):
+        assert_error(call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {}}), 409,
+                     "conflict")
+
+
 def test_run_by_name(envdump):
     s = register(envdump)
     e = run(s["name"])
@@ -568,7 +605,8 @@ def runners():
     return sorted(int(l.split()[0]) for l in stackctl("children").splitlines() if l.split()[1] == "sto-runner")
 
 
-def test_killed_runner_marks_lost_and_is_replaced():
+@pytest.mark.parametrize("waited", [False, True], ids=["async", "waited"])
+def test_killed_runner_marks_lost_and_is_replaced(waited):
     marker = unique("victim")
     s = register(write_script(marker + ".sh", f"""
         #!/bin/bash
@@ -576,7 +614,18 @@ def test_killed_runner_marks_lost_and_is_replaced():
         ( setsid bash -c 'exec -a {marker}-grandchild sleep 1000' & )
         exec -a {marker}-proc sleep 1000
         """))
-    eid = call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {}}).json["id"]
+    answer = {}
+    if waited:
+        # A waited-for run is inserted running for the runner reserved
+        # for it (no queue, no claim): its death must end it all the same.
+        t = threading.Thread(target=lambda: answer.update(r=call(
+            "POST", f"/api/v1/scripts/{s['id']}/executions?wait=60", {"input": {}})))
+        t.start()
+        eid = wait_for(lambda: [e["id"] for e in call(
+            "GET", f"/api/v1/executions?script_id={s['id']}").json["executions"]],
+            timeout=10, what="the execution")[0]
+    else:
+        eid = call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {}}).json["id"]
     wait_for(lambda: get(eid)["status"] == "running" and pids_with(f"{marker}-proc")
              and pids_with(f"{marker}-grandchild"), timeout=10, what="the run to start")
     before = runners()
@@ -588,6 +637,9 @@ def test_killed_runner_marks_lost_and_is_replaced():
     e = wait_final(eid, 40)
     assert e["status"] == "lost", e
     assert e["error"]
+    if waited:
+        t.join(30)
+        assert answer["r"].status == 200 and answer["r"].json["status"] == "lost", answer
     wait_for(lambda: len(runners()) == len(before) and ppid not in runners(), timeout=15,
              what="a replacement runner")
     wait_for(lambda: not pids_with(f"{marker}-proc") and not pids_with(f"{marker}-grandchild"),
