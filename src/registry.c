@@ -1155,11 +1155,9 @@ registry_memo_get_rev(struct script_memo *m, long long id,
 	return -1;
 }
 
-/* The entry for id (name NULL) or name, fresh under gen: its index or
- * -1. */
-static int
-memo_find_fresh(const struct script_memo *m, long long id, const char *name,
-    uint32_t gen)
+int
+registry_memo_get_fresh(struct script_memo *m, long long id,
+    const char *name, uint32_t gen, struct script *s)
 {
 	double now = clock_mono_ms();
 
@@ -1168,8 +1166,10 @@ memo_find_fresh(const struct script_memo *m, long long id, const char *name,
 		if (c->id == 0 || m->gen[i] != gen ||
 		    now - m->at[i] >= SCRIPT_MEMO_MS)
 			continue;
-		if (name != NULL ? strcmp(c->name, name) == 0 : c->id == id)
-			return i;
+		if (name != NULL ? strcmp(c->name, name) == 0 : c->id == id) {
+			script_dup(c, s);
+			return 0;
+		}
 	}
 	return -1;
 }
@@ -1206,11 +1206,11 @@ registry_load_for_submit(struct db *db, struct script_memo *memo,
     uint32_t gen, long long id, const char *name, int max_queued,
     struct script *s, int *queue_full)
 {
-	int found, i;
+	int found;
 
 	memset(s, 0, sizeof(*s));
-	if (memo != NULL && (i = memo_find_fresh(memo, id, name, gen)) >= 0) {
-		script_dup(&memo->s[i], s);
+	if (memo != NULL &&
+	    registry_memo_get_fresh(memo, id, name, gen, s) == 0) {
 		*queue_full = -1;
 		return REG_OK;
 	}

@@ -89,6 +89,10 @@ struct script_memo {
 	uint32_t gen[SCRIPT_MEMO_SLOTS];    /* shm->script_gen at the read */
 };
 void registry_memo_free(struct script_memo *m);
+/* Copies the entry for script `id` (name NULL) or `name` into s while it
+ * is fresh under generation `gen`: 0, or -1 when there is none. */
+int registry_memo_get_fresh(struct script_memo *m, long long id,
+    const char *name, uint32_t gen, struct script *s);
 /* Copies the entry for script `id` at revision `updated_at` into s: 0,
  * or -1 when there is none. */
 int registry_memo_get_rev(struct script_memo *m, long long id,
