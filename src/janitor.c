@@ -64,6 +64,21 @@ venv_bounds(const struct conf *c, struct db *db)
 		    n == 1 ? "" : "s");
 }
 
+/* Builds left `building` by a killed process, on this node. */
+static void
+venv_interrupted(const struct conf *c, struct db *db)
+{
+	int n = 0;
+
+	if (venv_sweep_interrupted(db, c, &n) == -1 &&
+	    db_error(db) != DB_EUNAVAIL)
+		log_warnx("interrupted venv builds: %s", db_errmsg(db));
+	if (n > 0)
+		log_warnx("%d venv build%s interrupted (the process building "
+		    "stopped); the next run builds again", n, n == 1 ? " was" :
+		    "s were");
+}
+
 static void
 retention(const struct conf *c, struct db *db)
 {
@@ -106,6 +121,7 @@ janitor_main(const struct conf *c, struct shm *shm)
 	while (!stopping) {
 		if (db_begin(db) == 0) {
 			sweep_lost(c, db, shm);
+			venv_interrupted(c, db);
 			double now = clock_mono_ms();
 			if (now - last_retention > 60000) {
 				retention(c, db);

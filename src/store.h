@@ -263,6 +263,13 @@ int store_venv_failed(struct db *db, const char *key, double seconds,
     const char *log, const char *error);
 /* last_used_at = now, unless it was set less than a minute ago. */
 int store_venv_touch(struct db *db, const char *key);
+/* Calls fn for each venv that node `node` is building (or was, when its
+ * builder died). */
+int store_venv_building_on(struct db *db, const char *node,
+    void (*fn)(void *arg, const struct venv_rec *v), void *arg);
+/* A build that died: failed, `error`, no failure time (no back-off). */
+int store_venv_interrupted(struct db *db, const char *key,
+    const char *error);
 int store_venv_delete(struct db *db, long long id, int *found);
 /* Calls fn with the id and requirements (NULL: none) of every python
  * script. */

@@ -123,13 +123,13 @@ store_venv_by_id(struct db *db, long long id, int with_log,
 }
 
 static int
-each_row(struct db *db, const char *sql,
+each_row(struct db *db, const char *sql, const struct dbp *p, size_t np,
     void (*fn)(void *arg, const struct venv_rec *v), void *arg)
 {
 	struct dbres res;
 	struct venv_rec v;
 
-	if (db_exec(db, sql, NULL, 0, &res, NULL, NULL) == -1)
+	if (db_exec(db, sql, p, np, &res, NULL, NULL) == -1)
 		return -1;
 	for (size_t i = 0; i < res.nrows; i++) {
 		row_to_venv(&res, i, &v);
@@ -147,7 +147,7 @@ store_venv_list(struct db *db,
 	static const char *sql = "SELECT " VENV_COLS ", NULL FROM venvs "
 	    "ORDER BY id";
 
-	return each_row(db, sql, fn, arg);
+	return each_row(db, sql, NULL, 0, fn, arg);
 }
 
 int
@@ -158,7 +158,29 @@ store_venv_lru(struct db *db,
 	    "WHERE status = 'ready' "
 	    "ORDER BY COALESCE(last_used_at, created_at), id";
 
-	return each_row(db, sql, fn, arg);
+	return each_row(db, sql, NULL, 0, fn, arg);
+}
+
+int
+store_venv_building_on(struct db *db, const char *node,
+    void (*fn)(void *arg, const struct venv_rec *v), void *arg)
+{
+	static const char *sql = "SELECT " VENV_COLS ", NULL FROM venvs "
+	    "WHERE status = 'building' AND node = ? ORDER BY id";
+	struct dbp p[1] = { DBP_S(node) };
+
+	return each_row(db, sql, p, 1, fn, arg);
+}
+
+int
+store_venv_interrupted(struct db *db, const char *key, const char *error)
+{
+	static const char *sql = "UPDATE venvs SET status = 'failed', "
+	    "size_bytes = NULL, failed_at = NULL, error = ? "
+	    "WHERE vkey = ? AND status = 'building'";
+	struct dbp p[2] = { DBP_S(error), DBP_S(key) };
+
+	return db_exec(db, sql, p, 2, NULL, NULL, NULL);
 }
 
 int

@@ -1101,6 +1101,7 @@ struct cand {
 
 struct cands {
 	const struct conf *c;
+	int ready_only;         /* pass over venvs not ready on this node */
 	struct cand *v;
 	size_t n, cap;
 };
@@ -1112,7 +1113,7 @@ collect_cand(void *arg, const struct venv_rec *v)
 	char dir[PATH_MAX];
 
 	snprintf(dir, sizeof(dir), "%s/%s", cs->c->venv_dir, v->key);
-	if (!is_ready(dir))
+	if (cs->ready_only && !is_ready(dir))
 		return;         /* not on this node */
 	if (cs->n == cs->cap) {
 		cs->cap = cs->cap ? cs->cap * 2 : 16;
@@ -1140,6 +1141,7 @@ venv_prune(struct db *db, const struct conf *c, int *evicted)
 		return 0;
 	memset(&cs, 0, sizeof(cs));
 	cs.c = c;
+	cs.ready_only = 1;
 	if (store_venv_lru(db, collect_cand, &cs) == -1) {
 		free(cs.v);
 		return -1;
@@ -1176,4 +1178,45 @@ venv_prune(struct db *db, const struct conf *c, int *evicted)
 	free(cs.v);
 	buf_free(&why);
 	return 0;
+}
+
+int
+venv_sweep_interrupted(struct db *db, const struct conf *c, int *marked)
+{
+	struct cands cs;
+	struct buf why = BUF_INIT;
+	int fd, rc = 0;
+
+	*marked = 0;
+	memset(&cs, 0, sizeof(cs));
+	cs.c = c;
+	if (store_venv_building_on(db, c->node_name, collect_cand, &cs) == -1) {
+		free(cs.v);
+		return -1;
+	}
+	for (size_t i = 0; i < cs.n && rc == 0; i++) {
+		buf_reset(&why);
+		if ((fd = lock_open(c, cs.v[i].key, &why)) == -1) {
+			log_warnx("%s", buf_str(&why));
+			continue;
+		}
+		/* A builder holds the lock for its whole build, and the
+		 * kernel drops it with the builder's runner: free, nobody
+		 * builds. Marked while we hold it, so a build starting now
+		 * records itself after us. */
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			if (store_venv_interrupted(db, cs.v[i].key,
+			    "the build was interrupted: the process building "
+			    "it stopped before it finished; the next run "
+			    "builds it again") == -1)
+				rc = -1;
+			else
+				(*marked)++;
+			flock(fd, LOCK_UN);
+		}
+		close(fd);
+	}
+	free(cs.v);
+	buf_free(&why);
+	return rc;
 }

@@ -121,5 +121,12 @@ enum venv_status venv_evict(struct db *db, const struct conf *c,
  * *evicted counts the venvs removed. 0, or -1 on a database failure.
  */
 int venv_prune(struct db *db, const struct conf *c, int *evicted);
+/*
+ * Builds of this node that a killed process left `building` (nobody
+ * holds their lock) are marked `failed` with an error that says so and
+ * no failure time, so that the next run builds at once rather than wait
+ * for the retry back-off. *marked counts them. 0, or -1 (database).
+ */
+int venv_sweep_interrupted(struct db *db, const struct conf *c, int *marked);
 
 #endif

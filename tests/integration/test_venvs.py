@@ -388,6 +388,11 @@ def test_runner_killed_mid_build_leaves_no_ready_venv():
         assert v["status"] != "ready" and not v.get("present"), v
         e = wait_final(eid, 60)
         assert e["status"] == "lost", e
+        # Nobody builds it any more: the janitor says so, without a
+        # failure time, so the next run does not wait for the back-off.
+        v = wait_for(lambda: (lambda v: v if v["status"] == "failed" else None)(
+            [x for x in venvs() if x["key"] == key][0]), timeout=20, what="the build marked interrupted")
+        assert "interrupted" in v["error"] and v["failed_at"] is None, v
     finally:
         open(flag, "w").close()
     # the next run builds it for real
