@@ -579,9 +579,18 @@ def test_concurrent_submissions_all_finish_once():
         echo "$INPUT_N"
         """))
 
+    # Half of them wait for their end: those that find a runner idle are
+    # inserted running for it, the rest queue, are handed off or scanned
+    # for, and are claimed; all paths at once.
     def submit(n):
-        r = call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {"n": n}})
-        assert r.status == 202, r
+        if n % 2:
+            r = call("POST", f"/api/v1/scripts/{s['id']}/executions?wait=120", {"input": {"n": n}},
+                     timeout=180)
+            assert r.status == 200 and r.json["status"] == "succeeded", r
+            assert r.json["stdout"] == f"{n}\n", r.json
+        else:
+            r = call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {"n": n}})
+            assert r.status == 202 and r.json["status"] == "queued", r
         return r.json["id"]
 
     with concurrent.futures.ThreadPoolExecutor(32) as pool:
