@@ -355,10 +355,11 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	else
 		buf_adds(&in_json, "{}");
 	/* An idle local runner, reserved now, gets the execution with its
-	 * input directly; when the caller waits for the end (no `row`) the
-	 * row is inserted running for that runner, so nothing is claimed.
-	 * With `row`, the INSERT returns it: the answer shows the execution
-	 * as it was queued, before any local runner can take it. */
+	 * input directly, and the row names it, so no other runner or node
+	 * takes it: inserted running when the caller waits for the end (no
+	 * `row`), else queued until that runner has started it. With `row`,
+	 * the INSERT returns it: the answer shows the execution as it was
+	 * queued, before the runner can take it. */
 	if (s->max_concurrency == 0)
 		box = execution_box_reserve(shm, &runner_pid);
 	/* Not probed with the script (it was remembered): only a run that
@@ -376,9 +377,9 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 		rc = SUBMIT_OVERLOADED;
 		goto out;
 	}
+	struct exec_reserved rsv = { c->node_name, runner_pid, row == NULL };
 	if (store_exec_enqueue(db, s->id, s->name, trigger,
-	    buf_str(&in_json), box >= 0 && row == NULL ? c->node_name : NULL,
-	    runner_pid, id, row) == -1) {
+	    buf_str(&in_json), box >= 0 ? &rsv : NULL, id, row) == -1) {
 		if (box >= 0)
 			execution_box_unreserve(shm, box);
 		rc = SUBMIT_DB;

@@ -88,7 +88,20 @@ struct run_state {
 	int started_saved;
 	int claim_pending;      /* handed off, not yet claimed (claim_now) */
 	int claim_sent;         /* ... and its claim is in flight */
+	int claim_late;         /* reserved for us: claimed after the start */
+	int not_ours;           /* a claim failed: record nothing */
 };
+
+/* How run_one() comes to own its execution. */
+enum claim_mode {
+	CLAIMED,                /* by a queue scan, or inserted running */
+	CLAIM_AT_START,         /* handed off: claimed before the child starts */
+	CLAIM_AFTER_START,      /* reserved for us as it was queued: nobody
+	                         * else takes it, the claim only makes it
+	                         * "running" and overlaps the start */
+};
+
+static int claim_now(struct run_state *st);
 
 static void
 on_term(int sig)
@@ -118,6 +131,10 @@ hook_tick(void *arg, const struct capture *out, const struct capture *err)
 	struct buf o = BUF_INIT, e = BUF_INIT;
 	int cancel = 0;
 
+	/* A claim after the start ends before anything else is saved; not
+	 * ours after all (it cannot happen but by a failure): stop it. */
+	if (!claim_now(st))
+		return 1;
 	if (!st->started_saved) {
 		st->started_saved = 1;
 		if (store_exec_started(st->rn->db, st->id, st->version,
@@ -296,9 +313,12 @@ finish(struct runner *rn, long long id, const struct exec_final *f)
 /*
  * A handed-off execution is claimed as late as possible: just before its
  * child is started, or before anything else is recorded for it.
+ * One reserved for us as it was queued is claimed after its child
+ * started, before anything else is recorded for it.
  * Returns 1 when this runner owns the execution, 0 when it must leave it
  * alone: another runner took it, it was canceled, or the database failed
- * (then it stays queued and the queue scan finds it again).
+ * (then it stays queued and the queue scan finds it again; a reserved
+ * one is marked lost by the heartbeat sweep).
  */
 static int
 claim_now(struct run_state *st)
@@ -307,7 +327,7 @@ claim_now(struct run_state *st)
 	int claimed = 0;
 
 	if (!st->claim_pending)
-		return 1;
+		return !st->not_ours;
 	st->claim_pending = 0;
 	if ((st->claim_sent ? store_exec_claim_id_end(rn->db, &claimed) :
 	    store_exec_claim_id(rn->db, st->id, rn->c->node_name,
@@ -315,11 +335,14 @@ claim_now(struct run_state *st)
 		log_warnx("cannot claim the execution handed over: %s",
 		    db_errmsg(rn->db));
 		execution_backlog(rn->shm);     /* still queued */
+		st->not_ours = 1;
 		return 0;
 	}
-	if (!claimed)
+	if (!claimed) {
 		log_debug("execution handed over was taken or canceled "
 		    "meanwhile");
+		st->not_ours = 1;
+	}
 	return claimed;
 }
 
@@ -341,7 +364,11 @@ claim_send(struct run_state *st)
 static int
 hook_ready(void *arg)
 {
-	return claim_now(arg) ? 0 : -1;
+	struct run_state *st = arg;
+
+	if (st->claim_late)
+		return 0;       /* claimed while the child starts */
+	return claim_now(st) ? 0 : -1;
 }
 
 static void
@@ -362,12 +389,12 @@ finish_error(struct run_state *st, const char *version, const char *msg)
 	metrics_execution(rn->shm, "error", -1, -1);
 }
 
-/* Runs one execution: claimed already, or handed off (`pending`: claimed
- * here, see claim_now). `loaded`: its script if already read (taken
- * over: *loaded is left empty), else NULL. Returns 1 if the script has a
- * max_concurrency (its end may let a queued one start), else 0. */
+/* Runs one execution, owned as `mode` says (see claim_now). `loaded`:
+ * its script if already read (taken over: *loaded is left empty), else
+ * NULL. Returns 1 if the script has a max_concurrency (its end may let a
+ * queued one start), else 0. */
 static int
-run_one(struct runner *rn, const struct exec_claim *cl, int pending,
+run_one(struct runner *rn, const struct exec_claim *cl, enum claim_mode mode,
     struct script *loaded)
 {
 	const struct conf *c = rn->c;
@@ -401,7 +428,8 @@ run_one(struct runner *rn, const struct exec_claim *cl, int pending,
 	memset(&st, 0, sizeof(st));
 	st.rn = rn;
 	st.id = cl->id;
-	st.claim_pending = pending;
+	st.claim_pending = mode != CLAIMED;
+	st.claim_late = mode == CLAIM_AFTER_START;
 	verr_clear(&e);
 	snprintf(idtext, sizeof(idtext), "%lld", cl->id);
 	log_set_id(idtext);
@@ -584,9 +612,9 @@ run_one(struct runner *rn, const struct exec_claim *cl, int pending,
 
 	/* outputs.stdout = json: a parse failure is reported in error and
 	 * leaves the status as the exit made it. */
-	const char *mode = json_get_str(outputs, "stdout");
-	if (mode != NULL && strcmp(mode, "json") == 0 && !res.canceled &&
-	    !res.timed_out) {
+	const char *out_mode = json_get_str(outputs, "stdout");
+	if (out_mode != NULL && strcmp(out_mode, "json") == 0 &&
+	    !res.canceled && !res.timed_out) {
 		yajl_val parsed = NULL;
 		if (f.out_trunc)
 			snprintf(err, sizeof(err), "stdout was truncated");
@@ -617,6 +645,11 @@ run_one(struct runner *rn, const struct exec_claim *cl, int pending,
 		}
 	}
 	f.error = why.len ? buf_str(&why) : NULL;
+	if (!claim_now(&st)) {
+		log_warnx("the run ended, but the execution was no longer "
+		    "this runner's to record");
+		goto out;
+	}
 	finish(rn, cl->id, &f);
 	/* Overhead: queued -> claimed by the database clock, then claimed
 	 * -> exec'd by ours. */
@@ -713,7 +746,8 @@ serve_box(struct runner *rn, struct box_job *j)
 		    &s) == 0;
 	}
 	cl.waited_ms = clock_mono_ms() - j->queued_ms;
-	if (run_one(rn, &cl, !j->running, have_s ? &s : NULL))
+	if (run_one(rn, &cl, j->running ? CLAIMED : CLAIM_AFTER_START,
+	    have_s ? &s : NULL))
 		execution_backlog(rn->shm);
 	script_free(&s);
 	free(cl.input_json);
@@ -836,7 +870,7 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 				execution_wake_one(shm);
 			/* Its end may free its script's max_concurrency for
 			 * the next one queued: one scan more. */
-			if (run_one(&rn, &cl, 0, NULL))
+			if (run_one(&rn, &cl, CLAIMED, NULL))
 				execution_backlog(shm);
 			free(cl.input_json);
 			continue;
@@ -853,7 +887,8 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 				execution_backlog(shm);  /* still queued */
 			}
 			if (claimed) {
-				if (run_one(&rn, &cl, 1, have_s ? &hs : NULL))
+				if (run_one(&rn, &cl, CLAIM_AT_START,
+				    have_s ? &hs : NULL))
 					execution_backlog(shm);
 				free(cl.input_json);
 			}

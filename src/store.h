@@ -64,15 +64,23 @@ enum exec_col {
 	EC_CPU_USER_MS, EC_CPU_SYSTEM_MS, EC_MAX_RSS_KB, EC_NODE, EC_NCOLS
 };
 
-/* Inserts a queued execution; *id gets its id. With `run_node` (not
- * NULL) it is inserted running instead, owned by the runner `run_pid` of
- * that node, which was reserved for it (execution.h). With `row` (not
- * NULL), the same statement returns the row as stored (store_exec_get's
- * columns; the caller frees it). The queue's depth limit is checked
- * before, with the script (store_script_get_probe). */
+/* A runner reserved for an execution as it is inserted (execution.h):
+ * the row carries its node and pid and a heartbeat, and no scan or other
+ * runner takes it. `running`: inserted running (the caller waits for
+ * the end); else queued until that runner starts it. */
+struct exec_reserved {
+	const char *node;
+	int pid;
+	int running;
+};
+/* Inserts a queued execution, or one reserved for a runner (`rsv` not
+ * NULL); *id gets its id. With `row` (not NULL), the same statement
+ * returns the row as stored (store_exec_get's columns; the caller frees
+ * it). The queue's depth limit is checked before, with the script
+ * (store_script_get_probe). */
 int store_exec_enqueue(struct db *db, long long script_id,
     const char *script_name, const char *trigger, const char *input_json,
-    const char *run_node, int run_pid, long long *id, struct dbres *row);
+    const struct exec_reserved *rsv, long long *id, struct dbres *row);
 /* The queue-depth probe alone, for a submission whose script was
  * remembered (registry_load_for_submit): *full = 1 when `max_queued`
  * executions already wait. */

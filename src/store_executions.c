@@ -42,8 +42,9 @@ store_exec_mark_lost(struct db *db, int timeout_s, int *n)
 	    "error = CONCAT('its runner (node ', COALESCE(node, '?'), ', pid ', "
 	    "COALESCE(runner_pid, '?'), ') stopped sending heartbeats; the run "
 	    "could not be finished') "
-	    "WHERE status = 'running' AND heartbeat_at < "
-	    "UTC_TIMESTAMP(3) - INTERVAL ? SECOND";
+	    "WHERE status IN ('running', 'queued') AND heartbeat_at < "
+	    "UTC_TIMESTAMP(3) - INTERVAL ? SECOND AND (status = 'running' OR "
+	    "runner_pid IS NOT NULL)";
 	struct dbp p[1] = { DBP_I(timeout_s) };
 	unsigned long long affected;
 
@@ -84,8 +85,8 @@ store_exec_delete_old(struct db *db, int days, int batch, long long *deleted)
 
 int
 store_exec_enqueue(struct db *db, long long script_id, const char *script_name,
-    const char *trigger, const char *input_json, const char *run_node,
-    int run_pid, long long *id, struct dbres *row)
+    const char *trigger, const char *input_json,
+    const struct exec_reserved *rsv, long long *id, struct dbres *row)
 {
 #define ENQUEUE "INSERT INTO executions (script_id, script_name, " \
 	"`trigger`, status, input, queued_at, node, runner_pid, " \
@@ -95,11 +96,11 @@ store_exec_enqueue(struct db *db, long long script_id, const char *script_name,
 	/* MariaDB's RETURNING: the row in the same round trip. */
 	static const char *ins_row = ENQUEUE " RETURNING " EXEC_COLS;
 #undef ENQUEUE
-	const char *status = run_node != NULL ? "running" : "queued";
+	const char *node = rsv != NULL ? rsv->node : NULL;
 	struct dbp p[8] = { DBP_I(script_id), DBP_S(script_name),
-	    DBP_S(trigger), DBP_S(status), DBP_S(input_json),
-	    DBP_S(run_node), run_node != NULL ? DBP_I(run_pid) : DBP_NUL,
-	    DBP_S(run_node) };
+	    DBP_S(trigger), DBP_S(rsv != NULL && rsv->running ? "running" :
+	    "queued"), DBP_S(input_json), DBP_S(node),
+	    rsv != NULL ? DBP_I(rsv->pid) : DBP_NUL, DBP_S(node) };
 	unsigned long long newid;
 
 	*id = 0;
@@ -382,7 +383,8 @@ store_exec_claim(struct db *db, const char *node, int pid,
 {
 	static const char *cand_sql = "SELECT id, script_id, input, "
 	    "TIMESTAMPDIFF(MICROSECOND, queued_at, UTC_TIMESTAMP(6)) "
-	    "FROM executions WHERE status = 'queued' ORDER BY id LIMIT "
+	    "FROM executions WHERE status = 'queued' AND runner_pid IS NULL "
+	    "ORDER BY id LIMIT "
 	    STR(CLAIM_CANDIDATES) " FOR UPDATE SKIP LOCKED";
 	struct dbres res;
 	int rc, tries = 0;
@@ -536,9 +538,12 @@ store_exec_cancel(struct db *db, long long id, int *outcome)
 {
 	static const char *q_sql = "UPDATE executions SET status = 'canceled', "
 	    "finished_at = UTC_TIMESTAMP(3), error = 'canceled before it "
-	    "started' WHERE id = ? AND status = 'queued'";
+	    "started' WHERE id = ? AND status = 'queued' AND runner_pid IS NULL";
+	/* Running, or reserved for a runner that may be starting it: the
+	 * runner ends it. */
 	static const char *r_sql = "UPDATE executions SET cancel_requested = 1 "
-	    "WHERE id = ? AND status = 'running'";
+	    "WHERE id = ? AND (status = 'running' OR (status = 'queued' AND "
+	    "runner_pid IS NOT NULL))";
 	struct dbp p[1] = { DBP_I(id) };
 	unsigned long long affected;
 	char status[16];
@@ -557,8 +562,9 @@ store_exec_cancel(struct db *db, long long id, int *outcome)
 	}
 	if (store_exec_status(db, id, status) == -1)
 		return -1;
-	/* A running execution already flagged counts as running too. */
-	if (strcmp(status, "running") == 0)
+	/* A running (or reserved) execution already flagged counts as
+	 * running too. */
+	if (strcmp(status, "running") == 0 || strcmp(status, "queued") == 0)
 		*outcome = 2;
 	else
 		*outcome = status[0] ? 0 : -1;

@@ -602,6 +602,32 @@ def test_concurrent_submissions_all_finish_once():
     assert sorted(map(int, ran)) == sorted(ids), "every execution ran exactly once"
 
 
+def test_a_row_reserved_for_a_runner_is_left_to_it():
+    # An execution reserved for an idle runner as it is queued (the API
+    # worker's direct assignment) is that runner's: no queue scan takes
+    # it, a cancel asks that runner to stop it, and when the runner is
+    # gone it ends lost, like any run whose runner died. Here the row is
+    # made by hand for a runner that does not exist.
+    s = register(write_script(unique("rsv") + ".sh", "#!/bin/sh\necho ran\n"))
+    node = run(s["id"])["node"]
+    stackctl("sql", "INSERT INTO executions (script_id, script_name, `trigger`, status, input, "
+             "queued_at, node, runner_pid, heartbeat_at) VALUES "
+             f"({s['id']}, '{s['name']}', 'api', 'queued', '{{}}', UTC_TIMESTAMP(3), '{node}', "
+             "999999, UTC_TIMESTAMP(3))")
+    eid = int(stackctl("sql", f"SELECT MAX(id) FROM executions WHERE script_id = {s['id']}"))
+    time.sleep(2)       # four poll intervals of every runner
+    assert get(eid)["status"] == "queued"
+    # Not canceled at once (its runner may be starting it): the answer
+    # comes after the wait for a running one, by when the heartbeat
+    # sweep may have ended it.
+    r = call("POST", f"/api/v1/executions/{eid}/cancel")
+    assert r.status == 200 and r.json["status"] in ("queued", "lost"), r
+    assert stackctl("sql", f"SELECT cancel_requested FROM executions WHERE id = {eid}") == "1"
+    e = wait_final(eid, 30)
+    assert e["status"] == "lost" and "999999" in e["error"], e
+    assert e["stdout"] == "" and e["started_at"] is None
+
+
 def test_metrics_have_execution_series():
     text = call("GET", "/api/v1/metrics").body.decode()
     assert re.search(r'^scriptorch_executions_total\{status="succeeded"\} [1-9]', text, re.M)
