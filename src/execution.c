@@ -187,15 +187,19 @@ execution_box_open(struct shm *shm)
 
 	for (int i = 0; i < SHM_RUNNER_BOXES; i++) {
 		int32_t free_owner = 0;
-		int64_t idle = BOX_IDLE;
+		int64_t v;
 
 		if (!atomic_compare_exchange_strong(&shm->box[i].owner,
 		    &free_owner, me))
 			continue;
-		/* An id or a reservation left for a runner that died is
-		 * ours now: the loop serves it first. */
-		atomic_compare_exchange_strong(&shm->box[i].state, &idle,
-		    BOX_BUSY);
+		/* An id left for a runner that died is not ours to start: it
+		 * may have waited past the heartbeat timeout, and the sweep
+		 * ends its row lost. A worker still inserting for the box
+		 * assigns to us (a fresh row): that reservation stays. */
+		v = atomic_load(&shm->box[i].state);
+		if (v >= BOX_IDLE)
+			atomic_compare_exchange_strong(&shm->box[i].state, &v,
+			    BOX_BUSY);
 		return i;
 	}
 	return -1;
@@ -277,22 +281,21 @@ execution_box_forget(struct shm *shm, int pid)
 		struct runner_box *b = &shm->box[i];
 		int64_t v = theirs;
 
-		/* A worker's reservation: its INSERT never finished, or the
-		 * row waits queued for a scan. */
+		/* A worker's reservation: its INSERT never finished, or its
+		 * row, reserved for the runner, ends lost through the
+		 * heartbeat sweep. */
 		atomic_compare_exchange_strong(&b->state, &v, BOX_IDLE);
 		if (atomic_load(&b->owner) != pid)
 			continue;
-		/* A runner's box: the next runner to open it takes over an
-		 * id left in it; a queued one may be found by a scan first
-		 * (the claim settles who runs it). */
-		v = BOX_IDLE;
-		atomic_compare_exchange_strong(&b->state, &v, BOX_BUSY);
-		if (atomic_load(&b->state) > 0)
-			execution_backlog(shm);
+		/* A runner's box: an id it never took was inserted running
+		 * or reserved for it, so nobody else starts it, and the
+		 * sweep ends it lost too. A worker's reservation stays: its
+		 * assignment goes to the next runner that opens the box. */
+		v = atomic_load(&b->state);
+		if (v >= BOX_IDLE)
+			atomic_compare_exchange_strong(&b->state, &v, BOX_BUSY);
 		atomic_store(&b->owner, 0);
 	}
-	if (atomic_load(&shm->backlog) > 0)
-		execution_wake_one(shm);
 }
 
 void

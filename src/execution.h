@@ -147,7 +147,8 @@ uint32_t execution_box_idle(struct shm *shm, int box);
 int execution_work_waiting(struct shm *shm);
 
 /* Master: a worker or runner `pid` is gone: drop its reservations and
- * free its box (an execution left in it is counted as backlog). */
+ * free its box (an execution left in it ends lost by the heartbeat
+ * sweep, like any run of a dead runner). */
 void execution_box_forget(struct shm *shm, int pid);
 
 /* Wakes one idle local runner to look for work (hand-off slots, the

@@ -77,19 +77,44 @@ main(void)
 	    "nothing");
 	execution_box_unreserve(shm, box);
 
-	/* The runner dies with an id in its box: the id is kept for the
-	 * next runner and counted as backlog. */
+	/* The runner dies with an id in its box: its row was reserved for
+	 * that runner (the heartbeat sweep ends it lost); the next runner
+	 * does not start it, however long it waited. */
 	ok(execution_box_reserve(shm, &rpid) == box, "reserved once more");
 	execution_box_assign(shm, box, 1003, 0, &s, "{}", 2);
-	atomic_store(&shm->backlog, 0);
 	execution_box_forget(shm, getpid());
 	ok(atomic_load(&shm->box[box].owner) == 0, "its box is free");
-	ok(atomic_load(&shm->backlog) == 1, "the id left there is backlog");
 	ok(execution_box_open(shm) == box &&
-	    execution_box_take(shm, box, &j) == 1 && j.id == 1003,
-	    "the next runner takes it over");
+	    execution_box_take(shm, box, &j) == 0,
+	    "the next runner does not start the id left there");
+
+	/* The runner dies while a worker (another process) inserts for it:
+	 * the worker's assignment goes to the next runner (a fresh row). */
+	execution_box_idle(shm, box);
+	int go[2], got_box[2];
+	if (pipe(go) == -1 || pipe(got_box) == -1)
+		return 2;
+	pid_t worker = fork();
+	if (worker == 0) {
+		char b = (char)execution_box_reserve(shm, &rpid), x;
+		if (write(got_box[1], &b, 1) != 1 || read(go[0], &x, 1) != 1)
+			_exit(1);
+		execution_box_assign(shm, b, 1004, 1, &s, "{}", 2);
+		_exit(0);
+	}
+	char wb = -1, x = 1;
+	if (read(got_box[0], &wb, 1) != 1)
+		return 2;
+	ok(wb == box, "reserved by a worker");
+	execution_box_forget(shm, getpid());
+	ok(execution_box_open(shm) == box && execution_box_reserved(shm, box),
+	    "the reservation outlives the runner");
+	if (write(go[1], &x, 1) != 1)
+		return 2;
+	waitpid(worker, NULL, 0);
+	ok(execution_box_take(shm, box, &j) == 1 && j.id == 1004,
+	    "and the next runner serves it");
 	free(j.input_json);
-	atomic_store(&shm->backlog, 0);
 
 	/* Four API workers race for one idle runner: one gets it. */
 	execution_box_idle(shm, box);
