@@ -5,13 +5,15 @@
  * Finding work, first: an API worker that reserved this runner while it
  * was idle (execution.h, "direct assignment") puts the execution in our
  * mailbox with its input and its script's revision; a script read
- * lately comes from our cache, so nothing is read before the start. An
- * execution that a caller waits for was inserted running for us; any
- * other is claimed by id (one UPDATE) just before its child starts.
+ * lately comes from our cache, so nothing is read before the start. The
+ * row names us: an execution that a caller waits for was inserted
+ * running; any other was inserted queued, and the UPDATE that makes it
+ * running is awaited after its child has started.
  * Then: an API worker that found no runner idle puts the id of an
  * execution of a script without max_concurrency in a hand-off slot;
  * runners take the smallest id first, read the row and its script in
- * one statement, and claim it by id as above.
+ * one statement, and claim it by id (one UPDATE) just before its child
+ * starts.
  * Everything else is found by scanning the queue (SELECT ... FOR UPDATE
  * SKIP LOCKED, honouring max_concurrency, passing over handed-off rows):
  * once per counted backlog (no free slot, a limited script queued, a
@@ -334,7 +336,10 @@ claim_now(struct run_state *st)
 	    (int)rn->pid, &claimed)) == -1) {
 		log_warnx("cannot claim the execution handed over: %s",
 		    db_errmsg(rn->db));
-		execution_backlog(rn->shm);     /* still queued */
+		/* Still queued: a scan finds it, unless it is reserved for
+		 * us (scans pass over it; the heartbeat sweep ends it). */
+		if (!st->claim_late)
+			execution_backlog(rn->shm);
 		st->not_ours = 1;
 		return 0;
 	}
@@ -729,14 +734,12 @@ serve_box(struct runner *rn, struct box_job *j)
 		    &cl, &found, &s, &have_s) == -1) {
 			log_warnx("reading execution %lld: %s", j->id,
 			    db_errmsg(rn->db));
-			/* Queued: a scan finds it. Inserted running for us:
-			 * the heartbeat sweep marks it lost. */
-			if (!j->running)
-				execution_backlog(rn->shm);
+			/* Reserved for us, running or queued: no scan takes
+			 * it, the heartbeat sweep ends it lost. */
 			return;
 		}
 		if (!found)
-			return;         /* taken or canceled meanwhile */
+			return;         /* ended meanwhile (lost) */
 	} else {
 		cl.id = j->id;
 		cl.script_id = j->script_id;

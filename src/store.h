@@ -125,8 +125,8 @@ int store_exec_claim(struct db *db, const char *node, int pid,
 /* An execution handed to this runner by an API worker of this node
  * (execution_handoff, or assigned with an input too big for its box):
  * reads it, and its script in the same statement, without claiming it.
- * *found = 0 when it is neither queued nor running (canceled, gone): a
- * queued one is still claimed before it starts;
+ * *found = 0 when it is neither queued nor running (ended, gone): a
+ * queued one still has to be claimed;
  * *have_script = 0 when its script is gone (else free *s with
  * script_free). */
 int store_exec_peek(struct db *db, long long id, struct exec_claim *cl,
