@@ -106,9 +106,11 @@ submit_and_answer(struct request *r, const char *trigger, int wait_s)
 	yajl_val body = NULL, input = NULL;
 	struct exec_submitted sub;
 	struct dbres row;
+	struct buf answer = BUF_INIT;
 	int final = 0, queue_full = 0;
 
 	memset(&s, 0, sizeof(s));
+	memset(&row, 0, sizeof(row));
 	verr_clear(&e);
 	if (load_script(r, &s, &queue_full) == -1)
 		goto out;
@@ -135,18 +137,20 @@ submit_and_answer(struct request *r, const char *trigger, int wait_s)
 	}
 	/* Not waited for: row is the execution as it was queued. */
 	if (wait_s != 0 && execution_wait(r->ctx->db, r->ctx->shm, sub.id,
-	    wait_s ? &sub.done_seen : NULL, wait_s * 1000, &row,
-	    &final) == -1) {
+	    &sub, wait_s * 1000, &row, &answer, &final) == -1) {
 		api_db_failure(r, r->ctx->db);
 		goto out;
 	}
-	if (row.nrows == 1)
+	if (answer.len)         /* the final row, left by the runner */
+		resp_json(r, 200, &answer);
+	else if (row.nrows == 1)
 		answer_execution(r, final ? 200 : 202, &row);
 	else
 		resp_error(r, 500, "internal", NULL, "execution %lld vanished",
 		    sub.id);
 	dbres_free(&row);
 out:
+	buf_free(&answer);
 	yajl_tree_free(body);
 	script_free(&s);
 }
@@ -270,7 +274,7 @@ api_exec_cancel(struct request *r)
 	 * little so the answer usually shows "canceled" already. */
 	if (execution_wait(r->ctx->db, r->ctx->shm, (long long)id, NULL,
 	    outcome == 2 ? (int)(r->ctx->conf->kill_grace_s * 1000) + 2000 : 0,
-	    &row, &final) == -1) {
+	    &row, NULL, &final) == -1) {
 		api_db_failure(r, r->ctx->db);
 		return;
 	}

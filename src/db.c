@@ -379,6 +379,21 @@ exec_once(struct db *db, const char *sql, const struct dbp *p, size_t np,
 		*affected = mysql_stmt_affected_rows(st);
 	if (insert_id != NULL)
 		*insert_id = mysql_stmt_insert_id(st);
+	/* A CALL ends with a status result after its result set: read it,
+	 * or the next command on the connection is "out of sync". */
+	while (mysql_stmt_more_results(st)) {
+		rc = mysql_stmt_next_result(st);
+		if (rc > 0) {
+			set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+			if (res != NULL)
+				dbres_free(res);
+			return -1;
+		}
+		if (rc == -1)
+			break;
+		if (mysql_stmt_field_count(st) > 0)
+			mysql_stmt_free_result(st);
+	}
 	return 0;
 }
 

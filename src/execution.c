@@ -261,6 +261,54 @@ execution_box_idle(struct shm *shm, int box)
 	return seen;
 }
 
+void
+execution_box_result_put(struct shm *shm, int box, long long id,
+    const char *json, size_t len)
+{
+	struct runner_box *b = &shm->box[box];
+	uint32_t s = atomic_load_explicit(&b->result_seq,
+	    memory_order_relaxed);
+
+	if (len > BOX_RESULT_MAX)
+		return;
+	/* Odd while writing. Left odd by a runner that died writing: the
+	 * box's next owner goes on from there. */
+	s += (s & 1) ? 1 : 2;
+	atomic_store_explicit(&b->result_seq, s - 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&b->result_id, id, memory_order_relaxed);
+	atomic_store_explicit(&b->result_len, (uint32_t)len,
+	    memory_order_relaxed);
+	memcpy(b->result, json, len);
+	atomic_store_explicit(&b->result_seq, s, memory_order_release);
+}
+
+int
+execution_box_result_get(struct shm *shm, int box, long long id,
+    struct buf *out)
+{
+	struct runner_box *b = &shm->box[box];
+	uint32_t s = atomic_load_explicit(&b->result_seq,
+	    memory_order_acquire);
+	uint32_t len;
+
+	if ((s & 1) ||
+	    atomic_load_explicit(&b->result_id, memory_order_relaxed) != id)
+		return 0;
+	len = atomic_load_explicit(&b->result_len, memory_order_relaxed);
+	if (len > BOX_RESULT_MAX)
+		return 0;
+	buf_reset(out);
+	buf_add(out, b->result, len);
+	/* Unchanged since before the copy: the copy is whole. */
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_load_explicit(&b->result_seq, memory_order_relaxed) != s) {
+		buf_reset(out);
+		return 0;
+	}
+	return 1;
+}
+
 int
 execution_work_waiting(struct shm *shm)
 {
@@ -325,6 +373,7 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	int box = -1, runner_pid = 0;
 
 	memset(out, 0, sizeof(*out));
+	out->box = -1;
 	if (!s->enabled) {
 		verr_set(e, "", "script \"%s\" is disabled", s->name);
 		return SUBMIT_DISABLED;
@@ -393,6 +442,7 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	out->done_seen = wake_read(&shm->done_gen[(unsigned long long)*id %
 	    SHM_DONE_SLOTS]);
 	if (box >= 0) {
+		out->box = box;
 		execution_box_assign(shm, box, *id, row == NULL, s,
 		    buf_str(&in_json), in_json.len);
 	} else {
@@ -413,20 +463,28 @@ out:
 
 int
 execution_wait(struct db *db, struct shm *shm, long long id,
-    const uint32_t *seen0, int timeout_ms, struct dbres *row, int *final)
+    const struct exec_submitted *sub, int timeout_ms, struct dbres *row,
+    struct buf *json, int *final)
 {
 	_Atomic uint32_t *word = &shm->done_gen[(unsigned long long)id %
 	    SHM_DONE_SLOTS];
 	double deadline = clock_mono_ms() + timeout_ms;
 
 	*final = 0;
+	memset(row, 0, sizeof(*row));
 	/* Just queued: it cannot be final before its word changes. */
-	if (seen0 != NULL && timeout_ms > 0)
-		wake_wait(word, *seen0, timeout_ms > 250 ? 250 : timeout_ms);
+	if (sub != NULL && timeout_ms > 0)
+		wake_wait(word, sub->done_seen, timeout_ms > 250 ? 250 :
+		    timeout_ms);
 	for (;;) {
 		/* Read the word before the row: a finish in between changes
 		 * the word, and the wait below returns at once. */
 		uint32_t seen = wake_read(word);
+		if (sub != NULL && sub->box >= 0 &&
+		    execution_box_result_get(shm, sub->box, id, json)) {
+			*final = 1;
+			return 0;
+		}
 		if (store_exec_get(db, id, row) == -1)
 			return -1;
 		if (row->nrows == 1 &&

@@ -11,6 +11,7 @@
 
 #include "verr.h"
 
+struct buf;
 struct conf;
 struct db;
 struct dbres;
@@ -30,6 +31,7 @@ enum exec_submit_status {
 struct exec_submitted {
 	long long id;
 	uint32_t done_seen;     /* its completion word before any runner ran */
+	int box;                /* the box of the runner it went to, or -1 */
 };
 
 /*
@@ -51,13 +53,16 @@ enum exec_submit_status execution_submit(struct db *db,
 /*
  * Waits until execution `id` is final or `timeout_ms` passed, woken by the
  * runner through the shared region (and polling the database every 250 ms
- * for runners of other nodes). Fills `row` (store_exec_get's columns)
- * with its latest state; *final tells whether it ended. 0 or -1 (db).
- * `seen`: NULL, or the completion word execution_submit() read (then the
- * first read of the row waits for the runner instead of coming at once).
+ * for runners of other nodes). *final tells whether it ended. 0 or -1 (db).
+ * `sub`: NULL, or what execution_submit() told of it: then the first read
+ * of the row waits for the runner instead of coming at once, and the
+ * runner it went to may leave its final row in its box: `json` then holds
+ * the answer and `row` is empty. Otherwise `row` (store_exec_get's
+ * columns) holds its latest state.
  */
 int execution_wait(struct db *db, struct shm *shm, long long id,
-    const uint32_t *seen, int timeout_ms, struct dbres *row, int *final);
+    const struct exec_submitted *sub, int timeout_ms, struct dbres *row,
+    struct buf *json, int *final);
 
 /*
  * The direct hand-off of a just-queued execution to a local runner, so
@@ -142,6 +147,16 @@ int execution_box_reserved(struct shm *shm, int box);
 int execution_box_busy(struct shm *shm, int box);
 /* Marks the box idle; returns its bell's value to sleep on. */
 uint32_t execution_box_idle(struct shm *shm, int box);
+/* Runner: leaves the final row of execution `id`, rendered as the API
+ * answers it, for the caller waiting for it (before telling it with
+ * execution_notify_done). Does nothing when it is over BOX_RESULT_MAX:
+ * the caller reads the row. */
+void execution_box_result_put(struct shm *shm, int box, long long id,
+    const char *json, size_t len);
+/* API worker: copies the final row of execution `id` left in `box` into
+ * `out`: 1, or 0 when it is not there (read the row instead). */
+int execution_box_result_get(struct shm *shm, int box, long long id,
+    struct buf *out);
 /* Whether hand-off slots or a backlog hold work (checked after going
  * idle, so that nothing queued meanwhile waits for the poll). */
 int execution_work_waiting(struct shm *shm);

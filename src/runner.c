@@ -75,6 +75,7 @@ struct runner {
 	gid_t gid;
 	pid_t pid;
 	int box;                /* our mailbox (execution.h), or -1 */
+	long long answer_id;    /* the box job a caller waits for, or 0 */
 	struct script_memo scripts;  /* read lately, for box jobs */
 };
 
@@ -284,17 +285,36 @@ program_for(const struct script *s, const char *python, char **prog,
 	return 0;
 }
 
+/* Leaves the final row for the caller waiting for it, if one of this
+ * node's API workers does (rn->answer_id): it then answers without
+ * reading the row. */
+static void
+leave_answer(struct runner *rn, long long id, const struct dbres *row)
+{
+	struct buf out = BUF_INIT;
+	struct jw w;
+
+	jw_init(&w, &out);
+	execution_write_json(&w, row, 0, 1);
+	jw_free(&w);
+	execution_box_result_put(rn->shm, rn->box, id, out.data, out.len);
+	buf_free(&out);
+}
+
 /* Saves the final record, retrying while the database is away: a run
  * that happened is never dropped for a transient outage. */
 static void
 finish(struct runner *rn, long long id, const struct exec_final *f)
 {
 	double give_up = clock_mono_ms() + 600000.0;
-	int updated = 0, warned = 0;
+	int updated = 0, warned = 0, answer = rn->answer_id == id;
+	struct dbres row;
 
+	memset(&row, 0, sizeof(row));
 	for (;;) {
 		if (db_begin(rn->db) == 0 &&
-		    store_exec_finish(rn->db, id, f, &updated) == 0)
+		    store_exec_finish(rn->db, id, f, &updated,
+		    answer ? &row : NULL) == 0)
 			break;
 		if (!warned++)
 			log_warnx("cannot record the result yet, retrying: %s",
@@ -309,6 +329,9 @@ finish(struct runner *rn, long long id, const struct exec_final *f)
 	if (!updated)
 		log_warnx("execution was no longer running when it ended "
 		    "(marked lost or changed meanwhile); result not recorded");
+	else if (answer)
+		leave_answer(rn, id, &row);
+	dbres_free(&row);
 	execution_notify_done(rn->shm, id);
 }
 
@@ -749,9 +772,12 @@ serve_box(struct runner *rn, struct box_job *j)
 		    &s) == 0;
 	}
 	cl.waited_ms = clock_mono_ms() - j->queued_ms;
+	/* Inserted running: a caller of this node waits for its end. */
+	rn->answer_id = j->running ? j->id : 0;
 	if (run_one(rn, &cl, j->running ? CLAIMED : CLAIM_AFTER_START,
 	    have_s ? &s : NULL))
 		execution_backlog(rn->shm);
+	rn->answer_id = 0;
 	script_free(&s);
 	free(cl.input_json);
 }

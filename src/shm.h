@@ -3,8 +3,9 @@
  *
  * The master maps it (anonymous, MAP_SHARED) before forking, so every API
  * worker and runner sees the same counters and wake-up words. It holds
- * only lock-free atomics; a process that dies mid-update loses at most
- * its own increment. It is never unmapped while workers live.
+ * only lock-free atomics (and mailbox payloads guarded by them, see
+ * struct runner_box); a process that dies mid-update loses at most its
+ * own increment. It is never unmapped while workers live.
  */
 #ifndef SCRIPTORCH_SHM_H
 #define SCRIPTORCH_SHM_H
@@ -20,6 +21,7 @@
 #define SHM_HANDOFF_SLOTS 64    /* queued ids handed to runners */
 #define SHM_RUNNER_BOXES 64     /* runners that can be assigned directly */
 #define BOX_INPUT_MAX 4096      /* larger inputs are read from the row */
+#define BOX_RESULT_MAX 16384    /* larger final rows are read from the db */
 
 struct histogram {
 	_Atomic uint64_t bucket[SHM_BUCKETS];
@@ -44,6 +46,16 @@ struct runner_box {
 	double queued_ms;           /* clock_mono_ms() of the INSERT */
 	size_t input_len;           /* > BOX_INPUT_MAX: read it from the row */
 	char input[BOX_INPUT_MAX + 1];
+
+	/* The final row of the last execution that a caller waited for, as
+	 * the API answers it (JSON), written by the runner alone and read
+	 * by the waiting API worker. A sequence lock: `result_seq` is odd
+	 * while the runner writes; a reader that sees it odd or changed
+	 * after its copy reads the row from the database instead. */
+	_Atomic uint32_t result_seq;
+	_Atomic int64_t result_id;
+	_Atomic uint32_t result_len;
+	char result[BOX_RESULT_MAX];
 };
 
 struct shm {

@@ -171,9 +171,12 @@ struct exec_final {
 	double since_exec_ms;
 };
 /* Writes the final record of a running execution. *updated = 0 when it
- * was no longer running (marked lost meanwhile). */
+ * was no longer running (marked lost meanwhile). With `row`, the row as
+ * it is after the write comes back in the same round trip, with
+ * store_exec_get's columns (an extra one after them); release it with
+ * dbres_free(). */
 int store_exec_finish(struct db *db, long long id, const struct exec_final *f,
-    int *updated);
+    int *updated, struct dbres *row);
 /* Cancel: a queued execution becomes canceled at once (*outcome 1); a
  * running one gets its cancel flag (*outcome 2); final: *outcome 0;
  * unknown: *outcome -1. */

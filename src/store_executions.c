@@ -496,18 +496,14 @@ store_exec_progress(struct db *db, long long id, const char *out,
 
 int
 store_exec_finish(struct db *db, long long id, const struct exec_final *f,
-    int *updated)
+    int *updated, struct dbres *row)
 {
-	static const char *sql = "UPDATE executions SET status = ?, "
-	    "script_version = COALESCE(?, script_version), exit_code = ?, "
-	    "`signal` = ?, stdout = ?, stderr = ?, stdout_truncated = ?, "
-	    "stderr_truncated = ?, output = ?, output_file = ?, error = ?, "
-	    "finished_at = UTC_TIMESTAMP(3), duration_ms = ?, cpu_user_ms = ?, "
-	    "cpu_system_ms = ?, max_rss_kb = ?, "
-	    "started_at = COALESCE(started_at, UTC_TIMESTAMP(3) - INTERVAL ? "
-	    "MICROSECOND) WHERE id = ? AND status = 'running'";
-	struct dbp p[17] = {
-		DBP_S(f->status), DBP_S(f->version),
+	/* sql/007_execution_finish.sql: the UPDATE, then the final row
+	 * (EXEC_COLS, then `updated`) or `updated` alone. */
+	static const char *sql = "CALL execution_finish(?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	struct dbp p[18] = {
+		DBP_I(id), DBP_S(f->status), DBP_S(f->version),
 		f->has_exit ? DBP_I(f->exit_code) : DBP_NUL,
 		f->has_signal ? DBP_I(f->signo) : DBP_NUL,
 		DBP_B(f->out ? f->out : "", f->out ? f->outlen : 0),
@@ -522,14 +518,25 @@ store_exec_finish(struct db *db, long long id, const struct exec_final *f,
 		f->has_stats ? DBP_I(f->max_rss_kb) : DBP_NUL,
 		f->has_stats ? DBP_I((long long)(f->since_exec_ms * 1000)) :
 		    DBP_NUL,
-		DBP_I(id),
+		DBP_I(row != NULL),
 	};
-	unsigned long long affected;
+	struct dbres res;
+	const char *n;
 
 	*updated = 0;
-	if (db_exec(db, sql, p, 17, NULL, &affected, NULL) == -1)
+	if (db_exec(db, sql, p, 18, &res, NULL, NULL) == -1)
 		return -1;
-	*updated = affected == 1;
+	if (res.nrows != 1 || res.ncols != (row ? EC_NCOLS + 1u : 1u)) {
+		dbres_free(&res);
+		return db_fail(db, "execution_finish returned an unexpected "
+		    "result");
+	}
+	n = dbres_get(&res, 0, row ? EC_NCOLS : 0);
+	*updated = n != NULL && strcmp(n, "1") == 0;
+	if (row != NULL)
+		*row = res;     /* store_exec_get's columns, `updated` after */
+	else
+		dbres_free(&res);
 	return 0;
 }
 

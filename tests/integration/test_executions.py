@@ -517,6 +517,33 @@ def test_test_endpoint_runs_synchronously(envdump):
     assert r.json["trigger"] == "test" and r.json["status"] == "succeeded"
 
 
+@pytest.mark.parametrize("pad", [10, 40000])
+def test_waited_answer_is_the_stored_row(pad):
+    """A waited-for run is answered with what GET shows afterwards, byte for
+    byte: left by the runner for the waiting worker when small, read from
+    the database when over the runner's box (16 KiB)."""
+    s = register(write_script(unique("answer") + ".sh", f"""
+        #!/bin/sh
+        printf '{{"pad": "%s", "x": [1, 2.5, null]}}\\n' "$(head -c {pad} /dev/zero | tr '\\0' p)"
+        printf 'w\\303\\251rn\\377\\n' >&2
+        printf 'file %s' "$INPUT_NAME" > out.txt
+        exit 3
+        """), outputs={"stdout": "json", "file": "out.txt"})
+    for how in ("test", "wait"):
+        if how == "test":
+            r = call("POST", f"/api/v1/admin/scripts/{s['id']}/test", {"input": {"name": "é 1"}})
+        else:
+            r = call("POST", f"/api/v1/scripts/{s['id']}/executions?wait=30", {"input": {"name": "é 1"}})
+        assert r.status == 200, r
+        e = r.json
+        assert e["status"] == "failed" and e["exit_code"] == 3, e
+        assert e["output"]["x"] == [1, 2.5, None] and len(e["output"]["pad"]) == pad
+        assert e["output_file"] == "file é 1" and e["stderr"].startswith("w\u00e9rn")
+        assert e["finished_at"] and e["cpu_user_ms"] is not None
+        stored = call("GET", f"/api/v1/executions/{e['id']}")
+        assert stored.body == r.body, (how, stored.body[:400], r.body[:400])
+
+
 def test_cancel_running_and_queued():
     marker = unique("cancelme")
     s = register(write_script(marker + ".sh", f"""

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "execution.h"
 #include "registry.h"
 #include "shm.h"
@@ -152,6 +153,61 @@ main(void)
 	ok(execution_work_waiting(shm) == 0, "no work waiting");
 	execution_backlog(shm);
 	ok(execution_work_waiting(shm) == 1, "a backlog is work waiting");
+
+	/* The final row left for the waiting API worker. */
+	struct buf got = BUF_INIT;
+	ok(execution_box_result_get(shm, box, 3000, &got) == 0,
+	    "no final row at first");
+	execution_box_result_put(shm, box, 3000, "{\"id\":3000}", 11);
+	ok(execution_box_result_get(shm, box, 3000, &got) == 1 &&
+	    got.len == 11 && memcmp(got.data, "{\"id\":3000}", 11) == 0,
+	    "the waiter gets the final row of its execution");
+	ok(execution_box_result_get(shm, box, 3001, &got) == 0,
+	    "not another execution's");
+	char *huge = malloc(BOX_RESULT_MAX + 1);
+	memset(huge, 'y', BOX_RESULT_MAX + 1);
+	execution_box_result_put(shm, box, 3002, huge, BOX_RESULT_MAX + 1);
+	ok(execution_box_result_get(shm, box, 3002, &got) == 0,
+	    "a row over the box's size is not left: the waiter reads it");
+	execution_box_result_put(shm, box, 3003, huge, BOX_RESULT_MAX);
+	ok(execution_box_result_get(shm, box, 3003, &got) == 1 &&
+	    got.len == BOX_RESULT_MAX, "one of the box's size is");
+	/* A runner that died while writing leaves the sequence odd. */
+	atomic_fetch_add(&shm->box[box].result_seq, 1);
+	ok(execution_box_result_get(shm, box, 3003, &got) == 0,
+	    "a row being written is not read");
+	execution_box_result_put(shm, box, 3004, "{}", 2);
+	ok(execution_box_result_get(shm, box, 3004, &got) == 1,
+	    "the box's next writer goes on from there");
+
+	/* A reader racing the writer never gets a torn copy: every row
+	 * written is one letter repeated, with its id's last digit. */
+	pid_t writer = fork();
+	if (writer == 0) {
+		for (int i = 0; i < 20000; i++) {
+			memset(huge, 'a' + i % 10, 2000);
+			execution_box_result_put(shm, box, 4000 + i % 10, huge,
+			    2000);
+		}
+		_exit(0);
+	}
+	int whole = 1, reads = 0, status = 0;
+	while (waitpid(writer, &status, WNOHANG) == 0) {
+		for (int i = 0; i < 10; i++) {
+			if (!execution_box_result_get(shm, box, 4000 + i, &got))
+				continue;
+			reads++;
+			for (size_t c = 0; c < got.len; c++)
+				if (got.data[c] != 'a' + i)
+					whole = 0;
+			if (got.len != 2000)
+				whole = 0;
+		}
+	}
+	ok(whole, "copies read while the runner writes are whole (%d read)",
+	    reads);
+	free(huge);
+	buf_free(&got);
 
 	execution_box_busy(shm, box);
 	execution_box_close(shm, box);
