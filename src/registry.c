@@ -552,7 +552,7 @@ out:
  */
 static int
 check_file(const struct conf *c, void *magic, const char *type,
-    const char *path, int with_run_user, struct verr *e)
+    const char *path, int with_run_user, struct stat *seen, struct verr *e)
 {
 	char real[PATH_MAX];
 	struct stat st;
@@ -601,6 +601,8 @@ check_file(const struct conf *c, void *magic, const char *type,
 	}
 	if (strcmp(type, "binary") == 0 && check_elf(path, magic, e) == -1)
 		return -1;
+	if (seen != NULL)
+		*seen = st;
 	return with_run_user ? check_run_user(c, type, path, &st, e) : 0;
 }
 
@@ -619,6 +621,21 @@ hash_len(crypto_hash_sha256_state *st, unsigned long long n)
 	crypto_hash_sha256_update(st, b, sizeof(b));
 }
 
+static int
+same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* The same file with the same size and change times: the same content. */
+static int
+same_stamp(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	    a->st_size == b->st_size && same_time(&a->st_mtim, &b->st_mtim) &&
+	    same_time(&a->st_ctim, &b->st_ctim);
+}
+
 /*
  * version = "sha256:" + hex SHA-256 of
  *   content || len64(content) || reqs || len64(reqs) || args || len64(args)
@@ -630,7 +647,8 @@ hash_len(crypto_hash_sha256_state *st, unsigned long long n)
  * args is the compact JSON of the template. docs/api.md documents this.
  */
 static int
-compute_version(const struct script *s, char out[80], struct verr *e)
+compute_version(const struct script *s, char out[80], struct stat *hashed,
+    struct verr *e)
 {
 	crypto_hash_sha256_state st;
 	unsigned char md[crypto_hash_sha256_BYTES], chunk[65536];
@@ -672,6 +690,14 @@ compute_version(const struct script *s, char out[80], struct verr *e)
 			break;
 		crypto_hash_sha256_update(&st, chunk, (unsigned long long)n);
 		total += (unsigned long long)n;
+	}
+	/* The stamp of what was hashed: none if it changed meanwhile. */
+	if (hashed != NULL) {
+		struct stat after;
+		if (fstat(fd, &after) == -1 || !same_stamp(&sb, &after))
+			memset(hashed, 0, sizeof(*hashed));
+		else
+			*hashed = sb;
 	}
 	hash_len(&st, total);
 	crypto_hash_sha256_update(&st, (const unsigned char *)buf_str(&reqs),
@@ -1052,7 +1078,7 @@ check_merged(const struct conf *c, void *magic, const struct script *s,
 	    e) == -1)
 		goto out;
 	if ((changed & (BIT(F_PATH) | BIT(F_TYPE))) &&
-	    check_file(c, magic, s->type, s->path, 1, e) == -1)
+	    check_file(c, magic, s->type, s->path, 1, NULL, e) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -1114,11 +1140,61 @@ refresh(struct db *db, struct script *s, struct verr *e,
 {
 	char v[80];
 
-	if (compute_version(s, v, e) == -1)
+	if (compute_version(s, v, NULL, e) == -1)
 		return unreadable;
 	if (strcmp(v, s->version) == 0)
 		return REG_OK;
 	return record_version(db, s, v);
+}
+
+/* The version remembered for s's file showing stamp `st`, or NULL. */
+static const char *
+version_memo_get(const struct version_memo *vm, const struct script *s,
+    const struct stat *st)
+{
+	for (int i = 0; i < VERSION_MEMO_SLOTS; i++) {
+		const struct version_stamp *v = &vm->v[i];
+		if (v->script_id == s->id &&
+		    strcmp(v->updated_at, s->updated_at) == 0 &&
+		    v->dev == st->st_dev && v->ino == st->st_ino &&
+		    v->size == st->st_size &&
+		    same_time(&v->mtime, &st->st_mtim) &&
+		    same_time(&v->ctime, &st->st_ctim))
+			return v->version;
+	}
+	return NULL;
+}
+
+static void
+version_memo_put(struct version_memo *vm, const struct script *s,
+    const struct stat *st, const char *version)
+{
+	struct timespec now;
+	struct version_stamp *v;
+	int i;
+
+	/* Changed lately (or not known whole): hash it again next time. */
+	if (st->st_ino == 0 || clock_gettime(CLOCK_REALTIME, &now) == -1 ||
+	    now.tv_sec - st->st_ctim.tv_sec <= VERSION_SETTLE_S ||
+	    now.tv_sec - st->st_mtim.tv_sec <= VERSION_SETTLE_S)
+		return;
+	for (i = 0; i < VERSION_MEMO_SLOTS; i++)
+		if (vm->v[i].script_id == s->id)
+			break;          /* one entry per script */
+	if (i == VERSION_MEMO_SLOTS) {
+		i = vm->next;
+		vm->next = (vm->next + 1) % VERSION_MEMO_SLOTS;
+	}
+	v = &vm->v[i];
+	memset(v, 0, sizeof(*v));
+	v->script_id = s->id;
+	snprintf(v->updated_at, sizeof(v->updated_at), "%s", s->updated_at);
+	v->dev = st->st_dev;
+	v->ino = st->st_ino;
+	v->size = st->st_size;
+	v->mtime = st->st_mtim;
+	v->ctime = st->st_ctim;
+	snprintf(v->version, sizeof(v->version), "%s", version);
 }
 
 enum reg_status
@@ -1248,14 +1324,38 @@ registry_get_by_name(struct db *db, const struct conf *c, const char *name,
 	return rs == REG_OK ? refresh(db, s, e, REG_OK) : rs;
 }
 
+int
+registry_file_version(const struct conf *c, const struct script *s,
+    struct version_memo *vm, char out[80], struct verr *e)
+{
+	struct stat now, hashed;
+	const char *known;
+
+	verr_clear(e);
+	if (check_file(c, NULL, s->type, s->path, 0, &now, e) == -1)
+		return -1;
+	if (vm != NULL && (known = version_memo_get(vm, s, &now)) != NULL) {
+		snprintf(out, 80, "%s", known);
+		return 0;
+	}
+	if (compute_version(s, out, &hashed, e) == -1)
+		return -1;
+	if (vm != NULL)
+		version_memo_put(vm, s, &hashed, out);
+	return 0;
+}
+
 enum reg_status
 registry_refresh_version(struct db *db, const struct conf *c,
-    struct script *s, struct verr *e)
+    struct script *s, struct version_memo *vm, struct verr *e)
 {
-	verr_clear(e);
-	if (check_file(c, NULL, s->type, s->path, 0, e) == -1)
+	char v[80];
+
+	if (registry_file_version(c, s, vm, v, e) == -1)
 		return REG_INVALID;
-	return refresh(db, s, e, REG_INVALID);
+	if (strcmp(v, s->version) == 0)
+		return REG_OK;
+	return record_version(db, s, v);
 }
 
 enum reg_status
@@ -1349,7 +1449,7 @@ registry_create(struct db *db, const struct conf *c, void *magic,
 		}
 	if (check_merged(c, magic, &s, changed, e) == -1)
 		goto out;
-	if (compute_version(&s, s.version, e) == -1)
+	if (compute_version(&s, s.version, NULL, e) == -1)
 		goto out;
 
 	rs = REG_DB;
@@ -1411,7 +1511,7 @@ registry_update(struct db *db, const struct conf *c, void *magic,
 		goto fail;
 	/* A file that cannot be read now keeps its version (the PATCH may
 	 * be the one disabling it); a new path was checked just above. */
-	if (compute_version(&s, newv, NULL) == 0)
+	if (compute_version(&s, newv, NULL, NULL) == 0)
 		snprintf(s.version, sizeof(s.version), "%s", newv);
 	changed_text(changed, &detail);
 	if (store_script_update(db, &s) == -1 ||

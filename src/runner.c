@@ -77,6 +77,7 @@ struct runner {
 	int box;                /* our mailbox (execution.h), or -1 */
 	long long answer_id;    /* the box job a caller waits for, or 0 */
 	struct script_memo scripts;  /* read lately, for box jobs */
+	struct version_memo versions;   /* script files hashed lately */
 };
 
 /* What the hooks of one run need. */
@@ -474,7 +475,8 @@ run_one(struct runner *rn, const struct exec_claim *cl, enum claim_mode mode,
 		goto out;
 	}
 	if (rs == REG_OK)
-		rs = registry_refresh_version(rn->db, c, &s, &e);
+		rs = registry_refresh_version(rn->db, c, &s, &rn->versions,
+		    &e);
 	if (rs == REG_DB) {
 		finish_error(&st, NULL, "the database failed while the "
 		    "script was loaded");

@@ -544,6 +544,26 @@ def test_waited_answer_is_the_stored_row(pad):
         assert stored.body == r.body, (how, stored.body[:400], r.body[:400])
 
 
+def test_each_run_records_the_version_it_ran():
+    """Runners remember the versions of files they hashed (docs/api.md): an
+    edit still shows at the next run, even one of the same size with its
+    modification time put back."""
+    p = write_script(unique("ver") + ".sh", "#!/bin/sh\necho A\n")
+    s = register(p)
+    time.sleep(3)       # settled: from now on a runner may remember it
+    ran = [run(s["id"]) for _ in range(6)]
+    assert {e["script_version"] for e in ran} == {s["version"]}
+    assert all(e["stdout"] == "A\n" for e in ran)
+    st = os.stat(p)
+    with open(p, "w") as f:
+        f.write("#!/bin/sh\necho B\n")
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    for _ in range(3):
+        e = run(s["id"])
+        assert e["stdout"] == "B\n" and e["script_version"] != s["version"], e
+    assert call("GET", f"/api/v1/admin/scripts/{s['id']}").json["version"] == e["script_version"]
+
+
 def test_cancel_running_and_queued():
     marker = unique("cancelme")
     s = register(write_script(marker + ".sh", f"""
