@@ -94,7 +94,7 @@ struct exec_spec {
 	size_t capture_cap;         /* per stream; 0: EXEC_DEFAULT_CAPTURE_CAP */
 	double timeout_s;           /* 0: none */
 	double grace_s;             /* SIGTERM -> SIGKILL; 0: default 5 s */
-	const struct sandbox *sandbox;  /* NULL: subreaper + process group */
+	struct sandbox *sandbox;        /* NULL: subreaper + process group */
 };
 
 /* All optional; a NULL struct exec_hooks means none. */

@@ -691,6 +691,9 @@ out:
 	if (workdir != NULL && !c->keep_workdirs &&
 	    sandbox_workdir_remove(workdir, err, sizeof(err)) == -1)
 		log_warnx("%s", err);
+	/* The result is recorded: the run cgroup goes, the next one is made
+	 * while no request waits on it. */
+	sandbox_tidy(&rn->sb);
 	exec_result_free(&res);
 	free(workdir);
 	free(prog);
@@ -864,6 +867,7 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 	    c->memory_cgroup_v1, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	sandbox_reap_stale(&rn.sb);
+	sandbox_tidy(&rn.sb);
 	rn.db = db_new(c);
 	log_info("runner %d ready (runs as \"%s\", tree control: %s)", slot,
 	    c->run_user, sandbox_kind_name(&rn.sb));

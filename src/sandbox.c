@@ -33,7 +33,10 @@
 /* How long sandbox_run_finish() waits for a killed tree to be gone. */
 #define FINISH_WAIT_MS 2000
 
-static unsigned long run_seq;
+
+static void remove_cgroup(const char *path);
+static int make_run_cgroup(const char *base, const char *name,
+    char **path_out, int *fd_out, char *err, size_t errlen);
 
 static char *
 path_join(const char *a, const char *b)
@@ -288,6 +291,14 @@ out:
 	return base;
 }
 
+static void
+spare_init(struct sandbox_spare *sp)
+{
+	sp->owner = getpid();
+	sp->next = sp->done = NULL;
+	sp->next_procs_fd = sp->next_dir_fd = -1;
+}
+
 int
 sandbox_init(struct sandbox *sb, const char *cgroup_root, int with_memv1,
     char *err, size_t errlen)
@@ -299,6 +310,7 @@ sandbox_init(struct sandbox *sb, const char *cgroup_root, int with_memv1,
 
 	memset(sb, 0, sizeof(*sb));
 	sb->kind = SANDBOX_FALLBACK;
+	spare_init(&sb->spare);
 	if (cgroup_root != NULL) {
 		if (statfs(cgroup_root, &sfs) == -1) {
 			snprintf(err, errlen, "cgroup root \"%s\": %s",
@@ -372,6 +384,7 @@ sandbox_init_fallback(struct sandbox *sb, int with_memv1)
 {
 	memset(sb, 0, sizeof(*sb));
 	sb->kind = SANDBOX_FALLBACK;
+	spare_init(&sb->spare);
 	if (with_memv1)
 		sb->memv1_base = detect_memv1();
 	log_info("process trees: subreaper and process group (asked for), "
@@ -382,6 +395,20 @@ sandbox_init_fallback(struct sandbox *sb, int with_memv1)
 void
 sandbox_free(struct sandbox *sb)
 {
+	struct sandbox_spare *sp = &sb->spare;
+
+	if (sp->owner == getpid()) {
+		if (sp->next_procs_fd != -1)
+			close(sp->next_procs_fd);
+		if (sp->next_dir_fd != -1)
+			close(sp->next_dir_fd);
+		if (sp->next != NULL)
+			remove_cgroup(sp->next);
+		if (sp->done != NULL)
+			remove_cgroup(sp->done);
+	}
+	free(sp->next);
+	free(sp->done);
 	free(sb->cg2_base);
 	free(sb->memv1_base);
 	memset(sb, 0, sizeof(*sb));
@@ -641,8 +668,33 @@ make_run_cgroup(const char *base, const char *name, char **path_out,
 	return 0;
 }
 
+/* "run-<pid>-<n>": unique on the host while this process lives, and
+ * found by sandbox_reap_stale() once it is gone. */
+static void
+run_name(struct sandbox *sb, char *name, size_t len)
+{
+	snprintf(name, len, "run-%ld-%lu", (long)getpid(), ++sb->spare.seq);
+}
+
+/* The run cgroup made ahead by sandbox_tidy(), if this process has one:
+ * 1 (run has it), else 0. */
+static int
+spare_take(struct sandbox *sb, struct sandbox_run *run)
+{
+	struct sandbox_spare *sp = &sb->spare;
+
+	if (sp->owner != getpid() || sp->next == NULL)
+		return 0;
+	run->cg2_path = sp->next;
+	run->cg2_procs_fd = sp->next_procs_fd;
+	run->cg2_dir_fd = sp->next_dir_fd;
+	sp->next = NULL;
+	sp->next_procs_fd = sp->next_dir_fd = -1;
+	return 1;
+}
+
 int
-sandbox_run_prepare(const struct sandbox *sb, struct sandbox_run *run,
+sandbox_run_prepare(struct sandbox *sb, struct sandbox_run *run,
     char *err, size_t errlen)
 {
 	char name[64];
@@ -663,16 +715,17 @@ sandbox_run_prepare(const struct sandbox *sb, struct sandbox_run *run,
 	list_children(getpid(), run->before, &run->nbefore, SANDBOX_MAX_KIDS);
 	if (sb == NULL)
 		return 0;
-	snprintf(name, sizeof(name), "run-%ld-%lu", (long)getpid(),
-	    ++run_seq);
-	if (sb->kind == SANDBOX_CGROUP2 && make_run_cgroup(sb->cg2_base, name,
-	    &run->cg2_path, &run->cg2_procs_fd, err, errlen) == -1)
-		goto fail;
-	/* For clone3(CLONE_INTO_CGROUP); without it the child joins by
-	 * writing cgroup.procs, which works everywhere but costs more. */
-	if (run->cg2_path != NULL)
+	run_name(sb, name, sizeof(name));
+	if (sb->kind == SANDBOX_CGROUP2 && !spare_take(sb, run)) {
+		if (make_run_cgroup(sb->cg2_base, name, &run->cg2_path,
+		    &run->cg2_procs_fd, err, errlen) == -1)
+			goto fail;
+		/* For clone3(CLONE_INTO_CGROUP); without it the child joins
+		 * by writing cgroup.procs, which works everywhere but costs
+		 * more. */
 		run->cg2_dir_fd = open(run->cg2_path, O_RDONLY | O_DIRECTORY |
 		    O_CLOEXEC);
+	}
 	if (sb->memv1_base != NULL && make_run_cgroup(sb->memv1_base, name,
 	    &run->memv1_path, &run->memv1_procs_fd, err, errlen) == -1)
 		goto fail;
@@ -924,6 +977,12 @@ sandbox_run_release(struct sandbox_run *run)
 	if (run->memv1_procs_fd >= 0)
 		close(run->memv1_procs_fd);
 	run->cg2_procs_fd = run->memv1_procs_fd = -1;
+	if (run->cg2_path != NULL && run->sb != NULL &&
+	    run->sb->spare.owner == getpid() && run->sb->spare.done == NULL) {
+		/* Removed by sandbox_tidy(), once the result is recorded. */
+		run->sb->spare.done = run->cg2_path;
+		run->cg2_path = NULL;
+	}
 	if (run->cg2_path != NULL)
 		remove_cgroup(run->cg2_path);
 	if (run->memv1_path != NULL)
@@ -931,6 +990,31 @@ sandbox_run_release(struct sandbox_run *run)
 	free(run->cg2_path);
 	free(run->memv1_path);
 	run->cg2_path = run->memv1_path = NULL;
+}
+
+void
+sandbox_tidy(struct sandbox *sb)
+{
+	struct sandbox_spare *sp = &sb->spare;
+	char name[64], err[512];
+
+	if (sp->owner != getpid())
+		return;
+	if (sp->done != NULL) {
+		remove_cgroup(sp->done);
+		free(sp->done);
+		sp->done = NULL;
+	}
+	if (sb->kind != SANDBOX_CGROUP2 || sp->next != NULL)
+		return;
+	run_name(sb, name, sizeof(name));
+	if (make_run_cgroup(sb->cg2_base, name, &sp->next,
+	    &sp->next_procs_fd, err, sizeof(err)) == -1) {
+		/* The next run tries again, and reports it. */
+		log_warnx("%s", err);
+		return;
+	}
+	sp->next_dir_fd = open(sp->next, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 /* Is "run-<pid>-<n>" the cgroup of a run whose runner is gone? */

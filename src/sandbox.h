@@ -36,13 +36,30 @@ enum sandbox_kind {
 	SANDBOX_CGROUP2,        /* per-run cgroup v2 with cgroup.kill */
 };
 
+/*
+ * Between two runs of a process (sandbox_tidy), its next run cgroup v2 is
+ * made ahead and the last one removed, so that neither mkdir nor rmdir of
+ * a cgroup stands between a request and its child, or between the child's
+ * end and its recorded result. A cgroup made ahead has never held a
+ * process: its counters are a fresh one's. Owned by the process `owner`
+ * that made them (a forked copy of the struct leaves them alone).
+ */
+struct sandbox_spare {
+	pid_t owner;
+	char *next;             /* made ahead, or NULL */
+	int next_procs_fd, next_dir_fd;
+	char *done;             /* the last run's, to remove, or NULL */
+	unsigned long seq;      /* runs numbered so far (cgroup names) */
+};
+
 struct sandbox {
 	enum sandbox_kind kind;
 	char *cg2_base;         /* SANDBOX_CGROUP2: parent of run cgroups */
 	char *memv1_base;       /* v1 memory cgroup for accounting, or NULL */
+	struct sandbox_spare spare;
 };
 
-#define SANDBOX_INIT { SANDBOX_FALLBACK, NULL, NULL }
+#define SANDBOX_INIT { SANDBOX_FALLBACK, NULL, NULL, { 0, NULL, -1, -1, NULL, 0 } }
 
 /*
  * Detects the mechanism. `cgroup_root` (may be NULL) is a cgroup v2
@@ -61,7 +78,13 @@ int sandbox_init(struct sandbox *sb, const char *cgroup_root, int with_memv1,
  * "cgroup = off", tests). Still uses a v1 memory hierarchy if
  * `with_memv1` is set and one is usable. */
 void sandbox_init_fallback(struct sandbox *sb, int with_memv1);
+/* Removes the run cgroups this process made or left (see struct
+ * sandbox_spare) and releases the strings. */
 void sandbox_free(struct sandbox *sb);
+/* Between runs: removes the last run's cgroup v2 and makes the next
+ * one. Best effort: a failure is logged, and the next run makes its
+ * cgroup itself (reporting an error then). */
+void sandbox_tidy(struct sandbox *sb);
 /*
  * Finds run cgroups left by runners that died (their pid no longer
  * exists), kills everything still in them (cgroup.kill) and removes them,
@@ -96,7 +119,7 @@ int sandbox_workdir_remove(const char *path, char *err, size_t errlen);
 #define SANDBOX_MAX_KIDS 1024
 
 struct sandbox_run {
-	const struct sandbox *sb;
+	struct sandbox *sb;
 	char *cg2_path;         /* run cgroup v2, or NULL */
 	char *memv1_path;       /* run v1 memory cgroup, or NULL */
 	int cg2_procs_fd;       /* O_CLOEXEC, written by the child to join */
@@ -114,7 +137,7 @@ struct sandbox_run {
 /* Before fork: makes the caller a subreaper, records its children, creates
  * the run cgroups and opens their cgroup.procs close-on-exec. Returns 0,
  * or -1 with err filled (everything undone). */
-int sandbox_run_prepare(const struct sandbox *sb, struct sandbox_run *run,
+int sandbox_run_prepare(struct sandbox *sb, struct sandbox_run *run,
     char *err, size_t errlen);
 /* In the child, between fork and exec: joins the run cgroups.
  * Async-signal-safe. Returns 0 or -1 (errno set). */
@@ -133,8 +156,9 @@ void sandbox_run_finish(struct sandbox_run *run);
 void sandbox_run_stats(const struct sandbox_run *run, long long *user_us,
     long long *sys_us, long long *peak_kb);
 /* Closes descriptors and removes the run cgroups (they must be empty:
- * call sandbox_run_finish() first once a child was forked). Safe to call
- * again, and after sandbox_run_prepare() failed. */
+ * call sandbox_run_finish() first once a child was forked), or leaves the
+ * cgroup v2 to the next sandbox_tidy(). Safe to call again, and after
+ * sandbox_run_prepare() failed. */
 void sandbox_run_release(struct sandbox_run *run);
 
 #endif
