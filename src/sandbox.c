@@ -855,9 +855,10 @@ fallback_signal(const struct sandbox_run *run, int sig, int main_alive)
 void
 sandbox_run_signal(struct sandbox_run *run, int sig)
 {
-	if (run->cg2_path != NULL)
+	if (run->cg2_path != NULL) {
 		cg2_signal(run, sig);
-	else
+		run->cg2_killed |= sig == SIGKILL;
+	} else
 		fallback_signal(run, sig, 1);
 }
 
@@ -895,12 +896,17 @@ sandbox_run_finish(struct sandbox_run *run)
 	int left;
 
 	if (run->cg2_path != NULL) {
-		cg2_signal(run, SIGKILL);
-		while (cg2_populated(run) && now_ms() < deadline) {
+		int populated;
+
+		/* cgroup.kill also kills what forks meanwhile: once is
+		 * enough. */
+		if (!run->cg2_killed)
+			sandbox_run_signal(run, SIGKILL);
+		while ((populated = cg2_populated(run)) && now_ms() < deadline) {
 			reap_orphans(run);
 			sleep_ms(2);
 		}
-		if (cg2_populated(run))
+		if (populated)
 			log_warnx("cgroup \"%s\" still has processes after kill",
 			    run->cg2_path);
 		reap_orphans(run);

@@ -125,6 +125,7 @@ struct sandbox_run {
 	int cg2_procs_fd;       /* O_CLOEXEC, written by the child to join */
 	int cg2_dir_fd;         /* the run cgroup's directory, for clone3 */
 	int cg2_cloned;         /* the child was created inside it already */
+	int cg2_killed;         /* cgroup.kill written: nothing forks there */
 	int memv1_procs_fd;
 	pid_t pid;              /* the child, once forked */
 	/* our own children before the run: never reaped by exec.c */
