@@ -94,6 +94,8 @@ struct run_state {
 	int claim_sent;         /* ... and its claim is in flight */
 	int claim_late;         /* reserved for us: claimed after the start */
 	int not_ours;           /* a claim failed: record nothing */
+	const char *workdir;    /* run_one's, once made */
+	int workdir_gone;       /* removed before the result was recorded */
 };
 
 /* How run_one() comes to own its execution. */
@@ -400,6 +402,21 @@ hook_ready(void *arg)
 	return claim_now(st) ? 0 : -1;
 }
 
+/* A run's work dir goes before its result is recorded: whoever sees the
+ * execution ended finds it gone (unless kept by configuration). */
+static void
+drop_workdir(struct run_state *st)
+{
+	char err[512];
+
+	if (st->workdir == NULL || st->workdir_gone ||
+	    st->rn->c->keep_workdirs)
+		return;
+	if (sandbox_workdir_remove(st->workdir, err, sizeof(err)) == -1)
+		log_warnx("%s", err);
+	st->workdir_gone = 1;
+}
+
 static void
 finish_error(struct run_state *st, const char *version, const char *msg)
 {
@@ -409,6 +426,7 @@ finish_error(struct run_state *st, const char *version, const char *msg)
 
 	if (!claim_now(st))
 		return;
+	drop_workdir(st);
 	memset(&f, 0, sizeof(f));
 	f.status = "error";
 	f.version = version;
@@ -452,6 +470,9 @@ run_one(struct runner *rn, const struct exec_claim *cl, enum claim_mode mode,
 
 	double claimed_ms = clock_mono_ms();
 
+	/* The last run's cgroup goes and the next is made while the runner
+	 * is idle (idle_wait); a runner busy since then does it now. */
+	sandbox_tidy(&rn->sb);
 	memset(&s, 0, sizeof(s));
 	memset(&res, 0, sizeof(res));
 	memset(&st, 0, sizeof(st));
@@ -526,6 +547,7 @@ run_one(struct runner *rn, const struct exec_claim *cl, enum claim_mode mode,
 		finish_error(&st, s.version, buf_str(&msg));
 		goto out;
 	}
+	st.workdir = workdir;
 	outfile_rel = json_get_str(outputs, "file");
 	if (outfile_rel != NULL)
 		buf_printf(&outfile_abs, "%s/%s", workdir, outfile_rel);
@@ -680,6 +702,7 @@ run_one(struct runner *rn, const struct exec_claim *cl, enum claim_mode mode,
 		    "this runner's to record");
 		goto out;
 	}
+	drop_workdir(&st);
 	finish(rn, cl->id, &f);
 	/* Overhead: queued -> claimed by the database clock, then claimed
 	 * -> exec'd by ours. */
@@ -688,12 +711,9 @@ run_one(struct runner *rn, const struct exec_claim *cl, enum claim_mode mode,
 	log_info("%s in %.1f ms (script \"%s\")", f.status, res.duration_ms,
 	    s.name);
 out:
-	if (workdir != NULL && !c->keep_workdirs &&
+	if (workdir != NULL && !st.workdir_gone && !c->keep_workdirs &&
 	    sandbox_workdir_remove(workdir, err, sizeof(err)) == -1)
 		log_warnx("%s", err);
-	/* The result is recorded: the run cgroup goes, the next one is made
-	 * while no request waits on it. */
-	sandbox_tidy(&rn->sb);
 	exec_result_free(&res);
 	free(workdir);
 	free(prog);
@@ -795,11 +815,15 @@ static void
 idle_wait(struct runner *rn, uint32_t queue_seen)
 {
 	if (rn->box < 0) {
+		sandbox_tidy(&rn->sb);
 		wake_wait(&rn->shm->queue_gen, queue_seen,
 		    rn->c->poll_interval_ms);
 		return;
 	}
 	uint32_t seen = execution_box_idle(rn->shm, rn->box);
+	/* Reservable from here on: an assignment made while we tidy rings
+	 * the bell, and the wait below returns at once. */
+	sandbox_tidy(&rn->sb);
 	/* Queued meanwhile, while we looked busy: do not sleep on it. */
 	if (execution_work_waiting(rn->shm))
 		return;
