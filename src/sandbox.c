@@ -1020,10 +1020,13 @@ sandbox_tidy(struct sandbox *sb)
 	run_name(sb, name, sizeof(name));
 	if (make_run_cgroup(sb->cg2_base, name, &sp->next,
 	    &sp->next_procs_fd, err, sizeof(err)) == -1) {
-		/* The next run tries again, and reports it. */
-		log_warnx("%s", err);
+		/* The next run tries again, and reports it; an idle runner
+		 * comes here every poll interval: say it once. */
+		if (!sp->failing++)
+			log_warnx("%s", err);
 		return;
 	}
+	sp->failing = 0;
 	sp->next_dir_fd = open(sp->next, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 

@@ -50,6 +50,7 @@ struct sandbox_spare {
 	int next_procs_fd, next_dir_fd;
 	char *done;             /* the last run's, to remove, or NULL */
 	unsigned long seq;      /* runs numbered so far (cgroup names) */
+	int failing;            /* making one failed: said once, until it works */
 };
 
 struct sandbox {
@@ -59,7 +60,7 @@ struct sandbox {
 	struct sandbox_spare spare;
 };
 
-#define SANDBOX_INIT { SANDBOX_FALLBACK, NULL, NULL, { 0, NULL, -1, -1, NULL, 0 } }
+#define SANDBOX_INIT { SANDBOX_FALLBACK, NULL, NULL, { 0, NULL, -1, -1, NULL, 0, 0 } }
 
 /*
  * Detects the mechanism. `cgroup_root` (may be NULL) is a cgroup v2
@@ -82,8 +83,8 @@ void sandbox_init_fallback(struct sandbox *sb, int with_memv1);
  * sandbox_spare) and releases the strings. */
 void sandbox_free(struct sandbox *sb);
 /* Between runs: removes the last run's cgroup v2 and makes the next
- * one. Best effort: a failure is logged, and the next run makes its
- * cgroup itself (reporting an error then). */
+ * one. Best effort: a failure is logged (once, until it works again),
+ * and the next run makes its cgroup itself (reporting an error then). */
 void sandbox_tidy(struct sandbox *sb);
 /*
  * Finds run cgroups left by runners that died (their pid no longer
