@@ -33,7 +33,6 @@
 /* How long sandbox_run_finish() waits for a killed tree to be gone. */
 #define FINISH_WAIT_MS 2000
 
-
 static void remove_cgroup(const char *path);
 static int make_run_cgroup(const char *base, const char *name,
     char **path_out, int *fd_out, char *err, size_t errlen);
