@@ -711,9 +711,7 @@ run_one(struct runner *rn, const struct exec_claim *cl, enum claim_mode mode,
 	log_info("%s in %.1f ms (script \"%s\")", f.status, res.duration_ms,
 	    s.name);
 out:
-	if (workdir != NULL && !st.workdir_gone && !c->keep_workdirs &&
-	    sandbox_workdir_remove(workdir, err, sizeof(err)) == -1)
-		log_warnx("%s", err);
+	drop_workdir(&st);      /* if no result was recorded */
 	exec_result_free(&res);
 	free(workdir);
 	free(prog);
