@@ -3,10 +3,13 @@ timeouts, cancel, capture, lost runners, and load."""
 import concurrent.futures
 import json
 import os
+import pathlib
 import re
+import shutil
 import signal
 import stat
 import subprocess
+import tempfile
 import textwrap
 import threading
 import time
@@ -673,6 +676,104 @@ def test_a_row_reserved_for_a_runner_is_left_to_it():
     e = wait_final(eid, 30)
     assert e["status"] == "lost" and "999999" in e["error"], e
     assert e["stdout"] == "" and e["started_at"] is None
+
+
+class CommitsHeld:
+    """Holds every commit of the stack's MariaDB (BACKUP STAGE BLOCK_COMMIT,
+    from a session of its own): statements run, COMMITs wait."""
+
+    def __enter__(self):
+        self.p = subprocess.Popen([os.path.join(os.path.dirname(__file__), "stackctl.sh"),
+                                   "sql-session"], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        self.say("BACKUP STAGE START; BACKUP STAGE BLOCK_COMMIT; SELECT 'held';", "held")
+        return self
+
+    def say(self, sql, expect):
+        self.p.stdin.write(sql + "\n")
+        self.p.stdin.flush()
+        assert self.p.stdout.readline().strip() == expect
+
+    def release(self):
+        if self.p.poll() is None:
+            self.say("BACKUP STAGE END; SELECT 'released';", "released")
+            self.p.stdin.close()
+            self.p.wait(10)
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def committing():
+    """The connection ids of the sessions whose INSERT of an execution waits
+    for its commit."""
+    out = stackctl("sql", "SELECT ID FROM information_schema.PROCESSLIST "
+                   "WHERE INFO LIKE 'INSERT INTO executions%'")
+    return [int(x) for x in out.split()]
+
+
+@pytest.fixture
+def marks():
+    # A directory the run user writes its marks in.
+    d = tempfile.mkdtemp(prefix="sto-marks-")
+    os.chmod(d, 0o777)
+    yield pathlib.Path(d)
+    shutil.rmtree(d)
+
+
+def submit_pair(pool, script_id, mark_async, mark_waited):
+    """An async submission and a waited one, each to an idle runner."""
+    fa = pool.submit(call, "POST", f"/api/v1/scripts/{script_id}/executions",
+                     {"input": {"mark": str(mark_async)}})
+    fw = pool.submit(call, "POST", f"/api/v1/scripts/{script_id}/executions?wait=30",
+                     {"input": {"mark": str(mark_waited)}}, timeout=60)
+    return fa, fw
+
+
+def test_no_run_starts_before_its_row_is_committed(marks):
+    # A run is logged before it starts: with the database's commits held
+    # for a while, an async and a waited-for submission, each going to an
+    # idle runner, start nothing until their rows are committed.
+    s = register(write_script(unique("gate") + ".sh", '#!/bin/sh\ntouch "$INPUT_MARK"\n'),
+                 input_mode="env")
+    a, w = marks / "async", marks / "waited"
+    with CommitsHeld() as held, concurrent.futures.ThreadPoolExecutor(2) as pool:
+        fa, fw = submit_pair(pool, s["id"], a, w)
+        wait_for(lambda: len(committing()) == 2, 10, what="both rows inserted, not committed")
+        time.sleep(1.5)
+        assert not a.exists() and not w.exists(), "a script ran before its row was committed"
+        assert not fa.done() and not fw.done()
+        held.release()
+        ra, rw = fa.result(60), fw.result(60)
+    assert ra.status == 202, ra
+    assert rw.status == 200 and rw.json["status"] == "succeeded", rw
+    assert wait_final(ra.json["id"])["status"] == "succeeded"
+    assert a.exists() and w.exists()
+
+
+def test_a_run_whose_commit_fails_never_starts(marks):
+    # The API worker's INSERT fails at its commit (its connection is
+    # killed while the commit waits): it answers 503, nothing starts, and
+    # the runners it had picked serve the next ones.
+    s = register(write_script(unique("gate") + ".sh", '#!/bin/sh\ntouch "$INPUT_MARK"\n'),
+                 input_mode="env")
+    a, w = marks / "async", marks / "waited"
+    with CommitsHeld(), concurrent.futures.ThreadPoolExecutor(2) as pool:
+        fa, fw = submit_pair(pool, s["id"], a, w)
+        ids = wait_for(lambda: (lambda c: c if len(c) == 2 else None)(committing()), 10,
+                       what="both rows inserted, not committed")
+        time.sleep(0.5)
+        for i in ids:
+            stackctl("sql", f"KILL CONNECTION {i}")
+        ra, rw = fa.result(30), fw.result(30)
+        assert ra.status == 503 and rw.status == 503, (ra, rw)
+    time.sleep(1.5)
+    assert not a.exists() and not w.exists(), "a run started without its row"
+    assert stackctl("sql", f"SELECT COUNT(*) FROM executions WHERE script_id = {s['id']}") == "0"
+    # The runners are free for the next ones.
+    for _ in range(4):
+        assert run(s["id"], {"mark": str(marks / "next")})["status"] == "succeeded"
+    assert (marks / "next").exists()
 
 
 def test_metrics_have_execution_series():
