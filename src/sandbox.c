@@ -296,6 +296,7 @@ spare_init(struct sandbox_spare *sp)
 	sp->owner = getpid();
 	sp->next = sp->done = NULL;
 	sp->next_procs_fd = sp->next_dir_fd = -1;
+	sp->next_user_us = sp->next_sys_us = 0;
 }
 
 int
@@ -691,8 +692,11 @@ spare_take(struct sandbox *sb, struct sandbox_run *run)
 	run->cg2_path = sp->next;
 	run->cg2_procs_fd = sp->next_procs_fd;
 	run->cg2_dir_fd = sp->next_dir_fd;
+	run->cg2_user0_us = sp->next_user_us;
+	run->cg2_sys0_us = sp->next_sys_us;
 	sp->next = NULL;
 	sp->next_procs_fd = sp->next_dir_fd = -1;
+	sp->next_user_us = sp->next_sys_us = 0;
 	return 1;
 }
 
@@ -751,18 +755,49 @@ sandbox_run_child_join(const struct sandbox_run *run)
 	return 0;
 }
 
+/* 1 while the run cgroup has live members, 0 once it has none, -1 when
+ * it cannot tell; *frozen (may be NULL) tells whether it is frozen, -1
+ * when unknown. */
 static int
-cg2_populated(const struct sandbox_run *run)
+cg2_populated(const struct sandbox_run *run, int *frozen)
 {
 	char path[PATH_MAX], text[512];
-	long long v = 1;
+	long long v = 1, f = -1;
 
+	if (frozen != NULL)
+		*frozen = -1;
 	snprintf(path, sizeof(path), "%s/cgroup.events", run->cg2_path);
 	if (read_small(path, text, sizeof(text)) < 0)
-		return 0;
+		return -1;
+	if (frozen != NULL && keyed_value(text, "frozen", &f) == 0)
+		*frozen = f != 0;
 	if (keyed_value(text, "populated", &v) == -1)
-		return 0;
+		return -1;
 	return v != 0;
+}
+
+/* The run cgroup's CPU times so far (cpu.stat, kept in run), and whether
+ * the cgroup may serve another run: empty, thawed, counted, never killed
+ * (Linux 6.18 kills every child cloned into a cgroup once cgroup.kill was
+ * written there), and without a memory.peak (which counts from the
+ * cgroup's birth). */
+static void
+cg2_count(struct sandbox_run *run, int populated, int frozen)
+{
+	char path[PATH_MAX], text[2048];
+	long long u, y;
+
+	snprintf(path, sizeof(path), "%s/cpu.stat", run->cg2_path);
+	if (read_small(path, text, sizeof(text)) > 0 &&
+	    keyed_value(text, "user_usec", &u) == 0 &&
+	    keyed_value(text, "system_usec", &y) == 0) {
+		run->cg2_user_us = u;
+		run->cg2_sys_us = y;
+		run->cg2_counted = 1;
+	}
+	snprintf(path, sizeof(path), "%s/memory.peak", run->cg2_path);
+	run->cg2_reusable = !populated && frozen == 0 && run->cg2_counted &&
+	    !run->cg2_killed && access(path, F_OK) == -1 && errno == ENOENT;
 }
 
 /*
@@ -859,6 +894,11 @@ void
 sandbox_run_signal(struct sandbox_run *run, int sig)
 {
 	if (run->cg2_path != NULL) {
+		/* Nothing to signal in an empty cgroup, which nothing can
+		 * join but through us; and one never killed may serve the
+		 * next run (cg2_count). */
+		if (cg2_populated(run, NULL) == 0)
+			return;
 		cg2_signal(run, sig);
 		run->cg2_killed |= sig == SIGKILL;
 	} else
@@ -899,20 +939,27 @@ sandbox_run_finish(struct sandbox_run *run)
 	int left;
 
 	if (run->cg2_path != NULL) {
-		int populated;
+		int populated, frozen;
 
 		/* cgroup.kill also kills what forks meanwhile: once is
-		 * enough. */
-		if (!run->cg2_killed)
-			sandbox_run_signal(run, SIGKILL);
-		while ((populated = cg2_populated(run)) && now_ms() < deadline) {
+		 * enough; and none for an empty cgroup, which nothing can
+		 * join but through us. */
+		populated = cg2_populated(run, &frozen);
+		if (populated != 0 && !run->cg2_killed) {
+			cg2_signal(run, SIGKILL);
+			run->cg2_killed = 1;
+		}
+		/* Unknown (-1) ends the wait as empty does. */
+		while (populated == 1 && now_ms() < deadline) {
 			reap_orphans(run);
 			sleep_ms(2);
+			populated = cg2_populated(run, &frozen);
 		}
-		if (populated)
+		if (populated == 1)
 			log_warnx("cgroup \"%s\" still has processes after kill",
 			    run->cg2_path);
 		reap_orphans(run);
+		cg2_count(run, populated, frozen);
 		return;
 	}
 	for (;;) {
@@ -937,12 +984,9 @@ sandbox_run_stats(const struct sandbox_run *run, long long *user_us,
 	long long v;
 
 	if (run->cg2_path != NULL) {
-		snprintf(path, sizeof(path), "%s/cpu.stat", run->cg2_path);
-		if (read_small(path, text, sizeof(text)) > 0) {
-			if (keyed_value(text, "user_usec", &v) == 0)
-				*user_us = v;
-			if (keyed_value(text, "system_usec", &v) == 0)
-				*sys_us = v;
+		if (run->cg2_counted) {
+			*user_us = run->cg2_user_us - run->cg2_user0_us;
+			*sys_us = run->cg2_sys_us - run->cg2_sys0_us;
 		}
 		snprintf(path, sizeof(path), "%s/memory.peak", run->cg2_path);
 		if (read_small(path, text, sizeof(text)) > 0 &&
@@ -978,6 +1022,19 @@ remove_cgroup(const char *path)
 void
 sandbox_run_release(struct sandbox_run *run)
 {
+	struct sandbox_spare *sp = run->sb != NULL ? &run->sb->spare : NULL;
+
+	if (run->cg2_path != NULL && run->cg2_reusable && sp != NULL &&
+	    sp->owner == getpid() && sp->next == NULL) {
+		/* It serves the next run, with its descriptors. */
+		sp->next = run->cg2_path;
+		sp->next_procs_fd = run->cg2_procs_fd;
+		sp->next_dir_fd = run->cg2_dir_fd;
+		sp->next_user_us = run->cg2_user_us;
+		sp->next_sys_us = run->cg2_sys_us;
+		run->cg2_path = NULL;
+		run->cg2_procs_fd = run->cg2_dir_fd = -1;
+	}
 	if (run->cg2_dir_fd >= 0)
 		close(run->cg2_dir_fd);
 	run->cg2_dir_fd = -1;
@@ -986,10 +1043,10 @@ sandbox_run_release(struct sandbox_run *run)
 	if (run->memv1_procs_fd >= 0)
 		close(run->memv1_procs_fd);
 	run->cg2_procs_fd = run->memv1_procs_fd = -1;
-	if (run->cg2_path != NULL && run->sb != NULL &&
-	    run->sb->spare.owner == getpid() && run->sb->spare.done == NULL) {
+	if (run->cg2_path != NULL && sp != NULL && sp->owner == getpid() &&
+	    sp->done == NULL) {
 		/* Removed by sandbox_tidy(), once the result is recorded. */
-		run->sb->spare.done = run->cg2_path;
+		sp->done = run->cg2_path;
 		run->cg2_path = NULL;
 	}
 	if (run->cg2_path != NULL)

@@ -40,14 +40,18 @@ enum sandbox_kind {
  * Between two runs of a process (sandbox_tidy), its next run cgroup v2 is
  * made ahead and the last one removed, so that neither mkdir nor rmdir of
  * a cgroup stands between a request and its child, or between the child's
- * end and its recorded result. A cgroup made ahead has never held a
- * process: its counters are a fresh one's. Owned by the process `owner`
- * that made them (a forked copy of the struct leaves them alone).
+ * end and its recorded result. A cgroup that the last run left empty
+ * serves the next run instead, unless the hierarchy gives it a
+ * memory.peak (a per-run peak needs a fresh cgroup): then no cgroup is
+ * made or removed at all, and the run's CPU times are the growth of its
+ * cpu.stat. Owned by the process `owner` that made them (a forked copy of
+ * the struct leaves them alone).
  */
 struct sandbox_spare {
 	pid_t owner;
-	char *next;             /* made ahead, or NULL */
+	char *next;             /* made ahead or kept from the last run, or NULL */
 	int next_procs_fd, next_dir_fd;
+	long long next_user_us, next_sys_us;  /* its cpu.stat so far */
 	char *done;             /* the last run's, to remove, or NULL */
 	unsigned long seq;      /* runs numbered so far (cgroup names) */
 	int failing;            /* making one failed: said once, until it works */
@@ -60,7 +64,8 @@ struct sandbox {
 	struct sandbox_spare spare;
 };
 
-#define SANDBOX_INIT { SANDBOX_FALLBACK, NULL, NULL, { 0, NULL, -1, -1, NULL, 0, 0 } }
+#define SANDBOX_INIT { SANDBOX_FALLBACK, NULL, NULL, \
+	{ 0, NULL, -1, -1, 0, 0, NULL, 0, 0 } }
 
 /*
  * Detects the mechanism. `cgroup_root` (may be NULL) is a cgroup v2
@@ -82,8 +87,8 @@ void sandbox_init_fallback(struct sandbox *sb, int with_memv1);
 /* Removes the run cgroups this process made or left (see struct
  * sandbox_spare) and releases the strings. */
 void sandbox_free(struct sandbox *sb);
-/* Between runs: removes the last run's cgroup v2 and makes the next
- * one. Best effort: a failure is logged (once, until it works again),
+/* Between runs: removes the last run's cgroup v2, unless it serves the
+ * next run, else makes the next one. Best effort: a failure is logged (once, until it works again),
  * and the next run makes its cgroup itself (reporting an error then). */
 void sandbox_tidy(struct sandbox *sb);
 /*
@@ -127,6 +132,12 @@ struct sandbox_run {
 	int cg2_dir_fd;         /* the run cgroup's directory, for clone3 */
 	int cg2_cloned;         /* the child was created inside it already */
 	int cg2_killed;         /* cgroup.kill written: nothing forks there */
+	/* cpu.stat of the run cgroup before the run (one kept from an
+	 * earlier run) and after it; and whether it may serve the next run:
+	 * empty, thawed, and no memory.peak, which only a fresh cgroup
+	 * gives per run */
+	long long cg2_user0_us, cg2_sys0_us, cg2_user_us, cg2_sys_us;
+	int cg2_counted, cg2_reusable;
 	int memv1_procs_fd;
 	pid_t pid;              /* the child, once forked */
 	/* our own children before the run: never reaped by exec.c */
@@ -159,8 +170,9 @@ void sandbox_run_stats(const struct sandbox_run *run, long long *user_us,
     long long *sys_us, long long *peak_kb);
 /* Closes descriptors and removes the run cgroups (they must be empty:
  * call sandbox_run_finish() first once a child was forked), or leaves the
- * cgroup v2 to the next sandbox_tidy(). Safe to call again, and after
- * sandbox_run_prepare() failed. */
+ * cgroup v2 to the next sandbox_tidy() or, when it may serve again, to
+ * the next run. Safe to call again, and after sandbox_run_prepare()
+ * failed. */
 void sandbox_run_release(struct sandbox_run *run);
 
 #endif

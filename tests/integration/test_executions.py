@@ -815,6 +815,41 @@ def test_run_cgroups_do_not_pile_up():
     assert run(s["id"])["status"] == "succeeded"
 
 
+def test_each_run_counts_its_own_cpu():
+    """A runner's run cgroup serves its next run when the last one left it
+    empty, unless the host gives run cgroups a memory.peak (a per-run peak
+    needs a fresh one): nothing is made or removed between runs then, and
+    each run's CPU times are what the cgroup's counters grew by during it,
+    so a run after a busy one is not charged with the busy one's."""
+    found = re.findall(r'cgroup v2 under "([^"]+)"', open(os.path.join(STATE, "scriptorchd.log")).read())
+    if not found:
+        pytest.skip("no cgroup v2 on this host: runs use the subreaper fallback")
+    base = found[-1]
+    busy = register(write_script(unique("busy") + ".sh",
+                                 "#!/bin/sh\ni=0\nwhile [ $i -lt 200000 ]; do i=$((i+1)); done\n"))
+    idle = register(write_script(unique("idle") + ".sh", "#!/bin/sh\n:\n"))
+    assert run(idle["id"])["status"] == "succeeded"
+    cgroups = {d for d in os.listdir(base) if d.startswith("run-")}
+    b = run(busy["id"])
+    spent = b["cpu_user_ms"] + b["cpu_system_ms"]
+    assert b["status"] == "succeeded" and spent >= 100, b
+    for _ in range(3):
+        e = run(idle["id"])
+        assert e["status"] == "succeeded" and e["cpu_user_ms"] + e["cpu_system_ms"] < spent / 2, (e, spent)
+    fresh_per_run = any(os.path.exists(os.path.join(base, d, "memory.peak")) for d in cgroups)
+    if not fresh_per_run:
+        assert {d for d in os.listdir(base) if d.startswith("run-")} == cgroups, \
+            "run cgroups were made or removed between runs"
+    # A run that leaves a process behind has its cgroup killed; a killed
+    # cgroup serves no other run (Linux kills whatever is cloned into it
+    # afterwards), and the next runs start as usual.
+    left = register(write_script(unique("left") + ".sh", "#!/bin/sh\nsleep 100 &\necho bye\n"))
+    assert run(left["id"])["status"] == "succeeded"
+    for _ in range(3):
+        e = run(idle["id"])
+        assert e["status"] == "succeeded" and e["signal"] is None, e
+
+
 @pytest.mark.parametrize("waited", [False, True], ids=["async", "waited"])
 def test_killed_runner_marks_lost_and_is_replaced(waited):
     marker = unique("victim")
