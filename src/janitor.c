@@ -39,11 +39,10 @@ sweep_lost(const struct conf *c, struct db *db, struct shm *shm)
 {
 	int n = 0;
 
-	if (store_exec_mark_lost(db, c->heartbeat_timeout_s, &n) == -1) {
-		if (db_error(db) != DB_EUNAVAIL)
-			log_warnx("lost sweep: %s", db_errmsg(db));
-		return;
-	}
+	/* Those marked before a failure count all the same. */
+	if (store_exec_mark_lost(db, c->heartbeat_timeout_s, &n) == -1 &&
+	    db_error(db) != DB_EUNAVAIL)
+		log_warnx("lost sweep: %s", db_errmsg(db));
 	for (int i = 0; i < n; i++)
 		metrics_execution(shm, "lost", -1, -1);
 	if (n > 0)

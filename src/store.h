@@ -182,8 +182,9 @@ int store_exec_finish(struct db *db, long long id, const struct exec_final *f,
  * unknown: *outcome -1. */
 int store_exec_cancel(struct db *db, long long id, int *outcome);
 
-/* Marks running executions without a heartbeat for `timeout_s` as lost;
- * *n counts them. */
+/* Marks running executions without a heartbeat for `timeout_s` (and
+ * queued ones reserved for a runner that stopped) as lost, locking none
+ * of the others; *n counts them, also when a failure stops it midway. */
 int store_exec_mark_lost(struct db *db, int timeout_s, int *n);
 /* Deletes up to `batch` final executions queued more than `days` ago. */
 int store_exec_delete_old(struct db *db, int days, int batch,

@@ -34,25 +34,46 @@ store_exec_gauges(struct db *db, long long *queued, long long *running)
 	return 0;
 }
 
+/* Whose heartbeat stopped: a run, or a row reserved for a runner. */
+#define LOST_WHERE "status IN ('running', 'queued') AND heartbeat_at < " \
+	"UTC_TIMESTAMP(3) - INTERVAL ? SECOND AND (status = 'running' OR " \
+	"runner_pid IS NOT NULL)"
+
 int
 store_exec_mark_lost(struct db *db, int timeout_s, int *n)
 {
-	static const char *sql = "UPDATE executions SET status = 'lost', "
+	/*
+	 * A plain read finds them, taking no lock: an UPDATE over the same
+	 * condition would lock every running row it passes, holding up the
+	 * runners' recording of results and deadlocking with them. Each one
+	 * found is then updated by id, the condition checked again (a
+	 * heartbeat may have come meanwhile).
+	 */
+	static const char *find = "SELECT id FROM executions WHERE "
+	    LOST_WHERE " LIMIT 1000";
+	static const char *mark = "UPDATE executions SET status = 'lost', "
 	    "finished_at = UTC_TIMESTAMP(3), "
 	    "error = CONCAT('its runner (node ', COALESCE(node, '?'), ', pid ', "
 	    "COALESCE(runner_pid, '?'), ') stopped sending heartbeats; the run "
-	    "could not be finished') "
-	    "WHERE status IN ('running', 'queued') AND heartbeat_at < "
-	    "UTC_TIMESTAMP(3) - INTERVAL ? SECOND AND (status = 'running' OR "
-	    "runner_pid IS NOT NULL)";
+	    "could not be finished') WHERE id = ? AND " LOST_WHERE;
 	struct dbp p[1] = { DBP_I(timeout_s) };
+	struct dbres res;
 	unsigned long long affected;
+	int rc = 0;
 
 	*n = 0;
-	if (db_exec(db, sql, p, 1, NULL, &affected, NULL) == -1)
+	if (db_exec(db, find, p, 1, &res, NULL, NULL) == -1)
 		return -1;
-	*n = (int)affected;
-	return 0;
+	for (size_t i = 0; i < res.nrows; i++) {
+		struct dbp q[2] = { DBP_I(atoll(dbres_get(&res, i, 0))),
+		    DBP_I(timeout_s) };
+		if ((rc = db_exec(db, mark, q, 2, NULL, &affected,
+		    NULL)) == -1)
+			break;
+		*n += (int)affected;
+	}
+	dbres_free(&res);
+	return rc;
 }
 
 int

@@ -678,15 +678,19 @@ def test_a_row_reserved_for_a_runner_is_left_to_it():
     assert e["stdout"] == "" and e["started_at"] is None
 
 
-class CommitsHeld:
-    """Holds every commit of the stack's MariaDB (BACKUP STAGE BLOCK_COMMIT,
-    from a session of its own): statements run, COMMITs wait."""
+class SqlSession:
+    """A session of the stack's MariaDB kept open, for locks that outlive
+    one statement: `hold` runs statements and waits for the line that the
+    last one prints, `release` runs the closing ones and ends it."""
+
+    def __init__(self, hold, release):
+        self.hold_sql, self.release_sql = hold, release
 
     def __enter__(self):
         self.p = subprocess.Popen([os.path.join(os.path.dirname(__file__), "stackctl.sh"),
                                    "sql-session"], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
-        self.say("BACKUP STAGE START; BACKUP STAGE BLOCK_COMMIT; SELECT 'held';", "held")
+        self.say(self.hold_sql + " SELECT 'held';", "held")
         return self
 
     def say(self, sql, expect):
@@ -696,12 +700,18 @@ class CommitsHeld:
 
     def release(self):
         if self.p.poll() is None:
-            self.say("BACKUP STAGE END; SELECT 'released';", "released")
+            self.say(self.release_sql + " SELECT 'released';", "released")
             self.p.stdin.close()
             self.p.wait(10)
 
     def __exit__(self, *exc):
         self.release()
+
+
+def CommitsHeld():
+    """Holds every commit of the stack's MariaDB: statements run, COMMITs
+    wait."""
+    return SqlSession("BACKUP STAGE START; BACKUP STAGE BLOCK_COMMIT;", "BACKUP STAGE END;")
 
 
 def committing():
@@ -774,6 +784,31 @@ def test_a_run_whose_commit_fails_never_starts(marks):
     for _ in range(4):
         assert run(s["id"], {"mark": str(marks / "next")})["status"] == "succeeded"
     assert (marks / "next").exists()
+
+
+def test_lost_sweep_locks_no_running_row():
+    # The sweep that ends runs without a heartbeat reads without locking:
+    # a running row locked by somebody else (a runner recording its
+    # result, here a session of the test) neither holds it up nor is
+    # locked by it, so it cannot deadlock with the runners.
+    s = register(write_script(unique("held") + ".sh", "#!/bin/sh\nsleep 30\n"))
+    held = call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {}}).json["id"]
+    wait_for(lambda: get(held)["status"] == "running", 20, what="the run to start")
+    node = get(held)["node"]
+    with SqlSession(f"START TRANSACTION; SELECT id INTO @h FROM executions WHERE id = {held} FOR UPDATE;",
+                    "ROLLBACK;"):
+        stackctl("sql", "INSERT INTO executions (script_id, script_name, `trigger`, status, input, "
+                 "queued_at, node, runner_pid, heartbeat_at) VALUES "
+                 f"({s['id']}, '{s['name']}', 'api', 'running', '{{}}', UTC_TIMESTAMP(3), '{node}', "
+                 "999999, UTC_TIMESTAMP(3) - INTERVAL 1 HOUR)")
+        dead = int(stackctl("sql", f"SELECT MAX(id) FROM executions WHERE script_id = {s['id']}"))
+        # Within a few sweeps (every heartbeat interval), while the lock
+        # is held.
+        e = wait_for(lambda: (lambda e: e if e["status"] == "lost" else None)(get(dead)), 15,
+                     what="the dead runner's execution to be marked lost")
+        assert "999999" in e["error"], e
+    assert call("POST", f"/api/v1/executions/{held}/cancel").status == 200
+    assert wait_final(held, 30)["status"] == "canceled"
 
 
 def test_metrics_have_execution_series():
