@@ -87,9 +87,10 @@ void sandbox_init_fallback(struct sandbox *sb, int with_memv1);
 /* Removes the run cgroups this process made or left (see struct
  * sandbox_spare) and releases the strings. */
 void sandbox_free(struct sandbox *sb);
-/* Between runs: removes the last run's cgroup v2, unless it serves the
- * next run, else makes the next one. Best effort: a failure is logged (once, until it works again),
- * and the next run makes its cgroup itself (reporting an error then). */
+/* Between runs: removes the last run's cgroup v2 and, unless that one
+ * serves the next run, makes the next one. Best effort: a failure is
+ * logged (once, until it works again), and the next run makes its cgroup
+ * itself (reporting an error then). */
 void sandbox_tidy(struct sandbox *sb);
 /*
  * Finds run cgroups left by runners that died (their pid no longer
@@ -133,9 +134,8 @@ struct sandbox_run {
 	int cg2_cloned;         /* the child was created inside it already */
 	int cg2_killed;         /* cgroup.kill written: nothing forks there */
 	/* cpu.stat of the run cgroup before the run (one kept from an
-	 * earlier run) and after it; and whether it may serve the next run:
-	 * empty, thawed, and no memory.peak, which only a fresh cgroup
-	 * gives per run */
+	 * earlier run) and after it (counted: read); and whether it may
+	 * serve the next run (sandbox.c, cg2_count) */
 	long long cg2_user0_us, cg2_sys0_us, cg2_user_us, cg2_sys_us;
 	int cg2_counted, cg2_reusable;
 	int memv1_procs_fd;
