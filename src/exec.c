@@ -101,14 +101,14 @@ static pid_t
 fork_into_run(struct sandbox_run *run)
 {
 #ifdef SYS_clone3
-	if (run->cg2_dir_fd != -1) {
+	if (run->cg2.dir_fd != -1) {
 		struct clone3_args a;
 		long pid;
 
 		memset(&a, 0, sizeof(a));
 		a.flags = CLONE3_INTO_CGROUP;
 		a.exit_signal = SIGCHLD;
-		a.cgroup = (uint64_t)run->cg2_dir_fd;
+		a.cgroup = (uint64_t)run->cg2.dir_fd;
 		run->cg2_cloned = 1;    /* seen by the child in its copy */
 		pid = syscall(SYS_clone3, &a, sizeof(a));
 		if (pid != -1)
@@ -332,9 +332,9 @@ spawn_child(struct sandbox_run *run, const struct child_ctx *c)
 
 	memset(&a, 0, sizeof(a));
 	a.flags = CLONE3_VM | CLONE3_VFORK;
-	if (run->cg2_dir_fd != -1) {
+	if (run->cg2.dir_fd != -1) {
 		a.flags |= CLONE3_INTO_CGROUP;
-		a.cgroup = (uint64_t)run->cg2_dir_fd;
+		a.cgroup = (uint64_t)run->cg2.dir_fd;
 		run->cg2_cloned = 1;
 	}
 	a.exit_signal = SIGCHLD;
@@ -587,7 +587,7 @@ exec_run(const struct exec_spec *spec, const struct exec_hooks *hooks,
 	capture_init(&res->err, cap);
 	res->exit_code = -1;
 	memset(&run, 0, sizeof(run));
-	run.cg2_procs_fd = run.cg2_dir_fd = run.memv1_procs_fd = -1;
+	run.cg2.procs_fd = run.cg2.dir_fd = run.memv1_procs_fd = -1;
 
 	if (spec->path == NULL || spec->path[0] != '/') {
 		snprintf(err, errlen, "program path \"%s\" is not absolute",

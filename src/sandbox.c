@@ -34,6 +34,9 @@
 #define FINISH_WAIT_MS 2000
 
 static void remove_cgroup(const char *path);
+static void run_cgroup_close(struct run_cgroup *cg);
+
+static const struct run_cgroup no_cgroup = RUN_CGROUP_NONE;
 static int make_run_cgroup(const char *base, const char *name,
     char **path_out, int *fd_out, char *err, size_t errlen);
 
@@ -294,9 +297,8 @@ static void
 spare_init(struct sandbox_spare *sp)
 {
 	sp->owner = getpid();
-	sp->next = sp->done = NULL;
-	sp->next_procs_fd = sp->next_dir_fd = -1;
-	sp->next_user_us = sp->next_sys_us = 0;
+	sp->next = no_cgroup;
+	sp->done = NULL;
 }
 
 int
@@ -398,16 +400,13 @@ sandbox_free(struct sandbox *sb)
 	struct sandbox_spare *sp = &sb->spare;
 
 	if (sp->owner == getpid()) {
-		if (sp->next_procs_fd != -1)
-			close(sp->next_procs_fd);
-		if (sp->next_dir_fd != -1)
-			close(sp->next_dir_fd);
-		if (sp->next != NULL)
-			remove_cgroup(sp->next);
+		run_cgroup_close(&sp->next);
+		if (sp->next.path != NULL)
+			remove_cgroup(sp->next.path);
 		if (sp->done != NULL)
 			remove_cgroup(sp->done);
 	}
-	free(sp->next);
+	free(sp->next.path);
 	free(sp->done);
 	free(sb->cg2_base);
 	free(sb->memv1_base);
@@ -672,6 +671,32 @@ make_run_cgroup(const char *base, const char *name, char **path_out,
 	return 0;
 }
 
+/* Makes run cgroup v2 `name` under the sandbox's base, with its
+ * descriptors, its counters at zero. */
+static int
+make_run_cgroup2(const struct sandbox *sb, const char *name,
+    struct run_cgroup *cg, char *err, size_t errlen)
+{
+	if (make_run_cgroup(sb->cg2_base, name, &cg->path, &cg->procs_fd, err,
+	    errlen) == -1)
+		return -1;
+	/* For clone3(CLONE_INTO_CGROUP); without it the child joins by
+	 * writing cgroup.procs, which works everywhere but costs more. */
+	cg->dir_fd = open(cg->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cg->user_us = cg->sys_us = 0;
+	return 0;
+}
+
+static void
+run_cgroup_close(struct run_cgroup *cg)
+{
+	if (cg->procs_fd >= 0)
+		close(cg->procs_fd);
+	if (cg->dir_fd >= 0)
+		close(cg->dir_fd);
+	cg->procs_fd = cg->dir_fd = -1;
+}
+
 /* "run-<pid>-<n>": unique on the host while this process lives, and
  * found by sandbox_reap_stale() once it is gone. */
 static void
@@ -687,16 +712,12 @@ spare_take(struct sandbox *sb, struct sandbox_run *run)
 {
 	struct sandbox_spare *sp = &sb->spare;
 
-	if (sp->owner != getpid() || sp->next == NULL)
+	if (sp->owner != getpid() || sp->next.path == NULL)
 		return 0;
-	run->cg2_path = sp->next;
-	run->cg2_procs_fd = sp->next_procs_fd;
-	run->cg2_dir_fd = sp->next_dir_fd;
-	run->cg2_user0_us = sp->next_user_us;
-	run->cg2_sys0_us = sp->next_sys_us;
-	sp->next = NULL;
-	sp->next_procs_fd = sp->next_dir_fd = -1;
-	sp->next_user_us = sp->next_sys_us = 0;
+	run->cg2 = sp->next;
+	run->cg2_user0_us = sp->next.user_us;
+	run->cg2_sys0_us = sp->next.sys_us;
+	sp->next = no_cgroup;
 	return 1;
 }
 
@@ -708,8 +729,7 @@ sandbox_run_prepare(struct sandbox *sb, struct sandbox_run *run,
 
 	memset(run, 0, sizeof(*run));
 	run->sb = sb;
-	run->cg2_procs_fd = -1;
-	run->cg2_dir_fd = -1;
+	run->cg2 = no_cgroup;
 	run->memv1_procs_fd = -1;
 	run->pid = -1;
 	/* Orphans of the tree come to us, not to init: we can find, kill
@@ -723,16 +743,9 @@ sandbox_run_prepare(struct sandbox *sb, struct sandbox_run *run,
 	if (sb == NULL)
 		return 0;
 	run_name(sb, name, sizeof(name));
-	if (sb->kind == SANDBOX_CGROUP2 && !spare_take(sb, run)) {
-		if (make_run_cgroup(sb->cg2_base, name, &run->cg2_path,
-		    &run->cg2_procs_fd, err, errlen) == -1)
-			goto fail;
-		/* For clone3(CLONE_INTO_CGROUP); without it the child joins
-		 * by writing cgroup.procs, which works everywhere but costs
-		 * more. */
-		run->cg2_dir_fd = open(run->cg2_path, O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC);
-	}
+	if (sb->kind == SANDBOX_CGROUP2 && !spare_take(sb, run) &&
+	    make_run_cgroup2(sb, name, &run->cg2, err, errlen) == -1)
+		goto fail;
 	if (sb->memv1_base != NULL && make_run_cgroup(sb->memv1_base, name,
 	    &run->memv1_path, &run->memv1_procs_fd, err, errlen) == -1)
 		goto fail;
@@ -746,8 +759,8 @@ fail:
 int
 sandbox_run_child_join(const struct sandbox_run *run)
 {
-	if (run->cg2_procs_fd != -1 && !run->cg2_cloned &&
-	    write(run->cg2_procs_fd, "0", 1) != 1)
+	if (run->cg2.procs_fd != -1 && !run->cg2_cloned &&
+	    write(run->cg2.procs_fd, "0", 1) != 1)
 		return -1;
 	if (run->memv1_procs_fd != -1 &&
 	    write(run->memv1_procs_fd, "0", 1) != 1)
@@ -766,7 +779,7 @@ cg2_populated(const struct sandbox_run *run, int *frozen)
 
 	if (frozen != NULL)
 		*frozen = -1;
-	snprintf(path, sizeof(path), "%s/cgroup.events", run->cg2_path);
+	snprintf(path, sizeof(path), "%s/cgroup.events", run->cg2.path);
 	if (read_small(path, text, sizeof(text)) < 0)
 		return -1;
 	if (frozen != NULL && keyed_value(text, "frozen", &f) == 0)
@@ -787,15 +800,15 @@ cg2_count(struct sandbox_run *run, int populated, int frozen)
 	char path[PATH_MAX], text[2048];
 	long long u, y;
 
-	snprintf(path, sizeof(path), "%s/cpu.stat", run->cg2_path);
+	snprintf(path, sizeof(path), "%s/cpu.stat", run->cg2.path);
 	if (read_small(path, text, sizeof(text)) > 0 &&
 	    keyed_value(text, "user_usec", &u) == 0 &&
 	    keyed_value(text, "system_usec", &y) == 0) {
-		run->cg2_user_us = u;
-		run->cg2_sys_us = y;
+		run->cg2.user_us = u;
+		run->cg2.sys_us = y;
 		run->cg2_counted = 1;
 	}
-	snprintf(path, sizeof(path), "%s/memory.peak", run->cg2_path);
+	snprintf(path, sizeof(path), "%s/memory.peak", run->cg2.path);
 	run->cg2_reusable = !populated && frozen == 0 && run->cg2_counted &&
 	    !run->cg2_killed && access(path, F_OK) == -1 && errno == ENOENT;
 }
@@ -817,14 +830,14 @@ cg2_signal(const struct sandbox_run *run, int sig)
 	int fd = -1;
 
 	if (sig == SIGKILL) {
-		snprintf(path, sizeof(path), "%s/cgroup.kill", run->cg2_path);
+		snprintf(path, sizeof(path), "%s/cgroup.kill", run->cg2.path);
 		if (write_str(path, "1") == -1)
 			log_warn("cannot write \"%s\"", path);
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/cgroup.freeze", run->cg2_path);
+	snprintf(path, sizeof(path), "%s/cgroup.freeze", run->cg2.path);
 	(void)write_str(path, "1");
-	snprintf(path, sizeof(path), "%s/cgroup.procs", run->cg2_path);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", run->cg2.path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1) {
 		log_warn("cannot open \"%s\"", path);
@@ -847,7 +860,7 @@ cg2_signal(const struct sandbox_run *run, int sig)
 			log_warn("cannot signal %ld", v);
 	}
 out:
-	snprintf(path, sizeof(path), "%s/cgroup.freeze", run->cg2_path);
+	snprintf(path, sizeof(path), "%s/cgroup.freeze", run->cg2.path);
 	(void)write_str(path, "0");
 	if (fd != -1)
 		close(fd);
@@ -893,7 +906,7 @@ fallback_signal(const struct sandbox_run *run, int sig, int main_alive)
 void
 sandbox_run_signal(struct sandbox_run *run, int sig)
 {
-	if (run->cg2_path != NULL) {
+	if (run->cg2.path != NULL) {
 		/* Nothing to signal in an empty cgroup, which nothing can
 		 * join but through us; and one never killed may serve the
 		 * next run (cg2_count). */
@@ -938,7 +951,7 @@ sandbox_run_finish(struct sandbox_run *run)
 	long long deadline = now_ms() + FINISH_WAIT_MS;
 	int left;
 
-	if (run->cg2_path != NULL) {
+	if (run->cg2.path != NULL) {
 		int populated, frozen;
 
 		/* cgroup.kill also kills what forks meanwhile: once is
@@ -957,7 +970,7 @@ sandbox_run_finish(struct sandbox_run *run)
 		}
 		if (populated == 1)
 			log_warnx("cgroup \"%s\" still has processes after kill",
-			    run->cg2_path);
+			    run->cg2.path);
 		reap_orphans(run);
 		cg2_count(run, populated, frozen);
 		return;
@@ -983,12 +996,12 @@ sandbox_run_stats(const struct sandbox_run *run, long long *user_us,
 	char path[PATH_MAX], text[2048];
 	long long v;
 
-	if (run->cg2_path != NULL) {
+	if (run->cg2.path != NULL) {
 		if (run->cg2_counted) {
-			*user_us = run->cg2_user_us - run->cg2_user0_us;
-			*sys_us = run->cg2_sys_us - run->cg2_sys0_us;
+			*user_us = run->cg2.user_us - run->cg2_user0_us;
+			*sys_us = run->cg2.sys_us - run->cg2_sys0_us;
 		}
-		snprintf(path, sizeof(path), "%s/memory.peak", run->cg2_path);
+		snprintf(path, sizeof(path), "%s/memory.peak", run->cg2.path);
 		if (read_small(path, text, sizeof(text)) > 0 &&
 		    (v = strtoll(text, NULL, 10) / 1024) > *peak_kb)
 			*peak_kb = v;
@@ -1024,38 +1037,30 @@ sandbox_run_release(struct sandbox_run *run)
 {
 	struct sandbox_spare *sp = run->sb != NULL ? &run->sb->spare : NULL;
 
-	if (run->cg2_path != NULL && run->cg2_reusable && sp != NULL &&
-	    sp->owner == getpid() && sp->next == NULL) {
-		/* It serves the next run, with its descriptors. */
-		sp->next = run->cg2_path;
-		sp->next_procs_fd = run->cg2_procs_fd;
-		sp->next_dir_fd = run->cg2_dir_fd;
-		sp->next_user_us = run->cg2_user_us;
-		sp->next_sys_us = run->cg2_sys_us;
-		run->cg2_path = NULL;
-		run->cg2_procs_fd = run->cg2_dir_fd = -1;
+	if (run->cg2.path != NULL && run->cg2_reusable && sp != NULL &&
+	    sp->owner == getpid() && sp->next.path == NULL) {
+		/* It serves the next run, with its descriptors and
+		 * counters. */
+		sp->next = run->cg2;
+		run->cg2 = no_cgroup;
 	}
-	if (run->cg2_dir_fd >= 0)
-		close(run->cg2_dir_fd);
-	run->cg2_dir_fd = -1;
-	if (run->cg2_procs_fd >= 0)
-		close(run->cg2_procs_fd);
+	run_cgroup_close(&run->cg2);
 	if (run->memv1_procs_fd >= 0)
 		close(run->memv1_procs_fd);
-	run->cg2_procs_fd = run->memv1_procs_fd = -1;
-	if (run->cg2_path != NULL && sp != NULL && sp->owner == getpid() &&
+	run->memv1_procs_fd = -1;
+	if (run->cg2.path != NULL && sp != NULL && sp->owner == getpid() &&
 	    sp->done == NULL) {
 		/* Removed by sandbox_tidy(), once the result is recorded. */
-		sp->done = run->cg2_path;
-		run->cg2_path = NULL;
+		sp->done = run->cg2.path;
+		run->cg2.path = NULL;
 	}
-	if (run->cg2_path != NULL)
-		remove_cgroup(run->cg2_path);
+	if (run->cg2.path != NULL)
+		remove_cgroup(run->cg2.path);
 	if (run->memv1_path != NULL)
 		remove_cgroup(run->memv1_path);
-	free(run->cg2_path);
+	free(run->cg2.path);
 	free(run->memv1_path);
-	run->cg2_path = run->memv1_path = NULL;
+	run->cg2.path = run->memv1_path = NULL;
 }
 
 void
@@ -1071,11 +1076,10 @@ sandbox_tidy(struct sandbox *sb)
 		free(sp->done);
 		sp->done = NULL;
 	}
-	if (sb->kind != SANDBOX_CGROUP2 || sp->next != NULL)
+	if (sb->kind != SANDBOX_CGROUP2 || sp->next.path != NULL)
 		return;
 	run_name(sb, name, sizeof(name));
-	if (make_run_cgroup(sb->cg2_base, name, &sp->next,
-	    &sp->next_procs_fd, err, sizeof(err)) == -1) {
+	if (make_run_cgroup2(sb, name, &sp->next, err, sizeof(err)) == -1) {
 		/* The next run tries again, and reports it; an idle runner
 		 * comes here every poll interval: say it once. */
 		if (!sp->failing++)
@@ -1083,7 +1087,6 @@ sandbox_tidy(struct sandbox *sb)
 		return;
 	}
 	sp->failing = 0;
-	sp->next_dir_fd = open(sp->next, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 /* Is "run-<pid>-<n>" the cgroup of a run whose runner is gone? */

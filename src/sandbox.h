@@ -36,6 +36,16 @@ enum sandbox_kind {
 	SANDBOX_CGROUP2,        /* per-run cgroup v2 with cgroup.kill */
 };
 
+/* A run cgroup v2 and what a run needs of it. */
+struct run_cgroup {
+	char *path;             /* or NULL */
+	int procs_fd;           /* O_CLOEXEC, written by the child to join */
+	int dir_fd;             /* its directory, for clone3 */
+	long long user_us, sys_us;  /* its cpu.stat so far (read: counted) */
+};
+
+#define RUN_CGROUP_NONE { NULL, -1, -1, 0, 0 }
+
 /*
  * Between two runs of a process (sandbox_tidy), its next run cgroup v2 is
  * made ahead and the last one removed, so that neither mkdir nor rmdir of
@@ -49,9 +59,7 @@ enum sandbox_kind {
  */
 struct sandbox_spare {
 	pid_t owner;
-	char *next;             /* made ahead or kept from the last run, or NULL */
-	int next_procs_fd, next_dir_fd;
-	long long next_user_us, next_sys_us;  /* its cpu.stat so far */
+	struct run_cgroup next; /* made ahead or kept from the last run */
 	char *done;             /* the last run's, to remove, or NULL */
 	unsigned long seq;      /* runs numbered so far (cgroup names) */
 	int failing;            /* making one failed: said once, until it works */
@@ -65,7 +73,7 @@ struct sandbox {
 };
 
 #define SANDBOX_INIT { SANDBOX_FALLBACK, NULL, NULL, \
-	{ 0, NULL, -1, -1, 0, 0, NULL, 0, 0 } }
+	{ 0, RUN_CGROUP_NONE, NULL, 0, 0 } }
 
 /*
  * Detects the mechanism. `cgroup_root` (may be NULL) is a cgroup v2
@@ -127,16 +135,14 @@ int sandbox_workdir_remove(const char *path, char *err, size_t errlen);
 
 struct sandbox_run {
 	struct sandbox *sb;
-	char *cg2_path;         /* run cgroup v2, or NULL */
+	struct run_cgroup cg2;  /* path NULL: none */
 	char *memv1_path;       /* run v1 memory cgroup, or NULL */
-	int cg2_procs_fd;       /* O_CLOEXEC, written by the child to join */
-	int cg2_dir_fd;         /* the run cgroup's directory, for clone3 */
 	int cg2_cloned;         /* the child was created inside it already */
 	int cg2_killed;         /* cgroup.kill written: nothing forks there */
 	/* cpu.stat of the run cgroup before the run (one kept from an
-	 * earlier run) and after it (counted: read); and whether it may
-	 * serve the next run (sandbox.c, cg2_count) */
-	long long cg2_user0_us, cg2_sys0_us, cg2_user_us, cg2_sys_us;
+	 * earlier run); whether cg2's was read after it (counted), and
+	 * whether it may serve the next run (sandbox.c, cg2_count) */
+	long long cg2_user0_us, cg2_sys0_us;
 	int cg2_counted, cg2_reusable;
 	int memv1_procs_fd;
 	pid_t pid;              /* the child, once forked */

@@ -53,8 +53,8 @@ main(void)
 	fflush(stderr);
 	ok(count(logf, "cannot create cgroup") == 1,
 	    "a cgroup that cannot be made is reported once");
-	ok(sb.spare.next == NULL && sb.spare.next_procs_fd == -1 &&
-	    sb.spare.next_dir_fd == -1, "and nothing is left half-made");
+	ok(sb.spare.next.path == NULL && sb.spare.next.procs_fd == -1 &&
+	    sb.spare.next.dir_fd == -1, "and nothing is left half-made");
 
 	pid = fork();
 	if (pid == 0) {
