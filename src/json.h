@@ -22,9 +22,13 @@
 /* Deepest nesting json_parse() accepts (the writer allows 128). */
 #define JSON_MAX_DEPTH 64
 
-/* Parses `len` bytes. NULL on error, with a one-line message in err:
- * invalid JSON, a \u0000 escape, a duplicate key or nesting deeper than
- * JSON_MAX_DEPTH are all refused. */
+/* Parses `len` bytes (text may be NULL when len is 0). NULL on error,
+ * with a one-line message in err (may be NULL): invalid JSON, comments,
+ * invalid UTF-8, a \u0000 escape, a duplicate key and nesting deeper than
+ * JSON_MAX_DEPTH are all refused, the last two as soon as they are read,
+ * so the work and memory stay linear in len and no tree this returns is
+ * deeper than JSON_MAX_DEPTH. The caller frees the tree with
+ * yajl_tree_free(). Request bodies and script stdout both come here. */
 yajl_val json_parse(const char *text, size_t len, char *err, size_t errlen);
 /* Member `key` of object `obj`, or NULL (also when obj is not an object). */
 yajl_val json_get(yajl_val obj, const char *key);

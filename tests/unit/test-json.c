@@ -11,6 +11,8 @@
 #define J2 "{\"a\":\"x\\u0000y\"}"
 #define J3 "{\"a\":\"x\\\\u0000\"}"
 #define J4 "{\"a\":1,\"a\":2}"
+/* Parses a literal without a NUL into v, its message into err. */
+#define PARSE(lit) json_parse(lit, strlen(lit), err, sizeof(err))
 
 static char *
 render(void (*fn)(struct jw *))
@@ -113,5 +115,83 @@ main(void)
 		ok(v == NULL && strstr(err, "nested"), "deep nesting refused");
 		buf_free(&deep);
 	}
+	{
+		/* A megabyte of '[' (it crashed the API worker that freed the
+		 * tree yajl_tree_parse had built): refused at level 65. */
+		struct buf deep = BUF_INIT;
+		for (int i = 0; i < 524288; i++)
+			buf_addc(&deep, '[');
+		for (int i = 0; i < 524288; i++)
+			buf_addc(&deep, ']');
+		v = json_parse(deep.data, deep.len, err, sizeof(err));
+		ok(v == NULL && strstr(err, "nested deeper than 64"),
+		    "a megabyte of '[' is refused: %s", err);
+		buf_free(&deep);
+		/* Exactly the limit is fine, one more is not. */
+		for (int i = 0; i < JSON_MAX_DEPTH; i++)
+			buf_addc(&deep, '[');
+		for (int i = 0; i < JSON_MAX_DEPTH; i++)
+			buf_addc(&deep, ']');
+		v = json_parse(deep.data, deep.len, err, sizeof(err));
+		ok(v != NULL, "nesting of exactly %d levels parses", JSON_MAX_DEPTH);
+		yajl_tree_free(v);
+		buf_reset(&deep);
+		for (int i = 0; i <= JSON_MAX_DEPTH; i++)
+			buf_add(&deep, "{\"a\":", 5);
+		buf_addc(&deep, '1');
+		for (int i = 0; i <= JSON_MAX_DEPTH; i++)
+			buf_addc(&deep, '}');
+		v = json_parse(deep.data, deep.len, err, sizeof(err));
+		ok(v == NULL && strstr(err, "nested"), "objects %d deep refused",
+		    JSON_MAX_DEPTH + 1);
+		buf_free(&deep);
+	}
+	{
+		/* 90,000 keys (41 s with the pairwise check): the check is
+		 * linear, so even 200,000 take well under the unit test's
+		 * time; a duplicate among them is still found. */
+		struct buf many = BUF_INIT;
+		size_t n = 200000;
+		buf_addc(&many, '{');
+		for (size_t i = 0; i < n; i++)
+			buf_printf(&many, "%s\"k%zu\":%zu", i ? "," : "", i, i);
+		buf_addc(&many, '}');
+		v = json_parse(many.data, many.len, err, sizeof(err));
+		ok(v != NULL && v->u.object.len == n, "%zu distinct keys parse", n);
+		ok(v != NULL && YAJL_IS_INTEGER(json_get(v, "k199999")) &&
+		    YAJL_GET_INTEGER(json_get(v, "k199999")) == 199999,
+		    "numbers keep their integer value");
+		yajl_tree_free(v);
+		many.len--;
+		buf_add(&many, ",\"k123456\":0}", 13);
+		v = json_parse(many.data, many.len, err, sizeof(err));
+		ok(v == NULL && strstr(err, "duplicate key \"k123456\""),
+		    "a duplicate among %zu keys is found: %s", n, err);
+		buf_free(&many);
+	}
+	v = PARSE("{\"a\":1 /* note */}");
+	ok(v == NULL, "a block comment is refused");
+	v = PARSE("// note\n{\"a\":1}");
+	ok(v == NULL, "a line comment is refused");
+	v = PARSE("{\"a\":1} {}");
+	ok(v == NULL, "text after the value is refused");
+	v = PARSE("{\"a\":\"\xff\"}");
+	ok(v == NULL, "invalid UTF-8 in a string is refused");
+	v = json_parse("", 0, err, sizeof(err));
+	ok(v == NULL && err[0] != '\0', "empty text is refused: %s", err);
+	v = PARSE("{\"\\u0000k\":1}");
+	ok(v == NULL && strstr(err, "u0000"), "a \\u0000 in a key is refused");
+	v = PARSE("[1.5e3,-2,99999999999999999999,true,null,\"x\"]");
+	ok(v != NULL && v->u.array.len == 6, "an array of every kind parses");
+	ok(v != NULL && YAJL_IS_DOUBLE(v->u.array.values[0]) &&
+	    YAJL_GET_DOUBLE(v->u.array.values[0]) == 1500.0, "double value");
+	ok(v != NULL && !YAJL_IS_INTEGER(v->u.array.values[2]) &&
+	    YAJL_IS_DOUBLE(v->u.array.values[2]),
+	    "an integer past 64 bits is a double only");
+	json_dump(&b, v);
+	is_str(buf_str(&b), "[1.5e3,-2,99999999999999999999,true,null,\"x\"]",
+	    "numbers are written back as they were read");
+	buf_free(&b);
+	yajl_tree_free(v);
 	return done_testing();
 }
