@@ -81,6 +81,8 @@ hexval(int c)
 int
 url_decode(const char *s, size_t n, int form, struct buf *out)
 {
+	size_t start = out->len;
+
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '%') {
 			int hi, lo;
@@ -100,7 +102,45 @@ url_decode(const char *s, size_t n, int form, struct buf *out)
 	}
 	if (out->data == NULL)
 		buf_adds(out, "");
+	/* What a handler gets is text for SQL, logs and JSON: a NUL would cut
+	 * it short and invalid UTF-8 is refused by the database (it answered
+	 * 500). */
+	if (memchr(out->data + start, '\0', out->len - start) != NULL ||
+	    !utf8_valid(out->data + start, out->len - start))
+		return -1;
 	return 0;
+}
+
+/*
+ * Every query parameter must decode to text; a filter that cannot be read
+ * is refused rather than ignored. 0, or -1 with the offending name (cut,
+ * decoded as far as it goes) in `bad`.
+ */
+static int
+query_valid(const char *q, struct buf *bad)
+{
+	struct buf tmp = BUF_INIT;
+	int rc = 0;
+
+	while (*q != '\0' && rc == 0) {
+		const char *amp = strchr(q, '&');
+		size_t seg = amp ? (size_t)(amp - q) : strlen(q);
+		const char *eq = memchr(q, '=', seg);
+		size_t klen = eq ? (size_t)(eq - q) : seg;
+
+		buf_reset(&tmp);
+		if (url_decode(q, klen, 1, &tmp) == -1 || (eq != NULL &&
+		    url_decode(eq + 1, seg - klen - 1, 1, &tmp) == -1)) {
+			buf_reset(bad);
+			utf8_sanitize(bad, q, klen > 64 ? 64 : klen);
+			rc = -1;
+		}
+		q += seg;
+		if (*q == '&')
+			q++;
+	}
+	buf_free(&tmp);
+	return rc;
 }
 
 const char *
@@ -187,10 +227,18 @@ request_init(struct request *r, FCGX_Request *fcgi, struct worker_ctx *ctx)
 		buf_free(&path);
 		r->path = strdup("/");
 		resp_error(r, 404, "not_found", NULL,
-		    "the path has a malformed percent escape");
+		    "the path is not percent-encoded UTF-8 text");
 		return -1;
 	}
 	r->path = buf_detach(&path, NULL);
+	if (query_valid(r->query, &path) == -1) {
+		resp_error(r, 422, "validation_failed", buf_str(&path),
+		    "the query parameter \"%s\" is not percent-encoded UTF-8 "
+		    "text", buf_str(&path));
+		buf_free(&path);
+		return -1;
+	}
+	buf_free(&path);
 
 	cl = req_param(r, "CONTENT_LENGTH");
 	want = 0;

@@ -86,8 +86,9 @@ void resp_error(struct request *r, int status, const char *code,
 /* 204 No Content. */
 void resp_empty(struct request *r);
 
-/* Percent-decodes s[0..n) into out; with `form`, '+' means a space (query
- * strings). -1 on a malformed escape. */
+/* Percent-decodes s[0..n), appending to out; with `form`, '+' means a
+ * space (query strings). -1 on a malformed escape, or when what it
+ * appended holds a NUL or is not valid UTF-8. */
 int url_decode(const char *s, size_t n, int form, struct buf *out);
 /* The status text for a code. */
 const char *http_reason(int status);
