@@ -61,10 +61,42 @@ log_enabled(enum log_level level)
 	return level <= cur_level;
 }
 
+/*
+ * One event, one line: control characters that came with a field (a token
+ * name with a newline, a script name, a database message) are written as
+ * \n, \r, \t or \xNN, and a backslash as \\, so a field can never
+ * forge a log line of its own.
+ */
+void
+log_escape(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (outlen == 0)
+		return;
+	for (; *in != '\0' && o + 5 < outlen; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (c == '\\' || c == '\n' || c == '\r' || c == '\t') {
+			out[o++] = '\\';
+			out[o++] = c == '\n' ? 'n' : c == '\r' ? 'r' :
+			    c == '\t' ? 't' : '\\';
+		} else if (c < 0x20 || c == 0x7f) {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
 static void
 emit(enum log_level level, int errnum, const char *fmt, va_list ap)
 {
-	char msg[2048];
+	char msg[2048], safe[4 * 2048];
 	static const char *tags[] = { "error", "warn", "info", "debug" };
 	int n;
 
@@ -74,8 +106,9 @@ emit(enum log_level level, int errnum, const char *fmt, va_list ap)
 	if (errnum != 0 && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s",
 		    strerror(errnum));
+	log_escape(msg, safe, sizeof(safe));
 	fprintf(stderr, "%s [%ld] %s%s%s: %s\n", tags[level], (long)getpid(),
-	    cur_role, cur_id[0] ? " " : "", cur_id, msg);
+	    cur_role, cur_id[0] ? " " : "", cur_id, safe);
 }
 
 #define LOG_BODY(level, errnum)                                   \

@@ -10,7 +10,9 @@
 #ifndef SCRIPTORCH_LOG_H
 #define SCRIPTORCH_LOG_H
 
+
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
@@ -24,6 +26,10 @@ int log_level_parse(const char *name, enum log_level *out);
  * The string is copied (at most 63 bytes). */
 void log_set_id(const char *id);
 int log_enabled(enum log_level level);
+/* Copies `in` into out (outlen bytes, NUL-terminated, cut if need be)
+ * with control characters and backslashes escaped (\n, \xNN, \\): what
+ * every log line goes through. */
+void log_escape(const char *in, char *out, size_t outlen);
 
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

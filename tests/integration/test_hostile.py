@@ -103,3 +103,23 @@ def test_deep_json_on_stdout_does_not_kill_the_runner():
     assert os.path.isdir(work)
     wait_for(lambda: not [d for d in os.listdir(work) if d.startswith(f"{e['id']}-")],
              what="the run's work dir to go")
+
+
+def test_a_token_name_cannot_forge_a_log_line():
+    forged = unique("forged")
+    r = call("POST", "/api/v1/admin/tokens",
+             {"name": f"evil\ninfo [1] master: {forged}", "role": "admin"})
+    assert r.status == 201, r
+    # Registering a script logs the token's name ("registered by ...").
+    path = os.path.join(SCRIPT_ROOT, unique("logname") + ".sh")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\n")
+    os.chmod(path, 0o755)
+    r = call("POST", "/api/v1/admin/scripts",
+             {"name": unique("l"), "type": "shell", "path": path}, token=r.json["token"])
+    assert r.status == 201, r
+    log = wait_for(lambda: (lambda t: t if forged in t else None)(stackctl("log")),
+                   what="the registration in the log")
+    lines = [line for line in log.splitlines() if forged in line]
+    assert lines and all(not line.startswith("info [1] master") for line in lines), lines
+    assert any("evil\\ninfo [1] master: " + forged in line for line in lines), lines
