@@ -67,6 +67,18 @@ is_name_char(char c)
 }
 
 /* PEP 503: lower-case, each run of -, _ and . becomes one -. */
+/* 1 if [s, end) starts with a URI scheme and its ':'. */
+static int
+has_scheme(const char *s, const char *end)
+{
+	if (s >= end || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+		return 0;
+	for (s++; s < end && (is_alnum(*s) || *s == '+' || *s == '-' ||
+	    *s == '.'); s++)
+		;
+	return s < end && *s == ':';
+}
+
 static void
 add_normalized_name(struct buf *out, const char *s, size_t len)
 {
@@ -284,7 +296,12 @@ requirement(const char *s, size_t ln, struct buf *out, struct verr *e)
 			;
 		for (r = url; r < end && !is_ws(*r); r++)
 			;
-		if (r == url) {
+		/* PEP 508 wants a URI there, so a scheme first (RFC 3986:
+		 * a letter, then letters, digits, +, - or ., then ':'). That
+		 * also keeps the normal form stable: after the space it puts
+		 * before the URL, a word starting with - would read as an
+		 * option and one starting with # as a comment. */
+		if (r == url || !has_scheme(url, r)) {
 			verr_set(e, FIELD, "requirements line %zu: @ must be "
 			    "followed by a URL", ln);
 			return -1;
@@ -332,7 +349,20 @@ requirement(const char *s, size_t ln, struct buf *out, struct verr *e)
 	}
 	if (semi != NULL) {
 		size_t before = out->len;
+		const char *m = semi + 1;
 
+		/* The normal form puts a space after ';', and after a space
+		 * a word that starts with - is an option and one that starts
+		 * with # a comment: no marker (PEP 508) starts with either,
+		 * so refuse them here rather than have the normal form read
+		 * differently. */
+		while (m < end && is_ws(*m))
+			m++;
+		if (m < end && (*m == '-' || *m == '#')) {
+			verr_set(e, FIELD, "requirements line %zu: a marker "
+			    "cannot start with '%c'", ln, *m);
+			return -1;
+		}
 		buf_addc(out, ' ');
 		add_collapsed(out, semi + 1, (size_t)(end - semi - 1));
 		/* add_collapsed trims; an empty marker adds nothing. */
@@ -372,6 +402,13 @@ one_line(const char *line, size_t len, size_t ln, struct buf *out,
 	if (memchr(s.data, '\0', s.len) != NULL) {
 		verr_set(e, FIELD, "requirements line %zu contains a NUL byte",
 		    ln);
+		goto out;
+	}
+	/* Only "\\\n" leaves one here (pip joins the lines and keeps a
+	 * backslash): written back it would join the next line on. */
+	if (s.data[s.len - 1] == '\\') {
+		verr_set(e, FIELD, "requirements line %zu ends with a "
+		    "backslash", ln);
 		goto out;
 	}
 	if (strstr(s.data, "${") != NULL) {

@@ -123,6 +123,16 @@ test_normalize(void)
 	    "-i is not allowed: the package index comes only from the daemon's "
 	    "configuration (pip_index_url)");
 	REJECT("-ihttps://evil.example/simple", NULL);
+	/* Found by fuzz/fuzz-reqs: each was accepted, but its normal form
+	 * ("n @ -/u", "nu10; --m", "rterfac @ #$py", "nm; #u") read differently. */
+	REJECT("n@-/@@u", "requirements line 1: @ must be followed by a URL");
+	REJECT("n @ -/u", "requirements line 1: @ must be followed by a URL");
+	REJECT("nu10 ;--m", "requirements line 1: a marker cannot start with '-'");
+	REJECT("rterfac@#$py", "requirements line 1: @ must be followed by a URL");
+	REJECT("nm;#u", "requirements line 1: a marker cannot start with '#'");
+	REJECT("nu;c\\\\\n\\\n", "requirements line 1 ends with a backslash");
+	REJECT("p @ ./pkg", "requirements line 1: @ must be followed by a URL");
+	NORM("p @ file:///srv/p-1.0.whl", "p @ file:///srv/p-1.0.whl");
 	REJECT("--index-url=https://evil.example/simple", NULL);
 	REJECT("  --extra-index-url https://evil.example/simple", NULL);
 	REJECT("-f /wheels", NULL);
