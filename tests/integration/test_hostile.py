@@ -123,3 +123,39 @@ def test_a_token_name_cannot_forge_a_log_line():
     lines = [line for line in log.splitlines() if forged in line]
     assert lines and all(not line.startswith("info [1] master") for line in lines), lines
     assert any("evil\\ninfo [1] master: " + forged in line for line in lines), lines
+
+
+def raw_http(request: bytes):
+    """Sends bytes as they are to nginx; returns (status, headers, body)."""
+    import socket
+    import urllib.parse
+    u = urllib.parse.urlparse(os.environ.get("SCRIPTORCH_URL", "http://127.0.0.1:8080"))
+    with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+        s.sendall(request)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return status, headers, body
+
+
+def test_nginx_own_errors_have_the_json_body():
+    cases = [
+        (b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nno colon here\r\nConnection: close\r\n\r\n", 400, "bad_request"),
+        (b"GET /api/v1/health?q=" + b"a" * 20000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 414, "too_large"),
+        (b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 20000 + b"\r\nConnection: close\r\n\r\n", 400, "bad_request"),
+        (b"GARBAGE\r\n\r\n", 400, "bad_request"),
+    ]
+    for req, status, code in cases:
+        got, headers, body = raw_http(req)
+        assert got == status, (req[:60], got, body[:200])
+        assert headers.get("content-type", "").startswith("application/json"), headers
+        err = json.loads(body)
+        assert set(err) == {"error"} and err["error"]["code"] == code, err
+        assert err["error"]["message"], err
