@@ -7,19 +7,25 @@
  * conditional, so two janitors cannot both claim one). Every minute: a
  * batch of at most 500 executions past the retention period is deleted,
  * repeated while batches come back full, so no long lock is ever held;
- * and the venvs of this node beyond the cache bounds are evicted (venv.c).
+ * the venvs of this node beyond the cache bounds are evicted (venv.c);
+ * and, every heartbeat timeout, work dirs that runners which died left
+ * behind are removed.
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "conf.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
+#include "sandbox.h"
 #include "shm.h"
 #include "store.h"
 #include "venv.h"
@@ -78,6 +84,55 @@ venv_interrupted(const struct conf *c, struct db *db)
 		    "s were");
 }
 
+/*
+ * Work dirs left behind: a runner removes its run's work dir before it
+ * records the result, so a dir whose execution is final (or gone) was
+ * left by a runner that died mid-run. Only this node's work base is
+ * looked at, and only names a runner makes ("<id>-XXXXXX"); a queued or
+ * running execution's dir is never touched (a runner may make it just
+ * before its claim makes the row "running").
+ */
+static void
+workdir_sweep(const struct conf *c, struct db *db)
+{
+	char status[16], err[512];
+	struct buf path = BUF_INIT;
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	if (c->keep_workdirs || c->work_dir == NULL ||
+	    (d = opendir(c->work_dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && !stopping) {
+		char *end;
+		long long id = strtoll(de->d_name, &end, 10);
+
+		if (id <= 0 || *end != '-' || strlen(end) != 7)
+			continue;
+		if (store_exec_status(db, id, status) == -1) {
+			if (db_error(db) != DB_EUNAVAIL)
+				log_warnx("work dir sweep: %s", db_errmsg(db));
+			break;
+		}
+		if (strcmp(status, "queued") == 0 ||
+		    strcmp(status, "running") == 0)
+			continue;
+		buf_reset(&path);
+		buf_printf(&path, "%s/%s", c->work_dir, de->d_name);
+		if (sandbox_workdir_remove(buf_str(&path), err,
+		    sizeof(err)) == -1)
+			log_warnx("work dir sweep: %s", err);
+		else
+			n++;
+	}
+	closedir(d);
+	buf_free(&path);
+	if (n > 0)
+		log_info("work dir sweep: removed %d work dir%s of finished "
+		    "runs", n, n == 1 ? "" : "s");
+}
+
 static void
 retention(const struct conf *c, struct db *db)
 {
@@ -107,7 +162,7 @@ janitor_main(const struct conf *c, struct shm *shm)
 {
 	struct sigaction sa;
 	struct db *db = db_new(c);
-	double last_retention = 0;
+	double last_retention = 0, last_workdirs = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
@@ -122,6 +177,12 @@ janitor_main(const struct conf *c, struct shm *shm)
 			sweep_lost(c, db, shm);
 			venv_interrupted(c, db);
 			double now = clock_mono_ms();
+			/* A dir can be left behind only by a run marked lost,
+			 * which takes heartbeat_timeout_s: look as often. */
+			if (now - last_workdirs > c->heartbeat_timeout_s * 1000.0) {
+				workdir_sweep(c, db);
+				last_workdirs = now;
+			}
 			if (now - last_retention > 60000) {
 				retention(c, db);
 				venv_bounds(c, db);

@@ -159,3 +159,34 @@ def test_nginx_own_errors_have_the_json_body():
         err = json.loads(body)
         assert set(err) == {"error"} and err["error"]["code"] == code, err
         assert err["error"]["message"], err
+
+
+def test_work_dir_of_a_lost_run_is_removed():
+    import signal
+    marker = unique("orphan")
+    path = os.path.join(SCRIPT_ROOT, marker + ".sh")
+    with open(path, "w") as f:
+        f.write(f"#!/bin/bash\necho data > left-behind\nexec -a {marker}-proc sleep 1000\n")
+    os.chmod(path, 0o755)
+    r = call("POST", "/api/v1/admin/scripts", {"name": unique("o"), "type": "shell", "path": path})
+    assert r.status == 201, r
+    eid = call("POST", f"/api/v1/scripts/{r.json['id']}/executions", {"input": {}}).json["id"]
+    work = os.path.join(os.environ["SCRIPTORCH_STATE"], "run", "work")
+
+    def ours():
+        return [d for d in os.listdir(work) if d.startswith(f"{eid}-")]
+
+    def proc_pid():
+        import subprocess
+        out = subprocess.run(["pgrep", "-f", f"{marker}-proc"], capture_output=True, text=True).stdout.split()
+        return int(out[0]) if out else None
+
+    wait_for(lambda: proc_pid() and ours() and
+             os.path.exists(os.path.join(work, ours()[0], "left-behind")),
+             what="the run to start and write its file")
+    ppid = int(open(f"/proc/{proc_pid()}/stat").read().rsplit(")", 1)[1].split()[1])
+    os.kill(ppid, signal.SIGKILL)      # its runner dies mid-run
+    wait_for(lambda: call("GET", f"/api/v1/executions/{eid}").json["status"] == "lost",
+             timeout=40, what="the run to be marked lost")
+    wait_for(lambda: not ours(), timeout=40, what="the janitor to remove the lost run's work dir")
+    assert "work dir sweep: removed" in stackctl("log")
