@@ -36,7 +36,7 @@ clock_db_to_rfc3339(const char *db, char *out, size_t outlen)
 int
 clock_rfc3339_to_db(const char *in, char *out, size_t outlen)
 {
-	struct tm tm;
+	struct tm tm, want;
 	const char *p;
 	char *end;
 	int ms = 0, sign = 0, oh = 0, om = 0;
@@ -78,9 +78,18 @@ clock_rfc3339_to_db(const char *in, char *out, size_t outlen)
 	} else {
 		return -1;
 	}
-	if (*p != '\0')
+	if (*p != '\0' || oh > 23 || om > 59)
 		return -1;
+	/* strptime takes any day 1-31 in any month; timegm would carry
+	 * 2026-02-30 over into March. A date the calendar lacks is refused:
+	 * the fields must survive the round trip. */
+	want = tm;
 	t = timegm(&tm);
+	gmtime_r(&t, &tm);
+	if (tm.tm_year != want.tm_year || tm.tm_mon != want.tm_mon ||
+	    tm.tm_mday != want.tm_mday || tm.tm_hour != want.tm_hour ||
+	    tm.tm_min != want.tm_min || tm.tm_sec != want.tm_sec)
+		return -1;
 	t -= sign * (oh * 3600 + om * 60);
 	gmtime_r(&t, &tm);
 	snprintf(out, outlen, "%04d-%02d-%02d %02d:%02d:%02d.%03d",

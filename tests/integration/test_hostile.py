@@ -190,3 +190,12 @@ def test_work_dir_of_a_lost_run_is_removed():
              timeout=40, what="the run to be marked lost")
     wait_for(lambda: not ours(), timeout=40, what="the janitor to remove the lost run's work dir")
     assert "work dir sweep: removed" in stackctl("log")
+
+
+def test_dates_the_calendar_lacks_are_refused():
+    for bad in ("2026-02-30T00:00:00Z", "2025-02-29T12:00:00Z", "2026-13-01T00:00:00Z",
+                "2026-01-01T25:00:00Z", "2026-01-01T00:00:00+24:00"):
+        r = call("GET", "/api/v1/executions?since=" + bad.replace("+", "%2B"))
+        assert_error(r, 422, "validation_failed", field="since")
+    r = call("GET", "/api/v1/executions?since=2024-02-29T00:00:00Z")
+    assert r.status == 200, r

@@ -84,10 +84,35 @@ main(void)
 	    "garbage refused");
 	ok(clock_rfc3339_to_db("2026-11-26T05:36:24", out, sizeof(out)) == -1,
 	    "a zone is required");
+	ok(clock_rfc3339_to_db("2026-02-30T00:00:00Z", out, sizeof(out)) == -1,
+	    "a day the month lacks is refused");
+	ok(clock_rfc3339_to_db("2025-02-29T00:00:00Z", out, sizeof(out)) == -1,
+	    "29 February of a common year is refused");
+	ok(clock_rfc3339_to_db("2024-02-29T23:59:59.999Z", out, sizeof(out)) == 0 &&
+	    strcmp(out, "2024-02-29 23:59:59.999") == 0, "29 February of a leap year");
+	ok(clock_rfc3339_to_db("2026-04-31T10:00:00Z", out, sizeof(out)) == -1,
+	    "31 April is refused");
+	ok(clock_rfc3339_to_db("2026-01-01T00:30:00+01:00", out, sizeof(out)) == 0 &&
+	    strcmp(out, "2025-12-31 23:30:00.000") == 0,
+	    "an offset crossing the year is applied");
+	ok(clock_rfc3339_to_db("2026-01-01T00:00:00+24:00", out, sizeof(out)) == -1,
+	    "an offset of 24 hours is refused");
 
 	struct buf d = BUF_INIT;
 	ok(url_decode("a%20b+c", 7, 1, &d) == 0, "decode a query value");
 	is_str(buf_str(&d), "a b c", "escapes and + decoded");
+	buf_reset(&d);
+	ok(url_decode("%ff", 3, 1, &d) == -1, "invalid UTF-8 is refused");
+	buf_reset(&d);
+	ok(url_decode("a%00b", 5, 1, &d) == -1, "a NUL is refused");
+	buf_reset(&d);
+	ok(url_decode("%C3%A9", 6, 1, &d) == 0 && strcmp(buf_str(&d), "\xc3\xa9") == 0,
+	    "a two-byte character decodes");
+	buf_reset(&d);
+	ok(url_decode("%ED%A0%80", 9, 1, &d) == -1, "a surrogate is refused");
+	buf_reset(&d);
+	buf_adds(&d, "\xff");
+	ok(url_decode("ok", 2, 1, &d) == 0, "only what it appends is checked");
 	buf_reset(&d);
 	ok(url_decode("a+b", 3, 0, &d) == 0 && strcmp(buf_str(&d), "a+b") == 0,
 	    "+ kept in a path");
