@@ -442,12 +442,33 @@ test('raw JSON input mode, and an input the schema refuses', async (page) => {
 
 test('a stdout with <script>alert(1)</script> is rendered as text', async (page) => {
   assert(state.echoExec, 'needs the run from the previous test');
+  // The app itself makes no <script>, <img> or <b>: every one added to the
+  // page while it renders the execution is the markup turned into elements,
+  // seen as it is added, even if it is gone again (or its alert blocked by
+  // the CSP) before anyone looks.
+  await page.evaluate(() => {
+    const seen = [];
+    const note = (records) => {
+      for (const r of records) {
+        for (const n of r.addedNodes) {
+          if (n.nodeType !== Node.ELEMENT_NODE) continue;
+          for (const el of [n, ...n.querySelectorAll('*')]) {
+            if (['SCRIPT', 'IMG', 'B'].includes(el.tagName)) seen.push(el.outerHTML.slice(0, 100));
+          }
+        }
+      }
+    };
+    const obs = new MutationObserver(note);
+    obs.observe(document.documentElement, { childList: true, subtree: true });
+    window.__markupSeen = () => { note(obs.takeRecords()); obs.disconnect(); return seen; };
+  });
   await go(page, `/executions/${state.echoExec}`);
   const pane = page.locator('pre[data-pane="stdout"]');
   await waitText(pane, MARKUP, 'the markup as literal text');
+  const seen = await page.evaluate(() => window.__markupSeen());
+  assert(seen.length === 0, `the markup became elements: ${seen.join(', ')}`);
   assert(await pane.locator('script, b, img').count() === 0, 'the markup became elements');
   assert(await page.evaluate(() => document.querySelectorAll('main script, main img').length) === 0, 'script/img elements in the page');
-  await page.waitForTimeout(300); // an alert would have fired by now (and failed the test)
 });
 
 test('executions list: open the execution and see its full log', async (page) => {
@@ -525,10 +546,10 @@ test('venvs page lists venvs with the scripts using them, and a venv\'s build lo
 });
 
 async function venvPage(page) {
+  assert(state.pyId, 'needs the python script from the previous test');
   await go(page, '/venvs');
   await page.locator('#venvs-table, .empty-state').first().waitFor({ timeout: 15000 });
   await shot(page, '09-venvs');
-  if (!state.pyId) return;
   const link = page.locator(`#venvs-table a[href="#/scripts/${state.pyId}"]`);
   await link.waitFor();
   const row = page.locator('#venvs-table tbody tr', { has: page.locator(`a[href="#/scripts/${state.pyId}"]`) });
@@ -585,10 +606,11 @@ test('cancel a long run', async (page) => {
 
 
 test('narrow window: pages fit without horizontal scrolling', async (page) => {
+  assert(state.echoId && state.echoExec, 'needs the shell script and its run from earlier tests');
   await page.setViewportSize({ width: 390, height: 844 });
   const pages = [['/scripts', '#scripts-table, .empty-state', '10-scripts-narrow']];
-  if (state.echoId) pages.push([`/scripts/${state.echoId}`, '#run-form', '11-script-narrow']);
-  if (state.echoExec) pages.push([`/executions/${state.echoExec}`, 'pre[data-pane="stdout"]', '12-execution-narrow']);
+  pages.push([`/scripts/${state.echoId}`, '#run-form', '11-script-narrow']);
+  pages.push([`/executions/${state.echoExec}`, 'pre[data-pane="stdout"]', '12-execution-narrow']);
   pages.push(['/executions', '#executions-table, .empty-state', '13-executions-narrow']);
   pages.push(['/scripts/new', '#script-form', '14-script-form-narrow']);
   const over = [];
