@@ -112,6 +112,7 @@ const test = (name, fn, { timeout = 90000 } = {}) => tests.push({ name, fn, time
 const state = {};
 
 let problems = [];
+const inflight = new Set(); // the page's API requests not answered yet
 let expected = []; // [{status, re}] HTTP errors the current test provokes on purpose
 const expectHttp = (status, re) => expected.push({ status, re });
 const isExpected = (status, url) => expected.some((e) => e.status === status && e.re.test(url));
@@ -174,7 +175,10 @@ function watch(context, page) {
   });
   page.on('pageerror', (e) => problems.push(`uncaught exception in the page: ${e.message}`));
   page.on('dialog', (d) => { problems.push(`a JavaScript ${d.type()} dialog opened: ${d.message()}`); d.dismiss().catch(() => {}); });
+  page.on('request', (r) => { if (r.url().startsWith(`${BASE}/api/`)) inflight.add(r); });
+  page.on('requestfinished', (r) => inflight.delete(r));
   page.on('requestfailed', (r) => {
+    inflight.delete(r);
     const u = r.url();
     if (u.startsWith('blob:') || u.startsWith('data:')) return;
     problems.push(`request failed: ${r.method()} ${u}: ${r.failure() ? r.failure().errorText : '?'}`);
@@ -617,7 +621,10 @@ test('narrow window: pages fit without horizontal scrolling', async (page) => {
   for (const [hash, sel, name] of pages) {
     await go(page, hash);
     await page.locator(sel).first().waitFor();
-    await page.waitForTimeout(200);
+    // Measured once the view's data has arrived and has been drawn: no API
+    // request in flight, then the next frame.
+    await waitFor(`the requests of ${hash} to end`, () => inflight.size === 0);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     const w = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
     if (w[0] > w[1] + 1) over.push(`${hash}: ${w[0]} px wide in ${w[1]} px`);
     await shot(page, name);
