@@ -466,7 +466,7 @@ run_one(struct runner *rn, const struct exec_claim *cl, enum claim_mode mode,
 	struct exec_final f;
 	const char *extra_env[4] = { NULL, NULL, NULL, NULL };
 	struct buf venv_env = BUF_INIT, venv_path = BUF_INIT;
-	int npre, n, present = 0, limited;
+	int npre, n, present = 0, limited, erc;
 
 	double claimed_ms = clock_mono_ms();
 
@@ -623,7 +623,11 @@ run_one(struct runner *rn, const struct exec_claim *cl, enum claim_mode mode,
 	hooks.tick_ms = TICK_MS;
 	hooks.arg = &st;
 
-	if (exec_run(&spec, &hooks, &res, err, sizeof(err)) == -1) {
+	erc = exec_run(&spec, &hooks, &res, err, sizeof(err));
+	/* The run's processes are gone: its venv is no longer in use, and
+	 * must not be once its final status can be read. */
+	venv_release(&vr);
+	if (erc == -1) {
 		if (res.refused)
 			goto out;       /* not ours after all */
 		buf_printf(&msg, "could not start: %s", err);

@@ -112,6 +112,7 @@ const test = (name, fn, { timeout = 90000 } = {}) => tests.push({ name, fn, time
 const state = {};
 
 let problems = [];
+const inflight = new Set(); // the page's API requests not answered yet
 let expected = []; // [{status, re}] HTTP errors the current test provokes on purpose
 const expectHttp = (status, re) => expected.push({ status, re });
 const isExpected = (status, url) => expected.some((e) => e.status === status && e.re.test(url));
@@ -174,7 +175,10 @@ function watch(context, page) {
   });
   page.on('pageerror', (e) => problems.push(`uncaught exception in the page: ${e.message}`));
   page.on('dialog', (d) => { problems.push(`a JavaScript ${d.type()} dialog opened: ${d.message()}`); d.dismiss().catch(() => {}); });
+  page.on('request', (r) => { if (r.url().startsWith(`${BASE}/api/`)) inflight.add(r); });
+  page.on('requestfinished', (r) => inflight.delete(r));
   page.on('requestfailed', (r) => {
+    inflight.delete(r);
     const u = r.url();
     if (u.startsWith('blob:') || u.startsWith('data:')) return;
     problems.push(`request failed: ${r.method()} ${u}: ${r.failure() ? r.failure().errorText : '?'}`);
@@ -442,12 +446,33 @@ test('raw JSON input mode, and an input the schema refuses', async (page) => {
 
 test('a stdout with <script>alert(1)</script> is rendered as text', async (page) => {
   assert(state.echoExec, 'needs the run from the previous test');
+  // The app itself makes no <script>, <img> or <b>: every one added to the
+  // page while it renders the execution is the markup turned into elements,
+  // seen as it is added, even if it is gone again (or its alert blocked by
+  // the CSP) before anyone looks.
+  await page.evaluate(() => {
+    const seen = [];
+    const note = (records) => {
+      for (const r of records) {
+        for (const n of r.addedNodes) {
+          if (n.nodeType !== Node.ELEMENT_NODE) continue;
+          for (const el of [n, ...n.querySelectorAll('*')]) {
+            if (['SCRIPT', 'IMG', 'B'].includes(el.tagName)) seen.push(el.outerHTML.slice(0, 100));
+          }
+        }
+      }
+    };
+    const obs = new MutationObserver(note);
+    obs.observe(document.documentElement, { childList: true, subtree: true });
+    window.__markupSeen = () => { note(obs.takeRecords()); obs.disconnect(); return seen; };
+  });
   await go(page, `/executions/${state.echoExec}`);
   const pane = page.locator('pre[data-pane="stdout"]');
   await waitText(pane, MARKUP, 'the markup as literal text');
+  const seen = await page.evaluate(() => window.__markupSeen());
+  assert(seen.length === 0, `the markup became elements: ${seen.join(', ')}`);
   assert(await pane.locator('script, b, img').count() === 0, 'the markup became elements');
   assert(await page.evaluate(() => document.querySelectorAll('main script, main img').length) === 0, 'script/img elements in the page');
-  await page.waitForTimeout(300); // an alert would have fired by now (and failed the test)
 });
 
 test('executions list: open the execution and see its full log', async (page) => {
@@ -525,10 +550,10 @@ test('venvs page lists venvs with the scripts using them, and a venv\'s build lo
 });
 
 async function venvPage(page) {
+  assert(state.pyId, 'needs the python script from the previous test');
   await go(page, '/venvs');
   await page.locator('#venvs-table, .empty-state').first().waitFor({ timeout: 15000 });
   await shot(page, '09-venvs');
-  if (!state.pyId) return;
   const link = page.locator(`#venvs-table a[href="#/scripts/${state.pyId}"]`);
   await link.waitFor();
   const row = page.locator('#venvs-table tbody tr', { has: page.locator(`a[href="#/scripts/${state.pyId}"]`) });
@@ -585,17 +610,21 @@ test('cancel a long run', async (page) => {
 
 
 test('narrow window: pages fit without horizontal scrolling', async (page) => {
+  assert(state.echoId && state.echoExec, 'needs the shell script and its run from earlier tests');
   await page.setViewportSize({ width: 390, height: 844 });
   const pages = [['/scripts', '#scripts-table, .empty-state', '10-scripts-narrow']];
-  if (state.echoId) pages.push([`/scripts/${state.echoId}`, '#run-form', '11-script-narrow']);
-  if (state.echoExec) pages.push([`/executions/${state.echoExec}`, 'pre[data-pane="stdout"]', '12-execution-narrow']);
+  pages.push([`/scripts/${state.echoId}`, '#run-form', '11-script-narrow']);
+  pages.push([`/executions/${state.echoExec}`, 'pre[data-pane="stdout"]', '12-execution-narrow']);
   pages.push(['/executions', '#executions-table, .empty-state', '13-executions-narrow']);
   pages.push(['/scripts/new', '#script-form', '14-script-form-narrow']);
   const over = [];
   for (const [hash, sel, name] of pages) {
     await go(page, hash);
     await page.locator(sel).first().waitFor();
-    await page.waitForTimeout(200);
+    // Measured once the view's data has arrived and has been drawn: no API
+    // request in flight, then the next frame.
+    await waitFor(`the requests of ${hash} to end`, () => inflight.size === 0);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     const w = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
     if (w[0] > w[1] + 1) over.push(`${hash}: ${w[0]} px wide in ${w[1]} px`);
     await shot(page, name);
