@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "exec.h"
 #include "log.h"
 
@@ -162,15 +163,6 @@ __asm__(
     "1:	ret\n"
     ".size sto_clone3_call, .-sto_clone3_call\n");
 #endif
-
-static int64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* ---- the child ------------------------------------------------------ */
 
@@ -670,7 +662,7 @@ exec_run(const struct exec_spec *spec, const struct exec_hooks *hooks,
 		pid = -1;
 		goto out;
 	}
-	t_start = mono_ns();
+	t_start = clock_mono_ns();
 	pidfd = pidfd_open_compat(pid);
 	if (pidfd == -1 && errno != ENOSYS)
 		log_warn("pidfd_open %ld", (long)pid);
@@ -699,7 +691,7 @@ exec_run(const struct exec_spec *spec, const struct exec_hooks *hooks,
 	}
 
 	for (;;) {
-		now = mono_ns();
+		now = clock_mono_ns();
 		if (!exited) {
 			if (!term_sent && deadline != 0 && now >= deadline) {
 				res->timed_out = 1;
@@ -792,7 +784,7 @@ exec_run(const struct exec_spec *spec, const struct exec_hooks *hooks,
 				memset(&ru, 0, sizeof(ru));
 			}
 			reaped = 1;
-			now = mono_ns();
+			now = clock_mono_ns();
 			res->duration_ms = (double)(now - t_start) / 1e6;
 			drain_until = now + (int64_t)EXEC_DRAIN_MS * 1000000;
 			close_fd(&in_p[1]);

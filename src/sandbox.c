@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
 #include "sandbox.h"
 
@@ -56,15 +57,6 @@ sleep_ms(long ms)
 
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Reads a small file into `out` (NUL-terminated, truncated to outlen-1).
@@ -948,7 +940,7 @@ reap_orphans(struct sandbox_run *run)
 void
 sandbox_run_finish(struct sandbox_run *run)
 {
-	long long deadline = now_ms() + FINISH_WAIT_MS;
+	double deadline = clock_mono_ms() + FINISH_WAIT_MS;
 	int left;
 
 	if (run->cg2.path != NULL) {
@@ -963,7 +955,7 @@ sandbox_run_finish(struct sandbox_run *run)
 			run->cg2_killed = 1;
 		}
 		/* Unknown (-1) ends the wait as empty does. */
-		while (populated == 1 && now_ms() < deadline) {
+		while (populated == 1 && clock_mono_ms() < deadline) {
 			reap_orphans(run);
 			sleep_ms(2);
 			populated = cg2_populated(run, &frozen);
@@ -980,7 +972,7 @@ sandbox_run_finish(struct sandbox_run *run)
 		reap_orphans(run);
 		if (left == 0)
 			break;
-		if (now_ms() >= deadline) {
+		if (clock_mono_ms() >= deadline) {
 			log_warnx("%d processes of run %ld survive SIGKILL",
 			    left, (long)run->pid);
 			break;

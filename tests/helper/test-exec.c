@@ -23,11 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "capture.h"
+#include "clock.h"
 #include "exec.h"
 #include "log.h"
 #include "sandbox.h"
@@ -39,7 +39,7 @@ struct driver {
 	long cancel_after_ms;
 	const char *cancel_on;
 	const char *live_file;
-	struct timespec t0;
+	double t0;                  /* clock_mono_ms() before exec_run */
 	int withdraw;               /* the ready hook refuses */
 	int ready_called;
 };
@@ -114,14 +114,10 @@ on_tick(void *arg, const struct capture *out, const struct capture *err)
 {
 	struct driver *d = arg;
 	struct buf b = BUF_INIT;
-	struct timespec now;
-	long ms;
+	double ms = clock_mono_ms() - d->t0;
 	int cancel = 0;
 
 	d->ticks++;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (now.tv_sec - d->t0.tv_sec) * 1000 +
-	    (now.tv_nsec - d->t0.tv_nsec) / 1000000;
 	if (d->cancel_after_ms > 0 && ms >= d->cancel_after_ms)
 		cancel = 1;
 	capture_render(out, &b);
@@ -316,7 +312,7 @@ main(int argc, char **argv)
 		hooks.tick = on_tick;
 		hooks.tick_ms = tick_ms > 0 ? tick_ms : 100;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &d.t0);
+	d.t0 = clock_mono_ms();
 
 	rc = exec_run(&spec, &hooks, &res, err, sizeof(err));
 	if (rc == -1) {
