@@ -713,17 +713,23 @@ spare_take(struct sandbox *sb, struct sandbox_run *run)
 	return 1;
 }
 
+void
+sandbox_run_init(struct sandbox_run *run)
+{
+	memset(run, 0, sizeof(*run));
+	run->cg2 = no_cgroup;
+	run->memv1_procs_fd = -1;
+	run->pid = -1;
+}
+
 int
 sandbox_run_prepare(struct sandbox *sb, struct sandbox_run *run,
     char *err, size_t errlen)
 {
 	char name[64];
 
-	memset(run, 0, sizeof(*run));
+	sandbox_run_init(run);
 	run->sb = sb;
-	run->cg2 = no_cgroup;
-	run->memv1_procs_fd = -1;
-	run->pid = -1;
 	/* Orphans of the tree come to us, not to init: we can find, kill
 	 * and reap them (and init may not reap at all in a container). */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1) {
