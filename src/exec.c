@@ -762,9 +762,13 @@ child_terminate(struct child *ch, int64_t now)
 }
 
 /*
- * The timers while the child runs: the deadline, the tick hook (until
- * SIGTERM is sent), SIGKILL at the end of the grace. Returns the time,
- * read again after a tick (which may be slow: a database commit).
+ * The timers while the child runs: the deadline, the tick hook, SIGKILL
+ * at the end of the grace. The tick goes on through the grace: there the
+ * caller still saves live output and its heartbeat (a runner silent for
+ * a whole grace period was taken for dead, issue 13). A cancel asked for
+ * by a tick in the grace changes nothing: the tree is being killed
+ * already, for the reason first given. Returns the time, read again
+ * after a tick (which may be slow: a database commit).
  */
 static int64_t
 child_supervise(struct child *ch, int64_t now)
@@ -776,7 +780,7 @@ child_supervise(struct child *ch, int64_t now)
 		ch->res->timed_out = 1;
 		child_terminate(ch, now);
 	}
-	if (!ch->term_sent && ch->tick_ms > 0 && now >= ch->next_tick) {
+	if (ch->tick_ms > 0 && now >= ch->next_tick) {
 		ch->next_tick = now + ch->tick_ms * NS_PER_MS;
 		cancel = h->tick(h->arg, &ch->res->out, &ch->res->err) == 1;
 		now = clock_mono_ns();
@@ -801,7 +805,7 @@ child_poll_timeout(const struct child *ch, int64_t now)
 	if (!ch->exited) {
 		if (!ch->term_sent && ch->deadline != 0)
 			min_timeout(&t, ms_until(now, ch->deadline));
-		if (!ch->term_sent && ch->tick_ms > 0)
+		if (ch->tick_ms > 0)
 			min_timeout(&t, ms_until(now, ch->next_tick));
 		if (ch->term_sent && !ch->kill_sent)
 			min_timeout(&t, ms_until(now, ch->kill_at));
