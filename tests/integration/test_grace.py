@@ -48,20 +48,27 @@ def log_since(offset):
         return f.read().decode("utf-8", "replace")
 
 
+def conf_int(text, key):
+    return int(re.search(rf"(?m)^{key} = (\d+)$", text).group(1))
+
+
 def reload_with(text):
     """Writes the config, reloads, and waits until the new generation
-    alone runs (the old one finishes what it does, then exits)."""
+    alone runs: every process there was before the reload (a retiring one
+    of an earlier reload too) has finished what it did and exited, and
+    the new one is complete."""
     master = int(stackctl("daemon-pid"))
-    old = children()
+    old = set(children())
     offset = log_size()
     with open(CONF, "w") as f:
         f.write(text)
     os.kill(master, signal.SIGHUP)
     wait_for(lambda: "configuration reloaded" in log_since(offset), timeout=20,
              what="the reload")
-    wait_for(lambda: (lambda now: not set(now) & set(old)
-                      and sorted(now.values()) == sorted(old.values()))(children()),
-             timeout=40, what="the old generation to be replaced")
+    want = sorted(["sto-api"] * conf_int(text, "api_workers")
+                  + ["sto-runner"] * conf_int(text, "runner_workers") + ["sto-janitor"])
+    wait_for(lambda: (lambda now: not set(now) & old and sorted(now.values()) == want)(children()),
+             timeout=60, what="the old generation to be replaced")
     return log_since(offset)
 
 
