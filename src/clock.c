@@ -1,3 +1,6 @@
+/*
+ * clock.c - the monotonic clock and the timestamp conversions (clock.h).
+ */
 #include "config.h"
 
 #include <stdio.h>
@@ -7,13 +10,21 @@
 
 #include "clock.h"
 
-double
-clock_mono_ms(void)
+/* The only call of clock_gettime(CLOCK_MONOTONIC) in the tree. It cannot
+ * fail with a valid clock id and pointer. */
+int64_t
+clock_mono_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+double
+clock_mono_ms(void)
+{
+	return (double)clock_mono_ns() / 1e6;
 }
 
 const char *

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "exec.h"
 #include "log.h"
 
 enum key_type { K_STR, K_INT, K_LL, K_DBL, K_BOOL, K_ROOTS };
@@ -242,6 +243,7 @@ int
 conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 {
 	struct load_ctx ctx = { c, path, err, errlen, 0 };
+	char note[512];
 	int rc;
 
 	rc = ini_parse(path, on_key, &ctx);
@@ -266,7 +268,11 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 		}
 		return -1;
 	}
-	return conf_validate(c, err, errlen);
+	if (conf_validate(c, err, errlen) == -1)
+		return -1;
+	if (conf_fit_grace(c, note, sizeof(note)))
+		log_warnx("%s: %s", path, note);
+	return 0;
 }
 
 int
@@ -316,6 +322,25 @@ conf_validate(const struct conf *c, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+int
+conf_fit_grace(struct conf *c, char *note, size_t notelen)
+{
+	double grace = c->kill_grace_s > 0 ? c->kill_grace_s :
+	    EXEC_DEFAULT_GRACE_S;
+	double most = c->heartbeat_timeout_s - CONF_GRACE_MARGIN_S;
+
+	/* heartbeat_timeout_s is at least 2: `most` is at least 0.5 s. */
+	if (grace <= most)
+		return 0;
+	snprintf(note, notelen, "[runner] kill_grace_s %g lowered to %g s: "
+	    "the grace must end %g s before heartbeat_timeout_s (%d s), or "
+	    "a run killed in it could be marked lost; raise "
+	    "heartbeat_timeout_s to keep a longer grace", grace, most,
+	    CONF_GRACE_MARGIN_S, c->heartbeat_timeout_s);
+	c->kill_grace_s = most;
+	return 1;
 }
 
 void

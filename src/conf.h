@@ -75,13 +75,36 @@ struct conf {
 /* Fills `c` with the defaults (every string allocated). */
 void conf_defaults(struct conf *c);
 /*
- * Loads `path` over the defaults. Returns 0, or -1 with a message such as
+ * Loads `path` over the defaults, validates it (conf_validate) and fits
+ * the grace (conf_fit_grace, a warning logged when it lowers it). Returns
+ * 0, or -1 with a message such as
  * "scriptorch.conf:12: unknown key \"listn\" in [daemon]" in err.
  * On -1 `c` is still valid (defaults plus what was read) and must be freed.
  */
 int conf_load(struct conf *c, const char *path, char *err, size_t errlen);
 /* Checks cross-key rules (ranges, absolute paths); 0 or -1 with err. */
 int conf_validate(const struct conf *c, char *err, size_t errlen);
+
+/*
+ * How long before heartbeat_timeout_s a run's kill grace must end: a
+ * runner saves its heartbeat once a second (ticking every 200 ms), and a
+ * save may take a moment more.
+ */
+#define CONF_GRACE_MARGIN_S 1.5
+/*
+ * The grace between SIGTERM and SIGKILL must end before the heartbeat
+ * timeout. A runner keeps its heartbeat through the grace, but a grace as
+ * long as the time after which a silent runner is given up for dead
+ * leaves no room: any pause of its saves there (a slow database; a runner
+ * of an earlier release, which saved nothing in the grace) ends the run
+ * lost instead of timed_out or canceled. A kill_grace_s above
+ * heartbeat_timeout_s - CONF_GRACE_MARGIN_S
+ * (0, the executor's default grace, counts as its 5 s) is lowered to that:
+ * returns 1 with `note` saying so, else 0 with `c` unchanged. conf_load()
+ * calls it and logs the note as a warning: a config that started the
+ * daemon before keeps starting it, with the grace it can honour.
+ */
+int conf_fit_grace(struct conf *c, char *note, size_t notelen);
 void conf_free(struct conf *c);
 
 #endif

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "exec.h"
 #include "log.h"
 
@@ -60,24 +61,62 @@ struct child_report {
 };
 
 #define MAX_RLIMITS 5
+#define NS_PER_MS INT64_C(1000000)
 
-/* Everything the child uses, prepared before fork (no malloc after). */
-struct child_ctx {
-	const char *path;
+/*
+ * One child from its start to its reaping, as slowcgi's struct client
+ * holds a request: whatever exec_run() holds for a run is here, and
+ * child_release() lets go of all of it at whatever stage the run
+ * stopped. The stages, one function each: child_prepare() (pipes, the
+ * sandbox run, what the child process reads), child_start() (the clone,
+ * the exec seen to succeed), child_pump() (input and output, deadlines,
+ * the kill, the reaping), child_finish() (the result).
+ */
+struct child {
+	const struct exec_spec *spec;       /* borrowed */
+	const struct exec_hooks *hooks;     /* borrowed; NULL: none */
+	struct exec_result *res;            /* the caller's, being filled */
+
+	/* Read by the child process between clone and exec, where nothing
+	 * may be allocated: prepared before the clone. */
 	char *const *argv;
 	char *const *envp;
-	const char *cwd;
-	uid_t uid;
-	gid_t gid;
-	int fd_in, fd_out, fd_err;          /* the child's pipe ends */
-	int fd_report;                      /* error pipe, write end */
-	const struct sandbox_run *run;
+	char *default_argv[2];
 	int rl_res[MAX_RLIMITS];
 	struct rlimit rl[MAX_RLIMITS];
 	int nrl;
 	long open_max;                      /* for the last-resort close loop */
 	pid_t parent;
 	sigset_t empty;
+
+	/* Pipes, [0] the read end and [1] the write end, all close-on-exec.
+	 * The child's ends (in[0], out[1], err[1], report[1]) are closed
+	 * here once it is started; report[0] once it has been read. */
+	int in[2], out[2], err[2];
+	int report[2];                      /* struct child_report, or EOF */
+	struct sandbox_run run;             /* the tree: cgroups, orphans */
+
+	pid_t pid;              /* > 0 from the clone until the reaping */
+	int pidfd;              /* readable at the exit; -1: none */
+	size_t in_off;          /* bytes of stdin_data written so far */
+
+	/* On clock_mono_ns(); 0: not set. */
+	int64_t t_start;        /* the exec was seen to succeed */
+	int64_t deadline;       /* t_start + timeout_s */
+	int64_t next_tick;      /* the tick hook's next call */
+	int tick_ms;            /* 0: no tick hook */
+	int64_t kill_at;        /* SIGKILL then, once SIGTERM was sent */
+	int64_t drain_until;    /* once reaped: the pipes read until then */
+
+	int term_sent, kill_sent;
+	int exited;             /* seen to exit: a zombie until reaped */
+	int reaped;
+	int status;             /* of wait4(), once reaped */
+	struct rusage ru;       /* of the child alone, once reaped */
+
+	/* SIGPIPE is blocked while stdin is fed (see exec.h) */
+	int pipe_blocked, pipe_was_pending;
+	sigset_t pipeset, pipe_oldmask;
 };
 
 /* The leading fields of the kernel's struct clone_args (version 2, 88
@@ -163,15 +202,6 @@ __asm__(
     ".size sto_clone3_call, .-sto_clone3_call\n");
 #endif
 
-static int64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ---- the child ------------------------------------------------------ */
 
 static void __attribute__((noreturn))
@@ -202,7 +232,7 @@ struct dirent64_raw {
  * up to RLIMIT_NOFILE as read before fork.
  */
 static int
-cloexec_from_3(const struct child_ctx *c)
+cloexec_from_3(const struct child *c)
 {
 	char dbuf[4096];
 	long n, off, fd;
@@ -239,12 +269,14 @@ cloexec_from_3(const struct child_ctx *c)
 
 /*
  * Between fork and exec: async-signal-safe calls only, no malloc, no
- * logging. Order matters: the cgroup is joined and rlimits are set while
- * still privileged; the identity is dropped last, then verified.
+ * logging; `c` is read, never written (it is the parent's memory, or a
+ * copy of it). Order matters: the cgroup is joined and rlimits are set
+ * while still privileged; the identity is dropped last, then verified.
  */
 static void __attribute__((noreturn))
-child_main(const struct child_ctx *c)
+child_main(const struct child *c)
 {
+	const struct exec_spec *spec = c->spec;
 	struct sigaction sa;
 	int sig, rep, fds[3], i;
 
@@ -256,12 +288,12 @@ child_main(const struct child_ctx *c)
 
 	/* The report pipe and our pipe ends may sit on 0..2 if the caller
 	 * had those closed: lift them all above 2 before dup2(). */
-	rep = fcntl(c->fd_report, F_DUPFD_CLOEXEC, 3);
+	rep = fcntl(c->report[1], F_DUPFD_CLOEXEC, 3);
 	if (rep == -1)
 		_exit(126);
-	fds[0] = fcntl(c->fd_in, F_DUPFD_CLOEXEC, 3);
-	fds[1] = fcntl(c->fd_out, F_DUPFD_CLOEXEC, 3);
-	fds[2] = fcntl(c->fd_err, F_DUPFD_CLOEXEC, 3);
+	fds[0] = fcntl(c->in[0], F_DUPFD_CLOEXEC, 3);
+	fds[1] = fcntl(c->out[1], F_DUPFD_CLOEXEC, 3);
+	fds[2] = fcntl(c->err[1], F_DUPFD_CLOEXEC, 3);
 	if (fds[0] == -1 || fds[1] == -1 || fds[2] == -1)
 		child_fail(rep, ST_FDS);
 	for (i = 0; i < 3; i++)
@@ -272,21 +304,23 @@ child_main(const struct child_ctx *c)
 
 	if (setsid() == -1)
 		child_fail(rep, ST_SETSID);
-	if (c->run != NULL && sandbox_run_child_join(c->run) == -1)
+	if (sandbox_run_child_join(&c->run) == -1)
 		child_fail(rep, ST_CGROUP);
-	if (c->cwd != NULL && chdir(c->cwd) == -1)
+	if (spec->cwd != NULL && chdir(spec->cwd) == -1)
 		child_fail(rep, ST_CHDIR);
 	for (i = 0; i < c->nrl; i++)
 		if (setrlimit(c->rl_res[i], &c->rl[i]) == -1)
 			child_fail(rep, ST_RLIMIT);
-	if (c->uid != (uid_t)-1) {
+	if (spec->uid != (uid_t)-1) {
 		/* Raw syscalls: this process has one thread, and glibc's
 		 * wrappers would try to broadcast to threads of the parent. */
 		if (syscall(SYS_setgroups, 0, NULL) == -1 ||
-		    syscall(SYS_setresgid, c->gid, c->gid, c->gid) == -1 ||
-		    syscall(SYS_setresuid, c->uid, c->uid, c->uid) == -1)
+		    syscall(SYS_setresgid, spec->gid, spec->gid,
+		    spec->gid) == -1 ||
+		    syscall(SYS_setresuid, spec->uid, spec->uid,
+		    spec->uid) == -1)
 			child_fail(rep, ST_IDENTITY);
-		if (c->uid != 0 && syscall(SYS_setresuid, 0, 0, 0) != -1) {
+		if (spec->uid != 0 && syscall(SYS_setresuid, 0, 0, 0) != -1) {
 			errno = EPERM;
 			child_fail(rep, ST_IDENTITY);
 		}
@@ -300,7 +334,7 @@ child_main(const struct child_ctx *c)
 		child_fail(rep, ST_PDEATH);
 	}
 	sigprocmask(SIG_SETMASK, &c->empty, NULL);
-	execve(c->path, c->argv, c->envp);
+	execve(spec->path, c->argv, c->envp);
 	child_fail(rep, ST_EXEC);
 }
 
@@ -322,8 +356,9 @@ child_entry(void *arg)
  * (which must call child_main), or -1.
  */
 static pid_t
-spawn_child(struct sandbox_run *run, const struct child_ctx *c)
+spawn_child(struct child *c)
 {
+	struct sandbox_run *run = &c->run;
 #ifdef HAVE_CLONE3_VM
 	_Alignas(64) char stack[CHILD_STACK_SIZE];
 	struct clone3_args a;
@@ -439,7 +474,7 @@ read_report(int fd, struct child_report *r)
 }
 
 static void
-add_rlimit(struct child_ctx *c, int res, long long v)
+add_rlimit(struct child *c, int res, long long v)
 {
 	if (v <= 0)
 		return;
@@ -547,6 +582,405 @@ pidfd_open_compat(pid_t pid)
 #endif
 }
 
+/* An idle child: nothing held, every descriptor -1; `res` emptied. */
+static void
+child_init(struct child *ch, const struct exec_spec *spec,
+    const struct exec_hooks *hooks, struct exec_result *res)
+{
+	size_t cap = spec->capture_cap ? spec->capture_cap :
+	    EXEC_DEFAULT_CAPTURE_CAP;
+
+	memset(ch, 0, sizeof(*ch));
+	ch->spec = spec;
+	ch->hooks = hooks;
+	ch->res = res;
+	ch->in[0] = ch->in[1] = ch->out[0] = ch->out[1] = -1;
+	ch->err[0] = ch->err[1] = ch->report[0] = ch->report[1] = -1;
+	sandbox_run_init(&ch->run);
+	ch->pid = -1;
+	ch->pidfd = -1;
+
+	memset(res, 0, sizeof(*res));
+	capture_init(&res->out, cap);
+	capture_init(&res->err, cap);
+	res->exit_code = -1;
+}
+
+/*
+ * Before the clone: the pipes, the sandbox run (the caller becomes a
+ * subreaper, the run cgroups are made or taken), and everything the
+ * child process reads. Returns 0, or -1 with err filled.
+ */
+static int
+child_prepare(struct child *ch, char *err, size_t errlen)
+{
+	static char *const empty_env[] = { NULL };
+	const struct exec_spec *spec = ch->spec;
+	struct rlimit nofile;
+
+	if (spec->path == NULL || spec->path[0] != '/') {
+		snprintf(err, errlen, "program path \"%s\" is not absolute",
+		    spec->path ? spec->path : "");
+		return -1;
+	}
+	if (pipe2(ch->in, O_CLOEXEC) == -1 || pipe2(ch->out, O_CLOEXEC) == -1 ||
+	    pipe2(ch->err, O_CLOEXEC) == -1 ||
+	    pipe2(ch->report, O_CLOEXEC) == -1) {
+		snprintf(err, errlen, "cannot create a pipe: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (sandbox_run_prepare(spec->sandbox, &ch->run, err, errlen) == -1)
+		return -1;
+
+	ch->default_argv[0] = (char *)spec->path;
+	ch->default_argv[1] = NULL;
+	ch->argv = spec->argv ? spec->argv : ch->default_argv;
+	ch->envp = spec->envp ? spec->envp : empty_env;
+	if (spec->limits != NULL) {
+		add_rlimit(ch, RLIMIT_CPU, spec->limits->cpu_s);
+		add_rlimit(ch, RLIMIT_AS, spec->limits->as_bytes);
+		add_rlimit(ch, RLIMIT_NOFILE, spec->limits->nofile);
+		add_rlimit(ch, RLIMIT_NPROC, spec->limits->nproc);
+		add_rlimit(ch, RLIMIT_FSIZE, spec->limits->fsize_bytes);
+	}
+	ch->open_max = 65536;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 &&
+	    nofile.rlim_cur != RLIM_INFINITY)
+		ch->open_max = (long)nofile.rlim_cur;
+	ch->parent = getpid();
+	sigemptyset(&ch->empty);
+	return 0;
+}
+
+/*
+ * Once the exec succeeded: the pipes made non-blocking, SIGPIPE blocked
+ * while stdin is fed (undone by child_release), the deadline and the
+ * first tick set from t_start.
+ */
+static void
+child_arm(struct child *ch)
+{
+	const struct exec_spec *spec = ch->spec;
+	const struct exec_hooks *h = ch->hooks;
+	sigset_t pending;
+
+	if (spec->stdin_data == NULL || spec->stdin_len == 0)
+		close_fd(&ch->in[1]);
+	if ((ch->in[1] != -1 && set_nonblock(ch->in[1]) == -1) ||
+	    set_nonblock(ch->out[0]) == -1 || set_nonblock(ch->err[0]) == -1)
+		log_warn("cannot make the child's pipes non-blocking");
+
+	/* EPIPE instead of SIGPIPE while feeding stdin; see exec.h. */
+	sigemptyset(&ch->pipeset);
+	sigaddset(&ch->pipeset, SIGPIPE);
+	sigpending(&pending);
+	ch->pipe_was_pending = sigismember(&pending, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &ch->pipeset, &ch->pipe_oldmask);
+	ch->pipe_blocked = 1;
+
+	if (spec->timeout_s > 0)
+		ch->deadline = ch->t_start + (int64_t)(spec->timeout_s * 1e9);
+	if (h != NULL && h->tick != NULL) {
+		ch->tick_ms = h->tick_ms > 0 ? h->tick_ms : 1000;
+		ch->next_tick = ch->t_start + ch->tick_ms * NS_PER_MS;
+	}
+}
+
+/*
+ * Asks the ready hook, clones the child (every signal blocked meanwhile,
+ * so that no handler of the caller runs in it before it resets them),
+ * closes its ends of the pipes and reads its report to EOF. Returns 0
+ * once the exec succeeded (the started hook called, the child armed), or
+ * -1 with err filled: a child that reported a failure is reaped here, one
+ * whose report could not be read is killed and reaped by child_release().
+ */
+static int
+child_start(struct child *ch, char *err, size_t errlen)
+{
+	const struct exec_hooks *h = ch->hooks;
+	struct child_report report;
+	sigset_t all, old;
+	int r, saved;
+
+	if (h != NULL && h->ready != NULL && h->ready(h->arg) == -1) {
+		ch->res->refused = 1;
+		snprintf(err, errlen, "not started: the caller withdrew it");
+		return -1;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ch->pid = spawn_child(ch);
+	if (ch->pid == 0)
+		child_main(ch);
+	saved = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ch->pid == -1) {
+		snprintf(err, errlen, "cannot fork: %s", strerror(saved));
+		return -1;
+	}
+	ch->run.pid = ch->pid;
+	close_fd(&ch->in[0]);
+	close_fd(&ch->out[1]);
+	close_fd(&ch->err[1]);
+	close_fd(&ch->report[1]);
+
+	r = read_report(ch->report[0], &report);
+	saved = errno;
+	close_fd(&ch->report[0]);
+	if (r == -1) {
+		snprintf(err, errlen, "cannot read the child's report: %s",
+		    strerror(saved));
+		return -1;
+	}
+	if (r == 1) {
+		report_message(&report, ch->spec, err, errlen);
+		wait_pid(ch->pid, &ch->status, 0, NULL);
+		ch->pid = -1;
+		return -1;
+	}
+	ch->t_start = clock_mono_ns();
+	ch->pidfd = pidfd_open_compat(ch->pid);
+	if (ch->pidfd == -1 && errno != ENOSYS)
+		log_warn("pidfd_open %ld", (long)ch->pid);
+	if (h != NULL && h->started != NULL)
+		h->started(h->arg, ch->pid);
+	child_arm(ch);
+	return 0;
+}
+
+/* SIGTERM to the whole tree; SIGKILL follows after the grace. */
+static void
+child_terminate(struct child *ch, int64_t now)
+{
+	double grace = ch->spec->grace_s > 0 ? ch->spec->grace_s :
+	    EXEC_DEFAULT_GRACE_S;
+
+	sandbox_run_signal(&ch->run, SIGTERM);
+	ch->term_sent = 1;
+	ch->kill_at = now + (int64_t)(grace * 1e9);
+}
+
+/*
+ * The timers while the child runs: the deadline, the tick hook, SIGKILL
+ * at the end of the grace. The tick goes on through the grace: there the
+ * caller still saves live output and its heartbeat (a runner silent for
+ * a whole grace period was taken for dead, issue 13). A cancel asked for
+ * by a tick in the grace changes nothing: the tree is being killed
+ * already, for the reason first given. Returns the time, read again
+ * after a tick (which may be slow: a database commit).
+ */
+static int64_t
+child_supervise(struct child *ch, int64_t now)
+{
+	const struct exec_hooks *h = ch->hooks;
+	int cancel;
+
+	if (!ch->term_sent && ch->deadline != 0 && now >= ch->deadline) {
+		ch->res->timed_out = 1;
+		child_terminate(ch, now);
+	}
+	if (ch->tick_ms > 0 && now >= ch->next_tick) {
+		ch->next_tick = now + ch->tick_ms * NS_PER_MS;
+		cancel = h->tick(h->arg, &ch->res->out, &ch->res->err) == 1;
+		now = clock_mono_ns();
+		if (cancel && !ch->term_sent) {
+			ch->res->canceled = 1;
+			child_terminate(ch, now);
+		}
+	}
+	if (ch->term_sent && !ch->kill_sent && now >= ch->kill_at) {
+		sandbox_run_signal(&ch->run, SIGKILL);
+		ch->kill_sent = 1;
+	}
+	return now;
+}
+
+/* How long poll() may sleep: until the next timer, -1 for none. */
+static int
+child_poll_timeout(const struct child *ch, int64_t now)
+{
+	int t = -1;
+
+	if (!ch->exited) {
+		if (!ch->term_sent && ch->deadline != 0)
+			min_timeout(&t, ms_until(now, ch->deadline));
+		if (ch->tick_ms > 0)
+			min_timeout(&t, ms_until(now, ch->next_tick));
+		if (ch->term_sent && !ch->kill_sent)
+			min_timeout(&t, ms_until(now, ch->kill_at));
+		if (ch->pidfd == -1)
+			min_timeout(&t, NOPIDFD_POLL_MS);
+	}
+	if (ch->reaped)
+		min_timeout(&t, ms_until(now, ch->drain_until));
+	return t;
+}
+
+/*
+ * One poll() on stdin, stdout, stderr and the pidfd (git's pump_io):
+ * feeds what stdin takes, reads what the others have, and notes the
+ * child's exit (without a pidfd, by asking waitid() without reaping).
+ */
+static void
+child_poll(struct child *ch, int64_t now)
+{
+	struct pollfd pfd[4];
+	int npfd = 0, pi_in = -1, pi_out = -1, pi_err = -1, pi_pid = -1;
+	siginfo_t si;
+
+	if (ch->in[1] != -1) {
+		pfd[npfd] = (struct pollfd){ ch->in[1], POLLOUT, 0 };
+		pi_in = npfd++;
+	}
+	if (ch->out[0] != -1) {
+		pfd[npfd] = (struct pollfd){ ch->out[0], POLLIN, 0 };
+		pi_out = npfd++;
+	}
+	if (ch->err[0] != -1) {
+		pfd[npfd] = (struct pollfd){ ch->err[0], POLLIN, 0 };
+		pi_err = npfd++;
+	}
+	if (ch->pidfd != -1 && !ch->exited) {
+		pfd[npfd] = (struct pollfd){ ch->pidfd, POLLIN, 0 };
+		pi_pid = npfd++;
+	}
+	if (poll(pfd, (nfds_t)npfd, child_poll_timeout(ch, now)) == -1) {
+		if (errno != EINTR) {
+			log_warn("poll");
+			usleep(10000);
+		}
+		return;
+	}
+	if (pi_in != -1 && pfd[pi_in].revents != 0)
+		feed_stdin(&ch->in[1], ch->spec, &ch->in_off);
+	if (pi_out != -1 && pfd[pi_out].revents != 0)
+		drain_fd(&ch->out[0], &ch->res->out);
+	if (pi_err != -1 && pfd[pi_err].revents != 0)
+		drain_fd(&ch->err[0], &ch->res->err);
+
+	if (ch->exited)
+		return;
+	if (pi_pid != -1) {
+		ch->exited = (pfd[pi_pid].revents & POLLIN) != 0;
+	} else if (ch->pidfd == -1) {
+		memset(&si, 0, sizeof(si));
+		ch->exited = waitid(P_PID, (id_t)ch->pid, &si, WEXITED |
+		    WNOHANG | WNOWAIT) == 0 && si.si_pid == ch->pid;
+	}
+}
+
+/*
+ * The child exited and is a zombie: its pid and process group cannot be
+ * reused yet, so killing the rest of its tree now cannot hit a stranger.
+ * Then it is reaped, and its pid forgotten: never signalled again. Its
+ * pipes are drained for at most EXEC_DRAIN_MS more.
+ */
+static void
+child_reap(struct child *ch)
+{
+	int64_t now;
+
+	sandbox_run_signal(&ch->run, SIGKILL);
+	if (wait_pid(ch->pid, &ch->status, 0, &ch->ru) == -1) {
+		log_warn("wait4 %ld", (long)ch->pid);
+		memset(&ch->ru, 0, sizeof(ch->ru));
+	}
+	ch->pid = -1;
+	ch->reaped = 1;
+	now = clock_mono_ns();
+	ch->res->duration_ms = (double)(now - ch->t_start) / 1e6;
+	ch->drain_until = now + EXEC_DRAIN_MS * NS_PER_MS;
+	close_fd(&ch->in[1]);
+	close_fd(&ch->pidfd);
+}
+
+/* From the start to the end: the run is done when the child is reaped
+ * and its pipes are closed or the drain time is over. */
+static void
+child_pump(struct child *ch)
+{
+	int64_t now;
+
+	for (;;) {
+		now = clock_mono_ns();
+		if (!ch->exited)
+			now = child_supervise(ch, now);
+		if (ch->reaped && (now >= ch->drain_until ||
+		    (ch->out[0] == -1 && ch->err[0] == -1)))
+			break;
+		child_poll(ch, now);
+		if (ch->exited && !ch->reaped)
+			child_reap(ch);
+	}
+}
+
+/* After the pump: the exit status, and the resource use of the child and
+ * its whole tree (whatever is left of it is killed and waited for). */
+static void
+child_finish(struct child *ch)
+{
+	struct exec_result *res = ch->res;
+	struct sandbox_run *run = &ch->run;
+
+	if (WIFEXITED(ch->status)) {
+		res->exited = 1;
+		res->exit_code = WEXITSTATUS(ch->status);
+	} else if (WIFSIGNALED(ch->status)) {
+		res->signaled = 1;
+		res->signo = WTERMSIG(ch->status);
+	}
+	sandbox_run_finish(run);
+	res->cpu_user_ms = (long long)ch->ru.ru_utime.tv_sec * 1000000 +
+	    ch->ru.ru_utime.tv_usec + run->orphan_user_us;
+	res->cpu_system_ms = (long long)ch->ru.ru_stime.tv_sec * 1000000 +
+	    ch->ru.ru_stime.tv_usec + run->orphan_sys_us;
+	res->max_rss_kb = ch->ru.ru_maxrss > run->orphan_maxrss_kb ?
+	    ch->ru.ru_maxrss : run->orphan_maxrss_kb;
+	sandbox_run_stats(run, &res->cpu_user_ms, &res->cpu_system_ms,
+	    &res->max_rss_kb);
+	res->cpu_user_ms /= 1000;
+	res->cpu_system_ms /= 1000;
+}
+
+/*
+ * Lets go of everything the child struct holds, whatever stage the run
+ * reached: the SIGPIPE mask restored (a SIGPIPE our writes raised is
+ * discarded), a child started but not seen through killed with its tree
+ * and reaped, every descriptor closed, the sandbox run released. The
+ * result is the caller's and stays.
+ */
+static void
+child_release(struct child *ch)
+{
+	static const struct timespec zero = { 0, 0 };
+	sigset_t pending;
+
+	if (ch->pipe_blocked) {
+		sigpending(&pending);
+		if (!ch->pipe_was_pending && sigismember(&pending, SIGPIPE))
+			(void)sigtimedwait(&ch->pipeset, NULL, &zero);
+		pthread_sigmask(SIG_SETMASK, &ch->pipe_oldmask, NULL);
+		ch->pipe_blocked = 0;
+	}
+	if (ch->pid > 0) {
+		sandbox_run_signal(&ch->run, SIGKILL);
+		wait_pid(ch->pid, &ch->status, 0, NULL);
+		ch->pid = -1;
+		sandbox_run_finish(&ch->run);
+	}
+	close_fd(&ch->in[0]);
+	close_fd(&ch->in[1]);
+	close_fd(&ch->out[0]);
+	close_fd(&ch->out[1]);
+	close_fd(&ch->err[0]);
+	close_fd(&ch->err[1]);
+	close_fd(&ch->report[0]);
+	close_fd(&ch->report[1]);
+	close_fd(&ch->pidfd);
+	sandbox_run_release(&ch->run);
+}
+
 void
 exec_result_free(struct exec_result *res)
 {
@@ -558,294 +992,16 @@ int
 exec_run(const struct exec_spec *spec, const struct exec_hooks *hooks,
     struct exec_result *res, char *err, size_t errlen)
 {
-	int in_p[2] = { -1, -1 }, out_p[2] = { -1, -1 };
-	int err_p[2] = { -1, -1 }, rep_p[2] = { -1, -1 };
-	int pidfd = -1, rc = -1, prepared = 0, reaped = 0, exited = 0;
-	int term_sent = 0, kill_sent = 0, pipe_was_pending = 0, r, npfd;
-	int tick_ms = 0, status = 0, t, pipe_blocked = 0;
-	int64_t t_start = 0, now, deadline = 0, kill_at = 0, next_tick = 0;
-	int64_t drain_until = 0;
-	size_t in_off = 0, cap;
-	pid_t pid = -1;
-	sigset_t all, old, pipeset, oldpipe, pending;
-	struct child_report report;
-	struct sandbox_run run;
-	struct child_ctx c;
-	struct rusage ru;
-	struct rlimit nofile;
-	struct pollfd pfd[4];
-	int pi_in, pi_out, pi_err, pi_pid;
-	char *const *argv;
-	char *default_argv[2];
-	static char *const empty_env[] = { NULL };
-	siginfo_t si;
+	struct child ch;
+	int rc = -1;
 
-	memset(res, 0, sizeof(*res));
-	memset(&ru, 0, sizeof(ru));
-	cap = spec->capture_cap ? spec->capture_cap : EXEC_DEFAULT_CAPTURE_CAP;
-	capture_init(&res->out, cap);
-	capture_init(&res->err, cap);
-	res->exit_code = -1;
-	memset(&run, 0, sizeof(run));
-	run.cg2.procs_fd = run.cg2.dir_fd = run.memv1_procs_fd = -1;
-
-	if (spec->path == NULL || spec->path[0] != '/') {
-		snprintf(err, errlen, "program path \"%s\" is not absolute",
-		    spec->path ? spec->path : "");
-		goto out;
+	child_init(&ch, spec, hooks, res);
+	if (child_prepare(&ch, err, errlen) == 0 &&
+	    child_start(&ch, err, errlen) == 0) {
+		child_pump(&ch);
+		child_finish(&ch);
+		rc = 0;
 	}
-	if (pipe2(in_p, O_CLOEXEC) == -1 || pipe2(out_p, O_CLOEXEC) == -1 ||
-	    pipe2(err_p, O_CLOEXEC) == -1 || pipe2(rep_p, O_CLOEXEC) == -1) {
-		snprintf(err, errlen, "cannot create a pipe: %s",
-		    strerror(errno));
-		goto out;
-	}
-	if (sandbox_run_prepare(spec->sandbox, &run, err, errlen) == -1)
-		goto out;
-	prepared = 1;
-
-	default_argv[0] = (char *)spec->path;
-	default_argv[1] = NULL;
-	argv = spec->argv ? spec->argv : default_argv;
-	memset(&c, 0, sizeof(c));
-	c.path = spec->path;
-	c.argv = argv;
-	c.envp = spec->envp ? spec->envp : empty_env;
-	c.cwd = spec->cwd;
-	c.uid = spec->uid;
-	c.gid = spec->gid;
-	c.fd_in = in_p[0];
-	c.fd_out = out_p[1];
-	c.fd_err = err_p[1];
-	c.fd_report = rep_p[1];
-	c.run = &run;
-	if (spec->limits != NULL) {
-		add_rlimit(&c, RLIMIT_CPU, spec->limits->cpu_s);
-		add_rlimit(&c, RLIMIT_AS, spec->limits->as_bytes);
-		add_rlimit(&c, RLIMIT_NOFILE, spec->limits->nofile);
-		add_rlimit(&c, RLIMIT_NPROC, spec->limits->nproc);
-		add_rlimit(&c, RLIMIT_FSIZE, spec->limits->fsize_bytes);
-	}
-	c.open_max = 65536;
-	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 &&
-	    nofile.rlim_cur != RLIM_INFINITY)
-		c.open_max = (long)nofile.rlim_cur;
-	c.parent = getpid();
-	sigemptyset(&c.empty);
-
-	if (hooks != NULL && hooks->ready != NULL &&
-	    hooks->ready(hooks->arg) == -1) {
-		res->refused = 1;
-		snprintf(err, errlen, "not started: the caller withdrew it");
-		goto out;
-	}
-	/* No handler of ours may run in the child before it resets them. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid = spawn_child(&run, &c);
-	if (pid == 0)
-		child_main(&c);
-	r = errno;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (pid == -1) {
-		snprintf(err, errlen, "cannot fork: %s", strerror(r));
-		goto out;
-	}
-	run.pid = pid;
-	close_fd(&in_p[0]);
-	close_fd(&out_p[1]);
-	close_fd(&err_p[1]);
-	close_fd(&rep_p[1]);
-
-	r = read_report(rep_p[0], &report);
-	close_fd(&rep_p[0]);
-	if (r != 0) {
-		if (r == -1) {
-			snprintf(err, errlen, "cannot read the child's report: "
-			    "%s", strerror(errno));
-			goto out;       /* killed and reaped below */
-		}
-		report_message(&report, spec, err, errlen);
-		wait_pid(pid, &status, 0, NULL);
-		pid = -1;
-		goto out;
-	}
-	t_start = mono_ns();
-	pidfd = pidfd_open_compat(pid);
-	if (pidfd == -1 && errno != ENOSYS)
-		log_warn("pidfd_open %ld", (long)pid);
-	if (hooks != NULL && hooks->started != NULL)
-		hooks->started(hooks->arg, pid);
-
-	if (spec->stdin_data == NULL || spec->stdin_len == 0)
-		close_fd(&in_p[1]);
-	if ((in_p[1] != -1 && set_nonblock(in_p[1]) == -1) ||
-	    set_nonblock(out_p[0]) == -1 || set_nonblock(err_p[0]) == -1)
-		log_warn("cannot make the child's pipes non-blocking");
-
-	/* EPIPE instead of SIGPIPE while feeding stdin; see exec.h. */
-	sigemptyset(&pipeset);
-	sigaddset(&pipeset, SIGPIPE);
-	sigpending(&pending);
-	pipe_was_pending = sigismember(&pending, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipeset, &oldpipe);
-	pipe_blocked = 1;
-
-	if (spec->timeout_s > 0)
-		deadline = t_start + (int64_t)(spec->timeout_s * 1e9);
-	if (hooks != NULL && hooks->tick != NULL) {
-		tick_ms = hooks->tick_ms > 0 ? hooks->tick_ms : 1000;
-		next_tick = t_start + (int64_t)tick_ms * 1000000;
-	}
-
-	for (;;) {
-		now = mono_ns();
-		if (!exited) {
-			if (!term_sent && deadline != 0 && now >= deadline) {
-				res->timed_out = 1;
-				term_sent = 1;
-			}
-			if (!term_sent && tick_ms > 0 && now >= next_tick) {
-				next_tick = now + (int64_t)tick_ms * 1000000;
-				if (hooks->tick(hooks->arg, &res->out,
-				    &res->err) == 1) {
-					res->canceled = 1;
-					term_sent = 1;
-				}
-			}
-			if (term_sent && kill_at == 0) {
-				sandbox_run_signal(&run, SIGTERM);
-				kill_at = now + (int64_t)((spec->grace_s > 0 ?
-				    spec->grace_s : EXEC_DEFAULT_GRACE_S) * 1e9);
-			}
-			if (term_sent && !kill_sent && now >= kill_at) {
-				sandbox_run_signal(&run, SIGKILL);
-				kill_sent = 1;
-			}
-		}
-		if (reaped && (now >= drain_until ||
-		    (out_p[0] == -1 && err_p[0] == -1)))
-			break;
-
-		npfd = 0;
-		pi_in = pi_out = pi_err = pi_pid = -1;
-		if (in_p[1] != -1) {
-			pfd[npfd] = (struct pollfd){ in_p[1], POLLOUT, 0 };
-			pi_in = npfd++;
-		}
-		if (out_p[0] != -1) {
-			pfd[npfd] = (struct pollfd){ out_p[0], POLLIN, 0 };
-			pi_out = npfd++;
-		}
-		if (err_p[0] != -1) {
-			pfd[npfd] = (struct pollfd){ err_p[0], POLLIN, 0 };
-			pi_err = npfd++;
-		}
-		if (pidfd != -1 && !exited) {
-			pfd[npfd] = (struct pollfd){ pidfd, POLLIN, 0 };
-			pi_pid = npfd++;
-		}
-		t = -1;
-		if (!exited) {
-			if (!term_sent && deadline != 0)
-				min_timeout(&t, ms_until(now, deadline));
-			if (!term_sent && tick_ms > 0)
-				min_timeout(&t, ms_until(now, next_tick));
-			if (term_sent && !kill_sent)
-				min_timeout(&t, ms_until(now, kill_at));
-			if (pidfd == -1)
-				min_timeout(&t, NOPIDFD_POLL_MS);
-		}
-		if (reaped)
-			min_timeout(&t, ms_until(now, drain_until));
-		r = poll(pfd, (nfds_t)npfd, t);
-		if (r == -1) {
-			if (errno != EINTR) {
-				log_warn("poll");
-				usleep(10000);
-			}
-			continue;
-		}
-		if (pi_in != -1 && pfd[pi_in].revents != 0)
-			feed_stdin(&in_p[1], spec, &in_off);
-		if (pi_out != -1 && pfd[pi_out].revents != 0)
-			drain_fd(&out_p[0], &res->out);
-		if (pi_err != -1 && pfd[pi_err].revents != 0)
-			drain_fd(&err_p[0], &res->err);
-
-		if (!exited) {
-			if (pi_pid != -1) {
-				exited = (pfd[pi_pid].revents & POLLIN) != 0;
-			} else if (pidfd == -1) {
-				memset(&si, 0, sizeof(si));
-				exited = waitid(P_PID, (id_t)pid, &si, WEXITED |
-				    WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
-			}
-		}
-		if (exited && !reaped) {
-			/* The child is a zombie: its pid and process group
-			 * cannot be reused yet, so killing the rest of the
-			 * tree now cannot hit a stranger. Then reap. */
-			sandbox_run_signal(&run, SIGKILL);
-			if (wait_pid(pid, &status, 0, &ru) == -1) {
-				log_warn("wait4 %ld", (long)pid);
-				memset(&ru, 0, sizeof(ru));
-			}
-			reaped = 1;
-			now = mono_ns();
-			res->duration_ms = (double)(now - t_start) / 1e6;
-			drain_until = now + (int64_t)EXEC_DRAIN_MS * 1000000;
-			close_fd(&in_p[1]);
-			close_fd(&pidfd);
-		}
-	}
-
-	if (WIFEXITED(status)) {
-		res->exited = 1;
-		res->exit_code = WEXITSTATUS(status);
-	} else if (WIFSIGNALED(status)) {
-		res->signaled = 1;
-		res->signo = WTERMSIG(status);
-	}
-	sandbox_run_finish(&run);
-	res->cpu_user_ms = (long long)ru.ru_utime.tv_sec * 1000000 +
-	    ru.ru_utime.tv_usec + run.orphan_user_us;
-	res->cpu_system_ms = (long long)ru.ru_stime.tv_sec * 1000000 +
-	    ru.ru_stime.tv_usec + run.orphan_sys_us;
-	res->max_rss_kb = ru.ru_maxrss > run.orphan_maxrss_kb ?
-	    ru.ru_maxrss : run.orphan_maxrss_kb;
-	sandbox_run_stats(&run, &res->cpu_user_ms, &res->cpu_system_ms,
-	    &res->max_rss_kb);
-	res->cpu_user_ms /= 1000;
-	res->cpu_system_ms /= 1000;
-	pid = -1;
-	rc = 0;
-out:
-	if (pipe_blocked) {
-		/* Discard a SIGPIPE our writes raised, then unblock. */
-		static const struct timespec zero = { 0, 0 };
-
-		sigpending(&pending);
-		if (!pipe_was_pending && sigismember(&pending, SIGPIPE))
-			(void)sigtimedwait(&pipeset, NULL, &zero);
-		pthread_sigmask(SIG_SETMASK, &oldpipe, NULL);
-	}
-	if (pid > 0) {
-		/* Started but not seen through: leave nothing running. */
-		sandbox_run_signal(&run, SIGKILL);
-		wait_pid(pid, &status, 0, NULL);
-		sandbox_run_finish(&run);
-	}
-	close_fd(&in_p[0]);
-	close_fd(&in_p[1]);
-	close_fd(&out_p[0]);
-	close_fd(&out_p[1]);
-	close_fd(&err_p[0]);
-	close_fd(&err_p[1]);
-	close_fd(&rep_p[0]);
-	close_fd(&rep_p[1]);
-	close_fd(&pidfd);
-	if (prepared)
-		sandbox_run_release(&run);
+	child_release(&ch);
 	return rc;
 }

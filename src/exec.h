@@ -37,7 +37,7 @@
  *    the pipes are drained for at most EXEC_DRAIN_MS, the child reaped.
  *  - the deadline passes (timeout_s) or the tick hook asks to cancel:
  *    SIGTERM to the whole tree, SIGKILL to the whole tree grace_s later
- *    if the child still runs.
+ *    if the child still runs. The tick hook is still called meanwhile.
  *
  * The child is reaped by its pid only; after reaping it is never
  * signalled again. Orphans of the tree, reparented to the caller (which
@@ -109,8 +109,10 @@ struct exec_hooks {
 	 * piles up in the pipes meanwhile, but the deadline still counts. */
 	void (*started)(void *arg, pid_t pid);
 	/* Called every tick_ms (default 1000) while the child runs, with the
-	 * captures so far (render them to save live output). Return 1 to
-	 * cancel: the tree is killed as on timeout and result.canceled set. */
+	 * captures so far (render them to save live output), the grace after
+	 * SIGTERM included (save a heartbeat there too). Return 1 to cancel:
+	 * the tree is killed as on timeout and result.canceled set; once
+	 * SIGTERM was sent (timeout or cancel) that changes nothing. */
 	int (*tick)(void *arg, const struct capture *out,
 	    const struct capture *err);
 	int tick_ms;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
 #include "sandbox.h"
 
@@ -56,15 +57,6 @@ sleep_ms(long ms)
 
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Reads a small file into `out` (NUL-terminated, truncated to outlen-1).
@@ -721,17 +713,23 @@ spare_take(struct sandbox *sb, struct sandbox_run *run)
 	return 1;
 }
 
+void
+sandbox_run_init(struct sandbox_run *run)
+{
+	memset(run, 0, sizeof(*run));
+	run->cg2 = no_cgroup;
+	run->memv1_procs_fd = -1;
+	run->pid = -1;
+}
+
 int
 sandbox_run_prepare(struct sandbox *sb, struct sandbox_run *run,
     char *err, size_t errlen)
 {
 	char name[64];
 
-	memset(run, 0, sizeof(*run));
+	sandbox_run_init(run);
 	run->sb = sb;
-	run->cg2 = no_cgroup;
-	run->memv1_procs_fd = -1;
-	run->pid = -1;
 	/* Orphans of the tree come to us, not to init: we can find, kill
 	 * and reap them (and init may not reap at all in a container). */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1) {
@@ -948,7 +946,7 @@ reap_orphans(struct sandbox_run *run)
 void
 sandbox_run_finish(struct sandbox_run *run)
 {
-	long long deadline = now_ms() + FINISH_WAIT_MS;
+	double deadline = clock_mono_ms() + FINISH_WAIT_MS;
 	int left;
 
 	if (run->cg2.path != NULL) {
@@ -963,7 +961,7 @@ sandbox_run_finish(struct sandbox_run *run)
 			run->cg2_killed = 1;
 		}
 		/* Unknown (-1) ends the wait as empty does. */
-		while (populated == 1 && now_ms() < deadline) {
+		while (populated == 1 && clock_mono_ms() < deadline) {
 			reap_orphans(run);
 			sleep_ms(2);
 			populated = cg2_populated(run, &frozen);
@@ -980,7 +978,7 @@ sandbox_run_finish(struct sandbox_run *run)
 		reap_orphans(run);
 		if (left == 0)
 			break;
-		if (now_ms() >= deadline) {
+		if (clock_mono_ms() >= deadline) {
 			log_warnx("%d processes of run %ld survive SIGKILL",
 			    left, (long)run->pid);
 			break;

@@ -153,9 +153,12 @@ struct sandbox_run {
 	long long orphan_user_us, orphan_sys_us, orphan_maxrss_kb;
 };
 
+/* An idle run, holding nothing: sandbox_run_release() may be called on
+ * it whether or not sandbox_run_prepare() ever was. */
+void sandbox_run_init(struct sandbox_run *run);
 /* Before fork: makes the caller a subreaper, records its children, creates
  * the run cgroups and opens their cgroup.procs close-on-exec. Returns 0,
- * or -1 with err filled (everything undone). */
+ * or -1 with err filled (everything undone: `run` is idle again). */
 int sandbox_run_prepare(struct sandbox *sb, struct sandbox_run *run,
     char *err, size_t errlen);
 /* In the child, between fork and exec: joins the run cgroups.

@@ -90,6 +90,22 @@ for sb in "$SB_CG" none; do
 	    "$mech: SIGKILL after the timeout + grace, before 2.5 times the grace (ms)"
 	ok_if "$mech: TERM-ignoring grandchild killed too" 'no_survivor "$M"'
 
+	# Through the grace the tick hook still runs: the runner saves its
+	# live output and heartbeat there, and a run silent for the grace was
+	# taken for lost (issue 13). A cancel a tick asks for in the grace
+	# changes nothing: still timed out, SIGKILL at the end of the grace.
+	run_exec --sandbox $sb --timeout 0.3 --grace 1.5 --tick-ms 50 \
+	    --ticks-after-output got-term --cancel-on-output got-term -- \
+	    /bin/sh -c "trap 'echo got-term' TERM; while :; do sleep 0.05; done"
+	is "$(val timed_out):$(val canceled):$(val signaled):$(val signo)" 1:0:1:9 \
+	    "$mech: a cancel asked in the grace changes nothing"
+	n=$(val ticks_after_output)
+	ok_if "$mech: the tick hook runs through the grace ($n ticks after SIGTERM)" \
+	    [ "$n" -ge 3 ]
+	d=$(val duration_ms)
+	ok_if "$mech: SIGKILL still at the end of the grace ($d ms)" \
+	    [ "$d" -ge 1600 ] && [ "$d" -lt 6000 ]
+
 	# A plain background job left behind (same process group).
 	M=$(marker)
 	run_exec --sandbox $sb -- /bin/sh -c "sleep $M >/dev/null 2>&1 & echo started"

@@ -9,7 +9,8 @@
  * then exited, exit_code, signaled, signo, timed_out, canceled,
  * duration_ms, cpu_user_ms, cpu_system_ms, max_rss_kb, stdout_bytes,
  * stdout_truncated, stderr_bytes, stderr_truncated, started, ticks,
- * sandbox, vmhwm_kb (this driver's own peak RSS).
+ * ticks_after_output (ticks that saw --ticks-after-output's text in
+ * stdout already), sandbox, vmhwm_kb (this driver's own peak RSS).
  */
 #include "config.h"
 
@@ -23,11 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "capture.h"
+#include "clock.h"
 #include "exec.h"
 #include "log.h"
 #include "sandbox.h"
@@ -38,8 +39,10 @@ struct driver {
 	int ticks;
 	long cancel_after_ms;
 	const char *cancel_on;
+	const char *after_output;   /* count the ticks that see this */
+	int ticks_after;
 	const char *live_file;
-	struct timespec t0;
+	double t0;                  /* clock_mono_ms() before exec_run */
 	int withdraw;               /* the ready hook refuses */
 	int ready_called;
 };
@@ -54,6 +57,7 @@ usage(void)
 	    "  [--env K=V]... [--cwd DIR] [--workdir BASE [--keep-workdir]]\n"
 	    "  [--stdout-file F] [--stderr-file F] [--sandbox auto|none|DIR]\n"
 	    "  [--tick-ms N] [--cancel-after-ms N] [--cancel-on-output S]\n"
+	    "  [--ticks-after-output S]\n"
 	    "  [--live-file F] [--close-stdin] [--leak-fd] [--withdraw]"
 	    " -- /abs/program [args]\n");
 	exit(2);
@@ -114,19 +118,18 @@ on_tick(void *arg, const struct capture *out, const struct capture *err)
 {
 	struct driver *d = arg;
 	struct buf b = BUF_INIT;
-	struct timespec now;
-	long ms;
+	double ms = clock_mono_ms() - d->t0;
 	int cancel = 0;
 
 	d->ticks++;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (now.tv_sec - d->t0.tv_sec) * 1000 +
-	    (now.tv_nsec - d->t0.tv_nsec) / 1000000;
 	if (d->cancel_after_ms > 0 && ms >= d->cancel_after_ms)
 		cancel = 1;
 	capture_render(out, &b);
 	if (d->cancel_on != NULL && strstr(buf_str(&b), d->cancel_on) != NULL)
 		cancel = 1;
+	if (d->after_output != NULL &&
+	    strstr(buf_str(&b), d->after_output) != NULL)
+		d->ticks_after++;
 	if (d->live_file != NULL)
 		write_file(d->live_file, buf_str(&b), b.len);
 	buf_free(&b);
@@ -155,6 +158,7 @@ enum {
 	O_USER, O_RL_CPU, O_RL_AS, O_RL_NOFILE, O_RL_NPROC, O_RL_FSIZE, O_ENV,
 	O_CWD, O_WORKDIR, O_KEEP, O_OUTF, O_ERRF, O_SANDBOX, O_TICK,
 	O_CANCEL_MS, O_CANCEL_ON, O_LIVE, O_CLOSE_STDIN, O_LEAK, O_WITHDRAW,
+	O_AFTER_OUTPUT,
 };
 
 static const struct option longopts[] = {
@@ -181,6 +185,7 @@ static const struct option longopts[] = {
 	{ "tick-ms", required_argument, NULL, O_TICK },
 	{ "cancel-after-ms", required_argument, NULL, O_CANCEL_MS },
 	{ "cancel-on-output", required_argument, NULL, O_CANCEL_ON },
+	{ "ticks-after-output", required_argument, NULL, O_AFTER_OUTPUT },
 	{ "live-file", required_argument, NULL, O_LIVE },
 	{ "close-stdin", no_argument, NULL, O_CLOSE_STDIN },
 	{ "leak-fd", no_argument, NULL, O_LEAK },
@@ -269,6 +274,7 @@ main(int argc, char **argv)
 		case O_TICK: tick_ms = atoi(optarg); break;
 		case O_CANCEL_MS: d.cancel_after_ms = atol(optarg); break;
 		case O_CANCEL_ON: d.cancel_on = optarg; break;
+		case O_AFTER_OUTPUT: d.after_output = optarg; break;
 		case O_LIVE: d.live_file = optarg; break;
 		case O_CLOSE_STDIN: close(0); break;
 		case O_WITHDRAW: d.withdraw = 1; break;
@@ -312,11 +318,11 @@ main(int argc, char **argv)
 	hooks.ready = on_ready;
 	hooks.arg = &d;
 	if (tick_ms > 0 || d.cancel_after_ms > 0 || d.cancel_on != NULL ||
-	    d.live_file != NULL) {
+	    d.live_file != NULL || d.after_output != NULL) {
 		hooks.tick = on_tick;
 		hooks.tick_ms = tick_ms > 0 ? tick_ms : 100;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &d.t0);
+	d.t0 = clock_mono_ms();
 
 	rc = exec_run(&spec, &hooks, &res, err, sizeof(err));
 	if (rc == -1) {
@@ -344,8 +350,8 @@ main(int argc, char **argv)
 			write_file(errf, b.data ? b.data : "", b.len);
 		}
 	}
-	printf("started=%d\nticks=%d\nsandbox=%s\n", d.started, d.ticks,
-	    sandbox_kind_name(&sb));
+	printf("started=%d\nticks=%d\nticks_after_output=%d\nsandbox=%s\n",
+	    d.started, d.ticks, d.ticks_after, sandbox_kind_name(&sb));
 	printf("ready_called=%d\nrefused=%d\n", d.ready_called, res.refused);
 	if (workdir != NULL && !keep) {
 		if (sandbox_workdir_remove(workdir, err, sizeof(err)) == -1)

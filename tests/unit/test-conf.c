@@ -76,6 +76,51 @@ main(void)
 	    sizeof(err)), -1, "relative interpreter refused");
 	is_int(load_text(&c, "not an ini line\n", err, sizeof(err)), -1,
 	    "syntax error refused");
+
+	/* The kill grace must end CONF_GRACE_MARGIN_S (1.5 s) before the
+	 * heartbeat timeout; a longer one is lowered, never refused. */
+	is_int(load_text(&c, "[runner]\nkill_grace_s = 5\n"
+	    "heartbeat_timeout_s = 30\n", err, sizeof(err)), 0,
+	    "grace well below the heartbeat timeout loads");
+	ok(c.kill_grace_s == 5.0, "and is kept");
+	is_int(load_text(&c, "[runner]\nkill_grace_s = 3.5\n"
+	    "heartbeat_timeout_s = 5\n", err, sizeof(err)), 0,
+	    "grace exactly 1.5 s below the timeout loads");
+	ok(c.kill_grace_s == 3.5, "and is kept");
+	is_int(load_text(&c, "[runner]\nkill_grace_s = 20\n"
+	    "heartbeat_timeout_s = 6\n", err, sizeof(err)), 0,
+	    "grace beyond the heartbeat timeout still loads");
+	ok(c.kill_grace_s == 4.5, "lowered to timeout - 1.5 s (%g)",
+	    c.kill_grace_s);
+	is_int(load_text(&c, "[runner]\nkill_grace_s = 5\n"
+	    "heartbeat_timeout_s = 5\n", err, sizeof(err)), 0,
+	    "grace equal to the heartbeat timeout loads");
+	ok(c.kill_grace_s == 3.5, "lowered too (%g)", c.kill_grace_s);
+	is_int(load_text(&c, "[runner]\nkill_grace_s = 0\n"
+	    "heartbeat_timeout_s = 3\nheartbeat_interval_s = 1\n", err,
+	    sizeof(err)), 0, "grace 0 (the executor's 5 s) with timeout 3");
+	ok(c.kill_grace_s == 1.5, "lowered as 5 s would be (%g)",
+	    c.kill_grace_s);
+	is_int(load_text(&c, "[runner]\nkill_grace_s = 0\n", err,
+	    sizeof(err)), 0, "grace 0 with the default timeout");
+	ok(c.kill_grace_s == 0.0, "kept: 5 s fits below 30 s");
+
+	conf_free(&c);
+	conf_defaults(&c);
+	is_int(conf_fit_grace(&c, err, sizeof(err)), 0,
+	    "the defaults fit (5 s grace, 30 s timeout)");
+	c.heartbeat_timeout_s = 2;
+	c.kill_grace_s = 0.6;
+	err[0] = '\0';
+	is_int(conf_fit_grace(&c, err, sizeof(err)), 1,
+	    "the smallest timeout (2 s) leaves a 0.5 s grace");
+	ok(c.kill_grace_s == 0.5, "grace 0.5 s (%g)", c.kill_grace_s);
+	ok(strstr(err, "kill_grace_s 0.6 lowered to 0.5 s") != NULL &&
+	    strstr(err, "heartbeat_timeout_s (2 s)") != NULL,
+	    "the note names both keys and values: %s", err);
+	is_int(conf_fit_grace(&c, err, sizeof(err)), 0,
+	    "a fitted grace fits");
+
 	conf_free(&c);
 	conf_defaults(&c);
 	is_int(conf_load(&c, "/nonexistent/x.conf", err, sizeof(err)), -1,
