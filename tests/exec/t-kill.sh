@@ -99,12 +99,13 @@ for sb in "$SB_CG" none; do
 	    /bin/sh -c "trap 'echo got-term' TERM; while :; do sleep 0.05; done"
 	is "$(val timed_out):$(val canceled):$(val signaled):$(val signo)" 1:0:1:9 \
 	    "$mech: a cancel asked in the grace changes nothing"
-	n=$(val ticks_after_output)
-	ok_if "$mech: the tick hook runs through the grace ($n ticks after SIGTERM)" \
-	    [ "$n" -ge 3 ]
-	d=$(val duration_ms)
-	ok_if "$mech: SIGKILL still at the end of the grace ($d ms)" \
-	    [ "$d" -ge 1600 ] && [ "$d" -lt 6000 ]
+	at_least "$(val ticks_after_output)" 3 \
+	    "$mech: the tick hook runs through the grace (ticks after SIGTERM)"
+	# timeout + grace = 1.8 s (less a little: the timeout counts from the
+	# clone, the duration from the exec); a cancel that restarted the grace, or a
+	# kill at 2.5 x the grace, would cross the upper bound.
+	within "$(val duration_ms)" 1700 4050 \
+	    "$mech: SIGKILL still at the end of the grace (ms)"
 
 	# A plain background job left behind (same process group).
 	M=$(marker)
