@@ -1,15 +1,17 @@
 #!/bin/bash
 # tests/package/in-chroot.sh - runs inside the bookworm chroot that
-# tests/package/run.sh made, after the package was installed, in a
-# network namespace of its own (port 80 is ours) and a pid namespace that
-# ends every process when this script ends. It does what an admin and
-# systemd would do, as README.Debian and the unit say, then checks the
-# package through the installed nginx. Prints "ok DESC" / "not ok DESC"
-# on stdout (run.sh numbers them); details go to stderr.
+# tests/package/run.sh installed the package into and then booted with
+# its own systemd as PID 1 (tests/package/container.sh; network namespace
+# of its own, so port 80 is ours). It does what an admin does after the
+# install, as README.Debian says, and lets systemd start the daemon from
+# the installed unit: every sandboxing directive of the unit is applied by
+# systemd 252 itself. Then it checks the package through the installed
+# nginx. Prints
+# "ok DESC" / "not ok DESC" on stdout (run.sh numbers them); details go to
+# stderr.
 #   in-chroot.sh DEB
 set -u
 DEB=$1
-UNIT=/lib/systemd/system/scriptorch.service
 CONF=/etc/scriptorch/scriptorch.conf
 URL=http://127.0.0.1
 LOGDIR=/root/pkgtest/logs
@@ -23,21 +25,33 @@ check() {	# check DESC CMD...: one test point from a command's status;
 	if "$@" >&2; then ok "$d"; else nok "$d"; return 1; fi
 }
 diag() { printf '# %s\n' "$*" >&2; }
+journal() {	# the end of the daemon's log since boot, on stderr
+	journalctl -b -u scriptorch --no-pager -o short-monotonic | tail -30 >&2
+}
 
-# ---- as boot would: tmpfiles, then MariaDB -----------------------------
-systemd-tmpfiles --create >/dev/null 2>&1
-check "tmpfiles: /run/scriptorch is root:www-data 2750" \
+# ---- what the boot did -------------------------------------------------
+diag "system state: $(systemctl is-system-running)"
+systemctl --no-pager --failed >&2
+check "boot: systemd-tmpfiles made /run/scriptorch root:www-data 2750" \
 	test "$(stat -c '%U:%G %a' /run/scriptorch)" = "root:www-data 2750"
-
-mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
-/usr/sbin/mariadbd --user=mysql --skip-networking \
-	--log-error=$LOGDIR/mariadb.err >/dev/null 2>&1 &
-for _ in $(seq 1 100); do
+for _ in $(seq 1 150); do
 	mariadb-admin ping >/dev/null 2>&1 && break
 	sleep 0.2
 done
-check "MariaDB answers" mariadb-admin ping >/dev/null 2>&1 ||
-	tail -20 $LOGDIR/mariadb.err >&2
+check "boot: mariadb.service answers" mariadb-admin --silent ping ||
+	journalctl -b -u mariadb --no-pager | tail -20 >&2
+
+# systemd 252 ignores a directive it does not know or cannot parse, with
+# a warning: the unit would run without it on bookworm. Every such warning
+# names a line of the unit or of a drop-in.
+verify_unit() {
+	local out
+	out=$(systemd-analyze verify --man=no scriptorch.service 2>&1)
+	printf '%s\n' "$out" >&2
+	! printf '%s\n' "$out" | grep -E '^/[^:]*scriptorch\.service(\.d/[^:]*)?:[0-9]+:'
+}
+check "systemd 252 knows and parses every directive of the unit (systemd-analyze verify)" \
+	verify_unit
 
 # ---- README.Debian, "Setting it up" --------------------------------------
 mariadb -e "CREATE DATABASE scriptorch CHARACTER SET utf8mb4;
@@ -49,36 +63,13 @@ check "scriptorchd migrate creates the schema" \
 mkdir -p /srv/scriptorch/scripts
 ln -sf ../sites-available/scriptorch /etc/nginx/sites-enabled/scriptorch
 rm -f /etc/nginx/sites-enabled/default
-check "nginx -t accepts the installed site" nginx -t
+check "nginx -t accepts the installed site, nginx.service reloads" \
+	sh -c 'nginx -t && systemctl reload nginx'
 
-# ---- the daemon, started as the unit starts it ------------------------
-# ExecStartPre and ExecStart from the installed unit, run as its root user
-# with its capability bounding set, NoNewPrivileges and UMask, cwd /.
-unit_value() { sed -n "s/^$1=//p" "$UNIT" | head -1; }
-PRE=$(unit_value ExecStartPre)
-START=$(unit_value ExecStart)
-CAPS=$(unit_value CapabilityBoundingSet | tr 'A-Z' 'a-z' |
-	sed -e 's/cap_//g' -e 's/ /,+/g' -e 's/^/-all,+/')
-UMASK=$(unit_value UMask)
-diag "ExecStart: $START; bounding set: $CAPS"
-start_daemon() {
-	# systemd runs ExecStartPre first; a failure stops the start.
-	(cd / && umask "$UMASK" &&
-		exec setpriv --bounding-set="$CAPS" --no-new-privs $PRE) >&2 ||
-		return 1
-	(cd / && umask "$UMASK" &&
-		exec setpriv --bounding-set="$CAPS" --no-new-privs $START) \
-		>>$LOGDIR/scriptorchd.log 2>&1 &
-	DAEMON=$!
-}
-stop_daemon() {	# as systemd stops it: SIGTERM to the main process
-	[ -n "${DAEMON:-}" ] || return 0
-	kill -TERM "$DAEMON" 2>/dev/null
-	for _ in $(seq 1 150); do kill -0 "$DAEMON" 2>/dev/null || break; sleep 0.1; done
-	kill -0 "$DAEMON" 2>/dev/null && { diag "daemon ignored SIGTERM"; kill -KILL "$DAEMON"; }
-	wait "$DAEMON" 2>/dev/null
-	DAEMON=
-}
+# ---- the daemon, started by systemd ---------------------------------------
+# The unit is enabled, so the boot started it already (it waits for its
+# database). The admin restarts it after the set-up, as postinst says.
+main_pid() { systemctl show -P MainPID scriptorch; }
 wait_healthy() {
 	for _ in $(seq 1 100); do
 		[ "$(curl -s -o /dev/null -w '%{http_code}' $URL/api/v1/health)" = 200 ] &&
@@ -86,16 +77,20 @@ wait_healthy() {
 		sleep 0.2
 	done
 	curl -s $URL/api/v1/health >&2
-	tail -20 $LOGDIR/scriptorchd.log >&2
+	journal
 	return 1
 }
-check "ExecStartPre (check-config) passes and ExecStart starts" start_daemon
-nginx >&2
+check "systemctl restart scriptorch: ExecStartPre (check-config) passes, ExecStart runs" \
+	systemctl restart scriptorch || journal
 check "health is 200 through the installed nginx site" wait_healthy
 check "the FastCGI socket is root:www-data 0660" \
 	test "$(stat -c '%U:%G %a' /run/scriptorch/fcgi.sock)" = "root:www-data 660"
 check "the UI is served from /usr/share/scriptorch/htdocs" \
 	sh -c "curl -fsS $URL/ | grep -qi '<html'"
+check "the daemon puts its runs in cgroups v2 below its service's cgroup" \
+	sh -c "journalctl -b -u scriptorch --no-pager -o cat |
+		grep -F 'cgroup v2 under \"/sys/fs/cgroup/system.slice/scriptorch.service/'" ||
+	journal
 
 # ---- smoke test through nginx -------------------------------------------
 TOKEN=$(scriptorchd token create --name pkg-test --role admin 2>&2)
@@ -144,9 +139,9 @@ check "a python script runs in a venv built under /var/lib/scriptorch/venvs" \
 	test "$STATUS" = 200 -a "$(json stdout)" = True || diag "$STATUS $BODY"
 
 # ---- upgrade: the same .deb over itself, daemon running ------------------
-# dh_installsystemd restarts the unit after the upgrade; without systemd
-# this script does the restart.
+# postinst (dh_installsystemd) restarts the unit through systemd.
 cp "$CONF" /root/pkgtest/conf.before
+PID_BEFORE=$(main_pid)
 check "reinstalling the same .deb over itself succeeds" \
 	sh -c "dpkg -i '$DEB' </dev/null >$LOGDIR/reinstall.out 2>&1" ||
 	cat $LOGDIR/reinstall.out >&2
@@ -154,19 +149,27 @@ check "the edited conffile is kept, without a prompt" \
 	cmp -s "$CONF" /root/pkgtest/conf.before
 check "postinst ran the migrations (schema up to date)" \
 	grep -q 'database schema up to date' $LOGDIR/reinstall.out
-stop_daemon
-start_daemon >&2
+check "postinst restarted the unit (a new main process)" \
+	test "$(main_pid)" != "$PID_BEFORE" -a "$(main_pid)" != 0 -a \
+	"$(systemctl is-active scriptorch)" = active
 check "the daemon comes back after the upgrade" wait_healthy
 api GET "/api/v1/executions/$EXEC_ID"
 check "the token and the execution survive the upgrade" \
 	test "$STATUS" = 200 -a "$(json status)" = succeeded || diag "$STATUS $BODY"
 
 # ---- purge ----------------------------------------------------------------
-# prerm stops the unit on removal; here this script does.
-stop_daemon
+# prerm (dh_installsystemd) stops the unit: the daemon's SIGTERM path,
+# KillMode=mixed, within TimeoutStopSec.
+PID_BEFORE=$(main_pid)
+CURSOR=$(journalctl -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p')
 check "dpkg --purge scriptorch succeeds" \
 	sh -c "dpkg --purge scriptorch </dev/null >$LOGDIR/purge.out 2>&1"
 cat $LOGDIR/purge.out >&2
+check "prerm stopped the daemon, which ended cleanly on SIGTERM" \
+	sh -c "! kill -0 $PID_BEFORE 2>/dev/null &&
+		journalctl --after-cursor='$CURSOR' --no-pager -o cat _PID=1 |
+		grep -q 'scriptorch.service: Deactivated successfully'" ||
+	journal
 check "purge removes /etc/scriptorch" test ! -e /etc/scriptorch
 check "purge removes /var/lib/scriptorch and /run/scriptorch" \
 	test ! -e /var/lib/scriptorch -a ! -e /run/scriptorch
@@ -182,7 +185,5 @@ check "purge removes the program, units and data" \
 check "purge says it leaves the database, and the database is still there" \
 	sh -c "grep -q 'DROP DATABASE scriptorch' $LOGDIR/purge.out &&
 		mariadb -N -e 'SHOW DATABASES' | grep -qx scriptorch"
-nginx -s quit 2>/dev/null
-mariadb-admin shutdown 2>/dev/null
 echo "ok the in-chroot steps ran to the end"
 exit 0
