@@ -5,8 +5,8 @@
 # of its own, so port 80 is ours). It does what an admin does after the
 # install, as README.Debian says, and lets systemd start the daemon from
 # the installed unit: every sandboxing directive of the unit is applied by
-# systemd 252 itself. Then it checks the package through the installed
-# nginx. Prints
+# systemd 252 itself. Then it checks, from inside a run, that the sandbox
+# is there, and the package through the installed nginx. Prints
 # "ok DESC" / "not ok DESC" on stdout (run.sh numbers them); details go to
 # stderr.
 #   in-chroot.sh DEB
@@ -69,6 +69,10 @@ check "nginx -t accepts the installed site, nginx.service reloads" \
 # ---- the daemon, started by systemd ---------------------------------------
 # The unit is enabled, so the boot started it already (it waits for its
 # database). The admin restarts it after the set-up, as postinst says.
+# Files in the admin's /tmp and /var/tmp, which the unit's PrivateTmp
+# must hide from runs:
+echo outside >/tmp/scriptorch-pkgtest-outside
+echo outside >/var/tmp/scriptorch-pkgtest-outside
 main_pid() { systemctl show -P MainPID scriptorch; }
 wait_healthy() {
 	for _ in $(seq 1 100); do
@@ -125,6 +129,153 @@ api GET "/api/v1/executions/$EXEC_ID"
 check "GET /api/v1/executions/ID shows the output, run as _scriptorch-run" \
 	test "$STATUS" = 200 -a "$(json stdout)" = "hello package from _scriptorch-run" ||
 	diag "$STATUS $BODY"
+
+# ---- the unit's sandbox, seen from inside a run ---------------------------
+# A run inherits everything systemd put around the daemon. This script
+# tries what the unit forbids, each in a child of its own, and prints
+# "NAME RESULT" lines: the mount flags it sees, its namespaces, and the
+# errno (or "ok") of each forbidden call. Without the unit's sandbox
+# (the setpriv stand-in this test used before) every forbidden call but
+# AF_PACKET succeeds for an unprivileged user.
+cat >/srv/scriptorch/scripts/sandbox-probe.sh <<'SH'
+#!/bin/sh
+exec /usr/bin/python3 -I - <<'PY'
+import ctypes, errno, os, socket
+libc = ctypes.CDLL(None, use_errno=True)
+NEWNS, NEWUSER, NEWPID = 0x20000, 0x10000000, 0x20000000
+NEWIPC, NEWNET = 0x08000000, 0x40000000
+
+def res(rc):
+    if rc != -1:
+        return "ok"
+    e = ctypes.get_errno()
+    return errno.errorcode.get(e, str(e))
+
+def in_child(fn):
+    """fn() in a forked child (it may change the process for good)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            out = fn()
+        except OSError as e:
+            out = errno.errorcode.get(e.errno, str(e.errno))
+        except BaseException as e:
+            out = "error:" + type(e).__name__
+        os.write(w, out.encode())
+        os._exit(0)
+    os.close(w)
+    out = os.read(r, 200).decode()
+    os.waitpid(pid, 0)
+    return out or "nothing"
+
+def mount_flag(path):
+    return "ro" if os.statvfs(path).f_flag & os.ST_RDONLY else "rw"
+
+def try_listdir(path):
+    try:
+        os.listdir(path)
+        return "ok"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+
+def userns_mount():
+    rc = libc.unshare(NEWUSER | NEWNS)
+    if rc == -1:
+        return "unshare:" + res(rc)
+    return res(libc.mount(b"none", b"/mnt", b"tmpfs", 0, None))
+
+def setuid_bit():
+    open("suid-probe", "w").close()
+    os.chmod("suid-probe", 0o4755)
+    return "ok"
+
+def packet_socket():
+    socket.socket(socket.AF_PACKET, socket.SOCK_RAW).close()
+    return "ok"
+
+out = {
+    "root": mount_flag("/"),
+    "usr": mount_flag("/usr"),
+    "etc": mount_flag("/etc"),
+    "workdir": mount_flag("."),
+    "state": mount_flag("/var/lib/scriptorch"),
+    "rundir": mount_flag("/run/scriptorch"),
+    "procsys": mount_flag("/proc/sys"),
+    "tmp": "shared" if os.path.exists("/tmp/scriptorch-pkgtest-outside") else "private",
+    "vartmp": "shared" if os.path.exists("/var/tmp/scriptorch-pkgtest-outside") else "private",
+    "home": try_listdir("/home"),
+    "ns_mnt": os.readlink("/proc/self/ns/mnt"),
+    "ns_uts": os.readlink("/proc/self/ns/uts"),
+    "unshare": in_child(lambda: res(libc.unshare(NEWUSER | NEWNS | NEWPID | NEWIPC | NEWNET))),
+    "userns_mount": in_child(userns_mount),
+    "clone3": res(libc.syscall(435, None, 0)),
+    "ptrace": in_child(lambda: res(libc.ptrace(0, 0, None, None))),
+    "setuid_bit": in_child(setuid_bit),
+    "personality": in_child(lambda: res(libc.personality(0x0008))),
+    "af_packet": in_child(packet_socket),
+    "cgroup": open("/proc/self/cgroup").read().strip().split("\n")[-1],
+}
+for line in open("/proc/self/status"):
+    k, v = line.split(":", 1)
+    if k in ("NoNewPrivs", "Seccomp", "CapBnd", "CapEff"):
+        out[k] = v.strip()
+for k, v in out.items():
+    print(k, v)
+PY
+SH
+chmod 755 /srv/scriptorch/scripts/sandbox-probe.sh
+api POST /api/v1/admin/scripts \
+	'{"name":"sandbox-probe","type":"shell","path":"/srv/scriptorch/scripts/sandbox-probe.sh"}'
+PROBE_ID=$(json id)
+api POST "/api/v1/scripts/$PROBE_ID/executions?wait=60" '{"input":{}}'
+check "the sandbox probe runs to success" \
+	test "$STATUS" = 200 -a "$(json status)" = succeeded || diag "$STATUS $BODY"
+PROBE=$(json stdout)
+printf '%s\n' "$PROBE" | sed 's/^/# probe: /' >&2
+probe() { printf '%s\n' "$PROBE" | sed -n "s/^$1 //p"; }
+is() {	# is NAME VALUE: the probe's NAME is VALUE
+	[ "$(probe "$1")" = "$2" ] || { diag "probe $1: '$(probe "$1")', want '$2'"; return 1; }
+}
+probe_is() {	# probe_is DESC NAME VALUE [NAME VALUE]...
+	local d=$1 bad=0; shift
+	while [ $# -gt 0 ]; do is "$1" "$2" || bad=1; shift 2; done
+	[ "$bad" = 0 ] && ok "$d" || nok "$d"
+}
+probe_is "ProtectSystem=strict: a run sees /, /usr and /etc read-only" \
+	root ro usr ro etc ro
+probe_is "StateDirectory, ReadWritePaths: its work dir, /var/lib/scriptorch and /run/scriptorch stay writable" \
+	workdir rw state rw rundir rw
+probe_is "PrivateTmp=yes: its /tmp and /var/tmp are not the admin's" \
+	tmp private vartmp private
+probe_is "ProtectHome=yes: /home cannot be listed" home EACCES
+probe_is "ProtectKernelTunables=yes: /proc/sys is read-only" procsys ro
+check "the run is in the unit's own mount and UTS namespaces (not the host's)" \
+	test "$(probe ns_mnt)" != "$(readlink /proc/self/ns/mnt)" -a \
+	"$(probe ns_uts)" != "$(readlink /proc/self/ns/uts)"
+probe_is "RestrictNamespaces=yes: unshare(USER|NS|PID|IPC|NET) gets EPERM" unshare EPERM
+probe_is "RestrictNamespaces=yes: no mount in a user namespace of its own" \
+	userns_mount unshare:EPERM
+probe_is "RestrictNamespaces=yes: clone3 gets ENOSYS (systemd cannot see its flags)" \
+	clone3 ENOSYS
+probe_is "SystemCallFilter=@system-service, SystemCallErrorNumber=EPERM: ptrace gets EPERM" \
+	ptrace EPERM
+probe_is "RestrictSUIDSGID=yes: chmod u+s gets EPERM" setuid_bit EPERM
+probe_is "LockPersonality=yes: personality(PER_LINUX32) gets EPERM" personality EPERM
+probe_is "RestrictAddressFamilies: socket(AF_PACKET) gets EAFNOSUPPORT" \
+	af_packet EAFNOSUPPORT
+# The bounding set the unit names, as the kernel spells it.
+UNIT_CAPS=$(systemctl show -P CapabilityBoundingSet scriptorch |
+	sed -e 's/cap_//g' -e 's/ /,+/g' -e 's/^/-all,+/')
+WANT_BND=$(setpriv --bounding-set="$UNIT_CAPS" sed -n 's/^CapBnd:\s*//p' /proc/self/status)
+diag "unit's bounding set: $UNIT_CAPS ($WANT_BND)"
+probe_is "NoNewPrivileges, CapabilityBoundingSet: the run has no_new_privs and the unit's bounding set, seccomp on" \
+	NoNewPrivs 1 CapBnd "$WANT_BND" CapEff 0000000000000000 Seccomp 2
+# (Delegate=yes itself makes no difference a test can see here: the
+# cgroup v2 hierarchy of this machine has no controllers, and a root
+# daemon may make cgroups below its own either way.)
+check "a run's cgroup is below the service's: per-run cgroups work under the unit" \
+	sh -c "case '$(probe cgroup)' in 0::/system.slice/scriptorch.service/?*) ;; *) exit 1 ;; esac"
 
 cat >/srv/scriptorch/scripts/py.py <<'PY'
 import sys
