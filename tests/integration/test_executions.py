@@ -17,9 +17,8 @@ import time
 
 import pytest
 
-from conftest import (SCRIPT_ROOT, STATE, assert_error, call, children, daemon_log_since,
-                      daemon_log_size, make_token, reload_daemon, revoked_token, sql, stackctl,
-                      unique, wait_for)
+from conftest import (SCRIPT_ROOT, STATE, assert_error, call, children, make_token, reload_daemon,
+                      revoked_token, sql, stackctl, unique, wait_for)
 
 RUN_USER = os.environ.get("SCRIPTORCH_RUN_USER", "scriptorch-run")
 
@@ -1056,9 +1055,12 @@ def commits_held():
 
 def committing():
     """The connection ids of the sessions whose INSERT of an execution waits
-    for its commit."""
-    out = stackctl("sql", "SELECT ID FROM information_schema.PROCESSLIST "
-                   "WHERE INFO LIKE 'INSERT INTO executions%'")
+    for its commit: in the INSERT itself (autocommit) or in the COMMIT of
+    a transaction that changed rows."""
+    out = sql("SELECT p.ID FROM information_schema.PROCESSLIST p "
+              "JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID "
+              "WHERE t.trx_rows_modified > 0 "
+              "AND (p.INFO LIKE 'INSERT INTO executions%' OR p.INFO = 'COMMIT')")
     return [int(x) for x in out.split()]
 
 
@@ -1131,14 +1133,14 @@ def gate_script():
 def every_runner_runs_one_more(script_id, barrier):
     """One execution per runner, all running at once (each waits for the
     others): every runner has served its box since, so whatever an API
-    worker had left there has had its chance to run first."""
+    worker had left there has had its chance to run first. Returns them
+    ended (succeeded unless some runner could not take one)."""
     os.mkdir(barrier)
     os.chmod(barrier, 0o777)
     n = len(children("sto-runner"))
     ids = [call("POST", f"/api/v1/scripts/{script_id}/executions",
                 {"input": {"barrier": str(barrier), "n": n}}).json["id"] for _ in range(n)]
-    finals = [wait_final(i, 60) for i in ids]
-    assert [e["status"] for e in finals] == ["succeeded"] * n, finals
+    return [wait_final(i, 60) for i in ids]
 
 
 def test_no_run_starts_before_its_row_is_committed(marks):
@@ -1157,8 +1159,11 @@ def test_no_run_starts_before_its_row_is_committed(marks):
         # (it polls it while an API worker inserts for it): had it been
         # given its execution before the commit, it would have started it.
         since = {p: wakeups(p) for p in picked}
-        wait_for(lambda: all(wakeups(p) - since[p] >= 5 for p in picked), 15,
-                 what="the runners picked to look at their boxes again")
+
+        def looked_again():
+            assert not a.exists() and not w.exists(), "a script ran before its row was committed"
+            return all(wakeups(p) - since[p] >= 5 for p in picked)
+        wait_for(looked_again, 15, what="the runners picked to look at their boxes again")
         assert not a.exists() and not w.exists(), "a script ran before its row was committed"
         assert not fa.done() and not fw.done()
         released_ms = int(time.time() * 1000)
@@ -1185,15 +1190,16 @@ def test_a_run_whose_commit_fails_never_starts(marks):
         wait_for(lambda: both_reserved_and_uncommitted(s["id"]), 10,
                  what="both rows inserted for a runner each, not committed")
         waiting = committing()
-        assert len(waiting) == 2, "each INSERT should wait for its commit in its own statement"
+        assert len(waiting) == 2, "not two sessions waiting to commit their INSERTs"
         for i in waiting:
             stackctl("sql", f"KILL CONNECTION {i}")
         ra, rw = fa.result(30), fw.result(30)
         assert ra.status == 503 and rw.status == 503, (ra, rw)
     # Every runner, those two included, runs a later execution.
-    every_runner_runs_one_more(s["id"], marks / "barrier")
+    finals = every_runner_runs_one_more(s["id"], marks / "barrier")
     assert not a.exists() and not w.exists(), "a run started without its row"
     n = len(children("sto-runner"))
+    assert [e["status"] for e in finals] == ["succeeded"] * n, finals
     assert sql(f"SELECT COUNT(*) FROM executions WHERE script_id = {s['id']}") == str(n)
     assert run(s["id"], {"mark": str(marks / "next")})["status"] == "succeeded"
     assert (marks / "next").exists()

@@ -4,7 +4,7 @@ import os
 import signal
 import time
 
-from conftest import ADMIN, assert_error, call, make_token, stackctl, unique, wait_for
+from conftest import assert_error, call, stackctl, unique, wait_for
 
 
 def test_health_without_token():
