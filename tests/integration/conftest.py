@@ -7,6 +7,8 @@ SCRIPTORCH_BUILD (the build dir).
 """
 import json
 import os
+import re
+import signal
 import subprocess
 import time
 import urllib.error
@@ -73,6 +75,15 @@ def make_token(role, name=None):
     return r.json["token"]
 
 
+def revoked_token(role="admin"):
+    """A token of `role` that worked once and was revoked through the API."""
+    r = call("POST", "/api/v1/admin/tokens", {"name": unique(f"revoked-{role}"), "role": role})
+    assert r.status == 201, r
+    assert call("GET", "/api/v1/executions?limit=1", token=r.json["token"]).status == 200
+    assert call("DELETE", f"/api/v1/admin/tokens/{r.json['id']}").status == 204
+    return r.json["token"]
+
+
 @pytest.fixture(scope="session")
 def viewer():
     return make_token("viewer")
@@ -87,6 +98,41 @@ def stackctl(*args):
     """Runs tests/integration/stackctl.sh (start/stop MariaDB, daemon pid...)."""
     return subprocess.run([os.path.join(REPO, "tests/integration/stackctl.sh"), *args],
                           check=True, capture_output=True, text=True).stdout.strip()
+
+
+def sql(statement):
+    """One statement in the stack's database; its rows, tab-separated."""
+    return stackctl("sql", statement)
+
+
+def children(kind):
+    """The pids of the master's children of one kind (sto-api, sto-runner)."""
+    return sorted(int(line.split()[0]) for line in stackctl("children").splitlines()
+                  if line.split()[1] == kind)
+
+
+def daemon_log_size():
+    return os.path.getsize(os.path.join(STATE, "scriptorchd.log"))
+
+
+def daemon_log_since(offset):
+    with open(os.path.join(STATE, "scriptorchd.log"), "rb") as f:
+        f.seek(offset)
+        return f.read().decode("utf-8", "replace")
+
+
+def reload_daemon():
+    """SIGHUP to the master, then waits for the events that prove the new
+    configuration is in force: the master's "configuration reloaded" line
+    and a whole new generation of API workers (the old ones, which read
+    the old configuration, gone)."""
+    before = set(children("sto-api"))
+    offset = daemon_log_size()
+    os.kill(int(stackctl("daemon-pid")), signal.SIGHUP)
+    wait_for(lambda: re.search(r"configuration reloaded \(generation \d+\)", daemon_log_since(offset)),
+             timeout=20, what="the master to log the reload")
+    wait_for(lambda: (lambda now: len(now) == len(before) and not (now & before))(set(children("sto-api"))),
+             timeout=30, what="a new generation of API workers")
 
 
 def wait_for(pred, timeout=20.0, interval=0.05, what="condition"):
