@@ -15,19 +15,13 @@
 struct db;
 struct script;
 struct dbres;
+struct exec_filter;
+struct execution;
+struct token_rec;
 
 /* ---- tokens (store_tokens.c) ---- */
-struct token_rec {
-	long long id;
-	char name[129];
-	enum role role;
-	char created_at[32];
-	char last_used_at[32];    /* "" when never used */
-	int revoked;
-	unsigned char hash[32];
-	int stale_use;            /* last use older than a minute */
-};
-
+/* Token records (struct token_rec) are defined with the token service,
+ * auth.h. */
 int store_token_insert(struct db *db, const char *name, enum role role,
     const unsigned char hash[32], long long *id, char created_at[32]);
 int store_token_by_hash(struct db *db, const unsigned char hash[32],
