@@ -69,10 +69,15 @@ auth_token_list(struct db *db,
 	return store_token_list(db, fn, arg);
 }
 
+/* The revocation and its audit record commit together; a deadlock (a
+ * race with a use of the token recorded meanwhile) is tried again. */
 int
 auth_token_revoke(struct db *db, struct shm *shm, long long id,
     const char *actor, int *found)
 {
+	int tries = 0;
+
+retry:
 	*found = 0;
 	if (db_tx_begin(db) == -1)
 		return -1;
@@ -85,7 +90,7 @@ auth_token_revoke(struct db *db, struct shm *shm, long long id,
 	if (store_audit(db, actor, "token.revoke", "token", id, NULL) == -1)
 		goto fail;
 	if (db_tx_commit(db) == -1)
-		return -1;
+		goto again;
 	/* Committed: a worker that looks the token up again finds it
 	 * revoked. */
 	if (shm != NULL)
@@ -93,6 +98,9 @@ auth_token_revoke(struct db *db, struct shm *shm, long long id,
 	return 0;
 fail:
 	db_tx_rollback(db);
+again:
+	if (db_error(db) == DB_EDEADLOCK && ++tries < 5)
+		goto retry;
 	return -1;
 }
 
