@@ -265,9 +265,9 @@ api_exec_cancel(struct request *r)
 		return;
 	}
 	if (outcome == 1)
-		execution_notify_done(r->ctx->shm, (long long)id);
+		dispatch_notify_done(r->ctx->shm, (long long)id);
 	else
-		execution_notify_cancel(r->ctx->shm);
+		dispatch_notify_cancel(r->ctx->shm);
 	store_audit(r->ctx->db, r->token_name, "execution.cancel",
 	    "execution", (long long)id, NULL);
 	/* A running one ends within a tick or two on this node; wait a

@@ -1,5 +1,6 @@
 /*
- * execution.c - submitting, waiting for and rendering executions.
+ * execution.c - submitting, waiting for and rendering executions; the
+ * shared-memory paths to the runners are dispatch.c's.
  */
 #include "config.h"
 
@@ -14,6 +15,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "db.h"
+#include "dispatch.h"
 #include "execution.h"
 #include "json.h"
 #include "log.h"
@@ -21,7 +23,6 @@
 #include "schema.h"
 #include "shm.h"
 #include "store.h"
-#include "wake.h"
 
 int
 execution_status_final(const char *status)
@@ -39,324 +40,6 @@ has_output_file(const struct script *s)
 
 	yajl_tree_free(o);
 	return has;
-}
-
-int
-execution_handoff(struct shm *shm, long long id)
-{
-	for (unsigned i = 0; i < SHM_HANDOFF_SLOTS; i++) {
-		_Atomic int64_t *slot = &shm->handoff[((unsigned long long)id +
-		    i) % SHM_HANDOFF_SLOTS];
-		int64_t empty = 0;
-		if (atomic_compare_exchange_strong(slot, &empty, id))
-			return 0;
-	}
-	return -1;
-}
-
-long long
-execution_take_handoff(struct shm *shm)
-{
-	/* The smallest id first: ids grow with the queue, so hand-offs are
-	 * taken in queue order. A slot emptied by another runner between
-	 * the look and the swap means: look again. */
-	for (;;) {
-		unsigned best = 0;
-		int64_t v, min = 0;
-
-		for (unsigned i = 0; i < SHM_HANDOFF_SLOTS; i++) {
-			v = atomic_load(&shm->handoff[i]);
-			if (v > 0 && (min == 0 || v < min)) {
-				min = v;
-				best = i;
-			}
-		}
-		if (min == 0)
-			return 0;
-		v = min;
-		if (atomic_compare_exchange_strong(&shm->handoff[best], &v, 0))
-			return min;
-	}
-}
-
-size_t
-execution_handoff_list(struct shm *shm, long long *ids)
-{
-	size_t n = 0;
-
-	for (unsigned i = 0; i < SHM_HANDOFF_SLOTS; i++) {
-		int64_t v = atomic_load(&shm->handoff[i]);
-		if (v > 0)
-			ids[n++] = v;
-	}
-	return n;
-}
-
-int
-execution_scan_due(struct shm *shm, int poll_ms)
-{
-	int64_t now, last;
-	int32_t b = atomic_load(&shm->backlog);
-
-	while (b > 0)
-		if (atomic_compare_exchange_weak(&shm->backlog, &b, b - 1))
-			return 1;
-	now = (int64_t)clock_mono_ms();
-	last = atomic_load(&shm->last_poll_ms);
-	return now - last >= poll_ms &&
-	    atomic_compare_exchange_strong(&shm->last_poll_ms, &last, now);
-}
-
-void
-execution_backlog(struct shm *shm)
-{
-	atomic_fetch_add(&shm->backlog, 1);
-}
-
-void
-execution_backlog_none(struct shm *shm)
-{
-	int32_t b = atomic_load(&shm->backlog);
-
-	/* Only if nobody added meanwhile. */
-	if (b > 0)
-		atomic_compare_exchange_strong(&shm->backlog, &b, 0);
-}
-
-/* The state of a box reserved by the API worker `pid`. */
-static int64_t
-box_reserved(int pid)
-{
-	return -2 - (int64_t)pid;
-}
-
-int
-execution_box_reserve(struct shm *shm, int *runner_pid)
-{
-	int64_t mine = box_reserved((int)getpid());
-
-	/* Lowest first: work gathers on few runners, whose connections and
-	 * caches stay warm. */
-	for (int i = 0; i < SHM_RUNNER_BOXES; i++) {
-		struct runner_box *b = &shm->box[i];
-		int64_t idle = BOX_IDLE;
-		int32_t owner = atomic_load(&b->owner);
-
-		if (owner != 0 && atomic_load(&b->state) == BOX_IDLE &&
-		    atomic_compare_exchange_strong(&b->state, &idle, mine)) {
-			*runner_pid = owner;
-			return i;
-		}
-	}
-	return -1;
-}
-
-void
-execution_box_unreserve(struct shm *shm, int box)
-{
-	int64_t mine = box_reserved((int)getpid());
-
-	atomic_compare_exchange_strong(&shm->box[box].state, &mine, BOX_IDLE);
-}
-
-void
-execution_box_assign(struct shm *shm, int box, long long id, int running,
-    const struct script *s, const char *input_json, size_t input_len)
-{
-	struct runner_box *b = &shm->box[box];
-
-	/* The reservation makes these ours until the id is published. */
-	b->running = running;
-	b->script_id = s->id;
-	snprintf(b->script_updated_at, sizeof(b->script_updated_at), "%s",
-	    s->updated_at);
-	b->queued_ms = clock_mono_ms();
-	b->input_len = input_len;
-	if (input_len <= BOX_INPUT_MAX) {
-		memcpy(b->input, input_json, input_len);
-		b->input[input_len] = '\0';
-	}
-	atomic_store(&b->state, (int64_t)id);
-	wake_bump(&b->bell, 1);
-}
-
-int
-execution_box_open(struct shm *shm)
-{
-	int32_t me = (int32_t)getpid();
-
-	for (int i = 0; i < SHM_RUNNER_BOXES; i++) {
-		int32_t free_owner = 0;
-		int64_t v;
-
-		if (!atomic_compare_exchange_strong(&shm->box[i].owner,
-		    &free_owner, me))
-			continue;
-		/* An id left for a runner that died is not ours to start: it
-		 * may have waited past the heartbeat timeout, and the sweep
-		 * ends its row lost. A worker still inserting for the box
-		 * assigns to us (a fresh row): that reservation stays. */
-		v = atomic_load(&shm->box[i].state);
-		if (v >= BOX_IDLE)
-			atomic_compare_exchange_strong(&shm->box[i].state, &v,
-			    BOX_BUSY);
-		return i;
-	}
-	return -1;
-}
-
-void
-execution_box_close(struct shm *shm, int box)
-{
-	atomic_store(&shm->box[box].state, BOX_BUSY);
-	atomic_store(&shm->box[box].owner, 0);
-}
-
-int
-execution_box_take(struct shm *shm, int box, struct box_job *j)
-{
-	struct runner_box *b = &shm->box[box];
-	int64_t id = atomic_load(&b->state);
-
-	if (id <= 0)
-		return 0;
-	memset(j, 0, sizeof(*j));
-	j->id = id;
-	j->running = b->running;
-	j->script_id = b->script_id;
-	memcpy(j->script_updated_at, b->script_updated_at,
-	    sizeof(j->script_updated_at));
-	j->queued_ms = b->queued_ms;
-	if (b->input_len <= BOX_INPUT_MAX)
-		j->input_json = xstrdup(b->input);
-	/* Only the owner leaves an id: no race here. */
-	atomic_store(&b->state, BOX_BUSY);
-	return 1;
-}
-
-int
-execution_box_reserved(struct shm *shm, int box)
-{
-	return atomic_load(&shm->box[box].state) < BOX_IDLE;
-}
-
-int
-execution_box_busy(struct shm *shm, int box)
-{
-	int64_t v = atomic_load(&shm->box[box].state);
-
-	if (v == BOX_BUSY)
-		return 0;
-	return v == BOX_IDLE && atomic_compare_exchange_strong(
-	    &shm->box[box].state, &v, BOX_BUSY) ? 0 : -1;
-}
-
-uint32_t
-execution_box_idle(struct shm *shm, int box)
-{
-	uint32_t seen = wake_read(&shm->box[box].bell);
-	int64_t busy = BOX_BUSY;
-
-	atomic_compare_exchange_strong(&shm->box[box].state, &busy, BOX_IDLE);
-	return seen;
-}
-
-void
-execution_box_result_put(struct shm *shm, int box, long long id,
-    const char *json, size_t len)
-{
-	struct runner_box *b = &shm->box[box];
-	uint32_t s = atomic_load_explicit(&b->result_seq,
-	    memory_order_relaxed);
-
-	if (len > BOX_RESULT_MAX)
-		return;
-	/* Odd while writing. Left odd by a runner that died writing: the
-	 * box's next owner goes on from there. */
-	s += (s & 1) ? 1 : 2;
-	atomic_store_explicit(&b->result_seq, s - 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&b->result_id, id, memory_order_relaxed);
-	atomic_store_explicit(&b->result_len, (uint32_t)len,
-	    memory_order_relaxed);
-	memcpy(b->result, json, len);
-	atomic_store_explicit(&b->result_seq, s, memory_order_release);
-}
-
-int
-execution_box_result_get(struct shm *shm, int box, long long id,
-    struct buf *out)
-{
-	struct runner_box *b = &shm->box[box];
-	uint32_t s = atomic_load_explicit(&b->result_seq,
-	    memory_order_acquire);
-	uint32_t len;
-
-	if ((s & 1) ||
-	    atomic_load_explicit(&b->result_id, memory_order_relaxed) != id)
-		return 0;
-	len = atomic_load_explicit(&b->result_len, memory_order_relaxed);
-	if (len > BOX_RESULT_MAX)
-		return 0;
-	buf_reset(out);
-	buf_add(out, b->result, len);
-	/* Unchanged since before the copy: the copy is whole. */
-	atomic_thread_fence(memory_order_acquire);
-	if (atomic_load_explicit(&b->result_seq, memory_order_relaxed) != s) {
-		buf_reset(out);
-		return 0;
-	}
-	return 1;
-}
-
-int
-execution_work_waiting(struct shm *shm)
-{
-	if (atomic_load(&shm->backlog) > 0)
-		return 1;
-	for (unsigned i = 0; i < SHM_HANDOFF_SLOTS; i++)
-		if (atomic_load(&shm->handoff[i]) > 0)
-			return 1;
-	return 0;
-}
-
-void
-execution_box_forget(struct shm *shm, int pid)
-{
-	int64_t theirs = box_reserved(pid);
-
-	for (int i = 0; i < SHM_RUNNER_BOXES; i++) {
-		struct runner_box *b = &shm->box[i];
-		int64_t v = theirs;
-
-		/* A worker's reservation: its INSERT never finished, or its
-		 * row, reserved for the runner, ends lost through the
-		 * heartbeat sweep. */
-		atomic_compare_exchange_strong(&b->state, &v, BOX_IDLE);
-		if (atomic_load(&b->owner) != pid)
-			continue;
-		/* A runner's box: an id it never took was inserted running
-		 * or reserved for it, so nobody else starts it, and the
-		 * sweep ends it lost too. A worker's reservation stays: its
-		 * assignment goes to the next runner that opens the box. */
-		v = atomic_load(&b->state);
-		if (v >= BOX_IDLE)
-			atomic_compare_exchange_strong(&b->state, &v, BOX_BUSY);
-		atomic_store(&b->owner, 0);
-	}
-}
-
-void
-execution_wake_one(struct shm *shm)
-{
-	for (int i = 0; i < SHM_RUNNER_BOXES; i++)
-		if (atomic_load(&shm->box[i].owner) != 0 &&
-		    atomic_load(&shm->box[i].state) == BOX_IDLE) {
-			wake_bump(&shm->box[i].bell, 1);
-			return;
-		}
-	/* Runners without a box sleep on the queue word. */
-	wake_bump(&shm->queue_gen, 1);
 }
 
 enum exec_submit_status
@@ -413,7 +96,7 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	 * the INSERT returns it: the answer shows the execution as it was
 	 * queued, before the runner can take it. */
 	if (s->max_concurrency == 0)
-		box = execution_box_reserve(shm, &runner_pid);
+		box = dispatch_box_reserve(shm, &runner_pid);
 	/* Not probed with the script (it was remembered): only a run that
 	 * would wait for a runner is held against the queue's limit. */
 	if (queue_full < 0 && box < 0 &&
@@ -423,7 +106,7 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	}
 	if (queue_full > 0) {
 		if (box >= 0)
-			execution_box_unreserve(shm, box);
+			dispatch_box_unreserve(shm, box);
 		verr_set(e, "", "the queue holds %d executions, its limit",
 		    c->queue_max_depth);
 		rc = SUBMIT_OVERLOADED;
@@ -433,25 +116,24 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	if (store_exec_enqueue(db, s->id, s->name, trigger,
 	    buf_str(&in_json), box >= 0 ? &rsv : NULL, id, row) == -1) {
 		if (box >= 0)
-			execution_box_unreserve(shm, box);
+			dispatch_box_unreserve(shm, box);
 		rc = SUBMIT_DB;
 		goto out;
 	}
 	/* Before any local runner can take it: a waiter cannot miss its
 	 * completion. */
-	out->done_seen = wake_read(&shm->done_gen[(unsigned long long)*id %
-	    SHM_DONE_SLOTS]);
+	out->done_seen = dispatch_done_seen(shm, *id);
 	if (box >= 0) {
 		out->box = box;
-		execution_box_assign(shm, box, *id, row == NULL, s,
-		    buf_str(&in_json), in_json.len);
+		dispatch_box_assign(shm, box, *id, row == NULL, s->id,
+		    s->updated_at, buf_str(&in_json), in_json.len);
 	} else {
 		if (s->max_concurrency != 0 ||
-		    execution_handoff(shm, *id) == -1)
-			execution_backlog(shm);
+		    dispatch_handoff(shm, *id) == -1)
+			dispatch_backlog(shm);
 		/* One idle local runner is enough; others poll for other
 		 * nodes. */
-		execution_wake_one(shm);
+		dispatch_wake_one(shm);
 	}
 	rc = SUBMIT_OK;
 out:
@@ -466,22 +148,20 @@ execution_wait(struct db *db, struct shm *shm, long long id,
     const struct exec_submitted *sub, int timeout_ms, struct dbres *row,
     struct buf *json, int *final)
 {
-	_Atomic uint32_t *word = &shm->done_gen[(unsigned long long)id %
-	    SHM_DONE_SLOTS];
 	double deadline = clock_mono_ms() + timeout_ms;
 
 	*final = 0;
 	memset(row, 0, sizeof(*row));
 	/* Just queued: it cannot be final before its word changes. */
 	if (sub != NULL && timeout_ms > 0)
-		wake_wait(word, sub->done_seen, timeout_ms > 250 ? 250 :
-		    timeout_ms);
+		dispatch_done_wait(shm, id, sub->done_seen, timeout_ms > 250 ?
+		    250 : timeout_ms);
 	for (;;) {
 		/* Read the word before the row: a finish in between changes
 		 * the word, and the wait below returns at once. */
-		uint32_t seen = wake_read(word);
+		uint32_t seen = dispatch_done_seen(shm, id);
 		if (sub != NULL && sub->box >= 0 &&
-		    execution_box_result_get(shm, sub->box, id, json)) {
+		    dispatch_box_result_get(shm, sub->box, id, json)) {
 			*final = 1;
 			return 0;
 		}
@@ -496,20 +176,9 @@ execution_wait(struct db *db, struct shm *shm, long long id,
 		if (row->nrows == 0 || left <= 0)
 			return 0;
 		dbres_free(row);
-		wake_wait(word, seen, left > 250 ? 250 : (int)left + 1);
+		dispatch_done_wait(shm, id, seen, left > 250 ? 250 :
+		    (int)left + 1);
 	}
-}
-
-void
-execution_notify_cancel(struct shm *shm)
-{
-	wake_bump(&shm->cancel_gen, -1);
-}
-
-void
-execution_notify_done(struct shm *shm, long long id)
-{
-	wake_bump(&shm->done_gen[(unsigned long long)id % SHM_DONE_SLOTS], -1);
 }
 
 static void
