@@ -1,14 +1,13 @@
 /*
- * execution.c - submitting, waiting for and rendering executions; the
- * shared-memory paths to the runners are dispatch.c's.
+ * execution.c - the execution service (execution.h): the rules of an
+ * execution's life between the API and the store, and the hand-over to
+ * this node's runners through dispatch.h.
  */
 #include "config.h"
 
-#include <sodium.h>
-#include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "argtpl.h"
 #include "buf.h"
@@ -24,10 +23,46 @@
 #include "shm.h"
 #include "store.h"
 
-int
-execution_status_final(const char *status)
+struct exec_submission {
+	struct script script;
+	/* As read with the script: 1 full, 0 not, -1 not read (it came
+	 * from memory), then probed only for a run that would wait. */
+	int queue_full;
+	/* Once submitted: what a waiter needs. */
+	long long id;
+	uint32_t done_seen;     /* its completion word before any runner ran */
+	int box;                /* the box of the runner it went to, or -1 */
+};
+
+enum exec_outcome
+execution_prepare(struct db *db, const struct conf *c, struct shm *shm,
+    struct script_memo *memo, long long id, const char *name,
+    struct exec_submission **out)
 {
-	return strcmp(status, "queued") != 0 && strcmp(status, "running") != 0;
+	struct exec_submission *sub;
+	enum reg_status rs;
+
+	*out = NULL;
+	if ((sub = calloc(1, sizeof(*sub))) == NULL)
+		fatal("calloc");
+	sub->box = -1;
+	rs = registry_load_for_submit(db, memo, atomic_load(&shm->script_gen),
+	    id, name, c->queue_max_depth, &sub->script, &sub->queue_full);
+	if (rs != REG_OK) {
+		execution_submission_free(sub);
+		return rs == REG_NOT_FOUND ? EXEC_NOT_FOUND : EXEC_DB;
+	}
+	*out = sub;
+	return EXEC_OK;
+}
+
+void
+execution_submission_free(struct exec_submission *sub)
+{
+	if (sub == NULL)
+		return;
+	script_free(&sub->script);
+	free(sub);
 }
 
 static int
@@ -42,28 +77,21 @@ has_output_file(const struct script *s)
 	return has;
 }
 
-enum exec_submit_status
-execution_submit(struct db *db, const struct conf *c, struct shm *shm,
-    const struct script *s, yajl_val input, const char *trigger,
-    int queue_full, struct dbres *row, struct exec_submitted *out,
+enum exec_outcome
+execution_check_input(const struct script *s, yajl_val input,
     struct verr *e)
 {
-	long long *id = &out->id;
-	enum exec_submit_status rc = SUBMIT_INVALID;
+	enum exec_outcome rc = EXEC_INVALID;
 	yajl_val schema = NULL, args = NULL;
-	struct buf in_json = BUF_INIT;
 	char err[256];
-	int box = -1, runner_pid = 0;
 
-	memset(out, 0, sizeof(*out));
-	out->box = -1;
 	if (!s->enabled) {
 		verr_set(e, "", "script \"%s\" is disabled", s->name);
-		return SUBMIT_DISABLED;
+		return EXEC_CONFLICT;
 	}
 	if (input != NULL && !YAJL_IS_OBJECT(input)) {
 		verr_set(e, "input", "input must be a JSON object");
-		return SUBMIT_INVALID;
+		return EXEC_INVALID;
 	}
 	if (s->inputs_json != NULL) {
 		schema = json_parse(s->inputs_json, strlen(s->inputs_json), err,
@@ -85,6 +113,26 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	}
 	if (argtpl_check_input(args, input, has_output_file(s), e) == -1)
 		goto out;
+	rc = EXEC_OK;
+out:
+	yajl_tree_free(schema);
+	yajl_tree_free(args);
+	return rc;
+}
+
+enum exec_outcome
+execution_submit(struct db *db, const struct conf *c, struct shm *shm,
+    struct exec_submission *sub, yajl_val input, const char *trigger,
+    struct execution *queued, long long *id, struct verr *e)
+{
+	const struct script *s = &sub->script;
+	enum exec_outcome rc;
+	struct buf in_json = BUF_INIT;
+	int box = -1, runner_pid = 0, queue_full = sub->queue_full;
+
+	*id = 0;
+	if ((rc = execution_check_input(s, input, e)) != EXEC_OK)
+		return rc;
 	if (input != NULL)
 		json_dump(&in_json, input);
 	else
@@ -92,16 +140,16 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	/* An idle local runner, reserved now, gets the execution with its
 	 * input directly, and the row names it, so no other runner or node
 	 * takes it: inserted running when the caller waits for the end (no
-	 * `row`), else queued until that runner has started it. With `row`,
-	 * the INSERT returns it: the answer shows the execution as it was
-	 * queued, before the runner can take it. */
+	 * `queued`), else queued until that runner has started it. With
+	 * `queued`, the INSERT returns it: the answer shows the execution as
+	 * it was queued, before the runner can take it. */
 	if (s->max_concurrency == 0)
 		box = dispatch_box_reserve(shm, &runner_pid);
 	/* Not probed with the script (it was remembered): only a run that
 	 * would wait for a runner is held against the queue's limit. */
 	if (queue_full < 0 && box < 0 &&
 	    store_exec_queue_full(db, c->queue_max_depth, &queue_full) == -1) {
-		rc = SUBMIT_DB;
+		rc = EXEC_DB;
 		goto out;
 	}
 	if (queue_full > 0) {
@@ -109,23 +157,24 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 			dispatch_box_unreserve(shm, box);
 		verr_set(e, "", "the queue holds %d executions, its limit",
 		    c->queue_max_depth);
-		rc = SUBMIT_OVERLOADED;
+		rc = EXEC_OVERLOADED;
 		goto out;
 	}
-	struct exec_reserved rsv = { c->node_name, runner_pid, row == NULL };
-	if (store_exec_enqueue(db, s->id, s->name, trigger,
-	    buf_str(&in_json), box >= 0 ? &rsv : NULL, id, row) == -1) {
+	struct exec_reserved rsv = { c->node_name, runner_pid, queued == NULL };
+	if (store_exec_enqueue(db, s->id, s->name, trigger, buf_str(&in_json),
+	    box >= 0 ? &rsv : NULL, id, queued) == -1) {
 		if (box >= 0)
 			dispatch_box_unreserve(shm, box);
-		rc = SUBMIT_DB;
+		rc = EXEC_DB;
 		goto out;
 	}
+	sub->id = *id;
 	/* Before any local runner can take it: a waiter cannot miss its
 	 * completion. */
-	out->done_seen = dispatch_done_seen(shm, *id);
+	sub->done_seen = dispatch_done_seen(shm, *id);
 	if (box >= 0) {
-		out->box = box;
-		dispatch_box_assign(shm, box, *id, row == NULL, s->id,
+		sub->box = box;
+		dispatch_box_assign(shm, box, *id, queued == NULL, s->id,
 		    s->updated_at, buf_str(&in_json), in_json.len);
 	} else {
 		if (s->max_concurrency != 0 ||
@@ -135,23 +184,22 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 		 * nodes. */
 		dispatch_wake_one(shm);
 	}
-	rc = SUBMIT_OK;
+	rc = EXEC_OK;
 out:
-	yajl_tree_free(schema);
-	yajl_tree_free(args);
 	buf_free(&in_json);
 	return rc;
 }
 
-int
+enum exec_outcome
 execution_wait(struct db *db, struct shm *shm, long long id,
-    const struct exec_submitted *sub, int timeout_ms, struct dbres *row,
+    const struct exec_submission *sub, int timeout_ms, struct execution *x,
     struct buf *json, int *final)
 {
 	double deadline = clock_mono_ms() + timeout_ms;
+	int found;
 
 	*final = 0;
-	memset(row, 0, sizeof(*row));
+	memset(x, 0, sizeof(*x));
 	/* Just queued: it cannot be final before its word changes. */
 	if (sub != NULL && timeout_ms > 0)
 		dispatch_done_wait(shm, id, sub->done_seen, timeout_ms > 250 ?
@@ -163,131 +211,95 @@ execution_wait(struct db *db, struct shm *shm, long long id,
 		if (sub != NULL && sub->box >= 0 &&
 		    dispatch_box_result_get(shm, sub->box, id, json)) {
 			*final = 1;
-			return 0;
+			return EXEC_OK;
 		}
-		if (store_exec_get(db, id, row) == -1)
-			return -1;
-		if (row->nrows == 1 &&
-		    execution_status_final(dbres_get(row, 0, EC_STATUS))) {
+		if (store_exec_get(db, id, x, &found) == -1)
+			return EXEC_DB;
+		if (!found)
+			return EXEC_NOT_FOUND;
+		if (execution_status_final(x->status)) {
 			*final = 1;
-			return 0;
+			return EXEC_OK;
 		}
 		double left = deadline - clock_mono_ms();
-		if (row->nrows == 0 || left <= 0)
-			return 0;
-		dbres_free(row);
+		if (left <= 0)
+			return EXEC_OK;
+		execution_free(x);
 		dispatch_done_wait(shm, id, seen, left > 250 ? 250 :
 		    (int)left + 1);
 	}
 }
 
-static void
-key_ts(struct jw *w, const char *key, const char *db_ts)
+enum exec_outcome
+execution_get(struct db *db, long long id, struct execution *x)
 {
-	char ts[40];
+	int found;
 
-	jw_key(w, key);
-	jw_str(w, clock_db_to_rfc3339(db_ts, ts, sizeof(ts)));
+	if (store_exec_get(db, id, x, &found) == -1)
+		return EXEC_DB;
+	return found ? EXEC_OK : EXEC_NOT_FOUND;
 }
 
-static void
-key_int(struct jw *w, const char *key, const char *v)
+enum exec_outcome
+execution_output(struct db *db, long long id, int which_stderr, char **data,
+    size_t *len)
 {
-	jw_key(w, key);
-	if (v == NULL)
-		jw_null(w);
-	else
-		jw_int(w, strtoll(v, NULL, 10));
+	int found;
+
+	if (store_exec_stream(db, id, which_stderr, data, len, &found) == -1)
+		return EXEC_DB;
+	return found ? EXEC_OK : EXEC_NOT_FOUND;
 }
 
-/* A captured file: text when it is UTF-8, else {"base64": "..."}. */
-static void
-write_output_file(struct jw *w, const char *data, size_t len)
+enum exec_outcome
+execution_list(struct db *db, const struct exec_filter *f,
+    void (*fn)(void *arg, const struct execution *x), void *arg)
 {
-	size_t n;
-	char *b64;
-
-	if (data == NULL) {
-		jw_null(w);
-		return;
-	}
-	if (utf8_valid(data, len)) {
-		jw_strn(w, data, len);
-		return;
-	}
-	n = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-	if ((b64 = malloc(n)) == NULL)
-		fatal("malloc");
-	sodium_bin2base64(b64, n, (const unsigned char *)data, len,
-	    sodium_base64_VARIANT_ORIGINAL);
-	jw_obj(w);
-	jw_key(w, "base64");
-	jw_str(w, b64);
-	jw_obj_end(w);
-	free(b64);
+	return store_exec_list(db, f, fn, arg) == -1 ? EXEC_DB : EXEC_OK;
 }
 
-void
-execution_write_json(struct jw *w, const struct dbres *res, size_t i, int full)
+/*
+ * The cancel and its audit record commit together. Read committed: the
+ * UPDATEs lock the one row they change, not the rows they only look at
+ * (a runner recording progress is never held up by a miss). A lost race
+ * with a runner writing the same row (Galera tells it at COMMIT, InnoDB
+ * may too) is a deadlock: the whole transaction is tried again.
+ */
+enum exec_outcome
+execution_cancel(struct db *db, const struct conf *c, struct shm *shm,
+    long long id, const char *actor, struct execution *x)
 {
-#define COL(c) dbres_get(res, i, (c))
-	const char *v;
+	int outcome, final, tries = 0;
 
-	jw_obj(w);
-	key_int(w, "id", COL(EC_ID));
-	key_int(w, "script_id", COL(EC_SCRIPT_ID));
-	jw_key(w, "script_name");
-	jw_str(w, COL(EC_SCRIPT_NAME));
-	jw_key(w, "script_version");
-	jw_str(w, COL(EC_SCRIPT_VERSION));
-	jw_key(w, "trigger");
-	jw_str(w, COL(EC_TRIGGER));
-	jw_key(w, "status");
-	jw_str(w, COL(EC_STATUS));
-	if (full) {
-		jw_key(w, "input");
-		v = COL(EC_INPUT);
-		jw_raw_json(w, v, v ? strlen(v) : 0);
+	memset(x, 0, sizeof(*x));
+retry:
+	if (db_tx_begin_read_committed(db) == -1)
+		return EXEC_DB;
+	if (store_exec_cancel(db, id, &outcome) == -1)
+		goto fail;
+	if (outcome <= 0) {
+		db_tx_rollback(db);
+		return outcome == 0 ? EXEC_CONFLICT : EXEC_NOT_FOUND;
 	}
-	key_int(w, "exit_code", COL(EC_EXIT_CODE));
-	key_int(w, "signal", COL(EC_SIGNAL));
-	if (full) {
-		jw_key(w, "stdout");
-		v = COL(EC_STDOUT);
-		jw_strn(w, v ? v : "", v ? dbres_len(res, i, EC_STDOUT) : 0);
-		jw_key(w, "stderr");
-		v = COL(EC_STDERR);
-		jw_strn(w, v ? v : "", v ? dbres_len(res, i, EC_STDERR) : 0);
-	}
-	jw_key(w, "stdout_truncated");
-	jw_bool(w, COL(EC_STDOUT_TRUNC) && strcmp(COL(EC_STDOUT_TRUNC), "1") == 0);
-	jw_key(w, "stderr_truncated");
-	jw_bool(w, COL(EC_STDERR_TRUNC) && strcmp(COL(EC_STDERR_TRUNC), "1") == 0);
-	jw_key(w, "output");
-	v = COL(EC_OUTPUT);
-	if (v == NULL)
-		jw_null(w);
+	if (store_audit(db, actor, "execution.cancel", "execution", id,
+	    NULL) == -1)
+		goto fail;
+	if (db_tx_commit(db) == -1)
+		goto again;
+	/* Ended at once (it was queued): its waiters learn of it. Running:
+	 * this node's runners look at their cancel flags now. */
+	if (outcome == 1)
+		dispatch_notify_done(shm, id);
 	else
-		jw_raw_json(w, v, strlen(v));
-	jw_key(w, "output_file");
-	write_output_file(w, COL(EC_OUTPUT_FILE),
-	    COL(EC_OUTPUT_FILE) ? dbres_len(res, i, EC_OUTPUT_FILE) : 0);
-	jw_key(w, "error");
-	jw_str(w, COL(EC_ERROR));
-	key_ts(w, "queued_at", COL(EC_QUEUED_AT));
-	key_ts(w, "started_at", COL(EC_STARTED_AT));
-	key_ts(w, "finished_at", COL(EC_FINISHED_AT));
-	jw_key(w, "duration_ms");
-	v = COL(EC_DURATION_MS);
-	if (v == NULL)
-		jw_null(w);
-	else
-		jw_double(w, strtod(v, NULL));
-	key_int(w, "cpu_user_ms", COL(EC_CPU_USER_MS));
-	key_int(w, "cpu_system_ms", COL(EC_CPU_SYSTEM_MS));
-	key_int(w, "max_rss_kb", COL(EC_MAX_RSS_KB));
-	jw_key(w, "node");
-	jw_str(w, COL(EC_NODE));
-	jw_obj_end(w);
-#undef COL
+		dispatch_notify_cancel(shm);
+	/* A running one ends within a tick or two on this node; wait a
+	 * little so the answer usually shows "canceled" already. */
+	return execution_wait(db, shm, id, NULL, outcome == 2 ?
+	    (int)(c->kill_grace_s * 1000) + 2000 : 0, x, NULL, &final);
+fail:
+	db_tx_rollback(db);
+again:
+	if (db_error(db) == DB_EDEADLOCK && ++tries < 5)
+		goto retry;
+	return EXEC_DB;
 }
