@@ -177,6 +177,30 @@ api_script_test(struct request *r)
 	submit_and_answer(r, "test", TEST_WAIT_S);
 }
 
+/* Answers a call about execution `id`: with *x (then released), or
+ * with why there is none. */
+static void
+answer_one(struct request *r, enum exec_outcome rc, unsigned long long id,
+    struct execution *x)
+{
+	switch (rc) {
+	case EXEC_OK:
+		answer_execution(r, 200, x);
+		execution_free(x);
+		break;
+	case EXEC_NOT_FOUND:
+		resp_error(r, 404, "not_found", NULL, "no execution %llu", id);
+		break;
+	case EXEC_CONFLICT:         /* a cancel */
+		resp_error(r, 409, "conflict", NULL,
+		    "execution %llu already finished", id);
+		break;
+	default:
+		api_db_failure(r, r->ctx->db);
+		break;
+	}
+}
+
 void
 api_exec_get(struct request *r)
 {
@@ -185,18 +209,7 @@ api_exec_get(struct request *r)
 
 	if (id == 0)
 		return;
-	switch (execution_get(r->ctx->db, (long long)id, &x)) {
-	case EXEC_OK:
-		answer_execution(r, 200, &x);
-		execution_free(&x);
-		break;
-	case EXEC_NOT_FOUND:
-		resp_error(r, 404, "not_found", NULL, "no execution %llu", id);
-		break;
-	default:
-		api_db_failure(r, r->ctx->db);
-		break;
-	}
+	answer_one(r, execution_get(r->ctx->db, (long long)id, &x), id, &x);
 }
 
 static void
@@ -247,23 +260,8 @@ api_exec_cancel(struct request *r)
 
 	if (id == 0)
 		return;
-	switch (execution_cancel(r->ctx->db, r->ctx->conf, r->ctx->shm,
-	    (long long)id, r->token_name, &x)) {
-	case EXEC_OK:
-		answer_execution(r, 200, &x);
-		execution_free(&x);
-		break;
-	case EXEC_NOT_FOUND:
-		resp_error(r, 404, "not_found", NULL, "no execution %llu", id);
-		break;
-	case EXEC_CONFLICT:
-		resp_error(r, 409, "conflict", NULL,
-		    "execution %llu already finished", id);
-		break;
-	default:
-		api_db_failure(r, r->ctx->db);
-		break;
-	}
+	answer_one(r, execution_cancel(r->ctx->db, r->ctx->conf, r->ctx->shm,
+	    (long long)id, r->token_name, &x), id, &x);
 }
 
 /* A list being written: the answer so far and what next_cursor needs. */
