@@ -156,16 +156,15 @@ cmd_token(const struct conf *c, int argc, char **argv)
 	if (strcmp(argv[1], "revoke") == 0 && argc == 3) {
 		int found;
 		db = cli_db(c);
-		if (store_token_revoke(db, strtoll(argv[2], NULL, 10),
-		    &found) == -1)
+		/* No shared region here: the daemon's workers notice within
+		 * a second (auth.h). */
+		if (auth_token_revoke(db, NULL, strtoll(argv[2], NULL, 10),
+		    "cli", &found) == -1)
 			fprintf(stderr, "scriptorchd: %s\n", db_errmsg(db));
 		else if (!found)
 			fprintf(stderr, "scriptorchd: no token %s\n", argv[2]);
-		else {
-			store_audit(db, "cli", "token.revoke", "token",
-			    strtoll(argv[2], NULL, 10), NULL);
+		else
 			rc = 0;
-		}
 		db_close(db);
 		return rc;
 	}

@@ -30,7 +30,7 @@ struct histogram {
 };
 
 /*
- * One runner's mailbox (execution.h, "direct assignment"). `state` is
+ * One runner's mailbox (dispatch.h, "direct assignment"). `state` is
  * the only word two processes race on; the rest is written by the API
  * worker that holds the reservation and read by the runner once it sees
  * an execution id there, so never by two at once.
@@ -79,7 +79,7 @@ struct shm {
 	_Atomic uint32_t script_gen;    /* bumped on script changes */
 	_Atomic uint32_t done_gen[SHM_DONE_SLOTS];  /* bumped on finish */
 
-	/* Direct hand-off (execution.h): an API worker that has just
+	/* Direct hand-off (dispatch.h): an API worker that has just
 	 * committed a queued execution puts its id in a free slot; a runner
 	 * swaps the smallest out for 0. Only a shortcut: the row is queued in
 	 * the database either way. Single words, so a process dying halfway

@@ -15,19 +15,13 @@
 struct db;
 struct script;
 struct dbres;
+struct exec_filter;
+struct execution;
+struct token_rec;
 
 /* ---- tokens (store_tokens.c) ---- */
-struct token_rec {
-	long long id;
-	char name[129];
-	enum role role;
-	char created_at[32];
-	char last_used_at[32];    /* "" when never used */
-	int revoked;
-	unsigned char hash[32];
-	int stale_use;            /* last use older than a minute */
-};
-
+/* Token records (struct token_rec) are defined with the token service,
+ * auth.h. */
 int store_token_insert(struct db *db, const char *name, enum role role,
     const unsigned char hash[32], long long *id, char created_at[32]);
 int store_token_by_hash(struct db *db, const unsigned char hash[32],
@@ -55,7 +49,8 @@ int store_ping(struct db *db);
 /* ---- executions (store_executions.c) ---- */
 /* Queued and running executions across all nodes. */
 int store_exec_gauges(struct db *db, long long *queued, long long *running);
-/* Column order of every execution row read by store_exec_get/list. */
+/* Column order of every execution row (store_exec_finish's row,
+ * store_exec_last_per_script; store_exec_view reads them). */
 enum exec_col {
 	EC_ID, EC_SCRIPT_ID, EC_SCRIPT_NAME, EC_SCRIPT_VERSION, EC_TRIGGER,
 	EC_STATUS, EC_INPUT, EC_EXIT_CODE, EC_SIGNAL, EC_STDOUT, EC_STDERR,
@@ -64,7 +59,7 @@ enum exec_col {
 	EC_CPU_USER_MS, EC_CPU_SYSTEM_MS, EC_MAX_RSS_KB, EC_NODE, EC_NCOLS
 };
 
-/* A runner reserved for an execution as it is inserted (execution.h):
+/* A runner reserved for an execution as it is inserted (dispatch.h):
  * the row carries its node and pid and a heartbeat, and no scan or other
  * runner takes it. `running`: inserted running (the caller waits for
  * the end); else queued until that runner starts it. */
@@ -75,38 +70,39 @@ struct exec_reserved {
 };
 /* Inserts a queued execution, or one reserved for a runner (`rsv` not
  * NULL); *id gets its id. With `row` (not NULL), the same statement
- * returns the row as stored (store_exec_get's columns; the caller frees
- * it). The queue's depth limit is checked before, with the script
- * (store_script_get_probe). */
+ * returns the execution as stored into *row (the caller releases it with
+ * execution_free). The queue's depth limit is checked before, with the
+ * script (store_script_get_probe). */
 int store_exec_enqueue(struct db *db, long long script_id,
     const char *script_name, const char *trigger, const char *input_json,
-    const struct exec_reserved *rsv, long long *id, struct dbres *row);
+    const struct exec_reserved *rsv, long long *id, struct execution *row);
 /* The queue-depth probe alone, for a submission whose script was
  * remembered (registry_load_for_submit): *full = 1 when `max_queued`
  * executions already wait. */
 int store_exec_queue_full(struct db *db, int max_queued, int *full);
-/* One execution (all columns) into res (1 row, or 0 when not found). */
-int store_exec_get(struct db *db, long long id, struct dbres *res);
+/* One execution, all of it: *found = 0 when there is none; else *x is
+ * filled (the caller releases it with execution_free). */
+int store_exec_get(struct db *db, long long id, struct execution *x,
+    int *found);
+/* Row `i` of a result with store_exec_get's columns (store_exec_finish's
+ * row, store_exec_last_per_script) seen as a record: its strings point
+ * into `res` (borrowed, valid while res is; never execution_free it). */
+void store_exec_view(const struct dbres *res, size_t i, struct execution *x);
 /* The status alone ("" when not found). */
 int store_exec_status(struct db *db, long long id, char status[16]);
 
-struct exec_filter {
-	long long script_id;       /* 0: any */
-	const char *status;        /* NULL: any */
-	const char *trigger;       /* NULL: any */
-	const char *since;         /* DB-form timestamp, NULL: any */
-	long long before_id;       /* cursor: ids below this; 0: from newest */
-	int limit;
-};
-/* Newest first; the list columns leave input/stdout/stderr NULL. */
+/* Calls fn for each execution that `f` (execution.h) lets through,
+ * newest first, without input, stdout and stderr; the record is freed
+ * after the call. */
 int store_exec_list(struct db *db, const struct exec_filter *f,
-    struct dbres *res);
+    void (*fn)(void *arg, const struct execution *x), void *arg);
 /* The newest execution of every script that has one (list columns),
  * ordered by script_id. */
 int store_exec_last_per_script(struct db *db, struct dbres *res);
-/* Raw stdout or stderr bytes. *found = 0 if no such execution. */
+/* Raw stdout or stderr bytes: *data (the caller frees it; NULL when
+ * there are none) and *len. *found = 0 if no such execution. */
 int store_exec_stream(struct db *db, long long id, int which_stderr,
-    struct dbres *res);
+    char **data, size_t *len, int *found);
 
 /* A claimed execution: what the runner needs to run it. */
 struct exec_claim {
@@ -123,7 +119,7 @@ int store_exec_claim(struct db *db, const char *node, int pid,
     const long long *skip, size_t nskip, struct exec_claim *cl,
     int *claimed);
 /* An execution handed to this runner by an API worker of this node
- * (execution_handoff, or assigned with an input too big for its box):
+ * (dispatch_handoff, or assigned with an input too big for its box):
  * reads it, and its script in the same statement, without claiming it.
  * *found = 0 when it is neither queued nor running (ended, gone): a
  * queued one still has to be claimed;

@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "db.h"
+#include "execution.h"
 #include "log.h"
 #include "store.h"
 #include "store_int.h"
@@ -104,10 +106,90 @@ store_exec_delete_old(struct db *db, int days, int batch, long long *deleted)
 	"queued_at, started_at, finished_at, duration_ms, cpu_user_ms, " \
 	"cpu_system_ms, max_rss_kb, node"
 
+/* A number cell: *has = 0 for NULL. */
+static long long
+cell_ll(const struct dbres *res, size_t i, size_t col, int *has)
+{
+	const char *v = dbres_get(res, i, col);
+
+	*has = v != NULL;
+	return v != NULL ? strtoll(v, NULL, 10) : 0;
+}
+
+static void
+cell_ts(const struct dbres *res, size_t i, size_t col, char out[32])
+{
+	out[0] = '\0';
+	if (dbres_get(res, i, col) != NULL)
+		clock_db_to_rfc3339(dbres_get(res, i, col), out, 32);
+}
+
+/* The string columns of an execution row, which a record takes over. */
+static const size_t exec_str_cols[] = { EC_SCRIPT_NAME, EC_SCRIPT_VERSION,
+	EC_TRIGGER, EC_INPUT, EC_STDOUT, EC_STDERR, EC_OUTPUT, EC_OUTPUT_FILE,
+	EC_ERROR, EC_NODE };
+
+void
+store_exec_view(const struct dbres *res, size_t i, struct execution *x)
+{
+#define CELL_S(c) ((char *)dbres_get(res, i, (c)))
+	const char *v;
+	int has;
+
+	memset(x, 0, sizeof(*x));
+	x->id = cell_ll(res, i, EC_ID, &has);
+	x->script_id = cell_ll(res, i, EC_SCRIPT_ID, &has);
+	x->script_name = CELL_S(EC_SCRIPT_NAME);
+	x->script_version = CELL_S(EC_SCRIPT_VERSION);
+	x->trigger = CELL_S(EC_TRIGGER);
+	if ((v = dbres_get(res, i, EC_STATUS)) != NULL)
+		snprintf(x->status, sizeof(x->status), "%s", v);
+	x->input = CELL_S(EC_INPUT);
+	x->exit_code = cell_ll(res, i, EC_EXIT_CODE, &x->has_exit_code);
+	x->signo = cell_ll(res, i, EC_SIGNAL, &x->has_signal);
+	x->stdout_data = CELL_S(EC_STDOUT);
+	x->stdout_len = x->stdout_data ? dbres_len(res, i, EC_STDOUT) : 0;
+	x->stderr_data = CELL_S(EC_STDERR);
+	x->stderr_len = x->stderr_data ? dbres_len(res, i, EC_STDERR) : 0;
+	v = dbres_get(res, i, EC_STDOUT_TRUNC);
+	x->stdout_truncated = v != NULL && strcmp(v, "1") == 0;
+	v = dbres_get(res, i, EC_STDERR_TRUNC);
+	x->stderr_truncated = v != NULL && strcmp(v, "1") == 0;
+	x->output = CELL_S(EC_OUTPUT);
+	x->output_file = CELL_S(EC_OUTPUT_FILE);
+	x->output_file_len = x->output_file ?
+	    dbres_len(res, i, EC_OUTPUT_FILE) : 0;
+	x->error = CELL_S(EC_ERROR);
+	cell_ts(res, i, EC_QUEUED_AT, x->queued_at);
+	cell_ts(res, i, EC_STARTED_AT, x->started_at);
+	cell_ts(res, i, EC_FINISHED_AT, x->finished_at);
+	if ((v = dbres_get(res, i, EC_DURATION_MS)) != NULL) {
+		x->has_duration = 1;
+		x->duration_ms = strtod(v, NULL);
+	}
+	x->cpu_user_ms = cell_ll(res, i, EC_CPU_USER_MS, &x->has_cpu_user);
+	x->cpu_system_ms = cell_ll(res, i, EC_CPU_SYSTEM_MS,
+	    &x->has_cpu_system);
+	x->max_rss_kb = cell_ll(res, i, EC_MAX_RSS_KB, &x->has_max_rss);
+	x->node = CELL_S(EC_NODE);
+#undef CELL_S
+}
+
+/* Row `i` as a record of its own: it takes the row's strings over
+ * (without copying them), so that freeing `res` leaves them to it. */
+static void
+exec_take(struct dbres *res, size_t i, struct execution *x)
+{
+	store_exec_view(res, i, x);
+	for (size_t k = 0; k < sizeof(exec_str_cols) / sizeof(exec_str_cols[0]);
+	    k++)
+		res->cells[i * res->ncols + exec_str_cols[k]] = NULL;
+}
+
 int
 store_exec_enqueue(struct db *db, long long script_id, const char *script_name,
     const char *trigger, const char *input_json,
-    const struct exec_reserved *rsv, long long *id, struct dbres *row)
+    const struct exec_reserved *rsv, long long *id, struct execution *row)
 {
 #define ENQUEUE "INSERT INTO executions (script_id, script_name, " \
 	"`trigger`, status, input, queued_at, node, runner_pid, " \
@@ -123,6 +205,7 @@ store_exec_enqueue(struct db *db, long long script_id, const char *script_name,
 	    "queued"), DBP_S(input_json), DBP_S(node),
 	    rsv != NULL ? DBP_I(rsv->pid) : DBP_NUL, DBP_S(node) };
 	unsigned long long newid;
+	struct dbres res;
 
 	*id = 0;
 	if (row == NULL) {
@@ -131,12 +214,14 @@ store_exec_enqueue(struct db *db, long long script_id, const char *script_name,
 		*id = (long long)newid;
 		return 0;
 	}
-	if (db_exec(db, ins_row, p, 8, row, NULL, NULL) == -1)
+	if (db_exec(db, ins_row, p, 8, &res, NULL, NULL) == -1)
 		return -1;
-	if (row->nrows != 1 || (*id = atoll(dbres_get(row, 0, EC_ID))) <= 0) {
-		dbres_free(row);
+	if (res.nrows != 1 || (*id = atoll(dbres_get(&res, 0, EC_ID))) <= 0) {
+		dbres_free(&res);
 		return db_fail(db, "INSERT ... RETURNING gave no row");
 	}
+	exec_take(&res, 0, row);
+	dbres_free(&res);
 	return 0;
 }
 
@@ -156,13 +241,23 @@ store_exec_queue_full(struct db *db, int max_queued, int *full)
 }
 
 int
-store_exec_get(struct db *db, long long id, struct dbres *res)
+store_exec_get(struct db *db, long long id, struct execution *x, int *found)
 {
 	static const char *sql = "SELECT " EXEC_COLS
 	    " FROM executions WHERE id = ?";
 	struct dbp p[1] = { DBP_I(id) };
+	struct dbres res;
 
-	return db_exec(db, sql, p, 1, res, NULL, NULL);
+	*found = 0;
+	memset(x, 0, sizeof(*x));
+	if (db_exec(db, sql, p, 1, &res, NULL, NULL) == -1)
+		return -1;
+	if (res.nrows == 1) {
+		exec_take(&res, 0, x);
+		*found = 1;
+	}
+	dbres_free(&res);
+	return 0;
 }
 
 int
@@ -187,10 +282,13 @@ store_exec_status(struct db *db, long long id, char status[16])
  * the matching (filter, id) index and walk it backwards from the cursor.
  */
 int
-store_exec_list(struct db *db, const struct exec_filter *f, struct dbres *res)
+store_exec_list(struct db *db, const struct exec_filter *f,
+    void (*fn)(void *arg, const struct execution *x), void *arg)
 {
 	static char *sqls[16];
 	struct dbp p[6];
+	struct dbres res;
+	struct execution x;
 	size_t np = 0;
 	int combo = (f->script_id ? 1 : 0) | (f->status ? 2 : 0) |
 	    (f->trigger ? 4 : 0) | (f->since ? 8 : 0);
@@ -220,7 +318,14 @@ store_exec_list(struct db *db, const struct exec_filter *f, struct dbres *res)
 	if (combo & 8)
 		p[np++] = DBP_S(f->since);
 	p[np++] = DBP_I(f->limit);
-	return db_exec(db, sqls[combo], p, np, res, NULL, NULL);
+	if (db_exec(db, sqls[combo], p, np, &res, NULL, NULL) == -1)
+		return -1;
+	for (size_t i = 0; i < res.nrows; i++) {
+		store_exec_view(&res, i, &x);
+		fn(arg, &x);
+	}
+	dbres_free(&res);
+	return 0;
 }
 
 int
@@ -238,14 +343,28 @@ store_exec_last_per_script(struct db *db, struct dbres *res)
 
 int
 store_exec_stream(struct db *db, long long id, int which_stderr,
-    struct dbres *res)
+    char **data, size_t *len, int *found)
 {
 	static const char *out_sql = "SELECT stdout FROM executions WHERE id = ?";
 	static const char *err_sql = "SELECT stderr FROM executions WHERE id = ?";
 	struct dbp p[1] = { DBP_I(id) };
+	struct dbres res;
 
-	return db_exec(db, which_stderr ? err_sql : out_sql, p, 1, res, NULL,
-	    NULL);
+	*data = NULL;
+	*len = 0;
+	*found = 0;
+	if (db_exec(db, which_stderr ? err_sql : out_sql, p, 1, &res, NULL,
+	    NULL) == -1)
+		return -1;
+	if (res.nrows == 1) {
+		*found = 1;
+		/* Taken over from the result, not copied: it may be large. */
+		if ((*data = res.cells[0]) != NULL)
+			*len = dbres_len(&res, 0, 0);
+		res.cells[0] = NULL;
+	}
+	dbres_free(&res);
+	return 0;
 }
 
 static const char *claim_upd_sql = "UPDATE executions SET status = "
