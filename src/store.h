@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "request.h"
+#include "role.h"
 
 struct db;
 struct script;
