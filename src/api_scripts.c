@@ -55,7 +55,7 @@ answer_script(struct request *r, int status, const struct script *s,
 
 	jw_init(&w, &out);
 	jw_obj(&w);
-	registry_write_members(&w, s);
+	script_write_members(&w, s);
 	if (with_venv && strcmp(s->type, "python") == 0) {
 		jw_key(&w, "venv");
 		venv_write_for_script(&w, r->ctx->db, r->ctx->conf, s);
@@ -80,7 +80,7 @@ list_one(void *arg, const struct script *s)
 	size_t lo = 0, hi = la->last->nrows;
 
 	jw_obj(la->w);
-	registry_write_members(la->w, s);
+	script_write_members(la->w, s);
 	jw_key(la->w, "last_execution");
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;

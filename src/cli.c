@@ -119,7 +119,7 @@ print_json(const struct script *s)
 
 	jw_init(&w, &out);
 	yajl_gen_config(w.g, yajl_gen_beautify, 1);
-	registry_write_json(&w, s);
+	script_write_json(&w, s);
 	jw_free(&w);
 	fputs(buf_str(&out), stdout);
 	if (out.len == 0 || out.data[out.len - 1] != '\n')

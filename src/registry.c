@@ -56,34 +56,6 @@ xstrdup_opt(const char *s)
 	return s != NULL ? xstrdup(s) : NULL;
 }
 
-void
-script_dup(const struct script *src, struct script *dst)
-{
-	*dst = *src;
-	dst->path = xstrdup_opt(src->path);
-	dst->description = xstrdup_opt(src->description);
-	dst->requirements = xstrdup_opt(src->requirements);
-	dst->args_json = xstrdup_opt(src->args_json);
-	dst->inputs_json = xstrdup_opt(src->inputs_json);
-	dst->outputs_json = xstrdup_opt(src->outputs_json);
-	dst->env_json = xstrdup_opt(src->env_json);
-}
-
-void
-script_free(struct script *s)
-{
-	if (s == NULL)
-		return;
-	free(s->path);
-	free(s->description);
-	free(s->requirements);
-	free(s->args_json);
-	free(s->inputs_json);
-	free(s->outputs_json);
-	free(s->env_json);
-	memset(s, 0, sizeof(*s));
-}
-
 
 static void
 set_str(char **dst, const char *src)
@@ -101,13 +73,6 @@ set_json(char **dst, yajl_val v)
 	json_dump(&b, v);
 	free(*dst);
 	*dst = buf_detach(&b, NULL);
-}
-
-static int
-type_valid(const char *t)
-{
-	return t != NULL && (strcmp(t, "shell") == 0 ||
-	    strcmp(t, "python") == 0 || strcmp(t, "binary") == 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -906,7 +871,7 @@ apply_one(const struct conf *c, enum field f, yajl_val v, struct script *s,
 		snprintf(s->name, sizeof(s->name), "%s", v->u.string);
 		return 0;
 	case F_TYPE:
-		if (!YAJL_IS_STRING(v) || !type_valid(v->u.string)) {
+		if (!YAJL_IS_STRING(v) || !script_type_valid(v->u.string)) {
 			verr_set(e, name, "type must be shell, python or "
 			    "binary");
 			return -1;
@@ -1367,7 +1332,7 @@ registry_list(struct db *db, const struct script_filter *f,
 	enum reg_status rs = REG_OK;
 
 	verr_clear(e);
-	if (f->type != NULL && !type_valid(f->type)) {
+	if (f->type != NULL && !script_type_valid(f->type)) {
 		verr_set(e, "type", "type must be shell, python or binary");
 		return REG_INVALID;
 	}
@@ -1580,61 +1545,4 @@ out:
 	buf_free(&detail);
 	script_free(&s);
 	return rs;
-}
-
-/* ------------------------------------------------------------------ */
-/* Rendering.                                                           */
-
-void
-registry_write_members(struct jw *w, const struct script *s)
-{
-	jw_key(w, "id");
-	jw_int(w, s->id);
-	jw_key(w, "name");
-	jw_str(w, s->name);
-	jw_key(w, "type");
-	jw_str(w, s->type);
-	jw_key(w, "path");
-	jw_str(w, s->path);
-	jw_key(w, "description");
-	jw_str(w, s->description != NULL ? s->description : "");
-	jw_key(w, "enabled");
-	jw_bool(w, s->enabled);
-	jw_key(w, "version");
-	jw_str(w, s->version);
-	jw_key(w, "requirements");
-	jw_str(w, s->requirements);
-	jw_key(w, "args");
-	jw_raw_json(w, s->args_json != NULL ? s->args_json : "[]",
-	    s->args_json != NULL ? strlen(s->args_json) : 2);
-	jw_key(w, "input_mode");
-	jw_str(w, s->input_mode);
-	jw_key(w, "inputs");
-	jw_raw_json(w, s->inputs_json, s->inputs_json != NULL ?
-	    strlen(s->inputs_json) : 0);
-	jw_key(w, "outputs");
-	jw_raw_json(w, s->outputs_json, s->outputs_json != NULL ?
-	    strlen(s->outputs_json) : 0);
-	jw_key(w, "env");
-	jw_raw_json(w, s->env_json, s->env_json != NULL ?
-	    strlen(s->env_json) : 0);
-	jw_key(w, "timeout_s");
-	jw_int(w, s->timeout_s);
-	jw_key(w, "max_concurrency");
-	if (s->max_concurrency > 0)
-		jw_int(w, s->max_concurrency);
-	else
-		jw_null(w);
-	jw_key(w, "created_at");
-	jw_str(w, s->created_at);
-	jw_key(w, "updated_at");
-	jw_str(w, s->updated_at);
-}
-
-void
-registry_write_json(struct jw *w, const struct script *s)
-{
-	jw_obj(w);
-	registry_write_members(w, s);
-	jw_obj_end(w);
 }

@@ -12,38 +12,13 @@
 
 #include <yajl/yajl_tree.h>
 
+#include "script.h"
 #include "verr.h"
 
 struct conf;
 struct db;
 struct shm;
 struct jw;
-
-/* A script as stored. Every pointer member is owned by the struct and
- * released by script_free(); JSON members hold compact JSON text. */
-struct script {
-	long long id;
-	char name[65];
-	char type[8];             /* shell | python | binary */
-	char *path;
-	char *description;
-	int enabled;
-	char version[80];         /* "sha256:<64 hex>" */
-	char *requirements;       /* NULL unless python */
-	char *args_json;          /* JSON array of strings */
-	char input_mode[8];       /* env | stdin | both */
-	char *inputs_json;        /* JSON schema object, or NULL */
-	char *outputs_json;       /* JSON object */
-	char *env_json;           /* JSON object of strings */
-	int timeout_s;
-	int max_concurrency;      /* 0 = no limit (null in JSON) */
-	char created_at[32];
-	char updated_at[32];
-};
-
-void script_free(struct script *s);
-/* A deep copy of src into dst (dst's own allocations; script_free it). */
-void script_dup(const struct script *src, struct script *dst);
 
 /* The outcome of a registry call that can fail for several reasons. */
 enum reg_status {
@@ -169,12 +144,6 @@ enum reg_status registry_update(struct db *db, const struct conf *c,
     struct script *out, struct verr *e);
 enum reg_status registry_delete(struct db *db, long long id,
     const char *actor);
-
-/* Writes the script object of the contract (without "venv"). */
-void registry_write_json(struct jw *w, const struct script *s);
-/* The same members without the braces, for callers that add their own
- * ("venv", "last_execution"). */
-void registry_write_members(struct jw *w, const struct script *s);
 
 /*
  * Lists scripts ordered by name. Filters (all optional): type (NULL: any;
