@@ -13,6 +13,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "script.h"
+#include "versions.h"
 #include "verr.h"
 
 struct conf;
@@ -90,32 +91,6 @@ enum reg_status registry_load_for_submit(struct db *db,
     int max_queued, struct script *s, int *queue_full);
 
 /*
- * A runner's memory of the script files it hashed: the file's identity,
- * size and change times when it was read, with the script's revision
- * (its args and requirements are hashed too) and the version they gave.
- * A file that shows the same stamp has the same content, so its version
- * is known without reading it again (a big binary costs a read and a
- * SHA-256 of every byte). A file changed within VERSION_SETTLE_S of its
- * hashing is not remembered: two writes within one tick of the kernel's
- * file clock could leave the same times.
- */
-#define VERSION_MEMO_SLOTS 16
-#define VERSION_SETTLE_S 2
-struct version_stamp {
-	long long script_id;
-	char updated_at[32];
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime, ctime;
-	char version[80];
-};
-struct version_memo {
-	struct version_stamp v[VERSION_MEMO_SLOTS];
-	int next;               /* the slot to replace next */
-};
-
-/*
  * Recomputes the version of `s` from its file now (or takes it from `vm`,
  * which may be NULL, when the file is unchanged); on change stores it and
  * records it in the history, updating s->version. REG_INVALID when the
@@ -128,11 +103,6 @@ struct version_memo {
  */
 enum reg_status registry_refresh_version(struct db *db, const struct conf *c,
     struct script *s, struct version_memo *vm, struct verr *e);
-/* The version of s's file as it is now (the first part of the above): 0,
- * or -1 with e saying what is wrong with the file. */
-int registry_file_version(const struct conf *c, const struct script *s,
-    struct version_memo *vm, char out[80], struct verr *e);
-
 /* Creates a script from a JSON object (the API body or the CLI's fields);
  * `actor` goes to the audit log. On REG_OK `out` is the stored script. */
 enum reg_status registry_create(struct db *db, const struct conf *c,
