@@ -156,7 +156,8 @@ registry_memo_put(struct script_memo *m, const struct script *s,
 void
 registry_changed(struct shm *shm)
 {
-	atomic_fetch_add(&shm->script_gen, 1);
+	if (shm != NULL)
+		atomic_fetch_add(&shm->script_gen, 1);
 }
 
 enum reg_status
@@ -219,6 +220,16 @@ registry_refresh_version(struct db *db, const struct conf *c,
 	return record_version(db, s, v);
 }
 
+static int
+filter_check(const struct script_filter *f, struct verr *e)
+{
+	if (f->type != NULL && !script_type_valid(f->type)) {
+		verr_set(e, "type", "type must be shell, python or binary");
+		return -1;
+	}
+	return 0;
+}
+
 enum reg_status
 registry_list(struct db *db, const struct script_filter *f,
     void (*fn)(void *arg, const struct script *s), void *arg,
@@ -228,10 +239,8 @@ registry_list(struct db *db, const struct script_filter *f,
 	enum reg_status rs = REG_OK;
 
 	verr_clear(e);
-	if (f->type != NULL && !script_type_valid(f->type)) {
-		verr_set(e, "type", "type must be shell, python or binary");
+	if (filter_check(f, e) == -1)
 		return REG_INVALID;
-	}
 	if (f->q != NULL && *f->q != '\0') {
 		/* '!' escapes LIKE's wildcards and itself. */
 		buf_addc(&like, '%');
@@ -246,6 +255,57 @@ registry_list(struct db *db, const struct script_filter *f,
 	    like.len > 0 ? buf_str(&like) : NULL, fn, arg) == -1)
 		rs = REG_DB;
 	buf_free(&like);
+	return rs;
+}
+
+struct with_last {
+	const struct dbres *last;   /* newest execution per script, by id */
+	void (*fn)(void *arg, const struct script *s,
+	    const struct dbres *last, size_t i);
+	void *arg;
+};
+
+/* Finds the script's row in `last` by binary search (the rows are
+ * ordered by script id, the scripts by name). */
+static void
+with_last_one(void *arg, const struct script *s)
+{
+	struct with_last *wl = arg;
+	size_t lo = 0, hi = wl->last->nrows;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (strtoll(dbres_get(wl->last, mid, EC_SCRIPT_ID), NULL,
+		    10) < s->id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < wl->last->nrows && strtoll(dbres_get(wl->last, lo,
+	    EC_SCRIPT_ID), NULL, 10) == s->id)
+		wl->fn(wl->arg, s, wl->last, lo);
+	else
+		wl->fn(wl->arg, s, NULL, 0);
+}
+
+enum reg_status
+registry_list_with_last(struct db *db, const struct script_filter *f,
+    void (*fn)(void *arg, const struct script *s, const struct dbres *last,
+    size_t i), void *arg, struct verr *e)
+{
+	struct dbres last = { 0, 0, NULL, NULL };
+	struct with_last wl = { &last, fn, arg };
+	enum reg_status rs;
+
+	verr_clear(e);
+	if (filter_check(f, e) == -1)
+		return REG_INVALID;
+	if (store_exec_last_per_script(db, &last) == -1)
+		rs = REG_DB;
+	else
+		rs = registry_list(db, f, with_last_one, &wl, e);
+	dbres_free(&last);
 	return rs;
 }
 
@@ -281,7 +341,8 @@ write_failed(struct db *db, const struct script *s, struct verr *e)
 
 enum reg_status
 registry_create(struct db *db, const struct conf *c, void *magic,
-    yajl_val body, const char *actor, struct script *out, struct verr *e)
+    struct shm *shm, yajl_val body, const char *actor, struct script *out,
+    struct verr *e)
 {
 	struct script s;
 	unsigned changed;
@@ -313,6 +374,7 @@ registry_create(struct db *db, const struct conf *c, void *magic,
 	}
 	if (db_tx_commit(db) == -1)
 		goto out;
+	registry_changed(shm);
 	log_info("script \"%s\" (%lld) registered by \"%s\"", s.name, id,
 	    actor);
 	if (store_script_get(db, id, 0, out, &found) == -1)
@@ -325,8 +387,8 @@ out:
 
 enum reg_status
 registry_update(struct db *db, const struct conf *c, void *magic,
-    long long id, yajl_val patch, const char *actor, struct script *out,
-    struct verr *e)
+    struct shm *shm, long long id, yajl_val patch, const char *actor,
+    struct script *out, struct verr *e)
 {
 	struct script s;
 	struct buf detail = BUF_INIT;
@@ -374,6 +436,7 @@ registry_update(struct db *db, const struct conf *c, void *magic,
 		rs = REG_DB;
 		goto out;
 	}
+	registry_changed(shm);
 	log_info("script \"%s\" (%lld) updated by \"%s\": %s", s.name, id,
 	    actor, detail.len ? buf_str(&detail) : "nothing");
 	rs = REG_DB;
@@ -390,7 +453,8 @@ out:
 }
 
 enum reg_status
-registry_delete(struct db *db, long long id, const char *actor)
+registry_delete(struct db *db, struct shm *shm, long long id,
+    const char *actor)
 {
 	struct script s;
 	struct buf detail = BUF_INIT;
@@ -418,6 +482,7 @@ registry_delete(struct db *db, long long id, const char *actor)
 		goto fail;
 	if (db_tx_commit(db) == -1)
 		goto out;
+	registry_changed(shm);
 	log_info("script \"%s\" (%lld) deleted by \"%s\"%s", s.name, id, actor,
 	    canceled > 0 ? "; its queued executions were canceled" : "");
 	rs = REG_OK;

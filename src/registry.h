@@ -1,14 +1,23 @@
 /*
- * registry.h - the script registry service: the rules of what a script
- * may be, shared by the HTTP API (api_scripts.c) and the admin CLI
- * (cli.c), so both validate with one implementation.
+ * registry.h - the script registry service: reading scripts (with their
+ * version brought up to date from the file), the memories of scripts read
+ * lately, and the writes that change a script. Shared by the HTTP API
+ * (api_scripts.c), the admin CLI (cli.c), execution submission and the
+ * runner, so every rule exists once. Its parts: the model (script.h), the
+ * field rules (scriptfields.h), the file checks (scriptfile.h) and the
+ * version (versions.h); only this service reaches the store.
+ *
+ * Ownership: a struct script filled by a registry call is the caller's,
+ * released with script_free() whatever the status (always safe: a call
+ * that fails leaves it empty or whole). A script passed to a callback is
+ * borrowed for the call. Strings and JSON trees passed in are borrowed.
+ * `magic` is a libmagic cookie (magic_t) or NULL, borrowed.
  */
 #ifndef SCRIPTORCH_REGISTRY_H
 #define SCRIPTORCH_REGISTRY_H
 
+#include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
-#include <time.h>
 
 #include <yajl/yajl_tree.h>
 
@@ -18,8 +27,8 @@
 
 struct conf;
 struct db;
+struct dbres;
 struct shm;
-struct jw;
 
 /* The outcome of a registry call that can fail for several reasons. */
 enum reg_status {
@@ -55,9 +64,10 @@ enum reg_status registry_load(struct db *db, long long id, const char *name,
  * zeroed to start, registry_memo_free at the end). API workers use it
  * for submissions: an entry holds for SCRIPT_MEMO_MS, and not at all once
  * any process of this node changed a script (shm->script_gen, bumped by
- * registry_changed), so a change through this node's API counts at once
- * and one made elsewhere (another node, the CLI) within SCRIPT_MEMO_MS.
- * Runners look entries up by revision (updated_at) instead.
+ * every write of this registry given the shm), so a change through this
+ * node's API counts at once and one made elsewhere (another node, the
+ * CLI) within SCRIPT_MEMO_MS. Runners look entries up by revision
+ * (updated_at) instead.
  */
 #define SCRIPT_MEMO_SLOTS 16
 #define SCRIPT_MEMO_MS 1000
@@ -78,7 +88,8 @@ int registry_memo_get_rev(struct script_memo *m, long long id,
 /* Remembers a copy of s, read now under generation `gen`. */
 void registry_memo_put(struct script_memo *m, const struct script *s,
     uint32_t gen);
-/* Tells every process of this node that scripts changed. */
+/* Tells every process of this node that scripts changed (the writes below
+ * do it themselves). */
 void registry_changed(struct shm *shm);
 
 /* For a submission: the script by id (name NULL) or name, from `memo`
@@ -103,24 +114,32 @@ enum reg_status registry_load_for_submit(struct db *db,
  */
 enum reg_status registry_refresh_version(struct db *db, const struct conf *c,
     struct script *s, struct version_memo *vm, struct verr *e);
-/* Creates a script from a JSON object (the API body or the CLI's fields);
- * `actor` goes to the audit log. On REG_OK `out` is the stored script. */
+
+/*
+ * The writes. Each is one transaction with the version history and an
+ * audit record naming `actor`; on success every process of this node is
+ * told through `shm` (may be NULL: the CLI, another process, has none;
+ * the workers then see the change within SCRIPT_MEMO_MS).
+ */
+/* Creates a script from a JSON object (the API body or the CLI's fields).
+ * On REG_OK `out` is the stored script. */
 enum reg_status registry_create(struct db *db, const struct conf *c,
-    void *magic, yajl_val body, const char *actor, struct script *out,
-    struct verr *e);
-/* Applies a PATCH object to script `id`. */
-enum reg_status registry_update(struct db *db, const struct conf *c,
-    void *magic, long long id, yajl_val patch, const char *actor,
+    void *magic, struct shm *shm, yajl_val body, const char *actor,
     struct script *out, struct verr *e);
-enum reg_status registry_delete(struct db *db, long long id,
-    const char *actor);
+/* Applies a PATCH object to script `id`; `out` as for a create. */
+enum reg_status registry_update(struct db *db, const struct conf *c,
+    void *magic, struct shm *shm, long long id, yajl_val patch,
+    const char *actor, struct script *out, struct verr *e);
+/* Deletes script `id`, its history, and cancels its queued executions. */
+enum reg_status registry_delete(struct db *db, struct shm *shm,
+    long long id, const char *actor);
 
 /*
  * Lists scripts ordered by name. Filters (all optional): type (NULL: any;
  * otherwise shell, python or binary, else REG_INVALID with field "type"),
  * enabled (-1: any, 0, 1), q (NULL or "": any; else a substring of the
  * name or the description, without regard to case; LIKE's wildcards in it
- * are taken literally). fn gets each script, freed after the call.
+ * are taken literally). fn gets each script, borrowed for the call.
  * Versions are not refreshed here (a list would hash every file).
  */
 struct script_filter {
@@ -131,6 +150,17 @@ struct script_filter {
 enum reg_status registry_list(struct db *db, const struct script_filter *f,
     void (*fn)(void *arg, const struct script *s), void *arg,
     struct verr *e);
+/*
+ * The same list, each script with its newest execution, so that a list
+ * view needs no request per script: fn also gets the row `i` of `last`
+ * that is this script's newest execution (store_exec_get's list columns,
+ * for execution_write_json; borrowed for the call), or last NULL when the
+ * script never ran.
+ */
+enum reg_status registry_list_with_last(struct db *db,
+    const struct script_filter *f,
+    void (*fn)(void *arg, const struct script *s, const struct dbres *last,
+    size_t i), void *arg, struct verr *e);
 
 /* Calls fn for each recorded version of script `id`, newest first
  * (REG_NOT_FOUND when there is no such script). */
