@@ -21,9 +21,7 @@
 
 #include "buf.h"
 #include "clock.h"
-#include "conf.h"
 #include "db.h"
-#include "json.h"
 #include "log.h"
 #include "registry.h"
 #include "scriptfields.h"
