@@ -119,7 +119,7 @@ print_json(const struct script *s)
 
 	jw_init(&w, &out);
 	yajl_gen_config(w.g, yajl_gen_beautify, 1);
-	registry_write_json(&w, s);
+	script_write_json(&w, s);
 	jw_free(&w);
 	fputs(buf_str(&out), stdout);
 	if (out.len == 0 || out.data[out.len - 1] != '\n')
@@ -256,7 +256,7 @@ cmd_add(const struct conf *c, int argc, char **argv)
 		magic = NULL;
 	}
 	actor_name(actor, sizeof(actor));
-	rs = registry_create(db, c, magic, tree, actor, &s, &e);
+	rs = registry_create(db, c, magic, NULL, tree, actor, &s, &e);
 	if (rs != REG_OK) {
 		rc = reg_fail("add", db, rs, &e, "");
 		goto out;
@@ -359,7 +359,8 @@ cmd_one(const struct conf *c, const char *cmd, const char *ref)
 		    "{\"enabled\":true}" : "{\"enabled\":false}";
 		yajl_val patch = json_parse(text, strlen(text), NULL, 0);
 
-		rs = registry_update(db, c, NULL, s.id, patch, actor, &upd, &e);
+		rs = registry_update(db, c, NULL, NULL, s.id, patch, actor,
+		    &upd, &e);
 		yajl_tree_free(patch);
 		if (rs != REG_OK)
 			rc = reg_fail(cmd, db, rs, &e, ref);
@@ -368,7 +369,7 @@ cmd_one(const struct conf *c, const char *cmd, const char *ref)
 			rc = 0;
 		}
 	} else {
-		rs = registry_delete(db, s.id, actor);
+		rs = registry_delete(db, NULL, s.id, actor);
 		if (rs != REG_OK)
 			rc = reg_fail(cmd, db, rs, &e, ref);
 		else {

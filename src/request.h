@@ -13,18 +13,13 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "role.h"
 
 struct conf;
 struct db;
 struct shm;
 struct token_cache;
 struct script_memo;
-
-enum role { ROLE_NONE = 0, ROLE_VIEWER = 1, ROLE_OPERATOR = 2, ROLE_ADMIN = 3 };
-
-const char *role_name(enum role r);
-/* Parses "admin", "operator", "viewer"; -1 if none of them. */
-int role_parse(const char *s, enum role *out);
 
 /* What every handler can reach: the worker's long-lived resources. */
 struct worker_ctx {

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "request.h"
+#include "role.h"
 
 struct db;
 struct script;
@@ -189,7 +189,7 @@ int store_exec_delete_old(struct db *db, int days, int batch,
 /* ---- scripts (store_scripts.c) ---- */
 /* One script; *found = 0 when there is none. With for_update the row is
  * locked until the end of the caller's transaction. The caller releases
- * *s with script_free(). */
+ * *s with script_free() (script.h). */
 int store_script_get(struct db *db, long long id, int for_update,
     struct script *s, int *found);
 int store_script_get_by_name(struct db *db, const char *name,

@@ -1,7 +1,7 @@
 /*
  * store_scripts.c - SQL for the script registry and its version history.
  *
- * Rows come back as struct script (registry.h): every text member is a
+ * Rows come back as struct script (script.h): every text member is a
  * fresh heap copy the caller releases with script_free().
  */
 #include "config.h"
@@ -13,7 +13,7 @@
 #include "clock.h"
 #include "db.h"
 #include "log.h"
-#include "registry.h"
+#include "script.h"
 #include "store.h"
 #include "store_int.h"
 
