@@ -428,6 +428,7 @@ finish_error(struct run_state *st, const char *version, const char *msg)
 		return;
 	drop_workdir(st);
 	memset(&f, 0, sizeof(f));
+	f.ended_mono_ms = clock_mono_ms();
 	f.status = "error";
 	f.version = version;
 	f.error = msg;
@@ -632,6 +633,8 @@ run_one(struct runner *rn, const struct exec_claim *cl, enum claim_mode mode,
 	}
 
 	memset(&f, 0, sizeof(f));
+	/* The child is reaped: the run ended now, whenever it is recorded. */
+	f.ended_mono_ms = clock_mono_ms();
 	if (res.canceled)
 		f.status = "canceled";
 	else if (res.timed_out)
@@ -658,7 +661,7 @@ run_one(struct runner *rn, const struct exec_claim *cl, enum claim_mode mode,
 	f.cpu_user_ms = res.cpu_user_ms;
 	f.cpu_system_ms = res.cpu_system_ms;
 	f.max_rss_kb = res.max_rss_kb;
-	f.since_exec_ms = clock_mono_ms() - st.exec_ms;
+	f.exec_mono_ms = st.exec_ms;
 	if (res.timed_out)
 		buf_printf(&why, "timed out after %d s", s.timeout_s);
 
