@@ -131,12 +131,16 @@ test_stdout_json(void)
 	    "", "timed out after 5 s; stdout is not valid JSON: ");
 }
 
-/* A script of `type` at `path` (written with `body` unless NULL). */
+/* A script of `type` in the test's dir as `name` (written with `body`
+ * unless NULL). */
 static void
-script_make(struct script *s, const char *type, const char *path,
+script_make(struct script *s, const char *type, const char *name,
     const char *body, const char *args, const char *env,
     const char *outputs, const char *mode)
 {
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", tmp, name);
 	if (body != NULL) {
 		FILE *f = fopen(path, "w");
 		if (f == NULL || fputs(body, f) == EOF || fclose(f) != 0) {
@@ -197,12 +201,11 @@ argv_is(char *const *argv, const char *const *want, const char *label)
 static void
 test_spec_shell(void)
 {
-	char path[128], wd_prefix[128], ofile[256];
+	char wd_prefix[128], ofile[256];
 	struct script s;
 	struct run r;
 
-	snprintf(path, sizeof(path), "%s/add.sh", tmp);
-	script_make(&s, "shell", path,
+	script_make(&s, "shell", "add.sh",
 	    "#!/bin/sh -e\n"
 	    "line=$(cat)\n"
 	    "printf '{\"n\": %s, \"args\": %d, \"stdin\": %s}\\n' "
@@ -219,7 +222,7 @@ test_spec_shell(void)
 	    strlen(wd_prefix)) == 0, "shell: work dir %s", r.workdir);
 	snprintf(ofile, sizeof(ofile), "%s/out.txt", r.workdir);
 	is_str(r.spec.path, "/bin/sh", "shell: the #! interpreter runs");
-	const char *want[] = { "/bin/sh", "-e", path, "--n", "3", r.workdir,
+	const char *want[] = { "/bin/sh", "-e", r.s.path, "--n", "3", r.workdir,
 	    ofile, "id=42", NULL };
 	argv_is(r.spec.argv, want, "shell");
 	is_str(r.spec.cwd, r.workdir, "shell: cwd is the work dir");
@@ -280,15 +283,14 @@ test_spec_binary_and_python(void)
 {
 	struct script s;
 	struct run r;
-	char path[128], py[128];
+	char py[128];
 
-	snprintf(path, sizeof(path), "%s/tool", tmp);
-	script_make(&s, "binary", path, "", "[\"x{count}\", \"{{y}}\"]", "{}",
-	    "{}", "env");
+	script_make(&s, "binary", "tool", "", "[\"x{count}\", \"{{y}}\"]",
+	    "{}", "{}", "env");
 	ok(prepare(&r, &s, "{\"count\": 2.50}") == 0, "binary: spec built");
-	const char *want[] = { path, "x2.50", "{y}", NULL };
+	const char *want[] = { r.s.path, "x2.50", "{y}", NULL };
 	argv_is(r.spec.argv, want, "binary");
-	is_str(r.spec.path, path, "binary: runs itself");
+	is_str(r.spec.path, r.s.path, "binary: runs itself");
 	ok(r.spec.stdin_data == NULL && r.spec.stdin_len == 0,
 	    "binary: env mode, nothing on stdin");
 	is_str(env_get(r.spec.envp, "INPUT_JSON"), "{\"count\":2.50}",
@@ -297,8 +299,7 @@ test_spec_binary_and_python(void)
 	    "binary: no output file declared");
 	run_release(&r);
 
-	snprintf(path, sizeof(path), "%s/job.py", tmp);
-	script_make(&s, "python", path, "print(1)\n", "[\"{name}\"]", "{}",
+	script_make(&s, "python", "job.py", "print(1)\n", "[\"{name}\"]", "{}",
 	    "{}", "stdin");
 	run_init(&r, &conf, 42);
 	run_take_script(&r, &s);
@@ -310,8 +311,8 @@ test_spec_binary_and_python(void)
 	r.venv.python = xstrdup("/venvs/k1/bin/python");
 	ok(run_spec(&r, (uid_t)-1, (gid_t)-1, NULL) == 0, "python: spec built");
 	snprintf(py, sizeof(py), "/venvs/k1/bin:%s", FIXED_PATH);
-	const char *pwant[] = { "/venvs/k1/bin/python", "-s", "-E", path, "n",
-	    NULL };
+	const char *pwant[] = { "/venvs/k1/bin/python", "-s", "-E", r.s.path,
+	    "n", NULL };
 	argv_is(r.spec.argv, pwant, "python");
 	is_str(env_get(r.spec.envp, "PATH"), py, "python: the venv on PATH");
 	is_str(env_get(r.spec.envp, "VIRTUAL_ENV"), "/venvs/k1",
@@ -320,26 +321,23 @@ test_spec_binary_and_python(void)
 	    "python: stdin mode, no INPUT_ variables");
 	run_release(&r);
 
-	snprintf(path, sizeof(path), "%s/plain.sh", tmp);
-	script_make(&s, "shell", path, "echo hi\n", "[]", "{}", "{}", "env");
+	script_make(&s, "shell", "plain.sh", "echo hi\n", "[]", "{}", "{}",
+	    "env");
 	ok(prepare(&r, &s, "{}") == 0, "no #!: spec built");
-	const char *swant[] = { "/bin/sh", path, NULL };
+	const char *swant[] = { "/bin/sh", r.s.path, NULL };
 	argv_is(r.spec.argv, swant, "no #!");
 	run_release(&r);
 }
 
 /* A spec that cannot be built: -1, and r->error starts with `want`. */
 static void
-spec_fails(const char *label, const char *body, const char *args,
-    const char *input, const char *want)
+spec_fails(const char *label, const char *name, const char *body,
+    const char *args, const char *input, const char *want)
 {
 	struct script s;
 	struct run r;
-	char path[128];
 
-	snprintf(path, sizeof(path), "%s/bad.sh", tmp);
-	unlink(path);
-	script_make(&s, "shell", path, body, args, "{}", "{}", "both");
+	script_make(&s, "shell", name, body, args, "{}", "{}", "both");
 	is_int(prepare(&r, &s, input), -1, "%s: refused", label);
 	ok(strncmp(buf_str(&r.error), want, strlen(want)) == 0, "%s: %s",
 	    label, buf_str(&r.error));
@@ -353,15 +351,17 @@ test_spec_errors(void)
 
 	snprintf(want, sizeof(want), "the #! line of \"%s/bad.sh\" does not "
 	    "name an absolute interpreter", tmp);
-	spec_fails("relative #!", "#!sh\n", "[]", "{}", want);
+	spec_fails("relative #!", "bad.sh", "#!sh\n", "[]", "{}", want);
 	snprintf(want, sizeof(want), "the #! line of \"%s/bad.sh\" is too long",
 	    tmp);
-	spec_fails("#! without an end", "#!/bin/sh", "[]", "{}", want);
-	snprintf(want, sizeof(want), "cannot read \"%s/bad.sh\": ", tmp);
-	spec_fails("missing file", NULL, "[]", "{}", want);
-	spec_fails("missing placeholder", "echo\n", "[\"{nope}\"]", "{}",
-	    "cannot build the arguments: ");
-	spec_fails("bad input JSON", "echo\n", "[]", "{", "the stored "
+	spec_fails("#! without an end", "bad.sh", "#!/bin/sh", "[]", "{}",
+	    want);
+	snprintf(want, sizeof(want), "cannot read \"%s/missing.sh\": No such "
+	    "file or directory", tmp);
+	spec_fails("missing file", "missing.sh", NULL, "[]", "{}", want);
+	spec_fails("missing placeholder", "bad.sh", "echo\n", "[\"{nope}\"]",
+	    "{}", "cannot build the arguments: ");
+	spec_fails("bad input JSON", "bad.sh", "echo\n", "[]", "{", "the stored "
 	    "execution or script holds invalid JSON");
 }
 
@@ -371,29 +371,37 @@ starts(const char *s, const char *prefix)
 	return s != NULL && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* Makes r's record as if the executor reported an exit `code`, or the
+ * signal `signo` when not 0, with `out` on stdout. */
+static void
+ended(struct run *r, int code, int signo, int timed_out, const char *out)
+{
+	r->res.exited = signo == 0;
+	r->res.exit_code = signo == 0 ? code : -1;
+	r->res.signaled = signo != 0;
+	r->res.signo = signo;
+	r->res.timed_out = timed_out;
+	r->res.duration_ms = 30000;
+	capture_init(&r->res.out, 64);
+	capture_add(&r->res.out, out, strlen(out));
+	run_result(r, 1);
+}
+
 /* Records made from results the executor could report. */
 static void
 test_records(void)
 {
 	struct script s;
 	struct run r;
-	char path[128], link[300];
+	char link[300];
 
-	snprintf(path, sizeof(path), "%s/rec.sh", tmp);
-	script_make(&s, "shell", path, "echo\n", "[]", "{}",
+	script_make(&s, "shell", "rec.sh", "echo\n", "[]", "{}",
 	    "{\"stdout\": \"json\", \"file\": \"out.txt\"}", "env");
 	ok(prepare(&r, &s, "{}") == 0, "timed out: prepared");
 	/* The script made its output file a link: not followed. */
 	snprintf(link, sizeof(link), "%s/out.txt", r.workdir);
 	ok(symlink("/etc/passwd", link) == 0, "timed out: link made");
-	r.res.signaled = 1;
-	r.res.signo = 15;
-	r.res.exit_code = -1;
-	r.res.timed_out = 1;
-	r.res.duration_ms = 30000;
-	capture_init(&r.res.out, 64);
-	capture_add(&r.res.out, "{\"half\": ", 9);
-	run_result(&r, 1);
+	ended(&r, 0, 15, 1, "{\"half\": ");
 	is_str(r.final.status, "timed_out", "timed out: status");
 	ok(!r.final.has_exit && r.final.has_signal && r.final.signo == 15,
 	    "timed out: the signal");
@@ -406,14 +414,10 @@ test_records(void)
 	    "timed out: stdout kept");
 	run_release(&r);
 
-	script_make(&s, "shell", path, NULL, "[]", "{}",
+	script_make(&s, "shell", "rec.sh", NULL, "[]", "{}",
 	    "{\"stdout\": \"json\"}", "env");
 	ok(prepare(&r, &s, "{}") == 0, "failed: prepared");
-	r.res.exited = 1;
-	r.res.exit_code = 2;
-	capture_init(&r.res.out, 64);
-	capture_add(&r.res.out, "oops", 4);
-	run_result(&r, 1);
+	ended(&r, 2, 0, 0, "oops");
 	is_str(r.final.status, "failed", "failed: status as the exit made it");
 	is_str(r.final.output_json, NULL, "failed: no JSON");
 	ok(starts(r.final.error, "stdout is not valid JSON: "),
@@ -422,7 +426,7 @@ test_records(void)
 
 	/* A run that could not start ends `error` with the reason. */
 	run_init(&r, &conf, 42);
-	script_make(&s, "shell", path, NULL, "[]", "{}", "{}", "env");
+	script_make(&s, "shell", "rec.sh", NULL, "[]", "{}", "{}", "env");
 	run_take_script(&r, &s);
 	run_errorf(&r, "could not start: %s", "no");
 	r.version_known = 1;
