@@ -162,15 +162,20 @@ struct exec_final {
 	int has_stats;
 	double duration_ms;
 	long long cpu_user_ms, cpu_system_ms, max_rss_kb;
-	/* Time since the child's exec (for started_at when the run ended
-	 * before it was recorded); 0 when it never started. */
-	double since_exec_ms;
+	/* When the run ended (its child reaped, or the error found) and when
+	 * its child was exec'd, as clock_mono_ms() read them; 0: now, and
+	 * never started. Ages are taken from them as the record is sent,
+	 * so a record written late (the database was away) still says when
+	 * the run ended, and when it started if no tick recorded that. */
+	double ended_mono_ms;
+	double exec_mono_ms;
 };
 /* Writes the final record of a running execution. *updated = 0 when it
- * was no longer running (marked lost meanwhile). With `row`, the row as
- * it is after the write comes back in the same round trip, with
- * store_exec_get's columns (an extra one after them); release it with
- * dbres_free(). */
+ * was no longer running (marked lost meanwhile). finished_at is
+ * f->ended_mono_ms on the database's clock (sql/008_execution_finish_at.sql).
+ * With `row`, the row as it is after the write comes back in the same
+ * round trip, with store_exec_get's columns (an extra one after them);
+ * release it with dbres_free(). */
 int store_exec_finish(struct db *db, long long id, const struct exec_final *f,
     int *updated, struct dbres *row);
 /* Cancel: a queued execution becomes canceled at once (*outcome 1); a

@@ -634,15 +634,27 @@ store_exec_progress(struct db *db, long long id, const char *out,
 	return 0;
 }
 
+/* Microseconds from the monotonic instant `mono_ms` to now; 0 for 0. */
+static long long
+age_us(double now_ms, double mono_ms)
+{
+	if (mono_ms <= 0 || mono_ms > now_ms)
+		return 0;
+	return (long long)((now_ms - mono_ms) * 1000);
+}
+
 int
 store_exec_finish(struct db *db, long long id, const struct exec_final *f,
     int *updated, struct dbres *row)
 {
-	/* sql/007_execution_finish.sql: the UPDATE, then the final row
+	/* sql/008_execution_finish_at.sql: the UPDATE, then the final row
 	 * (EXEC_COLS, then `updated`) or `updated` alone. */
-	static const char *sql = "CALL execution_finish(?, ?, ?, ?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-	struct dbp p[18] = {
+	static const char *sql = "CALL execution_finish_at(?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	/* The ages are taken now, as the statement goes out: a retry after
+	 * an outage sends them grown by the outage's length. */
+	double now = clock_mono_ms();
+	struct dbp p[19] = {
 		DBP_I(id), DBP_S(f->status), DBP_S(f->version),
 		f->has_exit ? DBP_I(f->exit_code) : DBP_NUL,
 		f->has_signal ? DBP_I(f->signo) : DBP_NUL,
@@ -656,19 +668,19 @@ store_exec_finish(struct db *db, long long id, const struct exec_final *f,
 		f->has_stats ? DBP_I(f->cpu_user_ms) : DBP_NUL,
 		f->has_stats ? DBP_I(f->cpu_system_ms) : DBP_NUL,
 		f->has_stats ? DBP_I(f->max_rss_kb) : DBP_NUL,
-		f->has_stats ? DBP_I((long long)(f->since_exec_ms * 1000)) :
-		    DBP_NUL,
+		f->has_stats ? DBP_I(age_us(now, f->exec_mono_ms)) : DBP_NUL,
+		DBP_I(age_us(now, f->ended_mono_ms)),
 		DBP_I(row != NULL),
 	};
 	struct dbres res;
 	const char *n;
 
 	*updated = 0;
-	if (db_exec(db, sql, p, 18, &res, NULL, NULL) == -1)
+	if (db_exec(db, sql, p, 19, &res, NULL, NULL) == -1)
 		return -1;
 	if (res.nrows != 1 || res.ncols != (row ? EC_NCOLS + 1u : 1u)) {
 		dbres_free(&res);
-		return db_fail(db, "execution_finish returned an unexpected "
+		return db_fail(db, "execution_finish_at returned an unexpected "
 		    "result");
 	}
 	n = dbres_get(&res, 0, row ? EC_NCOLS : 0);

@@ -1,0 +1,508 @@
+/*
+ * run.c - one run of a script: from the script and its input to the
+ * executor's spec, from the executor's result to the final record.
+ *
+ * The runner is privileged and the script is not: everything read here
+ * on the script's behalf (its #! line, the output file in its work dir)
+ * is read so that the script cannot make us read elsewhere.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "argtpl.h"
+#include "clock.h"
+#include "conf.h"
+#include "fsutil.h"
+#include "inputenv.h"
+#include "json.h"
+#include "log.h"
+#include "run.h"
+#include "sandbox.h"
+
+#define FIXED_PATH "/usr/local/bin:/usr/bin:/bin"
+
+void
+run_init(struct run *r, const struct conf *c, long long id)
+{
+	memset(r, 0, sizeof(*r));
+	r->c = c;
+	r->id = id;
+	snprintf(r->idtext, sizeof(r->idtext), "%lld", id);
+	r->venv.lock_fd = -1;
+}
+
+void
+run_errorf(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&r->error, fmt, ap);
+	va_end(ap);
+}
+
+/* Adds one more complaint to the record's error text. */
+static void
+why_add(struct buf *why, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+why_add(struct buf *why, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why->len)
+		buf_adds(why, "; ");
+	va_start(ap, fmt);
+	buf_vprintf(why, fmt, ap);
+	va_end(ap);
+}
+
+void
+run_take_script(struct run *r, struct script *s)
+{
+	script_free(&r->s);
+	r->s = *s;
+	memset(s, 0, sizeof(*s));
+}
+
+int
+run_load(struct run *r, struct db *db, struct version_memo *versions,
+    long long script_id, struct script *loaded)
+{
+	enum reg_status rs = REG_OK;
+	struct verr e;
+
+	verr_clear(&e);
+	if (loaded != NULL)
+		run_take_script(r, loaded);
+	else
+		rs = registry_load(db, script_id, NULL, &r->s);
+	if (rs == REG_NOT_FOUND) {
+		run_errorf(r, "the script was deleted before this execution "
+		    "could start");
+		return -1;
+	}
+	if (rs == REG_OK)
+		rs = registry_refresh_version(db, r->c, &r->s, versions, &e);
+	if (rs == REG_DB) {
+		run_errorf(r, "the database failed while the script was "
+		    "loaded");
+		return -1;
+	}
+	/* A script that cannot run is recorded with the version it had, if
+	 * any. */
+	r->version_known = rs == REG_OK || r->s.version[0] != '\0';
+	if (rs != REG_OK) {
+		run_errorf(r, "the script cannot run: %s", e.message);
+		return -1;
+	}
+	return 0;
+}
+
+int
+run_parse(struct run *r, const char *input_json)
+{
+	const struct script *s = &r->s;
+	char err[256];
+
+	r->input = json_parse(input_json, strlen(input_json), err,
+	    sizeof(err));
+	r->args = json_parse(s->args_json, strlen(s->args_json), err,
+	    sizeof(err));
+	r->env = json_parse(s->env_json, strlen(s->env_json), err,
+	    sizeof(err));
+	r->outputs = json_parse(s->outputs_json, strlen(s->outputs_json), err,
+	    sizeof(err));
+	if (r->input == NULL || r->args == NULL || r->env == NULL ||
+	    r->outputs == NULL) {
+		run_errorf(r, "the stored execution or script holds invalid "
+		    "JSON");
+		return -1;
+	}
+	r->outfile_rel = json_get_str(r->outputs, "file");
+	return 0;
+}
+
+int
+run_is_python(const struct run *r)
+{
+	return strcmp(r->s.type, "python") == 0;
+}
+
+int
+run_venv(struct run *r, struct db *db, struct shm *shm)
+{
+	return venv_prepare(db, r->c, shm, &r->s, r->id, &r->venv,
+	    &r->error);
+}
+
+int
+run_workdir(struct run *r, uid_t uid, gid_t gid)
+{
+	char err[512];
+
+	if (sandbox_workdir_create(r->c->work_dir, (unsigned long long)r->id,
+	    uid, gid, &r->workdir, err, sizeof(err)) == -1) {
+		run_errorf(r, "cannot create the work dir: %s", err);
+		return -1;
+	}
+	if (r->outfile_rel != NULL)
+		buf_printf(&r->outfile_abs, "%s/%s", r->workdir,
+		    r->outfile_rel);
+	return 0;
+}
+
+enum run_shebang
+run_shebang_parse(char *head, size_t len, char **interp, char **arg)
+{
+	char *p, *end, *a = NULL;
+
+	*interp = *arg = NULL;
+	if (len <= 2 || head[0] != '#' || head[1] != '!')
+		return RUN_SHEBANG_NONE;
+	p = head + 2;
+	if ((end = strchr(p, '\n')) == NULL)
+		return RUN_SHEBANG_LONG;
+	*end = '\0';
+	while (*p == ' ' || *p == '\t')
+		p++;
+	end = p + strcspn(p, " \t");
+	if (*end != '\0') {
+		*end++ = '\0';
+		while (*end == ' ' || *end == '\t')
+			end++;
+		if (*end != '\0') {
+			size_t l = strlen(end);
+			while (l > 0 && (end[l - 1] == ' ' ||
+			    end[l - 1] == '\t' || end[l - 1] == '\r'))
+				end[--l] = '\0';
+			if (l > 0)
+				a = end;
+		}
+	}
+	if (*p != '/')
+		return RUN_SHEBANG_RELATIVE;
+	*interp = p;
+	*arg = a;
+	return RUN_SHEBANG_OK;
+}
+
+/*
+ * The program and the arguments in front of the script's path: binaries
+ * run as they are; shell scripts through their #! line (so the file need
+ * not be executable) or /bin/sh; python ones through their venv's
+ * interpreter with -I-like isolation.
+ */
+static int
+program_for(struct run *r)
+{
+	const struct script *s = &r->s;
+	char head[256], *interp, *arg;
+	ssize_t n;
+	int fd, npre = 0;
+
+	if (strcmp(s->type, "binary") == 0) {
+		r->prog = xstrdup(s->path);
+		return 0;
+	}
+	if (run_is_python(r)) {
+		r->prog = xstrdup(r->venv.python);
+		r->pre[npre++] = xstrdup("-s");
+		r->pre[npre++] = xstrdup("-E");
+		return 0;
+	}
+	if ((fd = open(s->path, O_RDONLY | O_CLOEXEC)) == -1) {
+		run_errorf(r, "cannot read \"%s\": %s", s->path,
+		    strerror(errno));
+		return -1;
+	}
+	n = read(fd, head, sizeof(head) - 1);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	head[n] = '\0';
+	switch (run_shebang_parse(head, (size_t)n, &interp, &arg)) {
+	case RUN_SHEBANG_NONE:
+		r->prog = xstrdup("/bin/sh");
+		return 0;
+	case RUN_SHEBANG_LONG:
+		run_errorf(r, "the #! line of \"%s\" is too long", s->path);
+		return -1;
+	case RUN_SHEBANG_RELATIVE:
+		run_errorf(r, "the #! line of \"%s\" does not name an "
+		    "absolute interpreter", s->path);
+		return -1;
+	case RUN_SHEBANG_OK:
+		break;
+	}
+	r->prog = xstrdup(interp);
+	if (arg != NULL)
+		r->pre[npre++] = xstrdup(arg);
+	return 0;
+}
+
+int
+run_spec(struct run *r, uid_t uid, gid_t gid, struct sandbox *sb)
+{
+	const struct conf *c = r->c;
+	const struct script *s = &r->s;
+	const char *outfile = r->outfile_rel ? buf_str(&r->outfile_abs) : NULL;
+	struct verr e;
+	size_t n, k = 0;
+
+	verr_clear(&e);
+	if (r->venv.dir != NULL) {
+		buf_printf(&r->venv_env, "VIRTUAL_ENV=%s", r->venv.dir);
+		r->extra_env[0] = buf_str(&r->venv_env);
+		buf_printf(&r->venv_path, "%s/bin:" FIXED_PATH, r->venv.dir);
+	}
+	struct inputenv_vars iv = {
+		.execution_id = r->idtext,
+		.workdir = r->workdir,
+		.tmpdir = NULL,
+		.output_file = outfile,
+		.path = r->venv.dir ? buf_str(&r->venv_path) : FIXED_PATH,
+		.extra = r->extra_env[0] ? r->extra_env : NULL,
+	};
+	if (inputenv_build(r->input, s->input_mode, r->env, &iv, &r->envp,
+	    &r->stdin_data, &e) == -1) {
+		run_errorf(r, "cannot pass the input: %s", e.message);
+		return -1;
+	}
+	struct argtpl_vars av = { r->workdir, outfile, r->idtext };
+	if (argtpl_expand(r->args, r->input, &av, &r->tplv, &e) == -1) {
+		run_errorf(r, "cannot build the arguments: %s", e.message);
+		return -1;
+	}
+	if (program_for(r) == -1)
+		return -1;
+
+	/* The program, up to 2 arguments of its own, the script, the
+	 * template's, NULL. */
+	for (n = 0; r->tplv[n] != NULL; n++)
+		;
+	if ((r->argv = calloc(n + 5, sizeof(*r->argv))) == NULL)
+		fatal("calloc");
+	r->argv[k++] = r->prog;
+	for (int i = 0; i < 3 && r->pre[i] != NULL; i++)
+		r->argv[k++] = r->pre[i];
+	if (strcmp(s->type, "binary") != 0)
+		r->argv[k++] = s->path;
+	for (size_t i = 0; i < n; i++)
+		r->argv[k++] = r->tplv[i];
+	r->argv[k] = NULL;
+
+	r->lim.cpu_s = (long)c->rlimit_cpu_s;
+	r->lim.as_bytes = c->rlimit_as_mb * 1024 * 1024;
+	r->lim.nofile = (long)c->rlimit_nofile;
+	r->lim.nproc = (long)c->rlimit_nproc;
+	r->lim.fsize_bytes = c->rlimit_fsize_mb * 1024 * 1024;
+	r->spec.path = r->prog;
+	r->spec.argv = r->argv;
+	r->spec.envp = r->envp;
+	r->spec.cwd = r->workdir;
+	r->spec.uid = uid;
+	r->spec.gid = gid;
+	r->spec.limits = &r->lim;
+	r->spec.stdin_data = r->stdin_data.len ? r->stdin_data.data : NULL;
+	r->spec.stdin_len = r->stdin_data.len;
+	r->spec.capture_cap = (size_t)c->output_cap_bytes;
+	r->spec.timeout_s = s->timeout_s;
+	r->spec.grace_s = c->kill_grace_s;
+	r->spec.sandbox = sb;
+	return 0;
+}
+
+const char *
+run_status(const struct exec_result *res)
+{
+	if (res->canceled)
+		return "canceled";
+	if (res->timed_out)
+		return "timed_out";
+	if (res->exited && res->exit_code == 0)
+		return "succeeded";
+	return "failed";
+}
+
+int
+run_stdout_json(const char *out, size_t len, int truncated,
+    struct buf *json, struct buf *why)
+{
+	yajl_val parsed;
+	char err[512];
+
+	if (truncated) {
+		why_add(why, "stdout is not valid JSON: stdout was truncated");
+		return -1;
+	}
+	if ((parsed = json_parse(out ? out : "", len, err,
+	    sizeof(err))) == NULL) {
+		why_add(why, "stdout is not valid JSON: %s", err);
+		return -1;
+	}
+	json_dump(json, parsed);
+	yajl_tree_free(parsed);
+	return 0;
+}
+
+/*
+ * Reads the declared output file without following any symlink and without
+ * leaving the work dir. *present = 0 when the script made none; a file
+ * that cannot be read, or only in part, is told in `why`.
+ */
+static int
+read_output_file(const char *workdir, const char *rel, size_t cap,
+    struct buf *out, int *present, struct buf *why)
+{
+	struct open_how how;
+	int dfd = -1, fd = -1, trunc = 0, rc = -1;
+
+	*present = 0;
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+	    RESOLVE_NO_MAGICLINKS;
+	if ((dfd = open(workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		goto out;
+	fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof(how));
+	if (fd == -1) {
+		if (errno == ENOENT)
+			rc = 0;
+		else
+			why_add(why, "the output file \"%s\" could not be "
+			    "read: %s", rel, strerror(errno));
+		goto out;
+	}
+	if (fs_read_fd(fd, cap, out, &trunc) == -1) {
+		why_add(why, "the output file \"%s\" could not be read: %s",
+		    rel, strerror(errno));
+		goto out;
+	}
+	*present = 1;
+	if (trunc)
+		why_add(why, "the output file \"%s\" is larger than %zu "
+		    "bytes; only the start was kept", rel, cap);
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (dfd != -1)
+		close(dfd);
+	return rc;
+}
+
+void
+run_result(struct run *r, double exec_mono_ms)
+{
+	const struct exec_result *res = &r->res;
+	struct exec_final *f = &r->final;
+	const char *out_mode;
+	int present = 0;
+
+	memset(f, 0, sizeof(*f));
+	/* The child is reaped: the run ended now, whenever it is recorded. */
+	f->ended_mono_ms = clock_mono_ms();
+	f->exec_mono_ms = exec_mono_ms;
+	f->status = run_status(res);
+	f->version = r->s.version;
+	f->has_exit = res->exited;
+	f->exit_code = res->exit_code;
+	f->has_signal = res->signaled;
+	f->signo = res->signo;
+	capture_render(&res->out, &r->out);
+	capture_render(&res->err, &r->err);
+	f->out = r->out.data;
+	f->outlen = r->out.len;
+	f->out_trunc = capture_truncated(&res->out);
+	f->err = r->err.data;
+	f->errlen = r->err.len;
+	f->err_trunc = capture_truncated(&res->err);
+	f->has_stats = 1;
+	f->duration_ms = res->duration_ms;
+	f->cpu_user_ms = res->cpu_user_ms;
+	f->cpu_system_ms = res->cpu_system_ms;
+	f->max_rss_kb = res->max_rss_kb;
+	if (res->timed_out)
+		why_add(&r->error, "timed out after %d s", r->s.timeout_s);
+
+	/* outputs.stdout = json: a parse failure is reported in error and
+	 * leaves the status as the exit made it. */
+	out_mode = json_get_str(r->outputs, "stdout");
+	if (out_mode != NULL && strcmp(out_mode, "json") == 0 &&
+	    !res->canceled && !res->timed_out &&
+	    run_stdout_json(r->out.data, r->out.len, f->out_trunc,
+	    &r->output_json, &r->error) == 0)
+		f->output_json = buf_str(&r->output_json);
+	if (r->outfile_rel != NULL && read_output_file(r->workdir,
+	    r->outfile_rel, (size_t)r->c->output_file_cap_bytes, &r->ofile,
+	    &present, &r->error) == 0 && present) {
+		f->output_file = r->ofile.data ? r->ofile.data : "";
+		f->output_file_len = r->ofile.len;
+	}
+	f->error = r->error.len ? buf_str(&r->error) : NULL;
+}
+
+void
+run_error_final(struct run *r)
+{
+	struct exec_final *f = &r->final;
+
+	memset(f, 0, sizeof(*f));
+	f->ended_mono_ms = clock_mono_ms();
+	f->status = "error";
+	f->version = r->version_known ? r->s.version : NULL;
+	f->error = buf_str(&r->error);
+}
+
+void
+run_drop_workdir(struct run *r)
+{
+	char err[512];
+
+	if (r->workdir == NULL || r->workdir_gone || r->c->keep_workdirs)
+		return;
+	if (sandbox_workdir_remove(r->workdir, err, sizeof(err)) == -1)
+		log_warnx("%s", err);
+	r->workdir_gone = 1;
+}
+
+void
+run_release(struct run *r)
+{
+	run_drop_workdir(r);
+	exec_result_free(&r->res);
+	free(r->workdir);
+	free(r->prog);
+	for (int i = 0; i < 3; i++)
+		free(r->pre[i]);
+	free(r->argv);
+	venv_release(&r->venv);
+	argtpl_free(r->tplv);
+	inputenv_free(r->envp);
+	yajl_tree_free(r->input);
+	yajl_tree_free(r->args);
+	yajl_tree_free(r->env);
+	yajl_tree_free(r->outputs);
+	buf_free(&r->outfile_abs);
+	buf_free(&r->venv_env);
+	buf_free(&r->venv_path);
+	buf_free(&r->stdin_data);
+	buf_free(&r->out);
+	buf_free(&r->err);
+	buf_free(&r->ofile);
+	buf_free(&r->output_json);
+	buf_free(&r->error);
+	script_free(&r->s);
+	run_init(r, r->c, r->id);
+}

@@ -1,0 +1,471 @@
+/* Unit tests for run.c: #! parsing, status classification, stdout as
+ * JSON, the executor's spec built from a script and an input, and the
+ * final record made from the executor's result. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "capture.h"
+#include "clock.h"
+#include "conf.h"
+#include "exec.h"
+#include "registry.h"
+#include "run.h"
+#include "sandbox.h"
+#include "tap.h"
+
+#define FIXED_PATH "/usr/local/bin:/usr/bin:/bin"
+
+static char tmp[64];            /* scripts and the work dirs */
+static struct conf conf;
+
+static void
+shebang(const char *label, const char *text, enum run_shebang want,
+    const char *want_interp, const char *want_arg)
+{
+	char head[256], *interp, *arg;
+	size_t n = strlen(text);
+
+	memcpy(head, text, n + 1);
+	is_int(run_shebang_parse(head, n, &interp, &arg), want, "#! %s: kind",
+	    label);
+	is_str(interp, want_interp, "#! %s: interpreter", label);
+	is_str(arg, want_arg, "#! %s: argument", label);
+}
+
+static void
+test_shebang(void)
+{
+	shebang("plain", "#!/bin/sh\necho\n", RUN_SHEBANG_OK, "/bin/sh", NULL);
+	shebang("one argument", "#!/bin/sh -e\n", RUN_SHEBANG_OK, "/bin/sh",
+	    "-e");
+	shebang("the rest is one argument",
+	    "#! /usr/bin/env  python3 -u \t\r\nprint(1)\n", RUN_SHEBANG_OK,
+	    "/usr/bin/env", "python3 -u");
+	shebang("tabs", "#!\t/bin/bash\t-x\n", RUN_SHEBANG_OK, "/bin/bash",
+	    "-x");
+	shebang("blanks after the interpreter", "#!/bin/sh  \t\n",
+	    RUN_SHEBANG_OK, "/bin/sh", NULL);
+	shebang("a lone \\r as argument", "#!/bin/sh \r\n", RUN_SHEBANG_OK,
+	    "/bin/sh", NULL);
+	shebang("no #!", "echo hi\n", RUN_SHEBANG_NONE, NULL, NULL);
+	shebang("#! alone", "#!", RUN_SHEBANG_NONE, NULL, NULL);
+	shebang("empty", "", RUN_SHEBANG_NONE, NULL, NULL);
+	shebang("no end of line", "#!/bin/sh", RUN_SHEBANG_LONG, NULL, NULL);
+	shebang("relative", "#!sh -e\n", RUN_SHEBANG_RELATIVE, NULL, NULL);
+	shebang("empty line", "#!\n", RUN_SHEBANG_RELATIVE, NULL, NULL);
+}
+
+static const char *
+status_of(int exited, int code, int signaled, int timed_out, int canceled)
+{
+	struct exec_result res;
+
+	memset(&res, 0, sizeof(res));
+	res.exited = exited;
+	res.exit_code = code;
+	res.signaled = signaled;
+	res.signo = signaled ? 15 : 0;
+	res.timed_out = timed_out;
+	res.canceled = canceled;
+	return run_status(&res);
+}
+
+static void
+test_status(void)
+{
+	is_str(status_of(1, 0, 0, 0, 0), "succeeded", "exit 0");
+	is_str(status_of(1, 3, 0, 0, 0), "failed", "exit 3");
+	is_str(status_of(0, -1, 1, 0, 0), "failed", "killed by a signal");
+	is_str(status_of(0, -1, 1, 1, 0), "timed_out", "killed at the deadline");
+	is_str(status_of(1, 0, 0, 1, 0), "timed_out",
+	    "exit 0 after the deadline's SIGTERM");
+	is_str(status_of(0, -1, 1, 0, 1), "canceled", "killed for a cancel");
+	is_str(status_of(0, -1, 1, 1, 1), "canceled",
+	    "a cancel counts before the deadline");
+}
+
+static void
+stdout_json(const char *label, const char *out, int truncated,
+    const char *why_before, int want_rc, const char *want_json,
+    const char *want_why_prefix)
+{
+	struct buf json = BUF_INIT, why = BUF_INIT;
+	int rc;
+
+	buf_adds(&why, why_before);
+	rc = run_stdout_json(out, out ? strlen(out) : 0, truncated, &json,
+	    &why);
+	is_int(rc, want_rc, "stdout %s: result", label);
+	is_str(buf_str(&json), want_json, "stdout %s: JSON", label);
+	ok(strncmp(buf_str(&why), want_why_prefix,
+	    strlen(want_why_prefix)) == 0, "stdout %s: error text", label);
+	if (want_rc == 0)
+		is_str(buf_str(&why), want_why_prefix, "stdout %s: no error "
+		    "added", label);
+	else
+		ok(why.len > strlen(why_before) + 2, "stdout %s: says why "
+		    "(%s)", label, buf_str(&why));
+	buf_free(&json);
+	buf_free(&why);
+}
+
+static void
+test_stdout_json(void)
+{
+	stdout_json("object", "{ \"a\": [1, 2.50, null], \"b\": \"\\u00e9\" }\n",
+	    0, "", 0, "{\"a\":[1,2.50,null],\"b\":\"\xc3\xa9\"}", "");
+	stdout_json("number", " 42 ", 0, "", 0, "42", "");
+	stdout_json("not JSON", "done\n", 0, "", -1, "",
+	    "stdout is not valid JSON: ");
+	stdout_json("empty", NULL, 0, "", -1, "",
+	    "stdout is not valid JSON: ");
+	stdout_json("truncated", "{\"a\": 1}", 1, "", -1, "",
+	    "stdout is not valid JSON: stdout was truncated");
+	stdout_json("after another error", "[", 0, "timed out after 5 s", -1,
+	    "", "timed out after 5 s; stdout is not valid JSON: ");
+}
+
+/* A script of `type` in the test's dir as `name` (written with `body`
+ * unless NULL). */
+static void
+script_make(struct script *s, const char *type, const char *name,
+    const char *body, const char *args, const char *env,
+    const char *outputs, const char *mode)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", tmp, name);
+	if (body != NULL) {
+		FILE *f = fopen(path, "w");
+		if (f == NULL || fputs(body, f) == EOF || fclose(f) != 0) {
+			printf("Bail out! cannot write %s\n", path);
+			exit(1);
+		}
+		chmod(path, 0755);
+	}
+	memset(s, 0, sizeof(*s));
+	s->id = 7;
+	snprintf(s->name, sizeof(s->name), "t");
+	snprintf(s->type, sizeof(s->type), "%s", type);
+	snprintf(s->version, sizeof(s->version), "sha256:%064d", 0);
+	snprintf(s->input_mode, sizeof(s->input_mode), "%s", mode);
+	s->path = xstrdup(path);
+	s->args_json = xstrdup(args);
+	s->env_json = xstrdup(env);
+	s->outputs_json = xstrdup(outputs);
+	s->timeout_s = 30;
+}
+
+/* Prepares run r of execution 42 for script s up to its spec, with the
+ * runner's identity kept: 0, or -1 with r->error. */
+static int
+prepare(struct run *r, struct script *s, const char *input)
+{
+	run_init(r, &conf, 42);
+	run_take_script(r, s);
+	if (run_parse(r, input) == -1)
+		return -1;
+	if (run_workdir(r, (uid_t)-1, (gid_t)-1) == -1)
+		return -1;
+	return run_spec(r, (uid_t)-1, (gid_t)-1, NULL);
+}
+
+/* The value of `name` in envp, or NULL. */
+static const char *
+env_get(char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; envp != NULL && *envp != NULL; envp++)
+		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+static void
+argv_is(char *const *argv, const char *const *want, const char *label)
+{
+	int i;
+
+	for (i = 0; want[i] != NULL; i++)
+		is_str(argv[i], want[i], "%s: argv[%d]", label, i);
+	ok(argv[i] == NULL, "%s: argv has %d entries", label, i);
+}
+
+static void
+test_spec_shell(void)
+{
+	char wd_prefix[128], ofile[256];
+	struct script s;
+	struct run r;
+
+	script_make(&s, "shell", "add.sh",
+	    "#!/bin/sh -e\n"
+	    "line=$(cat)\n"
+	    "printf '{\"n\": %s, \"args\": %d, \"stdin\": %s}\\n' "
+	    "\"$INPUT_COUNT\" $# \"$line\"\n"
+	    "printf 'file %s' \"$INPUT_NAME\" > out.txt\n",
+	    "[\"--n\", \"{count}\", \"{workdir}\", \"{output_file}\", "
+	    "\"id={execution_id}\"]", "{\"GREETING\": \"hi\"}",
+	    "{\"stdout\": \"json\", \"file\": \"out.txt\"}", "both");
+	if (!ok(prepare(&r, &s, "{\"count\": 3, \"name\": \"a b\"}") == 0,
+	    "shell: spec built"))
+		printf("#   %s\n", buf_str(&r.error));
+	snprintf(wd_prefix, sizeof(wd_prefix), "%s/42-", tmp);
+	ok(r.workdir != NULL && strncmp(r.workdir, wd_prefix,
+	    strlen(wd_prefix)) == 0, "shell: work dir %s", r.workdir);
+	snprintf(ofile, sizeof(ofile), "%s/out.txt", r.workdir);
+	is_str(r.spec.path, "/bin/sh", "shell: the #! interpreter runs");
+	const char *want[] = { "/bin/sh", "-e", r.s.path, "--n", "3", r.workdir,
+	    ofile, "id=42", NULL };
+	argv_is(r.spec.argv, want, "shell");
+	is_str(r.spec.cwd, r.workdir, "shell: cwd is the work dir");
+	is_str(env_get(r.spec.envp, "INPUT_COUNT"), "3", "shell: INPUT_COUNT");
+	is_str(env_get(r.spec.envp, "INPUT_NAME"), "a b", "shell: INPUT_NAME");
+	is_str(env_get(r.spec.envp, "GREETING"), "hi", "shell: script env");
+	is_str(env_get(r.spec.envp, "PATH"), FIXED_PATH, "shell: PATH");
+	is_str(env_get(r.spec.envp, "HOME"), r.workdir, "shell: HOME");
+	is_str(env_get(r.spec.envp, "SCRIPTORCH_OUTPUT_FILE"), ofile,
+	    "shell: SCRIPTORCH_OUTPUT_FILE");
+	is_str(env_get(r.spec.envp, "SCRIPTORCH_EXECUTION_ID"), "42",
+	    "shell: SCRIPTORCH_EXECUTION_ID");
+	ok(env_get(r.spec.envp, "VIRTUAL_ENV") == NULL, "shell: no venv");
+	ok(r.spec.stdin_data != NULL && r.spec.stdin_len ==
+	    strlen("{\"count\":3,\"name\":\"a b\"}") && memcmp(r.spec.stdin_data,
+	    "{\"count\":3,\"name\":\"a b\"}", r.spec.stdin_len) == 0,
+	    "shell: the input on stdin");
+	is_int(r.spec.timeout_s, 30, "shell: the script's timeout");
+	ok(r.spec.grace_s == conf.kill_grace_s, "shell: the kill grace");
+	is_int(r.spec.capture_cap, conf.output_cap_bytes, "shell: capture cap");
+	is_int(r.spec.uid, (uid_t)-1, "shell: uid");
+	ok(r.spec.limits != NULL && r.spec.limits->nofile ==
+	    conf.rlimit_nofile && r.spec.limits->as_bytes ==
+	    conf.rlimit_as_mb * 1024 * 1024 && r.spec.limits->cpu_s ==
+	    conf.rlimit_cpu_s, "shell: limits from the configuration");
+
+	/* The same run through the executor, and its record. */
+	char err[512];
+	double exec_ms = clock_mono_ms();
+	if (!ok(exec_run(&r.spec, NULL, &r.res, err, sizeof(err)) == 0,
+	    "shell: runs"))
+		printf("#   %s\n", err);
+	run_result(&r, exec_ms);
+	is_str(r.final.status, "succeeded", "record: status");
+	ok(r.final.has_exit && r.final.exit_code == 0 && !r.final.has_signal,
+	    "record: exit 0");
+	is_str(r.final.output_json, "{\"n\":3,\"args\":5,\"stdin\":{\"count\":3,"
+	    "\"name\":\"a b\"}}", "record: stdout as JSON");
+	ok(r.final.output_file != NULL && r.final.output_file_len == 8 &&
+	    memcmp(r.final.output_file, "file a b", 8) == 0,
+	    "record: the output file");
+	is_str(r.final.error, NULL, "record: no error");
+	char version[80];
+	snprintf(version, sizeof(version), "sha256:%064d", 0);
+	is_str(r.final.version, version, "record: the version that ran");
+	ok(r.final.has_stats && r.final.duration_ms > 0, "record: stats");
+	ok(r.final.exec_mono_ms == exec_ms && r.final.ended_mono_ms >=
+	    exec_ms + r.final.duration_ms - 1, "record: exec and end times");
+	char *wd = xstrdup(r.workdir);
+	run_drop_workdir(&r);
+	ok(access(wd, F_OK) == -1, "the work dir is removed");
+	free(wd);
+	run_release(&r);
+}
+
+static void
+test_spec_binary_and_python(void)
+{
+	struct script s;
+	struct run r;
+	char py[128];
+
+	script_make(&s, "binary", "tool", "", "[\"x{count}\", \"{{y}}\"]",
+	    "{}", "{}", "env");
+	ok(prepare(&r, &s, "{\"count\": 2.50}") == 0, "binary: spec built");
+	const char *want[] = { r.s.path, "x2.50", "{y}", NULL };
+	argv_is(r.spec.argv, want, "binary");
+	is_str(r.spec.path, r.s.path, "binary: runs itself");
+	ok(r.spec.stdin_data == NULL && r.spec.stdin_len == 0,
+	    "binary: env mode, nothing on stdin");
+	is_str(env_get(r.spec.envp, "INPUT_JSON"), "{\"count\":2.50}",
+	    "binary: INPUT_JSON");
+	is_str(env_get(r.spec.envp, "SCRIPTORCH_OUTPUT_FILE"), NULL,
+	    "binary: no output file declared");
+	run_release(&r);
+
+	script_make(&s, "python", "job.py", "print(1)\n", "[\"{name}\"]", "{}",
+	    "{}", "stdin");
+	run_init(&r, &conf, 42);
+	run_take_script(&r, &s);
+	ok(run_is_python(&r), "python: is python");
+	ok(run_parse(&r, "{\"name\": \"n\"}") == 0 &&
+	    run_workdir(&r, (uid_t)-1, (gid_t)-1) == 0, "python: prepared");
+	/* What run_venv leaves: the venv's dir and interpreter. */
+	r.venv.dir = xstrdup("/venvs/k1");
+	r.venv.python = xstrdup("/venvs/k1/bin/python");
+	ok(run_spec(&r, (uid_t)-1, (gid_t)-1, NULL) == 0, "python: spec built");
+	snprintf(py, sizeof(py), "/venvs/k1/bin:%s", FIXED_PATH);
+	const char *pwant[] = { "/venvs/k1/bin/python", "-s", "-E", r.s.path,
+	    "n", NULL };
+	argv_is(r.spec.argv, pwant, "python");
+	is_str(env_get(r.spec.envp, "PATH"), py, "python: the venv on PATH");
+	is_str(env_get(r.spec.envp, "VIRTUAL_ENV"), "/venvs/k1",
+	    "python: VIRTUAL_ENV");
+	is_str(env_get(r.spec.envp, "INPUT_NAME"), NULL,
+	    "python: stdin mode, no INPUT_ variables");
+	run_release(&r);
+
+	script_make(&s, "shell", "plain.sh", "echo hi\n", "[]", "{}", "{}",
+	    "env");
+	ok(prepare(&r, &s, "{}") == 0, "no #!: spec built");
+	const char *swant[] = { "/bin/sh", r.s.path, NULL };
+	argv_is(r.spec.argv, swant, "no #!");
+	run_release(&r);
+}
+
+/* A spec that cannot be built: -1, and r->error starts with `want`. */
+static void
+spec_fails(const char *label, const char *name, const char *body,
+    const char *args, const char *input, const char *want)
+{
+	struct script s;
+	struct run r;
+
+	script_make(&s, "shell", name, body, args, "{}", "{}", "both");
+	is_int(prepare(&r, &s, input), -1, "%s: refused", label);
+	ok(strncmp(buf_str(&r.error), want, strlen(want)) == 0, "%s: %s",
+	    label, buf_str(&r.error));
+	run_release(&r);
+}
+
+static void
+test_spec_errors(void)
+{
+	char want[256];
+
+	snprintf(want, sizeof(want), "the #! line of \"%s/bad.sh\" does not "
+	    "name an absolute interpreter", tmp);
+	spec_fails("relative #!", "bad.sh", "#!sh\n", "[]", "{}", want);
+	snprintf(want, sizeof(want), "the #! line of \"%s/bad.sh\" is too long",
+	    tmp);
+	spec_fails("#! without an end", "bad.sh", "#!/bin/sh", "[]", "{}",
+	    want);
+	snprintf(want, sizeof(want), "cannot read \"%s/missing.sh\": No such "
+	    "file or directory", tmp);
+	spec_fails("missing file", "missing.sh", NULL, "[]", "{}", want);
+	spec_fails("missing placeholder", "bad.sh", "echo\n", "[\"{nope}\"]",
+	    "{}", "cannot build the arguments: ");
+	spec_fails("bad input JSON", "bad.sh", "echo\n", "[]", "{", "the stored "
+	    "execution or script holds invalid JSON");
+}
+
+static int
+starts(const char *s, const char *prefix)
+{
+	return s != NULL && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Makes r's record as if the executor reported an exit `code`, or the
+ * signal `signo` when not 0, with `out` on stdout. */
+static void
+ended(struct run *r, int code, int signo, int timed_out, const char *out)
+{
+	r->res.exited = signo == 0;
+	r->res.exit_code = signo == 0 ? code : -1;
+	r->res.signaled = signo != 0;
+	r->res.signo = signo;
+	r->res.timed_out = timed_out;
+	r->res.duration_ms = 30000;
+	capture_init(&r->res.out, 64);
+	capture_add(&r->res.out, out, strlen(out));
+	run_result(r, 1);
+}
+
+/* Records made from results the executor could report. */
+static void
+test_records(void)
+{
+	struct script s;
+	struct run r;
+	char link[300];
+
+	script_make(&s, "shell", "rec.sh", "echo\n", "[]", "{}",
+	    "{\"stdout\": \"json\", \"file\": \"out.txt\"}", "env");
+	ok(prepare(&r, &s, "{}") == 0, "timed out: prepared");
+	/* The script made its output file a link: not followed. */
+	snprintf(link, sizeof(link), "%s/out.txt", r.workdir);
+	ok(symlink("/etc/passwd", link) == 0, "timed out: link made");
+	ended(&r, 0, 15, 1, "{\"half\": ");
+	is_str(r.final.status, "timed_out", "timed out: status");
+	ok(!r.final.has_exit && r.final.has_signal && r.final.signo == 15,
+	    "timed out: the signal");
+	is_str(r.final.output_json, NULL, "timed out: stdout not parsed");
+	ok(r.final.output_file == NULL, "timed out: no output file");
+	ok(starts(r.final.error, "timed out after 30 s; the output file "
+	    "\"out.txt\" could not be read: "), "timed out: error %s",
+	    r.final.error);
+	ok(r.final.outlen == 9 && memcmp(r.final.out, "{\"half\": ", 9) == 0,
+	    "timed out: stdout kept");
+	run_release(&r);
+
+	script_make(&s, "shell", "rec.sh", NULL, "[]", "{}",
+	    "{\"stdout\": \"json\"}", "env");
+	ok(prepare(&r, &s, "{}") == 0, "failed: prepared");
+	ended(&r, 2, 0, 0, "oops");
+	is_str(r.final.status, "failed", "failed: status as the exit made it");
+	is_str(r.final.output_json, NULL, "failed: no JSON");
+	ok(starts(r.final.error, "stdout is not valid JSON: "),
+	    "failed: error %s", r.final.error);
+	run_release(&r);
+
+	/* A run that could not start ends `error` with the reason. */
+	run_init(&r, &conf, 42);
+	script_make(&s, "shell", "rec.sh", NULL, "[]", "{}", "{}", "env");
+	run_take_script(&r, &s);
+	run_errorf(&r, "could not start: %s", "no");
+	r.version_known = 1;
+	run_error_final(&r);
+	is_str(r.final.status, "error", "error: status");
+	is_str(r.final.error, "could not start: no", "error: text");
+	is_str(r.final.version, r.s.version, "error: the version known");
+	ok(r.final.ended_mono_ms > 0 && !r.final.has_stats,
+	    "error: an end time, no stats");
+	r.version_known = 0;
+	run_error_final(&r);
+	is_str(r.final.version, NULL, "error: no version when unknown");
+	run_release(&r);
+}
+
+int
+main(void)
+{
+	plan_lazy();
+	conf_defaults(&conf);
+	snprintf(tmp, sizeof(tmp), "/tmp/test-run-XXXXXX");
+	if (mkdtemp(tmp) == NULL) {
+		printf("Bail out! mkdtemp\n");
+		return 1;
+	}
+	free(conf.work_dir);
+	conf.work_dir = xstrdup(tmp);
+
+	test_shebang();
+	test_status();
+	test_stdout_json();
+	test_spec_shell();
+	test_spec_binary_and_python();
+	test_spec_errors();
+	test_records();
+
+	char err[512];
+	if (sandbox_workdir_remove(tmp, err, sizeof(err)) == -1)
+		printf("# %s\n", err);
+	conf_free(&conf);
+	return done_testing();
+}
