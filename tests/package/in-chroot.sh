@@ -148,11 +148,11 @@ tls_handshake() {	# tls_handshake -tls1_2: a handshake at that version works
 tls_new_ok() { tls_handshake -tls1_2 && tls_handshake -tls1_3; }
 tls_old_refused() {
 	! tls_handshake -tls1 && ! tls_handshake -tls1_1 && return 0
-	tail -5 "$LOGDIR/tls-tls1.out" "$LOGDIR/tls-tls1_1.out"
+	tail -n 5 "$LOGDIR/tls-tls1.out" "$LOGDIR/tls-tls1_1.out"
 	return 1
 }
 check "TLS 1.2 and 1.3 handshakes succeed (openssl s_client, certificate verified)" \
-	tls_new_ok || tail -5 "$LOGDIR"/tls-tls1_[23].out >&2
+	tls_new_ok || tail -n 5 "$LOGDIR"/tls-tls1_[23].out >&2
 check "TLS 1.0 and 1.1 are refused, even to a client that offers them" \
 	tls_old_refused
 no_ticket() { tls_handshake -tls1_2 && ! grep 'TLS session ticket' "$LOGDIR/tls-tls1_2.out"; }
