@@ -6,14 +6,15 @@
 # install, as README.Debian says, and lets systemd start the daemon from
 # the installed unit: every sandboxing directive of the unit is applied by
 # systemd 252 itself. Then it checks, from inside a run, that the sandbox
-# is there, and the package through the installed nginx. Prints
+# is there, and the package through the installed nginx: HTTPS with
+# ssl-cert's snakeoil certificate, HTTP redirected to it. Prints
 # "ok DESC" / "not ok DESC" on stdout (run.sh numbers them); details go to
 # stderr.
 #   in-chroot.sh DEB
 set -u
 DEB=$1
 CONF=/etc/scriptorch/scriptorch.conf
-URL=http://127.0.0.1
+SNAKEOIL=/etc/ssl/certs/ssl-cert-snakeoil.pem
 LOGDIR=/root/pkgtest/logs
 DB_PASSWORD=pkg-test-$$
 mkdir -p "$LOGDIR"
@@ -66,6 +67,19 @@ rm -f /etc/nginx/sites-enabled/default
 check "nginx -t accepts the installed site, nginx.service reloads" \
 	sh -c 'nginx -t && systemctl reload nginx'
 
+# The site serves HTTPS with ssl-cert's snakeoil certificate, made out to
+# the host name ssl-cert's postinst found. Every request below goes to
+# that name, resolved to 127.0.0.1 by curl, which checks the certificate
+# with the snakeoil one as its only CA: a client told to trust it.
+SITE=$(openssl x509 -in "$SNAKEOIL" -noout -ext subjectAltName 2>/dev/null |
+	sed -n 's/^ *DNS:\([^,]*\).*/\1/p' | head -1)
+check "ssl-cert made the snakeoil certificate and key the site starts with (for '$SITE')" \
+	test -n "$SITE" -a -f /etc/ssl/private/ssl-cert-snakeoil.key
+URL=https://$SITE
+HTTP_URL=http://$SITE
+CURL=(curl --cacert "$SNAKEOIL" --resolve "$SITE:443:127.0.0.1" \
+	--resolve "$SITE:80:127.0.0.1")
+
 # ---- the daemon, started by systemd ---------------------------------------
 # The unit is enabled, so the boot started it already (it waits for its
 # database). The admin restarts it after the set-up, as postinst says.
@@ -76,32 +90,80 @@ echo outside >/var/tmp/scriptorch-pkgtest-outside
 main_pid() { systemctl show -P MainPID scriptorch; }
 wait_healthy() {
 	for _ in $(seq 1 100); do
-		[ "$(curl -s -o /dev/null -w '%{http_code}' $URL/api/v1/health)" = 200 ] &&
+		[ "$("${CURL[@]}" -s -o /dev/null -w '%{http_code}' "$URL/api/v1/health")" = 200 ] &&
 			return 0
 		sleep 0.2
 	done
-	curl -s $URL/api/v1/health >&2
+	"${CURL[@]}" -sS "$URL/api/v1/health" >&2
 	journal
 	return 1
 }
 check "systemctl restart scriptorch: ExecStartPre (check-config) passes, ExecStart runs" \
 	systemctl restart scriptorch || journal
-check "health is 200 through the installed nginx site" wait_healthy
+check "health is 200 over HTTPS through the installed site (the snakeoil certificate verifies)" \
+	wait_healthy
 check "the FastCGI socket is root:www-data 0660" \
 	test "$(stat -c '%U:%G %a' /run/scriptorch/fcgi.sock)" = "root:www-data 660"
-check "the UI is served from /usr/share/scriptorch/htdocs" \
-	sh -c "curl -fsS $URL/ | grep -qi '<html'"
+ui_served() { "${CURL[@]}" -fsS "$URL/" | grep -qi '<html'; }
+check "the UI is served from /usr/share/scriptorch/htdocs" ui_served
 check "the daemon puts its runs in cgroups v2 below its service's cgroup" \
 	sh -c "journalctl -b -u scriptorch --no-pager -o cat |
 		grep -F 'cgroup v2 under \"/sys/fs/cgroup/system.slice/scriptorch.service/'" ||
 	journal
 
-# ---- smoke test through nginx -------------------------------------------
+# ---- HTTPS, the redirect from HTTP, TLS versions --------------------------
+headers() {	# headers CURL-ARGS...: the answer's status line and headers
+	"${CURL[@]}" -sS -o /dev/null -D - "$@" | tr -d '\r'
+}
+has() {		# has HEADERS LINE: HEADERS has LINE (case aside), verbatim
+	printf '%s\n' "$1" | grep -qixF -- "$2"
+}
+H=$(headers "$URL/api/v1/health")
+check "HTTPS answers carry HSTS: Strict-Transport-Security: max-age=63072000" \
+	has "$H" 'Strict-Transport-Security: max-age=63072000' || diag "$H"
+check "HTTPS speaks HTTP/2 (ALPN)" \
+	test "$("${CURL[@]}" -s --http2 -o /dev/null -w '%{http_version}' "$URL/api/v1/health")" = 2
+redirected() {	# redirected PATH [CURL-ARGS...]: http://SITE/PATH answers 308
+	local path=$1 h; shift	# to https://SITE/PATH; its headers in $H
+	H=$(headers "$@" "$HTTP_URL$path")
+	h=$(printf '%s\n' "$H" | head -1)
+	[ "$h" = "HTTP/1.1 308 Permanent Redirect" ] && has "$H" "Location: $URL$path" ||
+		{ printf '%s\n' "$H"; return 1; }
+}
+check "HTTP: GET answers 308 to https:// with the same host, path and query" \
+	redirected '/api/v1/health?a=1&b=x%20y'
+no_hsts() { ! printf '%s\n' "$H" | grep -i '^strict-transport-security:'; }
+check "HTTP answers carry no HSTS" no_hsts
+check "HTTP: a POST gets the same 308 (which keeps the method, unlike 301)" \
+	redirected '/api/v1/admin/scripts?x=1' --data '{}'
+
+# A client that is willing to speak TLS 1.0 and 1.1 (OpenSSL's security
+# level 0: at its default level OpenSSL 3 refuses them on its own, so the
+# test would pass against any server). The refusal must be the server's.
+tls_handshake() {	# tls_handshake -tls1_2: a handshake at that version works
+	openssl s_client -connect 127.0.0.1:443 -servername "$SITE" "$1" \
+		-cipher 'DEFAULT:@SECLEVEL=0' -CAfile "$SNAKEOIL" -verify_return_error \
+		</dev/null >"$LOGDIR/tls$1.out" 2>&1
+}
+tls_new_ok() { tls_handshake -tls1_2 && tls_handshake -tls1_3; }
+tls_old_refused() {
+	! tls_handshake -tls1 && ! tls_handshake -tls1_1 && return 0
+	tail -n 5 "$LOGDIR/tls-tls1.out" "$LOGDIR/tls-tls1_1.out"
+	return 1
+}
+check "TLS 1.2 and 1.3 handshakes succeed (openssl s_client, certificate verified)" \
+	tls_new_ok || tail -n 5 "$LOGDIR"/tls-tls1_[23].out >&2
+check "TLS 1.0 and 1.1 are refused, even to a client that offers them" \
+	tls_old_refused
+no_ticket() { tls_handshake -tls1_2 && ! grep 'TLS session ticket' "$LOGDIR/tls-tls1_2.out"; }
+check "no TLS session tickets (a TLS 1.2 handshake gets none)" no_ticket
+
+# ---- smoke test through nginx (HTTPS) -------------------------------------
 TOKEN=$(scriptorchd token create --name pkg-test --role admin 2>&2)
 check "scriptorchd token create prints a token" test -n "$TOKEN"
 api() {	# api METHOD PATH [BODY] -> body in $BODY, status in $STATUS
 	local out
-	out=$(curl -s -w '\n%{http_code}' -X "$1" -H "Authorization: Bearer $TOKEN" \
+	out=$("${CURL[@]}" -s -w '\n%{http_code}' -X "$1" -H "Authorization: Bearer $TOKEN" \
 		-H 'Content-Type: application/json' ${3:+--data "$3"} "$URL$2")
 	STATUS=${out##*$'\n'}
 	BODY=${out%$'\n'*}
@@ -129,6 +191,19 @@ api GET "/api/v1/executions/$EXEC_ID"
 check "GET /api/v1/executions/ID shows the output, run as _scriptorch-run" \
 	test "$STATUS" = 200 -a "$(json stdout)" = "hello package from _scriptorch-run" ||
 	diag "$STATUS $BODY"
+# A client given the http:// address that follows redirects (curl
+# --location-trusted: it keeps the Authorization header across the
+# change of scheme) repeats the POST, with its body, over HTTPS. (curl
+# -X would keep POST after any redirect: without it curl does what most
+# clients do, a GET after a 301 or 302.)
+cp /srv/scriptorch/scripts/hello.sh /srv/scriptorch/scripts/via-redirect.sh
+H=$("${CURL[@]}" -s --location-trusted -o /dev/null \
+	-w '%{http_code} %{num_redirects} %{url_effective}' \
+	-H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+	--data '{"name":"via-redirect","type":"shell","path":"/srv/scriptorch/scripts/via-redirect.sh"}' \
+	"$HTTP_URL/api/v1/admin/scripts")
+check "a POST to http:// followed through the 308 arrives as a POST with its body (201)" \
+	test "$H" = "201 1 $URL/api/v1/admin/scripts" || diag "$H"
 
 # ---- the unit's sandbox, seen from inside a run ---------------------------
 # A run inherits everything systemd put around the daemon. This script

@@ -11,8 +11,10 @@
 #     tests/package/in-chroot.sh there: MariaDB and nginx as the boot
 #     started them, the daemon started by systemd from the installed unit
 #     with all of its sandboxing, a probe run that checks the sandbox from
-#     inside, a smoke test through nginx on port 80, the same .deb over
-#     itself (postinst restarts the unit), purge (prerm stops it).
+#     inside, the site over HTTPS with ssl-cert's snakeoil certificate
+#     (TLS versions, HSTS, the 308 redirect from port 80), a smoke test
+#     over HTTPS, the same .deb over itself (postinst restarts the unit),
+#     purge (prerm stops it).
 # Needs root and a cgroup v2 hierarchy. Leaves this machine as it was,
 # except the package cache below.
 #
