@@ -4,7 +4,8 @@
  *
  * Every heartbeat interval: executions whose runner stopped sending
  * heartbeats are marked lost (any node's janitor may do it; the update is
- * conditional, so two janitors cannot both claim one). Every minute: a
+ * conditional, so two janitors cannot both claim one), except within a
+ * heartbeat timeout after this janitor found the database unreachable. Every minute: a
  * batch of at most 500 executions past the retention period is deleted,
  * repeated while batches come back full, so no long lock is ever held;
  * the venvs of this node beyond the cache bounds are evicted (venv.c);
@@ -162,7 +163,7 @@ janitor_main(const struct conf *c, struct shm *shm)
 {
 	struct sigaction sa;
 	struct db *db = db_new(c);
-	double last_retention = 0, last_workdirs = 0;
+	double last_retention = 0, last_workdirs = 0, last_outage = -1e18;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
@@ -173,8 +174,18 @@ janitor_main(const struct conf *c, struct shm *shm)
 	sigaction(SIGHUP, &sa, NULL);
 
 	while (!stopping) {
-		if (db_begin(db) == 0) {
-			sweep_lost(c, db, shm);
+		if (db_begin(db) == -1) {
+			last_outage = clock_mono_ms();
+		} else {
+			/* While the database was away no runner could send a
+			 * heartbeat: give them a whole timeout after it comes
+			 * back to record their results before any run is
+			 * taken for lost (a finished run was marked lost by the
+			 * first sweep after an outage longer than the
+			 * timeout, racing its runner's retry). */
+			if (clock_mono_ms() - last_outage >
+			    c->heartbeat_timeout_s * 1000.0)
+				sweep_lost(c, db, shm);
 			venv_interrupted(c, db);
 			double now = clock_mono_ms();
 			/* A dir can be left behind only by a run marked lost,

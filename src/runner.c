@@ -177,13 +177,19 @@ leave_answer(struct runner *rn, long long id, const struct dbres *row)
 	buf_free(&out);
 }
 
-/* Saves the final record, retrying while the database is away: a run
- * that happened is never dropped for a transient outage. */
+/* Saves the final record, retrying while the database is away (or the
+ * transaction lost a deadlock, as Galera reports conflicts): a run that
+ * happened is never dropped for a transient outage. Any other error is
+ * not cured by waiting (a value the schema refuses, say): the record is
+ * then replaced, once, by an `error` record that says why, so that the
+ * execution still ends at once with its exit status and times. */
 static void
 finish(struct runner *rn, long long id, const struct exec_final *f)
 {
 	double give_up = clock_mono_ms() + 600000.0;
 	int updated = 0, warned = 0, answer = rn->answer_id == id;
+	struct exec_final fallback;
+	struct buf why = BUF_INIT;
 	struct dbres row;
 
 	memset(&row, 0, sizeof(row));
@@ -192,13 +198,37 @@ finish(struct runner *rn, long long id, const struct exec_final *f)
 		    store_exec_finish(rn->db, id, f, &updated,
 		    answer ? &row : NULL) == 0)
 			break;
+		if (db_error(rn->db) != DB_EUNAVAIL &&
+		    db_error(rn->db) != DB_EDEADLOCK && f != &fallback) {
+			log_warnx("cannot record the result: %s; recording an "
+			    "error instead", db_errmsg(rn->db));
+			buf_printf(&why, "the run ended (%s) but its result could "
+			    "not be recorded: %s", f->status, db_errmsg(rn->db));
+			fallback = *f;
+			fallback.status = "error";
+			fallback.out = fallback.err = NULL;
+			fallback.outlen = fallback.errlen = 0;
+			fallback.out_trunc = fallback.err_trunc = 0;
+			fallback.output_json = NULL;
+			fallback.output_file = NULL;
+			fallback.output_file_len = 0;
+			fallback.error = buf_str(&why);
+			f = &fallback;
+			continue;
+		}
+		if (db_error(rn->db) != DB_EUNAVAIL &&
+		    db_error(rn->db) != DB_EDEADLOCK) {
+			log_warnx("cannot record even the error record: %s",
+			    db_errmsg(rn->db));
+			goto out;
+		}
 		if (!warned++)
 			log_warnx("cannot record the result yet, retrying: %s",
 			    db_errmsg(rn->db));
 		if (clock_mono_ms() > give_up) {
 			log_warnx("giving up recording the result: %s",
 			    db_errmsg(rn->db));
-			return;
+			goto out;
 		}
 		usleep(500 * 1000);
 	}
@@ -208,6 +238,8 @@ finish(struct runner *rn, long long id, const struct exec_final *f)
 	else if (answer)
 		leave_answer(rn, id, &row);
 	dbres_free(&row);
+out:
+	buf_free(&why);
 	execution_notify_done(rn->shm, id);
 }
 

@@ -11,8 +11,9 @@ from conftest import SCRIPT_ROOT, call, stackctl, unique, wait_for
 
 # How long MariaDB stays down after the run has ended: long enough that a
 # finished_at taken when the record is written, rather than when the child
-# was reaped, is far outside the bound below.
-OUTAGE_S = 5.0
+# was reaped, is far outside the bound below, and longer than the stack's
+# heartbeat timeout (5 s).
+OUTAGE_S = 8.0
 # finished_at - started_at may differ from duration_ms by this much (two
 # clocks, ticks, a loaded machine), never by the outage's length.
 SLACK_S = 2.0
@@ -27,14 +28,6 @@ def get_when_up(eid):
     """The execution, or None while the API cannot read it (503)."""
     r = call("GET", f"/api/v1/executions/{eid}")
     return r.json if r.status == 200 else None
-
-
-def janitor_pid():
-    for line in stackctl("children").splitlines():
-        pid, name = line.split()
-        if name == "sto-janitor":
-            return int(pid)
-    raise AssertionError("no janitor among the daemon's children")
 
 
 def script_alive(path):
@@ -64,24 +57,30 @@ def test_result_recorded_after_an_outage_keeps_its_end_time():
     wait_for(lambda: (lambda e: e if e and e["started_at"] else None)(get_when_up(eid)),
              timeout=30, what="the run to be recorded as started")
 
-    # The lost sweep would end the run `lost` if it looked before the
-    # runner's retry once the database is back (the stack's heartbeat
-    # timeout is 5 s); this test is about the runner's record, so the
-    # janitor sleeps through it.
-    janitor = janitor_pid()
-    os.kill(janitor, signal.SIGSTOP)
+    # The outage outlasts the stack's heartbeat timeout (5 s): when the
+    # database comes back, the janitor must give the runners a timeout's
+    # time to record their results before it takes a silent run for lost
+    # (it did not, and a finished run raced its runner's retry). To make
+    # that race certain, the runner is held still while the database
+    # comes back, for a few of the janitor's sweeps (one a second).
+    runner = int(stackctl("sql", f"SELECT runner_pid FROM executions WHERE id = {eid}"))
     try:
         stackctl("stop-db")
         try:
             open(flag, "w").close()
             wait_for(lambda: not script_alive(path), timeout=30, what="the script to end")
             time.sleep(OUTAGE_S)    # the outage itself, not a wait for an event
+            os.kill(runner, signal.SIGSTOP)
         finally:
             stackctl("start-db")
+        wait_for(lambda: call("GET", "/api/v1/health", token=None).status == 200, timeout=30,
+                 what="the database to answer again")
+        time.sleep(2.5)             # the janitor's sweeps, with the runner held
+        os.kill(runner, signal.SIGCONT)
         e = wait_for(lambda: (lambda e: e if e and e["status"] not in ("queued", "running") else None)(
             get_when_up(eid)), timeout=60, what="the result to be recorded")
     finally:
-        os.kill(janitor, signal.SIGCONT)
+        os.kill(runner, signal.SIGCONT)
         os.unlink(flag)
 
     assert e["status"] == "succeeded", e
@@ -93,3 +92,32 @@ def test_result_recorded_after_an_outage_keeps_its_end_time():
         f"{e['duration_ms'] / 1000.0:.3f} s: finished_at is not when it ended", e)
     wait_for(lambda: call("GET", "/api/v1/health", token=None).status == 200, timeout=30,
              what="health after the database came back")
+
+
+def test_a_result_the_database_refuses_ends_in_an_error_record_at_once():
+    """Only an unreachable database (or a lost deadlock) is waited out: an
+    error that waiting does not cure ends the run with an `error` record
+    that says why, instead of ten minutes of retries and then `lost`."""
+    marker = unique("poison")
+    trigger = "poison_" + marker.replace("-", "_")
+    # (DELIMITER: the client would split the trigger's body at its ';'.)
+    stackctl("sql", f"DELIMITER //\nCREATE TRIGGER {trigger} BEFORE UPDATE ON executions FOR EACH ROW "
+                    f"IF NEW.stdout LIKE '%{marker}%' THEN "
+                    f"SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test'; END IF //")
+    try:
+        path = os.path.join(SCRIPT_ROOT, marker + ".sh")
+        with open(path, "w") as f:
+            f.write(f"#!/bin/sh\necho {marker}\nexit 3\n")
+        os.chmod(path, 0o755)
+        r = call("POST", "/api/v1/admin/scripts", {"name": unique("p"), "type": "shell", "path": path})
+        assert r.status == 201, r
+        r = call("POST", f"/api/v1/scripts/{r.json['id']}/executions?wait=30", {"input": {}}, timeout=60)
+        assert r.status == 200, r
+        e = r.json
+        assert e["status"] == "error", e
+        assert "could not be recorded" in e["error"] and "refused by the test" in e["error"], e
+        assert "failed" in e["error"], e      # the status it really had is named
+        assert e["exit_code"] == 3 and e["finished_at"] and e["duration_ms"] is not None, e
+        assert marker not in (e["stdout"] or ""), e
+    finally:
+        stackctl("sql", f"DROP TRIGGER IF EXISTS {trigger}")
