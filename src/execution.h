@@ -92,7 +92,7 @@ enum exec_outcome {
 /*
  * A submission under way: the script it is for, with what the service
  * learnt of the queue in the same read. Opened by execution_prepare(),
- * used by one execution_submit() and the execution_wait() after it,
+ * used by one execution_submit_wait() (or execution_submit()),
  * released by execution_submission_free() (NULL is fine).
  */
 struct exec_submission;
