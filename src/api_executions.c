@@ -112,38 +112,31 @@ static void
 submit_and_answer(struct request *r, const char *trigger, int wait_s)
 {
 	struct exec_submission *sub = NULL;
-	struct execution x;
+	struct exec_waited w = EXEC_WAITED_INIT;
 	struct verr e;
 	yajl_val body = NULL, input = NULL;
-	struct buf answer = BUF_INIT;
 	enum exec_outcome rc;
-	long long id;
-	int final = 0;
 
-	memset(&x, 0, sizeof(x));
 	verr_clear(&e);
 	if (prepare(r, &sub) == -1)
 		goto out;
 	if (parse_input(r, &body, &input) == -1)
 		goto out;
-	/* Not waited for: x is the execution as it was queued. */
-	rc = execution_submit(r->ctx->db, r->ctx->conf, r->ctx->shm, sub,
-	    input, trigger, wait_s == 0 ? &x : NULL, &id, &e);
-	if (rc == EXEC_OK && wait_s != 0)
-		rc = execution_wait(r->ctx->db, r->ctx->shm, id, sub,
-		    wait_s * 1000, &x, &answer, &final);
+	/* Not waited for (wait_s 0, or every waiting place taken): w.x is
+	 * the execution as it was queued. */
+	rc = execution_submit_wait(r->ctx->db, r->ctx->conf, r->ctx->shm, sub,
+	    input, trigger, wait_s * 1000, r->ctx->stopping, &w, &e);
 	if (rc == EXEC_NOT_FOUND)
 		resp_error(r, 500, "internal", NULL, "execution %lld vanished",
-		    id);
+		    w.id);
 	else if (rc != EXEC_OK)
 		answer_failure(r, rc, &e);
-	else if (answer.len)    /* the final form, left by the runner */
-		resp_json(r, 200, &answer);
+	else if (w.json.len)    /* the final form, left by the runner */
+		resp_json(r, 200, &w.json);
 	else
-		answer_execution(r, final ? 200 : 202, &x);
+		answer_execution(r, w.final ? 200 : 202, &w.x);
 out:
-	execution_free(&x);
-	buf_free(&answer);
+	execution_waited_free(&w);
 	yajl_tree_free(body);
 	execution_submission_free(sub);
 }
@@ -311,8 +304,14 @@ api_exec_list(struct request *r)
 		}
 		f.status = v;
 	}
-	if ((v = req_query(r, "trigger", &tr)) != NULL && *v)
+	if ((v = req_query(r, "trigger", &tr)) != NULL && *v) {
+		if (!execution_trigger_known(v)) {
+			resp_error(r, 422, "validation_failed", "trigger",
+			    "trigger must be one of api, test, ui");
+			goto out;
+		}
 		f.trigger = v;
+	}
 	if ((v = req_query(r, "since", &since)) != NULL && *v) {
 		if (clock_rfc3339_to_db(v, since_db, sizeof(since_db)) == -1) {
 			resp_error(r, 422, "validation_failed", "since",

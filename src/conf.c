@@ -19,7 +19,8 @@
 #include "exec.h"
 #include "log.h"
 
-enum key_type { K_STR, K_INT, K_LL, K_DBL, K_BOOL, K_ROOTS };
+/* K_AUTO: an int, or "auto" (CONF_AUTO). */
+enum key_type { K_STR, K_INT, K_AUTO, K_LL, K_DBL, K_BOOL, K_ROOTS };
 
 struct key {
 	const char *section;
@@ -27,7 +28,7 @@ struct key {
 	enum key_type type;
 	size_t off;
 	const char *def;
-	long long min, max;        /* for K_INT and K_LL */
+	long long min, max;        /* for K_INT, K_AUTO and K_LL */
 };
 
 #define O(f) offsetof(struct conf, f)
@@ -40,6 +41,7 @@ static const struct key keys[] = {
 	{ "daemon", "max_body_bytes", K_LL, O(max_body_bytes), "1048576", 1024, 1LL << 30 },
 	{ "daemon", "shutdown_timeout_s", K_INT, O(shutdown_timeout_s), "10", 1, 3600 },
 	{ "daemon", "socket_mode", K_STR, O(socket_mode), "0660", 0, 0 },
+	{ "daemon", "max_waiting_workers", K_AUTO, O(max_waiting_workers), "auto", 0, 255 },
 
 	{ "database", "host", K_STR, O(db_host), "localhost", 0, 0 },
 	{ "database", "port", K_INT, O(db_port), "3306", 0, 65535 },
@@ -166,6 +168,22 @@ set_key(struct conf *c, const struct key *k, const char *value, char *msg,
 			return -1;
 		}
 		*(double *)(void *)base = d;
+		return 0;
+	case K_AUTO:
+		if (strcmp(value, "auto") == 0) {
+			*(int *)(void *)base = CONF_AUTO;
+			return 0;
+		}
+		errno = 0;
+		ll = strtoll(value, &end, 10);
+		if (errno || end == value || *end != '\0' || ll < k->min ||
+		    ll > k->max) {
+			snprintf(msg, msglen, "\"%s\" must be auto or a whole "
+			    "number from %lld to %lld, not \"%s\"", k->name,
+			    k->min, k->max, value);
+			return -1;
+		}
+		*(int *)(void *)base = (int)ll;
 		return 0;
 	case K_INT:
 	case K_LL:
@@ -315,6 +333,14 @@ conf_validate(const struct conf *c, char *err, size_t errlen)
 		    "longer than heartbeat_interval_s");
 		return -1;
 	}
+	if (c->max_waiting_workers != CONF_AUTO &&
+	    c->max_waiting_workers >= c->api_workers) {
+		snprintf(err, errlen, "[daemon] max_waiting_workers (%d) must be "
+		    "below api_workers (%d): a waiting worker answers nothing "
+		    "else, and at least one must stay free for other requests",
+		    c->max_waiting_workers, c->api_workers);
+		return -1;
+	}
 	enum log_level lvl;
 	if (log_level_parse(c->log_level, &lvl) == -1) {
 		snprintf(err, errlen, "[daemon] log_level must be error, warn, "
@@ -341,6 +367,14 @@ conf_fit_grace(struct conf *c, char *note, size_t notelen)
 	    CONF_GRACE_MARGIN_S, c->heartbeat_timeout_s);
 	c->kill_grace_s = most;
 	return 1;
+}
+
+int
+conf_max_waiting(const struct conf *c)
+{
+	if (c->max_waiting_workers != CONF_AUTO)
+		return c->max_waiting_workers;
+	return c->api_workers / 2;
 }
 
 void

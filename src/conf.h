@@ -24,6 +24,7 @@ struct conf {
 	long long max_body_bytes;
 	int shutdown_timeout_s;
 	char *socket_mode;        /* octal, for a unix socket */
+	int max_waiting_workers;  /* CONF_AUTO: conf_max_waiting() decides */
 
 	/* [database] */
 	char *db_host;
@@ -106,5 +107,16 @@ int conf_validate(const struct conf *c, char *err, size_t errlen);
  */
 int conf_fit_grace(struct conf *c, char *note, size_t notelen);
 void conf_free(struct conf *c);
+
+/* A number key set to "auto": the value follows from other keys. */
+#define CONF_AUTO (-1)
+/*
+ * How many API workers may wait for an execution's end at once
+ * (max_waiting_workers): as set, or by default (auto) half of
+ * api_workers, rounded down, so that at least half of them, and at
+ * least one, stay free for other requests. conf_validate() refuses a
+ * value that leaves no worker free.
+ */
+int conf_max_waiting(const struct conf *c);
 
 #endif

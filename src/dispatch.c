@@ -320,6 +320,55 @@ dispatch_box_forget(struct shm *shm, int pid)
 			atomic_compare_exchange_strong(&b->state, &v, BOX_BUSY);
 		atomic_store(&b->owner, 0);
 	}
+	/* An API worker killed in its wait. The master calls this once it
+	 * reaped the pid, before it forks again: no live worker of ours can
+	 * hold the same pid yet. */
+	for (int i = 0; i < SHM_WAIT_PLACES; i++) {
+		int32_t v = pid;
+		atomic_compare_exchange_strong(&shm->wait_place[i], &v, 0);
+	}
+}
+
+int
+dispatch_wait_enter(struct shm *shm, int cap)
+{
+	int32_t me = (int32_t)getpid();
+
+	if (cap > SHM_WAIT_PLACES)
+		cap = SHM_WAIT_PLACES;
+	for (int i = 0; i < cap; i++) {
+		int32_t free_place = 0;
+		if (atomic_load(&shm->wait_place[i]) == 0 &&
+		    atomic_compare_exchange_strong(&shm->wait_place[i],
+		    &free_place, me))
+			return i;
+	}
+	return -1;
+}
+
+void
+dispatch_wait_leave(struct shm *shm, int place)
+{
+	int32_t me = (int32_t)getpid();
+
+	if (place >= 0 && place < SHM_WAIT_PLACES)
+		atomic_compare_exchange_strong(&shm->wait_place[place], &me, 0);
+}
+
+int
+dispatch_waiting(struct shm *shm)
+{
+	int n = 0;
+
+	for (int i = 0; i < SHM_WAIT_PLACES; i++)
+		n += atomic_load(&shm->wait_place[i]) != 0;
+	return n;
+}
+
+void
+dispatch_wait_declined(struct shm *shm)
+{
+	atomic_fetch_add(&shm->waits_declined, 1);
 }
 
 void

@@ -1,8 +1,9 @@
 /*
  * dispatch.h - how an execution reaches a runner of this node and how its
  * end reaches whoever waits for it, through the shared region (shm.h):
- * the runners' mailboxes, the hand-off slots, the backlog count, and the
- * wake-up words (done, cancel, queue).
+ * the runners' mailboxes, the hand-off slots, the backlog count, the
+ * wake-up words (done, cancel, queue), and the API workers' waiting
+ * places.
  *
  * Owns no memory and no descriptor: every function works on the
  * caller's shared region, which the master maps before forking and never
@@ -127,10 +128,33 @@ void dispatch_box_result_put(struct shm *shm, int box, long long id,
 int dispatch_box_result_get(struct shm *shm, int box, long long id,
     struct buf *out);
 
-/* Master: a worker or runner `pid` is gone: drop its reservations and
- * free its box (an execution left in it ends lost by the heartbeat
- * sweep, like any run of a dead runner). */
+/* Master: a worker or runner `pid` is gone: drop its reservations, free
+ * its box (an execution left in it ends lost by the heartbeat sweep,
+ * like any run of a dead runner) and its waiting place (below). */
 void dispatch_box_forget(struct shm *shm, int pid);
+
+/*
+ * Waiting places. An API worker that waits for an execution's end
+ * (`?wait=`, `/test`) answers nothing else meanwhile (libfcgi is
+ * blocking), so only `cap` workers of the node (max_waiting_workers)
+ * may wait at once: the others stay free for health checks, reads and
+ * submissions. A place is one word holding the waiting worker's pid,
+ * taken by one compare-and-swap, so no two workers get the same place
+ * and a worker dying in its wait frees its place through the master
+ * (dispatch_box_forget): nothing is counted that a dead process could
+ * leave behind. Only the first `cap` places are taken: after a reload
+ * that lowered the cap, a worker of the old generation may still hold
+ * one beyond it until its wait ends.
+ */
+/* Takes a free place among the first `cap` for this process: its
+ * index, or -1 when all are taken. */
+int dispatch_wait_enter(struct shm *shm, int cap);
+/* Gives place `place` (from dispatch_wait_enter) back. */
+void dispatch_wait_leave(struct shm *shm, int place);
+/* How many places are taken now (the node's waiting workers). */
+int dispatch_waiting(struct shm *shm);
+/* Counts a wait answered at once because no place was free. */
+void dispatch_wait_declined(struct shm *shm);
 
 /*
  * The end of an execution and a cancel, told to this node's processes.

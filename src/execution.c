@@ -190,13 +190,25 @@ out:
 	return rc;
 }
 
-enum exec_outcome
-execution_wait(struct db *db, struct shm *shm, long long id,
-    const struct exec_submission *sub, int timeout_ms, struct execution *x,
-    struct buf *json, int *final)
+/*
+ * Waits until execution `id` is final or `timeout_ms` passed, woken by
+ * the runner through its completion word. *final tells whether it ended.
+ * `sub`: NULL, or the submission that queued it: then the first read of
+ * the row waits for the runner instead of coming at once, and the runner
+ * it went to may leave its final form in its mailbox: `json` (not NULL
+ * with a `sub`) then holds the answer, already rendered, and *x stays
+ * empty. Otherwise *x is its latest state (execution_free it). Once
+ * *stopping is set (NULL: never), the wait ends within stop_grace_ms.
+ * EXEC_OK, EXEC_NOT_FOUND (no such execution) or EXEC_DB.
+ */
+static enum exec_outcome
+wait_end(struct db *db, struct shm *shm, long long id,
+    const struct exec_submission *sub, int timeout_ms,
+    const volatile sig_atomic_t *stopping, int stop_grace_ms,
+    struct execution *x, struct buf *json, int *final)
 {
 	double deadline = clock_mono_ms() + timeout_ms;
-	int found;
+	int found, stop_seen = 0;
 
 	*final = 0;
 	memset(x, 0, sizeof(*x));
@@ -221,6 +233,14 @@ execution_wait(struct db *db, struct shm *shm, long long id,
 			*final = 1;
 			return EXEC_OK;
 		}
+		/* A signal ends the futex wait below, so the flag is seen
+		 * within one read of the row. */
+		if (stopping != NULL && *stopping && !stop_seen) {
+			double by = clock_mono_ms() + stop_grace_ms;
+			stop_seen = 1;
+			if (by < deadline)
+				deadline = by;
+		}
 		double left = deadline - clock_mono_ms();
 		if (left <= 0)
 			return EXEC_OK;
@@ -228,6 +248,54 @@ execution_wait(struct db *db, struct shm *shm, long long id,
 		dispatch_done_wait(shm, id, seen, left > 250 ? 250 :
 		    (int)left + 1);
 	}
+}
+
+enum exec_outcome
+execution_submit_wait(struct db *db, const struct conf *c, struct shm *shm,
+    struct exec_submission *sub, yajl_val input, const char *trigger,
+    int wait_ms, const volatile sig_atomic_t *stopping,
+    struct exec_waited *w, struct verr *e)
+{
+	enum exec_outcome rc;
+	int place = -1, grace_ms;
+
+	/* The place first: without one the row is inserted as an async
+	 * submission's (queued, and returned for the answer), not running
+	 * for a runner as a waited-for one is. */
+	if (wait_ms > 0 &&
+	    (place = dispatch_wait_enter(shm, conf_max_waiting(c))) < 0) {
+		wait_ms = 0;
+		w->declined = 1;
+	}
+	rc = execution_submit(db, c, shm, sub, input, trigger,
+	    wait_ms == 0 ? &w->x : NULL, &w->id, e);
+	if (rc != EXEC_OK)
+		goto out;
+	if (w->declined) {
+		dispatch_wait_declined(shm);
+		log_debug("execution %lld: every waiting place (%d) is taken; "
+		    "answered without waiting", w->id, conf_max_waiting(c));
+	}
+	if (wait_ms == 0)
+		goto out;
+	/* The master kills what is left shutdown_timeout_s after asking
+	 * to stop: answer a second before that. */
+	grace_ms = c->shutdown_timeout_s * 1000 - 1000;
+	rc = wait_end(db, shm, w->id, sub, wait_ms, stopping,
+	    grace_ms > 0 ? grace_ms : 0, &w->x, &w->json, &w->final);
+out:
+	if (place >= 0)
+		dispatch_wait_leave(shm, place);
+	return rc;
+}
+
+void
+execution_waited_free(struct exec_waited *w)
+{
+	if (w == NULL)
+		return;
+	execution_free(&w->x);
+	buf_free(&w->json);
 }
 
 enum exec_outcome
@@ -294,8 +362,8 @@ retry:
 		dispatch_notify_cancel(shm);
 	/* A running one ends within a tick or two on this node; wait a
 	 * little so the answer usually shows "canceled" already. */
-	return execution_wait(db, shm, id, NULL, outcome == 2 ?
-	    (int)(c->kill_grace_s * 1000) + 2000 : 0, x, NULL, &final);
+	return wait_end(db, shm, id, NULL, outcome == 2 ?
+	    (int)(c->kill_grace_s * 1000) + 2000 : 0, NULL, 0, x, NULL, &final);
 fail:
 	db_tx_rollback(db);
 again:

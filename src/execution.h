@@ -3,8 +3,9 @@
  * execution and its JSON form (the model, execution_model.c), and the
  * rules (the service, execution.c): submitting (the script read and the
  * queue's depth checked, the input validated before anything is queued,
- * the execution handed to a runner), waiting for the end, reading,
- * listing, and cancelling with its audit record.
+ * the execution handed to a runner), waiting for the end (within the
+ * node's waiting places), reading, listing, and cancelling with its
+ * audit record.
  *
  * Callers parse, call, render: the SQL is behind store_executions.c, the
  * shared-memory paths to the runners behind dispatch.h. Every function
@@ -14,14 +15,15 @@
 #ifndef SCRIPTORCH_EXECUTION_H
 #define SCRIPTORCH_EXECUTION_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <yajl/yajl_tree.h>
 
+#include "buf.h"
 #include "dispatch.h"
 #include "verr.h"
 
-struct buf;
 struct conf;
 struct db;
 struct dbres;
@@ -43,7 +45,7 @@ struct execution {
 	long long script_id;
 	char *script_name;
 	char *script_version;       /* NULL until a runner read the file */
-	char *trigger;              /* api | test */
+	char *trigger;              /* api | test | ui */
 	char status[16];
 	char *input;                /* JSON text */
 	int has_exit_code; long long exit_code;
@@ -72,6 +74,9 @@ void execution_render(struct jw *w, const struct execution *x, int full);
 int execution_status_final(const char *status);
 /* 1 for any status an execution can have. */
 int execution_status_known(const char *status);
+/* 1 for a trigger an execution can have: api, test, ui (the admin UI's,
+ * in the contract). */
+int execution_trigger_known(const char *trigger);
 
 /* ---- the service ---- */
 
@@ -87,7 +92,7 @@ enum exec_outcome {
 /*
  * A submission under way: the script it is for, with what the service
  * learnt of the queue in the same read. Opened by execution_prepare(),
- * used by one execution_submit() and the execution_wait() after it,
+ * used by one execution_submit_wait() (or execution_submit()),
  * released by execution_submission_free() (NULL is fine).
  */
 struct exec_submission;
@@ -119,10 +124,10 @@ enum exec_outcome execution_check_input(const struct script *s,
  * for a runner). An idle runner of this node, reserved before the
  * INSERT, gets it directly (dispatch.h); else it is handed off or
  * counted for a scan, and a runner is woken.
- * `queued` NULL: the caller waits for the end (execution_wait), and a
- * reserved runner's row is inserted running. Otherwise the INSERT
- * returns the row into *queued, as it was queued (release it with
- * execution_free after EXEC_OK). *id gets the execution's id.
+ * `queued` NULL: the caller waits for the end (execution_submit_wait
+ * does), and a reserved runner's row is inserted running. Otherwise the
+ * INSERT returns the row into *queued, as it was queued (release it
+ * with execution_free after EXEC_OK). *id gets the execution's id.
  */
 enum exec_outcome execution_submit(struct db *db, const struct conf *c,
     struct shm *shm, struct exec_submission *sub, yajl_val input,
@@ -130,19 +135,48 @@ enum exec_outcome execution_submit(struct db *db, const struct conf *c,
     struct verr *e);
 
 /*
- * Waits until execution `id` is final or `timeout_ms` passed, woken by
- * the runner through the shared region (and reading the row every 250 ms
- * for runners of other nodes). *final tells whether it ended.
- * `sub`: NULL, or the submission that queued it: then the first read of
- * the row waits for the runner instead of coming at once, and the runner
- * it went to may leave its final form in its mailbox: `json` (not NULL
- * with a `sub`) then holds the answer, already rendered, and *x stays
- * empty. Otherwise *x is its latest state (execution_free it).
- * EXEC_OK, EXEC_NOT_FOUND (no such execution) or EXEC_DB.
+ * What a submission that may wait for the end got
+ * (execution_submit_wait): the execution's id, and either its final form
+ * as the runner left it (json, already rendered as the API answers it)
+ * or its latest state (x). Zero it before the call (EXEC_WAITED_INIT);
+ * execution_waited_free() releases it whatever the call returned.
  */
-enum exec_outcome execution_wait(struct db *db, struct shm *shm, long long id,
-    const struct exec_submission *sub, int timeout_ms, struct execution *x,
-    struct buf *json, int *final);
+struct exec_waited {
+	long long id;
+	struct execution x;     /* its state, unless json holds the answer */
+	struct buf json;        /* the final form, or empty */
+	int final;              /* it ended within the wait */
+	int declined;           /* no waiting place: not waited for */
+};
+#define EXEC_WAITED_INIT { 0, { 0 }, BUF_INIT, 0, 0 }
+void execution_waited_free(struct exec_waited *w);
+
+/*
+ * Submits as execution_submit() does, then, with wait_ms > 0, waits up
+ * to wait_ms for the end, woken by the runner through the shared region
+ * (and reading the row every 250 ms for runners of other nodes).
+ *
+ * A waiting API worker answers nothing else meanwhile, so the wait holds
+ * one of the node's waiting places (conf_max_waiting(), dispatch.h). When
+ * every place is taken it does not wait: the execution is queued as an
+ * async submission is, w->x is it as queued, and w->declined is set (and
+ * counted for the metrics). The caller answers 202 then, as for any wait
+ * that ended before the execution.
+ *
+ * `stopping` (NULL: never) is the worker's stop flag: once set, the wait
+ * goes on only while the master's shutdown_timeout_s leaves time to
+ * answer (one second before it), so that the client gets the execution
+ * (202) rather than a closed connection, and a worker of a retired
+ * generation gives its place back soon.
+ *
+ * wait_ms 0: an async submission (w->x as queued). EXEC_OK with w
+ * filled (w->final: it ended), the refusals of execution_submit(), or
+ * EXEC_NOT_FOUND when the row vanished while waited for.
+ */
+enum exec_outcome execution_submit_wait(struct db *db, const struct conf *c,
+    struct shm *shm, struct exec_submission *sub, yajl_val input,
+    const char *trigger, int wait_ms, const volatile sig_atomic_t *stopping,
+    struct exec_waited *w, struct verr *e);
 
 /* One execution with everything: EXEC_OK (*x filled: execution_free it),
  * EXEC_NOT_FOUND or EXEC_DB. */

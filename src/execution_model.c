@@ -33,6 +33,18 @@ execution_status_known(const char *status)
 	return 0;
 }
 
+/* Those the server sets: "ui" is the admin UI's, in the contract. */
+static const char *const triggers[] = { "api", "test", "ui", NULL };
+
+int
+execution_trigger_known(const char *trigger)
+{
+	for (size_t i = 0; triggers[i] != NULL; i++)
+		if (strcmp(triggers[i], trigger) == 0)
+			return 1;
+	return 0;
+}
+
 void
 execution_free(struct execution *x)
 {

@@ -10,6 +10,7 @@
 #define SCRIPTORCH_REQUEST_H
 
 #include <fcgiapp.h>
+#include <signal.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -29,6 +30,10 @@ struct worker_ctx {
 	void *magic;               /* libmagic cookie, opened after fork */
 	struct token_cache *tokens; /* the worker's token memory (auth.h) */
 	struct script_memo *scripts; /* ... and script memory (registry.h) */
+	/* Set (from a signal handler) once the worker is asked to stop: a
+	 * handler that waits for long ends its wait early (execution.h).
+	 * NULL: never. */
+	const volatile sig_atomic_t *stopping;
 };
 
 #define REQ_MAX_PARAMS 4

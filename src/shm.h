@@ -22,6 +22,8 @@
 #define SHM_RUNNER_BOXES 64     /* runners that can be assigned directly */
 #define BOX_INPUT_MAX 4096      /* larger inputs are read from the row */
 #define BOX_RESULT_MAX 16384    /* larger final rows are read from the db */
+#define SHM_WAIT_PLACES 256     /* API workers waiting for an end (the
+                                 * most api_workers allows) */
 
 struct histogram {
 	_Atomic uint64_t bucket[SHM_BUCKETS];
@@ -95,6 +97,13 @@ struct shm {
 	/* Runners' mailboxes: an API worker reserves an idle runner, inserts
 	 * the execution for it and hands it over with its input. */
 	struct runner_box box[SHM_RUNNER_BOXES];
+
+	/* Waiting places (dispatch.h): the pid of each API worker waiting
+	 * for an execution's end, 0 for a free place; the master frees a
+	 * dead worker's. And how many waits were answered at once because
+	 * every place was taken. */
+	_Atomic int32_t wait_place[SHM_WAIT_PLACES];
+	_Atomic uint64_t waits_declined;
 };
 
 /* Maps a zeroed region; fatal on failure (start-up only). */

@@ -77,6 +77,42 @@ main(void)
 	is_int(load_text(&c, "not an ini line\n", err, sizeof(err)), -1,
 	    "syntax error refused");
 
+	/* Waiting workers: by default half of api_workers, never all. */
+	conf_free(&c);
+	conf_defaults(&c);
+	ok(c.max_waiting_workers == CONF_AUTO && conf_max_waiting(&c) == 2,
+	    "default max_waiting_workers: auto, 2 of 4 workers");
+	is_int(load_text(&c, "[daemon]\napi_workers = 9\n", err,
+	    sizeof(err)), 0, "auto follows api_workers");
+	is_int(conf_max_waiting(&c), 4, "4 of 9 wait at most");
+	is_int(load_text(&c, "[daemon]\napi_workers = 1\n", err,
+	    sizeof(err)), 0, "one worker loads");
+	is_int(conf_max_waiting(&c), 0, "and never waits");
+	is_int(load_text(&c, "[daemon]\napi_workers = 4\n"
+	    "max_waiting_workers = 3\n", err, sizeof(err)), 0,
+	    "3 of 4 workers may wait");
+	is_int(conf_max_waiting(&c), 3, "as set");
+	is_int(load_text(&c, "[daemon]\napi_workers = 2\n"
+	    "max_waiting_workers = 0\n", err, sizeof(err)), 0,
+	    "0: nothing waits");
+	is_int(conf_max_waiting(&c), 0, "as set (0)");
+	is_int(load_text(&c, "[daemon]\nmax_waiting_workers = auto\n", err,
+	    sizeof(err)), 0, "auto may be written");
+	is_int(load_text(&c, "[daemon]\napi_workers = 4\n"
+	    "max_waiting_workers = 4\n", err, sizeof(err)), -1,
+	    "as many waiting as workers refused");
+	ok(strstr(err, "max_waiting_workers (4) must be below api_workers "
+	    "(4)") != NULL, "the message names both: %s", err);
+	is_int(load_text(&c, "[daemon]\nmax_waiting_workers = 3\n"
+	    "api_workers = 2\n", err, sizeof(err)), -1,
+	    "checked whatever the order of the keys");
+	is_int(load_text(&c, "[daemon]\nmax_waiting_workers = many\n", err,
+	    sizeof(err)), -1, "a word other than auto refused");
+	ok(strstr(err, "must be auto or a whole number") != NULL,
+	    "the message says what is allowed: %s", err);
+	is_int(load_text(&c, "[daemon]\nmax_waiting_workers = -1\n", err,
+	    sizeof(err)), -1, "a negative number refused");
+
 	/* The kill grace must end CONF_GRACE_MARGIN_S (1.5 s) before the
 	 * heartbeat timeout; a longer one is lowered, never refused. */
 	is_int(load_text(&c, "[runner]\nkill_grace_s = 5\n"

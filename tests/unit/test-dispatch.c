@@ -7,6 +7,7 @@
  * completion words. */
 #include "config.h"
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,13 +375,91 @@ done_words(struct shm *shm)
 	return 0;
 }
 
+/* The API workers' waiting places. */
+static int
+wait_places(struct shm *shm)
+{
+	int a, b, k, status;
+
+	ok(dispatch_waiting(shm) == 0, "nobody waits at first");
+	ok(dispatch_wait_enter(shm, 0) == -1, "a cap of 0 gives no place");
+	a = dispatch_wait_enter(shm, 2);
+	b = dispatch_wait_enter(shm, 2);
+	ok(a >= 0 && b >= 0 && a != b, "two places under a cap of 2");
+	ok(dispatch_wait_enter(shm, 2) == -1, "not a third");
+	is_int(dispatch_waiting(shm), 2, "two waiting");
+	dispatch_wait_leave(shm, a);
+	is_int(dispatch_waiting(shm), 1, "one left");
+	ok((a = dispatch_wait_enter(shm, 2)) >= 0, "its place is free again");
+	dispatch_wait_leave(shm, a);
+	dispatch_wait_leave(shm, b);
+	ok(dispatch_waiting(shm) == 0, "all given back");
+
+	/* Twelve workers race for 3 places: 3 get one, each its own. */
+	int pipes[12][2];
+	pid_t pids[12];
+	for (k = 0; k < 12; k++) {
+		if (pipe(pipes[k]) == -1)
+			return 2;
+		if ((pids[k] = fork()) == 0) {
+			char place = (char)dispatch_wait_enter(shm, 3);
+			/* Keep it until every worker has tried. */
+			if (write(pipes[k][1], &place, 1) != 1)
+				_exit(1);
+			pause();
+			_exit(0);
+		}
+		close(pipes[k][1]);
+	}
+	int got[3] = { 0, 0, 0 }, winners = 0, bad = 0;
+	for (k = 0; k < 12; k++) {
+		char place = -1;
+		if (read(pipes[k][0], &place, 1) != 1)
+			return 2;
+		if (place >= 0 && place < 3) {
+			got[(int)place]++;
+			winners++;
+		} else if (place != -1) {
+			bad = 1;
+		}
+	}
+	ok(winners == 3 && got[0] == 1 && got[1] == 1 && got[2] == 1 && !bad,
+	    "competing workers: 3 of 12 wait, one per place");
+	is_int(dispatch_waiting(shm), 3, "3 waiting");
+
+	/* Workers die waiting (SIGKILL): the master frees their places as
+	 * it reaps them, and the cap is whole again. */
+	for (k = 0; k < 12; k++) {
+		kill(pids[k], SIGKILL);
+		if (waitpid(pids[k], &status, 0) != pids[k])
+			return 2;
+		dispatch_box_forget(shm, pids[k]);
+	}
+	is_int(dispatch_waiting(shm), 0, "a dead worker's place is freed");
+	a = dispatch_wait_enter(shm, 3);
+	b = dispatch_wait_enter(shm, 3);
+	k = dispatch_wait_enter(shm, 3);
+	ok(a >= 0 && b >= 0 && k >= 0, "all 3 places can be taken again");
+	dispatch_box_forget(shm, 999999);
+	is_int(dispatch_waiting(shm), 3, "another pid's death frees none");
+	dispatch_wait_leave(shm, a);
+	dispatch_wait_leave(shm, b);
+	dispatch_wait_leave(shm, k);
+
+	/* Declined waits are counted. */
+	dispatch_wait_declined(shm);
+	dispatch_wait_declined(shm);
+	ok(atomic_load(&shm->waits_declined) == 2, "declined waits counted");
+	return 0;
+}
+
 int
 main(void)
 {
 	plan_lazy();
 	/* Each part on a fresh region, as a daemon starts. */
 	if (handoffs(shm_create()) != 0 || boxes(shm_create()) != 0 ||
-	    done_words(shm_create()) != 0)
+	    done_words(shm_create()) != 0 || wait_places(shm_create()) != 0)
 		return 2;
 	return done_testing();
 }
