@@ -1071,8 +1071,9 @@ check_merged(const struct conf *c, void *magic, const struct script *s,
 	}
 	if (s->requirements != NULL &&
 	    (reqs_normalize(s->requirements, &reqs, e) == -1 ||
+	    ((changed & BIT(F_REQUIREMENTS)) &&
 	    reqs_check_sources(buf_str(&reqs), c->allow_direct_urls,
-	    c->allow_sdist, e) == -1))
+	    c->allow_sdist, e) == -1)))
 		goto out;
 	args = json_parse(s->args_json, strlen(s->args_json), NULL, 0);
 	outputs = json_parse(s->outputs_json, strlen(s->outputs_json), NULL, 0);

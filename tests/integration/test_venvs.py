@@ -724,6 +724,14 @@ def test_direct_urls_are_refused_unless_allowed(studio):
     e = run(later.json["id"])
     assert e["status"] == "error", e
     assert "allow_direct_urls = yes" in e["error"] and "URL or a local path" in e["error"], e
+    # such a script can still be edited (disabled, described) without
+    # touching its requirements; giving them again is checked again
+    r = call("PATCH", f"/api/v1/admin/scripts/{later.json['id']}", {"enabled": False})
+    assert r.status == 200, r
+    err = assert_error(call("PATCH", f"/api/v1/admin/scripts/{later.json['id']}",
+                            {"requirements": later.json["requirements"]}),
+                       422, "validation_failed", "requirements")
+    assert "allow_direct_urls = yes" in err["message"], err
 
 
 def start_daemon_with(text, mode, group=0, args=("run",)):
