@@ -7,11 +7,13 @@
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -84,6 +86,9 @@ static const struct key keys[] = {
 	{ "python", "retry_backoff_s", K_INT, O(venv_retry_backoff_s), "60", 0, 86400 },
 	{ "python", "max_cache_bytes", K_LL, O(venv_max_bytes), "0", 0, LLONG_MAX },
 	{ "python", "max_age_days", K_INT, O(venv_max_age_days), "0", 0, 36500 },
+	{ "python", "build_user", K_STR, O(build_user), "scriptorch-build", 0, 0 },
+	{ "python", "allow_sdist", K_BOOL, O(allow_sdist), "no", 0, 0 },
+	{ "python", "allow_direct_urls", K_BOOL, O(allow_direct_urls), "no", 0, 0 },
 };
 #undef O
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -293,6 +298,94 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The build user runs what a venv build runs (pip, and with allow_sdist a
+ * package's own setup.py): it must not be root, and must not be the run
+ * user, whose runs read the venvs it would then be able to change. Users
+ * that do not exist (yet) are checked by name only; a build finds out.
+ */
+static int
+check_build_user(const struct conf *c, char *err, size_t errlen)
+{
+	struct passwd *pw;
+	uid_t build_uid;
+
+	if (c->build_user[0] == '\0') {
+		snprintf(err, errlen, "[python] build_user must name a user");
+		return -1;
+	}
+	if (strcmp(c->build_user, "root") == 0) {
+		snprintf(err, errlen, "[python] build_user must not be root: "
+		    "venv builds never run as root");
+		return -1;
+	}
+	if (strcmp(c->build_user, c->run_user) == 0) {
+		snprintf(err, errlen, "[python] build_user must not be the run "
+		    "user \"%s\": runs would be able to change their venvs",
+		    c->run_user);
+		return -1;
+	}
+	if ((pw = getpwnam(c->build_user)) == NULL)
+		return 0;
+	build_uid = pw->pw_uid;
+	if (build_uid == 0) {
+		snprintf(err, errlen, "[python] build_user \"%s\" has uid 0: "
+		    "venv builds never run as root", c->build_user);
+		return -1;
+	}
+	if ((pw = getpwnam(c->run_user)) != NULL && pw->pw_uid == build_uid) {
+		snprintf(err, errlen, "[python] build_user \"%s\" has the uid "
+		    "of the run user \"%s\" (%lu): runs would be able to "
+		    "change their venvs", c->build_user, c->run_user,
+		    (unsigned long)build_uid);
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_check_mode(const struct conf *c, const char *path, char *err,
+    size_t errlen)
+{
+	const char *names[2] = { c->run_user, c->build_user };
+	const char *roles[2] = { "run user", "build user" };
+	struct passwd *pw;
+	struct stat st;
+
+	if (stat(path, &st) == -1) {
+		snprintf(err, errlen, "cannot stat \"%s\": %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & (S_IROTH | S_IWOTH)) {
+		snprintf(err, errlen, "\"%s\" can be read or written by every "
+		    "user (mode %04o), and it holds the database password: "
+		    "chmod 0600, or 0640 with a group scripts do not run in",
+		    path, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		if ((pw = getpwnam(names[i])) == NULL)
+			continue;
+		if (st.st_uid == pw->pw_uid) {
+			snprintf(err, errlen, "\"%s\" belongs to the %s \"%s\", "
+			    "and it holds the database password: chown it to "
+			    "root", path, roles[i], names[i]);
+			return -1;
+		}
+		if (st.st_gid == pw->pw_gid && (st.st_mode & (S_IRGRP |
+		    S_IWGRP))) {
+			snprintf(err, errlen, "\"%s\" can be read or written "
+			    "by the group of the %s \"%s\" (mode %04o), and it "
+			    "holds the database password: chmod 0600, or 0640 "
+			    "with a group scripts do not run in", path,
+			    roles[i], names[i], (unsigned)(st.st_mode & 07777));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 conf_validate(const struct conf *c, char *err, size_t errlen)
 {
@@ -347,6 +440,8 @@ conf_validate(const struct conf *c, char *err, size_t errlen)
 		    "info or debug, not \"%s\"", c->log_level);
 		return -1;
 	}
+	if (check_build_user(c, err, errlen) == -1)
+		return -1;
 	return 0;
 }
 

@@ -71,6 +71,10 @@ struct conf {
 	int venv_retry_backoff_s;
 	long long venv_max_bytes;
 	int venv_max_age_days;
+	char *build_user;         /* builds run as this user: never root,
+	                           * never the run user */
+	int allow_sdist;          /* build from source distributions */
+	int allow_direct_urls;    /* requirements may name URLs and paths */
 };
 
 /* Fills `c` with the defaults (every string allocated). */
@@ -83,7 +87,8 @@ void conf_defaults(struct conf *c);
  * On -1 `c` is still valid (defaults plus what was read) and must be freed.
  */
 int conf_load(struct conf *c, const char *path, char *err, size_t errlen);
-/* Checks cross-key rules (ranges, absolute paths); 0 or -1 with err. */
+/* Checks cross-key rules (ranges, absolute paths, that build_user is
+ * neither root nor the run user); 0 or -1 with err. */
 int conf_validate(const struct conf *c, char *err, size_t errlen);
 
 /*
@@ -106,6 +111,15 @@ int conf_validate(const struct conf *c, char *err, size_t errlen);
  * daemon before keeps starting it, with the grace it can honour.
  */
 int conf_fit_grace(struct conf *c, char *note, size_t notelen);
+
+/*
+ * Refuses a config file at `path` that the users scripts or builds run
+ * as could read or change: one that others may read or write, that the
+ * run user's or the build user's group may read or write, or that one of
+ * them owns (it holds the database password). 0, or -1 with err.
+ */
+int conf_check_mode(const struct conf *c, const char *path, char *err,
+    size_t errlen);
 void conf_free(struct conf *c);
 
 /* A number key set to "auto": the value follows from other keys. */

@@ -299,6 +299,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "scriptorchd: %s\n", err);
 		return 1;
 	}
+	/* The file holds the database password: every command refuses one
+	 * that the users scripts and builds run as could read. */
+	if (conf_check_mode(c, conf_path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "scriptorchd: %s\n", err);
+		return 1;
+	}
 	if (debug) {
 		free(c->log_level);
 		c->log_level = strdup("debug");

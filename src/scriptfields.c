@@ -523,8 +523,14 @@ scriptfields_check(const struct conf *c, void *magic,
 		    "scripts (this one is %s)", s->type);
 		goto out;
 	}
+	/* Where packages may come from is checked when the requirements
+	 * are written (the config may allow more later; the builder checks
+	 * again at every build). */
 	if (s->requirements != NULL &&
-	    reqs_normalize(s->requirements, &reqs, e) == -1)
+	    (reqs_normalize(s->requirements, &reqs, e) == -1 ||
+	    ((changed & SF_BIT(SF_REQUIREMENTS)) &&
+	    reqs_check_sources(buf_str(&reqs), c->allow_direct_urls,
+	    c->allow_sdist, e) == -1)))
 		goto out;
 	args = json_parse(s->args_json, strlen(s->args_json), NULL, 0);
 	outputs = json_parse(s->outputs_json, strlen(s->outputs_json), NULL, 0);
