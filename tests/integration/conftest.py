@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import subprocess
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -148,3 +149,18 @@ def wait_for(pred, timeout=20.0, interval=0.05, what="condition"):
 
 def unique(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def shell_script(body, token=ADMIN, **fields):
+    """Writes `body` (dedented) as an executable script under the script
+    root and registers it as a shell script with `fields` added; returns
+    the registered script (its "path" is the file)."""
+    path = os.path.join(SCRIPT_ROOT, unique("sh") + ".sh")
+    with open(path, "w") as f:
+        f.write(textwrap.dedent(body).lstrip())
+    os.chmod(path, 0o755)
+    req = {"name": unique("s"), "type": "shell", "path": path}
+    req.update(fields)
+    r = call("POST", "/api/v1/admin/scripts", req, token=token)
+    assert r.status == 201, r
+    return r.json

@@ -3,10 +3,9 @@ or stalled the daemon. Each test is the attack, then the proof that the
 daemon is still whole (no worker died, the next request answers)."""
 import json
 import os
-import textwrap
 import time
 
-from conftest import SCRIPT_ROOT, assert_error, call, stackctl, unique, wait_for
+from conftest import assert_error, call, shell_script, stackctl, unique, wait_for
 
 
 def children():
@@ -17,18 +16,6 @@ def children():
 def deaths_in_log():
     return [line for line in stackctl("log").splitlines()
             if "killed by signal" in line or "exited with status" in line]
-
-
-def script(body, **fields):
-    path = os.path.join(SCRIPT_ROOT, unique("hostile") + ".sh")
-    with open(path, "w") as f:
-        f.write(textwrap.dedent(body).lstrip())
-    os.chmod(path, 0o755)
-    req = {"name": unique("h"), "type": "shell", "path": path}
-    req.update(fields)
-    r = call("POST", "/api/v1/admin/scripts", req)
-    assert r.status == 201, r
-    return r.json
 
 
 def test_deeply_nested_body_is_refused_and_no_worker_dies():
@@ -83,7 +70,7 @@ def test_invalid_utf8_in_query_and_path_is_4xx_not_500():
 
 
 def test_deep_json_on_stdout_does_not_kill_the_runner():
-    s = script("""
+    s = shell_script("""
         #!/usr/bin/env python3
         import sys
         sys.stdout.write("[" * 400000 + "]" * 400000)
@@ -111,13 +98,7 @@ def test_a_token_name_cannot_forge_a_log_line():
              {"name": f"evil\ninfo [1] master: {forged}", "role": "admin"})
     assert r.status == 201, r
     # Registering a script logs the token's name ("registered by ...").
-    path = os.path.join(SCRIPT_ROOT, unique("logname") + ".sh")
-    with open(path, "w") as f:
-        f.write("#!/bin/sh\n")
-    os.chmod(path, 0o755)
-    r = call("POST", "/api/v1/admin/scripts",
-             {"name": unique("l"), "type": "shell", "path": path}, token=r.json["token"])
-    assert r.status == 201, r
+    shell_script("#!/bin/sh\n", token=r.json["token"])
     log = wait_for(lambda: (lambda t: t if forged in t else None)(stackctl("log")),
                    what="the registration in the log")
     lines = [line for line in log.splitlines() if forged in line]
@@ -164,13 +145,8 @@ def test_nginx_own_errors_have_the_json_body():
 def test_work_dir_of_a_lost_run_is_removed():
     import signal
     marker = unique("orphan")
-    path = os.path.join(SCRIPT_ROOT, marker + ".sh")
-    with open(path, "w") as f:
-        f.write(f"#!/bin/bash\necho data > left-behind\nexec -a {marker}-proc sleep 1000\n")
-    os.chmod(path, 0o755)
-    r = call("POST", "/api/v1/admin/scripts", {"name": unique("o"), "type": "shell", "path": path})
-    assert r.status == 201, r
-    eid = call("POST", f"/api/v1/scripts/{r.json['id']}/executions", {"input": {}}).json["id"]
+    s = shell_script(f"#!/bin/bash\necho data > left-behind\nexec -a {marker}-proc sleep 1000\n")
+    eid = call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {}}).json["id"]
     work = os.path.join(os.environ["SCRIPTORCH_STATE"], "run", "work")
 
     def ours():

@@ -4,10 +4,9 @@ import datetime
 import os
 import signal
 import subprocess
-import textwrap
 import time
 
-from conftest import SCRIPT_ROOT, call, stackctl, unique, wait_for
+from conftest import SCRIPT_ROOT, call, shell_script, stackctl, unique, wait_for
 
 # How long MariaDB stays down after the run has ended: long enough that a
 # finished_at taken when the record is written, rather than when the child
@@ -36,20 +35,15 @@ def script_alive(path):
 
 def test_result_recorded_after_an_outage_keeps_its_end_time():
     flag = os.path.join(SCRIPT_ROOT, unique("outage-flag"))
-    path = os.path.join(SCRIPT_ROOT, unique("outage") + ".sh")
-    with open(path, "w") as f:
-        # Runs until the test says so, so that it ends while the database
-        # is down whatever time stopping MariaDB takes.
-        f.write(textwrap.dedent(f"""\
-            #!/bin/sh
-            echo started
-            while [ ! -e {flag} ]; do sleep 0.05; done
-            echo ended
-            """))
-    os.chmod(path, 0o755)
-    r = call("POST", "/api/v1/admin/scripts", {"name": unique("outage"), "type": "shell", "path": path})
-    assert r.status == 201, r
-    sid = r.json["id"]
+    # Runs until the test says so, so that it ends while the database is
+    # down whatever time stopping MariaDB takes.
+    s = shell_script(f"""\
+        #!/bin/sh
+        echo started
+        while [ ! -e {flag} ]; do sleep 0.05; done
+        echo ended
+        """)
+    path, sid = s["path"], s["id"]
     r = call("POST", f"/api/v1/scripts/{sid}/executions", {"input": {}})
     assert r.status == 202, r
     eid = r.json["id"]
@@ -105,13 +99,8 @@ def test_a_result_the_database_refuses_ends_in_an_error_record_at_once():
                     f"IF NEW.stdout LIKE '%{marker}%' THEN "
                     f"SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test'; END IF //")
     try:
-        path = os.path.join(SCRIPT_ROOT, marker + ".sh")
-        with open(path, "w") as f:
-            f.write(f"#!/bin/sh\necho {marker}\nexit 3\n")
-        os.chmod(path, 0o755)
-        r = call("POST", "/api/v1/admin/scripts", {"name": unique("p"), "type": "shell", "path": path})
-        assert r.status == 201, r
-        r = call("POST", f"/api/v1/scripts/{r.json['id']}/executions?wait=30", {"input": {}}, timeout=60)
+        s = shell_script(f"#!/bin/sh\necho {marker}\nexit 3\n")
+        r = call("POST", f"/api/v1/scripts/{s['id']}/executions?wait=30", {"input": {}}, timeout=60)
         assert r.status == 200, r
         e = r.json
         assert e["status"] == "error", e

@@ -503,7 +503,6 @@ def test_unknown_requirement_fails_clearly_and_is_retried_after_the_backoff(stud
 
 def slow_sdist(name, flag):
     """A setup.py-only sdist whose build waits until `flag` exists (60 s at most)."""
-    base = f"{name}-1.0"
     setup_py = textwrap.dedent(f"""
         import os, time
         from setuptools import setup
@@ -512,6 +511,13 @@ def slow_sdist(name, flag):
             time.sleep(0.1)
         setup(name={name!r}, version="1.0", py_modules=[{name!r}])
         """)
+    write_sdist(name, setup_py)
+
+
+def write_sdist(name, setup_py):
+    """Puts NAME-1.0.tar.gz, a setup.py-only source distribution with
+    `setup_py` and a one-line module, in the wheelhouse."""
+    base = f"{name}-1.0"
     files = {f"{base}/setup.py": setup_py,
              f"{base}/PKG-INFO": f"Metadata-Version: 1.1\nName: {name}\nVersion: 1.0\n",
              f"{base}/{name}.py": "__version__ = '1.0'\n"}
@@ -612,7 +618,6 @@ def spy_sdist(name):
     """A setup.py-only sdist whose setup.py, whenever it runs, records in the
     build's temporary directory (TMPDIR: the build cache's tmp) who it runs as
     and what it can write: the venv dir, another venv, the locks, the config."""
-    base = f"{name}-1.0"
     setup_py = textwrap.dedent(f"""
         import json, os, tempfile
         from setuptools import setup
@@ -631,16 +636,7 @@ def spy_sdist(name):
             json.dump({{"uid": os.getuid(), "gid": os.getgid(), "tries": tries}}, f)
         setup(name={name!r}, version="1.0", py_modules=[{name!r}])
         """)
-    files = {f"{base}/setup.py": setup_py,
-             f"{base}/PKG-INFO": f"Metadata-Version: 1.1\nName: {name}\nVersion: 1.0\n",
-             f"{base}/{name}.py": "__version__ = '1.0'\n"}
-    with tarfile.open(os.path.join(WHEELHOUSE, base + ".tar.gz"), "w:gz") as t:
-        for arc, data in files.items():
-            data = data.encode()
-            ti = tarfile.TarInfo(arc)
-            ti.size = len(data)
-            ti.mode = 0o644
-            t.addfile(ti, io.BytesIO(data))
+    write_sdist(name, setup_py)
     return os.path.join(cache_dir(), "tmp", name + ".json")
 
 
