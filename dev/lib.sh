@@ -162,7 +162,7 @@ rlimit_nofile = 1024
 interpreter = /usr/bin/python3
 venv_dir = $RUNTIME/venvs
 cache_dir = $RUNTIME/cache
-builder = $REPO/libexec/scriptorch-venv
+builder = $RUNTIME/libexec/scriptorch-venv
 build_user = $BUILD_USER
 pip_find_links = $WHEELHOUSE
 pip_no_index = yes
@@ -279,6 +279,10 @@ stack_up() {
 	private_file "$STATE/env"
 	ensure_run_user
 	ensure_build_user
+	# The builder runs as the build user, who may not reach the checkout
+	# (under /root or a mktemp -d directory): a copy beside the venvs.
+	install -D -m 0755 "$REPO/libexec/scriptorch-venv" \
+		"$RUNTIME/libexec/scriptorch-venv"
 	start_mariadb
 	write_conf "$STATE/scriptorch.conf"
 	start_daemon

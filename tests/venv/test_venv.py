@@ -141,8 +141,13 @@ def last_lines(err, n=6):
 # ----------------------------------------------------------------------------
 
 def setup():
+    global TOOL
     C.tmp = tempfile.mkdtemp(prefix="scriptorch-venv-test-")
     os.chmod(C.tmp, 0o755)  # `nobody` must be able to reach the venvs
+    # ... and the builder, which the checkout may keep from it (a clone
+    # under /root or a mktemp -d directory): a copy in the test's dir.
+    TOOL = shutil.copy2(TOOL, os.path.join(C.tmp, "scriptorch-venv"))
+    os.chmod(TOOL, 0o755)
     C.wh = os.path.join(C.tmp, "wheelhouse")
     C.cache = os.path.join(C.tmp, "cache")
     C.venvs = os.path.join(C.tmp, "venvs")
