@@ -11,7 +11,6 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <pwd.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -34,26 +33,261 @@
 #define CLI_SECRET_KEY_PATH SYSCONFDIR "/scriptorch/secret.key"
 #define CLI_MIGRATIONS_DIR PKGDATADIR "/sql"
 
-static int run_migrate(const struct cli_cmd *, const struct conf *,
-    const char *);
-static int run_check_config(const struct cli_cmd *, const struct conf *,
-    const char *);
-static int run_token_create(const struct cli_cmd *, const struct conf *,
-    const char *);
-static int run_token_list(const struct cli_cmd *, const struct conf *,
-    const char *);
-static int run_token_revoke(const struct cli_cmd *, const struct conf *,
-    const char *);
-static int run_venv_list(const struct cli_cmd *, const struct conf *,
-    const char *);
-static int run_venv_show(const struct cli_cmd *, const struct conf *,
-    const char *);
-static int run_venv_rm(const struct cli_cmd *, const struct conf *,
-    const char *);
-static int run_venv_prune(const struct cli_cmd *, const struct conf *,
-    const char *);
-static int run_secret_key_create(const struct cli_cmd *, const struct conf *,
-    const char *);
+/* ---- what the commands share ------------------------------------------- */
+
+struct db *
+cli_db_open(const struct conf *c)
+{
+	struct db *db = db_new(c);
+
+	if (db_connect(db) == -1) {
+		fprintf(stderr, "scriptorchd: cannot connect to the database: "
+		    "%s\n", db_errmsg(db));
+		db_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+void
+cli_actor(char *out, size_t n)
+{
+	uid_t uid = getuid();
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL)
+		snprintf(out, n, "cli:%s", pw->pw_name);
+	else
+		snprintf(out, n, "cli:uid%u", (unsigned)uid);
+}
+
+/* The value of option `name` (the last one given), or NULL. */
+static const char *
+option(const struct cli_cmd *cmd, const char *name)
+{
+	const char *v = NULL;
+
+	for (int i = 0; i + 1 < cmd->argc; i += 2)
+		if (strcmp(cmd->argv[i], name) == 0)
+			v = cmd->argv[i + 1];
+	return v;
+}
+
+/* "scriptorchd token list: database error: ...": returns 1. */
+static int
+db_failed(const struct cli_ctx *x)
+{
+	char words[64];
+
+	cli_words(x->cmd, words, sizeof(words));
+	fprintf(stderr, "scriptorchd %s: database error: %s\n", words,
+	    db_errmsg(x->db));
+	return 1;
+}
+
+/* ---- migrate, check-config --------------------------------------------- */
+
+static int
+run_migrate(const struct cli_ctx *x)
+{
+	const char *dir = option(x->cmd, "--dir");
+	char err[1024];
+	int applied;
+
+	if (store_migrate(x->db, dir != NULL ? dir : CLI_MIGRATIONS_DIR,
+	    &applied, err, sizeof(err)) == -1) {
+		fprintf(stderr, "scriptorchd migrate: %s\n", err);
+		return 1;
+	}
+	printf("%d migration%s applied\n", applied, applied == 1 ? "" : "s");
+	return 0;
+}
+
+/* main.c loaded and checked the config before this runs. */
+static int
+run_check_config(const struct cli_ctx *x)
+{
+	printf("%s: ok\n", x->conf_path);
+	return 0;
+}
+
+/* ---- token ------------------------------------------------------------- */
+
+static int
+run_token_create(const struct cli_ctx *x)
+{
+	const char *name = option(x->cmd, "--name");
+	const char *role_s = option(x->cmd, "--role");
+	char actor[CLI_ACTOR_MAX], plain[TOKEN_TEXT_LEN];
+	struct token_rec t;
+	struct cli_ctx dbx = *x;
+	enum role role;
+	int rc = 1;
+
+	if (name == NULL || *name == '\0' || strlen(name) > 128)
+		return cli_usage_error(x->cmd, "--name of 1 to 128 characters "
+		    "is required");
+	if (role_parse(role_s, &role) == -1)
+		return cli_usage_error(x->cmd, "--role must be admin, operator "
+		    "or viewer");
+	if ((dbx.db = cli_db_open(x->c)) == NULL)
+		return 1;
+	cli_actor(actor, sizeof(actor));
+	if (auth_token_create(dbx.db, name, role, actor, &t, plain) == 0) {
+		printf("%s\n", plain);
+		rc = 0;
+	} else
+		rc = db_failed(&dbx);
+	sodium_memzero(plain, sizeof(plain));
+	db_close(dbx.db);
+	return rc;
+}
+
+static void
+print_token(void *arg, const struct token_rec *t)
+{
+	(void)arg;
+	printf("%lld\t%s\t%s\t%s\t%s%s\n", t->id, t->name, role_name(t->role),
+	    t->created_at, t->last_used_at[0] ? t->last_used_at : "never",
+	    t->revoked ? "\trevoked" : "");
+}
+
+static int
+run_token_list(const struct cli_ctx *x)
+{
+	if (auth_token_list(x->db, print_token, NULL) == -1)
+		return db_failed(x);
+	return 0;
+}
+
+static int
+run_token_revoke(const struct cli_ctx *x)
+{
+	char actor[CLI_ACTOR_MAX];
+	int found;
+
+	cli_actor(actor, sizeof(actor));
+	/* No shared region here: the daemon's workers notice within a
+	 * second (auth.h). */
+	if (auth_token_revoke(x->db, NULL, x->cmd->id, actor, &found) == -1)
+		return db_failed(x);
+	if (!found) {
+		fprintf(stderr, "scriptorchd: no token %lld\n", x->cmd->id);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- venv: the same services as /api/v1/admin/venvs -------------------- */
+
+static void
+print_venv(void *arg, const struct venv_rec *v, const long long *scripts,
+    size_t n)
+{
+	(void)arg;
+	printf("%lld\t%.12s\t%s\t%-8s\t%lld\t%s\t", v->id, v->key, v->python,
+	    v->status, v->size_bytes, v->last_used_at[0] ? v->last_used_at :
+	    "-");
+	for (size_t i = 0; i < n; i++)
+		printf("%s%lld", i ? "," : "", scripts[i]);
+	printf("%s\n", n ? "" : "-");
+}
+
+static int
+run_venv_list(const struct cli_ctx *x)
+{
+	printf("id\tkey\tpython\tstatus  \tsize\tlast_used_at\tscripts\n");
+	if (venv_list(x->db, x->c, print_venv, NULL) == -1)
+		return db_failed(x);
+	return 0;
+}
+
+static int
+run_venv_show(const struct cli_ctx *x)
+{
+	struct buf out = BUF_INIT;
+	struct venv_rec v;
+	struct jw w;
+	long long *scripts;
+	size_t n;
+
+	switch (venv_get(x->db, x->c, x->cmd->id, &v, &scripts, &n)) {
+	case VENV_OK:
+		break;
+	case VENV_NOT_FOUND:
+		fprintf(stderr, "scriptorchd: no venv %lld\n", x->cmd->id);
+		return 1;
+	default:
+		return db_failed(x);
+	}
+	jw_init(&w, &out);
+	venv_write_json(&w, x->c, &v, scripts, n, 1);
+	jw_free(&w);
+	printf("%s\n", buf_str(&out));
+	buf_free(&out);
+	free(scripts);
+	venv_rec_free(&v);
+	return 0;
+}
+
+static int
+run_venv_rm(const struct cli_ctx *x)
+{
+	struct buf why = BUF_INIT;
+	char actor[CLI_ACTOR_MAX];
+	int rc = 1;
+
+	cli_actor(actor, sizeof(actor));
+	switch (venv_evict(x->db, x->c, x->cmd->id, actor, &why)) {
+	case VENV_OK:
+		rc = 0;
+		break;
+	case VENV_NOT_FOUND:
+		fprintf(stderr, "scriptorchd: no venv %lld\n", x->cmd->id);
+		break;
+	case VENV_BUSY:
+		fprintf(stderr, "scriptorchd: venv %lld is in use or being "
+		    "built; try again later\n", x->cmd->id);
+		break;
+	case VENV_FS:
+		fprintf(stderr, "scriptorchd venv rm: %s\n", buf_str(&why));
+		break;
+	case VENV_DB:
+		rc = db_failed(x);
+		break;
+	}
+	buf_free(&why);
+	return rc;
+}
+
+static int
+run_venv_prune(const struct cli_ctx *x)
+{
+	int evicted;
+
+	if (venv_prune(x->db, x->c, &evicted) == -1)
+		return db_failed(x);
+	printf("%d venv%s evicted\n", evicted, evicted == 1 ? "" : "s");
+	return 0;
+}
+
+/* ---- secret-key -------------------------------------------------------- */
+
+static int
+run_secret_key_create(const struct cli_ctx *x)
+{
+	const char *path = option(x->cmd, "--path");
+	char err[1024];
+
+	if (secret_key_create(path != NULL ? path : CLI_SECRET_KEY_PATH, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "scriptorchd secret-key create: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- the table ---------------------------------------------------------- */
 
 static const char *const migrate_opts[] = { "--dir", NULL };
 static const char *const token_create_opts[] = { "--name", "--role", NULL };
@@ -67,29 +301,32 @@ static const char *const script_list_opts[] = {
 };
 static const char *const secret_key_opts[] = { "--path", NULL };
 
+/* Each row: words, synopsis, summary, details, options, operand, whether
+ * cli_run() connects for it, and what runs (cli_int.h). */
 static const struct cli_def commands[] = {
 	{ "run", NULL, "run",
 	  "run the daemon in the foreground (the default)",
 	  "SIGTERM stops it gracefully, SIGHUP re-reads the config\n",
-	  NULL, CLI_NO_OPERAND, NULL },
+	  NULL, CLI_NO_OPERAND, 0, NULL },
 	{ "migrate", NULL, "migrate [--dir DIR]",
 	  "apply the SQL migrations not yet applied",
 	  "  --dir DIR        the migrations (default " CLI_MIGRATIONS_DIR ")\n",
-	  migrate_opts, CLI_NO_OPERAND, run_migrate },
+	  migrate_opts, CLI_NO_OPERAND, 1, run_migrate },
 	{ "check-config", NULL, "check-config",
 	  "load and check the config file",
-	  "exit 0 if it is valid, else 1 with the reason\n", NULL, CLI_NO_OPERAND, run_check_config },
+	  "exit 0 if it is valid, else 1 with the reason\n",
+	  NULL, CLI_NO_OPERAND, 0, run_check_config },
 	{ "token", "create", "token create --name NAME --role ROLE",
 	  "create an API token and print it, this once",
 	  "  --name NAME      1 to 128 characters\n"
 	  "  --role ROLE      admin, operator or viewer\n",
-	  token_create_opts, CLI_NO_OPERAND, run_token_create },
+	  token_create_opts, CLI_NO_OPERAND, 0, run_token_create },
 	{ "token", "list", "token list",
 	  "list the tokens (never their secrets)",
-	  NULL, NULL, CLI_NO_OPERAND, run_token_list },
+	  NULL, NULL, CLI_NO_OPERAND, 1, run_token_list },
 	{ "token", "revoke", "token revoke ID",
 	  "revoke a token (refused within a second)",
-	  NULL, NULL, CLI_ID, run_token_revoke },
+	  NULL, NULL, CLI_ID, 1, run_token_revoke },
 	{ "script", "add",
 	  "script add --name NAME --type TYPE --path PATH [OPTION VALUE]...",
 	  "register a script (the API's checks)",
@@ -107,46 +344,48 @@ static const struct cli_def commands[] = {
 	  "  --timeout SECONDS          1 to 3600 (default 300)\n"
 	  "  --max-concurrency N        runs at once on this node\n"
 	  "  --input-mode MODE          env, stdin or both (default both)\n",
-	  script_add_opts, CLI_NO_OPERAND, cli_script_add },
+	  script_add_opts, CLI_NO_OPERAND, 0, cli_script_add },
 	{ "script", "list",
 	  "script list [--type TYPE] [--enabled true|false] [--q TEXT]",
 	  "list the registered scripts",
 	  "  --type TYPE      shell, python or binary\n"
 	  "  --enabled BOOL   true or false\n"
 	  "  --q TEXT         the name or the description contains TEXT\n",
-	  script_list_opts, CLI_NO_OPERAND, cli_script_list },
+	  script_list_opts, CLI_NO_OPERAND, 0, cli_script_list },
 	{ "script", "show", "script show ID|NAME",
 	  "print a script as JSON",
-	  NULL, NULL, CLI_ID_OR_NAME, cli_script_one },
+	  NULL, NULL, CLI_ID_OR_NAME, 1, cli_script_one },
 	{ "script", "versions", "script versions ID|NAME",
 	  "list a script's versions, newest first",
-	  NULL, NULL, CLI_ID_OR_NAME, cli_script_one },
+	  NULL, NULL, CLI_ID_OR_NAME, 1, cli_script_one },
 	{ "script", "disable", "script disable ID|NAME",
 	  "refuse new runs of a script",
-	  NULL, NULL, CLI_ID_OR_NAME, cli_script_one },
+	  NULL, NULL, CLI_ID_OR_NAME, 1, cli_script_one },
 	{ "script", "enable", "script enable ID|NAME",
 	  "accept runs of a script again",
-	  NULL, NULL, CLI_ID_OR_NAME, cli_script_one },
+	  NULL, NULL, CLI_ID_OR_NAME, 1, cli_script_one },
 	{ "script", "rm", "script rm ID|NAME",
 	  "delete a script (its executions stay readable)",
-	  NULL, NULL, CLI_ID_OR_NAME, cli_script_one },
+	  NULL, NULL, CLI_ID_OR_NAME, 1, cli_script_one },
 	{ "venv", "list", "venv list",
 	  "list the python venvs",
-	  "columns: id, key, python, status, size, last use, scripts\n", NULL, CLI_NO_OPERAND, run_venv_list },
+	  "columns: id, key, python, status, size, last use, scripts\n",
+	  NULL, CLI_NO_OPERAND, 1, run_venv_list },
 	{ "venv", "show", "venv show ID",
 	  "print a venv as JSON, with its build log",
-	  NULL, NULL, CLI_ID, run_venv_show },
+	  NULL, NULL, CLI_ID, 1, run_venv_show },
 	{ "venv", "rm", "venv rm ID",
 	  "evict a venv no run is using",
-	  "a script that needs it again has it built again\n", NULL, CLI_ID, run_venv_rm },
+	  "a script that needs it again has it built again\n",
+	  NULL, CLI_ID, 1, run_venv_rm },
 	{ "venv", "prune", "venv prune",
 	  "evict venvs past max_cache_bytes, max_age_days",
-	  NULL, NULL, CLI_NO_OPERAND, run_venv_prune },
+	  NULL, NULL, CLI_NO_OPERAND, 1, run_venv_prune },
 	{ "secret-key", "create", "secret-key create [--path FILE]",
 	  "make the node's secret key file (mode 0600)",
 	  "  --path FILE      where (default " CLI_SECRET_KEY_PATH ")\n"
 	  "an existing file is never written over\n",
-	  secret_key_opts, CLI_NO_OPERAND, run_secret_key_create },
+	  secret_key_opts, CLI_NO_OPERAND, 0, run_secret_key_create },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -200,9 +439,8 @@ command_usage(FILE *f, const struct cli_def *d)
 		fputs(d->details, f);
 }
 
-/* "token create", or "migrate". */
-static void
-command_words(const struct cli_cmd *cmd, char *out, size_t n)
+void
+cli_words(const struct cli_cmd *cmd, char *out, size_t n)
 {
 	snprintf(out, n, "%s%s%s", cmd->group, cmd->name != NULL ? " " : "",
 	    cmd->name != NULL ? cmd->name : "");
@@ -214,7 +452,7 @@ vusage_error(const struct cli_cmd *cmd, FILE *err, const char *fmt,
 {
 	char words[64];
 
-	command_words(cmd, words, sizeof(words));
+	cli_words(cmd, words, sizeof(words));
 	fprintf(err, "scriptorchd %s: ", words);
 	vfprintf(err, fmt, ap);
 	fputc('\n', err);
@@ -368,315 +606,13 @@ int
 cli_run(const struct cli_cmd *cmd, const struct conf *c,
     const char *conf_path)
 {
-	return cmd->def->run(cmd, c, conf_path);
-}
+	struct cli_ctx x = { cmd, c, conf_path, NULL };
+	int rc;
 
-/* ---- what the commands share ------------------------------------------- */
-
-struct db *
-cli_db_open(const struct conf *c)
-{
-	struct db *db = db_new(c);
-
-	if (db_connect(db) == -1) {
-		fprintf(stderr, "scriptorchd: cannot connect to the database: "
-		    "%s\n", db_errmsg(db));
-		db_close(db);
-		return NULL;
-	}
-	return db;
-}
-
-void
-cli_actor(char *out, size_t n)
-{
-	uid_t uid = getuid();
-	struct passwd *pw = getpwuid(uid);
-
-	if (pw != NULL)
-		snprintf(out, n, "cli:%s", pw->pw_name);
-	else
-		snprintf(out, n, "cli:uid%u", (unsigned)uid);
-}
-
-/* The value of option `name` (the last one given), or NULL. */
-static const char *
-option(const struct cli_cmd *cmd, const char *name)
-{
-	const char *v = NULL;
-
-	for (int i = 0; i + 1 < cmd->argc; i += 2)
-		if (strcmp(cmd->argv[i], name) == 0)
-			v = cmd->argv[i + 1];
-	return v;
-}
-
-/* ---- migrate, check-config --------------------------------------------- */
-
-static int
-run_migrate(const struct cli_cmd *cmd, const struct conf *c,
-    const char *conf_path)
-{
-	const char *dir = option(cmd, "--dir");
-	char err[1024];
-	int applied, rc = 1;
-	struct db *db;
-
-	(void)conf_path;
-	if ((db = cli_db_open(c)) == NULL)
+	if (cmd->def->connect && (x.db = cli_db_open(c)) == NULL)
 		return 1;
-	if (store_migrate(db, dir != NULL ? dir : CLI_MIGRATIONS_DIR, &applied,
-	    err, sizeof(err)) == -1)
-		fprintf(stderr, "scriptorchd migrate: %s\n", err);
-	else {
-		printf("%d migration%s applied\n", applied,
-		    applied == 1 ? "" : "s");
-		rc = 0;
-	}
-	db_close(db);
+	rc = cmd->def->run(&x);
+	if (x.db != NULL)
+		db_close(x.db);
 	return rc;
-}
-
-/* main.c loaded and checked the config before this runs. */
-static int
-run_check_config(const struct cli_cmd *cmd, const struct conf *c,
-    const char *conf_path)
-{
-	(void)cmd;
-	(void)c;
-	printf("%s: ok\n", conf_path);
-	return 0;
-}
-
-/* ---- token ------------------------------------------------------------- */
-
-static int
-run_token_create(const struct cli_cmd *cmd, const struct conf *c,
-    const char *conf_path)
-{
-	const char *name = option(cmd, "--name"), *role_s = option(cmd, "--role");
-	char actor[160], plain[TOKEN_TEXT_LEN];
-	struct token_rec t;
-	enum role role;
-	struct db *db;
-	int rc = 1;
-
-	(void)conf_path;
-	if (name == NULL || *name == '\0' || strlen(name) > 128)
-		return cli_usage_error(cmd, "--name of 1 to 128 characters is "
-		    "required");
-	if (role_parse(role_s, &role) == -1)
-		return cli_usage_error(cmd, "--role must be admin, operator or "
-		    "viewer");
-	if ((db = cli_db_open(c)) == NULL)
-		return 1;
-	cli_actor(actor, sizeof(actor));
-	if (auth_token_create(db, name, role, actor, &t, plain) == 0) {
-		printf("%s\n", plain);
-		rc = 0;
-	} else
-		fprintf(stderr, "scriptorchd token create: %s\n", db_errmsg(db));
-	sodium_memzero(plain, sizeof(plain));
-	db_close(db);
-	return rc;
-}
-
-static void
-print_token(void *arg, const struct token_rec *t)
-{
-	(void)arg;
-	printf("%lld\t%s\t%s\t%s\t%s%s\n", t->id, t->name, role_name(t->role),
-	    t->created_at, t->last_used_at[0] ? t->last_used_at : "never",
-	    t->revoked ? "\trevoked" : "");
-}
-
-static int
-run_token_list(const struct cli_cmd *cmd, const struct conf *c,
-    const char *conf_path)
-{
-	struct db *db;
-	int rc = 0;
-
-	(void)cmd;
-	(void)conf_path;
-	if ((db = cli_db_open(c)) == NULL)
-		return 1;
-	if (auth_token_list(db, print_token, NULL) == -1) {
-		fprintf(stderr, "scriptorchd token list: %s\n", db_errmsg(db));
-		rc = 1;
-	}
-	db_close(db);
-	return rc;
-}
-
-static int
-run_token_revoke(const struct cli_cmd *cmd, const struct conf *c,
-    const char *conf_path)
-{
-	char actor[160];
-	struct db *db;
-	int found, rc = 1;
-
-	(void)conf_path;
-	if ((db = cli_db_open(c)) == NULL)
-		return 1;
-	cli_actor(actor, sizeof(actor));
-	/* No shared region here: the daemon's workers notice within a
-	 * second (auth.h). */
-	if (auth_token_revoke(db, NULL, cmd->id, actor, &found) == -1)
-		fprintf(stderr, "scriptorchd token revoke: %s\n",
-		    db_errmsg(db));
-	else if (!found)
-		fprintf(stderr, "scriptorchd: no token %lld\n", cmd->id);
-	else
-		rc = 0;
-	db_close(db);
-	return rc;
-}
-
-/* ---- venv: the same services as /api/v1/admin/venvs -------------------- */
-
-static void
-print_venv(void *arg, const struct venv_rec *v, const long long *scripts,
-    size_t n)
-{
-	(void)arg;
-	printf("%lld\t%.12s\t%s\t%-8s\t%lld\t%s\t", v->id, v->key, v->python,
-	    v->status, v->size_bytes, v->last_used_at[0] ? v->last_used_at :
-	    "-");
-	for (size_t i = 0; i < n; i++)
-		printf("%s%lld", i ? "," : "", scripts[i]);
-	printf("%s\n", n ? "" : "-");
-}
-
-static int
-run_venv_list(const struct cli_cmd *cmd, const struct conf *c,
-    const char *conf_path)
-{
-	struct db *db;
-	int rc = 0;
-
-	(void)cmd;
-	(void)conf_path;
-	if ((db = cli_db_open(c)) == NULL)
-		return 1;
-	printf("id\tkey\tpython\tstatus  \tsize\tlast_used_at\tscripts\n");
-	if (venv_list(db, c, print_venv, NULL) == -1) {
-		fprintf(stderr, "scriptorchd venv list: %s\n", db_errmsg(db));
-		rc = 1;
-	}
-	db_close(db);
-	return rc;
-}
-
-static int
-run_venv_show(const struct cli_cmd *cmd, const struct conf *c,
-    const char *conf_path)
-{
-	struct buf out = BUF_INIT;
-	struct venv_rec v;
-	struct jw w;
-	struct db *db;
-	long long *scripts;
-	size_t n;
-	int rc = 1;
-
-	(void)conf_path;
-	if ((db = cli_db_open(c)) == NULL)
-		return 1;
-	switch (venv_get(db, c, cmd->id, &v, &scripts, &n)) {
-	case VENV_OK:
-		jw_init(&w, &out);
-		venv_write_json(&w, c, &v, scripts, n, 1);
-		jw_free(&w);
-		printf("%s\n", buf_str(&out));
-		free(scripts);
-		venv_rec_free(&v);
-		rc = 0;
-		break;
-	case VENV_NOT_FOUND:
-		fprintf(stderr, "scriptorchd: no venv %lld\n", cmd->id);
-		break;
-	default:
-		fprintf(stderr, "scriptorchd venv show: %s\n", db_errmsg(db));
-	}
-	buf_free(&out);
-	db_close(db);
-	return rc;
-}
-
-static int
-run_venv_rm(const struct cli_cmd *cmd, const struct conf *c,
-    const char *conf_path)
-{
-	struct buf why = BUF_INIT;
-	char actor[160];
-	struct db *db;
-	int rc = 1;
-
-	(void)conf_path;
-	if ((db = cli_db_open(c)) == NULL)
-		return 1;
-	cli_actor(actor, sizeof(actor));
-	switch (venv_evict(db, c, cmd->id, actor, &why)) {
-	case VENV_OK:
-		rc = 0;
-		break;
-	case VENV_NOT_FOUND:
-		fprintf(stderr, "scriptorchd: no venv %lld\n", cmd->id);
-		break;
-	case VENV_BUSY:
-		fprintf(stderr, "scriptorchd: venv %lld is in use or being "
-		    "built; try again later\n", cmd->id);
-		break;
-	case VENV_FS:
-		fprintf(stderr, "scriptorchd venv rm: %s\n", buf_str(&why));
-		break;
-	case VENV_DB:
-		fprintf(stderr, "scriptorchd venv rm: %s\n", db_errmsg(db));
-		break;
-	}
-	buf_free(&why);
-	db_close(db);
-	return rc;
-}
-
-static int
-run_venv_prune(const struct cli_cmd *cmd, const struct conf *c,
-    const char *conf_path)
-{
-	struct db *db;
-	int evicted, rc = 1;
-
-	(void)cmd;
-	(void)conf_path;
-	if ((db = cli_db_open(c)) == NULL)
-		return 1;
-	if (venv_prune(db, c, &evicted) == 0) {
-		printf("%d venv%s evicted\n", evicted, evicted == 1 ? "" : "s");
-		rc = 0;
-	} else
-		fprintf(stderr, "scriptorchd venv prune: %s\n", db_errmsg(db));
-	db_close(db);
-	return rc;
-}
-
-/* ---- secret-key -------------------------------------------------------- */
-
-static int
-run_secret_key_create(const struct cli_cmd *cmd, const struct conf *c,
-    const char *conf_path)
-{
-	const char *path = option(cmd, "--path");
-	char err[1024];
-
-	(void)c;
-	(void)conf_path;
-	if (path == NULL)
-		path = CLI_SECRET_KEY_PATH;
-	if (secret_key_create(path, err, sizeof(err)) == -1) {
-		fprintf(stderr, "scriptorchd secret-key create: %s\n", err);
-		return 1;
-	}
-	return 0;
 }

@@ -125,9 +125,9 @@ add_int_option(struct jw *w, const char *key, const char *text)
 }
 
 int
-cli_script_add(const struct cli_cmd *cmd, const struct conf *c,
-    const char *conf_path)
+cli_script_add(const struct cli_ctx *x)
 {
+	const struct cli_cmd *cmd = x->cmd;
 	struct buf body = BUF_INIT, reqs = BUF_INIT;
 	struct jw w;
 	struct verr e;
@@ -135,11 +135,10 @@ cli_script_add(const struct cli_cmd *cmd, const struct conf *c,
 	struct db *db = NULL;
 	yajl_val tree = NULL;
 	magic_t magic = NULL;
-	char actor[160], err[512];
+	char actor[CLI_ACTOR_MAX], err[512];
 	enum reg_status rs;
 	int rc = 1;
 
-	(void)conf_path;
 	verr_clear(&e);
 	memset(&s, 0, sizeof(s));
 	jw_init(&w, &body);
@@ -201,7 +200,7 @@ cli_script_add(const struct cli_cmd *cmd, const struct conf *c,
 		fprintf(stderr, "scriptorchd script add: %s\n", err);
 		goto out;
 	}
-	if ((db = cli_db_open(c)) == NULL)
+	if ((db = cli_db_open(x->c)) == NULL)
 		goto out;
 	magic = magic_open(MAGIC_NONE);
 	if (magic != NULL && magic_load(magic, NULL) == -1) {
@@ -211,7 +210,7 @@ cli_script_add(const struct cli_cmd *cmd, const struct conf *c,
 		magic = NULL;
 	}
 	cli_actor(actor, sizeof(actor));
-	rs = registry_create(db, c, magic, NULL, tree, actor, &s, &e);
+	rs = registry_create(db, x->c, magic, NULL, tree, actor, &s, &e);
 	if (rs != REG_OK) {
 		rc = reg_fail("add", db, rs, &e, "");
 		goto out;
@@ -241,16 +240,15 @@ list_line(void *arg, const struct script *s)
 }
 
 int
-cli_script_list(const struct cli_cmd *cmd, const struct conf *c,
-    const char *conf_path)
+cli_script_list(const struct cli_ctx *x)
 {
+	const struct cli_cmd *cmd = x->cmd;
 	struct script_filter f = { NULL, -1, NULL };
 	struct verr e;
 	struct db *db;
 	enum reg_status rs;
 	int rc;
 
-	(void)conf_path;
 	for (int i = 0; i + 1 < cmd->argc; i += 2) {
 		const char *o = cmd->argv[i], *v = cmd->argv[i + 1];
 
@@ -264,7 +262,7 @@ cli_script_list(const struct cli_cmd *cmd, const struct conf *c,
 			return cli_usage_error(cmd, "--enabled must be true or "
 			    "false");
 	}
-	if ((db = cli_db_open(c)) == NULL)
+	if ((db = cli_db_open(x->c)) == NULL)
 		return 1;
 	rs = registry_list(db, &f, list_line, NULL, &e);
 	rc = rs == REG_OK ? 0 : reg_fail("list", db, rs, &e, "");
@@ -281,23 +279,19 @@ version_line(void *arg, const char *version, const char *recorded_at)
 
 /* show, versions, disable, enable, rm: one script by id or name. */
 int
-cli_script_one(const struct cli_cmd *command, const struct conf *c,
-    const char *conf_path)
+cli_script_one(const struct cli_ctx *x)
 {
-	const char *cmd = command->name, *ref = command->operand;
+	const char *cmd = x->cmd->name, *ref = x->cmd->operand;
 	struct script s, upd;
 	struct verr e;
-	struct db *db;
-	char actor[160];
+	struct db *db = x->db;
+	char actor[CLI_ACTOR_MAX];
 	enum reg_status rs;
 	int rc = 1;
 
-	(void)conf_path;
 	memset(&upd, 0, sizeof(upd));
-	if ((db = cli_db_open(c)) == NULL)
-		return 1;
 	cli_actor(actor, sizeof(actor));
-	rs = lookup(db, c, ref, &s, &e);
+	rs = lookup(db, x->c, ref, &s, &e);
 	if (rs != REG_OK) {
 		rc = reg_fail(cmd, db, rs, &e, ref);
 		goto out;
@@ -316,7 +310,7 @@ cli_script_one(const struct cli_cmd *command, const struct conf *c,
 		    "{\"enabled\":true}" : "{\"enabled\":false}";
 		yajl_val patch = json_parse(text, strlen(text), NULL, 0);
 
-		rs = registry_update(db, c, NULL, NULL, s.id, patch, actor,
+		rs = registry_update(db, x->c, NULL, NULL, s.id, patch, actor,
 		    &upd, &e);
 		yajl_tree_free(patch);
 		if (rs != REG_OK)
@@ -337,6 +331,5 @@ cli_script_one(const struct cli_cmd *command, const struct conf *c,
 out:
 	script_free(&s);
 	script_free(&upd);
-	db_close(db);
 	return rc;
 }
