@@ -92,3 +92,24 @@ fs_mkdirs(const char *path, unsigned int mode, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+int
+fs_path_normal(const char *path, enum fs_path_kind kind)
+{
+	const char *seg = path;
+	size_t n;
+
+	if ((path[0] == '/') != (kind == FS_PATH_ABSOLUTE))
+		return 0;
+	if (kind == FS_PATH_ABSOLUTE)
+		seg++;
+	for (;;) {
+		n = strcspn(seg, "/");
+		if (n == 0 || (n == 1 && seg[0] == '.') ||
+		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return 0;
+		if (seg[n] == '\0')
+			return 1;
+		seg += n + 1;
+	}
+}

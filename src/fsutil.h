@@ -1,5 +1,5 @@
 /*
- * fsutil.h - small file helpers.
+ * fsutil.h - small file helpers, and the one rule for a path's form.
  */
 #ifndef SCRIPTORCH_FSUTIL_H
 #define SCRIPTORCH_FSUTIL_H
@@ -17,5 +17,17 @@ int fs_read_file(const char *path, size_t max, struct buf *out, char *err,
 int fs_read_fd(int fd, size_t max, struct buf *out, int *truncated);
 /* mkdir -p with `mode` for the directories it creates. 0 or -1 + err. */
 int fs_mkdirs(const char *path, unsigned int mode, char *err, size_t errlen);
+
+enum fs_path_kind { FS_PATH_RELATIVE, FS_PATH_ABSOLUTE };
+/*
+ * 1 if `path` is in normal form, else 0: segments joined by single "/",
+ * none of them empty, "." or "..", so no "//" and no trailing "/".
+ * FS_PATH_ABSOLUTE: it starts with "/" ("/" alone is refused: its one
+ * segment is empty). FS_PATH_RELATIVE: it does not ("" is refused).
+ * Pure: looks at the text only, never at the file system. Both a script's
+ * path (scriptfile.c) and a script's outputs.file (scriptfields.c) follow
+ * it; each caller says what is wrong in its own words.
+ */
+int fs_path_normal(const char *path, enum fs_path_kind kind);
 
 #endif

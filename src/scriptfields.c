@@ -15,6 +15,7 @@
 #include "argtpl.h"
 #include "buf.h"
 #include "conf.h"
+#include "fsutil.h"
 #include "inputenv.h"
 #include "json.h"
 #include "names.h"
@@ -82,13 +83,10 @@ check_text(yajl_val v, const char *field, struct verr *e)
 	return 0;
 }
 
-/* A relative path inside the work dir: no "", "." or ".." segment. */
+/* A relative path inside the work dir, in normal form (fs_path_normal). */
 static int
 check_output_file(const char *f, struct verr *e)
 {
-	const char *p = f, *seg;
-	size_t n;
-
 	if (*f == '\0' || strlen(f) > OUTPUT_FILE_MAX) {
 		verr_set(e, "outputs.file", "outputs.file must be a relative "
 		    "path of 1 to %d bytes", OUTPUT_FILE_MAX);
@@ -99,20 +97,13 @@ check_output_file(const char *f, struct verr *e)
 		    "the work dir, not absolute");
 		return -1;
 	}
-	for (;;) {
-		seg = p;
-		n = strcspn(seg, "/");
-		if (n == 0 || (n == 1 && seg[0] == '.') ||
-		    (n == 2 && seg[0] == '.' && seg[1] == '.')) {
-			verr_set(e, "outputs.file", "outputs.file must be a "
-			    "normalized relative path (no \".\" or \"..\" "
-			    "segments, no \"//\", no trailing \"/\")");
-			return -1;
-		}
-		if (seg[n] == '\0')
-			return 0;
-		p = seg + n + 1;
+	if (!fs_path_normal(f, FS_PATH_RELATIVE)) {
+		verr_set(e, "outputs.file", "outputs.file must be a normalized "
+		    "relative path (no \".\" or \"..\" segments, no \"//\", "
+		    "no trailing \"/\")");
+		return -1;
 	}
+	return 0;
 }
 
 /* One member of outputs: stdout's mode or the file, else refused. */

@@ -26,16 +26,14 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "fsutil.h"
 #include "log.h"
 #include "scriptfile.h"
 
-/* Absolute, and no "", "." or ".." segment: no "//", no trailing "/". */
+/* Absolute and in normal form (fs_path_normal). */
 static int
 check_path_form(const char *path, struct verr *e)
 {
-	const char *p, *seg;
-	size_t n;
-
 	if (path[0] != '/') {
 		verr_set(e, "path", "path must be an absolute path");
 		return -1;
@@ -44,17 +42,10 @@ check_path_form(const char *path, struct verr *e)
 		verr_set(e, "path", "path is too long");
 		return -1;
 	}
-	for (p = path; *p == '/'; ) {
-		seg = p + 1;
-		n = strcspn(seg, "/");
-		if (n == 0 || (n == 1 && seg[0] == '.') ||
-		    (n == 2 && seg[0] == '.' && seg[1] == '.')) {
-			verr_set(e, "path", "path must be normalized (no \".\" "
-			    "or \"..\" segments, no \"//\", no trailing "
-			    "\"/\")");
-			return -1;
-		}
-		p = seg + n;
+	if (!fs_path_normal(path, FS_PATH_ABSOLUTE)) {
+		verr_set(e, "path", "path must be normalized (no \".\" or "
+		    "\"..\" segments, no \"//\", no trailing \"/\")");
+		return -1;
 	}
 	return 0;
 }

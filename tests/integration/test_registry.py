@@ -7,6 +7,7 @@ version history; enable/disable; delete; filters; roles; audit; the CLI.
 """
 import os
 import platform
+import pwd
 import shutil
 import stat
 import subprocess
@@ -903,6 +904,10 @@ def test_cli_add_list_show_disable_enable_rm():
     assert r.returncode == 0 and s["version"] in r.stdout
     assert cli("rm", name).returncode == 0
     assert call("GET", f"{BASE}/{sid}").status == 404
+    # Every command that writes names the same actor: the user who ran it.
+    actors = sql(f"SELECT DISTINCT actor FROM audit_log WHERE object_type = 'script' "
+                 f"AND object_id = {sid}")
+    assert actors == [["cli:" + pwd.getpwuid(os.getuid()).pw_name]], actors
     r = cli("show", name)
     assert r.returncode == 1 and "no script" in r.stderr
 
