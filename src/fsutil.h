@@ -29,5 +29,20 @@ enum fs_path_kind { FS_PATH_RELATIVE, FS_PATH_ABSOLUTE };
  * it; each caller says what is wrong in its own words.
  */
 int fs_path_normal(const char *path, enum fs_path_kind kind);
+/*
+ * Removes the entry `name` of the directory open at `dfd` and, if it is a
+ * directory, everything below it: the one recursive delete of the tree
+ * (work dirs, venvs, build stages). Never follows a symbolic link (a link
+ * is removed, not its target), reaches entries only through descriptors
+ * of directories it opened, gives back the permission a directory's owner
+ * took away, reads a directory again when entries appear while it is
+ * emptied, and keeps at most a bounded number of directories open however
+ * deep the tree is. What can be removed is removed. 0 (also when nothing
+ * was there), or -1 with errno of the first failure and, when `errs` is
+ * not NULL, each failure appended to it ("\"name\": reason; ").
+ */
+int fs_remove_at(int dfd, const char *name, struct buf *errs);
+/* fs_remove_at() of the last component of `path` in its parent. */
+int fs_remove_path(const char *path, struct buf *errs);
 
 #endif

@@ -24,6 +24,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "fsutil.h"
 #include "log.h"
 #include "sandbox.h"
 
@@ -449,130 +450,21 @@ out:
 	return rc;
 }
 
-/*
- * Opens directory `name` under `dfd` without following a link. If the
- * script took our permission away (mode 0000, and we are not root), the
- * mode is put back through an O_PATH descriptor, so a directory swapped
- * for a symlink in between can never make us chmod something else.
- */
-static int
-open_subdir(int dfd, const char *name)
-{
-	char proc[64];
-	int fd, pfd;
-
-	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
-	if (fd != -1 || errno != EACCES)
-		return fd;
-	pfd = openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (pfd == -1)
-		return -1;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	if (chmod(proc, 0700) == 0)
-		fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	else
-		errno = EACCES;
-	close(pfd);
-	return fd;
-}
-
-/* Empties the directory open at `fd` (consumed). */
-static int
-empty_dir(int fd, struct buf *errs, int depth)
-{
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-	int sub, rc = 0;
-
-	/* Deleting entries needs write permission on the directory. */
-	if (fstat(fd, &st) == 0 && (st.st_mode & 0700) != 0700)
-		(void)fchmod(fd, 0700);
-	d = fdopendir(fd);
-	if (d == NULL) {
-		buf_printf(errs, "opendir: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	for (;;) {
-		errno = 0;
-		de = readdir(d);
-		if (de == NULL)
-			break;
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) == 0 || errno == ENOENT)
-			continue;
-		if (errno != EISDIR && errno != EPERM) {
-			buf_printf(errs, "\"%s\": %s; ", de->d_name,
-			    strerror(errno));
-			rc = -1;
-			continue;
-		}
-		/* A directory (unlink gives EISDIR on Linux; EPERM elsewhere). */
-		if (depth > 4096) {
-			buf_printf(errs, "\"%s\": too deep; ", de->d_name);
-			rc = -1;
-			continue;
-		}
-		sub = open_subdir(dirfd(d), de->d_name);
-		if (sub == -1) {
-			buf_printf(errs, "\"%s\": %s; ", de->d_name,
-			    strerror(errno));
-			rc = -1;
-			continue;
-		}
-		if (empty_dir(sub, errs, depth + 1) == -1)
-			rc = -1;
-		if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) == -1 &&
-		    errno != ENOENT) {
-			buf_printf(errs, "\"%s\": %s; ", de->d_name,
-			    strerror(errno));
-			rc = -1;
-		}
-	}
-	if (errno != 0) {
-		buf_printf(errs, "readdir: %s; ", strerror(errno));
-		rc = -1;
-	}
-	closedir(d);
-	return rc;
-}
-
 int
 sandbox_workdir_remove(const char *path, char *err, size_t errlen)
 {
 	struct buf errs = BUF_INIT;
-	int fd, rc = -1;
+	int rc = 0;
 
 	/* Most scripts leave their work dir empty: one call then. rmdir
 	 * removes neither a link nor a directory with anything in it. */
 	if (rmdir(path) == 0 || errno == ENOENT)
 		return 0;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1 && errno == EACCES)
-		fd = open_subdir(AT_FDCWD, path);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			rc = 0;
-		else
-			snprintf(err, errlen, "cannot open work dir \"%s\": %s",
-			    path, strerror(errno));
-		goto out;
-	}
-	if (empty_dir(fd, &errs, 0) == -1) {
+	if (fs_remove_path(path, &errs) == -1) {
 		snprintf(err, errlen, "cannot remove all of work dir \"%s\": %s",
-		    path, buf_str(&errs));
-		goto out;
+		    path, errs.len > 0 ? buf_str(&errs) : strerror(errno));
+		rc = -1;
 	}
-	if (rmdir(path) == -1 && errno != ENOENT) {
-		snprintf(err, errlen, "cannot remove work dir \"%s\": %s",
-		    path, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
 	buf_free(&errs);
 	return rc;
 }

@@ -419,83 +419,6 @@ failure_message(struct buf *why, const char *what, const char *errline,
  * elsewhere through a symbolic link or a renamed directory.
  */
 
-/* Removes `name` in directory dfd and everything below it. 0, or -1 with
- * errno (ELOOP when nested deeper than MAX_DEPTH). */
-static int
-rm_at(int dfd, const char *name, int depth)
-{
-	DIR *d;
-	struct dirent *ent;
-	int fd, rc, saved, tries;
-
-	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return -1;
-	if (depth >= MAX_DEPTH) {
-		errno = ELOOP;
-		return -1;
-	}
-	for (tries = 0; tries < 3; tries++) {
-		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-		if (fd == -1)
-			return errno == ENOENT ? 0 : -1;
-		if ((d = fdopendir(fd)) == NULL) {
-			saved = errno;
-			close(fd);
-			errno = saved;
-			return -1;
-		}
-		rc = 0;
-		while ((ent = readdir(d)) != NULL) {
-			if (strcmp(ent->d_name, ".") == 0 ||
-			    strcmp(ent->d_name, "..") == 0)
-				continue;
-			if ((rc = rm_at(dirfd(d), ent->d_name, depth + 1)) == -1)
-				break;
-		}
-		saved = errno;
-		closedir(d);
-		if (rc == -1) {
-			errno = saved;
-			return -1;
-		}
-		/* Entries made while we read (only by the tree's owner)
-		 * leave it not empty: read it again, a few times. */
-		if (unlinkat(dfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
-			return 0;
-		if (errno != ENOTEMPTY && errno != EEXIST)
-			return -1;
-	}
-	return -1;
-}
-
-/* rm_at() of an absolute path. */
-static int
-rm_path(const char *path)
-{
-	char parent[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	int dfd, rc, saved;
-
-	if (slash == NULL || slash[1] == '\0' ||
-	    (size_t)(slash - path) >= sizeof(parent)) {
-		errno = EINVAL;
-		return -1;
-	}
-	memcpy(parent, path, (size_t)(slash - path));
-	parent[slash - path] = '\0';
-	if ((dfd = open(parent[0] ? parent : "/", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1)
-		return -1;
-	rc = rm_at(dfd, slash + 1, 0);
-	saved = errno;
-	close(dfd);
-	errno = saved;
-	return rc;
-}
-
 /* Who a build runs as, and the group the finished venv is for. */
 struct build_ids {
 	uid_t uid;
@@ -562,7 +485,7 @@ prepare_cache(const struct conf *c, const struct build_ids *id,
 			    "away: %s", path, strerror(errno));
 			return -1;
 		}
-		if (rm_path(old) == -1)
+		if (fs_remove_path(old, NULL) == -1)
 			log_warn("cannot remove the old venv cache \"%s\"", old);
 	}
 	/* Its parents must let the build user through: 0755. */
@@ -621,7 +544,7 @@ stage_make(const struct conf *c, const char *key, const struct build_ids *id,
 		close(fd);
 		goto fail;
 	}
-	if (rm_at(fd, key, 0) == -1) {
+	if (fs_remove_at(fd, key, NULL) == -1) {
 		buf_printf(why, "cannot remove the stage a killed build left in "
 		    "\"%s\": %s", path, strerror(errno));
 		close(fd);
@@ -996,7 +919,7 @@ adopt(const struct conf *c, int bfd, const char *key,
 			    key, strerror(errno));
 			goto out;
 		}
-		if (rm_at(vfd, trash, 0) == -1)
+		if (fs_remove_at(vfd, trash, NULL) == -1)
 			log_warn("cannot remove \"%s/%s\"", c->venv_dir, trash);
 	}
 	if (renameat(bfd, key, vfd, key) == -1) {
@@ -1224,7 +1147,7 @@ done:
 out:
 	if (bfd != -1) {
 		/* Gone once adopted; a failed build's stage goes now. */
-		if (rm_at(bfd, key, 0) == -1)
+		if (fs_remove_at(bfd, key, NULL) == -1)
 			log_warn("cannot remove the stage of venv \"%.12s\"",
 			    key);
 		close(bfd);
@@ -1419,7 +1342,7 @@ remove_local(const struct conf *c, const char *key, int *busy,
 			    strerror(errno));
 		goto out;
 	}
-	if (rm_path(trash) == -1) {
+	if (fs_remove_path(trash, NULL) == -1) {
 		buf_printf(why, "cannot remove \"%s\": %s", trash,
 		    strerror(errno));
 		goto out;
@@ -1711,7 +1634,7 @@ sweep_stages(const struct conf *c)
 		if ((lfd = lock_open(c, e->d_name, &why)) == -1)
 			continue;
 		if (flock(lfd, LOCK_EX | LOCK_NB) == 0) {
-			if (rm_at(dirfd(d), e->d_name, 0) == -1)
+			if (fs_remove_at(dirfd(d), e->d_name, NULL) == -1)
 				log_warn("cannot remove the stage \"%s/%s\"",
 				    path, e->d_name);
 			flock(lfd, LOCK_UN);
@@ -1748,7 +1671,7 @@ sweep_trash(const struct conf *c)
 		if (pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", c->venv_dir, e->d_name);
-		if (rm_path(path) == -1)
+		if (fs_remove_path(path, NULL) == -1)
 			log_warn("cannot remove \"%s\"", path);
 	}
 	closedir(d);
