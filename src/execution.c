@@ -79,6 +79,35 @@ has_output_file(const struct script *s)
 	return has;
 }
 
+/*
+ * A message about the input must not show a secret property's value (the
+ * schema's type errors quote a number): each one there becomes "***".
+ */
+static void
+mask_message(yajl_val schema, yajl_val input, struct verr *e)
+{
+	struct secret_mask m = SECRET_MASK_INIT;
+	struct buf out = BUF_INIT;
+
+	for (size_t i = 0; YAJL_IS_OBJECT(input) && i < input->u.object.len;
+	    i++) {
+		yajl_val v = input->u.object.values[i];
+
+		if (!schema_prop_secret(schema, input->u.object.keys[i]))
+			continue;
+		if (YAJL_IS_STRING(v))
+			secret_mask_add(&m, v->u.string, strlen(v->u.string));
+		else if (YAJL_IS_NUMBER(v) && v->u.number.r != NULL)
+			secret_mask_add(&m, v->u.number.r,
+			    strlen(v->u.number.r));
+	}
+	if (secret_mask_apply(&m, e->message, strlen(e->message), 0,
+	    &out) > 0)
+		verr_set(e, e->field, "%s", buf_str(&out));
+	buf_free(&out);
+	secret_mask_free(&m);
+}
+
 enum exec_outcome
 execution_check_input(const struct script *s, yajl_val input,
     struct verr *e)
@@ -103,8 +132,10 @@ execution_check_input(const struct script *s, yajl_val input,
 			memset(&empty, 0, sizeof(empty));
 			empty.type = yajl_t_object;
 			if (schema_validate(schema, input ? input : &empty,
-			    "input", e) == -1)
+			    "input", e) == -1) {
+				mask_message(schema, input, e);
 				goto out;
+			}
 		}
 	}
 	args = json_parse(s->args_json, strlen(s->args_json), err, sizeof(err));
