@@ -239,13 +239,15 @@ def test_live_output_is_masked_while_it_runs():
         """)
     s = register(path, secret_env={"API_KEY": api_key}, timeout_s=120)
     e = submit(s["id"], {}, wait=None)
-    live = wait_for(lambda: (lambda x: x if x["status"] == "running" and x["stdout"] and x["stderr"]
-                             else None)(get(e["id"])), timeout=30, what="live output")
-    assert live["stdout"] == "out: ***\n" and live["stderr"] == "err: ***\n", live
-    rows = sql(f"SELECT status, stdout, stderr FROM executions WHERE id = {e['id']}")
-    assert rows.startswith("running") and "***" in rows and api_key not in rows, rows
-    r = call("POST", f"/api/v1/executions/{e['id']}/cancel")
-    assert r.status == 200, r
+    try:
+        live = wait_for(lambda: (lambda x: x if x["status"] == "running" and x["stdout"] and x["stderr"]
+                                 else None)(get(e["id"])), timeout=30, what="live output")
+        assert live["stdout"] == "out: ***\n" and live["stderr"] == "err: ***\n", live
+        rows = sql(f"SELECT status, stdout, stderr FROM executions WHERE id = {e['id']}")
+        assert rows.startswith("running") and "***" in rows and api_key not in rows, rows
+    finally:
+        r = call("POST", f"/api/v1/executions/{e['id']}/cancel")
+        assert r.status == 200, r
     assert wait_final(e["id"])["status"] == "canceled"
 
 
