@@ -100,11 +100,24 @@ def runners():
 
 def reload_all():
     """SIGHUP, then waits for a new generation of API workers (conftest)
-    and of runners: the old ones hold the old key."""
+    and of runners: the old ones hold the old key. An old runner still
+    busy with a run (another module's, say) takes no new work and leaves
+    when it is done: it may stay."""
     before = runners()
     reload_daemon()
-    wait_for(lambda: not (runners() & before) and runners(), timeout=30,
-             what="a new generation of runners")
+
+    def settled():
+        now = runners()
+        if len(now - before) < len(before):
+            return False
+        old = now & before
+        if not old:
+            return True
+        busy = sql("SELECT runner_pid FROM executions WHERE status = 'running' AND runner_pid IN (%s)"
+                   % ",".join(str(p) for p in old))
+        return {int(p) for p in busy.split()} >= old
+
+    wait_for(settled, timeout=60, what="a new generation of runners, the old ones gone or busy")
 
 
 # ---- the script every test runs ---------------------------------------------
