@@ -125,6 +125,19 @@ stop_mariadb() {
 }
 
 # ---- scriptorchd -----------------------------------------------------------
+# ensure_secret_key FILE: the node's key for secrets (docs/api.md,
+# "Secrets"): 64 hex characters, mode 0600, made once and kept with the
+# stack's state (a new key would leave every sealed value unreadable).
+ensure_secret_key() {
+	local f=$1
+	if [ ! -s "$f" ]; then
+		(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$f.tmp" &&
+			echo >>"$f.tmp" && mv "$f.tmp" "$f") ||
+			die "cannot make the secret key $f"
+	fi
+	chmod 600 "$f"
+}
+
 # write_conf FILE: the daemon's config for this stack, 0600 (it holds the
 # database password; the daemon refuses a config the run user could read).
 # The socket is 0600: this stack's nginx runs as root (see write_nginx_conf);
@@ -140,6 +153,7 @@ api_workers = ${SCRIPTORCH_API_WORKERS:-4}
 runner_workers = ${SCRIPTORCH_RUNNERS:-4}
 log_level = ${SCRIPTORCH_LOG_LEVEL:-info}
 shutdown_timeout_s = 10
+secret_key_file = $STATE/secret.key
 
 [database]
 socket = $STATE/mysql.sock
@@ -284,6 +298,7 @@ stack_up() {
 	install -D -m 0755 "$REPO/libexec/scriptorch-venv" \
 		"$RUNTIME/libexec/scriptorch-venv"
 	start_mariadb
+	ensure_secret_key "$STATE/secret.key"
 	write_conf "$STATE/scriptorch.conf"
 	start_daemon
 	write_nginx_conf

@@ -41,6 +41,14 @@ reg_failure(struct request *r, enum reg_status rs, const struct verr *e,
 	}
 }
 
+/* What the caller may see of a script's env values (script.h): an admin
+ * sees them, operators and viewers see "***". */
+static enum script_view
+view_of(const struct request *r)
+{
+	return r->role == ROLE_ADMIN ? SCRIPT_VIEW_ADMIN : SCRIPT_VIEW_MASKED;
+}
+
 /* The single-script view: the object, plus "venv" for python scripts
  * (venv_write_for_script: its venv's key, status and id). */
 static void
@@ -52,7 +60,7 @@ answer_script(struct request *r, int status, const struct script *s,
 
 	jw_init(&w, &out);
 	jw_obj(&w);
-	script_write_members(&w, s);
+	script_write_members_view(&w, s, view_of(r));
 	if (with_venv && strcmp(s->type, "python") == 0) {
 		jw_key(&w, "venv");
 		venv_write_for_script(&w, r->ctx->db, r->ctx->conf, s);
@@ -65,14 +73,20 @@ answer_script(struct request *r, int status, const struct script *s,
 
 /* Each listed script carries "last_execution" (null if never run), so a
  * list view needs no request per script. */
+struct list_ctx {
+	struct jw *w;
+	enum script_view view;
+};
+
 static void
 list_one(void *arg, const struct script *s, const struct dbres *last,
     size_t i)
 {
-	struct jw *w = arg;
+	struct list_ctx *lc = arg;
+	struct jw *w = lc->w;
 
 	jw_obj(w);
-	script_write_members(w, s);
+	script_write_members_view(w, s, lc->view);
 	jw_key(w, "last_execution");
 	if (last != NULL)
 		execution_write_json(w, last, i, 0);
@@ -86,9 +100,10 @@ api_scripts_list(struct request *r)
 {
 	struct buf tq = BUF_INIT, eq = BUF_INIT, qq = BUF_INIT, out = BUF_INIT;
 	struct script_filter f = { NULL, -1, NULL };
+	struct jw w;
+	struct list_ctx lc = { &w, view_of(r) };
 	const char *en;
 	struct verr e;
-	struct jw w;
 	enum reg_status rs;
 
 	verr_clear(&e);
@@ -114,7 +129,7 @@ api_scripts_list(struct request *r)
 		goto out;
 	}
 	api_list_open(&w, &out, "scripts");
-	rs = registry_list_with_last(r->ctx->db, &f, list_one, &w, &e);
+	rs = registry_list_with_last(r->ctx->db, &f, list_one, &lc, &e);
 	if (rs != REG_OK) {
 		api_list_drop(&w, &out);
 		reg_failure(r, rs, &e, 0);

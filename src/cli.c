@@ -29,8 +29,6 @@
 #include "store.h"
 #include "venv.h"
 
-/* Until the config has secret_key_file, the key's default place. */
-#define CLI_SECRET_KEY_PATH SYSCONFDIR "/scriptorch/secret.key"
 #define CLI_MIGRATIONS_DIR PKGDATADIR "/sql"
 
 /* ---- what the commands share ------------------------------------------- */
@@ -279,7 +277,7 @@ run_secret_key_create(const struct cli_ctx *x)
 	const char *path = option(x->cmd, "--path");
 	char err[1024];
 
-	if (secret_key_create(path != NULL ? path : CLI_SECRET_KEY_PATH, err,
+	if (secret_key_create(path != NULL ? path : x->c->secret_key_file, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "scriptorchd secret-key create: %s\n", err);
 		return 1;
@@ -383,7 +381,7 @@ static const struct cli_def commands[] = {
 	  NULL, NULL, CLI_NO_OPERAND, 1, run_venv_prune },
 	{ "secret-key", "create", "secret-key create [--path FILE]",
 	  "make the node's secret key file (mode 0600)",
-	  "  --path FILE      where (default " CLI_SECRET_KEY_PATH ")\n"
+	  "  --path FILE      where (default: the config's secret_key_file)\n"
 	  "an existing file is never written over\n",
 	  secret_key_opts, CLI_NO_OPERAND, 0, run_secret_key_create },
 };

@@ -44,6 +44,7 @@ static const struct key keys[] = {
 	{ "daemon", "shutdown_timeout_s", K_INT, O(shutdown_timeout_s), "10", 1, 3600 },
 	{ "daemon", "socket_mode", K_STR, O(socket_mode), "0660", 0, 0 },
 	{ "daemon", "max_waiting_workers", K_AUTO, O(max_waiting_workers), "auto", 0, 255 },
+	{ "daemon", "secret_key_file", K_STR, O(secret_key_file), SYSCONFDIR "/scriptorch/secret.key", 0, 0 },
 
 	{ "database", "host", K_STR, O(db_host), "localhost", 0, 0 },
 	{ "database", "port", K_INT, O(db_port), "3306", 0, 65535 },
@@ -295,6 +296,27 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 		return -1;
 	if (conf_fit_grace(c, note, sizeof(note)))
 		log_warnx("%s: %s", path, note);
+	return conf_load_secret_key(c, err, errlen);
+}
+
+int
+conf_load_secret_key(struct conf *c, char *err, size_t errlen)
+{
+	const char *path = c->secret_key_file;
+	struct stat st;
+
+	c->has_secret_key = 0;
+	secret_key_wipe(&c->secret_key);
+	if (lstat(path, &st) == -1 && errno == ENOENT) {
+		log_warnx("no secret key file \"%s\": scripts' secret_env "
+		    "and secret inputs cannot be stored or run until one is "
+		    "made (scriptorchd secret-key create) and the daemon "
+		    "reloaded", path);
+		return 0;
+	}
+	if (secret_key_load(path, &c->secret_key, err, errlen) == -1)
+		return -1;
+	c->has_secret_key = 1;
 	return 0;
 }
 
@@ -410,6 +432,11 @@ conf_validate(const struct conf *c, char *err, size_t errlen)
 		    "absolute paths");
 		return -1;
 	}
+	if (c->secret_key_file[0] != '/') {
+		snprintf(err, errlen, "[daemon] secret_key_file must be an "
+		    "absolute path, not \"%s\"", c->secret_key_file);
+		return -1;
+	}
 	if (c->python[0] != '/') {
 		snprintf(err, errlen, "[python] interpreter must be an absolute "
 		    "path, not \"%s\"", c->python);
@@ -480,5 +507,6 @@ conf_free(struct conf *c)
 			free(*(char **)(void *)((char *)c + keys[i].off));
 	for (int i = 0; i < c->n_script_roots; i++)
 		free(c->script_roots[i]);
+	secret_key_wipe(&c->secret_key);
 	memset(c, 0, sizeof(*c));
 }

@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "secret.h"
+
 #define CONF_DEFAULT_PATH SYSCONFDIR "/scriptorch/scriptorch.conf"
 #define CONF_MAX_ROOTS 16
 
@@ -25,6 +27,7 @@ struct conf {
 	int shutdown_timeout_s;
 	char *socket_mode;        /* octal, for a unix socket */
 	int max_waiting_workers;  /* CONF_AUTO: conf_max_waiting() decides */
+	char *secret_key_file;    /* the node's key for secrets (secret.h) */
 
 	/* [database] */
 	char *db_host;
@@ -75,13 +78,25 @@ struct conf {
 	                           * never the run user */
 	int allow_sdist;          /* build from source distributions */
 	int allow_direct_urls;    /* requirements may name URLs and paths */
+
+	/*
+	 * Loaded with the file, not a key of it: the node's secret key, read
+	 * from secret_key_file by conf_load() (so every child has it from
+	 * its fork, and a reload reads it again). has_secret_key is 0 when
+	 * that file does not exist: the daemon runs, and every write or run
+	 * of a secret is refused with a message that says why. conf_free()
+	 * wipes it.
+	 */
+	int has_secret_key;
+	struct secret_key secret_key;
 };
 
 /* Fills `c` with the defaults (every string allocated). */
 void conf_defaults(struct conf *c);
 /*
- * Loads `path` over the defaults, validates it (conf_validate) and fits
- * the grace (conf_fit_grace, a warning logged when it lowers it). Returns
+ * Loads `path` over the defaults, validates it (conf_validate), fits
+ * the grace (conf_fit_grace, a warning logged when it lowers it) and
+ * reads the secret key (conf_load_secret_key). Returns
  * 0, or -1 with a message such as
  * "scriptorch.conf:12: unknown key \"listn\" in [daemon]" in err.
  * On -1 `c` is still valid (defaults plus what was read) and must be freed.
@@ -90,6 +105,13 @@ int conf_load(struct conf *c, const char *path, char *err, size_t errlen);
 /* Checks cross-key rules (ranges, absolute paths, that build_user is
  * neither root nor the run user); 0 or -1 with err. */
 int conf_validate(const struct conf *c, char *err, size_t errlen);
+/*
+ * Reads the key in secret_key_file into c->secret_key. A file that does
+ * not exist is not an error: has_secret_key stays 0 and a warning is
+ * logged. A file of another form or mode (secret_key_load) is: -1 with
+ * err, and the daemon does not start (or a reload is refused).
+ */
+int conf_load_secret_key(struct conf *c, char *err, size_t errlen);
 
 /*
  * How long before heartbeat_timeout_s a run's kill grace must end: a

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "log.h"
 #include "registry.h"
 #include "schema.h"
+#include "secret.h"
 #include "shm.h"
 #include "store.h"
 
@@ -77,6 +79,35 @@ has_output_file(const struct script *s)
 	return has;
 }
 
+/*
+ * A message about the input must not show a secret property's value (the
+ * schema's type errors quote a number): each one there becomes "***".
+ */
+static void
+mask_message(yajl_val schema, yajl_val input, struct verr *e)
+{
+	struct secret_mask m = SECRET_MASK_INIT;
+	struct buf out = BUF_INIT;
+
+	for (size_t i = 0; YAJL_IS_OBJECT(input) && i < input->u.object.len;
+	    i++) {
+		yajl_val v = input->u.object.values[i];
+
+		if (!schema_prop_secret(schema, input->u.object.keys[i]))
+			continue;
+		if (YAJL_IS_STRING(v))
+			secret_mask_add(&m, v->u.string, strlen(v->u.string));
+		else if (YAJL_IS_NUMBER(v) && v->u.number.r != NULL)
+			secret_mask_add(&m, v->u.number.r,
+			    strlen(v->u.number.r));
+	}
+	if (secret_mask_apply(&m, e->message, strlen(e->message), 0,
+	    &out) > 0)
+		verr_set(e, e->field, "%s", buf_str(&out));
+	buf_free(&out);
+	secret_mask_free(&m);
+}
+
 enum exec_outcome
 execution_check_input(const struct script *s, yajl_val input,
     struct verr *e)
@@ -101,8 +132,10 @@ execution_check_input(const struct script *s, yajl_val input,
 			memset(&empty, 0, sizeof(empty));
 			empty.type = yajl_t_object;
 			if (schema_validate(schema, input ? input : &empty,
-			    "input", e) == -1)
+			    "input", e) == -1) {
+				mask_message(schema, input, e);
 				goto out;
+			}
 		}
 	}
 	args = json_parse(s->args_json, strlen(s->args_json), err, sizeof(err));
@@ -120,6 +153,45 @@ out:
 	return rc;
 }
 
+/*
+ * The input as it is stored: its compact JSON in `shown`, with "***" for
+ * each secret property (schema.h), whose values go sealed under the
+ * node's key into `sealed` (left empty when there are none). A secret
+ * input with no key to seal it under is refused (EXEC_INVALID).
+ */
+static enum exec_outcome
+input_stored(const struct conf *c, const struct script *s, yajl_val input,
+    struct buf *shown, struct buf *sealed, struct verr *e)
+{
+	struct buf secret = BUF_INIT;
+	yajl_val schema = NULL;
+	int n;
+
+	if (input == NULL) {
+		buf_adds(shown, "{}");
+		return EXEC_OK;
+	}
+	if (s->inputs_json != NULL)
+		schema = json_parse(s->inputs_json, strlen(s->inputs_json),
+		    NULL, 0);
+	n = schema_split_secret(schema, input, shown, &secret);
+	yajl_tree_free(schema);
+	if (n > 0 && !c->has_secret_key) {
+		verr_set(e, "input", "this script's secret inputs cannot be "
+		    "accepted: this node has no secret key to seal them with "
+		    "(the file \"%s\" does not exist)", c->secret_key_file);
+		sodium_memzero(secret.data, secret.len);
+		buf_free(&secret);
+		return EXEC_INVALID;
+	}
+	if (n > 0)
+		secret_seal(&c->secret_key, secret.data, secret.len, sealed);
+	if (secret.data != NULL)
+		sodium_memzero(secret.data, secret.len);
+	buf_free(&secret);
+	return EXEC_OK;
+}
+
 enum exec_outcome
 execution_submit(struct db *db, const struct conf *c, struct shm *shm,
     struct exec_submission *sub, yajl_val input, const char *trigger,
@@ -127,16 +199,15 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 {
 	const struct script *s = &sub->script;
 	enum exec_outcome rc;
-	struct buf in_json = BUF_INIT;
+	struct buf in_json = BUF_INIT, in_sealed = BUF_INIT;
 	int box = -1, runner_pid = 0, queue_full = sub->queue_full;
 
 	*id = 0;
 	if ((rc = execution_check_input(s, input, e)) != EXEC_OK)
 		return rc;
-	if (input != NULL)
-		json_dump(&in_json, input);
-	else
-		buf_adds(&in_json, "{}");
+	if ((rc = input_stored(c, s, input, &in_json, &in_sealed, e)) !=
+	    EXEC_OK)
+		goto out;
 	/* An idle local runner, reserved now, gets the execution with its
 	 * input directly, and the row names it, so no other runner or node
 	 * takes it: inserted running when the caller waits for the end (no
@@ -162,6 +233,7 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	}
 	struct exec_reserved rsv = { c->node_name, runner_pid, queued == NULL };
 	if (store_exec_enqueue(db, s->id, s->name, trigger, buf_str(&in_json),
+	    in_sealed.len > 0 ? buf_str(&in_sealed) : NULL,
 	    box >= 0 ? &rsv : NULL, id, queued) == -1) {
 		if (box >= 0)
 			dispatch_box_unreserve(shm, box);
@@ -174,8 +246,12 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	sub->done_seen = dispatch_done_seen(shm, *id);
 	if (box >= 0) {
 		sub->box = box;
+		/* With secret inputs, the box carries no input (as for one
+		 * too big for it): the runner reads the row, where the
+		 * sealed values are, and never finds them in shared memory. */
 		dispatch_box_assign(shm, box, *id, queued == NULL, s->id,
-		    s->updated_at, buf_str(&in_json), in_json.len);
+		    s->updated_at, buf_str(&in_json), in_sealed.len > 0 ?
+		    BOX_INPUT_MAX + 1 : in_json.len);
 	} else {
 		if (s->max_concurrency != 0 ||
 		    dispatch_handoff(shm, *id) == -1)
@@ -187,6 +263,7 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	rc = EXEC_OK;
 out:
 	buf_free(&in_json);
+	buf_free(&in_sealed);
 	return rc;
 }
 

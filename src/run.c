@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "log.h"
 #include "run.h"
 #include "sandbox.h"
+#include "secret.h"
 
 #define FIXED_PATH "/usr/local/bin:/usr/bin:/bin"
 
@@ -109,8 +111,251 @@ run_load(struct run *r, struct db *db, struct version_memo *versions,
 	return 0;
 }
 
+/* Wipes and frees a buffer that held a secret. */
+static void
+buf_wipe(struct buf *b)
+{
+	if (b->data != NULL)
+		sodium_memzero(b->data, b->cap);
+	buf_free(b);
+}
+
+/* Replaces b's text with its masked form (cut: secret.h's flags). */
+static void
+mask_buf(const struct secret_mask *m, struct buf *b, int cut)
+{
+	struct buf masked = BUF_INIT;
+
+	if (m->n == 0 || b->len == 0)
+		return;
+	secret_mask_apply(m, b->data, b->len, cut, &masked);
+	buf_free(b);
+	*b = masked;
+}
+
+/* A string value, as it is and as the text of a JSON string. */
+static void
+mask_string(struct secret_mask *m, const char *s, size_t len)
+{
+	struct buf j = BUF_INIT;
+	struct jw w;
+
+	secret_mask_add(m, s, len);
+	jw_init(&w, &j);
+	jw_strn(&w, s, len);
+	jw_free(&w);
+	if (j.len >= 2 && (j.len - 2 != len || memcmp(j.data + 1, s,
+	    len) != 0))
+		secret_mask_add(m, j.data + 1, j.len - 2);
+	buf_wipe(&j);
+}
+
+/* The strings inside an object or array. */
+static void
+mask_leaves(struct secret_mask *m, yajl_val v)
+{
+	if (YAJL_IS_STRING(v))
+		mask_string(m, v->u.string, strlen(v->u.string));
+	else if (YAJL_IS_OBJECT(v))
+		for (size_t i = 0; i < v->u.object.len; i++)
+			mask_leaves(m, v->u.object.values[i]);
+	else if (YAJL_IS_ARRAY(v))
+		for (size_t i = 0; i < v->u.array.len; i++)
+			mask_leaves(m, v->u.array.values[i]);
+}
+
+void
+run_mask_value(struct secret_mask *m, yajl_val v)
+{
+	struct buf text = BUF_INIT;
+
+	if (v == NULL)
+		return;
+	if (YAJL_IS_STRING(v)) {
+		mask_string(m, v->u.string, strlen(v->u.string));
+		return;
+	}
+	json_dump(&text, v);
+	secret_mask_add(m, text.data, text.len);
+	buf_wipe(&text);
+	mask_leaves(m, v);
+}
+
 int
-run_parse(struct run *r, const char *input_json)
+run_mask_json(const struct secret_mask *m, const char *json, size_t len,
+    struct buf *out)
+{
+	struct buf masked = BUF_INIT;
+	yajl_val v;
+
+	secret_mask_apply(m, json, len, 0, &masked);
+	v = json_parse(masked.data, masked.len, NULL, 0);
+	buf_free(&masked);
+	if (v == NULL)
+		return -1;
+	json_dump(out, v);
+	yajl_tree_free(v);
+	return 0;
+}
+
+void
+run_merge_secret_input(yajl_val input, yajl_val secret, struct buf *out)
+{
+	struct jw w;
+	yajl_val x;
+
+	jw_init(&w, out);
+	jw_obj(&w);
+	for (size_t i = 0; YAJL_IS_OBJECT(input) && i < input->u.object.len;
+	    i++) {
+		const char *key = input->u.object.keys[i];
+
+		jw_key(&w, key);
+		x = json_get(secret, key);
+		jw_value(&w, x != NULL ? x : input->u.object.values[i]);
+	}
+	for (size_t i = 0; YAJL_IS_OBJECT(secret) &&
+	    i < secret->u.object.len; i++) {
+		const char *key = secret->u.object.keys[i];
+
+		if (json_get(input, key) != NULL)
+			continue;
+		jw_key(&w, key);
+		jw_value(&w, secret->u.object.values[i]);
+	}
+	jw_obj_end(&w);
+	jw_free(&w);
+}
+
+/* Opens `sealed` with the node's key into `plain`; `what` names it for
+ * the error. */
+static int
+open_sealed(struct run *r, const char *sealed, const char *what,
+    struct buf *plain)
+{
+	char err[256];
+
+	if (!r->c->has_secret_key) {
+		run_errorf(r, "%s cannot be opened: this node has no secret key "
+		    "(the file \"%s\" does not exist)", what,
+		    r->c->secret_key_file);
+		return -1;
+	}
+	if (secret_open(&r->c->secret_key, sealed, plain, err,
+	    sizeof(err)) == -1) {
+		run_errorf(r, "%s cannot be opened: %s", what, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The input's secret properties, opened and put back in r->input. */
+static int
+open_secret_input(struct run *r, const char *input_secret)
+{
+	struct buf plain = BUF_INIT, merged = BUF_INIT;
+	yajl_val sec = NULL, in = NULL;
+	int rc = -1;
+
+	if (open_sealed(r, input_secret, "the execution's secret inputs",
+	    &plain) == -1)
+		goto out;
+	sec = json_parse(plain.data, plain.len, NULL, 0);
+	if (!YAJL_IS_OBJECT(sec) || !YAJL_IS_OBJECT(r->input)) {
+		run_errorf(r, "the execution's secret inputs are not a JSON "
+		    "object");
+		goto out;
+	}
+	run_merge_secret_input(r->input, sec, &merged);
+	if ((in = json_parse(merged.data, merged.len, NULL, 0)) == NULL) {
+		run_errorf(r, "the execution's secret inputs cannot be merged "
+		    "into its input");
+		goto out;
+	}
+	for (size_t i = 0; i < sec->u.object.len; i++)
+		run_mask_value(&r->mask, sec->u.object.values[i]);
+	yajl_tree_free(r->input);
+	r->input = in;
+	rc = 0;
+out:
+	yajl_tree_free(sec);
+	buf_wipe(&plain);
+	buf_wipe(&merged);
+	return rc;
+}
+
+/* The script's secret_env, opened and added to r->env after its own
+ * names (a name in both, which registration refuses, takes the secret). */
+static int
+open_secret_env(struct run *r)
+{
+	const char *text = r->s.secret_env_json;
+	struct buf plain = BUF_INIT, merged = BUF_INIT, what = BUF_INIT;
+	yajl_val sec = NULL, env = NULL;
+	struct jw w;
+	int rc = -1, bad = 0;
+
+	if (text == NULL)
+		return 0;
+	sec = json_parse(text, strlen(text), NULL, 0);
+	if (!YAJL_IS_OBJECT(sec)) {
+		run_errorf(r, "the script's stored secret_env is not a JSON "
+		    "object");
+		goto out;
+	}
+	jw_init(&w, &merged);
+	jw_obj(&w);
+	for (size_t i = 0; YAJL_IS_OBJECT(r->env) && i < r->env->u.object.len;
+	    i++) {
+		if (json_get(sec, r->env->u.object.keys[i]) != NULL)
+			continue;
+		jw_key(&w, r->env->u.object.keys[i]);
+		jw_value(&w, r->env->u.object.values[i]);
+	}
+	for (size_t i = 0; i < sec->u.object.len; i++) {
+		const char *name = sec->u.object.keys[i];
+		yajl_val v = sec->u.object.values[i];
+
+		buf_reset(&what);
+		buf_printf(&what, "secret_env %s", name);
+		buf_reset(&plain);
+		if (!YAJL_IS_STRING(v)) {
+			run_errorf(r, "%s is not a sealed value", buf_str(&what));
+			bad = 1;
+			break;
+		}
+		if (open_sealed(r, v->u.string, buf_str(&what), &plain) == -1) {
+			bad = 1;
+			break;
+		}
+		jw_key(&w, name);
+		jw_strn(&w, plain.data ? plain.data : "", plain.len);
+		mask_string(&r->mask, plain.data ? plain.data : "", plain.len);
+	}
+	if (bad) {
+		jw_free(&w);
+		goto out;
+	}
+	jw_obj_end(&w);
+	jw_free(&w);
+	if ((env = json_parse(merged.data, merged.len, NULL, 0)) == NULL) {
+		run_errorf(r, "the script's secret_env cannot be added to its "
+		    "env");
+		goto out;
+	}
+	yajl_tree_free(r->env);
+	r->env = env;
+	rc = 0;
+out:
+	yajl_tree_free(sec);
+	buf_wipe(&plain);
+	buf_wipe(&merged);
+	buf_free(&what);
+	return rc;
+}
+
+int
+run_parse(struct run *r, const char *input_json, const char *input_secret)
 {
 	const struct script *s = &r->s;
 	char err[256];
@@ -130,7 +375,9 @@ run_parse(struct run *r, const char *input_json)
 		return -1;
 	}
 	r->outfile_rel = json_get_str(r->outputs, "file");
-	return 0;
+	if (input_secret != NULL && open_secret_input(r, input_secret) == -1)
+		return -1;
+	return open_secret_env(r);
 }
 
 int
@@ -363,12 +610,12 @@ run_stdout_json(const char *out, size_t len, int truncated,
  */
 static int
 read_output_file(const char *workdir, const char *rel, size_t cap,
-    struct buf *out, int *present, struct buf *why)
+    struct buf *out, int *present, int *trunc, struct buf *why)
 {
 	struct open_how how;
-	int dfd = -1, fd = -1, trunc = 0, rc = -1;
+	int dfd = -1, fd = -1, rc = -1;
 
-	*present = 0;
+	*present = *trunc = 0;
 	memset(&how, 0, sizeof(how));
 	how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
@@ -384,13 +631,13 @@ read_output_file(const char *workdir, const char *rel, size_t cap,
 			    "read: %s", rel, strerror(errno));
 		goto out;
 	}
-	if (fs_read_fd(fd, cap, out, &trunc) == -1) {
+	if (fs_read_fd(fd, cap, out, trunc) == -1) {
 		why_add(why, "the output file \"%s\" could not be read: %s",
 		    rel, strerror(errno));
 		goto out;
 	}
 	*present = 1;
-	if (trunc)
+	if (*trunc)
 		why_add(why, "the output file \"%s\" is larger than %zu "
 		    "bytes; only the start was kept", rel, cap);
 	rc = 0;
@@ -408,7 +655,7 @@ run_result(struct run *r, double exec_mono_ms)
 	const struct exec_result *res = &r->res;
 	struct exec_final *f = &r->final;
 	const char *out_mode;
-	int present = 0;
+	int present = 0, ftrunc = 0;
 
 	memset(f, 0, sizeof(*f));
 	/* The child is reaped: the run ended now, whenever it is recorded. */
@@ -420,8 +667,10 @@ run_result(struct run *r, double exec_mono_ms)
 	f->exit_code = res->exit_code;
 	f->has_signal = res->signaled;
 	f->signo = res->signo;
-	capture_render(&res->out, &r->out);
-	capture_render(&res->err, &r->err);
+	/* Every secret value is masked here, before anything is parsed,
+	 * stored or shown. */
+	capture_render_masked(&res->out, &r->mask, 0, &r->out);
+	capture_render_masked(&res->err, &r->mask, 0, &r->err);
 	f->out = r->out.data;
 	f->outlen = r->out.len;
 	f->out_trunc = capture_truncated(&res->out);
@@ -444,12 +693,29 @@ run_result(struct run *r, double exec_mono_ms)
 	    run_stdout_json(r->out.data, r->out.len, f->out_trunc,
 	    &r->output_json, &r->error) == 0)
 		f->output_json = buf_str(&r->output_json);
+	if (f->output_json != NULL && r->mask.n > 0) {
+		struct buf m = BUF_INIT;
+
+		if (run_mask_json(&r->mask, r->output_json.data,
+		    r->output_json.len, &m) == 0) {
+			buf_free(&r->output_json);
+			r->output_json = m;
+			f->output_json = buf_str(&r->output_json);
+		} else {
+			f->output_json = NULL;
+			why_add(&r->error, "stdout's JSON held a secret value "
+			    "that could not be masked in it; output is left "
+			    "out");
+		}
+	}
 	if (r->outfile_rel != NULL && read_output_file(r->workdir,
 	    r->outfile_rel, (size_t)r->c->output_file_cap_bytes, &r->ofile,
-	    &present, &r->error) == 0 && present) {
+	    &present, &ftrunc, &r->error) == 0 && present) {
+		mask_buf(&r->mask, &r->ofile, ftrunc ? SECRET_CUT_AFTER : 0);
 		f->output_file = r->ofile.data ? r->ofile.data : "";
 		f->output_file_len = r->ofile.len;
 	}
+	mask_buf(&r->mask, &r->error, 0);
 	f->error = r->error.len ? buf_str(&r->error) : NULL;
 }
 
@@ -462,6 +728,7 @@ run_error_final(struct run *r)
 	f->ended_mono_ms = clock_mono_ms();
 	f->status = "error";
 	f->version = r->version_known ? r->s.version : NULL;
+	mask_buf(&r->mask, &r->error, 0);
 	f->error = buf_str(&r->error);
 }
 
@@ -503,6 +770,7 @@ run_release(struct run *r)
 	buf_free(&r->ofile);
 	buf_free(&r->output_json);
 	buf_free(&r->error);
+	secret_mask_free(&r->mask);
 	script_free(&r->s);
 	run_init(r, r->c, r->id);
 }

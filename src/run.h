@@ -12,7 +12,10 @@
  *   run_init         the execution (id, configuration)
  *   run_load         its script: the one the runner read already, or read
  *                    now; its version recomputed from the file (database)
- *   run_parse        the stored input and the script's args, env, outputs
+ *   run_parse        the stored input and the script's args, env, outputs;
+ *                    the secrets opened (secret inputs merged back into
+ *                    the input, secret_env added to the env) and the
+ *                    mask of their values made
  *   run_venv         a python script's venv, built if need be, held for
  *                    the run (database; the runner owns the row first)
  *   run_workdir      a fresh work dir owned by the run user
@@ -23,7 +26,8 @@
  *   exec_run(&r->spec, hooks, &r->res, ...)   the runner's, with its hooks
  *   run_result       r->final from r->res: the status, captures, resource
  *                    use, outputs.stdout = json, the output file, the
- *                    error text, the end time
+ *                    error text, the end time; every secret value in
+ *                    them replaced by "***" (r->mask)
  *   run_drop_workdir the work dir goes before the record is written
  *   run_release      frees everything; a work dir still there goes too
  *
@@ -45,6 +49,7 @@
 #include "buf.h"
 #include "exec.h"
 #include "registry.h"
+#include "secret.h"
 #include "store.h"
 #include "venv.h"
 
@@ -60,7 +65,9 @@ struct run {
 
 	struct script s;            /* owned */
 	int version_known;          /* s.version is what runs (the record's) */
-	yajl_val input, args, env, outputs;     /* owned parses */
+	yajl_val input, args, env, outputs;     /* owned parses; input and
+	                                         * env with their secrets */
+	struct secret_mask mask;    /* the run's secret values (run_parse) */
 	const char *outfile_rel;    /* outputs.file (in `outputs`), or NULL */
 	struct venv_ready venv;     /* python: dir, interpreter, held lock */
 	char *workdir;              /* owned; NULL before run_workdir */
@@ -100,9 +107,37 @@ void run_take_script(struct run *r, struct script *s);
  */
 int run_load(struct run *r, struct db *db, struct version_memo *versions,
     long long script_id, struct script *loaded);
-/* Parses the execution's stored input (JSON text) and the script's args,
- * env and outputs. */
-int run_parse(struct run *r, const char *input_json);
+/*
+ * Parses the execution's stored input (JSON text) and the script's args,
+ * env and outputs. `input_secret` (NULL: none) is the sealed JSON object
+ * of the input's secret properties (executions.input_secret): opened
+ * with the node's key (r->c) and merged back, each in place of its "***".
+ * The script's secret_env values are opened and added to the env (names
+ * never collide: scriptfields.h). Every secret value goes into r->mask.
+ * -1 with r->error when one does not open (no key, another key, altered).
+ */
+int run_parse(struct run *r, const char *input_json, const char *input_secret);
+/*
+ * Adds to `m` what may show a secret value `v`: a string as it is and as
+ * a JSON string's text ("a\"b" for a"b) when that differs; any other
+ * value as its compact JSON text, and the strings inside it.
+ */
+void run_mask_value(struct secret_mask *m, yajl_val v);
+/*
+ * Masks JSON text `json` (len bytes) with `m` into `out`: 0 when the
+ * result still parses (it is written compact), else -1 with nothing
+ * written. For `output`, whose stdout was masked before it was parsed:
+ * parsing undoes escapes, which could bring a value back.
+ */
+int run_mask_json(const struct secret_mask *m, const char *json, size_t len,
+    struct buf *out);
+/*
+ * The input as the child gets it: `input` (the stored object, "***" in
+ * place of each secret property) with the values of object `secret` put
+ * back in their places (one that has none is added at the end), as
+ * compact JSON appended to `out`.
+ */
+void run_merge_secret_input(yajl_val input, yajl_val secret, struct buf *out);
 /* 1 for a python script: run_venv before run_workdir. */
 int run_is_python(const struct run *r);
 /* Makes sure the script's venv is ready (heart-beating the execution

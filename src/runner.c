@@ -81,6 +81,7 @@ struct run_state {
 	struct runner *rn;
 	long long id;
 	const char *version;
+	const struct secret_mask *mask;  /* the run's secret values */
 	double last_save;
 	uint32_t cancel_seen;
 	int cancel;
@@ -146,8 +147,10 @@ hook_tick(void *arg, const struct capture *out, const struct capture *err)
 		return st->cancel;
 	st->cancel_seen = cg;
 	st->last_save = now;
-	capture_render(out, &o);
-	capture_render(err, &e);
+	/* Masked as the final record is (run_result), and more: the end of
+	 * the text may cut a value still being written. */
+	capture_render_masked(out, st->mask, 1, &o);
+	capture_render_masked(err, st->mask, 1, &e);
 	if (store_exec_progress(st->rn->db, st->id, o.data, o.len,
 	    capture_truncated(out), e.data, e.len, capture_truncated(err),
 	    &cancel) == -1)
@@ -184,12 +187,13 @@ leave_answer(struct runner *rn, long long id, const struct dbres *row)
  * then replaced, once, by an `error` record that says why, so that the
  * execution still ends at once with its exit status and times. */
 static void
-finish(struct runner *rn, long long id, const struct exec_final *f)
+finish(struct runner *rn, long long id, const struct exec_final *f,
+    const struct secret_mask *mask)
 {
 	double give_up = clock_mono_ms() + 600000.0;
 	int updated = 0, warned = 0, answer = rn->answer_id == id;
 	struct exec_final fallback;
-	struct buf why = BUF_INIT;
+	struct buf why = BUF_INIT, dberr = BUF_INIT;
 	struct dbres row;
 
 	memset(&row, 0, sizeof(row));
@@ -200,10 +204,14 @@ finish(struct runner *rn, long long id, const struct exec_final *f)
 			break;
 		if (db_error(rn->db) != DB_EUNAVAIL &&
 		    db_error(rn->db) != DB_EDEADLOCK && f != &fallback) {
+			/* The server's message may quote the value it
+			 * refused: masked before it is logged or stored. */
+			const char *m = db_errmsg(rn->db);
+			secret_mask_apply(mask, m, strlen(m), 0, &dberr);
 			log_warnx("cannot record the result: %s; recording an "
-			    "error instead", db_errmsg(rn->db));
+			    "error instead", buf_str(&dberr));
 			buf_printf(&why, "the run ended (%s) but its result could "
-			    "not be recorded: %s", f->status, db_errmsg(rn->db));
+			    "not be recorded: %s", f->status, buf_str(&dberr));
 			fallback = *f;
 			fallback.status = "error";
 			fallback.out = fallback.err = NULL;
@@ -240,6 +248,7 @@ finish(struct runner *rn, long long id, const struct exec_final *f)
 	dbres_free(&row);
 out:
 	buf_free(&why);
+	buf_free(&dberr);
 	execution_notify_done(rn->shm, id);
 }
 
@@ -320,7 +329,7 @@ finish_error(struct run_state *st, struct run *r)
 	run_drop_workdir(r);
 	run_error_final(r);
 	log_info("error: %s", r->final.error);
-	finish(rn, st->id, &r->final);
+	finish(rn, st->id, &r->final, &r->mask);
 	metrics_execution(rn->shm, "error", -1, -1);
 }
 
@@ -361,7 +370,7 @@ run_one(struct runner *rn, const struct exec_claim *cl, enum claim_mode mode,
 	/* A handed-off execution: its claim commits while the run is
 	 * prepared (no database use until claim_now). */
 	claim_send(&st);
-	if (run_parse(&r, cl->input_json) == -1) {
+	if (run_parse(&r, cl->input_json, cl->input_secret) == -1) {
 		finish_error(&st, &r);
 		goto out;
 	}
@@ -382,6 +391,7 @@ run_one(struct runner *rn, const struct exec_claim *cl, enum claim_mode mode,
 	}
 
 	st.version = r.s.version;
+	st.mask = &r.mask;
 	st.last_save = clock_mono_ms();
 	st.cancel_seen = wake_read(&rn->shm->cancel_gen);
 	memset(&hooks, 0, sizeof(hooks));
@@ -409,7 +419,7 @@ run_one(struct runner *rn, const struct exec_claim *cl, enum claim_mode mode,
 		goto out;
 	}
 	run_drop_workdir(&r);
-	finish(rn, cl->id, &r.final);
+	finish(rn, cl->id, &r.final, &r.mask);
 	/* Overhead: queued -> claimed by the database clock, then claimed
 	 * -> exec'd by ours. */
 	metrics_execution(rn->shm, r.final.status, cl->waited_ms +

@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "json.h"
 #include "script.h"
+#include "secret.h"
 
 /* strdup that keeps NULL. */
 static char *
@@ -28,6 +29,7 @@ script_dup(const struct script *src, struct script *dst)
 	dst->inputs_json = xstrdup_opt(src->inputs_json);
 	dst->outputs_json = xstrdup_opt(src->outputs_json);
 	dst->env_json = xstrdup_opt(src->env_json);
+	dst->secret_env_json = xstrdup_opt(src->secret_env_json);
 }
 
 void
@@ -42,6 +44,7 @@ script_free(struct script *s)
 	free(s->inputs_json);
 	free(s->outputs_json);
 	free(s->env_json);
+	free(s->secret_env_json);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -61,8 +64,33 @@ write_raw(struct jw *w, const char *key, const char *json)
 	jw_raw_json(w, json, json != NULL ? strlen(json) : 0);
 }
 
+/* An object's names, each with "***" for its value: a stored JSON object
+ * (NULL or text that does not parse: {}). */
+static void
+write_names_masked(struct jw *w, const char *key, const char *json)
+{
+	yajl_val v = json != NULL ? json_parse(json, strlen(json), NULL, 0) :
+	    NULL;
+
+	jw_key(w, key);
+	jw_obj(w);
+	for (size_t i = 0; YAJL_IS_OBJECT(v) && i < v->u.object.len; i++) {
+		jw_key(w, v->u.object.keys[i]);
+		jw_str(w, SECRET_MASK);
+	}
+	jw_obj_end(w);
+	yajl_tree_free(v);
+}
+
 void
 script_write_members(struct jw *w, const struct script *s)
+{
+	script_write_members_view(w, s, SCRIPT_VIEW_ADMIN);
+}
+
+void
+script_write_members_view(struct jw *w, const struct script *s,
+    enum script_view view)
 {
 	jw_key(w, "id");
 	jw_int(w, s->id);
@@ -85,7 +113,11 @@ script_write_members(struct jw *w, const struct script *s)
 	jw_str(w, s->input_mode);
 	write_raw(w, "inputs", s->inputs_json);
 	write_raw(w, "outputs", s->outputs_json);
-	write_raw(w, "env", s->env_json);
+	if (view == SCRIPT_VIEW_ADMIN)
+		write_raw(w, "env", s->env_json);
+	else
+		write_names_masked(w, "env", s->env_json);
+	write_names_masked(w, "secret_env", s->secret_env_json);
 	jw_key(w, "timeout_s");
 	jw_int(w, s->timeout_s);
 	jw_key(w, "max_concurrency");

@@ -31,6 +31,8 @@ struct script {
 	char *inputs_json;        /* JSON schema object, or NULL */
 	char *outputs_json;       /* JSON object */
 	char *env_json;           /* JSON object of strings */
+	char *secret_env_json;    /* JSON object of sealed strings (secret.h),
+	                           * NULL: none; never rendered but as "***" */
 	int timeout_s;
 	int max_concurrency;      /* 0 = no limit (null in JSON) */
 	char created_at[32];
@@ -46,10 +48,25 @@ void script_dup(const struct script *src, struct script *dst);
  * NULL. */
 int script_type_valid(const char *t);
 
-/* Writes the script object of the contract (without "venv"). */
+/*
+ * Who reads a script: an admin sees its env values; every other reader
+ * sees each as "***" (they may hold what an admin would rather not show
+ * to everyone, as secret_env always does). secret_env shows each name
+ * with "***" to everyone: its values are never rendered.
+ */
+enum script_view {
+	SCRIPT_VIEW_ADMIN,
+	SCRIPT_VIEW_MASKED,
+};
+
+/* Writes the script object of the contract (without "venv"), as an admin
+ * sees it. */
 void script_write_json(struct jw *w, const struct script *s);
 /* The same members without the braces, for callers that add their own
- * ("venv", "last_execution"). */
+ * ("venv", "last_execution"), as an admin sees them. */
 void script_write_members(struct jw *w, const struct script *s);
+/* The same, as `view` sees them. */
+void script_write_members_view(struct jw *w, const struct script *s,
+    enum script_view view);
 
 #endif

@@ -23,6 +23,7 @@
 #include "schema.h"
 #include "scriptfields.h"
 #include "scriptfile.h"
+#include "secret.h"
 
 /* What fits the TEXT columns (description, requirements, args, outputs,
  * env); inputs is MEDIUMTEXT, bounded by the request body limit. */
@@ -370,6 +371,196 @@ set_env(const struct conf *c, yajl_val v, struct script *s, struct verr *e)
 	    "an object of strings", inputenv_check_script_env, e);
 }
 
+/* The names the environment of a run may take from a script: those of
+ * inputenv_check_script_env (letters, digits and _, not starting with a
+ * digit; not PATH, HOME, TMPDIR, INPUT_* or SCRIPTORCH_*, which
+ * scriptorch sets). */
+static int
+check_secret_name(const char *name, const char *field, struct verr *e)
+{
+	const char *p = name;
+
+	if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+	    *p == '_')) {
+		verr_set(e, field, "secret_env name \"%s\" is not a valid "
+		    "variable name: use letters, digits and _, not starting "
+		    "with a digit", name);
+		return -1;
+	}
+	for (p++; *p != '\0'; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '_')) {
+			verr_set(e, field, "secret_env name \"%s\" is not a "
+			    "valid variable name: use letters, digits and _, "
+			    "not starting with a digit", name);
+			return -1;
+		}
+	if (strcmp(name, "PATH") == 0 || strcmp(name, "HOME") == 0 ||
+	    strcmp(name, "TMPDIR") == 0 || strncmp(name, "INPUT_", 6) == 0 ||
+	    strncmp(name, "SCRIPTORCH_", 11) == 0) {
+		verr_set(e, field, "secret_env may not set %s: PATH, HOME, "
+		    "TMPDIR, INPUT_* and SCRIPTORCH_* are set by scriptorch",
+		    name);
+		return -1;
+	}
+	return 0;
+}
+
+/* The member of object `v` named `key`, or NULL. */
+static yajl_val
+member(yajl_val v, const char *key)
+{
+	for (size_t i = 0; YAJL_IS_OBJECT(v) && i < v->u.object.len; i++)
+		if (strcmp(v->u.object.keys[i], key) == 0)
+			return v->u.object.values[i];
+	return NULL;
+}
+
+/* "***", what a read shows, given back for a name: keep its value. */
+static int
+is_kept(yajl_val x)
+{
+	return YAJL_IS_STRING(x) && strcmp(x->u.string, SECRET_MASK) == 0;
+}
+
+/* Each member of a secret_env object: a valid name, given once, with a
+ * string that fits the environment (and a key to seal it), "***" for a
+ * name stored already (`old`), or null. */
+static int
+check_secret_env(const struct conf *c, yajl_val v, yajl_val old,
+    struct verr *e)
+{
+	struct buf f = BUF_INIT;
+	int rc = -1;
+
+	for (size_t i = 0; i < v->u.object.len; i++) {
+		const char *name = v->u.object.keys[i];
+		yajl_val x = v->u.object.values[i];
+
+		buf_reset(&f);
+		buf_adds(&f, "secret_env");
+		schema_path_key(&f, name);
+		if (check_secret_name(name, buf_str(&f), e) == -1)
+			goto out;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(v->u.object.keys[j], name) == 0) {
+				verr_set(e, buf_str(&f), "secret_env sets %s "
+				    "twice", name);
+				goto out;
+			}
+		if (is_null(x))
+			continue;
+		if (!YAJL_IS_STRING(x)) {
+			verr_set(e, buf_str(&f), "%s must be a string (or null "
+			    "to remove it)", buf_str(&f));
+			goto out;
+		}
+		if (is_kept(x)) {
+			if (member(old, name) != NULL)
+				continue;
+			verr_set(e, buf_str(&f), "%s is \"%s\", which keeps a "
+			    "stored value, but %s has none: give its value",
+			    buf_str(&f), SECRET_MASK, name);
+			goto out;
+		}
+		if (strlen(name) + 1 + strlen(x->u.string) >
+		    INPUTENV_MAX_STRING) {
+			verr_set(e, buf_str(&f), "%s is too long for the "
+			    "environment (at most %d bytes with its name)",
+			    buf_str(&f), INPUTENV_MAX_STRING);
+			goto out;
+		}
+		if (!c->has_secret_key) {
+			verr_set(e, buf_str(&f), "secret_env values cannot be "
+			    "stored: this node has no secret key (the file "
+			    "\"%s\" does not exist; make it with \"scriptorchd "
+			    "secret-key create\" and reload the daemon)",
+			    c->secret_key_file);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	buf_free(&f);
+	return rc;
+}
+
+/* Writes NAME: the sealed form of `plain`. */
+static void
+write_sealed(const struct conf *c, struct jw *w, const char *name,
+    const char *plain)
+{
+	struct buf sealed = BUF_INIT;
+
+	secret_seal(&c->secret_key, plain, strlen(plain), &sealed);
+	jw_key(w, name);
+	jw_str(w, buf_str(&sealed));
+	buf_free(&sealed);
+}
+
+/*
+ * The merge of a PATCH into the stored secret_env (see scriptfields.h):
+ * the stored names in their order, each replaced, removed or kept, then
+ * the new names in the order given. No name left: NULL.
+ */
+static int
+set_secret_env(const struct conf *c, yajl_val v, struct script *s,
+    struct verr *e)
+{
+	struct buf out = BUF_INIT;
+	struct jw w;
+	yajl_val old = NULL, x;
+	size_t n = 0;
+
+	if (is_null(v)) {
+		set_str(&s->secret_env_json, NULL);
+		return 0;
+	}
+	if (!YAJL_IS_OBJECT(v)) {
+		verr_set(e, "secret_env", "secret_env must be an object of "
+		    "strings (null for a name removes it)");
+		return -1;
+	}
+	if (s->secret_env_json != NULL)
+		old = json_parse(s->secret_env_json,
+		    strlen(s->secret_env_json), NULL, 0);
+	if (check_secret_env(c, v, old, e) == -1) {
+		yajl_tree_free(old);
+		return -1;
+	}
+	jw_init(&w, &out);
+	jw_obj(&w);
+	for (size_t i = 0; YAJL_IS_OBJECT(old) && i < old->u.object.len; i++) {
+		const char *name = old->u.object.keys[i];
+
+		if ((x = member(v, name)) == NULL || is_kept(x)) {
+			jw_key(&w, name);
+			jw_value(&w, old->u.object.values[i]);
+		} else if (YAJL_IS_STRING(x)) {
+			write_sealed(c, &w, name, x->u.string);
+		} else {
+			continue;       /* null: removed */
+		}
+		n++;
+	}
+	for (size_t i = 0; i < v->u.object.len; i++) {
+		const char *name = v->u.object.keys[i];
+
+		x = v->u.object.values[i];
+		if (!YAJL_IS_STRING(x) || member(old, name) != NULL)
+			continue;
+		write_sealed(c, &w, name, x->u.string);
+		n++;
+	}
+	jw_obj_end(&w);
+	jw_free(&w);
+	yajl_tree_free(old);
+	free(s->secret_env_json);
+	s->secret_env_json = n > 0 ? buf_detach(&out, NULL) : NULL;
+	buf_free(&out);
+	return 0;
+}
+
 static int
 set_timeout(const struct conf *c, yajl_val v, struct script *s,
     struct verr *e)
@@ -420,6 +611,7 @@ static const struct {
 	[SF_INPUTS] = { "inputs", set_inputs },
 	[SF_OUTPUTS] = { "outputs", set_outputs },
 	[SF_ENV] = { "env", set_env },
+	[SF_SECRET_ENV] = { "secret_env", set_secret_env },
 	[SF_TIMEOUT] = { "timeout_s", set_timeout },
 	[SF_MAX_CONCURRENCY] = { "max_concurrency", set_max_concurrency },
 };
@@ -501,6 +693,38 @@ scriptfields_require(unsigned changed, struct verr *e)
 	return 0;
 }
 
+/* A name is in env or in secret_env, not both: the run would have to
+ * pick one without telling. */
+static int
+check_env_apart(const struct script *s, struct verr *e)
+{
+	yajl_val env = NULL, sec = NULL;
+	struct buf f = BUF_INIT;
+	int rc = 0;
+
+	if (s->secret_env_json == NULL || s->env_json == NULL)
+		return 0;
+	env = json_parse(s->env_json, strlen(s->env_json), NULL, 0);
+	sec = json_parse(s->secret_env_json, strlen(s->secret_env_json), NULL,
+	    0);
+	for (size_t i = 0; YAJL_IS_OBJECT(sec) && i < sec->u.object.len; i++) {
+		const char *name = sec->u.object.keys[i];
+
+		if (member(env, name) == NULL)
+			continue;
+		buf_adds(&f, "secret_env");
+		schema_path_key(&f, name);
+		verr_set(e, buf_str(&f), "%s is in env too: a variable is set "
+		    "by env or by secret_env, not both", name);
+		rc = -1;
+		break;
+	}
+	buf_free(&f);
+	yajl_tree_free(env);
+	yajl_tree_free(sec);
+	return rc;
+}
+
 int
 scriptfields_check(const struct conf *c, void *magic,
     const struct script *s, unsigned changed, struct verr *e)
@@ -527,6 +751,8 @@ scriptfields_check(const struct conf *c, void *magic,
 	outputs = json_parse(s->outputs_json, strlen(s->outputs_json), NULL, 0);
 	if (argtpl_check_input(args, NULL, json_get(outputs, "file") != NULL,
 	    e) == -1)
+		goto out;
+	if (check_env_apart(s, e) == -1)
 		goto out;
 	if ((changed & (SF_BIT(SF_PATH) | SF_BIT(SF_TYPE))) &&
 	    scriptfile_check(c, magic, s->type, s->path, 1, NULL, e) == -1)

@@ -26,7 +26,7 @@ struct conf;
 enum script_field {
 	SF_NAME, SF_TYPE, SF_PATH, SF_DESCRIPTION, SF_ENABLED,
 	SF_REQUIREMENTS, SF_ARGS, SF_INPUT_MODE, SF_INPUTS, SF_OUTPUTS,
-	SF_ENV, SF_TIMEOUT, SF_MAX_CONCURRENCY, SF_COUNT
+	SF_ENV, SF_SECRET_ENV, SF_TIMEOUT, SF_MAX_CONCURRENCY, SF_COUNT
 };
 #define SF_BIT(f) (1u << (f))
 
@@ -37,6 +37,12 @@ void scriptfields_defaults(const struct conf *c, struct script *s);
 /*
  * Applies every member of `body` (must be a JSON object) to `s`, each
  * checked on its own; JSON null puts an optional field's default back.
+ * secret_env is merged, not replaced: each name given with a string gets
+ * that value, sealed under c's secret key (no key: refused, field
+ * "secret_env.NAME"); each given with null is removed; each given with
+ * "***" (what a read shows), and each not given, keeps its sealed value
+ * (so a script read and written back loses nothing); `"secret_env":
+ * null` removes them all.
  * A read-only member (id, version, created_at, updated_at, venv), an
  * unknown one or one given twice is refused. *changed gets SF_BIT of
  * each field given. 0, or -1 with e saying which field and why (`s` is
@@ -52,7 +58,7 @@ int scriptfields_require(unsigned changed, struct verr *e);
 /*
  * The rules that span fields, on the merged result: requirements only
  * for python (and they must parse), {output_file} in args only with
- * outputs.file, and the file itself (scriptfile_check with `magic`, a
+ * outputs.file, no name in both env and secret_env, and the file itself (scriptfile_check with `magic`, a
  * borrowed magic_t or NULL, and the run user) only when path or type is
  * in `changed`: a PATCH that disables a script whose file went bad must
  * still work. 0, or -1 with e.

@@ -69,13 +69,16 @@ struct exec_reserved {
 	int running;
 };
 /* Inserts a queued execution, or one reserved for a runner (`rsv` not
- * NULL); *id gets its id. With `row` (not NULL), the same statement
+ * NULL); *id gets its id. `input_json` is the input as shown (secret
+ * properties as "***"), `input_secret` the sealed JSON of those
+ * properties, or NULL. With `row` (not NULL), the same statement
  * returns the execution as stored into *row (the caller releases it with
  * execution_free). The queue's depth limit is checked before, with the
  * script (store_script_get_probe). */
 int store_exec_enqueue(struct db *db, long long script_id,
     const char *script_name, const char *trigger, const char *input_json,
-    const struct exec_reserved *rsv, long long *id, struct execution *row);
+    const char *input_secret, const struct exec_reserved *rsv, long long *id,
+    struct execution *row);
 /* The queue-depth probe alone, for a submission whose script was
  * remembered (registry_load_for_submit): *full = 1 when `max_queued`
  * executions already wait. */
@@ -109,6 +112,10 @@ struct exec_claim {
 	long long id;
 	long long script_id;
 	char *input_json;          /* owned: free() */
+	/* The sealed secret properties of the input (executions.
+	 * input_secret), or NULL. It lives in input_json's allocation, after
+	 * that text's NUL, so free(input_json) releases both. */
+	char *input_secret;
 	double waited_ms;          /* queued -> claimed, by the DB clock */
 };
 /* Claims the oldest queued execution this runner may start, honouring

@@ -188,33 +188,33 @@ exec_take(struct dbres *res, size_t i, struct execution *x)
 
 int
 store_exec_enqueue(struct db *db, long long script_id, const char *script_name,
-    const char *trigger, const char *input_json,
+    const char *trigger, const char *input_json, const char *input_secret,
     const struct exec_reserved *rsv, long long *id, struct execution *row)
 {
 #define ENQUEUE "INSERT INTO executions (script_id, script_name, " \
-	"`trigger`, status, input, queued_at, node, runner_pid, " \
-	"heartbeat_at) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(3), ?, ?, " \
-	"IF(? IS NULL, NULL, UTC_TIMESTAMP(3)))"
+	"`trigger`, status, input, input_secret, queued_at, node, " \
+	"runner_pid, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, " \
+	"UTC_TIMESTAMP(3), ?, ?, IF(? IS NULL, NULL, UTC_TIMESTAMP(3)))"
 	static const char *ins = ENQUEUE;
 	/* MariaDB's RETURNING: the row in the same round trip. */
 	static const char *ins_row = ENQUEUE " RETURNING " EXEC_COLS;
 #undef ENQUEUE
 	const char *node = rsv != NULL ? rsv->node : NULL;
-	struct dbp p[8] = { DBP_I(script_id), DBP_S(script_name),
+	struct dbp p[9] = { DBP_I(script_id), DBP_S(script_name),
 	    DBP_S(trigger), DBP_S(rsv != NULL && rsv->running ? "running" :
-	    "queued"), DBP_S(input_json), DBP_S(node),
+	    "queued"), DBP_S(input_json), DBP_S(input_secret), DBP_S(node),
 	    rsv != NULL ? DBP_I(rsv->pid) : DBP_NUL, DBP_S(node) };
 	unsigned long long newid;
 	struct dbres res;
 
 	*id = 0;
 	if (row == NULL) {
-		if (db_exec(db, ins, p, 8, NULL, NULL, &newid) == -1)
+		if (db_exec(db, ins, p, 9, NULL, NULL, &newid) == -1)
 			return -1;
 		*id = (long long)newid;
 		return 0;
 	}
-	if (db_exec(db, ins_row, p, 8, &res, NULL, NULL) == -1)
+	if (db_exec(db, ins_row, p, 9, &res, NULL, NULL) == -1)
 		return -1;
 	if (res.nrows != 1 || (*id = atoll(dbres_get(&res, 0, EC_ID))) <= 0) {
 		dbres_free(&res);
@@ -405,15 +405,24 @@ store_exec_claim_id_end(struct db *db, int *claimed)
 	return 0;
 }
 
-/* Fills `cl` from a row of (id, script_id, input, waited_us). */
+/* Fills `cl` from a row of (id, script_id, input, waited_us,
+ * input_secret): the two texts in one allocation (store.h). */
 static void
 claim_fill(struct exec_claim *cl, const struct dbres *res, size_t row)
 {
+	const char *in = dbres_get(res, row, 2), *sec = dbres_get(res, row, 4);
+	size_t inlen = strlen(in), seclen = sec != NULL ? strlen(sec) : 0;
+
 	cl->id = strtoll(dbres_get(res, row, 0), NULL, 10);
 	cl->script_id = strtoll(dbres_get(res, row, 1), NULL, 10);
-	cl->input_json = strdup(dbres_get(res, row, 2));
-	if (cl->input_json == NULL)
-		fatal("strdup");
+	if ((cl->input_json = malloc(inlen + 1 + seclen + 1)) == NULL)
+		fatal("malloc");
+	memcpy(cl->input_json, in, inlen + 1);
+	cl->input_secret = NULL;
+	if (sec != NULL) {
+		cl->input_secret = cl->input_json + inlen + 1;
+		memcpy(cl->input_secret, sec, seclen + 1);
+	}
 	cl->waited_ms = dbres_get(res, row, 3) ?
 	    strtod(dbres_get(res, row, 3), NULL) / 1000.0 : 0;
 }
@@ -424,6 +433,7 @@ store_exec_peek(struct db *db, long long id, struct exec_claim *cl,
 {
 	static const char *sql = "SELECT e.id, e.script_id, e.input, "
 	    "TIMESTAMPDIFF(MICROSECOND, e.queued_at, UTC_TIMESTAMP(6)), "
+	    "e.input_secret, "
 	    SCRIPT_COLS_P("s.") " FROM executions e LEFT JOIN scripts s "
 	    "ON s.id = e.script_id WHERE e.id = ? AND "
 	    "e.status IN ('queued', 'running')";
@@ -437,8 +447,8 @@ store_exec_peek(struct db *db, long long id, struct exec_claim *cl,
 	if (res.nrows == 1) {
 		claim_fill(cl, &res, 0);
 		*found = 1;
-		if (dbres_get(&res, 0, 4) != NULL) {
-			store_row_to_script(&res, 0, 4, s);
+		if (dbres_get(&res, 0, 5) != NULL) {
+			store_row_to_script(&res, 0, 5, s);
 			*have_script = 1;
 		}
 	}
@@ -522,8 +532,8 @@ store_exec_claim(struct db *db, const char *node, int pid,
     int *claimed)
 {
 	static const char *cand_sql = "SELECT id, script_id, input, "
-	    "TIMESTAMPDIFF(MICROSECOND, queued_at, UTC_TIMESTAMP(6)) "
-	    "FROM executions WHERE status = 'queued' AND runner_pid IS NULL "
+	    "TIMESTAMPDIFF(MICROSECOND, queued_at, UTC_TIMESTAMP(6)), "
+	    "input_secret FROM executions WHERE status = 'queued' AND runner_pid IS NULL "
 	    "ORDER BY id LIMIT "
 	    STR(CLAIM_CANDIDATES) " FOR UPDATE SKIP LOCKED";
 	struct dbres res;

@@ -22,7 +22,7 @@ BASE = "/api/v1/admin/scripts"
 BUILD = os.environ.get("SCRIPTORCH_BUILD", "")
 RUN_USER = os.environ.get("SCRIPTORCH_RUN_USER", "scriptorch-run")
 CONTRACT_KEYS = {"id", "name", "type", "path", "description", "enabled", "version",
-                 "requirements", "args", "input_mode", "inputs", "outputs", "env",
+                 "requirements", "args", "input_mode", "inputs", "outputs", "env", "secret_env",
                  "timeout_s", "max_concurrency", "created_at", "updated_at"}
 
 

@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "secret.h"
 #include "tap.h"
 
 static char path[] = "/tmp/test-conf-XXXXXX";
@@ -156,6 +158,49 @@ main(void)
 	    "the note names both keys and values: %s", err);
 	is_int(conf_fit_grace(&c, err, sizeof(err)), 0,
 	    "a fitted grace fits");
+
+	/* The secret key: loaded with the file; missing is a warning, a
+	 * key of another mode or form stops the load. */
+	{
+		char kdir[] = "/tmp/test-conf-key-XXXXXX", text[512], kp[300];
+		FILE *f;
+
+		ok(mkdtemp(kdir) != NULL, "a dir for keys");
+		snprintf(kp, sizeof(kp), "%s/secret.key", kdir);
+		conf_free(&c);
+		conf_defaults(&c);
+		is_str(c.secret_key_file, "/etc/scriptorch/secret.key",
+		    "default secret_key_file");
+		snprintf(text, sizeof(text), "[daemon]\nsecret_key_file = %s\n",
+		    kp);
+		is_int(load_text(&c, text, err, sizeof(err)), 0,
+		    "a missing key file: the config loads");
+		is_int(c.has_secret_key, 0, "without a key");
+		ok(secret_key_create(kp, err, sizeof(err)) == 0, "a key made");
+		is_int(load_text(&c, text, err, sizeof(err)), 0,
+		    "with the key file: loads");
+		is_int(c.has_secret_key, 1, "with the key");
+		chmod(kp, 0640);
+		is_int(load_text(&c, text, err, sizeof(err)), -1,
+		    "a group-readable key file: refused");
+		ok(strstr(err, "only its owner may read it") != NULL,
+		    "says why: %s", err);
+		unlink(kp);
+		f = fopen(kp, "w");
+		fputs("not a key\n", f);
+		fclose(f);
+		chmod(kp, 0600);
+		is_int(load_text(&c, text, err, sizeof(err)), -1,
+		    "a key file of another form: refused");
+		ok(strstr(err, "must hold 64 hex characters") != NULL,
+		    "says why: %s", err);
+		unlink(kp);
+		rmdir(kdir);
+		is_int(load_text(&c, "[daemon]\nsecret_key_file = key\n", err,
+		    sizeof(err)), -1, "a relative key path: refused");
+		ok(strstr(err, "secret_key_file must be an absolute path") !=
+		    NULL, "says why: %s", err);
+	}
 
 	conf_free(&c);
 	conf_defaults(&c);

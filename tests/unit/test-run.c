@@ -3,6 +3,7 @@
  * final record made from the executor's result. */
 #include "config.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "exec.h"
+#include "json.h"
 #include "registry.h"
 #include "run.h"
 #include "sandbox.h"
@@ -169,7 +171,7 @@ prepare(struct run *r, struct script *s, const char *input)
 {
 	run_init(r, &conf, 42);
 	run_take_script(r, s);
-	if (run_parse(r, input) == -1)
+	if (run_parse(r, input, NULL) == -1)
 		return -1;
 	if (run_workdir(r, (uid_t)-1, (gid_t)-1) == -1)
 		return -1;
@@ -304,7 +306,7 @@ test_spec_binary_and_python(void)
 	run_init(&r, &conf, 42);
 	run_take_script(&r, &s);
 	ok(run_is_python(&r), "python: is python");
-	ok(run_parse(&r, "{\"name\": \"n\"}") == 0 &&
+	ok(run_parse(&r, "{\"name\": \"n\"}", NULL) == 0 &&
 	    run_workdir(&r, (uid_t)-1, (gid_t)-1) == 0, "python: prepared");
 	/* What run_venv leaves: the venv's dir and interpreter. */
 	r.venv.dir = xstrdup("/venvs/k1");
@@ -442,6 +444,199 @@ test_records(void)
 	run_release(&r);
 }
 
+/* Seals `plain` under conf's key: a fresh string (free it). */
+static char *
+sealed(const struct secret_key *k, const char *plain)
+{
+	struct buf b = BUF_INIT;
+
+	secret_seal(k, plain, strlen(plain), &b);
+	return buf_detach(&b, NULL);
+}
+
+/* 1 when `needle` occurs in data[0..len). */
+static int
+has(const char *data, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (size_t i = 0; data != NULL && i + n <= len; i++)
+		if (memcmp(data + i, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* The input's secret properties merged back (run_merge_secret_input). */
+static void
+test_merge_secret_input(void)
+{
+	const char *it = "{\"a\":1,\"pw\":\"***\",\"z\":[2]}";
+	const char *st = "{\"pw\":{\"k\":\"v\"},\"late\":\"x\"}";
+	yajl_val in = json_parse(it, strlen(it), NULL, 0);
+	yajl_val sec = json_parse(st, strlen(st), NULL, 0);
+	struct buf out = BUF_INIT;
+
+	ok(in != NULL && sec != NULL, "merge: inputs parse");
+	run_merge_secret_input(in, sec, &out);
+	is_str(buf_str(&out), "{\"a\":1,\"pw\":{\"k\":\"v\"},\"z\":[2],"
+	    "\"late\":\"x\"}", "merge: each value in its place, a missing "
+	    "one at the end");
+	buf_reset(&out);
+	run_merge_secret_input(in, NULL, &out);
+	is_str(buf_str(&out), "{\"a\":1,\"pw\":\"***\",\"z\":[2]}",
+	    "merge: nothing to merge leaves the input");
+	buf_free(&out);
+	yajl_tree_free(in);
+	yajl_tree_free(sec);
+}
+
+/* What may show a value: raw, as JSON string text, as JSON. */
+static void
+test_mask_value(void)
+{
+	struct secret_mask m = SECRET_MASK_INIT;
+	struct buf out = BUF_INIT;
+	const char *vt = "[\"q\\\"uote-pw\", 123456, {\"u\":\"leafy\","
+	    "\"n\":42}, \"abc\"]";
+	const char *text = "q\"uote-pw|\"q\\\"uote-pw\"|123456|"
+	    "{\"u\":\"leafy\",\"n\":42}|leafy|abc";
+	const char *jt = "{\"a\":\"q\\\"uote-pw\",\"b\":123456}";
+	yajl_val v = json_parse(vt, strlen(vt), NULL, 0);
+
+	ok(v != NULL, "mask: values parse");
+	for (size_t i = 0; v != NULL && i < v->u.array.len; i++)
+		run_mask_value(&m, v->u.array.values[i]);
+	secret_mask_apply(&m, text, strlen(text), 0, &out);
+	is_str(buf_str(&out), "***|\"***\"|***|***|***|abc",
+	    "mask: raw, JSON-escaped, number, object and its strings; "
+	    "short values are not masked");
+	buf_reset(&out);
+	ok(run_mask_json(&m, jt, strlen(jt), &out) == -1 && out.len == 0,
+	    "mask JSON: a value that is JSON's own (a number) breaks it: "
+	    "refused, nothing written");
+	buf_reset(&out);
+	jt = "{\"a\":\"q\\\"uote-pw\",\"b\":[\"leafy\"]}";
+	ok(run_mask_json(&m, jt, strlen(jt), &out) == 0,
+	    "mask JSON: strings masked, still JSON");
+	is_str(buf_str(&out), "{\"a\":\"***\",\"b\":[\"***\"]}",
+	    "mask JSON: compact, each value \"***\"");
+	buf_free(&out);
+	secret_mask_free(&m);
+	yajl_tree_free(v);
+}
+
+/*
+ * A run with secrets, through the executor: the child gets every value
+ * (secret_env after env, secret inputs in the input, INPUT_* and stdin),
+ * and the record shows none of them (stdout, stderr, output, the output
+ * file, the error). Values sealed under another key, or without a key,
+ * end the run before it starts.
+ */
+static void
+test_secrets(void)
+{
+	struct secret_key other;
+	struct script s;
+	struct run r;
+	char err[512], *sec_env, *sec_in, *sec_other;
+	struct buf b = BUF_INIT;
+
+	conf.has_secret_key = 1;
+	randombytes_buf(conf.secret_key.k, sizeof(conf.secret_key.k));
+	randombytes_buf(other.k, sizeof(other.k));
+	sec_env = sealed(&conf.secret_key, "Env-S3cret-Value");
+	sec_in = sealed(&conf.secret_key, "{\"pw\":\"In-S3cret-Pw\"}");
+	sec_other = sealed(&other, "Env-S3cret-Value");
+
+	script_make(&s, "shell", "sec.sh",
+	    "#!/bin/sh\n"
+	    "line=$(cat)\n"
+	    "printf '{\"k\": \"%s\", \"pw\": \"%s\", \"plain\": \"%s\", "
+	    "\"in\": %s}' \"$API_KEY\" \"$INPUT_PW\" \"$PLAIN\" \"$line\"\n"
+	    "printf 'err %s %s' \"$API_KEY\" \"$INPUT_PW\" >&2\n"
+	    "printf 'file %s %s' \"$API_KEY\" \"$INPUT_PW\" > out.txt\n",
+	    "[\"{pw}\"]", "{\"PLAIN\": \"plain-value\"}",
+	    "{\"stdout\": \"json\", \"file\": \"out.txt\"}", "both");
+	buf_printf(&b, "{\"API_KEY\": \"%s\"}", sec_env);
+	s.secret_env_json = buf_detach(&b, NULL);
+	run_init(&r, &conf, 42);
+	run_take_script(&r, &s);
+	if (!ok(run_parse(&r, "{\"user\": \"bob\", \"pw\": \"***\"}",
+	    sec_in) == 0 && run_workdir(&r, (uid_t)-1, (gid_t)-1) == 0 &&
+	    run_spec(&r, (uid_t)-1, (gid_t)-1, NULL) == 0,
+	    "secrets: spec built"))
+		printf("#   %s\n", buf_str(&r.error));
+	is_str(env_get(r.spec.envp, "API_KEY"), "Env-S3cret-Value",
+	    "secrets: secret_env reaches the child");
+	is_str(env_get(r.spec.envp, "PLAIN"), "plain-value",
+	    "secrets: env beside it");
+	is_str(env_get(r.spec.envp, "INPUT_PW"), "In-S3cret-Pw",
+	    "secrets: a secret input reaches the child");
+	is_str(env_get(r.spec.envp, "INPUT_JSON"),
+	    "{\"user\":\"bob\",\"pw\":\"In-S3cret-Pw\"}",
+	    "secrets: in its place in the input");
+	is_str(r.spec.argv[2], "In-S3cret-Pw", "secrets: and in the args");
+	ok(exec_run(&r.spec, NULL, &r.res, err, sizeof(err)) == 0,
+	    "secrets: runs");
+	run_result(&r, clock_mono_ms());
+	is_str(r.final.status, "succeeded", "secrets: status");
+	is_str(r.final.output_json, "{\"k\":\"***\",\"pw\":\"***\","
+	    "\"plain\":\"plain-value\",\"in\":{\"user\":\"bob\","
+	    "\"pw\":\"***\"}}", "secrets: output masked");
+	ok(!has(r.final.out, r.final.outlen, "S3cret") &&
+	    has(r.final.out, r.final.outlen, "\"k\": \"***\""),
+	    "secrets: stdout masked");
+	ok(r.final.errlen == 11 && memcmp(r.final.err, "err *** ***", 11) == 0,
+	    "secrets: stderr masked");
+	ok(r.final.output_file_len == 12 &&
+	    memcmp(r.final.output_file, "file *** ***", 12) == 0,
+	    "secrets: the output file masked");
+	run_release(&r);
+
+	/* The error text, whatever put a value there. */
+	script_make(&s, "shell", "sec.sh", NULL, "[]", "{}", "{}", "env");
+	run_init(&r, &conf, 42);
+	run_take_script(&r, &s);
+	ok(run_parse(&r, "{\"pw\": \"***\"}", sec_in) == 0,
+	    "secrets: error: parsed");
+	run_errorf(&r, "could not start: In-S3cret-Pw");
+	run_error_final(&r);
+	is_str(r.final.error, "could not start: ***", "secrets: error masked");
+	run_release(&r);
+
+	/* Sealed under another key, or no key at all. */
+	script_make(&s, "shell", "sec.sh", NULL, "[]", "{}", "{}", "env");
+	buf_printf(&b, "{\"API_KEY\": \"%s\"}", sec_other);
+	s.secret_env_json = buf_detach(&b, NULL);
+	run_init(&r, &conf, 42);
+	run_take_script(&r, &s);
+	is_int(run_parse(&r, "{}", NULL), -1, "secrets: another key refused");
+	ok(strstr(buf_str(&r.error), "secret_env API_KEY cannot be opened: "
+	    "a sealed secret does not open with this node's key") != NULL,
+	    "secrets: says so: %s", buf_str(&r.error));
+	run_release(&r);
+	script_make(&s, "shell", "sec.sh", NULL, "[]", "{}", "{}", "env");
+	run_init(&r, &conf, 42);
+	run_take_script(&r, &s);
+	is_int(run_parse(&r, "{\"pw\": \"***\"}", sec_other), -1,
+	    "secrets: a secret input under another key refused");
+	ok(strstr(buf_str(&r.error), "the execution's secret inputs cannot be "
+	    "opened") != NULL, "secrets: says so: %s", buf_str(&r.error));
+	run_release(&r);
+	conf.has_secret_key = 0;
+	script_make(&s, "shell", "sec.sh", NULL, "[]", "{}", "{}", "env");
+	run_init(&r, &conf, 42);
+	run_take_script(&r, &s);
+	is_int(run_parse(&r, "{\"pw\": \"***\"}", sec_in), -1,
+	    "secrets: no key refused");
+	ok(strstr(buf_str(&r.error), "this node has no secret key") != NULL,
+	    "secrets: says so: %s", buf_str(&r.error));
+	run_release(&r);
+	free(sec_env);
+	free(sec_in);
+	free(sec_other);
+}
+
 int
 main(void)
 {
@@ -462,6 +657,9 @@ main(void)
 	test_spec_binary_and_python();
 	test_spec_errors();
 	test_records();
+	test_merge_secret_input();
+	test_mask_value();
+	test_secrets();
 
 	char err[512];
 	if (sandbox_workdir_remove(tmp, err, sizeof(err)) == -1)

@@ -35,12 +35,33 @@ make(struct script *s)
 	    "\"required\":[\"level\"]}");
 	s->outputs_json = strdup("{\"stdout\":\"json\",\"file\":\"out.png\"}");
 	s->env_json = strdup("{\"LANG\":\"C.UTF-8\"}");
+	/* As stored: sealed values (their form does not matter here). */
+	s->secret_env_json = strdup("{\"API_TOKEN\":\"v1:c2VhbGVk\","
+	    "\"DB_PASS\":\"v1:YWxzbw==\"}");
 	s->timeout_s = 90;
 	s->max_concurrency = 3;
 	snprintf(s->created_at, sizeof(s->created_at),
 	    "2026-11-26T10:00:00.000Z");
 	snprintf(s->updated_at, sizeof(s->updated_at),
 	    "2026-11-26T10:00:05.000Z");
+}
+
+/* The script's JSON object as `view` sees it, parsed. */
+static yajl_val
+render_view(const struct script *s, enum script_view view)
+{
+	struct buf out = BUF_INIT;
+	struct jw w;
+	yajl_val v;
+
+	jw_init(&w, &out);
+	jw_obj(&w);
+	script_write_members_view(&w, s, view);
+	jw_obj_end(&w);
+	jw_free(&w);
+	v = json_parse(buf_str(&out), out.len, NULL, 0);
+	buf_free(&out);
+	return v;
 }
 
 /* The script's JSON object, parsed. */
@@ -89,7 +110,7 @@ same_fields(const struct script *a, const struct script *b)
 	    SAME(description) && a->enabled == b->enabled &&
 	    SAME(requirements) && SAME(args_json) &&
 	    strcmp(a->input_mode, b->input_mode) == 0 && SAME(inputs_json) &&
-	    SAME(outputs_json) && SAME(env_json) &&
+	    SAME(outputs_json) && SAME(env_json) && SAME(secret_env_json) &&
 	    a->timeout_s == b->timeout_s &&
 	    a->max_concurrency == b->max_concurrency;
 #undef SAME
@@ -110,10 +131,11 @@ readonly(const char *key)
 }
 
 /* A rendered object without the read-only members, through the field
- * rules onto a fresh script (out: script_free it). */
+ * rules onto a fresh script that has the stored secret_env of `stored`,
+ * as a PATCH of it would (out: script_free it). */
 static int
-apply_back(const struct conf *c, yajl_val obj, struct script *out,
-    struct verr *e)
+apply_back(const struct conf *c, yajl_val obj, const struct script *stored,
+    struct script *out, struct verr *e)
 {
 	struct buf text = BUF_INIT;
 	struct jw w;
@@ -134,6 +156,8 @@ apply_back(const struct conf *c, yajl_val obj, struct script *out,
 	buf_free(&text);
 	memset(out, 0, sizeof(*out));
 	scriptfields_defaults(c, out);
+	if (stored->secret_env_json != NULL)
+		out->secret_env_json = strdup(stored->secret_env_json);
 	rc = scriptfields_apply(c, body, out, &changed, e);
 	yajl_tree_free(body);
 	return rc;
@@ -155,7 +179,7 @@ main(void)
 
 	v = render(&s);
 	ok(YAJL_IS_OBJECT(v), "the script renders as one JSON object");
-	ok(v != NULL && v->u.object.len == 17, "with the contract's 17 "
+	ok(v != NULL && v->u.object.len == 18, "with the contract's 18 "
 	    "members (%zu)", v != NULL ? v->u.object.len : 0);
 	is_member(v, "id", "42");
 	is_member(v, "name", "\"grade-essay\"");
@@ -170,16 +194,32 @@ main(void)
 	is_member(v, "inputs", s.inputs_json);
 	is_member(v, "outputs", "{\"stdout\":\"json\",\"file\":\"out.png\"}");
 	is_member(v, "env", "{\"LANG\":\"C.UTF-8\"}");
+	is_member(v, "secret_env", "{\"API_TOKEN\":\"***\",\"DB_PASS\":"
+	    "\"***\"}");
 	is_member(v, "timeout_s", "90");
 	is_member(v, "max_concurrency", "3");
 	is_member(v, "created_at", "\"2026-11-26T10:00:00.000Z\"");
 	is_member(v, "updated_at", "\"2026-11-26T10:00:05.000Z\"");
 	is_str(json_get_str(v, "version"), s.version, "version as stored");
 
-	ok(apply_back(&c, v, &back, &e) == 0, "what is rendered is accepted "
-	    "back by the field rules: %s", e.message);
-	ok(same_fields(&s, &back), "and gives the same script");
+	ok(apply_back(&c, v, &s, &back, &e) == 0, "what is rendered is "
+	    "accepted back by the field rules: %s", e.message);
+	ok(same_fields(&s, &back), "and gives the same script (secret_env's "
+	    "\"***\" keeps each stored value)");
 	script_free(&back);
+	yajl_tree_free(v);
+
+	/* Whoever is not an admin sees env values masked too. */
+	v = render_view(&s, SCRIPT_VIEW_MASKED);
+	ok(v != NULL && v->u.object.len == 18, "the masked view has the same "
+	    "members");
+	is_member(v, "env", "{\"LANG\":\"***\"}");
+	is_member(v, "secret_env", "{\"API_TOKEN\":\"***\",\"DB_PASS\":"
+	    "\"***\"}");
+	is_member(v, "name", "\"grade-essay\"");
+	yajl_tree_free(v);
+	v = render_view(&s, SCRIPT_VIEW_ADMIN);
+	is_member(v, "env", "{\"LANG\":\"C.UTF-8\"}");
 	yajl_tree_free(v);
 
 	/* The members that stand for "none". */
@@ -193,6 +233,8 @@ main(void)
 	s.description = NULL;
 	free(s.args_json);
 	s.args_json = NULL;
+	free(s.secret_env_json);
+	s.secret_env_json = NULL;
 	s.max_concurrency = 0;
 	snprintf(s.type, sizeof(s.type), "shell");
 	v = render(&s);
@@ -201,7 +243,8 @@ main(void)
 	is_member(v, "description", "\"\"");
 	is_member(v, "args", "[]");
 	is_member(v, "max_concurrency", "null");
-	ok(apply_back(&c, v, &back, &e) == 0 && back.max_concurrency == 0 &&
+	is_member(v, "secret_env", "{}");
+	ok(apply_back(&c, v, &s, &back, &e) == 0 && back.max_concurrency == 0 &&
 	    back.requirements == NULL && back.inputs_json == NULL &&
 	    strcmp(back.description, "") == 0 &&
 	    strcmp(back.args_json, "[]") == 0,
@@ -210,8 +253,10 @@ main(void)
 	yajl_tree_free(v);
 
 	/* A copy is deep. */
+	s.secret_env_json = strdup("{\"K\":\"v1:eA==\"}");
 	script_dup(&s, &copy);
 	ok(copy.path != s.path && copy.env_json != s.env_json &&
+	    copy.secret_env_json != s.secret_env_json &&
 	    same_fields(&s, &copy) && copy.id == s.id &&
 	    strcmp(copy.version, s.version) == 0, "a copy has the same "
 	    "fields in memory of its own");

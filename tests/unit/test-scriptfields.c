@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <limits.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "json.h"
 #include "script.h"
 #include "scriptfields.h"
+#include "secret.h"
 #include "tap.h"
 
 static struct conf c;
@@ -150,6 +152,161 @@ long_member(const char *key, size_t n)
 	return buf_detach(&b, NULL);
 }
 
+/* Applies the JSON text `body` to `s` as it is (a PATCH). */
+static int
+patch(struct script *s, const char *body, struct verr *e)
+{
+	yajl_val v = json_parse(body, strlen(body), NULL, 0);
+	unsigned changed;
+	int rc;
+
+	verr_clear(e);
+	rc = scriptfields_apply(&c, v, s, &changed, e);
+	yajl_tree_free(v);
+	return rc;
+}
+
+/* The value of `name` in s's secret_env, opened with c's key ("" when it
+ * is not there or does not open). */
+static const char *
+opened(const struct script *s, const char *name)
+{
+	static struct buf plain = BUF_INIT;
+	yajl_val v = s->secret_env_json ? json_parse(s->secret_env_json,
+	    strlen(s->secret_env_json), NULL, 0) : NULL;
+	const char *sealed = json_get_str(v, name);
+	char err[256];
+
+	buf_reset(&plain);
+	if (sealed == NULL || secret_open(&c.secret_key, sealed, &plain, err,
+	    sizeof(err)) == -1)
+		buf_reset(&plain);
+	yajl_tree_free(v);
+	return buf_str(&plain);
+}
+
+/* The sealed text of `name` in s's secret_env (a copy: free it). */
+static char *
+sealed_text(const struct script *s, const char *name)
+{
+	yajl_val v = s->secret_env_json ? json_parse(s->secret_env_json,
+	    strlen(s->secret_env_json), NULL, 0) : NULL;
+	const char *t = json_get_str(v, name);
+	char *copy = xstrdup(t != NULL ? t : "");
+
+	yajl_tree_free(v);
+	return copy;
+}
+
+/* The names in s's secret_env, comma-separated. */
+static char *
+secret_names(const struct script *s)
+{
+	struct buf b = BUF_INIT;
+	yajl_val v = s->secret_env_json ? json_parse(s->secret_env_json,
+	    strlen(s->secret_env_json), NULL, 0) : NULL;
+
+	for (size_t i = 0; YAJL_IS_OBJECT(v) && i < v->u.object.len; i++)
+		buf_printf(&b, "%s%s", i ? "," : "", v->u.object.keys[i]);
+	yajl_tree_free(v);
+	return buf_detach(&b, NULL);
+}
+
+/* secret_env: names, values, the key, and the PATCH merge. */
+static void
+test_secret_env(void)
+{
+	struct script s;
+	struct verr e;
+	unsigned changed;
+	char *names, *kept;
+
+	c.secret_key_file = "/etc/scriptorch/secret.key";
+	c.has_secret_key = 0;
+	refused("{\"secret_env\":{\"API_KEY\":\"v\"}}", "secret_env.API_KEY",
+	    "this node has no secret key (the file "
+	    "\"/etc/scriptorch/secret.key\" does not exist");
+	c.has_secret_key = 1;
+	randombytes_buf(c.secret_key.k, sizeof(c.secret_key.k));
+	refused("{\"secret_env\":[]}", "secret_env", "secret_env must be an "
+	    "object of strings");
+	refused("{\"secret_env\":{\"1A\":\"v\"}}", "secret_env.1A",
+	    "not a valid variable name");
+	refused("{\"secret_env\":{\"A-B\":\"v\"}}", "secret_env.A-B",
+	    "not a valid variable name");
+	refused("{\"secret_env\":{\"\":\"v\"}}", "secret_env[\"\"]",
+	    "not a valid variable name");
+	refused("{\"secret_env\":{\"PATH\":\"v\"}}", "secret_env.PATH",
+	    "secret_env may not set PATH");
+	refused("{\"secret_env\":{\"INPUT_X\":\"v\"}}", "secret_env.INPUT_X",
+	    "secret_env may not set INPUT_X");
+	refused("{\"secret_env\":{\"SCRIPTORCH_Y\":\"v\"}}",
+	    "secret_env.SCRIPTORCH_Y", "are set by scriptorch");
+	refused("{\"secret_env\":{\"A\":7}}", "secret_env.A",
+	    "secret_env.A must be a string (or null to remove it)");
+	refused("{\"secret_env\":{\"A\":\"***\"}}", "secret_env.A",
+	    "keeps a stored value, but A has none");
+
+	/* A create: each value sealed, in the order given. */
+	ok(apply("{\"secret_env\":{\"API_KEY\":\"k-1111\",\"DB_PASS\":"
+	    "\"p-2222\",\"GONE\":null}}", &s, &changed, &e) == 0 &&
+	    changed == SF_BIT(SF_SECRET_ENV), "secret_env taken: %s",
+	    e.message);
+	names = secret_names(&s);
+	is_str(names, "API_KEY,DB_PASS", "the names given (null for a new "
+	    "one is nothing)");
+	free(names);
+	ok(s.secret_env_json != NULL && strstr(s.secret_env_json, "k-1111") ==
+	    NULL && strstr(s.secret_env_json, "\"v1:") != NULL,
+	    "stored sealed, not as given: %s", s.secret_env_json);
+	is_str(opened(&s, "API_KEY"), "k-1111", "API_KEY opens to its value");
+	is_str(opened(&s, "DB_PASS"), "p-2222", "DB_PASS too");
+
+	/* A PATCH: replace, remove, add, keep. */
+	kept = sealed_text(&s, "DB_PASS");
+	ok(patch(&s, "{\"secret_env\":{\"API_KEY\":null,\"NEW_ONE\":"
+	    "\"n-3333\"}}", &e) == 0, "a PATCH that removes one and adds one");
+	names = secret_names(&s);
+	is_str(names, "DB_PASS,NEW_ONE", "the rest kept, the new one last");
+	free(names);
+	names = sealed_text(&s, "DB_PASS");
+	ok(*kept != '\0' && strcmp(names, kept) == 0, "a name not given keeps "
+	    "its sealed text as it was");
+	free(names);
+	is_str(opened(&s, "NEW_ONE"), "n-3333", "the new one opens");
+	ok(patch(&s, "{\"secret_env\":{\"DB_PASS\":\"p-4444\","
+	    "\"NEW_ONE\":\"***\"}}", &e) == 0, "a PATCH that replaces one "
+	    "and gives \"***\" for the other");
+	is_str(opened(&s, "DB_PASS"), "p-4444", "the value replaced");
+	is_str(opened(&s, "NEW_ONE"), "n-3333", "\"***\" keeps the value");
+	names = secret_names(&s);
+	is_str(names, "DB_PASS,NEW_ONE", "in their places");
+	free(names);
+	ok(patch(&s, "{\"secret_env\":{\"DB_PASS\":null,\"NEW_ONE\":null}}",
+	    &e) == 0 && s.secret_env_json == NULL, "removing every name "
+	    "leaves none (NULL)");
+	ok(patch(&s, "{\"secret_env\":{\"A_1\":\"a-5555\"}}", &e) == 0 &&
+	    patch(&s, "{\"secret_env\":null}", &e) == 0 &&
+	    s.secret_env_json == NULL, "null for the field removes them all");
+
+	/* No name in both env and secret_env. */
+	ok(patch(&s, "{\"env\":{\"TOKEN\":\"x\"},\"secret_env\":{\"TOKEN\":"
+	    "\"y-6666\"}}", &e) == 0, "env and secret_env applied");
+	s.type[0] = '\0';
+	snprintf(s.type, sizeof(s.type), "shell");
+	ok(scriptfields_check(&c, NULL, &s, 0, &e) == -1 &&
+	    strcmp(e.field, "secret_env.TOKEN") == 0 &&
+	    strstr(e.message, "TOKEN is in env too") != NULL,
+	    "a name in both is refused: %s", e.message);
+	ok(patch(&s, "{\"env\":{}}", &e) == 0 &&
+	    scriptfields_check(&c, NULL, &s, 0, &e) == 0,
+	    "taken out of env, it is fine: %s", e.message);
+	script_free(&s);
+	free(kept);
+	c.has_secret_key = 0;
+	c.secret_key_file = NULL;
+}
+
 int
 main(void)
 {
@@ -235,6 +392,8 @@ main(void)
 	refused("{\"max_concurrency\":1000001}", "max_concurrency",
 	    "null (no limit) or an integer from 1 to 1000000");
 	refused("{\"max_concurrency\":0}", "max_concurrency", "null");
+
+	test_secret_env();
 
 	/* The members that are not fields. */
 	refused("{\"id\":3}", "id", "id is read-only");
