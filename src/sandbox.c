@@ -24,6 +24,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "runlimits.h"
 #include "log.h"
 #include "sandbox.h"
 
@@ -253,17 +254,29 @@ out:
 	return rc;
 }
 
-/* The v1 memory hierarchy, used for the memory peak only. */
+/* What each controller is called, and a file its cgroups have. */
+static const struct {
+	const char *name;
+	const char *probe;
+} ctrls[SANDBOX_NCTRL] = {
+	[SANDBOX_MEMORY] = { "memory", "memory.limit_in_bytes" },
+	[SANDBOX_PIDS] = { "pids", "pids.max" },
+	[SANDBOX_CPU] = { "cpu", "cpu.cfs_quota_us" },
+};
+
+/* The parent of per-run groups in the cgroup v1 hierarchy of controller
+ * `ctl` ("<mount><own group>/scriptorch"), if the host mounts one and a
+ * group made there has the controller's files; else NULL. */
 static char *
-detect_memv1(void)
+detect_v1(enum sandbox_ctrl ctl)
 {
 	char *mnt = NULL, *own = NULL, *base = NULL;
 	char err[256];
 
-	mnt = find_cgroup_mount("memory");
+	mnt = find_cgroup_mount(ctrls[ctl].name);
 	if (mnt == NULL)
 		goto out;
-	own = own_cgroup("memory");
+	own = own_cgroup(ctrls[ctl].name);
 	if (own == NULL)
 		goto out;
 	base = path_join(mnt, strcmp(own, "/") == 0 ? "scriptorch" : own + 1);
@@ -273,9 +286,8 @@ detect_memv1(void)
 		free(base);
 		base = b2;
 	}
-	if (probe_base(base, "memory.max_usage_in_bytes", err,
-	    sizeof(err)) == -1) {
-		log_debug("no v1 memory accounting: %s", err);
+	if (probe_base(base, ctrls[ctl].probe, err, sizeof(err)) == -1) {
+		log_debug("no cgroup v1 %s groups: %s", ctrls[ctl].name, err);
 		free(base);
 		base = NULL;
 	}
@@ -283,6 +295,76 @@ out:
 	free(mnt);
 	free(own);
 	return base;
+}
+
+/* Per-run v1 groups for every controller the run cgroups v2 lack. */
+static void
+detect_v1_all(struct sandbox *sb)
+{
+	struct buf p = BUF_INIT;
+
+	for (int i = 0; i < SANDBOX_NCTRL; i++)
+		if (!(sb->cg2_ctrl & (1u << i)))
+			sb->v1_base[i] = detect_v1((enum sandbox_ctrl)i);
+	if (sb->v1_base[SANDBOX_MEMORY] != NULL) {
+		/* Swap accounting (swapaccount=1) adds the memsw files. */
+		buf_printf(&p, "%s/memory.memsw.limit_in_bytes",
+		    sb->v1_base[SANDBOX_MEMORY]);
+		sb->memv1_memsw = access(buf_str(&p), F_OK) == 0;
+	}
+	buf_free(&p);
+}
+
+/*
+ * Enables the controllers the limits use in the run cgroups below
+ * `base` (best effort: the kernel refuses those not delegated to us, and
+ * each is tried alone so one refusal keeps no other out), then reads back
+ * which are on.
+ */
+static unsigned
+enable_cg2_controllers(const char *base)
+{
+	char text[512], *tok, *save;
+	struct buf p = BUF_INIT;
+	unsigned on = 0;
+
+	buf_printf(&p, "%s/cgroup.subtree_control", base);
+	for (int i = 0; i < SANDBOX_NCTRL; i++) {
+		char w[32];
+
+		snprintf(w, sizeof(w), "+%s", ctrls[i].name);
+		if (write_str(buf_str(&p), w) == -1)
+			log_debug("no %s controller under \"%s\": %s",
+			    ctrls[i].name, base, strerror(errno));
+	}
+	if (read_small(buf_str(&p), text, sizeof(text)) > 0)
+		for (tok = strtok_r(text, " \n", &save); tok != NULL;
+		    tok = strtok_r(NULL, " \n", &save))
+			for (int i = 0; i < SANDBOX_NCTRL; i++)
+				if (strcmp(tok, ctrls[i].name) == 0)
+					on |= 1u << i;
+	buf_free(&p);
+	return on;
+}
+
+/* The info line of sandbox_init: tree control, then each limit's way. */
+static void
+log_mechanisms(const struct sandbox *sb, const char *why)
+{
+	struct buf lim = BUF_INIT;
+
+	limits_describe_host(sb, &lim);
+	if (sb->kind == SANDBOX_CGROUP2)
+		log_info("process trees: cgroup v2 under \"%s\" (cgroup.kill), "
+		    "memory peak from %s; limits: %s", sb->cg2_base,
+		    sb->v1_base[SANDBOX_MEMORY] ? "cgroup v1 memory" :
+		    "memory.peak or rusage", buf_str(&lim));
+	else
+		log_info("process trees: subreaper and process group (%s), "
+		    "memory peak from %s; limits: %s", why,
+		    sb->v1_base[SANDBOX_MEMORY] ? "cgroup v1 memory" : "rusage",
+		    buf_str(&lim));
+	buf_free(&lim);
 }
 
 static void
@@ -338,33 +420,20 @@ sandbox_init(struct sandbox *sb, const char *cgroup_root, int with_memv1,
 		}
 	}
 	if (base != NULL) {
-		struct buf p = BUF_INIT;
-
-		/* Best effort: the memory and pids controllers for the run
-		 * cgroups (memory.peak); refused unless delegated to us. */
-		buf_printf(&p, "%s/cgroup.subtree_control", base);
-		if (write_str(buf_str(&p), "+memory") == -1)
-			log_debug("no memory controller under \"%s\": %s",
-			    base, strerror(errno));
-		(void)write_str(buf_str(&p), "+pids");
-		buf_free(&p);
+		/* The limits' controllers (and memory.peak): refused unless
+		 * delegated to us. */
+		sb->cg2_ctrl = enable_cg2_controllers(base);
 		sb->kind = SANDBOX_CGROUP2;
 		sb->cg2_base = base;
 		base = NULL;
 	}
-	/* A cgroup v1 memory group per run gives the whole tree's peak, but
-	 * creating, joining and removing one costs milliseconds per run on
-	 * some kernels: only when asked, or when cgroup v2 is not usable. */
-	if (with_memv1 || sb->kind != SANDBOX_CGROUP2)
-		sb->memv1_base = detect_memv1();
-	if (sb->kind == SANDBOX_CGROUP2)
-		log_info("process trees: cgroup v2 under \"%s\" (cgroup.kill), "
-		    "memory peak from %s", sb->cg2_base,
-		    sb->memv1_base ? "cgroup v1 memory" : "memory.peak or rusage");
-	else
-		log_info("process trees: subreaper and process group (%s), "
-		    "memory peak from %s", why,
-		    sb->memv1_base ? "cgroup v1 memory" : "rusage");
+	/* Joining a cgroup v1 group costs the child about a millisecond
+	 * (an RCU grace period, shared by the groups it joins at once), but
+	 * where the controllers live only there it is the one way to limit
+	 * a whole tree: the memory group also gives its peak. */
+	(void)with_memv1;
+	detect_v1_all(sb);
+	log_mechanisms(sb, why);
 	rc = 0;
 out:
 	free(mnt);
@@ -380,10 +449,8 @@ sandbox_init_fallback(struct sandbox *sb, int with_memv1)
 	sb->kind = SANDBOX_FALLBACK;
 	spare_init(&sb->spare);
 	if (with_memv1)
-		sb->memv1_base = detect_memv1();
-	log_info("process trees: subreaper and process group (asked for), "
-	    "memory peak from %s", sb->memv1_base ? "cgroup v1 memory" :
-	    "rusage");
+		detect_v1_all(sb);
+	log_mechanisms(sb, "asked for");
 }
 
 void
@@ -401,7 +468,8 @@ sandbox_free(struct sandbox *sb)
 	free(sp->next.path);
 	free(sp->done);
 	free(sb->cg2_base);
-	free(sb->memv1_base);
+	for (int i = 0; i < SANDBOX_NCTRL; i++)
+		free(sb->v1_base[i]);
 	memset(sb, 0, sizeof(*sb));
 }
 
@@ -410,6 +478,16 @@ sandbox_kind_name(const struct sandbox *sb)
 {
 	return sb != NULL && sb->kind == SANDBOX_CGROUP2 ? "cgroup2" :
 	    "subreaper+pgroup";
+}
+
+int
+sandbox_ctrl_version(const struct sandbox *sb, enum sandbox_ctrl ctl)
+{
+	if (sb == NULL)
+		return 0;
+	if (sb->kind == SANDBOX_CGROUP2 && (sb->cg2_ctrl & (1u << ctl)))
+		return 2;
+	return sb->v1_base[ctl] != NULL ? 1 : 0;
 }
 
 /* ---- work directories ------------------------------------------------ */
@@ -718,7 +796,9 @@ sandbox_run_init(struct sandbox_run *run)
 {
 	memset(run, 0, sizeof(*run));
 	run->cg2 = no_cgroup;
-	run->memv1_procs_fd = -1;
+	for (int i = 0; i < SANDBOX_NCTRL; i++)
+		run->v1_procs_fd[i] = -1;
+	run->oom_kills0 = run->pids_max0 = -1;
 	run->pid = -1;
 }
 
@@ -744,9 +824,11 @@ sandbox_run_prepare(struct sandbox *sb, struct sandbox_run *run,
 	if (sb->kind == SANDBOX_CGROUP2 && !spare_take(sb, run) &&
 	    make_run_cgroup2(sb, name, &run->cg2, err, errlen) == -1)
 		goto fail;
-	if (sb->memv1_base != NULL && make_run_cgroup(sb->memv1_base, name,
-	    &run->memv1_path, &run->memv1_procs_fd, err, errlen) == -1)
-		goto fail;
+	for (int i = 0; i < SANDBOX_NCTRL; i++)
+		if (sb->v1_base[i] != NULL && make_run_cgroup(sb->v1_base[i],
+		    name, &run->v1_path[i], &run->v1_procs_fd[i], err,
+		    errlen) == -1)
+			goto fail;
 	return 0;
 fail:
 	sandbox_run_release(run);
@@ -760,10 +842,28 @@ sandbox_run_child_join(const struct sandbox_run *run)
 	if (run->cg2.procs_fd != -1 && !run->cg2_cloned &&
 	    write(run->cg2.procs_fd, "0", 1) != 1)
 		return -1;
-	if (run->memv1_procs_fd != -1 &&
-	    write(run->memv1_procs_fd, "0", 1) != 1)
-		return -1;
+	for (int i = 0; i < SANDBOX_NCTRL; i++)
+		if (run->v1_procs_fd[i] != -1 &&
+		    write(run->v1_procs_fd[i], "0", 1) != 1)
+			return -1;
 	return 0;
+}
+
+const char *
+sandbox_run_ctrl_dir(const struct sandbox_run *run, enum sandbox_ctrl ctl,
+    int *version)
+{
+	*version = 0;
+	if (run->cg2.path != NULL && run->sb != NULL &&
+	    sandbox_ctrl_version(run->sb, ctl) == 2) {
+		*version = 2;
+		return run->cg2.path;
+	}
+	if (run->v1_path[ctl] != NULL) {
+		*version = 1;
+		return run->v1_path[ctl];
+	}
+	return NULL;
 }
 
 /* 1 while the run cgroup has live members, 0 once it has none, -1 when
@@ -1004,9 +1104,9 @@ sandbox_run_stats(const struct sandbox_run *run, long long *user_us,
 		    (v = strtoll(text, NULL, 10) / 1024) > *peak_kb)
 			*peak_kb = v;
 	}
-	if (run->memv1_path != NULL) {
+	if (run->v1_path[SANDBOX_MEMORY] != NULL) {
 		snprintf(path, sizeof(path), "%s/memory.max_usage_in_bytes",
-		    run->memv1_path);
+		    run->v1_path[SANDBOX_MEMORY]);
 		if (read_small(path, text, sizeof(text)) > 0 &&
 		    (v = strtoll(text, NULL, 10) / 1024) > *peak_kb)
 			*peak_kb = v;
@@ -1043,9 +1143,11 @@ sandbox_run_release(struct sandbox_run *run)
 		run->cg2 = no_cgroup;
 	}
 	run_cgroup_close(&run->cg2);
-	if (run->memv1_procs_fd >= 0)
-		close(run->memv1_procs_fd);
-	run->memv1_procs_fd = -1;
+	for (int i = 0; i < SANDBOX_NCTRL; i++) {
+		if (run->v1_procs_fd[i] >= 0)
+			close(run->v1_procs_fd[i]);
+		run->v1_procs_fd[i] = -1;
+	}
 	if (run->cg2.path != NULL && sp != NULL && sp->owner == getpid() &&
 	    sp->done == NULL) {
 		/* Removed by sandbox_tidy(), once the result is recorded. */
@@ -1054,11 +1156,14 @@ sandbox_run_release(struct sandbox_run *run)
 	}
 	if (run->cg2.path != NULL)
 		remove_cgroup(run->cg2.path);
-	if (run->memv1_path != NULL)
-		remove_cgroup(run->memv1_path);
 	free(run->cg2.path);
-	free(run->memv1_path);
-	run->cg2.path = run->memv1_path = NULL;
+	run->cg2.path = NULL;
+	for (int i = 0; i < SANDBOX_NCTRL; i++) {
+		if (run->v1_path[i] != NULL)
+			remove_cgroup(run->v1_path[i]);
+		free(run->v1_path[i]);
+		run->v1_path[i] = NULL;
+	}
 }
 
 void
@@ -1145,7 +1250,8 @@ sandbox_reap_stale(const struct sandbox *sb)
 		return 0;
 	if (sb->kind == SANDBOX_CGROUP2)
 		n = reap_stale_in(sb->cg2_base, 1);
-	reap_stale_in(sb->memv1_base, 0);
+	for (int i = 0; i < SANDBOX_NCTRL; i++)
+		reap_stale_in(sb->v1_base[i], 0);
 	if (n > 0)
 		log_warnx("killed what was left of %d run%s of a dead runner", n,
 		    n == 1 ? "" : "s");
