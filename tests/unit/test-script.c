@@ -37,6 +37,8 @@ make(struct script *s)
 	s->env_json = strdup("{\"LANG\":\"C.UTF-8\"}");
 	s->timeout_s = 90;
 	s->max_concurrency = 3;
+	s->limits_json = strdup("{\"memory_mb\":512,\"cpu_cores\":0.5}");
+	snprintf(s->network, sizeof(s->network), "none");
 	snprintf(s->created_at, sizeof(s->created_at),
 	    "2026-11-26T10:00:00.000Z");
 	snprintf(s->updated_at, sizeof(s->updated_at),
@@ -91,7 +93,8 @@ same_fields(const struct script *a, const struct script *b)
 	    strcmp(a->input_mode, b->input_mode) == 0 && SAME(inputs_json) &&
 	    SAME(outputs_json) && SAME(env_json) &&
 	    a->timeout_s == b->timeout_s &&
-	    a->max_concurrency == b->max_concurrency;
+	    a->max_concurrency == b->max_concurrency &&
+	    SAME(limits_json) && strcmp(a->network, b->network) == 0;
 #undef SAME
 }
 
@@ -151,11 +154,13 @@ main(void)
 	memset(&c, 0, sizeof(c));
 	c.default_timeout_s = 60;
 	c.max_timeout_s = 3600;
+	c.limit_memory_mb_max = 4096;
+	c.limit_cpu_cores_max = 4;
 	make(&s);
 
 	v = render(&s);
 	ok(YAJL_IS_OBJECT(v), "the script renders as one JSON object");
-	ok(v != NULL && v->u.object.len == 17, "with the contract's 17 "
+	ok(v != NULL && v->u.object.len == 19, "with the contract's 19 "
 	    "members (%zu)", v != NULL ? v->u.object.len : 0);
 	is_member(v, "id", "42");
 	is_member(v, "name", "\"grade-essay\"");
@@ -172,6 +177,8 @@ main(void)
 	is_member(v, "env", "{\"LANG\":\"C.UTF-8\"}");
 	is_member(v, "timeout_s", "90");
 	is_member(v, "max_concurrency", "3");
+	is_member(v, "limits", "{\"memory_mb\":512,\"cpu_cores\":0.5}");
+	is_member(v, "network", "\"none\"");
 	is_member(v, "created_at", "\"2026-11-26T10:00:00.000Z\"");
 	is_member(v, "updated_at", "\"2026-11-26T10:00:05.000Z\"");
 	is_str(json_get_str(v, "version"), s.version, "version as stored");
@@ -194,8 +201,13 @@ main(void)
 	free(s.args_json);
 	s.args_json = NULL;
 	s.max_concurrency = 0;
+	free(s.limits_json);
+	s.limits_json = NULL;
+	s.network[0] = '\0';
 	snprintf(s.type, sizeof(s.type), "shell");
 	v = render(&s);
+	is_member(v, "limits", "{}");
+	is_member(v, "network", "\"host\"");
 	is_member(v, "requirements", "null");
 	is_member(v, "inputs", "null");
 	is_member(v, "description", "\"\"");
@@ -204,7 +216,8 @@ main(void)
 	ok(apply_back(&c, v, &back, &e) == 0 && back.max_concurrency == 0 &&
 	    back.requirements == NULL && back.inputs_json == NULL &&
 	    strcmp(back.description, "") == 0 &&
-	    strcmp(back.args_json, "[]") == 0,
+	    strcmp(back.args_json, "[]") == 0 && back.limits_json == NULL &&
+	    strcmp(back.network, "host") == 0,
 	    "nulls go back to the defaults they stand for");
 	script_free(&back);
 	yajl_tree_free(v);
