@@ -76,6 +76,13 @@ struct sandbox_spare {
 	char *done;             /* the last run's, to remove, or NULL */
 	unsigned long seq;      /* runs numbered so far (cgroup names) */
 	int failing;            /* making one failed: said once, until it works */
+	/* A cgroup v1 group the last run left empty, kept for the next (the
+	 * cpu one only: sandbox.c, V1_KEPT), with its tasks file open in
+	 * fd; path NULL: none (fd is then meaningless). */
+	struct {
+		char *path;
+		int fd;
+	} v1_keep[SANDBOX_NCTRL];
 };
 
 struct sandbox {
@@ -109,6 +116,22 @@ struct sandbox {
  */
 int sandbox_init(struct sandbox *sb, const char *cgroup_root, int with_memv1,
     char *err, size_t errlen);
+/*
+ * Once, in the daemon's first process before it forks anything: on a pure
+ * cgroup v2 host where the daemon's own cgroup was delegated to it
+ * (systemd's Delegate=yes), the memory, pids and cpu controllers listed
+ * in its cgroup.controllers reach the run cgroups below it only through
+ * its cgroup.subtree_control, which the kernel refuses to set while a
+ * process is a member (the "no internal processes" rule). So every member
+ * moves into the leaf "<own cgroup>/scriptorchd" first, then the
+ * controllers are enabled; sandbox_init() finds the run cgroups' base
+ * beside that leaf, "<own cgroup>/scriptorch". Nothing is done in the
+ * root cgroup, when `cgroup_root` (the config's, may be NULL) is set, or
+ * when no controller waits to be enabled (this build machine: its cgroup
+ * v2 has none). Best effort: a failure is logged, and the limits then
+ * fall back as sandbox_init() finds.
+ */
+void sandbox_host_prepare(const char *cgroup_root);
 /* Chooses the fallback mechanism without looking at cgroups v2 (tests).
  * With `with_memv1`, still makes per-run cgroup v1 groups for the
  * controllers the host has there; without, the limits fall back to
@@ -162,7 +185,7 @@ struct sandbox_run {
 	struct sandbox *sb;
 	struct run_cgroup cg2;  /* path NULL: none */
 	/* The run's cgroup v1 group of each controller (sandbox_init), or
-	 * NULL, with its cgroup.procs open close-on-exec (else -1). */
+	 * NULL, with its tasks file open close-on-exec (else -1). */
 	char *v1_path[SANDBOX_NCTRL];
 	int v1_procs_fd[SANDBOX_NCTRL];
 	int cg2_cloned;         /* the child was created inside it already */
