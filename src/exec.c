@@ -33,8 +33,8 @@
 
 #include "clock.h"
 #include "exec.h"
-#include "runlimits.h"
 #include "log.h"
+#include "runlimits.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)

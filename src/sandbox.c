@@ -24,8 +24,8 @@
 
 #include "buf.h"
 #include "clock.h"
-#include "runlimits.h"
 #include "log.h"
+#include "runlimits.h"
 #include "sandbox.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
@@ -447,10 +447,10 @@ sandbox_init(struct sandbox *sb, const char *cgroup_root, int with_memv1,
 		sb->cg2_base = base;
 		base = NULL;
 	}
-	/* Joining a cgroup v1 group costs the child about a millisecond
-	 * (an RCU grace period, shared by the groups it joins at once), but
-	 * where the controllers live only there it is the one way to limit
-	 * a whole tree: the memory group also gives its peak. */
+	/* Where the controllers live only in cgroup v1, per-run groups
+	 * there are the one way to limit a whole tree (the memory group
+	 * also gives its peak); the child joins them cheaply (see
+	 * sandbox_run_child_join). */
 	(void)with_memv1;
 	detect_v1_all(sb);
 	log_mechanisms(sb, why);
@@ -920,10 +920,10 @@ spare_take(struct sandbox *sb, struct sandbox_run *run)
 /*
  * A run's cgroup v1 group of controller `ctl` may serve the next runs of
  * the same process, once the run left it empty: only the cpu one. The
- * first process to join a fresh cpu group waits for the scheduler's
- * group to come online, about 3.5 ms per run here; joining a fresh
- * memory or pids group costs nothing measurable, and a fresh one starts
- * with clean counters (the memory peak, failcnt).
+ * first process to join a fresh cpu group takes about 3.5 ms longer
+ * (measured here); joining a fresh memory or pids group costs nothing
+ * measurable, and a fresh one starts with clean counters (the memory
+ * peak, failcnt).
  */
 #define V1_KEPT(ctl) ((ctl) == SANDBOX_CPU)
 
