@@ -12,6 +12,7 @@
 #include "execution.h"
 #include "json.h"
 #include "registry.h"
+#include "runlimits.h"
 #include "venv.h"
 
 /* Answers for a registry call that did not succeed. */
@@ -49,18 +50,24 @@ view_of(const struct request *r)
 	return r->role == ROLE_ADMIN ? SCRIPT_VIEW_ADMIN : SCRIPT_VIEW_MASKED;
 }
 
-/* The single-script view: the object, plus "venv" for python scripts
- * (venv_write_for_script: its venv's key, status and id). */
+/* The single-script view: the object, "effective_limits" (its limits
+ * over this node's configured defaults, within the maxima: runlimits.h),
+ * plus "venv" for python scripts (venv_write_for_script: its venv's key,
+ * status and id). */
 static void
 answer_script(struct request *r, int status, const struct script *s,
     int with_venv)
 {
 	struct buf out = BUF_INIT;
+	struct run_limits eff;
 	struct jw w;
 
 	jw_init(&w, &out);
 	jw_obj(&w);
 	script_write_members_view(&w, s, view_of(r));
+	limits_effective(r->ctx->conf, s->limits_json, &eff);
+	jw_key(&w, "effective_limits");
+	limits_write(&w, &eff);
 	if (with_venv && strcmp(s->type, "python") == 0) {
 		jw_key(&w, "venv");
 		venv_write_for_script(&w, r->ctx->db, r->ctx->conf, s);

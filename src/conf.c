@@ -21,8 +21,9 @@
 #include "exec.h"
 #include "log.h"
 
-/* K_AUTO: an int, or "auto" (CONF_AUTO). */
-enum key_type { K_STR, K_INT, K_AUTO, K_LL, K_DBL, K_BOOL, K_ROOTS };
+/* K_AUTO: an int, or "auto" (CONF_AUTO). K_CPUS: a number of CPUs from
+ * min/100 to max, or "auto" (as many as are online). */
+enum key_type { K_STR, K_INT, K_AUTO, K_LL, K_DBL, K_BOOL, K_ROOTS, K_CPUS };
 
 struct key {
 	const char *section;
@@ -76,6 +77,17 @@ static const struct key keys[] = {
 	{ "runner", "cgroup_root", K_STR, O(cgroup_root), "", 0, 0 },
 	{ "runner", "memory_cgroup_v1", K_BOOL, O(memory_cgroup_v1), "no", 0, 0 },
 
+	{ "limits", "memory_mb", K_LL, O(limit_memory_mb), "2048", 1, 1LL << 30 },
+	{ "limits", "memory_mb_max", K_LL, O(limit_memory_mb_max), "32768", 1, 1LL << 30 },
+	{ "limits", "pids", K_LL, O(limit_pids), "256", 1, 1 << 22 },
+	{ "limits", "pids_max", K_LL, O(limit_pids_max), "4096", 1, 1 << 22 },
+	{ "limits", "cpu_cores", K_CPUS, O(limit_cpu_cores), "auto", 1, 4096 },
+	{ "limits", "cpu_cores_max", K_CPUS, O(limit_cpu_cores_max), "auto", 1, 4096 },
+	{ "limits", "file_size_mb", K_LL, O(limit_file_size_mb), "10240", 1, 1LL << 30 },
+	{ "limits", "file_size_mb_max", K_LL, O(limit_file_size_mb_max), "102400", 1, 1LL << 30 },
+	{ "limits", "output_cap_kb", K_LL, O(limit_output_cap_kb), "1024", 1, 1 << 22 },
+	{ "limits", "output_cap_kb_max", K_LL, O(limit_output_cap_kb_max), "16384", 1, 1 << 22 },
+
 	{ "python", "interpreter", K_STR, O(python), "/usr/bin/python3", 0, 0 },
 	{ "python", "venv_dir", K_STR, O(venv_dir), "/var/lib/scriptorch/venvs", 0, 0 },
 	{ "python", "cache_dir", K_STR, O(venv_cache_dir), "/var/lib/scriptorch/cache", 0, 0 },
@@ -100,6 +112,8 @@ struct load_ctx {
 	char *err;
 	size_t errlen;
 	int failed;
+	/* [runner] output_cap_bytes given, [limits] output_cap_kb given */
+	int old_cap_seen, new_cap_seen;
 };
 
 static void
@@ -164,6 +178,23 @@ set_key(struct conf *c, const struct key *k, const char *value, char *msg,
 			    k->name, value);
 			return -1;
 		}
+		return 0;
+	case K_CPUS:
+		if (strcmp(value, "auto") == 0) {
+			long n = sysconf(_SC_NPROCESSORS_ONLN);
+			*(double *)(void *)base = n > 0 ? (double)n : 1.0;
+			return 0;
+		}
+		errno = 0;
+		d = strtod(value, &end);
+		if (errno || end == value || *end != '\0' ||
+		    !(d >= k->min / 100.0 && d <= (double)k->max)) {
+			snprintf(msg, msglen, "\"%s\" must be auto or a number of "
+			    "CPUs from %g to %lld, not \"%s\"", k->name,
+			    k->min / 100.0, k->max, value);
+			return -1;
+		}
+		*(double *)(void *)base = d;
 		return 0;
 	case K_DBL:
 		errno = 0;
@@ -245,6 +276,10 @@ on_key(void *user, const char *section, const char *name, const char *value)
 			ctx->failed = 1;
 			return 0;
 		}
+		if (keys[i].off == offsetof(struct conf, output_cap_bytes))
+			ctx->old_cap_seen = 1;
+		if (keys[i].off == offsetof(struct conf, limit_output_cap_kb))
+			ctx->new_cap_seen = 1;
 		/* An empty node_name means "the host name", as by default. */
 		if (keys[i].off == offsetof(struct conf, node_name) &&
 		    *value == '\0') {
@@ -266,7 +301,7 @@ on_key(void *user, const char *section, const char *name, const char *value)
 int
 conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 {
-	struct load_ctx ctx = { c, path, err, errlen, 0 };
+	struct load_ctx ctx = { c, path, err, errlen, 0, 0, 0 };
 	char note[512];
 	int rc;
 
@@ -292,6 +327,8 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 		}
 		return -1;
 	}
+	if (ctx.old_cap_seen && !ctx.new_cap_seen)
+		conf_old_output_cap(c, path);
 	if (conf_validate(c, err, errlen) == -1)
 		return -1;
 	if (conf_fit_grace(c, note, sizeof(note)))
@@ -408,6 +445,57 @@ conf_check_mode(const struct conf *c, const char *path, char *err,
 	return 0;
 }
 
+void
+conf_old_output_cap(struct conf *c, const char *path)
+{
+	long long kb = (c->output_cap_bytes + 1023) / 1024;
+
+	c->limit_output_cap_kb = kb;
+	if (kb > c->limit_output_cap_kb_max)
+		c->limit_output_cap_kb_max = kb;
+	log_warnx("%s: [runner] output_cap_bytes is replaced by [limits] "
+	    "output_cap_kb; its %lld bytes are taken as output_cap_kb = %lld",
+	    path, c->output_cap_bytes, kb);
+}
+
+/* Each [limits] default within its maximum. */
+static int
+validate_limits(const struct conf *c, char *err, size_t errlen)
+{
+	static const struct {
+		const char *name;
+		size_t def, max;
+	} ll[] = {
+		{ "memory_mb", offsetof(struct conf, limit_memory_mb),
+		    offsetof(struct conf, limit_memory_mb_max) },
+		{ "pids", offsetof(struct conf, limit_pids),
+		    offsetof(struct conf, limit_pids_max) },
+		{ "file_size_mb", offsetof(struct conf, limit_file_size_mb),
+		    offsetof(struct conf, limit_file_size_mb_max) },
+		{ "output_cap_kb", offsetof(struct conf, limit_output_cap_kb),
+		    offsetof(struct conf, limit_output_cap_kb_max) },
+	};
+
+	for (size_t i = 0; i < sizeof(ll) / sizeof(ll[0]); i++) {
+		long long d = *(const long long *)(const void *)
+		    ((const char *)c + ll[i].def);
+		long long m = *(const long long *)(const void *)
+		    ((const char *)c + ll[i].max);
+		if (d > m) {
+			snprintf(err, errlen, "[limits] %s (%lld) is above "
+			    "%s_max (%lld)", ll[i].name, d, ll[i].name, m);
+			return -1;
+		}
+	}
+	if (c->limit_cpu_cores > c->limit_cpu_cores_max) {
+		snprintf(err, errlen, "[limits] cpu_cores (%g) is above "
+		    "cpu_cores_max (%g)", c->limit_cpu_cores,
+		    c->limit_cpu_cores_max);
+		return -1;
+	}
+	return 0;
+}
+
 int
 conf_validate(const struct conf *c, char *err, size_t errlen)
 {
@@ -461,6 +549,8 @@ conf_validate(const struct conf *c, char *err, size_t errlen)
 		    c->max_waiting_workers, c->api_workers);
 		return -1;
 	}
+	if (validate_limits(c, err, errlen) == -1)
+		return -1;
 	enum log_level lvl;
 	if (log_level_parse(c->log_level, &lvl) == -1) {
 		snprintf(err, errlen, "[daemon] log_level must be error, warn, "

@@ -60,7 +60,15 @@ struct conf {
 	long long rlimit_nproc;
 	long long rlimit_fsize_mb;
 	char *cgroup_root;        /* "" = detect */
-	int memory_cgroup_v1;     /* per-run v1 memory group beside v2 */
+	int memory_cgroup_v1;     /* obsolete: v1 groups follow the limits */
+
+	/* [limits]: each run's (runlimits.h), unless its script sets its own,
+	 * up to the *_max; cpu_cores "auto" is the number of CPUs. */
+	long long limit_memory_mb, limit_memory_mb_max;
+	long long limit_pids, limit_pids_max;
+	double limit_cpu_cores, limit_cpu_cores_max;
+	long long limit_file_size_mb, limit_file_size_mb_max;
+	long long limit_output_cap_kb, limit_output_cap_kb_max;
 
 	/* [python] */
 	char *python;
@@ -102,8 +110,8 @@ void conf_defaults(struct conf *c);
  * On -1 `c` is still valid (defaults plus what was read) and must be freed.
  */
 int conf_load(struct conf *c, const char *path, char *err, size_t errlen);
-/* Checks cross-key rules (ranges, absolute paths, that build_user is
- * neither root nor the run user); 0 or -1 with err. */
+/* Checks cross-key rules (ranges, absolute paths, each [limits] default
+ * within its maximum); 0 or -1 with err. */
 int conf_validate(const struct conf *c, char *err, size_t errlen);
 /*
  * Reads the key in secret_key_file into c->secret_key. A file that does
@@ -112,6 +120,13 @@ int conf_validate(const struct conf *c, char *err, size_t errlen);
  * err, and the daemon does not start (or a reload is refused).
  */
 int conf_load_secret_key(struct conf *c, char *err, size_t errlen);
+/*
+ * A config of an earlier release sets [runner] output_cap_bytes, the cap
+ * of every run's streams, and no [limits] output_cap_kb: conf_load()
+ * takes it as the output_cap_kb default (rounded up to KiB, the maximum
+ * raised to it if need be) and logs a warning saying so, from `path`.
+ */
+void conf_old_output_cap(struct conf *c, const char *path);
 
 /*
  * How long before heartbeat_timeout_s a run's kill grace must end: a

@@ -34,6 +34,7 @@
 #include "clock.h"
 #include "exec.h"
 #include "log.h"
+#include "runlimits.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -632,6 +633,9 @@ child_prepare(struct child *ch, char *err, size_t errlen)
 	}
 	if (sandbox_run_prepare(spec->sandbox, &ch->run, err, errlen) == -1)
 		return -1;
+	/* The tree's limits in its cgroups, before anything can join. */
+	if (limits_apply(&ch->run, spec->limits, err, errlen) == -1)
+		return -1;
 
 	ch->default_argv[0] = (char *)spec->path;
 	ch->default_argv[1] = NULL;
@@ -931,6 +935,8 @@ child_finish(struct child *ch)
 		res->signo = WTERMSIG(ch->status);
 	}
 	sandbox_run_finish(run);
+	/* The tree is gone: what its cgroups counted is final. */
+	res->limit = limits_verdict(run, ch->spec->limits, ch->status);
 	res->cpu_user_ms = (long long)ch->ru.ru_utime.tv_sec * 1000000 +
 	    ch->ru.ru_utime.tv_usec + run->orphan_user_us;
 	res->cpu_system_ms = (long long)ch->ru.ru_stime.tv_sec * 1000000 +

@@ -15,7 +15,9 @@
  *    fd 0 is its listening socket; closed 0/1/2 are handled too).
  *  - its own session and process group (setsid), default dispositions
  *    for every signal and an empty signal mask.
- *  - the per-run cgroup(s) of `sandbox`, joined before exec.
+ *  - the per-run cgroup(s) of `sandbox`, joined before exec, with the
+ *    tree's limits of `limits` (memory, pids, CPU bandwidth) written in
+ *    them before the child starts (limits_apply, runlimits.h).
  *  - the rlimits of `limits`, cwd `cwd`, and, when uid != (uid_t)-1, no
  *    supplementary groups, gid `gid` and uid `uid` (real, effective and
  *    saved). If the identity cannot be taken the exec fails.
@@ -71,13 +73,30 @@
 #define EXEC_DRAIN_MS 1000
 
 /* setrlimit values for the child (soft = hard, but the CPU hard limit is
- * one second above: SIGXCPU first, SIGKILL after); 0 leaves one unset. */
+ * one second above: SIGXCPU first, SIGKILL after); 0 leaves one unset.
+ * Then the limits of the whole tree, set in the run's cgroups where the
+ * sandbox has the controller (sandbox_ctrl_version) and ignored where it
+ * has not: limits_fallback() (runlimits.h) turns those into rlimits before
+ * the call. 0 leaves one unset (a cgroup kept from an earlier run gets
+ * "max" back). */
 struct exec_limits {
 	long cpu_s;                 /* RLIMIT_CPU, seconds */
 	long long as_bytes;         /* RLIMIT_AS */
 	long nofile;                /* RLIMIT_NOFILE */
 	long nproc;                 /* RLIMIT_NPROC (per uid, not for root) */
 	long long fsize_bytes;      /* RLIMIT_FSIZE */
+	long long memory_bytes;     /* RAM + swap of the tree (no swap at all) */
+	long long pids;             /* processes and threads of the tree */
+	double cpu_cores;           /* CPU bandwidth of the tree, in CPUs */
+};
+
+/* Which limit a run hit (exec_result.limit; limits_verdict tells). */
+enum exec_limit {
+	EXEC_LIMIT_NONE = 0,
+	EXEC_LIMIT_MEMORY,          /* the kernel's OOM killer killed in it */
+	EXEC_LIMIT_PIDS,            /* a fork was refused at the pids limit */
+	EXEC_LIMIT_FILE_SIZE,       /* SIGXFSZ killed the child */
+	EXEC_LIMIT_CPU_TIME,        /* SIGXCPU killed the child */
 };
 
 /* Everything borrowed: exec_run() copies nothing it keeps. */
@@ -95,6 +114,7 @@ struct exec_spec {
 	double timeout_s;           /* 0: none */
 	double grace_s;             /* SIGTERM -> SIGKILL; 0: default 5 s */
 	struct sandbox *sandbox;        /* NULL: subreaper + process group */
+	int network_none;           /* the script's "network": "none" */
 };
 
 /* All optional; a NULL struct exec_hooks means none. */
@@ -133,6 +153,9 @@ struct exec_result {
 	 * whole tree's charged memory, page cache included) if any. */
 	long long cpu_user_ms, cpu_system_ms, max_rss_kb;
 	int refused;                /* the ready hook said no */
+	/* A limit of spec->limits the run hit, whatever its end: the first
+	 * of memory, file size, CPU time, pids that holds (runlimits.h). */
+	enum exec_limit limit;
 };
 
 /*

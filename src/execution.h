@@ -62,6 +62,7 @@ struct execution {
 	int has_cpu_system; long long cpu_system_ms;
 	int has_max_rss; long long max_rss_kb;
 	char *node;
+	char *limit;                /* the limit that stopped it, or NULL */
 };
 
 /* Releases what the record owns and empties it; NULL or an empty

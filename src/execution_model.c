@@ -60,6 +60,7 @@ execution_free(struct execution *x)
 	free(x->output_file);
 	free(x->error);
 	free(x->node);
+	free(x->limit);
 	memset(x, 0, sizeof(*x));
 }
 
@@ -149,6 +150,8 @@ execution_render(struct jw *w, const struct execution *x, int full)
 	write_output_file(w, x->output_file, x->output_file_len);
 	jw_key(w, "error");
 	jw_str(w, x->error);
+	jw_key(w, "limit");
+	jw_str(w, x->limit);
 	key_ts(w, "queued_at", x->queued_at);
 	key_ts(w, "started_at", x->started_at);
 	key_ts(w, "finished_at", x->finished_at);

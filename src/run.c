@@ -31,6 +31,7 @@
 #include "secret.h"
 
 #define FIXED_PATH "/usr/local/bin:/usr/bin:/bin"
+#define MIB (1024LL * 1024)
 
 void
 run_init(struct run *r, const struct conf *c, long long id)
@@ -549,11 +550,21 @@ run_spec(struct run *r, uid_t uid, gid_t gid, struct sandbox *sb)
 		r->argv[k++] = r->tplv[i];
 	r->argv[k] = NULL;
 
+	/* The configured rlimits, then the run's limits: a file size limit
+	 * of both is the lower; memory and pids become rlimits where the
+	 * sandbox has no cgroup for them. */
+	limits_effective(c, s->limits_json, &r->limits);
 	r->lim.cpu_s = (long)c->rlimit_cpu_s;
-	r->lim.as_bytes = c->rlimit_as_mb * 1024 * 1024;
+	r->lim.as_bytes = c->rlimit_as_mb * MIB;
 	r->lim.nofile = (long)c->rlimit_nofile;
 	r->lim.nproc = (long)c->rlimit_nproc;
-	r->lim.fsize_bytes = c->rlimit_fsize_mb * 1024 * 1024;
+	r->lim.fsize_bytes = r->limits.file_size_mb * MIB;
+	if (c->rlimit_fsize_mb > 0 && c->rlimit_fsize_mb < r->limits.file_size_mb)
+		r->lim.fsize_bytes = c->rlimit_fsize_mb * MIB;
+	r->lim.memory_bytes = r->limits.memory_mb * MIB;
+	r->lim.pids = r->limits.pids;
+	r->lim.cpu_cores = r->limits.cpu_cores;
+	limits_fallback(sb, &r->lim);
 	r->spec.path = r->prog;
 	r->spec.argv = r->argv;
 	r->spec.envp = r->envp;
@@ -563,7 +574,8 @@ run_spec(struct run *r, uid_t uid, gid_t gid, struct sandbox *sb)
 	r->spec.limits = &r->lim;
 	r->spec.stdin_data = r->stdin_data.len ? r->stdin_data.data : NULL;
 	r->spec.stdin_len = r->stdin_data.len;
-	r->spec.capture_cap = (size_t)c->output_cap_bytes;
+	r->spec.capture_cap = (size_t)r->limits.output_cap_kb * 1024;
+	r->spec.network_none = strcmp(s->network, "none") == 0;
 	r->spec.timeout_s = s->timeout_s;
 	r->spec.grace_s = c->kill_grace_s;
 	r->spec.sandbox = sb;
@@ -649,6 +661,31 @@ out:
 	return rc;
 }
 
+/* The limit the run hit, told in r->error, and named in f->limit when
+ * the run failed (run.h). */
+static void
+limit_result(struct run *r, struct exec_final *f)
+{
+	enum exec_limit hit = r->res.limit;
+	struct buf text = BUF_INIT;
+	int failed = strcmp(f->status, "failed") == 0;
+
+	if (hit == EXEC_LIMIT_NONE && failed && r->lim.fsize_bytes > 0 &&
+	    limits_file_at(r->workdir, r->lim.fsize_bytes))
+		hit = EXEC_LIMIT_FILE_SIZE;
+	if (hit == EXEC_LIMIT_NONE)
+		return;
+	limits_describe_hit(hit, &r->lim, &text);
+	if (failed) {
+		f->limit = limits_name(hit);
+		why_add(&r->error, "%s", buf_str(&text));
+	} else {
+		why_add(&r->error, "%s during the run, which went on",
+		    buf_str(&text));
+	}
+	buf_free(&text);
+}
+
 void
 run_result(struct run *r, double exec_mono_ms)
 {
@@ -684,6 +721,7 @@ run_result(struct run *r, double exec_mono_ms)
 	f->max_rss_kb = res->max_rss_kb;
 	if (res->timed_out)
 		why_add(&r->error, "timed out after %d s", r->s.timeout_s);
+	limit_result(r, f);
 
 	/* outputs.stdout = json: a parse failure is reported in error and
 	 * leaves the status as the exit made it. */

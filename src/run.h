@@ -23,11 +23,14 @@
  *                    of a shell script, /bin/sh, or a binary itself) and
  *                    its arguments from the args template; the environment
  *                    built from nothing; the input on stdin; the limits
+ *                    (the script's over the config's defaults, within the
+ *                    config's maxima: runlimits.h) and the network
  *   exec_run(&r->spec, hooks, &r->res, ...)   the runner's, with its hooks
  *   run_result       r->final from r->res: the status, captures, resource
  *                    use, outputs.stdout = json, the output file, the
- *                    error text, the end time; every secret value in
- *                    them replaced by "***" (r->mask)
+ *                    error text, the limit that stopped it, the end time;
+ *                    every secret value in them replaced by "***"
+ *                    (r->mask)
  *   run_drop_workdir the work dir goes before the record is written
  *   run_release      frees everything; a work dir still there goes too
  *
@@ -50,6 +53,7 @@
 #include "exec.h"
 #include "registry.h"
 #include "secret.h"
+#include "runlimits.h"
 #include "store.h"
 #include "venv.h"
 
@@ -82,6 +86,7 @@ struct run {
 	char **tplv;                /* the expanded args template */
 	char *prog, *pre[3];        /* the program, arguments before the path */
 	char **argv;                /* pointers into prog, pre, s.path, tplv */
+	struct run_limits limits;   /* the run's own (run_spec) */
 	struct exec_limits lim;
 	struct exec_spec spec;
 
@@ -156,6 +161,14 @@ int run_spec(struct run *r, uid_t uid, gid_t gid, struct sandbox *sb);
  * that is the end time). `exec_mono_ms` is clock_mono_ms() when the child
  * was exec'd (the started hook). Reads the output file from the work dir,
  * so call it before run_drop_workdir.
+ *
+ * A limit the run hit (res.limit; or, for a failed run with a file size
+ * limit, a file of that size left in its work dir: a program that ignores
+ * SIGXFSZ, as Python does, fails on EFBIG instead): when the run failed,
+ * final.limit names it and the error starts with it ("memory limit of
+ * 512 MB exceeded"); when it succeeded, timed out or was canceled, the
+ * limit is null and the error notes it ("... exceeded during the run,
+ * which went on"): the status is what the script made of it.
  */
 void run_result(struct run *r, double exec_mono_ms);
 /* r->final for a run that ends `error` with r->error, now. */

@@ -30,6 +30,7 @@ script_dup(const struct script *src, struct script *dst)
 	dst->outputs_json = xstrdup_opt(src->outputs_json);
 	dst->env_json = xstrdup_opt(src->env_json);
 	dst->secret_env_json = xstrdup_opt(src->secret_env_json);
+	dst->limits_json = xstrdup_opt(src->limits_json);
 }
 
 void
@@ -45,6 +46,7 @@ script_free(struct script *s)
 	free(s->outputs_json);
 	free(s->env_json);
 	free(s->secret_env_json);
+	free(s->limits_json);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -125,6 +127,9 @@ script_write_members_view(struct jw *w, const struct script *s,
 		jw_int(w, s->max_concurrency);
 	else
 		jw_null(w);
+	write_raw(w, "limits", s->limits_json != NULL ? s->limits_json : "{}");
+	jw_key(w, "network");
+	jw_str(w, s->network[0] != '\0' ? s->network : "host");
 	jw_key(w, "created_at");
 	jw_str(w, s->created_at);
 	jw_key(w, "updated_at");

@@ -35,6 +35,9 @@ struct script {
 	                           * NULL: none; never rendered but as "***" */
 	int timeout_s;
 	int max_concurrency;      /* 0 = no limit (null in JSON) */
+	char *limits_json;        /* JSON object of the limits it sets
+	                           * (runlimits.h), NULL: none */
+	char network[8];          /* host | none */
 	char created_at[32];
 	char updated_at[32];
 };

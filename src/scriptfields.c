@@ -20,6 +20,7 @@
 #include "json.h"
 #include "names.h"
 #include "reqs.h"
+#include "runlimits.h"
 #include "schema.h"
 #include "scriptfields.h"
 #include "scriptfile.h"
@@ -595,6 +596,41 @@ set_max_concurrency(const struct conf *c, yajl_val v, struct script *s,
 	return 0;
 }
 
+/* The limits it sets (null or {}: none, the config's defaults), each
+ * within the config's maximum. */
+static int
+set_limits(const struct conf *c, yajl_val v, struct script *s,
+    struct verr *e)
+{
+	struct buf b = BUF_INIT;
+
+	if (is_null(v)) {
+		set_str(&s->limits_json, NULL);
+		return 0;
+	}
+	if (limits_check(c, v, &b, e) == -1) {
+		buf_free(&b);
+		return -1;
+	}
+	set_str(&s->limits_json, strcmp(buf_str(&b), "{}") == 0 ? NULL :
+	    buf_str(&b));
+	buf_free(&b);
+	return 0;
+}
+
+static int
+set_network(const struct conf *c, yajl_val v, struct script *s,
+    struct verr *e)
+{
+	const char *n = "host";
+
+	(void)c;
+	if (!is_null(v) && limits_network_check(v, &n, e) == -1)
+		return -1;
+	snprintf(s->network, sizeof(s->network), "%s", n);
+	return 0;
+}
+
 /* Indexed by enum script_field. */
 static const struct {
 	const char *name;
@@ -614,11 +650,14 @@ static const struct {
 	[SF_SECRET_ENV] = { "secret_env", set_secret_env },
 	[SF_TIMEOUT] = { "timeout_s", set_timeout },
 	[SF_MAX_CONCURRENCY] = { "max_concurrency", set_max_concurrency },
+	[SF_LIMITS] = { "limits", set_limits },
+	[SF_NETWORK] = { "network", set_network },
 };
 
 /* In the script object, but only the server writes them. */
 static const char *const readonly_names[] = {
-	"id", "version", "created_at", "updated_at", "venv", NULL,
+	"id", "version", "created_at", "updated_at", "venv",
+	"effective_limits", NULL,
 };
 
 void
@@ -631,6 +670,8 @@ scriptfields_defaults(const struct conf *c, struct script *s)
 	set_str(&s->outputs_json, DEFAULT_OUTPUTS);
 	set_str(&s->env_json, DEFAULT_ENV);
 	s->timeout_s = c->default_timeout_s;
+	set_str(&s->limits_json, NULL);
+	snprintf(s->network, sizeof(s->network), "host");
 }
 
 /* The field member `i` of `body` names, or -1 with e: given twice,

@@ -26,12 +26,15 @@ struct conf;
 enum script_field {
 	SF_NAME, SF_TYPE, SF_PATH, SF_DESCRIPTION, SF_ENABLED,
 	SF_REQUIREMENTS, SF_ARGS, SF_INPUT_MODE, SF_INPUTS, SF_OUTPUTS,
-	SF_ENV, SF_SECRET_ENV, SF_TIMEOUT, SF_MAX_CONCURRENCY, SF_COUNT
+	SF_ENV, SF_SECRET_ENV, SF_TIMEOUT, SF_MAX_CONCURRENCY, SF_LIMITS, SF_NETWORK,
+	SF_COUNT
 };
 #define SF_BIT(f) (1u << (f))
 
 /* Sets every optional field of a zeroed `s` to its default (conf's
- * default_timeout_s for timeout_s): what a create starts from. */
+ * default_timeout_s for timeout_s; no limits of its own, which means
+ * the config's [limits] defaults; network "host"): what a create starts
+ * from. */
 void scriptfields_defaults(const struct conf *c, struct script *s);
 
 /*
@@ -43,7 +46,9 @@ void scriptfields_defaults(const struct conf *c, struct script *s);
  * "***" (what a read shows), and each not given, keeps its sealed value
  * (so a script read and written back loses nothing); `"secret_env":
  * null` removes them all.
- * A read-only member (id, version, created_at, updated_at, venv), an
+ * `limits` is checked against the config's maxima (runlimits.h) and
+ * replaced whole. A read-only member (id, version, created_at,
+ * updated_at, venv, effective_limits), an
  * unknown one or one given twice is refused. *changed gets SF_BIT of
  * each field given. 0, or -1 with e saying which field and why (`s` is
  * then partly changed: the caller drops it).

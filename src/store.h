@@ -56,7 +56,8 @@ enum exec_col {
 	EC_STATUS, EC_INPUT, EC_EXIT_CODE, EC_SIGNAL, EC_STDOUT, EC_STDERR,
 	EC_STDOUT_TRUNC, EC_STDERR_TRUNC, EC_OUTPUT, EC_OUTPUT_FILE, EC_ERROR,
 	EC_QUEUED_AT, EC_STARTED_AT, EC_FINISHED_AT, EC_DURATION_MS,
-	EC_CPU_USER_MS, EC_CPU_SYSTEM_MS, EC_MAX_RSS_KB, EC_NODE, EC_NCOLS
+	EC_CPU_USER_MS, EC_CPU_SYSTEM_MS, EC_MAX_RSS_KB, EC_NODE, EC_LIMIT,
+	EC_NCOLS
 };
 
 /* A runner reserved for an execution as it is inserted (dispatch.h):
@@ -166,6 +167,7 @@ struct exec_final {
 	const char *output_json;   /* may be NULL */
 	const char *output_file; size_t output_file_len;  /* may be NULL */
 	const char *error;         /* may be NULL */
+	const char *limit;         /* the limit that stopped it, or NULL */
 	int has_stats;
 	double duration_ms;
 	long long cpu_user_ms, cpu_system_ms, max_rss_kb;
@@ -179,7 +181,8 @@ struct exec_final {
 };
 /* Writes the final record of a running execution. *updated = 0 when it
  * was no longer running (marked lost meanwhile). finished_at is
- * f->ended_mono_ms on the database's clock (sql/008_execution_finish_at.sql).
+ * f->ended_mono_ms on the database's clock (sql/010_limits.sql,
+ * execution_finish_limit).
  * With `row`, the row as it is after the write comes back in the same
  * round trip, with store_exec_get's columns (an extra one after them);
  * release it with dbres_free(). */

@@ -98,13 +98,13 @@ store_exec_delete_old(struct db *db, int days, int batch, long long *deleted)
 	"status, input, exit_code, `signal`, stdout, stderr, " \
 	"stdout_truncated, stderr_truncated, output, output_file, error, " \
 	"queued_at, started_at, finished_at, duration_ms, cpu_user_ms, " \
-	"cpu_system_ms, max_rss_kb, node"
+	"cpu_system_ms, max_rss_kb, node, `limit`"
 /* The same positions for lists, without the large columns. */
 #define EXEC_LIST_COLS "id, script_id, script_name, script_version, " \
 	"`trigger`, status, NULL, exit_code, `signal`, NULL, NULL, " \
 	"stdout_truncated, stderr_truncated, output, output_file, error, " \
 	"queued_at, started_at, finished_at, duration_ms, cpu_user_ms, " \
-	"cpu_system_ms, max_rss_kb, node"
+	"cpu_system_ms, max_rss_kb, node, `limit`"
 
 /* A number cell: *has = 0 for NULL. */
 static long long
@@ -127,7 +127,7 @@ cell_ts(const struct dbres *res, size_t i, size_t col, char out[32])
 /* The string columns of an execution row, which a record takes over. */
 static const size_t exec_str_cols[] = { EC_SCRIPT_NAME, EC_SCRIPT_VERSION,
 	EC_TRIGGER, EC_INPUT, EC_STDOUT, EC_STDERR, EC_OUTPUT, EC_OUTPUT_FILE,
-	EC_ERROR, EC_NODE };
+	EC_ERROR, EC_NODE, EC_LIMIT };
 
 void
 store_exec_view(const struct dbres *res, size_t i, struct execution *x)
@@ -172,6 +172,7 @@ store_exec_view(const struct dbres *res, size_t i, struct execution *x)
 	    &x->has_cpu_system);
 	x->max_rss_kb = cell_ll(res, i, EC_MAX_RSS_KB, &x->has_max_rss);
 	x->node = CELL_S(EC_NODE);
+	x->limit = CELL_S(EC_LIMIT);
 #undef CELL_S
 }
 
@@ -657,14 +658,14 @@ int
 store_exec_finish(struct db *db, long long id, const struct exec_final *f,
     int *updated, struct dbres *row)
 {
-	/* sql/008_execution_finish_at.sql: the UPDATE, then the final row
-	 * (EXEC_COLS, then `updated`) or `updated` alone. */
-	static const char *sql = "CALL execution_finish_at(?, ?, ?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	/* sql/010_limits.sql: the UPDATE, then the final row (EXEC_COLS,
+	 * then `updated`) or `updated` alone. */
+	static const char *sql = "CALL execution_finish_limit(?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	/* The ages are taken now, as the statement goes out: a retry after
 	 * an outage sends them grown by the outage's length. */
 	double now = clock_mono_ms();
-	struct dbp p[19] = {
+	struct dbp p[20] = {
 		DBP_I(id), DBP_S(f->status), DBP_S(f->version),
 		f->has_exit ? DBP_I(f->exit_code) : DBP_NUL,
 		f->has_signal ? DBP_I(f->signo) : DBP_NUL,
@@ -680,18 +681,19 @@ store_exec_finish(struct db *db, long long id, const struct exec_final *f,
 		f->has_stats ? DBP_I(f->max_rss_kb) : DBP_NUL,
 		f->has_stats ? DBP_I(age_us(now, f->exec_mono_ms)) : DBP_NUL,
 		DBP_I(age_us(now, f->ended_mono_ms)),
+		DBP_S(f->limit),
 		DBP_I(row != NULL),
 	};
 	struct dbres res;
 	const char *n;
 
 	*updated = 0;
-	if (db_exec(db, sql, p, 19, &res, NULL, NULL) == -1)
+	if (db_exec(db, sql, p, 20, &res, NULL, NULL) == -1)
 		return -1;
 	if (res.nrows != 1 || res.ncols != (row ? EC_NCOLS + 1u : 1u)) {
 		dbres_free(&res);
-		return db_fail(db, "execution_finish_at returned an unexpected "
-		    "result");
+		return db_fail(db, "execution_finish_limit returned an "
+		    "unexpected result");
 	}
 	n = dbres_get(&res, 0, row ? EC_NCOLS : 0);
 	*updated = n != NULL && strcmp(n, "1") == 0;

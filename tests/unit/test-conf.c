@@ -143,6 +143,47 @@ main(void)
 	    sizeof(err)), 0, "grace 0 with the default timeout");
 	ok(c.kill_grace_s == 0.0, "kept: 5 s fits below 30 s");
 
+	/* [limits]: every run's, unless its script sets its own. */
+	conf_free(&c);
+	conf_defaults(&c);
+	ok(c.limit_memory_mb == 2048 && c.limit_pids == 256 &&
+	    c.limit_file_size_mb == 10240 && c.limit_output_cap_kb == 1024,
+	    "default limits: 2048 MB, 256 pids, 10240 MB files, 1024 KB");
+	ok(c.limit_cpu_cores == (double)sysconf(_SC_NPROCESSORS_ONLN) &&
+	    c.limit_cpu_cores_max == c.limit_cpu_cores,
+	    "cpu_cores auto: the number of CPUs (%g)", c.limit_cpu_cores);
+	is_int(load_text(&c, "[limits]\nmemory_mb = 512\nmemory_mb_max = 512\n"
+	    "cpu_cores = 0.5\ncpu_cores_max = 64\npids = 16\n", err,
+	    sizeof(err)), 0, "limits read");
+	ok(c.limit_memory_mb == 512 && c.limit_cpu_cores == 0.5 &&
+	    c.limit_cpu_cores_max == 64 && c.limit_pids == 16,
+	    "as given");
+	is_int(load_text(&c, "[limits]\nmemory_mb = 4096\n"
+	    "memory_mb_max = 1024\n", err, sizeof(err)), -1,
+	    "a default above its maximum refused");
+	ok(strstr(err, "[limits] memory_mb (4096) is above memory_mb_max "
+	    "(1024)") != NULL, "the message names both: %s", err);
+	is_int(load_text(&c, "[limits]\ncpu_cores = 3\ncpu_cores_max = 2\n",
+	    err, sizeof(err)), -1, "cpu_cores above its maximum refused");
+	is_int(load_text(&c, "[limits]\ncpu_cores = 0.001\n", err,
+	    sizeof(err)), -1, "cpu_cores below 0.01 refused");
+	ok(strstr(err, "must be auto or a number of CPUs from 0.01") != NULL,
+	    "the message says what is allowed: %s", err);
+	is_int(load_text(&c, "[limits]\npids = 0\n", err, sizeof(err)), -1,
+	    "pids 0 refused (a run always has a limit)");
+	/* An earlier release's output cap becomes the default. */
+	is_int(load_text(&c, "[runner]\noutput_cap_bytes = 100000\n", err,
+	    sizeof(err)), 0, "[runner] output_cap_bytes still loads");
+	is_int(c.limit_output_cap_kb, 98, "as output_cap_kb, rounded up");
+	is_int(load_text(&c, "[runner]\noutput_cap_bytes = 104857600\n", err,
+	    sizeof(err)), 0, "a cap above output_cap_kb_max loads");
+	ok(c.limit_output_cap_kb == 102400 &&
+	    c.limit_output_cap_kb_max == 102400, "and raises the maximum");
+	is_int(load_text(&c, "[runner]\noutput_cap_bytes = 100000\n"
+	    "[limits]\noutput_cap_kb = 8\n", err, sizeof(err)), 0,
+	    "both given");
+	is_int(c.limit_output_cap_kb, 8, "[limits] output_cap_kb wins");
+
 	conf_free(&c);
 	conf_defaults(&c);
 	is_int(conf_fit_grace(&c, err, sizeof(err)), 0,
@@ -169,7 +210,7 @@ main(void)
 		snprintf(kp, sizeof(kp), "%s/secret.key", kdir);
 		conf_free(&c);
 		conf_defaults(&c);
-		is_str(c.secret_key_file, "/etc/scriptorch/secret.key",
+		is_str(c.secret_key_file, SYSCONFDIR "/scriptorch/secret.key",
 		    "default secret_key_file");
 		snprintf(text, sizeof(text), "[daemon]\nsecret_key_file = %s\n",
 		    kp);

@@ -54,7 +54,7 @@ static const char *const ROW[EC_NCOLS] = {
 	[EC_FINISHED_AT] = "2026-01-02 03:04:06.000",
 	[EC_DURATION_MS] = "300.5", [EC_CPU_USER_MS] = "12",
 	[EC_CPU_SYSTEM_MS] = "0", [EC_MAX_RSS_KB] = "2048",
-	[EC_NODE] = "node-a",
+	[EC_NODE] = "node-a", [EC_LIMIT] = "memory",
 };
 static const char FULL_JSON[] = "{\"id\":17,\"script_id\":4,"
 	"\"script_name\":\"thumbs\",\"script_version\":\"sha256:ab\","
@@ -63,6 +63,7 @@ static const char FULL_JSON[] = "{\"id\":17,\"script_id\":4,"
 	"\"stderr\":\"w\303\251rn\357\277\275\",\"stdout_truncated\":false,"
 	"\"stderr_truncated\":true,\"output\":{\"x\":[1,2.5,null]},"
 	"\"output_file\":{\"base64\":\"/wEC\"},\"error\":null,"
+	"\"limit\":\"memory\","
 	"\"queued_at\":\"2026-01-02T03:04:05.678Z\","
 	"\"started_at\":\"2026-01-02T03:04:05.700Z\","
 	"\"finished_at\":\"2026-01-02T03:04:06.000Z\",\"duration_ms\":300.5,"
@@ -138,7 +139,8 @@ model(void)
 	    "\"queued\",\"input\":{},\"exit_code\":null,\"signal\":null,"
 	    "\"stdout\":\"\",\"stderr\":\"\",\"stdout_truncated\":false,"
 	    "\"stderr_truncated\":false,\"output\":null,\"output_file\":null,"
-	    "\"error\":null,\"queued_at\":\"2026-01-02T03:04:05.000Z\","
+	    "\"error\":null,\"limit\":null,"
+	    "\"queued_at\":\"2026-01-02T03:04:05.000Z\","
 	    "\"started_at\":null,\"finished_at\":null,\"duration_ms\":null,"
 	    "\"cpu_user_ms\":null,\"cpu_system_ms\":null,\"max_rss_kb\":null,"
 	    "\"node\":null}", "a queued execution");

@@ -244,12 +244,21 @@ test_spec_shell(void)
 	    "shell: the input on stdin");
 	is_int(r.spec.timeout_s, 30, "shell: the script's timeout");
 	ok(r.spec.grace_s == conf.kill_grace_s, "shell: the kill grace");
-	is_int(r.spec.capture_cap, conf.output_cap_bytes, "shell: capture cap");
+	is_int(r.spec.capture_cap, conf.limit_output_cap_kb * 1024,
+	    "shell: capture cap, the configured default");
 	is_int(r.spec.uid, (uid_t)-1, "shell: uid");
 	ok(r.spec.limits != NULL && r.spec.limits->nofile ==
-	    conf.rlimit_nofile && r.spec.limits->as_bytes ==
-	    conf.rlimit_as_mb * 1024 * 1024 && r.spec.limits->cpu_s ==
-	    conf.rlimit_cpu_s, "shell: limits from the configuration");
+	    conf.rlimit_nofile && r.spec.limits->cpu_s ==
+	    conf.rlimit_cpu_s && r.spec.limits->memory_bytes ==
+	    conf.limit_memory_mb << 20 && r.spec.limits->pids ==
+	    conf.limit_pids && r.spec.limits->fsize_bytes ==
+	    conf.limit_file_size_mb << 20 && r.spec.limits->cpu_cores ==
+	    conf.limit_cpu_cores, "shell: limits from the configuration");
+	/* No sandbox here: memory and pids fall back to rlimits. */
+	ok(r.spec.limits->as_bytes == conf.limit_memory_mb << 20 &&
+	    r.spec.limits->nproc == conf.limit_pids,
+	    "shell: without cgroups, memory and pids as RLIMIT_AS, RLIMIT_NPROC");
+	is_int(r.spec.network_none, 0, "shell: the host's network");
 
 	/* The same run through the executor, and its record. */
 	char err[512];
@@ -637,6 +646,103 @@ test_secrets(void)
 	free(sec_other);
 }
 
+/* The script's limits reach the spec; a limit the run hit reaches the
+ * record, named only when the run failed. */
+static void
+test_limits(void)
+{
+	struct script s;
+	struct run r;
+	char path[300];
+	FILE *f;
+
+	script_make(&s, "shell", "lim.sh", "echo\n", "[]", "{}",
+	    "{\"stdout\": \"text\"}", "env");
+	s.limits_json = xstrdup("{\"memory_mb\":128,\"pids\":8,"
+	    "\"cpu_cores\":0.5,\"file_size_mb\":3,\"output_cap_kb\":4}");
+	snprintf(s.network, sizeof(s.network), "none");
+	ok(prepare(&r, &s, "{}") == 0, "limits: prepared");
+	ok(r.spec.limits->memory_bytes == 128 << 20 &&
+	    r.spec.limits->pids == 8 && r.spec.limits->cpu_cores == 0.5 &&
+	    r.spec.limits->fsize_bytes == 3 << 20,
+	    "limits: the script's own in the spec");
+	is_int(r.spec.capture_cap, 4096, "limits: output_cap_kb is the cap");
+	is_int(r.spec.network_none, 1, "limits: network none in the spec");
+
+	r.res.limit = EXEC_LIMIT_MEMORY;
+	ended(&r, 0, 9, 0, "");
+	is_str(r.final.status, "failed", "OOM kill: failed");
+	is_str(r.final.limit, "memory", "OOM kill: limit memory");
+	is_str(r.final.error, "memory limit of 128 MB exceeded",
+	    "OOM kill: the error names the limit and its value");
+	run_release(&r);
+
+	script_make(&s, "shell", "lim.sh", NULL, "[]", "{}",
+	    "{\"stdout\": \"text\"}", "env");
+	s.limits_json = xstrdup("{\"pids\":8,\"file_size_mb\":1}");
+	ok(prepare(&r, &s, "{}") == 0, "limits: prepared again");
+	r.res.limit = EXEC_LIMIT_PIDS;
+	ended(&r, 0, 0, 0, "");
+	is_str(r.final.status, "succeeded", "pids hit, exit 0: succeeded");
+	is_str(r.final.limit, NULL, "pids hit, exit 0: no limit");
+	is_str(r.final.error, "pids limit of 8 exceeded during the run, "
+	    "which went on", "pids hit, exit 0: noted in the error");
+	run_release(&r);
+
+	script_make(&s, "shell", "lim.sh", NULL, "[]", "{}",
+	    "{\"stdout\": \"text\"}", "env");
+	s.limits_json = xstrdup("{\"pids\":8,\"file_size_mb\":1}");
+	ok(prepare(&r, &s, "{}") == 0, "limits: prepared again");
+	r.res.limit = EXEC_LIMIT_PIDS;
+	ended(&r, 0, 15, 1, "");
+	is_str(r.final.status, "timed_out", "pids hit, timed out: timed_out");
+	is_str(r.final.limit, NULL, "pids hit, timed out: no limit");
+	is_str(r.final.error, "timed out after 30 s; pids limit of 8 exceeded "
+	    "during the run, which went on", "pids hit, timed out: noted");
+	run_release(&r);
+
+	/* Python ignores SIGXFSZ: its write fails with EFBIG, and the file
+	 * it wrote stops at the limit in the work dir. */
+	script_make(&s, "shell", "lim.sh", NULL, "[]", "{}",
+	    "{\"stdout\": \"text\"}", "env");
+	s.limits_json = xstrdup("{\"file_size_mb\":1}");
+	ok(prepare(&r, &s, "{}") == 0, "limits: prepared again");
+	snprintf(path, sizeof(path), "%s/big.bin", r.workdir);
+	if ((f = fopen(path, "w")) == NULL || fclose(f) != 0 ||
+	    truncate(path, 1 << 20) == -1)
+		ok(0, "cannot make %s", path);
+	ended(&r, 1, 0, 0, "");
+	is_str(r.final.limit, "file_size",
+	    "failed with a file at the limit in its work dir: file_size");
+	is_str(r.final.error, "file size limit of 1 MB exceeded",
+	    "file size: the error names it");
+	run_release(&r);
+
+	script_make(&s, "shell", "lim.sh", NULL, "[]", "{}",
+	    "{\"stdout\": \"text\"}", "env");
+	s.limits_json = xstrdup("{\"file_size_mb\":2}");
+	ok(prepare(&r, &s, "{}") == 0, "limits: prepared again");
+	snprintf(path, sizeof(path), "%s/big.bin", r.workdir);
+	if ((f = fopen(path, "w")) == NULL || fclose(f) != 0 ||
+	    truncate(path, 1 << 20) == -1)
+		ok(0, "cannot make %s", path);
+	ended(&r, 1, 0, 0, "");
+	is_str(r.final.status, "failed", "failed below the limits: failed");
+	is_str(r.final.limit, NULL, "failed below the limits: no limit");
+	is_str(r.final.error, NULL, "failed below the limits: no error");
+	run_release(&r);
+
+	/* [runner] rlimit_fsize_mb below the run's file size limit wins. */
+	conf.rlimit_fsize_mb = 2;
+	script_make(&s, "shell", "lim.sh", NULL, "[]", "{}",
+	    "{\"stdout\": \"text\"}", "env");
+	ok(prepare(&r, &s, "{}") == 0, "limits: prepared again");
+	is_int(r.spec.limits->fsize_bytes, 2 << 20,
+	    "the configured rlimit_fsize_mb, when lower, holds");
+	run_release(&r);
+	conf.rlimit_fsize_mb = 0;
+}
+
 int
 main(void)
 {
@@ -660,6 +766,7 @@ main(void)
 	test_merge_secret_input();
 	test_mask_value();
 	test_secrets();
+	test_limits();
 
 	char err[512];
 	if (sandbox_workdir_remove(tmp, err, sizeof(err)) == -1)

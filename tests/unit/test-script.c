@@ -40,6 +40,8 @@ make(struct script *s)
 	    "\"DB_PASS\":\"v1:YWxzbw==\"}");
 	s->timeout_s = 90;
 	s->max_concurrency = 3;
+	s->limits_json = strdup("{\"memory_mb\":512,\"cpu_cores\":0.5}");
+	snprintf(s->network, sizeof(s->network), "none");
 	snprintf(s->created_at, sizeof(s->created_at),
 	    "2026-11-26T10:00:00.000Z");
 	snprintf(s->updated_at, sizeof(s->updated_at),
@@ -112,7 +114,8 @@ same_fields(const struct script *a, const struct script *b)
 	    strcmp(a->input_mode, b->input_mode) == 0 && SAME(inputs_json) &&
 	    SAME(outputs_json) && SAME(env_json) && SAME(secret_env_json) &&
 	    a->timeout_s == b->timeout_s &&
-	    a->max_concurrency == b->max_concurrency;
+	    a->max_concurrency == b->max_concurrency &&
+	    SAME(limits_json) && strcmp(a->network, b->network) == 0;
 #undef SAME
 }
 
@@ -175,11 +178,13 @@ main(void)
 	memset(&c, 0, sizeof(c));
 	c.default_timeout_s = 60;
 	c.max_timeout_s = 3600;
+	c.limit_memory_mb_max = 4096;
+	c.limit_cpu_cores_max = 4;
 	make(&s);
 
 	v = render(&s);
 	ok(YAJL_IS_OBJECT(v), "the script renders as one JSON object");
-	ok(v != NULL && v->u.object.len == 18, "with the contract's 18 "
+	ok(v != NULL && v->u.object.len == 20, "with the contract's 20 "
 	    "members (%zu)", v != NULL ? v->u.object.len : 0);
 	is_member(v, "id", "42");
 	is_member(v, "name", "\"grade-essay\"");
@@ -198,6 +203,8 @@ main(void)
 	    "\"***\"}");
 	is_member(v, "timeout_s", "90");
 	is_member(v, "max_concurrency", "3");
+	is_member(v, "limits", "{\"memory_mb\":512,\"cpu_cores\":0.5}");
+	is_member(v, "network", "\"none\"");
 	is_member(v, "created_at", "\"2026-11-26T10:00:00.000Z\"");
 	is_member(v, "updated_at", "\"2026-11-26T10:00:05.000Z\"");
 	is_str(json_get_str(v, "version"), s.version, "version as stored");
@@ -211,7 +218,7 @@ main(void)
 
 	/* Whoever is not an admin sees env values masked too. */
 	v = render_view(&s, SCRIPT_VIEW_MASKED);
-	ok(v != NULL && v->u.object.len == 18, "the masked view has the same "
+	ok(v != NULL && v->u.object.len == 20, "the masked view has the same "
 	    "members");
 	is_member(v, "env", "{\"LANG\":\"***\"}");
 	is_member(v, "secret_env", "{\"API_TOKEN\":\"***\",\"DB_PASS\":"
@@ -236,8 +243,13 @@ main(void)
 	free(s.secret_env_json);
 	s.secret_env_json = NULL;
 	s.max_concurrency = 0;
+	free(s.limits_json);
+	s.limits_json = NULL;
+	s.network[0] = '\0';
 	snprintf(s.type, sizeof(s.type), "shell");
 	v = render(&s);
+	is_member(v, "limits", "{}");
+	is_member(v, "network", "\"host\"");
 	is_member(v, "requirements", "null");
 	is_member(v, "inputs", "null");
 	is_member(v, "description", "\"\"");
@@ -247,7 +259,8 @@ main(void)
 	ok(apply_back(&c, v, &s, &back, &e) == 0 && back.max_concurrency == 0 &&
 	    back.requirements == NULL && back.inputs_json == NULL &&
 	    strcmp(back.description, "") == 0 &&
-	    strcmp(back.args_json, "[]") == 0,
+	    strcmp(back.args_json, "[]") == 0 && back.limits_json == NULL &&
+	    strcmp(back.network, "host") == 0,
 	    "nulls go back to the defaults they stand for");
 	script_free(&back);
 	yajl_tree_free(v);

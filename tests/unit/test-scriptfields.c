@@ -77,7 +77,27 @@ defaults_ok(const struct script *s)
 	    strcmp(s->outputs_json, "{\"stdout\":\"text\"}") == 0 &&
 	    strcmp(s->env_json, "{}") == 0 && s->timeout_s == 60 &&
 	    s->max_concurrency == 0 && s->inputs_json == NULL &&
-	    s->requirements == NULL;
+	    s->requirements == NULL && s->limits_json == NULL &&
+	    strcmp(s->network, "host") == 0;
+}
+
+static int
+limits_set(const struct script *s)
+{
+	return s->limits_json != NULL && strcmp(s->limits_json,
+	    "{\"memory_mb\":128,\"pids\":32,\"cpu_cores\":0.5}") == 0;
+}
+
+static int
+limits_none(const struct script *s)
+{
+	return s->limits_json == NULL;
+}
+
+static int
+network_none(const struct script *s)
+{
+	return strcmp(s->network, "none") == 0;
 }
 
 static int
@@ -321,12 +341,18 @@ main(void)
 	c.default_timeout_s = 60;
 	c.max_timeout_s = 3600;
 	c.run_user = "nobody";
+	c.limit_memory_mb_max = 4096;
+	c.limit_pids_max = 64;
+	c.limit_cpu_cores_max = 2;
+	c.limit_file_size_mb_max = 100;
+	c.limit_output_cap_kb_max = 64;
 
 	/* Defaults and null. */
 	taken("{}", defaults_ok, "nothing given leaves the defaults");
 	taken("{\"description\":null,\"args\":null,\"input_mode\":null,"
 	    "\"outputs\":null,\"env\":null,\"timeout_s\":null,"
-	    "\"max_concurrency\":null,\"inputs\":null,\"requirements\":null}",
+	    "\"max_concurrency\":null,\"inputs\":null,\"requirements\":null,"
+	    "\"limits\":null,\"network\":null}",
 	    defaults_ok, "null puts every optional field's default back");
 
 	/* One field at a time. */
@@ -392,6 +418,27 @@ main(void)
 	refused("{\"max_concurrency\":1000001}", "max_concurrency",
 	    "null (no limit) or an integer from 1 to 1000000");
 	refused("{\"max_concurrency\":0}", "max_concurrency", "null");
+	taken("{\"limits\":{\"pids\":32,\"cpu_cores\":0.5,\"memory_mb\":128}}",
+	    limits_set, "limits, stored in one order");
+	taken("{\"limits\":{}}", limits_none, "limits {}: none of its own");
+	taken("{\"limits\":{\"pids\":null}}", limits_none,
+	    "a limit given null: the default");
+	refused("{\"limits\":{\"memory_mb\":4097}}", "limits.memory_mb",
+	    "limits.memory_mb must be an integer from 1 to 4096 (the "
+	    "configured maximum)");
+	refused("{\"limits\":{\"pids\":65}}", "limits.pids", "from 1 to 64");
+	refused("{\"limits\":{\"cpu_cores\":3}}", "limits.cpu_cores",
+	    "from 0.01 to 2");
+	refused("{\"limits\":{\"file_size_mb\":101}}", "limits.file_size_mb",
+	    "from 1 to 100");
+	refused("{\"limits\":{\"output_cap_kb\":65}}", "limits.output_cap_kb",
+	    "from 1 to 64");
+	refused("{\"limits\":{\"disk_mb\":1}}", "limits.disk_mb",
+	    "unknown limit \"disk_mb\"");
+	refused("{\"limits\":512}", "limits", "limits must be an object");
+	taken("{\"network\":\"none\"}", network_none, "network none");
+	refused("{\"network\":\"bridge\"}", "network",
+	    "network must be \"host\"");
 
 	test_secret_env();
 
@@ -399,6 +446,8 @@ main(void)
 	refused("{\"id\":3}", "id", "id is read-only");
 	refused("{\"version\":\"x\"}", "version", "version is read-only");
 	refused("{\"venv\":{}}", "venv", "venv is read-only");
+	refused("{\"effective_limits\":{}}", "effective_limits",
+	    "effective_limits is read-only");
 	refused("{\"colour\":\"red\"}", "colour", "unknown field \"colour\"");
 	refused("[]", "", "the script must be a JSON object");
 
