@@ -13,7 +13,7 @@ import threading
 import pytest
 
 from conftest import STATE, assert_error, call, make_token, sql, unique, wait_for
-from test_executions import register, wait_final, write_script
+from test_executions import commits_held, register, wait_final, write_script
 
 
 def submit(script, key, body=None, wait=None, token=None, timeout=60):
@@ -93,21 +93,56 @@ def gate():
     shutil.rmtree(d)
 
 
+def api_workers():
+    for line in open(os.path.join(STATE, "scriptorch.conf")):
+        k, _, v = line.partition("=")
+        if k.strip() == "api_workers":
+            return int(v)
+    return 4
+
+
+def inside_a_keyed_submission():
+    """The sessions that inserted an execution in a keyed submission's
+    transaction and wait: in its COMMIT, or behind the transaction that
+    holds the key, in the statements that write the key's row (the
+    DELETE of an expired row of the key, then the INSERT)."""
+    out = sql("SELECT p.ID FROM information_schema.PROCESSLIST p "
+              "JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID "
+              "WHERE t.trx_rows_modified > 0 "
+              "AND (p.INFO LIKE 'INSERT INTO idempotency_keys%' "
+              "OR p.INFO LIKE 'DELETE FROM idempotency_keys WHERE token_id%' OR p.INFO = 'COMMIT')")
+    return [int(x) for x in out.split()]
+
+
 def test_fifty_concurrent_submissions_with_one_key_create_one_execution(appender):
     s, log = appender
     key = unique("burst")
     body = {"input": {"n": 1}}
     start = threading.Barrier(50)
+    workers = api_workers()
+    # The token's last_used_at is written at most once a minute: now, not
+    # during the burst (that write would wait for the held commits too).
+    assert call("GET", f"/api/v1/executions?script_id={s['id']}").status == 200
 
     # Every third one waits for the end: those take the path where an idle
     # runner is reserved and the row inserted running for it; the others
-    # are async. All at once, through every API worker.
+    # are async.
     def one(i):
         start.wait()
         return submit(s["id"], key, body, wait=30 if i % 3 == 0 else None, timeout=120)
 
-    with concurrent.futures.ThreadPoolExecutor(50) as pool:
-        answers = list(pool.map(one, range(50)))
+    # Commits are held until every API worker has inserted an execution
+    # for the key and waits (in its COMMIT, or behind the transaction that
+    # holds the key): all of them passed the look-up of the key before any
+    # commit, so only the database's unique key can keep them from each
+    # creating an execution. Then the burst goes on, the other requests
+    # meeting a committed key.
+    with commits_held() as held, concurrent.futures.ThreadPoolExecutor(50) as pool:
+        futures = [pool.submit(one, i) for i in range(50)]
+        wait_for(lambda: len(inside_a_keyed_submission()) >= workers, timeout=30,
+                 what=f"{workers} API workers inside a submission with the key")
+        held.release()
+        answers = [f.result(120) for f in futures]
     assert all(r.status in (200, 202) for r in answers), [r for r in answers if r.status not in (200, 202)]
     ids = {r.json["id"] for r in answers}
     assert len(ids) == 1, f"{len(ids)} executions were answered: {sorted(ids)}"
