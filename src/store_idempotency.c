@@ -52,8 +52,10 @@ store_idem_insert(struct db *db, long long token_id, const char *key,
 	/* An expired row of this key that the janitor has not deleted yet
 	 * would make the INSERT fail as if the key were in use: it goes
 	 * first. Read committed (the caller's transaction): the DELETE
-	 * locks that one row if there is one, and no gap, so it cannot
-	 * deadlock with another request's INSERT of the key. */
+	 * locks that one row if there is one, and no gap. A row of the key
+	 * that another transaction inserted and has not committed makes it
+	 * wait for that commit; then the row is live, is not deleted (its
+	 * lock is let go at once), and the INSERT fails as a duplicate. */
 	static const char *del = "DELETE FROM idempotency_keys WHERE "
 	    "token_id = ? AND idempotency_key = ? AND " DEAD;
 	static const char *ins = "INSERT INTO idempotency_keys (token_id, "
