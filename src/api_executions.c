@@ -11,6 +11,7 @@
 #include "api.h"
 #include "clock.h"
 #include "execution.h"
+#include "idempotency.h"
 #include "json.h"
 
 #define MAX_WAIT_S 300
@@ -96,7 +97,8 @@ answer_failure(struct request *r, enum exec_outcome rc, const struct verr *e)
 		    e->message);
 		break;
 	case EXEC_CONFLICT:
-		resp_error(r, 409, "conflict", NULL, "%s", e->message);
+		resp_error(r, 409, "conflict", e->field[0] ? e->field : NULL,
+		    "%s", e->message);
 		break;
 	case EXEC_OVERLOADED:
 		req_add_header(r, "Retry-After", "5");
@@ -108,8 +110,11 @@ answer_failure(struct request *r, enum exec_outcome rc, const struct verr *e)
 	}
 }
 
+/* Submits with `trigger`, waiting up to wait_s for the end. `idem_key`
+ * (NULL: none) is the request's checked Idempotency-Key. */
 static void
-submit_and_answer(struct request *r, const char *trigger, int wait_s)
+submit_and_answer(struct request *r, const char *trigger, int wait_s,
+    const char *idem_key)
 {
 	struct exec_submission *sub = NULL;
 	struct exec_waited w = EXEC_WAITED_INIT;
@@ -122,10 +127,14 @@ submit_and_answer(struct request *r, const char *trigger, int wait_s)
 		goto out;
 	if (parse_input(r, &body, &input) == -1)
 		goto out;
+	if (idem_key != NULL)
+		execution_submission_idempotent(sub, r->token_id, idem_key, body);
 	/* Not waited for (wait_s 0, or every waiting place taken): w.x is
-	 * the execution as it was queued. */
+	 * the execution as it was queued (a replay: as it is now). */
 	rc = execution_submit_wait(r->ctx->db, r->ctx->conf, r->ctx->shm, sub,
 	    input, trigger, wait_s * 1000, r->ctx->stopping, &w, &e);
+	if (rc == EXEC_OK && execution_replayed(sub))
+		req_add_header(r, "Idempotent-Replayed", "true");
 	if (rc == EXEC_NOT_FOUND)
 		resp_error(r, 500, "internal", NULL, "execution %lld vanished",
 		    w.id);
@@ -146,6 +155,10 @@ api_exec_submit(struct request *r)
 {
 	struct buf v = BUF_INIT;
 	const char *w = req_query(r, "wait", &v);
+	/* Empty counts as sent (and is refused): nginx passes an empty
+	 * header on. */
+	const char *idem_key = req_param(r, IDEM_PARAM);
+	struct verr e;
 	int wait_s = 0;
 
 	if (w != NULL) {
@@ -161,13 +174,19 @@ api_exec_submit(struct request *r)
 		wait_s = (int)n;
 	}
 	buf_free(&v);
-	submit_and_answer(r, "api", wait_s);
+	if (idem_key != NULL && idem_key_check(idem_key, &e) == -1) {
+		resp_error(r, 422, "validation_failed", e.field, "%s", e.message);
+		return;
+	}
+	submit_and_answer(r, "api", wait_s, idem_key);
 }
 
 void
 api_script_test(struct request *r)
 {
-	submit_and_answer(r, "test", TEST_WAIT_S);
+	/* An Idempotency-Key is the executions endpoint's alone (the
+	 * contract's); a test run ignores it. */
+	submit_and_answer(r, "test", TEST_WAIT_S, NULL);
 }
 
 /* Answers a call about execution `id`: with *x (then released), or

@@ -17,6 +17,7 @@
 #include "db.h"
 #include "dispatch.h"
 #include "execution.h"
+#include "idempotency.h"
 #include "json.h"
 #include "log.h"
 #include "registry.h"
@@ -25,8 +26,20 @@
 #include "shm.h"
 #include "store.h"
 
+/* A submission's Idempotency-Key (execution_submission_idempotent). */
+struct idem_sub {
+	int on;
+	long long token_id;
+	char key[IDEM_KEY_MAX + 1];
+	unsigned char fp[IDEM_FP_BYTES];
+	int in_tx;              /* the execution's transaction is open */
+	int tries;              /* inserts lost to another request */
+	int replayed;           /* answered with the key's execution */
+};
+
 struct exec_submission {
 	struct script script;
+	struct idem_sub idem;
 	/* As read with the script: 1 full, 0 not, -1 not read (it came
 	 * from memory), then probed only for a run that would wait. */
 	int queue_full;
@@ -192,6 +205,150 @@ input_stored(const struct conf *c, const struct script *s, yajl_val input,
 	return EXEC_OK;
 }
 
+/* ---- Idempotency-Key (issue 17; the SQL is store_idempotency.c) ---- */
+
+/* Inserts lost to other requests (or deadlocks) before giving up. */
+#define IDEM_TRIES 5
+
+void
+execution_submission_idempotent(struct exec_submission *sub,
+    long long token_id, const char *key, yajl_val body)
+{
+	struct idem_sub *k = &sub->idem;
+
+	if (strlen(key) > IDEM_KEY_MAX)
+		fatalx("execution_submission_idempotent: an unchecked key");
+	k->on = 1;
+	k->token_id = token_id;
+	memcpy(k->key, key, strlen(key) + 1);
+	idem_fingerprint(sub->script.id, body, k->fp);
+}
+
+int
+execution_replayed(const struct exec_submission *sub)
+{
+	return sub->idem.replayed;
+}
+
+/*
+ * Answers a keyed submission from its key's row when there is one: 1
+ * with *rc set (EXEC_OK: the key's execution, *id, and *queued, when not
+ * NULL, as it is now; EXEC_CONFLICT: the key came with another script or
+ * body, or its execution is gone; EXEC_DB), 0 when the key is not known
+ * (or the submission has none).
+ */
+static int
+idem_known(struct db *db, struct exec_submission *sub,
+    struct execution *queued, long long *id, struct verr *e,
+    enum exec_outcome *rc)
+{
+	struct idem_sub *k = &sub->idem;
+	unsigned char fp[IDEM_FP_BYTES];
+	long long xid;
+	char status[16];
+	int found;
+
+	if (!k->on)
+		return 0;
+	*id = 0;
+	*rc = EXEC_DB;
+	if (store_idem_get(db, k->token_id, k->key, IDEM_TTL_S, fp, &xid,
+	    &found) == -1)
+		return 1;
+	if (!found)
+		return 0;
+	if (memcmp(fp, k->fp, sizeof(fp)) != 0) {
+		verr_set(e, IDEM_HEADER, IDEM_HEADER " \"%s\" was used for "
+		    "execution %lld, with another script or body", k->key, xid);
+		*rc = EXEC_CONFLICT;
+		return 1;
+	}
+	if (queued != NULL) {
+		if (store_exec_get(db, xid, queued, &found) == -1)
+			return 1;
+	} else {
+		if (store_exec_status(db, xid, status) == -1)
+			return 1;
+		found = status[0] != '\0';
+	}
+	if (!found) {
+		verr_set(e, IDEM_HEADER, IDEM_HEADER " \"%s\" was used for "
+		    "execution %lld, which no longer exists", k->key, xid);
+		*rc = EXEC_CONFLICT;
+		return 1;
+	}
+	log_debug("execution %lld: answered again for its idempotency key",
+	    xid);
+	k->replayed = 1;
+	sub->id = *id = xid;
+	*rc = EXEC_OK;
+	return 1;
+}
+
+/* A keyed submission's execution and key commit together: this opens
+ * their transaction (nothing without a key). 0 or -1. */
+static int
+idem_begin(struct db *db, struct exec_submission *sub)
+{
+	if (!sub->idem.on)
+		return 0;
+	if (db_tx_begin_read_committed(db) == -1)
+		return -1;
+	sub->idem.in_tx = 1;
+	return 0;
+}
+
+/* Rolls back the transaction of idem_begin when it is still open (a
+ * failure between). */
+static void
+idem_abort(struct db *db, struct exec_submission *sub)
+{
+	if (!sub->idem.in_tx)
+		return;
+	db_tx_rollback(db);
+	sub->idem.in_tx = 0;
+}
+
+enum idem_step { IDEM_COMMITTED, IDEM_ANSWERED, IDEM_RETRY };
+
+/*
+ * Inserts the key's row beside execution *id (inserted in idem_begin's
+ * transaction, *queued its row when not NULL) and commits both.
+ * IDEM_COMMITTED: done, or no key. Otherwise both are rolled back: when
+ * another request holds the key (a duplicate key; on Galera, or between
+ * three requests on one server, a deadlock), its row answers
+ * (IDEM_ANSWERED, as idem_known) or, not found, the insert is to be tried
+ * again (IDEM_RETRY); any other failure is IDEM_ANSWERED with EXEC_DB.
+ */
+static enum idem_step
+idem_commit(struct db *db, struct exec_submission *sub,
+    struct execution *queued, long long *id, struct verr *e,
+    enum exec_outcome *rc)
+{
+	struct idem_sub *k = &sub->idem;
+	enum db_error err;
+
+	if (!k->on)
+		return IDEM_COMMITTED;
+	if (store_idem_insert(db, k->token_id, k->key, IDEM_TTL_S, k->fp,
+	    *id) == 0 && db_tx_commit(db) == 0) {
+		k->in_tx = 0;
+		return IDEM_COMMITTED;
+	}
+	err = db_error(db);
+	idem_abort(db, sub);
+	if (queued != NULL)
+		execution_free(queued);
+	*id = 0;
+	*rc = EXEC_DB;
+	if ((err != DB_EDUPLICATE && err != DB_EDEADLOCK) ||
+	    ++k->tries >= IDEM_TRIES)
+		return IDEM_ANSWERED;
+	if (idem_known(db, sub, queued, id, e, rc))
+		return IDEM_ANSWERED;
+	return IDEM_RETRY;
+}
+
 enum exec_outcome
 execution_submit(struct db *db, const struct conf *c, struct shm *shm,
     struct exec_submission *sub, yajl_val input, const char *trigger,
@@ -202,6 +359,9 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	struct buf in_json = BUF_INIT, in_sealed = BUF_INIT;
 	int box = -1, runner_pid = 0, queue_full = sub->queue_full;
 
+	/* A key known within its 24 h: its execution, before any check. */
+	if (idem_known(db, sub, queued, id, e, &rc))
+		return rc;
 	*id = 0;
 	if ((rc = execution_check_input(s, input, e)) != EXEC_OK)
 		return rc;
@@ -231,6 +391,13 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 		rc = EXEC_OVERLOADED;
 		goto out;
 	}
+retry:
+	if (idem_begin(db, sub) == -1) {
+		if (box >= 0)
+			dispatch_box_unreserve(shm, box);
+		rc = EXEC_DB;
+		goto out;
+	}
 	struct exec_reserved rsv = { c->node_name, runner_pid, queued == NULL };
 	if (store_exec_enqueue(db, s->id, s->name, trigger, buf_str(&in_json),
 	    in_sealed.len > 0 ? buf_str(&in_sealed) : NULL,
@@ -238,6 +405,16 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 		if (box >= 0)
 			dispatch_box_unreserve(shm, box);
 		rc = EXEC_DB;
+		goto out;
+	}
+	switch (idem_commit(db, sub, queued, id, e, &rc)) {
+	case IDEM_COMMITTED:
+		break;
+	case IDEM_RETRY:
+		goto retry;
+	case IDEM_ANSWERED:
+		if (box >= 0)
+			dispatch_box_unreserve(shm, box);
 		goto out;
 	}
 	sub->id = *id;
@@ -262,6 +439,7 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	}
 	rc = EXEC_OK;
 out:
+	idem_abort(db, sub);
 	buf_free(&in_json);
 	buf_free(&in_sealed);
 	return rc;
@@ -353,13 +531,19 @@ execution_submit_wait(struct db *db, const struct conf *c, struct shm *shm,
 		log_debug("execution %lld: every waiting place (%d) is taken; "
 		    "answered without waiting", w->id, conf_max_waiting(c));
 	}
-	if (wait_ms == 0)
+	if (wait_ms == 0) {
+		/* A replay's execution, as it is now, may have ended. */
+		w->final = execution_status_final(w->x.status);
 		goto out;
+	}
 	/* The master kills what is left shutdown_timeout_s after asking
 	 * to stop: answer a second before that. */
 	grace_ms = c->shutdown_timeout_s * 1000 - 1000;
-	rc = wait_end(db, shm, w->id, sub, wait_ms, stopping,
-	    grace_ms > 0 ? grace_ms : 0, &w->x, &w->json, &w->final);
+	/* A replay is not this worker's submission: its execution is read,
+	 * not waited for as just queued. */
+	rc = wait_end(db, shm, w->id, sub->idem.replayed ? NULL : sub,
+	    wait_ms, stopping, grace_ms > 0 ? grace_ms : 0, &w->x, &w->json,
+	    &w->final);
 out:
 	if (place >= 0)
 		dispatch_wait_leave(shm, place);

@@ -110,6 +110,27 @@ enum exec_outcome execution_prepare(struct db *db, const struct conf *c,
 void execution_submission_free(struct exec_submission *sub);
 
 /*
+ * Makes the prepared submission idempotent (issue 17): `key` (1..255
+ * printable ASCII characters, idem_key_check(); copied), sent by token
+ * `token_id`, with the request's `body` (NULL: an empty body), whose
+ * fingerprint is taken now (idem_fingerprint: the script's id and the
+ * body). execution_submit() then:
+ * - when the token used the key within 24 h with the same fingerprint,
+ *   creates nothing and answers that execution (EXEC_OK, *id, *queued as
+ *   it is now; execution_replayed() is 1), before any other check;
+ * - with another fingerprint: EXEC_CONFLICT (e names the key);
+ * - else inserts the key's row in the execution's transaction, so that
+ *   neither is committed without the other; a request that loses the
+ *   key to a concurrent one rolls its execution back and answers the
+ *   winner's as above.
+ */
+void execution_submission_idempotent(struct exec_submission *sub,
+    long long token_id, const char *key, yajl_val body);
+/* 1 when execution_submit() answered the execution of the submission's
+ * key instead of creating one. */
+int execution_replayed(const struct exec_submission *sub);
+
+/*
  * The checks of a submission that need nothing but the script: enabled
  * (else EXEC_CONFLICT), `input` (NULL = {}) an object that satisfies the
  * script's inputs schema and its args placeholders (else EXEC_INVALID).
@@ -173,6 +194,10 @@ void execution_waited_free(struct exec_waited *w);
  * wait_ms 0: an async submission (w->x as queued). EXEC_OK with w
  * filled (w->final: it ended), the refusals of execution_submit(), or
  * EXEC_NOT_FOUND when the row vanished while waited for.
+ *
+ * A replay (execution_replayed()) is waited for in the same way: up to
+ * wait_ms for its end, within a waiting place; without one, w->x is it
+ * as it is now, and w->final tells whether it ended.
  */
 enum exec_outcome execution_submit_wait(struct db *db, const struct conf *c,
     struct shm *shm, struct exec_submission *sub, yajl_val input,

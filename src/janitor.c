@@ -10,7 +10,8 @@
  * repeated while batches come back full, so no long lock is ever held;
  * the venvs of this node beyond the cache bounds are evicted (venv.c);
  * and, every heartbeat timeout, work dirs that runners which died left
- * behind are removed.
+ * behind are removed. Every heartbeat interval, Idempotency-Keys older
+ * than 24 h are forgotten, in batches of 500 as retention deletes.
  */
 #include "config.h"
 
@@ -24,6 +25,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "db.h"
+#include "idempotency.h"
 #include "log.h"
 #include "metrics.h"
 #include "sandbox.h"
@@ -158,6 +160,33 @@ retention(const struct conf *c, struct db *db)
 		    total, c->retention_days);
 }
 
+/*
+ * Idempotency-Keys past their 24 h, which execution.c no longer answers
+ * from. Every tick rather than once a minute with retention: the DELETE
+ * walks the created_at index from its start, so a tick with nothing to
+ * forget costs one index probe, and the table holds a day of keys and
+ * not more.
+ */
+static void
+forget_keys(struct db *db)
+{
+	long long deleted, total = 0;
+
+	do {
+		if (store_idem_forget_old(db, IDEM_TTL_S, 500, &deleted) == -1) {
+			if (db_error(db) != DB_EUNAVAIL)
+				log_warnx("idempotency keys: %s", db_errmsg(db));
+			return;
+		}
+		total += deleted;
+		if (deleted == 500)
+			usleep(50 * 1000);
+	} while (deleted == 500 && !stopping);
+	if (total > 0)
+		log_info("idempotency keys: forgot %lld key%s older than 24 h",
+		    total, total == 1 ? "" : "s");
+}
+
 void
 janitor_main(const struct conf *c, struct shm *shm)
 {
@@ -187,6 +216,7 @@ janitor_main(const struct conf *c, struct shm *shm)
 			    c->heartbeat_timeout_s * 1000.0)
 				sweep_lost(c, db, shm);
 			venv_interrupted(c, db);
+			forget_keys(db);
 			double now = clock_mono_ms();
 			/* A dir can be left behind only by a run marked lost,
 			 * which takes heartbeat_timeout_s: look as often. */

@@ -201,6 +201,26 @@ int store_exec_mark_lost(struct db *db, int timeout_s, int *n);
 int store_exec_delete_old(struct db *db, int days, int batch,
     long long *deleted);
 
+/* ---- idempotency keys (store_idempotency.c) ---- */
+/* A key's row: the fingerprint of the request that created its execution
+ * (SHA-256) and that execution. Rows are scoped to a token and count for
+ * `ttl_s` seconds after their insert. */
+#define STORE_IDEM_FP 32
+/* The live row of (token_id, key): *found = 0 when there is none (or only
+ * an expired one). */
+int store_idem_get(struct db *db, long long token_id, const char *key,
+    int ttl_s, unsigned char fp[STORE_IDEM_FP], long long *execution_id,
+    int *found);
+/* Inserts the row, replacing an expired one. Call in the transaction that
+ * inserts the execution, read committed (db_tx_begin_read_committed).
+ * A live row of the key makes it fail with DB_EDUPLICATE (or, when two
+ * requests race for it, DB_EDEADLOCK, which on Galera comes at COMMIT). */
+int store_idem_insert(struct db *db, long long token_id, const char *key,
+    int ttl_s, const unsigned char fp[STORE_IDEM_FP], long long execution_id);
+/* Deletes up to `batch` rows older than ttl_s, oldest first. */
+int store_idem_forget_old(struct db *db, int ttl_s, int batch,
+    long long *deleted);
+
 /* ---- scripts (store_scripts.c) ---- */
 /* One script; *found = 0 when there is none. With for_update the row is
  * locked until the end of the caller's transaction. The caller releases
