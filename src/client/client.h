@@ -94,6 +94,7 @@ struct cmd_args {
 	const char *input;   /* run --input */
 	int wait;            /* run --wait */
 	int follow;          /* run --follow */
+	long wait_slice;     /* run --wait-slice (0: the default) */
 	const char *script;  /* executions --script */
 	const char *status;  /* executions --status */
 	long limit;          /* executions --limit (0: the server's) */

@@ -6,9 +6,9 @@
  * 300 s), and a node with many waiting clients may answer that 202 at
  * once; a submission cannot be repeated to wait again (it would run the
  * script again). So the client waits in the submission for up to
- * FIRST_WAIT_S, short enough for the usual 60 s read timeout of a proxy
- * in front of nginx, and if the answer is 202 it polls GET
- * /api/v1/executions/{id} until the status is final.
+ * FIRST_WAIT_S (--wait-slice), short enough for the usual 60 s read
+ * timeout of a proxy in front of nginx, and if the answer is 202 it polls
+ * GET /api/v1/executions/{id} until the status is final.
  *
  * Following. The runner saves a run's stdout and stderr so far at least
  * every second; the client fetches both raw streams every POLL_S, then
@@ -34,7 +34,7 @@
 #include "json.h"
 #include "render.h"
 
-#define FIRST_WAIT_S 55L        /* ?wait= of the submission */
+#define FIRST_WAIT_S 55L        /* ?wait= of the submission, by default */
 #define SUBMIT_TIMEOUT_S 60L    /* a submission that does not wait */
 #define POLL_S 0.5              /* following: between two looks */
 #define QUEUED_POLL_S 1.0       /* following a run still queued */
@@ -345,13 +345,9 @@ cmd_run(struct client *c, const struct cmd_args *a)
 	char *name = NULL;
 	long long id;
 	int rc, wait = a->wait && !a->follow;
+	long slice = a->wait_slice > 0 ? a->wait_slice : FIRST_WAIT_S;
 
 	http_resp_init(&r);
-	if (a->follow && c->json) {
-		say("--follow prints the script's own output; --json does not go "
-		    "with it (use --wait --json)");
-		return EXIT_USAGE;
-	}
 	if (make_body(a->input, &body) == -1) {
 		rc = EXIT_USAGE;
 		goto out;
@@ -359,9 +355,9 @@ cmd_run(struct client *c, const struct cmd_args *a)
 	name = client_escape(c, a->operands[0]);
 	buf_printf(&path, "/api/v1/scripts/%s/executions", name);
 	if (wait)
-		buf_printf(&path, "?wait=%ld", FIRST_WAIT_S);
+		buf_printf(&path, "?wait=%ld", slice);
 	rc = client_call(c, "POST", path.data, body.data, body.len,
-	    wait ? FIRST_WAIT_S + 30 : SUBMIT_TIMEOUT_S, &r);
+	    wait ? slice + 30 : SUBMIT_TIMEOUT_S, &r);
 	if (rc != EXIT_OK)
 		goto out;
 	if ((x = client_parse(&r)) == NULL || (id = exec_id(x)) <= 0) {

@@ -28,6 +28,7 @@ enum {
 	O_LIMIT = 1 << 5,
 	O_STDERR = 1 << 6,
 	O_JSON = 1 << 7,
+	O_SLICE = 1 << 8,
 };
 
 struct command {
@@ -52,14 +53,18 @@ struct command {
 	"  -h, --help       this help\n"
 
 static const struct command commands[] = {
-	{ "run", cmd_run, 1, O_INPUT | O_WAIT | O_FOLLOW | O_JSON,
-	  "Usage: scriptorch run NAME [--input JSON] [--wait | --follow] [--json]\n"
+	{ "run", cmd_run, 1, O_INPUT | O_WAIT | O_FOLLOW | O_JSON | O_SLICE,
+	  "Usage: scriptorch run NAME [--input JSON] [--wait [--wait-slice S] | --follow]\n"
+	  "                      [--json]\n"
 	  "\n"
 	  "Submits a run of the script NAME (a name or an id).\n"
 	  "  -i, --input JSON  the input object; @FILE reads it from FILE, - from\n"
 	  "                    standard input (default {})\n"
 	  "  -w, --wait        wait for the end and print the final execution; exit\n"
 	  "                    with the script's status (see EXIT STATUS in scriptorch(1))\n"
+	  "  --wait-slice SECONDS  how long the submission itself waits (1..300,\n"
+	  "                    default 55; then the client polls): keep it under the\n"
+	  "                    read timeout of any proxy in front of the server\n"
 	  "  -f, --follow      print the script's stdout and stderr as it runs, on\n"
 	  "                    this program's stdout and stderr; exit as --wait does\n"
 	  "  --json            print the API's JSON of the execution\n"
@@ -144,6 +149,7 @@ static const struct {
 	{ O_INPUT, "--input" }, { O_WAIT, "--wait" }, { O_FOLLOW, "--follow" },
 	{ O_SCRIPT, "--script" }, { O_STATUS, "--status" },
 	{ O_LIMIT, "--limit" }, { O_STDERR, "--stderr" }, { O_JSON, "--json" },
+	{ O_SLICE, "--wait-slice" },
 };
 
 static int __attribute__((format(printf, 2, 3)))
@@ -167,6 +173,7 @@ usage_error(const struct command *cmd, const char *fmt, ...)
 enum {
 	OPT_URL = 256, OPT_TOKEN, OPT_CACERT, OPT_INSECURE, OPT_CONFIG,
 	OPT_JSON, OPT_SCRIPT, OPT_STATUS, OPT_LIMIT, OPT_STDERR, OPT_VERSION,
+	OPT_SLICE,
 };
 
 static const struct option long_opts[] = {
@@ -185,6 +192,7 @@ static const struct option long_opts[] = {
 	{ "status", required_argument, NULL, OPT_STATUS },
 	{ "limit", required_argument, NULL, OPT_LIMIT },
 	{ "stderr", no_argument, NULL, OPT_STDERR },
+	{ "wait-slice", required_argument, NULL, OPT_SLICE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -239,6 +247,14 @@ parse(struct cmdline *cl, int argc, char **argv)
 				return usage_error(NULL, "--limit %s: give a whole "
 				    "number from 1 to 100000", optarg);
 			break;
+		case OPT_SLICE:
+			cl->given |= O_SLICE;
+			cl->a.wait_slice = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' ||
+			    cl->a.wait_slice < 1 || cl->a.wait_slice > 300)
+				return usage_error(NULL, "--wait-slice %s: give a "
+				    "whole number of seconds from 1 to 300", optarg);
+			break;
 		case ':':
 			return usage_error(NULL, "%s needs a value",
 			    argv[optind - 1]);
@@ -276,6 +292,9 @@ parse(struct cmdline *cl, int argc, char **argv)
 		    !(cl->cmd->opts & option_names[i].bit))
 			return usage_error(cl->cmd, "%s is not an option of this "
 			    "command", option_names[i].name);
+	if ((cl->given & O_FOLLOW) && (cl->given & O_JSON))
+		return usage_error(cl->cmd, "--follow prints the script's own "
+		    "output; --json does not go with it (use --wait --json)");
 	if (cl->npos - 1 > cl->cmd->operands)
 		return usage_error(cl->cmd, "unexpected operand \"%s\"",
 		    cl->pos[1 + cl->cmd->operands]);
