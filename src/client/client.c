@@ -124,9 +124,9 @@ report_transport(struct client *c, const struct buf *err)
 	render_safe(&a, buf_str(err), 0);
 	say("cannot reach %s", buf_str(&a));
 	if (c->http.tls_failed && c->set.cacert == NULL)
-		say("if the server's certificate is self-signed (the package's "
-		    "default), give its CA with --cacert FILE or "
-		    "SCRIPTORCH_CACERT");
+		say("the URL's host must be a name the certificate is made out "
+		    "to; if the certificate is self-signed (the package's "
+		    "default), give it with --cacert FILE or SCRIPTORCH_CACERT");
 	buf_free(&a);
 	return EXIT_CONNECT;
 }
