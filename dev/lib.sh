@@ -12,7 +12,8 @@ die() { say "error: $*"; exit 1; }
 
 # Debian packages the build and the stack need; dev/test adds its own.
 BUILD_PKGS="build-essential autoconf automake pkg-config libfcgi-dev
-  libmariadb-dev libyajl-dev libmagic-dev libinih-dev libsodium-dev"
+  libmariadb-dev libyajl-dev libmagic-dev libinih-dev libsodium-dev
+  libcurl4-openssl-dev"
 STACK_PKGS="mariadb-server mariadb-client nginx-light curl python3
   python3-venv python3-pip python3-setuptools python3-wheel file"
 
