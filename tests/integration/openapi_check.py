@@ -28,6 +28,17 @@ def split_path(path):
     return path.split("?", 1)[0].split("/")
 
 
+def cause(error):
+    """For "matches none of oneOf/anyOf", the failure inside the alternative
+    that got furthest (not the "null" one), which says what is wrong."""
+    while error.validator in ("oneOf", "anyOf") and error.context:
+        inner = [e for e in error.context if not (e.validator == "type" and e.validator_value == "null")]
+        if not inner:
+            break
+        error = max(inner, key=lambda e: len(e.absolute_path))
+    return error
+
+
 class Spec:
     """The description, with what the checks need: its operations by path
     and a JSON Schema validator for any schema in it (refs resolved within
@@ -72,7 +83,12 @@ class Spec:
         return v
 
     def schema_errors(self, schema, instance, limit=5):
-        errs = sorted(self.validator(schema).iter_errors(instance), key=lambda e: list(e.absolute_path))
+        errs = [cause(e) for e in self.validator(schema).iter_errors(instance)]
+        # A failed allOf part leaves its members "unevaluated": only noise
+        # beside the failure itself.
+        if any(e.validator != "unevaluatedProperties" for e in errs):
+            errs = [e for e in errs if e.validator != "unevaluatedProperties"]
+        errs.sort(key=lambda e: [str(p) for p in e.absolute_path])
         out = []
         for e in errs[:limit]:
             where = "/".join(str(p) for p in e.absolute_path) or "(the body)"
