@@ -164,3 +164,41 @@ def shell_script(body, token=ADMIN, **fields):
     r = call("POST", "/api/v1/admin/scripts", req, token=token)
     assert r.status == 201, r
     return r.json
+
+
+# ---- Every answer checked against docs/openapi.json (openapi_check.py) ----
+# call() hands each response to the checker; a test whose requests got an
+# answer the description does not allow fails when it ends, and answers
+# received outside any test fail the session.
+import openapi_check  # noqa: E402
+
+_call_unchecked = call
+
+
+def call(method, path, *args, **kwargs):  # noqa: F811
+    resp = _call_unchecked(method, path, *args, **kwargs)
+    openapi_check.record(method, path, resp)
+    return resp
+
+
+@pytest.fixture(autouse=True)
+def _answers_match_openapi():
+    yield
+    problems = openapi_check.take_problems()
+    if problems:
+        pytest.fail("answers that docs/openapi.json does not allow:\n  " + "\n  ".join(problems[:20]),
+                    pytrace=False)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    left = openapi_check.take_problems()
+    if left:
+        openapi_check.outside_tests.extend(left)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter):
+    tr = terminalreporter
+    tr.write_line(f"{len(openapi_check.recorded)} answers checked against docs/openapi.json")
+    for p in openapi_check.outside_tests[:20]:
+        tr.write_line(f"outside any test, docs/openapi.json does not allow: {p}", red=True)
