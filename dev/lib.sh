@@ -211,7 +211,7 @@ stop_daemon() { stop_pidfile "$STATE/scriptorchd.pid"; }
 write_nginx_conf() {
 	mkdir -p "$STATE/nginx/tmp"
 	sed -e "s|@LISTEN@|127.0.0.1:$PORT|" -e "s|@HTDOCS@|$REPO/htdocs|" \
-		-e "s|@FCGI_SOCKET@|$STATE/fcgi.sock|" \
+		-e "s|@FCGI_SOCKET@|$STATE/fcgi.sock|" -e "s|@HEADERS@|$REPO/nginx/headers.conf|" \
 		"$REPO/nginx/scriptorch.conf" >"$STATE/nginx/site.conf"
 	# Dev stack only (not in the packaged config): a PEP 503 package index
 	# that the venv tests fill in $RUNTIME/index, served by this nginx as
