@@ -135,14 +135,17 @@ dispatch_mailbox_unreserve(struct shm *shm, int box)
 	    MAILBOX_IDLE);
 }
 
-void
-dispatch_mailbox_assign(struct shm *shm, int box, long long id, int running,
+static void
+assign(struct shm *shm, int box, long long id, int running,
     long long script_id, const char *script_updated_at,
-    const char *input_json, size_t input_len)
+    const char *input_json, size_t input_len, int uncommitted)
 {
 	struct runner_mailbox *b = &shm->box[box];
 
 	/* The reservation makes these ours until the id is published. */
+	atomic_store(&b->settled, 0);
+	atomic_store(&b->assigner, (int32_t)getpid());
+	atomic_store(&b->pending, uncommitted ? (int64_t)id : 0);
 	b->running = running;
 	b->script_id = script_id;
 	snprintf(b->script_updated_at, sizeof(b->script_updated_at), "%s",
@@ -155,6 +158,63 @@ dispatch_mailbox_assign(struct shm *shm, int box, long long id, int running,
 	}
 	atomic_store(&b->state, (int64_t)id);
 	wake_bump(&b->bell, 1);
+}
+
+void
+dispatch_mailbox_assign(struct shm *shm, int box, long long id, int running,
+    long long script_id, const char *script_updated_at,
+    const char *input_json, size_t input_len)
+{
+	assign(shm, box, id, running, script_id, script_updated_at,
+	    input_json, input_len, 0);
+}
+
+void
+dispatch_mailbox_assign_uncommitted(struct shm *shm, int box, long long id,
+    int running, long long script_id, const char *script_updated_at,
+    const char *input_json, size_t input_len)
+{
+	assign(shm, box, id, running, script_id, script_updated_at,
+	    input_json, input_len, 1);
+}
+
+/* Settles `id` in box `b` as `v` (id or -id) unless it was settled
+ * already (the worker and the master may both try). */
+static void
+settle(struct runner_mailbox *b, long long id, int64_t v)
+{
+	int64_t open = 0;
+
+	if (atomic_load(&b->pending) != id)
+		return;
+	if (atomic_compare_exchange_strong(&b->settled, &open, v))
+		wake_bump(&b->bell, 1);
+}
+
+void
+dispatch_mailbox_settle(struct shm *shm, int box, long long id,
+    int committed)
+{
+	settle(&shm->box[box], id, committed ? (int64_t)id : -(int64_t)id);
+}
+
+int
+dispatch_mailbox_settled(struct shm *shm, int box, long long id,
+    int timeout_ms)
+{
+	struct runner_mailbox *b = &shm->box[box];
+	uint32_t seen = wake_read(&b->bell);
+	int64_t v = atomic_load(&b->settled);
+
+	if (v == 0 && timeout_ms > 0) {
+		wake_wait(&b->bell, seen, timeout_ms);
+		v = atomic_load(&b->settled);
+	}
+	if (v == id)
+		return 1;
+	if (v == -id)
+		return 0;
+	return -1;
 }
 
 int
@@ -204,6 +264,7 @@ dispatch_mailbox_take(struct shm *shm, int box, struct mailbox_job *j)
 	memcpy(j->script_updated_at, b->script_updated_at,
 	    sizeof(j->script_updated_at));
 	j->queued_ms = b->queued_ms;
+	j->uncommitted = atomic_load(&b->pending) == id;
 	if (b->input_len <= MAILBOX_INPUT_MAX)
 		j->input_json = xstrdup(b->input);
 	/* Only the owner leaves an id: no race here. */
@@ -311,6 +372,12 @@ dispatch_mailbox_forget(struct shm *shm, int pid)
 		 * row, reserved for the runner, ends lost through the
 		 * heartbeat sweep. */
 		atomic_compare_exchange_strong(&b->state, &v, MAILBOX_IDLE);
+		/* Its execution assigned before its commit, never settled:
+		 * whether the commit happened, nobody can tell the runner,
+		 * which starts nothing of it then. */
+		v = atomic_load(&b->pending);
+		if (v > 0 && atomic_load(&b->assigner) == pid)
+			settle(b, v, -v);
 		if (atomic_load(&b->owner) != pid)
 			continue;
 		/* A runner's box: an id it never took was inserted running

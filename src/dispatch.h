@@ -87,6 +87,9 @@ struct mailbox_job {
 	double queued_ms;           /* clock_mono_ms() of the INSERT */
 	char *input_json;           /* owned (free()); NULL: too big, read
 	                             * the row */
+	int uncommitted;            /* its row may not be committed yet:
+	                             * start nothing of it before
+	                             * dispatch_mailbox_settled() says 1 */
 };
 
 /* API worker: reserves an idle runner for the execution about to be
@@ -100,6 +103,31 @@ void dispatch_mailbox_unreserve(struct shm *shm, int box);
 void dispatch_mailbox_assign(struct shm *shm, int box, long long id,
     int running, long long script_id, const char *script_updated_at,
     const char *input_json, size_t input_len);
+
+/*
+ * The same before the row's commit, so that the runner prepares the run
+ * (its work dir, its process up to the program's exec) while the commit
+ * reaches the disk. The API worker must then settle it once the commit
+ * is decided (dispatch_mailbox_settle); the runner starts the program
+ * only once it is settled committed, and otherwise kills what it
+ * prepared and records nothing. An API worker that dies before it
+ * settles is settled "not committed" by the master
+ * (dispatch_mailbox_forget); if its commit had gone through, the row,
+ * running for a runner that never ran it, ends `lost` as a row of a
+ * dead runner does.
+ */
+void dispatch_mailbox_assign_uncommitted(struct shm *shm, int box,
+    long long id, int running, long long script_id,
+    const char *script_updated_at, const char *input_json, size_t input_len);
+/* API worker: execution `id`, assigned uncommitted to `box`, was
+ * committed (1) or will never be (0). Wakes the runner. */
+void dispatch_mailbox_settle(struct shm *shm, int box, long long id,
+    int committed);
+/* Runner: whether execution `id`, taken uncommitted from `box`, is
+ * committed: 1, 0 (never will be), or -1 (not decided yet), waiting up
+ * to timeout_ms on the box's bell for the decision. */
+int dispatch_mailbox_settled(struct shm *shm, int box, long long id,
+    int timeout_ms);
 
 /* Runner: takes a free box for this process; -1 when all are in use
  * (the runner then works from hand-offs and scans only). */
@@ -128,9 +156,10 @@ void dispatch_mailbox_result_put(struct shm *shm, int box, long long id,
 int dispatch_mailbox_result_get(struct shm *shm, int box, long long id,
     struct buf *out);
 
-/* Master: a worker or runner `pid` is gone: drop its reservations, free
- * its box (an execution left in it ends lost by the heartbeat sweep,
- * like any run of a dead runner) and its waiting place (below). */
+/* Master: a worker or runner `pid` is gone: drop its reservations,
+ * settle "not committed" what it assigned uncommitted and did not settle,
+ * free its box (an execution left in it ends lost by the heartbeat
+ * sweep, like any run of a dead runner) and its waiting place (below). */
 void dispatch_mailbox_forget(struct shm *shm, int pid);
 
 /*

@@ -358,6 +358,7 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	enum execution_outcome rc;
 	struct buf in_json = BUF_INIT, in_sealed = BUF_INIT;
 	int box = -1, runner_pid = 0, queue_full = sub->queue_full;
+	int early, committed;
 
 	/* A key known within its 24 h: its execution, before any check. */
 	if (idem_known(db, sub, queued, id, e, &rc))
@@ -392,8 +393,16 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 		rc = EXECUTION_OVERLOADED;
 		goto out;
 	}
+	/* An idle runner gets the execution before its row's commit, and
+	 * prepares the run while the commit reaches the disk: it starts
+	 * the program only once told the commit went through (dispatch.h,
+	 * dispatch_mailbox_assign_uncommitted). Not with a key (its own
+	 * transaction, which may be retried), nor with an input the box
+	 * does not carry (the runner would read the row, not there yet). */
+	early = box >= 0 && !sub->idem.on && in_sealed.len == 0 &&
+	    in_json.len <= MAILBOX_INPUT_MAX;
 retry:
-	if (idem_begin(db, sub) == -1) {
+	if (idem_begin(db, sub) == -1 || (early && db_tx_begin(db) == -1)) {
 		if (box >= 0)
 			dispatch_mailbox_unreserve(shm, box);
 		rc = EXECUTION_DB;
@@ -405,8 +414,33 @@ retry:
 	    buf_str(&in_json),
 	    in_sealed.len > 0 ? buf_str(&in_sealed) : NULL,
 	    box >= 0 ? &rsv : NULL, id, queued) == -1) {
+		if (early)
+			db_tx_rollback(db);
 		if (box >= 0)
 			dispatch_mailbox_unreserve(shm, box);
+		rc = EXECUTION_DB;
+		goto out;
+	}
+	if (early) {
+		sub->id = *id;
+		sub->done_seen = dispatch_done_seen(shm, *id);
+		sub->box = box;
+		dispatch_mailbox_assign_uncommitted(shm, box, *id,
+		    queued == NULL, s->id, s->updated_at, buf_str(&in_json),
+		    in_json.len);
+		committed = db_tx_commit(db) == 0;
+		dispatch_mailbox_settle(shm, box, *id, committed);
+		if (committed) {
+			rc = EXECUTION_OK;
+			goto out;
+		}
+		/* Nothing was inserted: the runner starts nothing and goes
+		 * idle again. */
+		db_tx_rollback(db);
+		if (queued != NULL)
+			execution_free(queued);
+		*id = sub->id = 0;
+		sub->box = -1;
 		rc = EXECUTION_DB;
 		goto out;
 	}

@@ -91,6 +91,7 @@ struct run_state {
 	int claim_sent;         /* ... and its claim is in flight */
 	int claim_late;         /* reserved for us: claimed after the start */
 	int not_ours;           /* a claim failed: record nothing */
+	int uncommitted;        /* its row's commit not yet told (gate_pass) */
 };
 
 /* How run_one() comes to own its execution. */
@@ -103,6 +104,32 @@ enum claim_mode {
 };
 
 static int claim_now(struct run_state *st);
+
+/*
+ * An execution put in our box before its row's commit (dispatch.h,
+ * dispatch_mailbox_assign_uncommitted) is prepared meanwhile; nothing of
+ * it starts, and nothing is recorded for it, before the API worker tells
+ * that the commit went through. Returns 1 once it did (at once for any
+ * other execution), 0 when it never will: the execution is then not ours
+ * (there is no row).
+ */
+static int
+gate_pass(struct run_state *st)
+{
+	int r;
+
+	if (!st->uncommitted)
+		return !st->not_ours;
+	while ((r = dispatch_mailbox_settled(st->rn->shm, st->rn->box, st->id,
+	    100)) == -1)
+		;
+	st->uncommitted = 0;
+	if (r == 0) {
+		log_info("its row was not committed: nothing started");
+		st->not_ours = 1;
+	}
+	return r;
+}
 
 static void
 on_term(int sig)
@@ -306,11 +333,27 @@ claim_send(struct run_state *st)
 		st->claim_sent = 1;
 }
 
+/* Whether the execution is ours to start and record: its row committed
+ * (gate_pass) and claimed (claim_now). 0: leave it alone. */
+static int
+own_now(struct run_state *st)
+{
+	if (!gate_pass(st)) {
+		(void)claim_now(st);    /* ends a claim in flight, if any */
+		return 0;
+	}
+	return claim_now(st);
+}
+
 static int
 hook_ready(void *arg)
 {
 	struct run_state *st = arg;
 
+	if (!gate_pass(st)) {
+		(void)claim_now(st);    /* ends a claim in flight, if any */
+		return -1;
+	}
 	if (st->claim_late)
 		return 0;       /* claimed while the child starts */
 	return claim_now(st) ? 0 : -1;
@@ -323,7 +366,7 @@ finish_error(struct run_state *st, struct run *r)
 {
 	struct runner *rn = st->rn;
 
-	if (!claim_now(st))
+	if (!own_now(st))
 		return;
 	/* Whoever sees the execution ended finds its work dir gone. */
 	run_drop_workdir(r);
@@ -342,7 +385,7 @@ finish_error(struct run_state *st, struct run *r)
  */
 static int
 run_one(struct runner *rn, const struct execution_claim *cl,
-    enum claim_mode mode,
+    enum claim_mode mode, int uncommitted,
     struct script *loaded)
 {
 	struct run r;
@@ -362,6 +405,7 @@ run_one(struct runner *rn, const struct execution_claim *cl,
 	st.id = cl->id;
 	st.claim_pending = mode != CLAIMED;
 	st.claim_late = mode == CLAIM_AFTER_START;
+	st.uncommitted = uncommitted;
 	log_set_id(r.idtext);
 
 	if (run_load(&r, rn->db, &rn->versions, cl->script_id, loaded) == -1) {
@@ -378,7 +422,7 @@ run_one(struct runner *rn, const struct execution_claim *cl,
 	if (run_is_python(&r)) {
 		/* A venv build may take minutes: own the execution first, so
 		 * that it shows as running meanwhile. */
-		if (!claim_now(&st))
+		if (!own_now(&st))
 			goto out;
 		if (run_venv(&r, rn->db, rn->shm) == -1) {
 			finish_error(&st, &r);
@@ -491,7 +535,7 @@ serve_box(struct runner *rn, struct mailbox_job *j)
 	/* Inserted running: a caller of this node waits for its end. */
 	rn->answer_id = j->running ? j->id : 0;
 	if (run_one(rn, &cl, j->running ? CLAIMED : CLAIM_AFTER_START,
-	    have_s ? &s : NULL))
+	    j->uncommitted, have_s ? &s : NULL))
 		dispatch_backlog(rn->shm);
 	rn->answer_id = 0;
 	script_free(&s);
@@ -621,7 +665,7 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 				dispatch_wake_one(shm);
 			/* Its end may free its script's max_concurrency for
 			 * the next one queued: one scan more. */
-			if (run_one(&rn, &cl, CLAIMED, NULL))
+			if (run_one(&rn, &cl, CLAIMED, 0, NULL))
 				dispatch_backlog(shm);
 			free(cl.input_json);
 			continue;
@@ -639,7 +683,7 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 				dispatch_backlog(shm);  /* still queued */
 			}
 			if (claimed) {
-				if (run_one(&rn, &cl, CLAIM_AT_START,
+				if (run_one(&rn, &cl, CLAIM_AT_START, 0,
 				    have_s ? &hs : NULL))
 					dispatch_backlog(shm);
 				free(cl.input_json);

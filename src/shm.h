@@ -49,6 +49,15 @@ struct runner_mailbox {
 	double queued_ms;           /* clock_mono_ms() of the INSERT */
 	size_t input_len;           /* > MAILBOX_INPUT_MAX: from the row */
 	char input[MAILBOX_INPUT_MAX + 1];
+	/* An execution assigned before its row committed (dispatch.h,
+	 * dispatch_mailbox_assign_uncommitted): its id in `pending` (0:
+	 * none), the API worker that inserts it in `assigner`, and in
+	 * `settled` the id once its row is committed, minus the id once it
+	 * never will be (rolled back; or the worker died, and the master
+	 * settled it so); 0 until then. */
+	_Atomic int64_t pending;
+	_Atomic int32_t assigner;
+	_Atomic int64_t settled;
 
 	/* The final row of the last execution that a caller waited for, as
 	 * the API answers it (JSON), written by the runner alone and read

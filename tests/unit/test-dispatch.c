@@ -3,7 +3,8 @@
  * the daemon: the direct hand-off between API workers and runners and
  * the runners' scan decisions; the runners' mailboxes (reservation,
  * assignment, taking, the clean-up after a dead process, API workers
- * competing for one idle runner, the final row left for a waiter); the
+ * competing for one idle runner, the final row left for a waiter, an
+ * execution assigned before its row's commit and settled after); the
  * completion words. */
 #include "config.h"
 
@@ -453,12 +454,104 @@ wait_places(struct shm *shm)
 	return 0;
 }
 
+/*
+ * An execution assigned before its row's commit: the runner may take it
+ * but must wait until the API worker settles it, committed or not; a
+ * worker that dies first is settled "not committed" by the master.
+ */
+static int
+uncommitted(struct shm *shm)
+{
+	struct script s;
+	struct mailbox_job j;
+	int rpid = 0, box;
+
+	memset(&s, 0, sizeof(s));
+	s.id = 42;
+	snprintf(s.updated_at, sizeof(s.updated_at), "2026-11-26T12:00:00.123Z");
+	box = dispatch_mailbox_open(shm);
+	dispatch_mailbox_idle(shm, box);
+
+	/* Committed. */
+	ok(dispatch_mailbox_reserve(shm, &rpid) == box, "reserved");
+	dispatch_mailbox_assign_uncommitted(shm, box, 2001, 1, s.id,
+	    s.updated_at, "{}", 2);
+	ok(dispatch_mailbox_take(shm, box, &j) == 1 && j.id == 2001 &&
+	    j.uncommitted == 1, "taken, marked uncommitted");
+	free(j.input_json);
+	ok(dispatch_mailbox_settled(shm, box, 2001, 50) == -1,
+	    "not settled: the runner waits, then is told so");
+	dispatch_mailbox_settle(shm, box, 2001, 1);
+	ok(dispatch_mailbox_settled(shm, box, 2001, 50) == 1, "settled committed");
+	dispatch_mailbox_settle(shm, box, 2001, 0);
+	ok(dispatch_mailbox_settled(shm, box, 2001, 0) == 1,
+	    "settled once: a later word changes nothing");
+	ok(dispatch_mailbox_settled(shm, box, 2002, 0) == -1,
+	    "another id is not settled by it");
+
+	/* Not committed. */
+	dispatch_mailbox_idle(shm, box);
+	ok(dispatch_mailbox_reserve(shm, &rpid) == box, "reserved again");
+	dispatch_mailbox_assign_uncommitted(shm, box, 2002, 0, s.id,
+	    s.updated_at, "{}", 2);
+	dispatch_mailbox_settle(shm, box, 2002, 0);
+	ok(dispatch_mailbox_take(shm, box, &j) == 1 && j.uncommitted &&
+	    dispatch_mailbox_settled(shm, box, 2002, 0) == 0,
+	    "settled not committed before the runner looked");
+	free(j.input_json);
+
+	/* An ordinary assignment is never uncommitted. */
+	dispatch_mailbox_idle(shm, box);
+	ok(dispatch_mailbox_reserve(shm, &rpid) == box, "reserved once more");
+	dispatch_mailbox_assign(shm, box, 2003, 1, s.id, s.updated_at, "{}", 2);
+	ok(dispatch_mailbox_take(shm, box, &j) == 1 && !j.uncommitted,
+	    "an assignment after the commit is not marked");
+	free(j.input_json);
+
+	/* A worker (another process) dies between its assignment and its
+	 * settling; the runner (this process) waits on the box meanwhile
+	 * and is woken by the master's clean-up. */
+	dispatch_mailbox_idle(shm, box);
+	int go[2];
+	if (pipe(go) == -1)
+		return 2;
+	pid_t worker = fork();
+	if (worker == 0) {
+		char x;
+		int b = dispatch_mailbox_reserve(shm, &rpid);
+		dispatch_mailbox_assign_uncommitted(shm, b, 2004, 1, s.id,
+		    s.updated_at, "{}", 2);
+		if (read(go[0], &x, 1) != 1)
+			_exit(1);
+		_exit(0);       /* dies without settling */
+	}
+	while (!dispatch_mailbox_take(shm, box, &j))
+		usleep(1000);
+	free(j.input_json);
+	ok(j.id == 2004 && j.uncommitted, "the runner took the worker's job");
+	ok(dispatch_mailbox_settled(shm, box, 2004, 0) == -1, "not settled yet");
+	dispatch_mailbox_forget(shm, 999999);
+	ok(dispatch_mailbox_settled(shm, box, 2004, 0) == -1,
+	    "another pid's death settles nothing");
+	char x = 1;
+	if (write(go[1], &x, 1) != 1)
+		return 2;
+	waitpid(worker, NULL, 0);
+	dispatch_mailbox_forget(shm, worker);
+	ok(dispatch_mailbox_settled(shm, box, 2004, 0) == 0,
+	    "the master settles a dead worker's job as not committed");
+	close(go[0]);
+	close(go[1]);
+	return 0;
+}
+
 int
 main(void)
 {
 	plan_lazy();
 	/* Each part on a fresh region, as a daemon starts. */
 	if (handoffs(shm_create()) != 0 || boxes(shm_create()) != 0 ||
+	    uncommitted(shm_create()) != 0 ||
 	    done_words(shm_create()) != 0 || wait_places(shm_create()) != 0)
 		return 2;
 	return done_testing();
