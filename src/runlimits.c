@@ -378,9 +378,10 @@ apply_memory(struct sandbox_run *run, long long bytes, char *err,
 		 * memsw (RAM + swap) must stay at or above the RAM limit at
 		 * every step: raising, memsw goes first; lowering, it goes
 		 * second. Written before and after, whichever the first
-		 * refuses (EINVAL) the second sets.
+		 * refuses (EINVAL) the second sets; a fresh group has neither
+		 * limit yet, so it only ever lowers.
 		 */
-		if (run->sb->memv1_memsw)
+		if (run->sb->memv1_memsw && !run->v1_fresh[SANDBOX_MEMORY])
 			(void)cg_write(dir, "memory.memsw.limit_in_bytes", v);
 		if (cg_write(dir, "memory.limit_in_bytes", v) == -1)
 			goto fail;
@@ -388,7 +389,9 @@ apply_memory(struct sandbox_run *run, long long bytes, char *err,
 		    cg_write(dir, "memory.memsw.limit_in_bytes", v) == -1)
 			goto fail;
 	}
-	run->oom_kills0 = oom_kills(dir, version);
+	/* A group made for this run has counted nothing yet. */
+	run->oom_kills0 = version == 1 && run->v1_fresh[SANDBOX_MEMORY] ? 0 :
+	    oom_kills(dir, version);
 	return 0;
 fail:
 	snprintf(err, errlen, "cannot set the memory limit in \"%s\": %s", dir,
@@ -412,7 +415,8 @@ apply_pids(struct sandbox_run *run, long long pids, char *err, size_t errlen)
 		    dir, strerror(errno));
 		return -1;
 	}
-	run->pids_max0 = cg_keyed(dir, "pids.events", "max");
+	run->pids_max0 = version == 1 && run->v1_fresh[SANDBOX_PIDS] ? 0 :
+	    cg_keyed(dir, "pids.events", "max");
 	return 0;
 }
 

@@ -391,6 +391,12 @@ spare_init(struct sandbox_spare *sp)
 	sp->owner = getpid();
 	sp->next = no_cgroup;
 	sp->done = NULL;
+	for (int i = 0; i < SANDBOX_NCTRL; i++) {
+		sp->v1_keep[i].path = NULL;
+		sp->v1_keep[i].fd = -1;
+		sp->v1_keep[i].fresh = 0;
+		sp->v1_done[i] = NULL;
+	}
 }
 
 int
@@ -581,16 +587,21 @@ sandbox_free(struct sandbox *sb)
 			remove_cgroup(sp->next.path);
 		if (sp->done != NULL)
 			remove_cgroup(sp->done);
-		for (int i = 0; i < SANDBOX_NCTRL; i++)
+		for (int i = 0; i < SANDBOX_NCTRL; i++) {
 			if (sp->v1_keep[i].path != NULL) {
 				close(sp->v1_keep[i].fd);
 				remove_cgroup(sp->v1_keep[i].path);
 			}
+			if (sp->v1_done[i] != NULL)
+				remove_cgroup(sp->v1_done[i]);
+		}
 	}
 	free(sp->next.path);
 	free(sp->done);
-	for (int i = 0; i < SANDBOX_NCTRL; i++)
+	for (int i = 0; i < SANDBOX_NCTRL; i++) {
 		free(sp->v1_keep[i].path);
+		free(sp->v1_done[i]);
+	}
 	free(sb->cg2_base);
 	for (int i = 0; i < SANDBOX_NCTRL; i++)
 		free(sb->v1_base[i]);
@@ -721,7 +732,7 @@ new_children(const struct sandbox_run *run, pid_t *out, int max)
 	pid_t all[SANDBOX_MAX_KIDS];
 	int n = 0, i, k = 0;
 
-	list_children(getpid(), all, &n, SANDBOX_MAX_KIDS);
+	list_children(run->self, all, &n, SANDBOX_MAX_KIDS);
 	for (i = 0; i < n && k < max; i++)
 		if (!pid_in(all[i], run->before, run->nbefore))
 			out[k++] = all[i];
@@ -788,9 +799,9 @@ run_cgroup_close(struct run_cgroup *cg)
 /* "run-<pid>-<n>": unique on the host while this process lives, and
  * found by sandbox_reap_stale() once it is gone. */
 static void
-run_name(struct sandbox *sb, char *name, size_t len)
+run_name(struct sandbox *sb, pid_t self, char *name, size_t len)
 {
-	snprintf(name, len, "run-%ld-%lu", (long)getpid(), ++sb->spare.seq);
+	snprintf(name, len, "run-%ld-%lu", (long)self, ++sb->spare.seq);
 }
 
 /* The run cgroup made ahead by sandbox_tidy(), if this process has one:
@@ -800,7 +811,7 @@ spare_take(struct sandbox *sb, struct sandbox_run *run)
 {
 	struct sandbox_spare *sp = &sb->spare;
 
-	if (sp->owner != getpid() || sp->next.path == NULL)
+	if (sp->owner != run->self || sp->next.path == NULL)
 		return 0;
 	run->cg2 = sp->next;
 	run->cg2_user0_us = sp->next.user_us;
@@ -819,20 +830,21 @@ spare_take(struct sandbox *sb, struct sandbox_run *run)
  */
 #define V1_KEPT(ctl) ((ctl) == SANDBOX_CPU)
 
-/* The group of controller `ctl` kept from this process's last run, if
- * any: 1 (run has it), else 0. */
+/* The group of controller `ctl` kept from this process's last run or
+ * made ahead by sandbox_tidy(), if any: 1 (run has it), else 0. */
 static int
 v1_take(struct sandbox *sb, struct sandbox_run *run, int ctl)
 {
 	struct sandbox_spare *sp = &sb->spare;
 
-	if (!V1_KEPT(ctl) || sp->owner != getpid() ||
-	    sp->v1_keep[ctl].path == NULL)
+	if (sp->owner != run->self || sp->v1_keep[ctl].path == NULL)
 		return 0;
 	run->v1_path[ctl] = sp->v1_keep[ctl].path;
 	run->v1_procs_fd[ctl] = sp->v1_keep[ctl].fd;
+	run->v1_fresh[ctl] = sp->v1_keep[ctl].fresh;
 	sp->v1_keep[ctl].path = NULL;
 	sp->v1_keep[ctl].fd = -1;
+	sp->v1_keep[ctl].fresh = 0;
 	return 1;
 }
 
@@ -853,6 +865,7 @@ sandbox_run_init(struct sandbox_run *run)
 	run->cg2 = no_cgroup;
 	for (int i = 0; i < SANDBOX_NCTRL; i++)
 		run->v1_procs_fd[i] = -1;
+	run->cg2_populated = run->cg2_frozen = -1;
 	run->oom_kills0 = run->pids_max0 = -1;
 	run->pid = -1;
 }
@@ -872,10 +885,11 @@ sandbox_run_prepare(struct sandbox *sb, struct sandbox_run *run,
 		    strerror(errno));
 		return -1;
 	}
-	list_children(getpid(), run->before, &run->nbefore, SANDBOX_MAX_KIDS);
+	run->self = getpid();
+	list_children(run->self, run->before, &run->nbefore, SANDBOX_MAX_KIDS);
 	if (sb == NULL)
 		return 0;
-	run_name(sb, name, sizeof(name));
+	run_name(sb, run->self, name, sizeof(name));
 	if (sb->kind == SANDBOX_CGROUP2 && !spare_take(sb, run) &&
 	    make_run_cgroup2(sb, name, &run->cg2, err, errlen) == -1)
 		goto fail;
@@ -885,6 +899,7 @@ sandbox_run_prepare(struct sandbox *sb, struct sandbox_run *run,
 		if (make_run_cgroup(sb->v1_base[i], name, "tasks",
 		    &run->v1_path[i], &run->v1_procs_fd[i], err, errlen) == -1)
 			goto fail;
+		run->v1_fresh[i] = 1;
 	}
 	return 0;
 fail:
@@ -969,9 +984,16 @@ cg2_count(struct sandbox_run *run, int populated, int frozen)
 		run->cg2.sys_us = y;
 		run->cg2_counted = 1;
 	}
-	snprintf(path, sizeof(path), "%s/memory.peak", run->cg2.path);
+	if (!run->sb->cg2_peak_known) {
+		snprintf(path, sizeof(path), "%s/memory.peak", run->cg2.path);
+		if (access(path, F_OK) == 0 || errno == ENOENT) {
+			run->sb->cg2_has_peak = errno != ENOENT;
+			run->sb->cg2_peak_known = 1;
+		}
+	}
 	run->cg2_reusable = !populated && frozen == 0 && run->cg2_counted &&
-	    !run->cg2_killed && access(path, F_OK) == -1 && errno == ENOENT;
+	    !run->cg2_killed && run->sb->cg2_peak_known &&
+	    !run->sb->cg2_has_peak;
 }
 
 /*
@@ -1069,11 +1091,14 @@ sandbox_run_signal(struct sandbox_run *run, int sig)
 {
 	if (run->cg2.path != NULL) {
 		/* Nothing to signal in an empty cgroup, which nothing can
-		 * join but through us; and one never killed may serve the
+		 * join but through us (so it stays empty: sandbox_run_finish
+		 * need not look again); and one never killed may serve the
 		 * next run (cg2_count). */
-		if (cg2_populated(run, NULL) == 0)
+		run->cg2_populated = cg2_populated(run, &run->cg2_frozen);
+		if (run->cg2_populated == 0)
 			return;
 		cg2_signal(run, sig);
+		run->cg2_populated = -1;
 		run->cg2_killed |= sig == SIGKILL;
 	} else
 		fallback_signal(run, sig, 1);
@@ -1118,7 +1143,11 @@ sandbox_run_finish(struct sandbox_run *run)
 		/* cgroup.kill also kills what forks meanwhile: once is
 		 * enough; and none for an empty cgroup, which nothing can
 		 * join but through us. */
-		populated = cg2_populated(run, &frozen);
+		if (run->cg2_populated == 0) {
+			populated = 0;
+			frozen = run->cg2_frozen;
+		} else
+			populated = cg2_populated(run, &frozen);
 		if (populated != 0 && !run->cg2_killed) {
 			cg2_signal(run, SIGKILL);
 			run->cg2_killed = 1;
@@ -1163,7 +1192,8 @@ sandbox_run_stats(const struct sandbox_run *run, long long *user_us,
 			*sys_us = run->cg2.sys_us - run->cg2_sys0_us;
 		}
 		snprintf(path, sizeof(path), "%s/memory.peak", run->cg2.path);
-		if (read_small(path, text, sizeof(text)) > 0 &&
+		if ((!run->sb->cg2_peak_known || run->sb->cg2_has_peak) &&
+		    read_small(path, text, sizeof(text)) > 0 &&
 		    (v = strtoll(text, NULL, 10) / 1024) > *peak_kb)
 			*peak_kb = v;
 	}
@@ -1198,8 +1228,11 @@ sandbox_run_release(struct sandbox_run *run)
 {
 	struct sandbox_spare *sp = run->sb != NULL ? &run->sb->spare : NULL;
 
+	/* Only the process that made the spares may use them. */
+	if (sp != NULL && sp->owner != run->self)
+		sp = NULL;
 	if (run->cg2.path != NULL && run->cg2_reusable && sp != NULL &&
-	    sp->owner == getpid() && sp->next.path == NULL) {
+	    sp->next.path == NULL) {
 		/* It serves the next run, with its descriptors and
 		 * counters. */
 		sp->next = run->cg2;
@@ -1208,7 +1241,7 @@ sandbox_run_release(struct sandbox_run *run)
 	run_cgroup_close(&run->cg2);
 	for (int i = 0; i < SANDBOX_NCTRL; i++) {
 		if (run->v1_path[i] != NULL && V1_KEPT(i) && sp != NULL &&
-		    sp->owner == getpid() && sp->v1_keep[i].path == NULL &&
+		    sp->v1_keep[i].path == NULL &&
 		    v1_empty(run->v1_path[i])) {
 			/* It serves the next run, joined the same way. */
 			sp->v1_keep[i].path = run->v1_path[i];
@@ -1221,8 +1254,7 @@ sandbox_run_release(struct sandbox_run *run)
 			close(run->v1_procs_fd[i]);
 		run->v1_procs_fd[i] = -1;
 	}
-	if (run->cg2.path != NULL && sp != NULL && sp->owner == getpid() &&
-	    sp->done == NULL) {
+	if (run->cg2.path != NULL && sp != NULL && sp->done == NULL) {
 		/* Removed by sandbox_tidy(), once the result is recorded. */
 		sp->done = run->cg2.path;
 		run->cg2.path = NULL;
@@ -1232,6 +1264,12 @@ sandbox_run_release(struct sandbox_run *run)
 	free(run->cg2.path);
 	run->cg2.path = NULL;
 	for (int i = 0; i < SANDBOX_NCTRL; i++) {
+		if (run->v1_path[i] != NULL && sp != NULL &&
+		    sp->v1_done[i] == NULL) {
+			/* Removed by sandbox_tidy() too. */
+			sp->v1_done[i] = run->v1_path[i];
+			run->v1_path[i] = NULL;
+		}
 		if (run->v1_path[i] != NULL)
 			remove_cgroup(run->v1_path[i]);
 		free(run->v1_path[i]);
@@ -1252,17 +1290,37 @@ sandbox_tidy(struct sandbox *sb)
 		free(sp->done);
 		sp->done = NULL;
 	}
-	if (sb->kind != SANDBOX_CGROUP2 || sp->next.path != NULL)
-		return;
-	run_name(sb, name, sizeof(name));
-	if (make_run_cgroup2(sb, name, &sp->next, err, sizeof(err)) == -1) {
-		/* The next run tries again, and reports it; an idle runner
-		 * comes here every poll interval: say it once. */
-		if (!sp->failing++)
-			log_warnx("%s", err);
-		return;
+	for (int i = 0; i < SANDBOX_NCTRL; i++) {
+		if (sp->v1_done[i] != NULL)
+			remove_cgroup(sp->v1_done[i]);
+		free(sp->v1_done[i]);
+		sp->v1_done[i] = NULL;
+	}
+	name[0] = '\0';
+	if (sb->kind == SANDBOX_CGROUP2 && sp->next.path == NULL) {
+		run_name(sb, sp->owner, name, sizeof(name));
+		if (make_run_cgroup2(sb, name, &sp->next, err,
+		    sizeof(err)) == -1)
+			goto fail;
+	}
+	for (int i = 0; i < SANDBOX_NCTRL; i++) {
+		if (sb->v1_base[i] == NULL || sp->v1_keep[i].path != NULL)
+			continue;
+		if (name[0] == '\0')
+			run_name(sb, sp->owner, name, sizeof(name));
+		if (make_run_cgroup(sb->v1_base[i], name, "tasks",
+		    &sp->v1_keep[i].path, &sp->v1_keep[i].fd, err,
+		    sizeof(err)) == -1)
+			goto fail;
+		sp->v1_keep[i].fresh = 1;
 	}
 	sp->failing = 0;
+	return;
+fail:
+	/* The next run tries again, and reports it; an idle runner comes
+	 * here every poll interval: say it once. */
+	if (!sp->failing++)
+		log_warnx("%s", err);
 }
 
 /* Is "run-<pid>-<n>" the cgroup of a run whose runner is gone? */

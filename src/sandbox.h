@@ -60,10 +60,10 @@ struct run_cgroup {
 #define RUN_CGROUP_NONE { NULL, -1, -1, 0, 0 }
 
 /*
- * Between two runs of a process (sandbox_tidy), its next run cgroup v2 is
- * made ahead and the last one removed, so that neither mkdir nor rmdir of
- * a cgroup stands between a request and its child, or between the child's
- * end and its recorded result. A cgroup that the last run left empty
+ * Between two runs of a process (sandbox_tidy), its next run cgroup v2 and
+ * its next cgroup v1 groups are made ahead and the last ones removed, so
+ * that neither mkdir nor rmdir of a cgroup stands between a request and
+ * its child, or between the child's end and its recorded result. A cgroup that the last run left empty
  * serves the next run instead, unless the hierarchy gives it a
  * memory.peak (a per-run peak needs a fresh cgroup): then no cgroup is
  * made or removed at all, and the run's CPU times are the growth of its
@@ -76,13 +76,16 @@ struct sandbox_spare {
 	char *done;             /* the last run's, to remove, or NULL */
 	unsigned long seq;      /* runs numbered so far (cgroup names) */
 	int failing;            /* making one failed: said once, until it works */
-	/* A cgroup v1 group the last run left empty, kept for the next (the
-	 * cpu one only: sandbox.c, V1_KEPT), with its tasks file open in
-	 * fd; path NULL: none (fd is then meaningless). */
+	/* The next run's cgroup v1 group of each controller, with its tasks
+	 * file open in fd: one the last run left empty (the cpu one only:
+	 * sandbox.c, V1_KEPT), or a fresh one made ahead (`fresh`); path
+	 * NULL: none (fd is then meaningless). */
 	struct {
 		char *path;
 		int fd;
+		int fresh;
 	} v1_keep[SANDBOX_NCTRL];
+	char *v1_done[SANDBOX_NCTRL];   /* the last run's, to remove */
 };
 
 struct sandbox {
@@ -93,6 +96,10 @@ struct sandbox {
 	 * cgroups v2 lack, or NULL ([SANDBOX_MEMORY] also for accounting). */
 	char *v1_base[SANDBOX_NCTRL];
 	int memv1_memsw;        /* those memory groups have memory.memsw.* */
+	/* Whether run cgroups v2 have a memory.peak (cg2_has_peak), once
+	 * known from the first run cgroup looked at (each process finds out
+	 * for itself). */
+	int cg2_peak_known, cg2_has_peak;
 	struct sandbox_spare spare;
 };
 
@@ -188,6 +195,10 @@ struct sandbox_run {
 	 * NULL, with its tasks file open close-on-exec (else -1). */
 	char *v1_path[SANDBOX_NCTRL];
 	int v1_procs_fd[SANDBOX_NCTRL];
+	int v1_fresh[SANDBOX_NCTRL];    /* made for this run: counters at 0 */
+	/* cgroup.events as last read: 0 once seen unpopulated (nothing
+	 * joins an empty run cgroup but through us), and frozen then. */
+	int cg2_populated, cg2_frozen;
 	int cg2_cloned;         /* the child was created inside it already */
 	int cg2_killed;         /* cgroup.kill written: nothing forks there */
 	/* cpu.stat of the run cgroup before the run (one kept from an
@@ -198,6 +209,7 @@ struct sandbox_run {
 	/* The limit counters of the run's cgroups before it (runlimits.c):
 	 * OOM kills, forks refused at pids.max; -1: none to read. */
 	long long oom_kills0, pids_max0;
+	pid_t self;             /* the calling process (getpid) */
 	pid_t pid;              /* the child, once forked */
 	/* our own children before the run: never reaped by exec.c */
 	pid_t before[SANDBOX_MAX_KIDS];
