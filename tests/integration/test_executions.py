@@ -1337,6 +1337,67 @@ def test_run_cgroups_do_not_pile_up():
     assert run(s["id"])["status"] == "succeeded"
 
 
+def host_v1_run_group_bases():
+    """Where the runners make per-run cgroup v1 groups (sandbox.c,
+    detect_v1): for each of the memory, pids and cpu controllers mounted
+    alone as cgroup v1, "<mount><a runner's own group>/scriptorch", when
+    that directory exists (the daemon made it: cgroup v2 lacks the
+    controller here). Returns {controller: base}."""
+    runner = runners()[0]
+    mounts = {}
+    with open(f"/proc/{runner}/mountinfo") as f:
+        for line in f:
+            pre, post = line.split(" - ")
+            fstype, _, opts = post.split()[:3]
+            if fstype == "cgroup":
+                for ctl in ("memory", "pids", "cpu"):
+                    if ctl in opts.split(","):
+                        mounts[ctl] = pre.split()[4]
+    own = {}
+    with open(f"/proc/{runner}/cgroup") as f:
+        for line in f:
+            _, ctls, path = line.rstrip("\n").split(":", 2)
+            for ctl in ctls.split(","):
+                own[ctl] = path
+    bases = {}
+    for ctl, mnt in mounts.items():
+        base = os.path.join(mnt + own.get(ctl, "/"), "scriptorch")
+        if os.path.isdir(base):
+            bases[ctl] = base
+    return bases
+
+
+def test_run_cgroups_v1_do_not_pile_up():
+    """Where a run gets cgroup v1 groups of its own (this machine: memory,
+    pids, cpu), each runner holds one group per controller between runs:
+    the cpu one kept from its last run, the others made ahead for its next
+    run, the last run's removed (sandbox.h, struct sandbox_spare); a dead
+    runner's go with the clean-up of the runner that replaces it."""
+    bases = host_v1_run_group_bases()
+    if not bases:
+        pytest.skip("runs get no cgroup v1 groups on this host")
+
+    def made(base, pids):
+        return sorted(int(d.split("-")[1]) for d in os.listdir(base)
+                      if d.startswith("run-") and int(d.split("-")[1]) in pids)
+
+    s = register(write_script(unique("cg1") + ".sh", "#!/bin/sh\necho hi\n"))
+    for _ in range(12):
+        assert run(s["id"])["status"] == "succeeded"
+    pids = runners()
+    for ctl, base in bases.items():
+        wait_for(lambda: made(base, set(pids)) == pids, timeout=10,
+                 what=f"one {ctl} group per runner in {base}: {made(base, set(pids))}")
+    victim = pids[0]
+    os.kill(victim, signal.SIGKILL)
+    wait_for(lambda: (lambda p: p if len(p) == len(pids) and victim not in p else None)(runners()),
+             timeout=20, what="a new runner")
+    for ctl, base in bases.items():
+        wait_for(lambda: not made(base, {victim}), timeout=20,
+                 what=f"the dead runner's {ctl} group to go")
+    assert run(s["id"])["status"] == "succeeded"
+
+
 @pytest.fixture(scope="module")
 def cpu_burner():
     """Spins until it has used 300 ms of CPU by its own clock: a known
