@@ -121,13 +121,13 @@ has() {		# has HEADERS LINE: HEADERS has LINE (case aside), verbatim
 H=$(headers "$URL/api/v1/health")
 check "HTTPS answers carry HSTS: Strict-Transport-Security: max-age=63072000" \
 	has "$H" 'Strict-Transport-Security: max-age=63072000' || diag "$H"
-H=$(headers "$URL/api/v1/health?q=$(head -c 20000 /dev/zero | tr '\0' a)")
+# A URI over nginx's buffers: its own 414 (HTTP/1.1: over HTTP/2 nginx
+# resets the stream instead of answering).
+H=$(headers --http1.1 "$URL/api/v1/health?q=$(head -c 20000 /dev/zero | tr '\0' a)")
 check "nginx's own errors over HTTPS carry HSTS and nosniff too" \
-	eval 'has "$H" "Strict-Transport-Security: max-age=63072000" &&
+	eval 'printf "%s\n" "$H" | grep -q "^HTTP/1.1 414" &&
+		has "$H" "Strict-Transport-Security: max-age=63072000" &&
 		has "$H" "X-Content-Type-Options: nosniff"' || diag "$H"
-H=$(headers "$HTTP_URL/api/v1/health")
-check "plain HTTP answers carry no HSTS" \
-	eval '! printf "%s\n" "$H" | grep -qi "^Strict-Transport-Security"' || diag "$H"
 check "HTTPS speaks HTTP/2 (ALPN)" \
 	test "$("${CURL[@]}" -s --http2 -o /dev/null -w '%{http_version}' "$URL/api/v1/health")" = 2
 redirected() {	# redirected PATH [CURL-ARGS...]: http://SITE/PATH answers 308
