@@ -52,7 +52,7 @@ fi
 	fail "output must not be the input"
 
 # The LUT: a shipped one by name, or a .cube file by absolute path.
-shipped=$(cd "$here/luts" && ls *.cube | sed 's/\.cube$//' | tr '\n' ' ')
+shipped=$(cd "$here/luts" && ls -- *.cube | sed 's/\.cube$//' | tr '\n' ' ')
 case $lut in
 /*)
 	case $lut in *.cube) ;; *) fail "LUT file \"$lut\" is not a .cube file" ;; esac

@@ -130,7 +130,7 @@ for f in $files; do
 	mv -f "$stage/$f" "$outdir/$f"
 	n=${f#"$prefix"}
 	n=${n%."$format"}
-	n=$(expr "$n" + 0)
+	n=$(awk -v n="$n" 'BEGIN { print n + 0 }')
 	list="$list${list:+,}{\"number\":$n,\"file\":$(json_str "$outdir/$f")}"
 	count=$((count + 1))
 done

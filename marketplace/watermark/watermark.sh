@@ -130,7 +130,7 @@ inputs=
 if [ -n "$image" ]; then
 	wm_w=$(awk -v w="$width" -v s="$scale" 'BEGIN { v = int(w * s / 2 + 0.5) * 2; print v < 2 ? 2 : v }')
 	inputs="-i"
-	chain="[1:v]format=rgba,colorchannelmixer=aa=$opacity,scale=$wm_w:-2[wm];$chain[base];[base][wm]overlay=$img_xy:format=auto"
+	chain="[1:v]format=rgba,colorchannelmixer=aa=$opacity,scale=$wm_w:-2[wm];${chain}[base];[base][wm]overlay=$img_xy:format=auto"
 fi
 if [ -n "$text" ]; then
 	printf '%s' "$text" >./wm-text
