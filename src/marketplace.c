@@ -343,7 +343,15 @@ place_copy(const struct conf *c, const struct market_item *it,
 	int sfd = -1, dfd = -1, made = 0, placed = 0;
 
 	buf_printf(&base, "%s/" MARKET_INSTALL_SUBDIR, c->script_roots[0]);
-	if (mkdir(buf_str(&base), 0755) == -1 && errno != EEXIST) {
+	/* Made 0755 whatever the daemon's umask: the run users go through
+	 * it to every install. */
+	if (mkdir(buf_str(&base), 0700) == 0) {
+		if (chmod(buf_str(&base), 0755) == -1) {
+			verr_set(e, "", "cannot chmod \"%s\": %s", buf_str(&base),
+			    strerror(errno));
+			goto out;
+		}
+	} else if (errno != EEXIST) {
 		if (errno == ENOENT)
 			verr_set(e, "", "the first script root, \"%s\", does not "
 			    "exist: the marketplace installs there",

@@ -485,12 +485,23 @@ def test_an_item_whose_tool_is_missing_is_refused_with_the_reason():
     shutil.copytree(os.path.join(live, "sequence-check"), os.path.join(market, "broken"))
     with open(os.path.join(market, "broken", "README.md"), "w") as f:
         f.write("# Nothing about the parameters\n")
+    shutil.copytree(os.path.join(live, "color-correct"), os.path.join(market, "fits"))
+    # This node's maxima, below the item's timeout (3600) and memory (2048).
+    text = re.sub(r"(?m)^marketplace_dir = .*$", f"marketplace_dir = {market}", original)
+    text = re.sub(r"(?m)^max_timeout_s = .*$", "max_timeout_s = 600", text)
+    assert "[limits]" not in text
+    text += "\n[limits]\nmemory_mb = 512\nmemory_mb_max = 1024\n"
     try:
         with open(CONF, "w") as f:
-            f.write(re.sub(r"(?m)^marketplace_dir = .*$", f"marketplace_dir = {market}", original))
+            f.write(text)
         reload_daemon()
         items = listing()
-        assert set(items) == {"needs-tool"}, "the broken item is left out"
+        assert set(items) == {"needs-tool", "fits"}, "the broken item is left out"
+        fits = call("POST", "/api/v1/marketplace/fits/install", {"name": unique("fits")})
+        assert fits.status == 201, fits
+        assert fits.json["timeout_s"] == 600 and fits.json["limits"] == {"memory_mb": 1024}, \
+            "the item's timeout and limits are lowered to this node's maxima"
+        call("DELETE", f"/api/v1/admin/scripts/{fits.json['id']}")
         assert items["needs-tool"]["tools_missing"] == ["scriptorch-no-such-tool"], items
         err = assert_error(call("POST", "/api/v1/marketplace/needs-tool/install", {"name": unique("nt")}),
                            422, "validation_failed")
