@@ -184,7 +184,9 @@ export function register({ test, assert, waitFor, waitText, load, go, shot, expe
       await page.setViewportSize({ width: 1280, height: 900 });
     }
     assert(!over.length, over.join('; '));
-    assert(await page.locator('main').getByText('null', { exact: true }).count() === 0, 'no stray "null" on the page');
+    const stray = await page.evaluate(() => [...document.querySelector('main').childNodes]
+      .filter((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim()).map((n) => n.textContent));
+    assert(!stray.length, `text loose in the page (a "null" of an absent element?): ${JSON.stringify(stray)}`);
   });
 
   test('marketplace: an unknown item says so', async (page) => {
