@@ -173,9 +173,9 @@ market_files() {	# every item with its metadata, docs and script; frame-stats an
 	test -f "$m/color-correct/luts/warm.cube" -a -x "$m/watermark/watermark.sh" &&
 		test "$(head -c 4 "$m/frame-stats/frame-stats" | od -An -c | tr -d ' ')" = '177ELF' &&
 		test -x "$m/frame-stats/frame-stats" &&
-		test -z "$(find "$m" -name '*.[ch]')"
+		test -z "$(find "$m" -name '*.[cho]' -o -name '.*')"
 }
-check "the marketplace is installed in /usr/share/scriptorch/marketplace (frame-stats built, no sources)" \
+check "the marketplace is installed in /usr/share/scriptorch/marketplace (frame-stats built; no sources, objects or dot files)" \
 	market_files
 check "ffmpeg is a Recommends of the package" \
 	sh -c "dpkg-deb -f '$DEB' Recommends | grep -qw ffmpeg"
