@@ -105,8 +105,9 @@ check_tools(yajl_val tools, struct verr *e)
 		yajl_val t = tools->u.array.values[i];
 		size_t n = YAJL_IS_STRING(t) ? strlen(t->u.string) : 0;
 
-		if (n == 0 || n > 64 || strspn(t->u.string, "abcdefghijklmnop"
-		    "qrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-") != n) {
+		if (n == 0 || n > 64 || strspn(t->u.string,
+		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789._+-") != n) {
 			verr_set(e, "tools", "item.json: tools[%zu] must be a "
 			    "program's name (letters, digits, . _ + -)", i);
 			return -1;
@@ -150,8 +151,8 @@ check_inputs(yajl_val inputs, struct verr *e)
 				required = 1;
 		if (json_get_str(p, "title") == NULL ||
 		    json_get_str(p, "description") == NULL) {
-			verr_set(e, "inputs", "item.json: parameter \"%s\" needs "
-			    "a title and a description", key);
+			verr_set(e, "inputs", "item.json: parameter \"%s\" "
+			    "needs a title and a description", key);
 			return -1;
 		}
 		if (!required && json_get(p, "default") == NULL) {
@@ -182,7 +183,8 @@ check_meta(struct market_item *it, struct verr *e)
 			if (strcmp(meta_keys[j], k) == 0)
 				break;
 		if (meta_keys[j] == NULL) {
-			verr_set(e, k, "item.json has unknown member \"%s\"", k);
+			verr_set(e, k, "item.json has unknown member \"%s\"",
+			    k);
 			return -1;
 		}
 	}

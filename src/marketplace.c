@@ -148,8 +148,8 @@ marketplace_list(struct db *db, const struct conf *c,
 		if (market_item_load(c->marketplace_dir, names[i], &it, &gone,
 		    &e) == -1) {
 			if (!gone)
-				log_warnx("marketplace item \"%s/%s\" left out: "
-				    "%s", c->marketplace_dir, names[i],
+				log_warnx("marketplace item \"%s/%s\" left "
+				    "out: %s", c->marketplace_dir, names[i],
 				    e.message);
 			free(names[i]);
 			continue;
@@ -284,8 +284,8 @@ copy_dir(int sfd, int dfd, int depth, struct copy *cp)
 			int s2 = -1, d2 = -1, r2;
 
 			if (depth >= COPY_MAX_DEPTH) {
-				verr_set(cp->e, "", "the item nests deeper than "
-				    "%d directories: not copied",
+				verr_set(cp->e, "", "the item nests deeper "
+				    "than %d directories: not copied",
 				    COPY_MAX_DEPTH);
 				goto out;
 			}
@@ -299,9 +299,10 @@ copy_dir(int sfd, int dfd, int depth, struct copy *cp)
 			    O_NOFOLLOW | O_CLOEXEC)) == -1) {
 				copy_fail(cp, "open", errno);
 				r2 = -1;
-			} else if ((r2 = copy_dir(s2, d2, depth + 1, cp)) == 0 &&
-			    fchmod(d2, 0755) == -1)
+			} else if ((r2 = copy_dir(s2, d2, depth + 1, cp)) ==
+			    0 && fchmod(d2, 0755) == -1) {
 				r2 = copy_fail(cp, "chmod", errno);
+			}
 			if (s2 != -1)
 				close(s2);
 			if (d2 != -1)
@@ -309,9 +310,9 @@ copy_dir(int sfd, int dfd, int depth, struct copy *cp)
 			if (r2 == -1)
 				goto out;
 		} else {
-			verr_set(cp->e, "", "the item's \"%s\" is not a regular "
-			    "file or a directory (a symbolic link?): not "
-			    "copied", buf_str(&cp->where));
+			verr_set(cp->e, "", "the item's \"%s\" is not a "
+			    "regular file or a directory (a symbolic link?): "
+			    "not copied", buf_str(&cp->where));
 			goto out;
 		}
 	}
@@ -347,14 +348,14 @@ place_copy(const struct conf *c, const struct market_item *it,
 	 * it to every install. */
 	if (mkdir(buf_str(&base), 0700) == 0) {
 		if (chmod(buf_str(&base), 0755) == -1) {
-			verr_set(e, "", "cannot chmod \"%s\": %s", buf_str(&base),
-			    strerror(errno));
+			verr_set(e, "", "cannot chmod \"%s\": %s",
+			    buf_str(&base), strerror(errno));
 			goto out;
 		}
 	} else if (errno != EEXIST) {
 		if (errno == ENOENT)
-			verr_set(e, "", "the first script root, \"%s\", does not "
-			    "exist: the marketplace installs there",
+			verr_set(e, "", "the first script root, \"%s\", does "
+			    "not exist: the marketplace installs there",
 			    c->script_roots[0]);
 		else
 			verr_set(e, "", "cannot create \"%s\": %s%s",
@@ -514,7 +515,8 @@ registration(const struct conf *c, const struct market_item *it,
 	pass(&w, it, "network");
 	if ((v = market_item_get(it, "timeout_s")) != NULL) {
 		jw_key(&w, "timeout_s");
-		if (YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) > c->max_timeout_s)
+		if (YAJL_IS_INTEGER(v) &&
+		    YAJL_GET_INTEGER(v) > c->max_timeout_s)
 			jw_int(&w, c->max_timeout_s);
 		else
 			jw_value(&w, v);
@@ -557,8 +559,8 @@ parse_body(yajl_val body, const char *item, const char **script,
 			*script = v->u.string;
 		} else if (strcmp(k, "enabled") == 0) {
 			if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
-				verr_set(e, "enabled", "enabled must be true or "
-				    "false");
+				verr_set(e, "enabled", "enabled must be true "
+				    "or false");
 				return -1;
 			}
 			*enabled = YAJL_IS_TRUE(v);
