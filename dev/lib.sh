@@ -155,6 +155,7 @@ runner_workers = ${SCRIPTORCH_RUNNERS:-4}
 log_level = ${SCRIPTORCH_LOG_LEVEL:-info}
 shutdown_timeout_s = 10
 secret_key_file = $STATE/secret.key
+marketplace_dir = $RUNTIME/marketplace
 
 [database]
 socket = $STATE/mysql.sock
@@ -284,6 +285,17 @@ admin_token() {
 		--name "${1:-dev-admin}" --role admin
 }
 
+# The marketplace as `make install` lays it out, with the frame-stats
+# item's program from $BUILD, beside the venvs: the daemon offers it from
+# there (marketplace_dir), a directory every user can reach wherever the
+# checkout is.
+install_marketplace() {
+	rm -rf "$RUNTIME/marketplace"
+	make -C "$BUILD" -s install-marketplace \
+		marketplacedir="$RUNTIME/marketplace" >"$STATE/marketplace-install.log" 2>&1 ||
+		{ cat "$STATE/marketplace-install.log" >&2; die "cannot install the marketplace"; }
+}
+
 # Brings everything up; sets TOKEN. $STATE/env (the URL and an admin
 # token, which dev/up and dev/test write) is made 0600 here first: they
 # rewrite it in place, which keeps the mode.
@@ -298,6 +310,7 @@ stack_up() {
 	# (under /root or a mktemp -d directory): a copy beside the venvs.
 	install -D -m 0755 "$REPO/libexec/scriptorch-venv" \
 		"$RUNTIME/libexec/scriptorch-venv"
+	install_marketplace
 	start_mariadb
 	ensure_secret_key "$STATE/secret.key"
 	write_conf "$STATE/scriptorch.conf"

@@ -37,6 +37,10 @@ void api_scripts_update(struct request *r);
 void api_scripts_delete(struct request *r);
 void api_scripts_versions(struct request *r);
 
+/* api_marketplace.c */
+void api_marketplace_list(struct request *r);
+void api_marketplace_install(struct request *r);
+
 /* api_venvs.c */
 void api_venvs_list(struct request *r);
 void api_venvs_get(struct request *r);
@@ -55,6 +59,10 @@ unsigned long long api_param_id(struct request *r, int i, const char *what);
 void api_list_open(struct jw *w, struct buf *out, const char *key);
 void api_list_send(struct request *r, struct jw *w, struct buf *out);
 void api_list_drop(struct jw *w, struct buf *out);
+/* The single-script answer (api_scripts.c): the script as the caller's
+ * role sees it, its effective_limits and, for python, its venv. */
+struct script;
+void api_script_answer(struct request *r, int status, const struct script *s);
 /* Answers for a failed store/service call: 503 when the database is
  * unreachable, 500 otherwise (logged with the request id). */
 void api_db_failure(struct request *r, struct db *db);

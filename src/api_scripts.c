@@ -50,10 +50,19 @@ view_of(const struct request *r)
 	return r->role == ROLE_ADMIN ? SCRIPT_VIEW_ADMIN : SCRIPT_VIEW_MASKED;
 }
 
+static void answer_script(struct request *r, int status,
+    const struct script *s, int with_venv);
+
 /* The single-script view: the object, "effective_limits" (its limits
  * over this node's configured defaults, within the maxima: runlimits.h),
  * plus "venv" for python scripts (venv_write_for_script: its venv's key,
  * status and id). */
+void
+api_script_answer(struct request *r, int status, const struct script *s)
+{
+	answer_script(r, status, s, 1);
+}
+
 static void
 answer_script(struct request *r, int status, const struct script *s,
     int with_venv)

@@ -46,6 +46,7 @@ static const struct key keys[] = {
 	{ "daemon", "socket_mode", K_STR, O(socket_mode), "0660", 0, 0 },
 	{ "daemon", "max_waiting_workers", K_AUTO, O(max_waiting_workers), "auto", 0, 255 },
 	{ "daemon", "secret_key_file", K_STR, O(secret_key_file), SYSCONFDIR "/scriptorch/secret.key", 0, 0 },
+	{ "daemon", "marketplace_dir", K_STR, O(marketplace_dir), PKGDATADIR "/marketplace", 0, 0 },
 
 	{ "database", "host", K_STR, O(db_host), "localhost", 0, 0 },
 	{ "database", "port", K_INT, O(db_port), "3306", 0, 65535 },
@@ -523,6 +524,11 @@ conf_validate(const struct conf *c, char *err, size_t errlen)
 	if (c->secret_key_file[0] != '/') {
 		snprintf(err, errlen, "[daemon] secret_key_file must be an "
 		    "absolute path, not \"%s\"", c->secret_key_file);
+		return -1;
+	}
+	if (c->marketplace_dir[0] != '/') {
+		snprintf(err, errlen, "[daemon] marketplace_dir must be an "
+		    "absolute path, not \"%s\"", c->marketplace_dir);
 		return -1;
 	}
 	if (c->python[0] != '/') {

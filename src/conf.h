@@ -28,6 +28,8 @@ struct conf {
 	char *socket_mode;        /* octal, for a unix socket */
 	int max_waiting_workers;  /* CONF_AUTO: conf_max_waiting() decides */
 	char *secret_key_file;    /* the node's key for secrets (secret.h) */
+	char *marketplace_dir;    /* the ready-made scripts offered
+	                           * (marketplace.h) */
 
 	/* [database] */
 	char *db_host;

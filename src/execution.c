@@ -167,6 +167,30 @@ out:
 }
 
 /*
+ * The input a run gets: what the caller sent, with each missing
+ * top-level property that has a "default" in the script's inputs schema
+ * filled (schema_apply_defaults). *filled is NULL when nothing was
+ * filled (the caller's input stands), else a new tree the caller frees.
+ * Only schemas that name a default are parsed here.
+ */
+static enum execution_outcome
+input_with_defaults(const struct script *s, yajl_val input, yajl_val *filled,
+    struct verr *e)
+{
+	yajl_val schema;
+	int n;
+
+	*filled = NULL;
+	if (s->inputs_json == NULL || strstr(s->inputs_json, "\"default\"") ==
+	    NULL)
+		return EXECUTION_OK;
+	schema = json_parse(s->inputs_json, strlen(s->inputs_json), NULL, 0);
+	n = schema_apply_defaults(schema, input, filled, e);
+	yajl_tree_free(schema);
+	return n < 0 ? EXECUTION_INVALID : EXECUTION_OK;
+}
+
+/*
  * The input as it is stored: its compact JSON in `shown`, with "***" for
  * each secret property (schema.h), whose values go sealed under the
  * node's key into `sealed` (left empty when there are none). A secret
@@ -358,13 +382,20 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	enum execution_outcome rc;
 	struct buf in_json = BUF_INIT, in_sealed = BUF_INIT;
 	int box = -1, runner_pid = 0, queue_full = sub->queue_full;
+	yajl_val filled = NULL;
 
 	/* A key known within its 24 h: its execution, before any check. */
 	if (idem_known(db, sub, queued, id, e, &rc))
 		return rc;
 	*id = 0;
-	if ((rc = execution_check_input(s, input, e)) != EXECUTION_OK)
+	/* Defaults fill the input before the check: what is checked is
+	 * what is stored and what the run gets. */
+	if ((rc = input_with_defaults(s, input, &filled, e)) != EXECUTION_OK)
 		return rc;
+	if (filled != NULL)
+		input = filled;
+	if ((rc = execution_check_input(s, input, e)) != EXECUTION_OK)
+		goto out;
 	if ((rc = input_stored(c, s, input, &in_json, &in_sealed, e)) !=
 	    EXECUTION_OK)
 		goto out;
@@ -445,6 +476,7 @@ out:
 	idem_abort(db, sub);
 	buf_free(&in_json);
 	buf_free(&in_sealed);
+	yajl_tree_free(filled);
 	return rc;
 }
 

@@ -141,7 +141,10 @@ enum execution_outcome execution_check_input(const struct script *s,
     yajl_val input, struct verr *e);
 
 /*
- * Checks the input (execution_check_input) and queues an execution of
+ * Fills the input's missing top-level properties from the defaults of
+ * the script's inputs schema (schema_apply_defaults: what is checked,
+ * stored and run is the filled input), checks it
+ * (execution_check_input) and queues an execution of
  * the prepared script with `trigger`, unless the queue is full
  * (EXECUTION_OVERLOADED; a full queue turns away only a run that would wait
  * for a runner). An idle runner of this node, reserved before the

@@ -342,6 +342,16 @@ registry_create(struct db *db, const struct conf *c, void *magic,
     struct shm *shm, yajl_val body, const char *actor, struct script *out,
     struct verr *e)
 {
+	return registry_create_with(db, c, magic, shm, body, actor, NULL, NULL,
+	    out, e);
+}
+
+enum reg_status
+registry_create_with(struct db *db, const struct conf *c, void *magic,
+    struct shm *shm, yajl_val body, const char *actor,
+    int (*in_tx)(void *arg, struct db *db, long long id), void *arg,
+    struct script *out, struct verr *e)
+{
 	struct script s;
 	unsigned changed;
 	long long id;
@@ -365,7 +375,7 @@ registry_create(struct db *db, const struct conf *c, void *magic,
 	if (store_script_insert(db, &s, &id) == -1 ||
 	    store_script_version_add(db, id, s.version) == -1 ||
 	    store_audit(db, actor, "script.create", "script", id,
-	    s.name) == -1) {
+	    s.name) == -1 || (in_tx != NULL && in_tx(arg, db, id) == -1)) {
 		rs = write_failed(db, &s, e);
 		db_tx_rollback(db);
 		goto out;

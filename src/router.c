@@ -55,6 +55,10 @@ const struct route routes[] = {
 	  "/api/v1/admin/venvs/{id}" },
 	{ "DELETE", "/api/v1/admin/venvs/{}", api_venvs_delete, ROLE_ADMIN,
 	  "/api/v1/admin/venvs/{id}" },
+	{ "GET", "/api/v1/marketplace", api_marketplace_list, ROLE_VIEWER,
+	  "/api/v1/marketplace" },
+	{ "POST", "/api/v1/marketplace/{}/install", api_marketplace_install,
+	  ROLE_ADMIN, "/api/v1/marketplace/{name}/install" },
 };
 const int nroutes = (int)(sizeof(routes) / sizeof(routes[0]));
 

@@ -30,7 +30,6 @@
 #include "sandbox.h"
 #include "secret.h"
 
-#define FIXED_PATH "/usr/local/bin:/usr/bin:/bin"
 #define MIB (1024LL * 1024)
 
 void
@@ -512,14 +511,15 @@ run_spec(struct run *r, uid_t uid, gid_t gid, struct sandbox *sb)
 	if (r->venv.dir != NULL) {
 		buf_printf(&r->venv_env, "VIRTUAL_ENV=%s", r->venv.dir);
 		r->extra_env[0] = buf_str(&r->venv_env);
-		buf_printf(&r->venv_path, "%s/bin:" FIXED_PATH, r->venv.dir);
+		buf_printf(&r->venv_path, "%s/bin:" RUN_FIXED_PATH,
+		    r->venv.dir);
 	}
 	struct inputenv_vars iv = {
 		.execution_id = r->idtext,
 		.workdir = r->workdir,
 		.tmpdir = NULL,
 		.output_file = outfile,
-		.path = r->venv.dir ? buf_str(&r->venv_path) : FIXED_PATH,
+		.path = r->venv.dir ? buf_str(&r->venv_path) : RUN_FIXED_PATH,
 		.extra = r->extra_env[0] ? r->extra_env : NULL,
 	};
 	if (inputenv_build(r->input, s->input_mode, r->env, &iv, &r->envp,

@@ -57,6 +57,10 @@
 #include "store.h"
 #include "venv.h"
 
+/* The PATH of every run (a python script's venv's bin comes first): also
+ * where the marketplace looks for the tools an item needs. */
+#define RUN_FIXED_PATH "/usr/local/bin:/usr/bin:/bin"
+
 struct conf;
 struct db;
 struct sandbox;

@@ -33,7 +33,7 @@ static const struct {
 
 static const char *const keywords[] = {
 	"type", "properties", "required", "enum", "minimum", "maximum",
-	"maxLength", "items", "title", "description", "secret",
+	"maxLength", "items", "title", "description", "default", "secret",
 };
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
 
@@ -233,6 +233,8 @@ show_value(struct buf *out, yajl_val v)
 
 static int check_node(yajl_val s, struct buf *path, int depth, int top_prop,
     struct verr *e);
+static int validate_node(yajl_val s, yajl_val v, struct buf *path,
+    struct verr *e);
 
 /* Sets the error at path + "." + kw. */
 static void
@@ -380,6 +382,36 @@ check_properties(yajl_val props, struct buf *path, int depth, struct verr *e)
 }
 
 /*
+ * "default" is an annotation that becomes a value: on a property of the
+ * root it fills a missing input (schema_apply_defaults), so it must be a
+ * value the schema accepts, or every run that relies on it would be
+ * refused for an input its caller never wrote. Checked against the
+ * schema it sits in, after all of that schema's keywords passed. A
+ * secret property has none: the schema is shown to every reader, and a
+ * value written in it is no secret.
+ */
+static int
+check_default(yajl_val s, struct buf *path, struct verr *e)
+{
+	yajl_val def = obj_get(s, "default"), sec = obj_get(s, "secret");
+	size_t len = path->len;
+	int rc;
+
+	if (def == NULL)
+		return 0;
+	if (sec != NULL && YAJL_IS_TRUE(sec)) {
+		kw_error(e, path, "default", "is not allowed on a secret "
+		    "property: the schema is shown to every reader, so its "
+		    "default would be no secret");
+		return -1;
+	}
+	schema_path_key(path, "default");
+	rc = validate_node(s, def, path, e);
+	path_cut(path, len);
+	return rc;
+}
+
+/*
  * Checks one schema object. Each keyword is checked where it is met, so
  * the first error in document order is the one reported; the relations
  * between keywords (minimum <= maximum, required within properties) are
@@ -416,7 +448,8 @@ check_node(yajl_val s, struct buf *path, int depth, int top_prop,
 			verr_set(e, buf_str(path), "%.*s has unknown keyword "
 			    "\"%s\" (supported: type, properties, required, "
 			    "enum, minimum, maximum, maxLength, items, title, "
-			    "description, secret)", (int)len, buf_str(path),
+			    "description, default, secret)", (int)len,
+			    buf_str(path),
 			    kw);
 			path_cut(path, len);
 			return -1;
@@ -456,6 +489,9 @@ check_node(yajl_val s, struct buf *path, int depth, int top_prop,
 		} else if (strcmp(kw, "secret") == 0) {
 			if (check_secret(v, path, top_prop, e) == -1)
 				return -1;
+		} else if (strcmp(kw, "default") == 0) {
+			/* Any value: checked against this schema below,
+			 * once every keyword of it is known good. */
 		} else if (strcmp(kw, "items") == 0) {
 			schema_path_key(path, "items");
 			if (check_node(v, path, depth + 1, 0, e) == -1) {
@@ -472,7 +508,7 @@ check_node(yajl_val s, struct buf *path, int depth, int top_prop,
 		kw_error(e, path, "minimum", "is greater than maximum");
 		return -1;
 	}
-	return 0;
+	return check_default(s, path, e);
 }
 
 int
@@ -565,9 +601,6 @@ schema_types(yajl_val t)
 				want |= type_bit(t->u.array.values[i]->u.string);
 	return want;
 }
-
-static int validate_node(yajl_val s, yajl_val v, struct buf *path,
-    struct verr *e);
 
 static int
 validate_object(yajl_val s, yajl_val v, struct buf *path, struct verr *e)
@@ -701,6 +734,53 @@ schema_validate(yajl_val schema, yajl_val instance, const char *root_name,
 out:
 	buf_free(&path);
 	return rc;
+}
+
+/* --- defaults ------------------------------------------------------------ */
+
+int
+schema_apply_defaults(yajl_val schema, yajl_val input, yajl_val *filled,
+    struct verr *e)
+{
+	yajl_val props, def;
+	struct buf out = BUF_INIT;
+	struct jw w;
+	char err[128];
+	size_t i;
+	int n = 0;
+
+	*filled = NULL;
+	if (!YAJL_IS_OBJECT(schema) || (input != NULL &&
+	    !YAJL_IS_OBJECT(input)) ||
+	    !YAJL_IS_OBJECT(props = obj_get(schema, "properties")))
+		return 0;
+	jw_init(&w, &out);
+	jw_obj(&w);
+	for (i = 0; input != NULL && i < input->u.object.len; i++) {
+		jw_key(&w, input->u.object.keys[i]);
+		jw_value(&w, input->u.object.values[i]);
+	}
+	for (i = 0; i < props->u.object.len; i++) {
+		const char *key = props->u.object.keys[i];
+
+		if (!YAJL_IS_OBJECT(props->u.object.values[i]) ||
+		    (def = obj_get(props->u.object.values[i], "default")) ==
+		    NULL || (input != NULL && obj_get(input, key) != NULL))
+			continue;
+		jw_key(&w, key);
+		jw_value(&w, def);
+		n++;
+	}
+	jw_obj_end(&w);
+	jw_free(&w);
+	if (n > 0 && (*filled = json_parse(out.data, out.len, err,
+	    sizeof(err))) == NULL) {
+		verr_set(e, "input", "the input with its defaults does not "
+		    "parse: %s", err);
+		n = -1;
+	}
+	buf_free(&out);
+	return n;
 }
 
 /* --- secret properties -------------------------------------------------- */

@@ -226,6 +226,27 @@ int store_idem_insert(struct db *db, long long token_id, const char *key,
 int store_idem_forget_old(struct db *db, int ttl_s, int batch,
     long long *deleted);
 
+/* ---- marketplace installs (store_marketplace.c) ---- */
+/* A script installed from an item of the marketplace (sql/015), with the
+ * script's name and version now. Strings are borrowed for a callback. */
+struct market_install {
+	const char *item;
+	long long script_id;
+	const char *script_name;
+	const char *script_version;
+	const char *item_version;  /* the item's version at the install */
+	char installed_at[32];     /* RFC 3339 */
+};
+/* Records that script `script_id` was installed from `item` at
+ * `item_version`. Call inside the transaction that creates the script
+ * (registry_create_with). */
+int store_market_install_add(struct db *db, long long script_id,
+    const char *item, const char *item_version);
+/* Calls fn for every script installed from the marketplace that still
+ * exists, by item, oldest install first. */
+int store_market_installs(struct db *db,
+    void (*fn)(void *arg, const struct market_install *mi), void *arg);
+
 /* ---- scripts (store_scripts.c) ---- */
 /* One script; *found = 0 when there is none. With for_update the row is
  * locked until the end of the caller's transaction. The caller releases

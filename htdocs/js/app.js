@@ -8,6 +8,7 @@ import * as scriptView from './views/script.js';
 import * as executionsView from './views/executions.js';
 import * as executionView from './views/execution.js';
 import * as venvsView from './views/venvs.js';
+import * as marketplaceView from './views/marketplace.js';
 
 const ROUTES = [
   { re: /^\/login$/, view: loginView, nav: null, public: true },
@@ -19,6 +20,8 @@ const ROUTES = [
   { re: /^\/executions\/(\d+)$/, view: executionView, nav: 'executions', keys: ['id'] },
   { re: /^\/venvs$/, view: venvsView, nav: 'venvs' },
   { re: /^\/venvs\/(\d+)$/, view: venvsView, nav: 'venvs', keys: ['id'] },
+  { re: /^\/marketplace$/, view: marketplaceView, nav: 'marketplace' },
+  { re: /^\/marketplace\/([a-z][a-z0-9._-]{0,63})$/, view: marketplaceView, nav: 'marketplace', keys: ['name'] },
 ];
 
 const main = $('#main');

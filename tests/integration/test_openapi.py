@@ -296,7 +296,12 @@ def test_every_operation_answers_as_described(viewer):
     ok(call("GET", f"/api/v1/admin/venvs/{venv['id']}", token=viewer), 200)
     ok(call("DELETE", f"/api/v1/admin/venvs/{venv['id']}"), 204)
 
-    for sid in (s["id"], s2["id"], s3["id"]):
+    ok(call("GET", "/api/v1/marketplace", token=viewer), 200)
+    s4 = ok(call("POST", "/api/v1/marketplace/sequence-check/install", {"name": unique("oa-mk")}),
+            201).json
+    assert_error(call("POST", "/api/v1/marketplace/no-such-item/install"), 404, "not_found")
+
+    for sid in (s["id"], s2["id"], s3["id"], s4["id"]):
         ok(call("DELETE", f"/api/v1/admin/scripts/{sid}"), 204)
 
     spec = openapi_check.spec()

@@ -61,7 +61,7 @@ mariadb -e "CREATE DATABASE scriptorch CHARACTER SET utf8mb4;
 sed -i "s/^password =.*/password = $DB_PASSWORD/" "$CONF"
 check "scriptorchd migrate creates the schema" \
 	scriptorchd migrate
-mkdir -p /srv/scriptorch/scripts
+mkdir -p /srv/scriptorch/scripts/marketplace
 ln -sf ../sites-available/scriptorch /etc/nginx/sites-enabled/scriptorch
 rm -f /etc/nginx/sites-enabled/default
 check "nginx -t accepts the installed site, nginx.service reloads" \
@@ -399,6 +399,44 @@ PY_ID=$(json id)
 api POST "/api/v1/scripts/$PY_ID/executions?wait=120" '{"input":{}}'
 check "a python script runs in a venv built under /var/lib/scriptorch/venvs" \
 	test "$STATUS" = 200 -a "$(json stdout)" = True || diag "$STATUS $BODY"
+
+# ---- the marketplace, installed under the unit -----------------------------
+# ffmpeg is only a Recommends, left out here (--no-install-recommends): the
+# items that need it say so; sequence-check needs nothing and installs into
+# /srv/scriptorch/scripts/marketplace, which the unit makes writable.
+market_items() {
+	api GET /api/v1/marketplace
+	[ "$STATUS" = 200 ] && python3 -c 'import json,sys
+items = {i["name"]: i for i in json.loads(sys.argv[1])["items"]}
+assert sorted(items) == ["color-correct", "extract-frames", "frame-stats", "sequence-check", "watermark"], sorted(items)
+assert items["color-correct"]["tools_missing"] == ["ffmpeg"], items["color-correct"]
+assert items["sequence-check"]["tools_missing"] == [], items["sequence-check"]' "$BODY"
+}
+check "GET /api/v1/marketplace lists the five items from /usr/share/scriptorch/marketplace, ffmpeg missing" \
+	market_items || diag "$STATUS $BODY"
+market_refused() {
+	api POST /api/v1/marketplace/color-correct/install '{}'
+	[ "$STATUS" = 422 ] && json error.message | grep -q 'needs ffmpeg'
+}
+check "installing color-correct without ffmpeg is refused, the message naming it (422)" \
+	market_refused || diag "$STATUS $BODY"
+api POST /api/v1/marketplace/sequence-check/install '{"name":"seqcheck"}'
+SEQ_ID=$(json id)
+check "sequence-check installs under the unit into /srv/scriptorch/scripts/marketplace (201)" \
+	test "$STATUS" = 201 -a "$(json path)" = /srv/scriptorch/scripts/marketplace/seqcheck/sequence_check.py ||
+	diag "$STATUS $BODY"
+mkdir -p /srv/scriptorch/frames
+for n in 1 2 4; do printf 'P6\n2 2\n255\n%012d' 0 >"/srv/scriptorch/frames/f_000$n.ppm"; done
+chmod -R a+rX /srv/scriptorch/frames
+api POST "/api/v1/scripts/$SEQ_ID/executions?wait=120" '{"input":{"directory":"/srv/scriptorch/frames"}}'
+check "the installed sequence-check runs and finds frame 3 missing" \
+	test "$STATUS" = 200 -a "$(json status)" = succeeded -a "$(json output.missing_count)" = 1 ||
+	diag "$STATUS $BODY"
+market_cli() {
+	SCRIPTORCH_URL=$URL SCRIPTORCH_TOKEN=$TOKEN SCRIPTORCH_CACERT=$SNAKEOIL \
+		scriptorch marketplace list | grep -E '^sequence-check +python +seqcheck '
+}
+check "scriptorch marketplace list shows the install" market_cli
 
 # ---- upgrade: the same .deb over itself, daemon running ------------------
 # postinst (dh_installsystemd) restarts the unit through systemd.

@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as marketplaceTests from './marketplace.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
@@ -652,6 +653,9 @@ test('delete a script, with confirmation', async (page) => {
   assert(r.status === 404, `GET after delete answered ${r.status}`);
   state.binId = null;
 });
+
+// The Marketplace page's tests (tests/ui/marketplace.mjs), before sign-out.
+marketplaceTests.register({ test, assert, waitFor, waitText, load, go, shot, expectHttp, apiCall, text, inflight, RUN, BASE, TOKEN });
 
 test('sign out clears the token', async (page) => {
   await go(page, '/scripts');

@@ -382,8 +382,11 @@ main(void)
 	    "\"inputs\":{\"properties\":{\"name\":{\"type\":\"string\"}}}}",
 	    compact_json, "JSON fields are stored compact");
 	refused("{\"env\":[]}", "env", "env must be an object of strings");
-	refused("{\"inputs\":{\"type\":\"object\",\"default\":{}}}",
-	    "inputs.default", "unknown keyword \"default\"");
+	refused("{\"inputs\":{\"type\":\"object\",\"dflt\":{}}}",
+	    "inputs.dflt", "unknown keyword \"dflt\"");
+	refused("{\"inputs\":{\"properties\":{\"n\":{\"type\":\"integer\","
+	    "\"default\":\"3\"}}}}", "inputs.properties.n.default",
+	    "inputs.properties.n.default must be an integer, not a string");
 	refused("{\"input_mode\":\"file\"}", "input_mode",
 	    "input_mode must be env, stdin or both");
 	taken("{\"input_mode\":\"stdin\"}", input_mode_stdin, "stdin");
