@@ -42,6 +42,7 @@ cleanup() {
 		timeout 120 "$CLONE/dev/down" >/dev/null 2>&1
 	fi
 	case "$SHARED" in /var/lib/scriptorch-dev/?*) rm -rf "$SHARED" ;; esac
+	rmdir /var/lib/scriptorch-dev 2>/dev/null
 	rm -rf "$TOP"
 }
 trap cleanup EXIT
