@@ -598,6 +598,8 @@ validate_object(yajl_val s, yajl_val v, struct buf *path, struct verr *e,
 			if (all == NULL)
 				return -1;
 			verr_list_add(all, e);
+			if (verr_list_full(all))
+				return -1;
 			rc = -1;
 		}
 	if (!YAJL_IS_OBJECT(props))
@@ -615,6 +617,8 @@ validate_object(yajl_val s, yajl_val v, struct buf *path, struct verr *e,
 			if (all == NULL)
 				return -1;
 			verr_list_add(all, e);
+			if (verr_list_full(all))
+				return -1;
 			rc = -1;
 			continue;
 		}

@@ -708,7 +708,8 @@ found(struct verr *e, struct verr_list *all)
 	if (all == NULL)
 		return -1;
 	verr_list_add(all, e);
-	return 0;
+	/* Enough said: no more work for a body made of errors. */
+	return verr_list_full(all) ? -1 : 0;
 }
 
 /* Whether `all` holds an error about a field of `bits` (by the first

@@ -76,7 +76,8 @@ verr_list_has(const struct verr_list *l, const char *field)
 void
 verr_list_add(struct verr_list *l, const struct verr *e)
 {
-	if (l == NULL || e == NULL || verr_list_has(l, e->field))
+	if (l == NULL || e == NULL || l->n >= VERR_LIST_MAX ||
+	    verr_list_has(l, e->field))
 		return;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 8;
@@ -87,6 +88,12 @@ verr_list_add(struct verr_list *l, const struct verr *e)
 		l->cap = cap;
 	}
 	l->v[l->n++] = *e;
+}
+
+int
+verr_list_full(const struct verr_list *l)
+{
+	return l != NULL && l->n >= VERR_LIST_MAX;
 }
 
 void

@@ -90,3 +90,11 @@ def test_the_cli_prints_every_invalid_field():
     assert r.returncode == 1, r
     lines = r.stderr.strip().splitlines()
     assert [ln.split(": ")[1] for ln in lines] == ["name", "type", "timeout_s"], lines
+
+
+def test_a_body_of_errors_gets_the_first_fifty():
+    body = {"name": unique("many"), "type": "shell", "path": "/nowhere.sh"}
+    body.update({f"bogus{i:04d}": i for i in range(5000)})
+    r = call("POST", "/api/v1/admin/scripts", body)
+    fields, _ = errors_of(r)
+    assert fields == [f"bogus{i:04d}" for i in range(50)], fields[:5]
