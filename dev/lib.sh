@@ -10,6 +10,38 @@ BUILD_USER=${SCRIPTORCH_BUILD_USER:-scriptorch-build}
 say() { printf '%s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
+# help_if_asked "$@": with -h or --help first, prints the calling
+# script's header comment (its usage) and exits 0.
+help_if_asked() {
+	case "${1:-}" in
+	-h | --help)
+		sed -n '2,/^[^#]/{/^#/!d; s/^# \{0,1\}//; p}' "$0"
+		exit 0
+		;;
+	esac
+}
+
+# reachable USER DIR: USER can reach DIR (search it and every directory
+# above it), as a run or a build must reach the script root, the work
+# dirs, the venvs and the wheelhouse.
+reachable() { runuser -u "$1" -- test -x "$2" 2>/dev/null; }
+
+# first_closed USER DIR: the first directory on the way to DIR that USER
+# cannot search, with its mode ("/root (mode 700)"); nothing if none.
+first_closed() {
+	local p="" d
+	local IFS=/
+	for d in $2; do
+		[ -n "$d" ] || continue
+		p=$p/$d
+		[ -e "$p" ] || return 0
+		if ! runuser -u "$1" -- test -x "$p" 2>/dev/null; then
+			printf '%s (mode %s)' "$p" "$(stat -c %a "$p")"
+			return 0
+		fi
+	done
+}
+
 # Debian packages the build and the stack need; dev/test adds its own.
 BUILD_PKGS="build-essential autoconf automake pkg-config libfcgi-dev
   libmariadb-dev libyajl-dev libmagic-dev libinih-dev libsodium-dev

@@ -30,6 +30,7 @@ struct conf {
 	char *secret_key_file;    /* the node's key for secrets (secret.h) */
 	char *marketplace_dir;    /* the ready-made scripts offered
 	                           * (marketplace.h) */
+	int session_ttl_s;        /* a browser session's life (session.h) */
 
 	/* [database] */
 	char *db_host;

@@ -659,7 +659,7 @@ marketplace_install(struct db *db, const struct conf *c, void *magic,
 	ir.version = it.version;
 	ir.actor = actor;
 	reg = registry_create_with(db, c, magic, shm, reg_body, actor,
-	    record_install, &ir, out, e);
+	    record_install, &ir, out, e, NULL);
 	switch (reg) {
 	case REG_OK:
 		rs = MKT_OK;

@@ -17,12 +17,20 @@
 const struct route routes[] = {
 	{ "GET", "/api/v1/health", api_health, ROLE_NONE, "/api/v1/health" },
 	{ "GET", "/api/v1/metrics", api_metrics, ROLE_VIEWER, "/api/v1/metrics" },
+	{ "GET", "/api/v1/admin/config", api_admin_config, ROLE_VIEWER,
+	  "/api/v1/admin/config" },
 	{ "POST", "/api/v1/admin/tokens", api_tokens_create, ROLE_ADMIN,
 	  "/api/v1/admin/tokens" },
 	{ "GET", "/api/v1/admin/tokens", api_tokens_list, ROLE_ADMIN,
 	  "/api/v1/admin/tokens" },
 	{ "DELETE", "/api/v1/admin/tokens/{}", api_tokens_revoke, ROLE_ADMIN,
 	  "/api/v1/admin/tokens/{id}" },
+	{ "POST", "/api/v1/session", api_session_open, ROLE_NONE,
+	  "/api/v1/session" },
+	{ "GET", "/api/v1/session", api_session_get, ROLE_VIEWER,
+	  "/api/v1/session" },
+	{ "DELETE", "/api/v1/session", api_session_close, ROLE_NONE,
+	  "/api/v1/session" },
 	{ "GET", "/api/v1/admin/scripts", api_scripts_list, ROLE_VIEWER,
 	  "/api/v1/admin/scripts" },
 	{ "POST", "/api/v1/admin/scripts", api_scripts_create, ROLE_ADMIN,
@@ -41,6 +49,11 @@ const struct route routes[] = {
 	  "/api/v1/admin/scripts/{id}/test" },
 	{ "GET", "/api/v1/executions", api_exec_list, ROLE_VIEWER,
 	  "/api/v1/executions" },
+	/* Before /executions/{}, which would take "counts" for an id. */
+	{ "GET", "/api/v1/executions/counts", api_exec_counts, ROLE_VIEWER,
+	  "/api/v1/executions/counts" },
+	{ "GET", "/api/v1/executions/durations", api_exec_durations,
+	  ROLE_VIEWER, "/api/v1/executions/durations" },
 	{ "GET", "/api/v1/executions/{}", api_exec_get, ROLE_VIEWER,
 	  "/api/v1/executions/{id}" },
 	{ "GET", "/api/v1/executions/{}/stdout", api_exec_stdout, ROLE_VIEWER,
@@ -59,6 +72,8 @@ const struct route routes[] = {
 	  "/api/v1/marketplace" },
 	{ "POST", "/api/v1/marketplace/{}/install", api_marketplace_install,
 	  ROLE_ADMIN, "/api/v1/marketplace/{name}/install" },
+	{ "POST", "/api/v1/admin/venvs/{}/rebuild", api_venvs_rebuild,
+	  ROLE_ADMIN, "/api/v1/admin/venvs/{id}/rebuild" },
 };
 const int nroutes = (int)(sizeof(routes) / sizeof(routes[0]));
 
