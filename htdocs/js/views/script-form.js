@@ -1,5 +1,5 @@
 // Register a script (#/scripts/new) or edit one (#/scripts/:id/edit).
-import { h } from '../dom.js';
+import { h, replace } from '../dom.js';
 import { api, ApiError } from '../api.js';
 import { field, jsonEditor, argsEditor } from '../widgets.js';
 
@@ -54,7 +54,18 @@ export async function render(ctx) {
     const py = f.type.input.value === 'python';
     f.requirements.el.hidden = !py;
   };
-  f.type.input.addEventListener('change', syncType);
+  // The type follows the file's name until it is chosen by hand.
+  const typeNote = h('p', { class: 'help', dataset: { typeGuess: '' }, 'aria-live': 'polite' });
+  f.type.el.appendChild(typeNote);
+  let typeChosen = editing;
+  f.type.input.addEventListener('change', () => { typeChosen = true; typeNote.textContent = ''; syncType(); });
+  f.path.input.addEventListener('input', () => {
+    if (typeChosen) return;
+    const g = guessType(f.path.input.value);
+    if (!g) { typeNote.textContent = ''; return; }
+    if (f.type.input.value !== g.type) { f.type.input.value = g.type; syncType(); }
+    typeNote.textContent = `Guessed from the file name (${g.why}); pick another if it is wrong.`;
+  });
   syncType();
 
   const general = h('div', { class: 'form-error', role: 'alert', hidden: true, id: 'form-error' });
@@ -70,8 +81,22 @@ export async function render(ctx) {
     general,
     h('div', { class: 'actions' }, submit, h('a', { class: 'btn', href: cancelHref }, 'Cancel')));
 
-  const clearErrors = () => { for (const k of FIELD_ORDER) f[k].setError(''); general.hidden = true; };
-  const showGeneral = (msg) => { general.textContent = msg; general.hidden = false; };
+  const clearErrors = () => { for (const k of FIELD_ORDER) f[k].setError(''); replace(general); general.hidden = true; };
+  const showGeneral = (msg, items = []) => {
+    replace(general, h('p', null, msg), items.length ? h('ul', null, items.map((t) => h('li', null, t))) : null);
+    general.hidden = false;
+  };
+  // A field's error goes as soon as the field is changed: an error stays
+  // only as long as it is true of what the form holds.
+  for (const k of FIELD_ORDER) {
+    const clearOne = () => {
+      if (!f[k].el.classList.contains('has-error')) return;
+      f[k].setError('');
+      if (!form.querySelector('.field.has-error') && !general.dataset.other) general.hidden = true;
+    };
+    f[k].el.addEventListener('input', clearOne);
+    f[k].el.addEventListener('change', clearOne);
+  }
 
   const collect = () => {
     const errors = {};
@@ -99,6 +124,34 @@ export async function render(ctx) {
     return { body, errors };
   };
 
+  // Every invalid field the server names (a 422's `errors`) is marked at
+  // once, each next to its field; the first one takes the focus.
+  const showServerErrors = (e) => {
+    const list = e.errors.length ? e.errors : [{ field: e.field, message: e.message }];
+    const byKey = new Map();
+    const other = [];
+    for (const fe of list) {
+      const key = fe.field ? String(fe.field).split(/[.[/]/)[0] : '';
+      if (key && f[key]) {
+        byKey.set(key, byKey.has(key) ? `${byKey.get(key)} ${fe.message}` : fe.message);
+      } else if (e.status === 409 && /name/i.test(fe.message)) {
+        byKey.set('name', fe.message);
+      } else other.push(fe.field ? `${fe.field}: ${fe.message}` : fe.message);
+    }
+    for (const [key, msg] of byKey) {
+      f[key].setError(msg);
+      if (key === 'requirements') f.requirements.el.hidden = false;
+    }
+    const n = byKey.size;
+    general.dataset.other = other.length ? 'yes' : '';
+    if (n) {
+      showGeneral(`The server did not accept the script: ${n === 1 ? 'one field needs' : `${n} fields need`} fixing.`, other);
+      f[FIELD_ORDER.find((k) => byKey.has(k))].focus();
+    } else {
+      showGeneral(other.length === 1 ? other[0] : 'The server did not accept the script:', other.length === 1 ? [] : other);
+    }
+  };
+
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearErrors();
@@ -117,19 +170,8 @@ export async function render(ctx) {
       ctx.navigate(`/scripts/${saved.id}`);
     } catch (e) {
       submit.disabled = false;
-      if (e instanceof ApiError && e.status !== 401) {
-        const key = e.field ? String(e.field).split(/[.[/]/)[0] : '';
-        if (key && f[key]) {
-          f[key].setError(e.message);
-          showGeneral(`The server did not accept the script: ${e.message}`);
-          if (key === 'requirements') f.requirements.el.hidden = false;
-          f[key].focus();
-        } else if (e.status === 422 || e.status === 409 || e.status === 400) {
-          showGeneral(`${e.message}${e.field ? ` (field: ${e.field})` : ''}`);
-          if (e.status === 409 && /name/i.test(e.message)) f.name.setError(e.message);
-        } else {
-          ctx.fail(e);
-        }
+      if (e instanceof ApiError && (e.status === 422 || e.status === 409 || e.status === 400)) {
+        showServerErrors(e);
       } else {
         ctx.fail(e);
       }
@@ -142,4 +184,15 @@ export async function render(ctx) {
     h('h1', null, editing ? `Edit ${s.name}` : 'Register a script'),
     form);
   if (!editing) f.name.input.focus();
+}
+
+// The type a file's name suggests: {type, why} or null. (The server
+// checks the file itself; this only saves picking the obvious.)
+export function guessType(path) {
+  const base = String(path || '').split('/').pop();
+  if (!base) return null;
+  if (/\.py[w3]?$/i.test(base)) return { type: 'python', why: 'ends in .py' };
+  if (/\.(sh|bash|ksh|zsh|dash)$/i.test(base)) return { type: 'shell', why: `ends in .${base.split('.').pop()}` };
+  if (!base.includes('.') || /\.(bin|elf|out)$/i.test(base)) return { type: 'binary', why: 'no script extension' };
+  return null;
 }
