@@ -147,7 +147,10 @@ export function parse(text, style = plainStyle()) {
         i = j >= n ? n : j + (text.charCodeAt(j) === 0x07 ? 1 : 2);
         continue;
       }
-      i += k === undefined ? 1 : 2; // ESC x: a two-byte sequence
+      // ESC, intermediate bytes (ESC ( B: a character set), a final byte.
+      let j = i + 1;
+      while (j < n && /[ -/]/.test(text[j])) j += 1;
+      i = Math.min(n, j + 1);
       continue;
     }
     if ((c < 0x20 && c !== 0x09) || c === 0x7f) { i += 1; continue; } // other controls

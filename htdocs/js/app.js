@@ -188,8 +188,10 @@ async function route() {
       if (gen !== generation) return;
       paintChrome();
       setNav(null);
-      replace(main, h('h1', null, 'scriptorch'), h('p', { class: 'notice' }, e instanceof ApiError ? e.friendly : String(e)));
-      fail(e);
+      // Said once, on the page (not also as a flash).
+      replace(main, h('h1', null, 'scriptorch'), h('p', { class: 'notice', role: 'alert' }, 'Cannot tell whether you are signed in: ',
+        e instanceof ApiError ? e.friendly : String(e)));
+      if (e instanceof ApiError && (e.status === 0 || e.status === 503)) setHealth(false, e.friendly);
       return;
     }
     if (gen !== generation) return;
