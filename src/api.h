@@ -20,6 +20,11 @@ void api_tokens_create(struct request *r);
 void api_tokens_list(struct request *r);
 void api_tokens_revoke(struct request *r);
 
+/* api_session.c */
+void api_session_open(struct request *r);
+void api_session_get(struct request *r);
+void api_session_close(struct request *r);
+
 /* api_executions.c */
 void api_exec_submit(struct request *r);
 void api_script_test(struct request *r);

@@ -46,6 +46,7 @@ static const struct key keys[] = {
 	{ "daemon", "socket_mode", K_STR, O(socket_mode), "0660", 0, 0 },
 	{ "daemon", "max_waiting_workers", K_AUTO, O(max_waiting_workers), "auto", 0, 255 },
 	{ "daemon", "secret_key_file", K_STR, O(secret_key_file), SYSCONFDIR "/scriptorch/secret.key", 0, 0 },
+	{ "daemon", "session_ttl_s", K_INT, O(session_ttl_s), "43200", 60, 2592000 },
 
 	{ "database", "host", K_STR, O(db_host), "localhost", 0, 0 },
 	{ "database", "port", K_INT, O(db_port), "3306", 0, 65535 },

@@ -28,6 +28,7 @@ struct conf {
 	char *socket_mode;        /* octal, for a unix socket */
 	int max_waiting_workers;  /* CONF_AUTO: conf_max_waiting() decides */
 	char *secret_key_file;    /* the node's key for secrets (secret.h) */
+	int session_ttl_s;        /* a browser session's life (session.h) */
 
 	/* [database] */
 	char *db_host;

@@ -33,6 +33,24 @@ int store_token_list(struct db *db,
 /* Sets *found = 0 when no such token; revoking twice is fine. */
 int store_token_revoke(struct db *db, long long id, int *found);
 
+/* ---- sessions (store_sessions.c; the service is session.h) ---- */
+/* Inserts session `hash` of token `token_id`, expiring `ttl_s` seconds
+ * from now (the database's clock); `expires_at` gets that end. */
+int store_session_insert(struct db *db, const unsigned char hash[32],
+    long long token_id, int ttl_s, char expires_at[32]);
+/* The token of session `hash` while it has not expired: *found = 1 with
+ * the session's stored hash in `stored`, its token in *t (revoked or not)
+ * and its end in `expires_at`. */
+int store_session_token(struct db *db, const unsigned char hash[32],
+    unsigned char stored[32], struct token_rec *t, char expires_at[32],
+    int *found);
+int store_session_delete(struct db *db, const unsigned char hash[32]);
+/* Every session of token `token_id` (its revocation). */
+int store_session_delete_token(struct db *db, long long token_id);
+/* Deletes up to `batch` expired sessions, oldest first. */
+int store_session_delete_expired(struct db *db, int batch,
+    long long *deleted);
+
 /* ---- audit (store_tokens.c) ---- */
 int store_audit(struct db *db, const char *actor, const char *action,
     const char *object_type, long long object_id, const char *detail);

@@ -43,6 +43,7 @@ main(void)
 	ok(c.kill_grace_s == 5.0, "default grace 5 s");
 	is_int(c.n_script_roots, 1, "one default script root");
 	ok(c.node_name[0] != '\0', "node name defaults to the host name");
+	is_int(c.session_ttl_s, 43200, "a browser session lasts 12 h");
 
 	is_int(load_text(&c, "[daemon]\nlisten = 127.0.0.1:9000\napi_workers=8\n"
 	    "[runner]\nscript_roots = /srv/a:/srv/b, /srv/c\nkeep_workdirs = yes\n"
