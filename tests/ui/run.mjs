@@ -204,6 +204,17 @@ async function load(page, url) {
   return res;
 }
 
+// Reloads the page (the same URL: a real reload, not a same-document
+// navigation) and waits as load() does.
+async function reload(page) {
+  await page.reload();
+  await page.waitForFunction(() => {
+    const hl = document.querySelector('#health');
+    return hl && hl.textContent && document.querySelector('main h1');
+  }, null, { timeout: 30000 });
+  await page.waitForLoadState('networkidle');
+}
+
 async function go(page, hash) {
   await page.evaluate((h) => { location.hash = h; }, `#${hash}`);
   await page.waitForFunction((h) => location.hash.split('?')[0] === h.split('?')[0], `#${hash}`);
@@ -521,7 +532,7 @@ test('disable and enable from the list and from the script page', async (page) =
   await waitText(row.locator('[data-col="status"]'), 'disabled');
   let r = await apiCall('GET', `/admin/scripts/${state.echoId}`);
   assert(r.json && r.json.enabled === false, 'the server still has it enabled');
-  await load(page, page.url());
+  await reload(page);
   await page.locator(`tr[data-script-name="${names.echo}"] [data-col="status"]`).waitFor();
   await waitText(page.locator(`tr[data-script-name="${names.echo}"] [data-col="status"]`), 'disabled', 'disabled after reload');
   assert(await page.locator(`tr[data-script-name="${names.echo}"] [data-action="run"]`).isHidden(), 'a disabled script offers Run in the list');
@@ -1026,7 +1037,8 @@ test('history: filters and page in the URL survive Back, Forward and reload; err
   await page.goForward();
   await waitText(page.locator('[data-page="info"]'), 'Page 2');
   await waitFor('page 2 again', async () => (await firstRow()) === page2);
-  await load(page, `${BASE}/${url2}`);
+  assert(await hashOf(page) === url2, 'Forward did not return to page 2\'s URL');
+  await reload(page);
   await waitText(page.locator('[data-page="info"]'), 'Page 2', 'page 2 after reload');
   await waitFor('page 2 after reload', async () => (await firstRow()) === page2);
   assert(await page.locator('#x-script').inputValue() === String(state.echoId), 'reload lost the script');
@@ -1167,7 +1179,7 @@ test('tokens page: create (shown once, copied), last use, revoke with confirmati
   // The token works, and its use shows.
   const me = await fetch(`${BASE}/api/v1/session`, { headers: { Authorization: `Bearer ${value}` } });
   assert(me.status === 200 && (await me.json()).role === 'viewer', `the new token answered ${me.status}`);
-  await load(page, `${BASE}/#/tokens`);
+  await reload(page);
   await waitFor('its last use', async () => !/never/.test(await text(page.locator(`#tokens-table tr[data-token-name="${name}"] [data-col="last-used"]`))));
   assert(!(await page.content()).includes(value), 'the token is shown again');
   // Revoke: asked first; no changes nothing.
@@ -1201,7 +1213,8 @@ test('registration: every invalid field is shown at once, and an error goes when
 });
 
 test('registration form: the type follows the file name, and the script roots are shown', async (page) => {
-  await go(page, '/scripts/new');
+  await go(page, '/scripts');
+  await go(page, '/scripts/new'); // a new form, not the one of the test before
   const form = page.locator('#script-form');
   await form.waitFor();
   const type = form.locator('[data-field="type"] select');
@@ -1255,6 +1268,16 @@ test('accessibility: axe-core finds no WCAG A/AA violation on the main pages', a
     await page.locator(sel).first().waitFor();
     await waitFor(`the requests of ${hash} to end`, () => inflight.size === 0);
     found.push(...(await axeCheck(page)).map((v) => `${hash}: ${v}`));
+    // No "null", "undefined" or "[object Object]" written where a part was absent.
+    const stray = await page.evaluate(() => {
+      const out = [];
+      const w = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
+      for (let n = w.nextNode(); n; n = w.nextNode()) {
+        if (/^(null|undefined|\[object Object\]|NaN)$/.test(n.nodeValue.trim()) && !n.parentElement.closest('pre')) out.push(n.nodeValue.trim());
+      }
+      return out;
+    });
+    for (const x of stray) found.push(`${hash}: a stray "${x}" in the page`);
   }
   const p = await freshPage();
   await load(p, `${BASE}/#/login`);

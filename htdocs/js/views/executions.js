@@ -223,6 +223,13 @@ export async function render(ctx) {
     } catch { statsBox.hidden = true; }
   };
 
+  // The status list closes as a select would: a click elsewhere, Escape.
+  const closePick = (ev) => { if (statusPick.open && !statusPick.contains(ev.target)) statusPick.open = false; };
+  document.addEventListener('click', closePick);
+  ctx.onCleanup(() => document.removeEventListener('click', closePick));
+  statusPick.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape' && statusPick.open) { ev.preventDefault(); statusPick.open = false; statusPick.querySelector('summary').focus(); }
+  });
   for (const el of [scriptSel, trigSel, since, until, orderSel, limitSel]) el.addEventListener('change', changed);
   for (const b of statusBoxes) b.addEventListener('change', changed);
   ctx.root.querySelector('form.filters').addEventListener('submit', (ev) => { ev.preventDefault(); changed(); });

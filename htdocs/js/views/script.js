@@ -1,7 +1,7 @@
 // One script: details, enable/disable, delete, run and test run (followed
 // live), its run statistics, recent executions, venv and versions. Only
 // the actions the signed-in role may take are offered.
-import { h, replace, typeBadge, enabledBadge, statusBadge, confirmDialog } from '../dom.js';
+import { h, append, replace, typeBadge, enabledBadge, statusBadge, confirmDialog } from '../dom.js';
 import { api, ApiError } from '../api.js';
 import { timeEl, hashEl, duration, bytes, json, ACTIVE } from '../format.js';
 import { schemaForm } from '../schema-form.js';
@@ -211,7 +211,7 @@ export async function render(ctx) {
   const venvCard = s.type === 'python' ? venvSection(ctx, s) : null;
 
   paintHead();
-  ctx.root.append(
+  append(ctx.root, // (append() skips the absent parts; Element.append would write "null")
     h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/scripts' }, 'Scripts'), ' / ', s.name),
     h('div', { class: 'page-head' },
       h('div', { class: 'title-row' }, title, badges),

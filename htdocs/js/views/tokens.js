@@ -41,7 +41,10 @@ export async function render(ctx) {
     replace(list, h('table', { class: 'grid stack', id: 'tokens-table' },
       h('thead', null, h('tr', null, ['Name', 'Role', 'Created', 'Last used', 'State', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', null, rows.map((t) => {
-        const mine = ctx.session && t.name === ctx.session.token_name;
+        // The session names its token only by name: "this session" only
+        // when one live token has that name.
+        const mine = ctx.session && t.name === ctx.session.token_name
+          && tokens.filter((x) => !x.revoked && x.name === t.name).length === 1;
         let revoke = null;
         if (!t.revoked) {
           revoke = h('button', { type: 'button', class: 'btn btn-small btn-danger', dataset: { action: 'revoke' }, 'aria-label': `Revoke ${t.name}` }, 'Revoke…');
