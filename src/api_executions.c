@@ -132,7 +132,8 @@ submit_and_answer(struct request *r, const char *trigger, int wait_s,
 	/* Not waited for (wait_s 0, or every waiting place taken): w.x is
 	 * the execution as it was queued (a replay: as it is now). */
 	rc = execution_submit_wait(r->ctx->db, r->ctx->conf, r->ctx->shm, sub,
-	    input, trigger, wait_s * 1000, r->ctx->stopping, &w, &e);
+	    input, trigger, r->token_name, wait_s * 1000, r->ctx->stopping, &w,
+	    &e);
 	if (rc == EXEC_OK && execution_replayed(sub))
 		req_add_header(r, "Idempotent-Replayed", "true");
 	if (rc == EXEC_NOT_FOUND)
@@ -178,7 +179,9 @@ api_exec_submit(struct request *r)
 		resp_error(r, 422, "validation_failed", e.field, "%s", e.message);
 		return;
 	}
-	submit_and_answer(r, "api", wait_s, idem_key);
+	/* A run started from the admin UI, signed in by its cookie, is
+	 * told apart from a backend's (the contract's trigger "ui"). */
+	submit_and_answer(r, r->via_session ? "ui" : "api", wait_s, idem_key);
 }
 
 void

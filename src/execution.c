@@ -352,7 +352,8 @@ idem_commit(struct db *db, struct exec_submission *sub,
 enum exec_outcome
 execution_submit(struct db *db, const struct conf *c, struct shm *shm,
     struct exec_submission *sub, yajl_val input, const char *trigger,
-    struct execution *queued, long long *id, struct verr *e)
+    const char *triggered_by, struct execution *queued, long long *id,
+    struct verr *e)
 {
 	const struct script *s = &sub->script;
 	enum exec_outcome rc;
@@ -399,7 +400,8 @@ retry:
 		goto out;
 	}
 	struct exec_reserved rsv = { c->node_name, runner_pid, queued == NULL };
-	if (store_exec_enqueue(db, s->id, s->name, trigger, buf_str(&in_json),
+	if (store_exec_enqueue(db, s->id, s->name, trigger, triggered_by,
+	    buf_str(&in_json),
 	    in_sealed.len > 0 ? buf_str(&in_sealed) : NULL,
 	    box >= 0 ? &rsv : NULL, id, queued) == -1) {
 		if (box >= 0)
@@ -508,8 +510,9 @@ wait_end(struct db *db, struct shm *shm, long long id,
 enum exec_outcome
 execution_submit_wait(struct db *db, const struct conf *c, struct shm *shm,
     struct exec_submission *sub, yajl_val input, const char *trigger,
-    int wait_ms, const volatile sig_atomic_t *stopping,
-    struct exec_waited *w, struct verr *e)
+    const char *triggered_by, int wait_ms,
+    const volatile sig_atomic_t *stopping, struct exec_waited *w,
+    struct verr *e)
 {
 	enum exec_outcome rc;
 	int place = -1, grace_ms;
@@ -522,7 +525,7 @@ execution_submit_wait(struct db *db, const struct conf *c, struct shm *shm,
 		wait_ms = 0;
 		w->declined = 1;
 	}
-	rc = execution_submit(db, c, shm, sub, input, trigger,
+	rc = execution_submit(db, c, shm, sub, input, trigger, triggered_by,
 	    wait_ms == 0 ? &w->x : NULL, &w->id, e);
 	if (rc != EXEC_OK)
 		goto out;

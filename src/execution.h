@@ -46,6 +46,7 @@ struct execution {
 	char *script_name;
 	char *script_version;       /* NULL until a runner read the file */
 	char *trigger;              /* api | test | ui */
+	char *triggered_by;         /* the asking token's name; NULL: older */
 	char status[16];
 	char *input;                /* JSON text */
 	int has_exit_code; long long exit_code;
@@ -141,7 +142,8 @@ enum exec_outcome execution_check_input(const struct script *s,
 
 /*
  * Checks the input (execution_check_input) and queues an execution of
- * the prepared script with `trigger`, unless the queue is full
+ * the prepared script with `trigger` (api, test, ui) for the token named
+ * `triggered_by` (recorded as is), unless the queue is full
  * (EXEC_OVERLOADED; a full queue turns away only a run that would wait
  * for a runner). An idle runner of this node, reserved before the
  * INSERT, gets it directly (dispatch.h); else it is handed off or
@@ -153,8 +155,8 @@ enum exec_outcome execution_check_input(const struct script *s,
  */
 enum exec_outcome execution_submit(struct db *db, const struct conf *c,
     struct shm *shm, struct exec_submission *sub, yajl_val input,
-    const char *trigger, struct execution *queued, long long *id,
-    struct verr *e);
+    const char *trigger, const char *triggered_by, struct execution *queued,
+    long long *id, struct verr *e);
 
 /*
  * What a submission that may wait for the end got
@@ -201,8 +203,9 @@ void execution_waited_free(struct exec_waited *w);
  */
 enum exec_outcome execution_submit_wait(struct db *db, const struct conf *c,
     struct shm *shm, struct exec_submission *sub, yajl_val input,
-    const char *trigger, int wait_ms, const volatile sig_atomic_t *stopping,
-    struct exec_waited *w, struct verr *e);
+    const char *trigger, const char *triggered_by, int wait_ms,
+    const volatile sig_atomic_t *stopping, struct exec_waited *w,
+    struct verr *e);
 
 /* One execution with everything: EXEC_OK (*x filled: execution_free it),
  * EXEC_NOT_FOUND or EXEC_DB. */

@@ -75,7 +75,7 @@ enum exec_col {
 	EC_STDOUT_TRUNC, EC_STDERR_TRUNC, EC_OUTPUT, EC_OUTPUT_FILE, EC_ERROR,
 	EC_QUEUED_AT, EC_STARTED_AT, EC_FINISHED_AT, EC_DURATION_MS,
 	EC_CPU_USER_MS, EC_CPU_SYSTEM_MS, EC_MAX_RSS_KB, EC_NODE, EC_LIMIT,
-	EC_NCOLS
+	EC_TRIGGERED_BY, EC_NCOLS
 };
 
 /* A runner reserved for an execution as it is inserted (dispatch.h):
@@ -88,14 +88,15 @@ struct exec_reserved {
 	int running;
 };
 /* Inserts a queued execution, or one reserved for a runner (`rsv` not
- * NULL); *id gets its id. `input_json` is the input as shown (secret
+ * NULL), asked for by the token named `triggered_by`; *id gets its id. `input_json` is the input as shown (secret
  * properties as "***"), `input_secret` the sealed JSON of those
  * properties, or NULL. With `row` (not NULL), the same statement
  * returns the execution as stored into *row (the caller releases it with
  * execution_free). The queue's depth limit is checked before, with the
  * script (store_script_get_probe). */
 int store_exec_enqueue(struct db *db, long long script_id,
-    const char *script_name, const char *trigger, const char *input_json,
+    const char *script_name, const char *trigger, const char *triggered_by,
+    const char *input_json,
     const char *input_secret, const struct exec_reserved *rsv, long long *id,
     struct execution *row);
 /* The queue-depth probe alone, for a submission whose script was
@@ -199,8 +200,8 @@ struct exec_final {
 };
 /* Writes the final record of a running execution. *updated = 0 when it
  * was no longer running (marked lost meanwhile). finished_at is
- * f->ended_mono_ms on the database's clock (sql/010_limits.sql,
- * execution_finish_limit).
+ * f->ended_mono_ms on the database's clock
+ * (sql/012_sessions_history.sql, execution_finish_by).
  * With `row`, the row as it is after the write comes back in the same
  * round trip, with store_exec_get's columns (an extra one after them);
  * release it with dbres_free(). */

@@ -98,13 +98,13 @@ store_exec_delete_old(struct db *db, int days, int batch, long long *deleted)
 	"status, input, exit_code, `signal`, stdout, stderr, " \
 	"stdout_truncated, stderr_truncated, output, output_file, error, " \
 	"queued_at, started_at, finished_at, duration_ms, cpu_user_ms, " \
-	"cpu_system_ms, max_rss_kb, node, `limit`"
+	"cpu_system_ms, max_rss_kb, node, `limit`, triggered_by"
 /* The same positions for lists, without the large columns. */
 #define EXEC_LIST_COLS "id, script_id, script_name, script_version, " \
 	"`trigger`, status, NULL, exit_code, `signal`, NULL, NULL, " \
 	"stdout_truncated, stderr_truncated, output, output_file, error, " \
 	"queued_at, started_at, finished_at, duration_ms, cpu_user_ms, " \
-	"cpu_system_ms, max_rss_kb, node, `limit`"
+	"cpu_system_ms, max_rss_kb, node, `limit`, triggered_by"
 
 /* A number cell: *has = 0 for NULL. */
 static long long
@@ -127,7 +127,7 @@ cell_ts(const struct dbres *res, size_t i, size_t col, char out[32])
 /* The string columns of an execution row, which a record takes over. */
 static const size_t exec_str_cols[] = { EC_SCRIPT_NAME, EC_SCRIPT_VERSION,
 	EC_TRIGGER, EC_INPUT, EC_STDOUT, EC_STDERR, EC_OUTPUT, EC_OUTPUT_FILE,
-	EC_ERROR, EC_NODE, EC_LIMIT };
+	EC_ERROR, EC_NODE, EC_LIMIT, EC_TRIGGERED_BY };
 
 void
 store_exec_view(const struct dbres *res, size_t i, struct execution *x)
@@ -173,6 +173,7 @@ store_exec_view(const struct dbres *res, size_t i, struct execution *x)
 	x->max_rss_kb = cell_ll(res, i, EC_MAX_RSS_KB, &x->has_max_rss);
 	x->node = CELL_S(EC_NODE);
 	x->limit = CELL_S(EC_LIMIT);
+	x->triggered_by = CELL_S(EC_TRIGGERED_BY);
 #undef CELL_S
 }
 
@@ -189,20 +190,22 @@ exec_take(struct dbres *res, size_t i, struct execution *x)
 
 int
 store_exec_enqueue(struct db *db, long long script_id, const char *script_name,
-    const char *trigger, const char *input_json, const char *input_secret,
+    const char *trigger, const char *triggered_by, const char *input_json,
+    const char *input_secret,
     const struct exec_reserved *rsv, long long *id, struct execution *row)
 {
 #define ENQUEUE "INSERT INTO executions (script_id, script_name, " \
-	"`trigger`, status, input, input_secret, queued_at, node, " \
-	"runner_pid, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, " \
+	"`trigger`, triggered_by, status, input, input_secret, queued_at, " \
+	"node, runner_pid, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, " \
 	"UTC_TIMESTAMP(3), ?, ?, IF(? IS NULL, NULL, UTC_TIMESTAMP(3)))"
 	static const char *ins = ENQUEUE;
 	/* MariaDB's RETURNING: the row in the same round trip. */
 	static const char *ins_row = ENQUEUE " RETURNING " EXEC_COLS;
 #undef ENQUEUE
 	const char *node = rsv != NULL ? rsv->node : NULL;
-	struct dbp p[9] = { DBP_I(script_id), DBP_S(script_name),
-	    DBP_S(trigger), DBP_S(rsv != NULL && rsv->running ? "running" :
+	struct dbp p[10] = { DBP_I(script_id), DBP_S(script_name),
+	    DBP_S(trigger), DBP_S(triggered_by),
+	    DBP_S(rsv != NULL && rsv->running ? "running" :
 	    "queued"), DBP_S(input_json), DBP_S(input_secret), DBP_S(node),
 	    rsv != NULL ? DBP_I(rsv->pid) : DBP_NUL, DBP_S(node) };
 	unsigned long long newid;
@@ -210,12 +213,12 @@ store_exec_enqueue(struct db *db, long long script_id, const char *script_name,
 
 	*id = 0;
 	if (row == NULL) {
-		if (db_exec(db, ins, p, 9, NULL, NULL, &newid) == -1)
+		if (db_exec(db, ins, p, 10, NULL, NULL, &newid) == -1)
 			return -1;
 		*id = (long long)newid;
 		return 0;
 	}
-	if (db_exec(db, ins_row, p, 9, &res, NULL, NULL) == -1)
+	if (db_exec(db, ins_row, p, 10, &res, NULL, NULL) == -1)
 		return -1;
 	if (res.nrows != 1 || (*id = atoll(dbres_get(&res, 0, EC_ID))) <= 0) {
 		dbres_free(&res);
@@ -658,9 +661,9 @@ int
 store_exec_finish(struct db *db, long long id, const struct exec_final *f,
     int *updated, struct dbres *row)
 {
-	/* sql/010_limits.sql: the UPDATE, then the final row (EXEC_COLS,
-	 * then `updated`) or `updated` alone. */
-	static const char *sql = "CALL execution_finish_limit(?, ?, ?, ?, ?, "
+	/* sql/012_sessions_history.sql: the UPDATE, then the final row
+	 * (EXEC_COLS, then `updated`) or `updated` alone. */
+	static const char *sql = "CALL execution_finish_by(?, ?, ?, ?, ?, "
 	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	/* The ages are taken now, as the statement goes out: a retry after
 	 * an outage sends them grown by the outage's length. */
@@ -692,7 +695,7 @@ store_exec_finish(struct db *db, long long id, const struct exec_final *f,
 		return -1;
 	if (res.nrows != 1 || res.ncols != (row ? EC_NCOLS + 1u : 1u)) {
 		dbres_free(&res);
-		return db_fail(db, "execution_finish_limit returned an "
+		return db_fail(db, "execution_finish_by returned an "
 		    "unexpected result");
 	}
 	n = dbres_get(&res, 0, row ? EC_NCOLS : 0);

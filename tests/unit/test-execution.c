@@ -55,10 +55,12 @@ static const char *const ROW[EC_NCOLS] = {
 	[EC_DURATION_MS] = "300.5", [EC_CPU_USER_MS] = "12",
 	[EC_CPU_SYSTEM_MS] = "0", [EC_MAX_RSS_KB] = "2048",
 	[EC_NODE] = "node-a", [EC_LIMIT] = "memory",
+	[EC_TRIGGERED_BY] = "studio-backend",
 };
 static const char FULL_JSON[] = "{\"id\":17,\"script_id\":4,"
 	"\"script_name\":\"thumbs\",\"script_version\":\"sha256:ab\","
-	"\"trigger\":\"api\",\"status\":\"failed\",\"input\":{\"n\":1},"
+	"\"trigger\":\"api\",\"triggered_by\":\"studio-backend\","
+	"\"status\":\"failed\",\"input\":{\"n\":1},"
 	"\"exit_code\":3,\"signal\":null,\"stdout\":\"out\\n\","
 	"\"stderr\":\"w\303\251rn\357\277\275\",\"stdout_truncated\":false,"
 	"\"stderr_truncated\":true,\"output\":{\"x\":[1,2.5,null]},"
@@ -135,7 +137,8 @@ model(void)
 	store_exec_view(&res, 0, &x);
 	got = render(&x, 1);
 	is_str(got, "{\"id\":18,\"script_id\":4,\"script_name\":\"thumbs\","
-	    "\"script_version\":null,\"trigger\":\"test\",\"status\":"
+	    "\"script_version\":null,\"trigger\":\"test\","
+	    "\"triggered_by\":null,\"status\":"
 	    "\"queued\",\"input\":{},\"exit_code\":null,\"signal\":null,"
 	    "\"stdout\":\"\",\"stderr\":\"\",\"stdout_truncated\":false,"
 	    "\"stderr_truncated\":false,\"output\":null,\"output_file\":null,"
