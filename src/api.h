@@ -10,6 +10,8 @@
 struct buf;
 struct jw;
 struct db;
+struct verr;
+struct verr_list;
 
 /* api_system.c */
 void api_health(struct request *r);
@@ -60,6 +62,13 @@ unsigned long long api_param_id(struct request *r, int i, const char *what);
 void api_list_open(struct jw *w, struct buf *out, const char *key);
 void api_list_send(struct request *r, struct jw *w, struct buf *out);
 void api_list_drop(struct jw *w, struct buf *out);
+/*
+ * A 422 validation_failed about `first` (its field and message), with
+ * "errors": every entry of `all` ({"field","message"}, the first of them
+ * `first`) when `all` is not NULL and each entry names a field.
+ */
+void api_invalid(struct request *r, const struct verr *first,
+    const struct verr_list *all);
 /* Answers for a failed store/service call: 503 when the database is
  * unreachable, 500 otherwise (logged with the request id). */
 void api_db_failure(struct request *r, struct db *db);

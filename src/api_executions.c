@@ -87,14 +87,15 @@ parse_input(struct request *r, yajl_val *body, yajl_val *input)
 	return 0;
 }
 
-/* Answers a service call that did not succeed. */
+/* Answers a service call that did not succeed; `all` (may be NULL) is
+ * every invalid field of a submission's input. */
 static void
-answer_failure(struct request *r, enum exec_outcome rc, const struct verr *e)
+answer_failure(struct request *r, enum exec_outcome rc, const struct verr *e,
+    const struct verr_list *all)
 {
 	switch (rc) {
 	case EXEC_INVALID:
-		resp_error(r, 422, "validation_failed", e->field, "%s",
-		    e->message);
+		api_invalid(r, e, all);
 		break;
 	case EXEC_CONFLICT:
 		resp_error(r, 409, "conflict", e->field[0] ? e->field : NULL,
@@ -140,7 +141,7 @@ submit_and_answer(struct request *r, const char *trigger, int wait_s,
 		resp_error(r, 500, "internal", NULL, "execution %lld vanished",
 		    w.id);
 	else if (rc != EXEC_OK)
-		answer_failure(r, rc, &e);
+		answer_failure(r, rc, &e, execution_submission_errors(sub));
 	else if (w.json.len)    /* the final form, left by the runner */
 		resp_json(r, 200, &w.json);
 	else

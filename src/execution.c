@@ -40,6 +40,8 @@ struct idem_sub {
 struct exec_submission {
 	struct script script;
 	struct idem_sub idem;
+	/* Every invalid field of its input, once submitted (EXEC_INVALID). */
+	struct verr_list errors;
 	/* As read with the script: 1 full, 0 not, -1 not read (it came
 	 * from memory), then probed only for a run that would wait. */
 	int queue_full;
@@ -77,6 +79,7 @@ execution_submission_free(struct exec_submission *sub)
 	if (sub == NULL)
 		return;
 	script_free(&sub->script);
+	verr_list_free(&sub->errors);
 	free(sub);
 }
 
@@ -125,9 +128,17 @@ enum exec_outcome
 execution_check_input(const struct script *s, yajl_val input,
     struct verr *e)
 {
+	return execution_check_input_all(s, input, e, NULL);
+}
+
+enum exec_outcome
+execution_check_input_all(const struct script *s, yajl_val input,
+    struct verr *e, struct verr_list *all)
+{
 	enum exec_outcome rc = EXEC_INVALID;
 	yajl_val schema = NULL, args = NULL;
 	char err[256];
+	int bad = 0;
 
 	if (!s->enabled) {
 		verr_set(e, "", "script \"%s\" is disabled", s->name);
@@ -144,10 +155,15 @@ execution_check_input(const struct script *s, yajl_val input,
 			struct yajl_val_s empty;
 			memset(&empty, 0, sizeof(empty));
 			empty.type = yajl_t_object;
-			if (schema_validate(schema, input ? input : &empty,
-			    "input", e) == -1) {
+			if (schema_validate_all(schema, input ? input : &empty,
+			    "input", e, all) == -1) {
 				mask_message(schema, input, e);
-				goto out;
+				for (size_t i = 0; all != NULL && i < all->n;
+				    i++)
+					mask_message(schema, input, &all->v[i]);
+				if (all == NULL || all->n == 0)
+					goto out;
+				bad = 1;
 			}
 		}
 	}
@@ -157,7 +173,26 @@ execution_check_input(const struct script *s, yajl_val input,
 		    err);
 		goto out;
 	}
-	if (argtpl_check_input(args, input, has_output_file(s), e) == -1)
+	/* The placeholders' own needs, after the schema's: a field the
+	 * schema found at fault is not named again. */
+	if (all != NULL) {
+		struct verr more;
+		size_t had = all->n;
+
+		verr_clear(&more);
+		if (argtpl_check_input_all(args, input, has_output_file(s),
+		    &more, all) == -1) {
+			/* An error of the template itself is not listed. */
+			if (all->n == had)
+				verr_list_add(all, &more);
+			bad = 1;
+		}
+		if (bad) {
+			*e = all->v[0];
+			goto out;
+		}
+	} else if (argtpl_check_input(args, input, has_output_file(s),
+	    e) == -1)
 		goto out;
 	rc = EXEC_OK;
 out:
@@ -228,6 +263,12 @@ int
 execution_replayed(const struct exec_submission *sub)
 {
 	return sub->idem.replayed;
+}
+
+const struct verr_list *
+execution_submission_errors(const struct exec_submission *sub)
+{
+	return &sub->errors;
 }
 
 /*
@@ -364,7 +405,9 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	if (idem_known(db, sub, queued, id, e, &rc))
 		return rc;
 	*id = 0;
-	if ((rc = execution_check_input(s, input, e)) != EXEC_OK)
+	verr_list_free(&sub->errors);
+	if ((rc = execution_check_input_all(s, input, e, &sub->errors)) !=
+	    EXEC_OK)
 		return rc;
 	if ((rc = input_stored(c, s, input, &in_json, &in_sealed, e)) !=
 	    EXEC_OK)

@@ -130,6 +130,10 @@ void execution_submission_idempotent(struct exec_submission *sub,
 /* 1 when execution_submit() answered the execution of the submission's
  * key instead of creating one. */
 int execution_replayed(const struct exec_submission *sub);
+/* After execution_submit() answered EXEC_INVALID about the input: every
+ * invalid field of it (execution_check_input_all), owned by `sub`. */
+const struct verr_list *execution_submission_errors(
+    const struct exec_submission *sub);
 
 /*
  * The checks of a submission that need nothing but the script: enabled
@@ -139,6 +143,11 @@ int execution_replayed(const struct exec_submission *sub);
  */
 enum exec_outcome execution_check_input(const struct script *s,
     yajl_val input, struct verr *e);
+/* The same, with every invalid top-level field of the input added to
+ * `all` (schema_validate_all, then the args placeholders; NULL: as
+ * execution_check_input), e being the first. */
+enum exec_outcome execution_check_input_all(const struct script *s,
+    yajl_val input, struct verr *e, struct verr_list *all);
 
 /*
  * Checks the input (execution_check_input) and queues an execution of

@@ -567,15 +567,24 @@ schema_types(yajl_val t)
 }
 
 static int validate_node(yajl_val s, yajl_val v, struct buf *path,
-    struct verr *e);
+    struct verr *e, struct verr_list *all);
 
+/*
+ * An object's required names and properties. With `all` (the root's,
+ * for schema_validate_all) every missing name and every property is
+ * looked at, each error added there; without, the first error ends it.
+ * Properties deeper down always stop at their first error: one error
+ * per top-level property.
+ */
 static int
-validate_object(yajl_val s, yajl_val v, struct buf *path, struct verr *e)
+validate_object(yajl_val s, yajl_val v, struct buf *path, struct verr *e,
+    struct verr_list *all)
 {
 	yajl_val req = obj_get(s, "required"), props = obj_get(s, "properties");
 	yajl_val ps;
 	size_t i, len = path->len;
 	const char *key;
+	int rc = 0;
 
 	if (YAJL_IS_ARRAY(req))
 		for (i = 0; i < req->u.array.len; i++) {
@@ -586,10 +595,13 @@ validate_object(yajl_val s, yajl_val v, struct buf *path, struct verr *e)
 			verr_set(e, buf_str(path), "%s is required",
 			    buf_str(path));
 			path_cut(path, len);
-			return -1;
+			if (all == NULL)
+				return -1;
+			verr_list_add(all, e);
+			rc = -1;
 		}
 	if (!YAJL_IS_OBJECT(props))
-		return 0;
+		return rc;
 	/* Walk the instance, not the schema, so that a duplicated key is
 	 * checked every time it appears. */
 	for (i = 0; i < v->u.object.len; i++) {
@@ -597,17 +609,23 @@ validate_object(yajl_val s, yajl_val v, struct buf *path, struct verr *e)
 		if ((ps = obj_get(props, key)) == NULL)
 			continue;
 		schema_path_key(path, key);
-		if (validate_node(ps, v->u.object.values[i], path, e) == -1) {
+		if (validate_node(ps, v->u.object.values[i], path, e,
+		    NULL) == -1) {
 			path_cut(path, len);
-			return -1;
+			if (all == NULL)
+				return -1;
+			verr_list_add(all, e);
+			rc = -1;
+			continue;
 		}
 		path_cut(path, len);
 	}
-	return 0;
+	return rc;
 }
 
 static int
-validate_node(yajl_val s, yajl_val v, struct buf *path, struct verr *e)
+validate_node(yajl_val s, yajl_val v, struct buf *path, struct verr *e,
+    struct verr_list *all)
 {
 	yajl_val t, en, lim, items;
 	unsigned want;
@@ -662,13 +680,13 @@ validate_node(yajl_val s, yajl_val v, struct buf *path, struct verr *e)
 			return -1;
 		}
 	}
-	if (YAJL_IS_OBJECT(v) && validate_object(s, v, path, e) == -1)
+	if (YAJL_IS_OBJECT(v) && validate_object(s, v, path, e, all) == -1)
 		return -1;
 	if (YAJL_IS_ARRAY(v) && (items = obj_get(s, "items")) != NULL)
 		for (i = 0; i < v->u.array.len; i++) {
 			buf_printf(path, "[%zu]", i);
 			if (validate_node(items, v->u.array.values[i], path,
-			    e) == -1) {
+			    e, NULL) == -1) {
 				path_cut(path, len);
 				return -1;
 			}
@@ -680,6 +698,13 @@ validate_node(yajl_val s, yajl_val v, struct buf *path, struct verr *e)
 int
 schema_validate(yajl_val schema, yajl_val instance, const char *root_name,
     struct verr *e)
+{
+	return schema_validate_all(schema, instance, root_name, e, NULL);
+}
+
+int
+schema_validate_all(yajl_val schema, yajl_val instance,
+    const char *root_name, struct verr *e, struct verr_list *all)
 {
 	struct buf path = BUF_INIT;
 	int rc = -1;
@@ -697,7 +722,10 @@ schema_validate(yajl_val schema, yajl_val instance, const char *root_name,
 		rc = 0;
 		goto out;
 	}
-	rc = validate_node(schema, instance, &path, e);
+	rc = validate_node(schema, instance, &path, e, all);
+	/* The first error of all is the one to show first. */
+	if (rc == -1 && all != NULL && all->n > 0)
+		*e = all->v[0];
 out:
 	buf_free(&path);
 	return rc;

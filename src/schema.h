@@ -58,6 +58,15 @@ int schema_check(yajl_val schema, struct verr *e);
  */
 int schema_validate(yajl_val schema, yajl_val instance, const char *root_name,
     struct verr *e);
+/*
+ * The same, going on past an invalid top-level property: every missing
+ * required name and every invalid property of the root object is added
+ * to `all` (NULL: as schema_validate), one error each (the first found
+ * within a property), e being the first. An error about the root itself
+ * (not an object) is e alone.
+ */
+int schema_validate_all(yajl_val schema, yajl_val instance,
+    const char *root_name, struct verr *e, struct verr_list *all);
 
 /* What a stored input shows for a secret property's value. */
 #define SCHEMA_SECRET_SHOWN "***"

@@ -241,8 +241,42 @@ inputs(void)
 	s.outputs_json = strdup("{\"file\": \"out.png\"}");
 	check(&s, "{}", EXEC_OK, NULL, "and is fine with it");
 
-	s.enabled = 0;
+	/* Every invalid field of the input at once, each once: the
+	 * schema's, then a placeholder's not named already. */
+	struct verr_list all = VERR_LIST_INIT;
 	struct verr e;
+	yajl_val in;
+	free(s.args_json);
+	s.args_json = strdup("[\"{size}\", \"{label}\", \"{mode}\"]");
+	s.inputs_json = strdup("{\"type\": \"object\", \"properties\": "
+	    "{\"size\": {\"type\": \"integer\", \"minimum\": 1}, "
+	    "\"label\": {\"type\": \"string\", \"maxLength\": 2}, "
+	    "\"key\": {\"type\": \"string\", \"secret\": true, "
+	    "\"maxLength\": 3}}, \"required\": [\"size\"]}");
+	in = P("{\"label\": \"long\", \"key\": \"hunter2\"}");
+	verr_clear(&e);
+	ok(execution_check_input_all(&s, in, &e, &all) == EXEC_INVALID &&
+	    all.n == 4, "four fields at fault");
+	if (all.n == 4) {
+		is_str(all.v[0].field, "input.size", "the missing one first");
+		is_str(all.v[1].field, "input.label", "then label");
+		is_str(all.v[2].field, "input.key", "then key");
+		is_str(all.v[3].field, "input.mode", "then the placeholder's");
+		ok(strstr(all.v[2].message, "hunter2") == NULL,
+		    "a secret input's value is masked in its message: %s",
+		    all.v[2].message);
+	}
+	is_str(e.field, "input.size", "e is the first");
+	verr_list_free(&all);
+	yajl_tree_free(in);
+	in = P("{\"size\": 1, \"label\": \"ab\"}");
+	ok(execution_check_input_all(&s, in, &e, &all) == EXEC_INVALID &&
+	    all.n == 1 && strcmp(all.v[0].field, "input.mode") == 0,
+	    "the placeholder alone");
+	verr_list_free(&all);
+	yajl_tree_free(in);
+
+	s.enabled = 0;
 	verr_clear(&e);
 	ok(execution_check_input(&s, NULL, &e) == EXEC_CONFLICT &&
 	    strcmp(e.message, "script \"thumbs\" is disabled") == 0,

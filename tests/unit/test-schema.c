@@ -377,6 +377,80 @@ test_verr(void)
 	ok(1, "verr_set(NULL) is a no-op");
 }
 
+/* A list of errors keeps each field once, the first one found. */
+static void
+test_verr_list(void)
+{
+	struct verr_list l = VERR_LIST_INIT;
+	struct verr e;
+
+	for (int i = 0; i < 20; i++) {
+		verr_set(&e, i % 2 ? "b" : "a", "message %d", i);
+		verr_list_add(&l, &e);
+	}
+	verr_set(&e, "c", "third");
+	verr_list_add(&l, &e);
+	is_int(l.n, 3, "three fields, each once");
+	ok(strcmp(l.v[0].field, "a") == 0 && strcmp(l.v[0].message,
+	    "message 0") == 0 && strcmp(l.v[1].message, "message 1") == 0 &&
+	    strcmp(l.v[2].field, "c") == 0, "in the order found, the first "
+	    "error of each field kept");
+	ok(verr_list_has(&l, "b") && !verr_list_has(&l, "d") &&
+	    !verr_list_has(NULL, "a"), "has");
+	verr_list_add(NULL, &e);
+	verr_list_free(&l);
+	ok(l.n == 0 && l.v == NULL, "freed: empty");
+	verr_list_free(&l);
+	verr_list_free(NULL);
+}
+
+/* schema_validate_all: every top-level property at fault, once. */
+static void
+test_validate_all(void)
+{
+	yajl_val s = P("{\"type\":\"object\",\"required\":[\"a\",\"b\"],"
+	    "\"properties\":{\"a\":{\"type\":\"string\"},\"b\":{\"type\":"
+	    "\"integer\",\"minimum\":1},\"c\":{\"type\":\"array\",\"items\":"
+	    "{\"type\":\"integer\"}},\"d\":{\"type\":\"object\",\"properties\":"
+	    "{\"x\":{\"type\":\"string\"},\"y\":{\"type\":\"string\"}}}}}");
+	yajl_val v;
+	struct verr_list l = VERR_LIST_INIT;
+	struct verr e;
+
+	v = P("{\"b\":0,\"c\":[1,\"x\",\"y\"],\"d\":{\"x\":1,\"y\":2}}");
+	ok(schema_validate_all(s, v, "input", &e, &l) == -1, "all: refused");
+	is_int(l.n, 4, "a missing, b too small, c and d wrong: four");
+	if (l.n == 4) {
+		is_str(l.v[0].field, "input.a", "missing names first");
+		is_str(l.v[1].field, "input.b", "then each property in order");
+		is_str(l.v[2].field, "input.c[1]", "the first error within c");
+		is_str(l.v[3].field, "input.d.x", "the first within d");
+	}
+	is_str(e.field, "input.a", "e is the first");
+	verr_list_free(&l);
+	yajl_tree_free(v);
+	v = P("{\"a\":\"x\",\"b\":1,\"b\":0}");
+	ok(schema_validate_all(s, v, "input", &e, &l) == -1 && l.n == 1 &&
+	    strcmp(l.v[0].field, "input.b") == 0,
+	    "a key given twice is checked each time, reported once");
+	verr_list_free(&l);
+	yajl_tree_free(v);
+	v = P("{\"a\":\"x\",\"b\":2}");
+	ok(schema_validate_all(s, v, "input", &e, &l) == 0 && l.n == 0,
+	    "a valid input adds nothing");
+	yajl_tree_free(v);
+	v = P("[1]");
+	ok(schema_validate_all(s, v, "input", &e, &l) == -1 && l.n == 0 &&
+	    strcmp(e.field, "input") == 0, "not an object: e alone");
+	yajl_tree_free(v);
+	v = P("{\"b\":0}");
+	ok(schema_validate(s, v, "input", &e) == -1 &&
+	    strcmp(e.field, "input.a") == 0, "schema_validate stops at the "
+	    "first");
+	yajl_tree_free(v);
+	yajl_tree_free(s);
+}
+
 /* split: the stored input and the secret object, from text. */
 static void
 split(const char *schema, const char *input, int want_n,
@@ -445,5 +519,7 @@ main(void)
 	test_validate();
 	test_names();
 	test_verr();
+	test_verr_list();
+	test_validate_all();
 	return done_testing();
 }
