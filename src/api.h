@@ -31,6 +31,8 @@ void api_session_close(struct request *r);
 void api_exec_submit(struct request *r);
 void api_script_test(struct request *r);
 void api_exec_list(struct request *r);
+void api_exec_counts(struct request *r);
+void api_exec_durations(struct request *r);
 void api_exec_get(struct request *r);
 void api_exec_stdout(struct request *r);
 void api_exec_stderr(struct request *r);

@@ -633,6 +633,38 @@ execution_list(struct db *db, const struct exec_filter *f,
 	return store_exec_list(db, f, fn, arg) == -1 ? EXEC_DB : EXEC_OK;
 }
 
+enum exec_outcome
+execution_counts(struct db *db, const struct exec_filter *f,
+    struct exec_counts *out)
+{
+	memset(out, 0, sizeof(*out));
+	return store_exec_counts(db, f, out) == -1 ? EXEC_DB : EXEC_OK;
+}
+
+double
+execution_success_rate(const struct exec_counts *c)
+{
+	long long ok = 0, finished = 0;
+
+	for (int i = 0; execution_status_name(i) != NULL; i++) {
+		const char *s = execution_status_name(i);
+
+		if (!execution_status_final(s) || strcmp(s, "canceled") == 0)
+			continue;
+		finished += c->n[i];
+		if (strcmp(s, "succeeded") == 0)
+			ok += c->n[i];
+	}
+	return finished > 0 ? (double)ok / (double)finished : -1;
+}
+
+enum exec_outcome
+execution_durations(struct db *db, const struct exec_filter *f,
+    void (*fn)(void *arg, const struct exec_point *p), void *arg)
+{
+	return store_exec_durations(db, f, fn, arg) == -1 ? EXEC_DB : EXEC_OK;
+}
+
 /*
  * The cancel and its audit record commit together. Read committed: the
  * UPDATEs lock the one row they change, not the rows they only look at

@@ -226,20 +226,57 @@ enum exec_outcome execution_get(struct db *db, long long id,
 enum exec_outcome execution_output(struct db *db, long long id,
     int which_stderr, char **data, size_t *len);
 
-/* What a list holds. */
+/* What a list (and the counts, and the durations) holds. The strings are
+ * borrowed. */
+#define EXEC_NSTATUSES 8
 struct exec_filter {
 	long long script_id;       /* 0: any */
-	const char *status;        /* NULL: any */
+	const char *statuses[EXEC_NSTATUSES]; /* any of these; none: any */
+	int nstatuses;
 	const char *trigger;       /* NULL: any */
-	const char *since;         /* DB-form timestamp, NULL: any */
-	long long before_id;       /* cursor: ids below this; 0: from newest */
+	const char *since;         /* DB-form timestamp: queued at or after */
+	const char *until;         /* ... and before this; NULL: no bound */
+	int ascending;             /* oldest first (queue order), else newest */
+	long long cursor;          /* ids past this one in the order; 0: none */
 	int limit;
 };
-/* Calls fn for each execution that matches, newest first, without
- * input, stdout and stderr; the record is freed after the call.
- * EXEC_OK or EXEC_DB. */
+/* Calls fn for each execution that matches, in id order (the queue's)
+ * newest first or oldest first, without input, stdout and stderr; the
+ * record is freed after the call. EXEC_OK or EXEC_DB. */
 enum exec_outcome execution_list(struct db *db, const struct exec_filter *f,
     void (*fn)(void *arg, const struct execution *x), void *arg);
+
+/* How many executions the filter lets through, by status (its statuses,
+ * cursor, order and limit are not looked at). */
+struct exec_counts {
+	long long n[EXEC_NSTATUSES];   /* in the order of execution_status_name */
+	long long total;
+};
+enum exec_outcome execution_counts(struct db *db, const struct exec_filter *f,
+    struct exec_counts *out);
+/* The statuses, in their order of the life of an execution: index i of
+ * struct exec_counts is execution_status_name(i); NULL past the last. */
+const char *execution_status_name(int i);
+/*
+ * The share of finished runs that succeeded: succeeded over succeeded,
+ * failed, timed_out, error and lost (a canceled run was stopped by
+ * someone, not a failure of the script's). -1 when none finished.
+ */
+double execution_success_rate(const struct exec_counts *c);
+
+/* One point of a chart of durations. */
+struct exec_point {
+	long long id;
+	char status[16];
+	char queued_at[32];
+	int has_duration;
+	double duration_ms;
+};
+/* The newest f->limit executions the filter lets through, handed to fn
+ * oldest first (a chart's order). EXEC_OK or EXEC_DB. */
+enum exec_outcome execution_durations(struct db *db,
+    const struct exec_filter *f,
+    void (*fn)(void *arg, const struct exec_point *p), void *arg);
 
 /*
  * Cancels execution `id` for `actor` (recorded in the audit log, in the

@@ -24,6 +24,12 @@ execution_status_final(const char *status)
 	return strcmp(status, "queued") != 0 && strcmp(status, "running") != 0;
 }
 
+const char *
+execution_status_name(int i)
+{
+	return i >= 0 && i < EXEC_NSTATUSES ? statuses[i] : NULL;
+}
+
 int
 execution_status_known(const char *status)
 {

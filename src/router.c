@@ -47,6 +47,11 @@ const struct route routes[] = {
 	  "/api/v1/admin/scripts/{id}/test" },
 	{ "GET", "/api/v1/executions", api_exec_list, ROLE_VIEWER,
 	  "/api/v1/executions" },
+	/* Before /executions/{}, which would take "counts" for an id. */
+	{ "GET", "/api/v1/executions/counts", api_exec_counts, ROLE_VIEWER,
+	  "/api/v1/executions/counts" },
+	{ "GET", "/api/v1/executions/durations", api_exec_durations,
+	  ROLE_VIEWER, "/api/v1/executions/durations" },
 	{ "GET", "/api/v1/executions/{}", api_exec_get, ROLE_VIEWER,
 	  "/api/v1/executions/{id}" },
 	{ "GET", "/api/v1/executions/{}/stdout", api_exec_stdout, ROLE_VIEWER,

@@ -114,11 +114,20 @@ void store_exec_view(const struct dbres *res, size_t i, struct execution *x);
 /* The status alone ("" when not found). */
 int store_exec_status(struct db *db, long long id, char status[16]);
 
-/* Calls fn for each execution that `f` (execution.h) lets through,
- * newest first, without input, stdout and stderr; the record is freed
- * after the call. */
+/* Calls fn for each execution that `f` (execution.h) lets through, in
+ * its order, without input, stdout and stderr; the record is freed after
+ * the call. */
 int store_exec_list(struct db *db, const struct exec_filter *f,
     void (*fn)(void *arg, const struct execution *x), void *arg);
+/* Adds the executions `f` lets through (but for its statuses) to *out
+ * by status (execution_status_name's order). */
+struct exec_counts;
+int store_exec_counts(struct db *db, const struct exec_filter *f,
+    struct exec_counts *out);
+/* The newest f->limit executions `f` lets through, to fn oldest first. */
+struct exec_point;
+int store_exec_durations(struct db *db, const struct exec_filter *f,
+    void (*fn)(void *arg, const struct exec_point *p), void *arg);
 /* The newest execution of every script that has one (list columns),
  * ordered by script_id. */
 int store_exec_last_per_script(struct db *db, struct dbres *res);

@@ -286,6 +286,9 @@ def test_every_operation_answers_as_described(viewer):
     assert page["next_cursor"] is not None, page
     ok(call("GET", f"/api/v1/executions?script_id={s['id']}&cursor={page['next_cursor']}", token=viewer), 200)
     ok(call("GET", f"/api/v1/executions/{queued['id']}", token=viewer), 200)
+    ok(call("GET", f"/api/v1/executions?script_id={s['id']}&status=succeeded,queued&order=asc", token=viewer), 200)
+    ok(call("GET", f"/api/v1/executions/counts?script_id={s['id']}", token=viewer), 200)
+    ok(call("GET", f"/api/v1/executions/durations?script_id={s['id']}", token=viewer), 200)
     ok(call("GET", f"/api/v1/executions/{tested['id']}/stdout", token=viewer), 200)
     ok(call("GET", f"/api/v1/executions/{tested['id']}/stderr", token=viewer), 200)
     assert_error(call("GET", "/api/v1/executions/999999999", token=viewer), 404, "not_found")

@@ -186,6 +186,25 @@ statuses(void)
 	    !execution_status_final("running"), "queued, running go on");
 	ok(!execution_status_known("bogus") && !execution_status_known("") &&
 	    !execution_status_known("Queued"), "others are not statuses");
+	for (int i = 0; i < 8; i++)
+		is_str(execution_status_name(i), all[i], "status %d by index", i);
+	ok(execution_status_name(8) == NULL && execution_status_name(-1) ==
+	    NULL, "past the last: none");
+
+	/* The success rate: canceled runs and unfinished ones do not count. */
+	struct exec_counts c;
+	memset(&c, 0, sizeof(c));
+	ok(execution_success_rate(&c) < 0, "nothing finished: no rate");
+	c.n[0] = 5;     /* queued */
+	c.n[1] = 2;     /* running */
+	c.n[5] = 9;     /* canceled */
+	ok(execution_success_rate(&c) < 0, "queued, running and canceled "
+	    "only: no rate");
+	c.n[2] = 3;     /* succeeded */
+	c.n[3] = 1;     /* failed */
+	ok(execution_success_rate(&c) == 0.75, "3 of 4 finished: 0.75");
+	c.n[4] = c.n[6] = c.n[7] = 1;   /* timed_out, error, lost */
+	ok(execution_success_rate(&c) == 3.0 / 7.0, "every failure counts");
 }
 
 static void
