@@ -140,6 +140,8 @@ export const api = {
 
   startExecution: (idOrName, input) => request('POST', `/scripts/${enc(idOrName)}/executions`, { body: { input } }),
   executions: (query) => request('GET', '/executions', { query }),
+  executionCounts: (query) => request('GET', '/executions/counts', { query }),
+  durations: (query) => request('GET', '/executions/durations', { query }).then((r) => (r && r.durations) || []),
   execution: (id) => request('GET', `/executions/${enc(id)}`),
   cancel: (id) => request('POST', `/executions/${enc(id)}/cancel`, { body: {} }),
   stream: (id, which) => request('GET', `/executions/${enc(id)}/${which}`, { raw: true }),

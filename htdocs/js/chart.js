@@ -1,22 +1,19 @@
-// Run statistics of a script and an SVG chart of its last runs' durations,
-// drawn here with DOM calls (no library). Colours come from CSS classes
-// (app.css, .chart): the CSP allows no inline style.
+// A script's run statistics: the success rate (GET /api/v1/executions/counts)
+// and an SVG chart of its last runs' durations (…/durations), drawn here
+// with DOM calls (no library). Colours come from CSS classes (app.css,
+// .chart): the CSP allows no inline style.
+import { h } from './dom.js';
+import { api } from './api.js';
 import { duration } from './format.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
+export const CHART_RUNS = 50;
 
 function s(tag, attrs, ...children) {
   const el = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs || {})) if (v !== null && v !== undefined) el.setAttribute(k, String(v));
   for (const c of children) if (c !== null && c !== undefined) el.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
   return el;
-}
-
-// Success over the final runs of a list: {final, succeeded, rate (0..1 or null)}.
-export function runStats(executions) {
-  const final = executions.filter((e) => !['queued', 'running'].includes(e.status));
-  const succeeded = final.filter((e) => e.status === 'succeeded').length;
-  return { final: final.length, succeeded, rate: final.length ? succeeded / final.length : null };
 }
 
 export function percent(rate) {
@@ -32,18 +29,17 @@ function median(vals) {
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
-// durationChart(executions newest first) -> <svg>: one bar per run, oldest
-// on the left, its height the run's duration, its colour its status; runs
-// without a duration (never started) are a short grey mark.
-export function durationChart(executions, { height = 120 } = {}) {
-  const runs = [...executions].reverse();
+// durationChart(runs oldest first: [{id, status, duration_ms}]) -> <svg>:
+// one bar per run, its height the run's duration, its colour its status;
+// a run without a duration (never started) is a short grey mark.
+export function durationChart(runs, { height = 120 } = {}) {
   const W = 600;
   const H = height;
   const left = 56;
   const top = 8;
   const bottom = 18;
   const plotH = H - top - bottom;
-  const durs = runs.map((e) => (Number.isFinite(Number(e.duration_ms)) && e.duration_ms !== null ? Number(e.duration_ms) : null));
+  const durs = runs.map((e) => (e.duration_ms !== null && e.duration_ms !== undefined && Number.isFinite(Number(e.duration_ms)) ? Number(e.duration_ms) : null));
   const known = durs.filter((d) => d !== null);
   const max = known.length ? Math.max(...known) : 0;
   const med = median(known);
@@ -52,7 +48,6 @@ export function durationChart(executions, { height = 120 } = {}) {
     : 'No runs yet.';
   const svg = s('svg', { class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label, 'data-chart': 'durations' },
     s('title', null, label));
-  svg.dataset.bars = String(runs.length);
   // Axis: the longest run at the top, zero at the bottom.
   svg.appendChild(s('line', { class: 'axis', x1: left, x2: W, y1: top + plotH, y2: top + plotH }));
   svg.appendChild(s('text', { class: 'axis-label', x: left - 6, y: top + 10, 'text-anchor': 'end' }, max ? duration(max) : '—'));
@@ -74,4 +69,29 @@ export function durationChart(executions, { height = 120 } = {}) {
     }, s('title', null, `#${e.id} ${e.status}${d === null ? '' : `, ${duration(d)}`}`)));
   });
   return svg;
+}
+
+// The success rate of a script's runs (the server's: succeeded over the
+// runs that ended by themselves; canceled ones say nothing of the script)
+// and the chart of its last runs. Resolves to the elements to show.
+export async function scriptStats(scriptId) {
+  const [c, runs] = await Promise.all([
+    api.executionCounts({ script_id: scriptId }),
+    api.durations({ script_id: scriptId, limit: CHART_RUNS }),
+  ]);
+  const counts = (c && c.counts) || {};
+  const total = (c && c.total) || 0;
+  if (!total) return [h('p', { class: 'muted' }, 'No runs yet.')];
+  const ended = ['succeeded', 'failed', 'timed_out', 'error', 'lost'].reduce((a, k) => a + (Number(counts[k]) || 0), 0);
+  const rest = [];
+  if (counts.canceled) rest.push(`${counts.canceled} canceled`);
+  const going = (Number(counts.queued) || 0) + (Number(counts.running) || 0);
+  if (going) rest.push(`${going} queued or running`);
+  return [
+    h('p', { class: 'stat-line' },
+      h('strong', { dataset: { stat: 'rate' } }, percent(c.success_rate)), ' succeeded',
+      h('span', { class: 'muted' }, ` (${counts.succeeded || 0} of the ${ended} run${ended === 1 ? '' : 's'} that ended by themselves`,
+        rest.length ? `; ${rest.join(', ')}` : '', `; ${total} in all)`)),
+    durationChart(runs),
+  ];
 }

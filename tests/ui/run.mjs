@@ -1073,27 +1073,38 @@ test('history: filters and page in the URL survive Back, Forward and reload; err
   await waitText(row.locator('[data-col="error"]'), gone.error.slice(0, 30), 'the error in the row');
   await waitText(page.locator('[data-count="total"]'), '1 execution', 'the count of matches');
   await waitText(page.locator('[data-count="error"]'), '1', 'the count of errors');
+  // The echo script's counts, against the server's.
+  await load(page, `${BASE}/#/executions?script_id=${state.echoId}&status=succeeded,failed`);
+  const c = (await apiCall('GET', `/executions/counts?script_id=${state.echoId}`)).json;
+  await waitText(page.locator('[data-count="total"]'), `${c.counts.succeeded + c.counts.failed} executions of ${c.total}`, 'the counts of the statuses chosen');
+  await waitText(page.locator('[data-count="succeeded"]'), String(c.counts.succeeded));
+  // A chip narrows the list to its status.
+  await page.locator('[data-count="succeeded"]').click();
+  await waitFor('the succeeded filter alone', async () => (await hashOf(page)).includes('status=succeeded') && !(await hashOf(page)).includes('failed'));
+  assert(!(await page.locator('#x-st-failed').isChecked()), 'the chip left failed checked');
   await apiCall('DELETE', `/admin/scripts/${goneId}`);
 }, { timeout: 180000 });
 
 test('per script: the success rate and a chart of the last runs\' durations', async (page) => {
   assert(state.echoId, 'needs the shell script from an earlier test');
-  const r = await apiCall('GET', `/executions?script_id=${state.echoId}&limit=50`);
-  const list = r.json.executions;
-  const final = list.filter((e) => FINAL.has(e.status));
-  const rate = final.filter((e) => e.status === 'succeeded').length / final.length;
+  const c = (await apiCall('GET', `/executions/counts?script_id=${state.echoId}`)).json;
+  const runs = (await apiCall('GET', `/executions/durations?script_id=${state.echoId}&limit=50`)).json.durations;
+  assert(c.total > 0 && runs.length > 1, 'the script has too few runs for this test');
   await go(page, `/scripts/${state.echoId}`);
   const stats = page.locator('[data-stats="script"]');
   const chart = stats.locator('svg[data-chart="durations"]');
   await chart.waitFor();
   const shown = (await text(stats.locator('[data-stat="rate"]'))).trim();
-  const p = rate * 100;
-  assert(shown === `${p === 100 || p === 0 ? p.toFixed(0) : p.toFixed(1)} %`, `the rate shows ${shown}, the runs say ${p}`);
-  assert(await chart.locator('rect.bar').count() === list.length, `${await chart.locator('rect.bar').count()} bars for ${list.length} runs`);
-  // The longest run has the tallest bar.
-  const tallest = await chart.locator('rect.bar').evaluateAll((rs) => rs.reduce((a, b) => (Number(b.getAttribute('height')) > Number(a.getAttribute('height')) ? b : a)).dataset.executionId);
-  const longest = list.filter((e) => e.duration_ms != null).reduce((a, b) => (b.duration_ms > a.duration_ms ? b : a));
-  assert(Number(tallest) === longest.id, `the tallest bar is #${tallest}, the longest run #${longest.id}`);
+  const p = c.success_rate * 100;
+  assert(shown === `${p === 100 || p === 0 ? p.toFixed(0) : p.toFixed(1)} %`, `the rate shows ${shown}, the server says ${c.success_rate}`);
+  await waitText(stats, `${c.total} in all`, 'the number of runs');
+  // One bar per run, oldest on the left; the longest run has the tallest bar.
+  const bars = await chart.locator('rect.bar').evaluateAll((rs) => rs.map((r) => [Number(r.dataset.executionId), Number(r.getAttribute('height')), Number(r.getAttribute('x'))]));
+  assert(JSON.stringify(bars.map((b) => b[0])) === JSON.stringify(runs.map((r) => r.id)), 'the bars are not the last runs, oldest first');
+  assert(bars.every((b, i) => i === 0 || bars[i - 1][2] < b[2]), 'the bars are not left to right');
+  const tallest = bars.reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+  const longest = runs.filter((e) => e.duration_ms != null).reduce((a, b) => (b.duration_ms > a.duration_ms ? b : a));
+  assert(tallest === longest.id, `the tallest bar is #${tallest}, the longest run #${longest.id}`);
   assert(/Durations of the last \d+ runs/.test(await chart.getAttribute('aria-label')), 'the chart has no text alternative');
   await shot(page, '19-script-stats');
 });

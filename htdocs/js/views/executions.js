@@ -10,7 +10,7 @@
 import { h, replace, statusBadge } from '../dom.js';
 import { api } from '../api.js';
 import { timeEl, duration, EXEC_STATUSES, TRIGGERS, ACTIVE } from '../format.js';
-import { durationChart, runStats, percent } from '../chart.js';
+import { scriptStats } from '../chart.js';
 import { clip } from './script.js';
 
 const DEFAULT_LIMIT = '50';
@@ -150,6 +150,12 @@ export async function render(ctx) {
 
   let timer = null;
   let seq = 0;
+  const paintPageInfo = () => {
+    const d = pageInfo.dataset;
+    const first = Number(d.first);
+    const n = Number(d.count);
+    pageInfo.textContent = n ? `Page ${d.pageNo} · ${first}–${first + n - 1}${d.total ? ` of ${d.total}` : ''}` : `Page ${d.pageNo}`;
+  };
   const load = async () => {
     clearTimeout(timer);
     const st = stateOf(ctx.search);
@@ -177,48 +183,50 @@ export async function render(ctx) {
     next.disabled = !nextCursor;
     next.dataset.cursor = nextCursor || '';
     prev.disabled = st.cursors.length === 0;
-    const first = st.cursors.length * Number(st.limit) + 1;
-    pageInfo.textContent = list.length
-      ? `Page ${st.cursors.length + 1} · ${first}–${first + list.length - 1}${r && typeof r.total === 'number' ? ` of ${r.total}` : ''}`
-      : `Page ${st.cursors.length + 1}`;
-    paintCounts(r, st);
+    pageInfo.dataset.pageNo = String(st.cursors.length + 1);
+    pageInfo.dataset.first = String(st.cursors.length * Number(st.limit) + 1);
+    pageInfo.dataset.count = String(list.length);
+    paintPageInfo();
     replace(body, table(list));
+    loadCounts(st, my);
     if (st.script_id) loadStats(st.script_id); else statsBox.hidden = true;
     if (auto.checked && list.some((x) => ACTIVE.has(x.status))) timer = setTimeout(load, 3000);
   };
 
-  // Counts by status of everything the filters match (when the server
-  // gives them), each a link that narrows to that status.
-  const paintCounts = (r, st) => {
-    const counts = r && r.counts && typeof r.counts === 'object' ? r.counts : null;
-    if (!counts) { replace(countsBox); countsBox.hidden = true; return; }
+  // How many runs the filters match, and how many of each status (the
+  // other filters applied), each a link that narrows the list to it.
+  const loadCounts = async (st, my) => {
+    let c;
+    try {
+      c = await api.executionCounts({ script_id: st.script_id, trigger: st.trigger, since: st.since, until: st.until });
+    } catch { if (my === seq) countsBox.hidden = true; return; }
+    if (my !== seq || !ctx.alive()) return;
+    const counts = (c && c.counts) || {};
+    const shown = st.statuses.length ? st.statuses.reduce((a, s) => a + (Number(counts[s]) || 0), 0) : (c.total || 0);
     countsBox.hidden = false;
-    const total = typeof r.total === 'number' ? r.total : Object.values(counts).reduce((a, b) => a + (Number(b) || 0), 0);
     replace(countsBox,
-      h('span', { class: 'count-total', dataset: { count: 'total' } }, `${total} execution${total === 1 ? '' : 's'}`),
+      h('span', { class: 'count-total', dataset: { count: 'total' } }, `${shown} execution${shown === 1 ? '' : 's'}`,
+        st.statuses.length ? h('span', { class: 'muted' }, ` of ${c.total || 0}`) : null),
       EXEC_STATUSES.filter((s) => counts[s]).map((s) => {
         const q = searchOf({ ...st, statuses: [s], cursors: [] }).toString();
-        return h('a', { class: 'count-chip', href: `#/executions?${q}`, dataset: { count: s }, 'aria-label': `${counts[s]} ${s.replace('_', ' ')}: show only these` },
-          statusBadge(s), ' ', String(counts[s]));
+        return h('a', { class: ['count-chip', st.statuses.length && !st.statuses.includes(s) && 'count-off'], href: `#/executions?${q}`,
+          dataset: { count: s }, title: `Show only the ${s.replace('_', ' ')} ones` },
+        statusBadge(s), ' ', String(counts[s]));
       }));
+    pageInfo.dataset.total = String(shown);
+    paintPageInfo();
   };
 
+  // One script chosen: its success rate and last runs beside the list.
   let statsFor = null;
   const loadStats = async (sid) => {
     if (statsFor === sid && !statsBox.hidden) return;
     statsFor = sid;
     try {
-      const r = await api.executions({ script_id: sid, limit: 50 });
+      const parts = await scriptStats(sid);
       if (!ctx.alive() || statsFor !== sid) return;
-      const list = r.executions || [];
-      const stt = runStats(list);
       const name = (scriptsKnown || []).find((x) => String(x.id) === sid);
-      replace(statsBox,
-        h('h2', { id: 'xs-h' }, `Last runs of ${name ? name.name : `script ${sid}`}`),
-        list.length ? [
-          h('p', { class: 'stat-line' }, h('strong', { dataset: { stat: 'rate' } }, percent(stt.rate)), ' succeeded',
-            h('span', { class: 'muted' }, ` (${stt.succeeded} of ${stt.final} finished among the last ${list.length})`)),
-          durationChart(list)] : h('p', { class: 'muted' }, 'No runs yet.'));
+      replace(statsBox, h('h2', { id: 'xs-h' }, `Runs of ${name ? name.name : `script ${sid}`}`), parts);
       statsBox.hidden = false;
     } catch { statsBox.hidden = true; }
   };

@@ -7,9 +7,7 @@ import { timeEl, hashEl, duration, bytes, json, ACTIVE } from '../format.js';
 import { schemaForm } from '../schema-form.js';
 import { executionPanel, follow, secretKeys } from '../execution-panel.js';
 import { logViewer } from '../log-viewer.js';
-import { durationChart, runStats, percent } from '../chart.js';
-
-const STATS_RUNS = 50; // runs the success rate and the chart look at
+import { scriptStats } from '../chart.js';
 
 export async function render(ctx) {
   const id = ctx.params.id;
@@ -190,13 +188,12 @@ export async function render(ctx) {
   const loadRecent = async () => {
     const my = ++recentSeq;
     try {
-      const r = await api.executions({ script_id: s.id, limit: STATS_RUNS });
+      const [r, st] = await Promise.all([api.executions({ script_id: s.id, limit: 10 }), scriptStats(s.id)]);
       if (!ctx.alive() || my !== recentSeq) return;
-      const list = r.executions || [];
-      replace(recent, miniExecTable(list.slice(0, 10)));
-      replace(stats, statsView(list, Boolean(r.next_cursor)));
+      replace(recent, miniExecTable(r.executions || []));
+      replace(stats, st);
     } catch (e) {
-      if (ctx.alive()) replace(recent, h('p', { class: 'muted' }, `Could not load executions: ${e.message}`));
+      if (ctx.alive() && my === recentSeq) replace(recent, h('p', { class: 'muted' }, `Could not load executions: ${e.message}`));
     }
   };
 
@@ -256,18 +253,6 @@ function withoutKeys(obj, keys) {
   return out;
 }
 
-// Success rate and the durations chart of the last runs.
-function statsView(list, more) {
-  if (!list.length) return h('p', { class: 'muted' }, 'No runs yet.');
-  const st = runStats(list);
-  return [
-    h('p', { class: 'stat-line' },
-      h('span', { class: 'stat' }, h('strong', { dataset: { stat: 'rate' } }, percent(st.rate)), ' succeeded'),
-      h('span', { class: 'muted' }, ` (${st.succeeded} of ${st.final} finished run${st.final === 1 ? '' : 's'} among the ${more ? 'last ' : ''}${list.length})`)),
-    durationChart(list),
-  ];
-}
-
 // The script's venv: its state, and for a failed build the build log and
 // a rebuild.
 function venvSection(ctx, s) {
@@ -293,7 +278,7 @@ function venvSection(ctx, s) {
 function describe(s) {
   const item = (label, value, key) => [h('dt', null, label), h('dd', { dataset: { fact: key } }, value)];
   const code = (v) => (v === undefined || v === null || (typeof v === 'object' && !Array.isArray(v) && !Object.keys(v).length)
-    ? h('span', { class: 'muted' }, '—') : h('pre', { class: 'inline-pre' }, json(v)));
+    ? h('span', { class: 'muted' }, '—') : h('pre', { class: 'inline-pre', tabindex: '0' }, json(v))); // scrolls: reachable by keyboard
   const venv = s.venv;
   return [
     item('Path', h('code', { class: 'wrap-any' }, s.path), 'path'),
@@ -305,7 +290,7 @@ function describe(s) {
     item('Environment', code(s.env), 'env'),
     item('Timeout', s.timeout_s != null ? `${s.timeout_s} s` : '—', 'timeout_s'),
     item('Max concurrency', s.max_concurrency == null ? 'no limit' : String(s.max_concurrency), 'max_concurrency'),
-    s.type === 'python' ? item('Requirements', s.requirements ? h('pre', { class: 'inline-pre' }, s.requirements) : h('span', { class: 'muted' }, 'none'), 'requirements') : null,
+    s.type === 'python' ? item('Requirements', s.requirements ? h('pre', { class: 'inline-pre', tabindex: '0' }, s.requirements) : h('span', { class: 'muted' }, 'none'), 'requirements') : null,
     s.type === 'python' ? item('Venv', venv ? h('span', null,
       h('a', { href: `#/venvs/${venv.id}` }, statusBadge(venv.status)), ' ', hashEl(venv.key),
       venv.size_bytes != null ? ` · ${bytes(venv.size_bytes)}` : '',

@@ -118,7 +118,7 @@ function renderTable(ctx, body, scripts) {
 
 function lastRunContent(ex) {
   if (!ex) return h('span', { class: 'muted' }, 'never');
-  return h('a', { href: `#/executions/${ex.id}`, class: 'lastrun', 'aria-label': `Last run ${ex.status}, execution ${ex.id}` },
+  return h('a', { href: `#/executions/${ex.id}`, class: 'lastrun', title: `Execution #${ex.id}` },
     statusBadge(ex.status), ' ', timeEl(ex.started_at || ex.queued_at, { compact: true }));
 }
 

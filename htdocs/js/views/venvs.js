@@ -22,7 +22,7 @@ export async function render(ctx) {
         h('td', { dataset: { label: 'Key' } }, h('a', { href: `#/venvs/${v.id}`, title: v.key }, hashEl(v.key, 12))),
         h('td', { dataset: { label: 'Status' } }, statusBadge(v.status), v.status === 'failed' ? [' ', h('a', { href: `#/venvs/${v.id}` }, 'build log')] : null),
         h('td', { dataset: { label: 'Python' } }, v.python || '—'),
-        h('td', { dataset: { label: 'Requirements' } }, v.requirements ? h('pre', { class: 'inline-pre reqs' }, v.requirements) : h('span', { class: 'muted' }, 'none')),
+        h('td', { dataset: { label: 'Requirements' } }, v.requirements ? h('pre', { class: 'inline-pre reqs', tabindex: '0' }, v.requirements) : h('span', { class: 'muted' }, 'none')),
         h('td', { class: 'num', dataset: { label: 'Size' } }, bytes(v.size_bytes)),
         h('td', { dataset: { label: 'Last used' } }, timeEl(v.last_used_at)),
         h('td', { class: 'num', dataset: { label: 'Build time' } }, v.build_seconds == null ? '—' : duration(v.build_seconds * 1000)),
