@@ -16,6 +16,7 @@ struct verr_list;
 /* api_system.c */
 void api_health(struct request *r);
 void api_metrics(struct request *r);
+void api_admin_config(struct request *r);
 
 /* api_tokens.c */
 void api_tokens_create(struct request *r);
@@ -50,6 +51,7 @@ void api_scripts_versions(struct request *r);
 void api_venvs_list(struct request *r);
 void api_venvs_get(struct request *r);
 void api_venvs_delete(struct request *r);
+void api_venvs_rebuild(struct request *r);
 
 /* api_common.c: helpers shared by the handlers. */
 /* Parses the body as a JSON object; NULL after answering 400. The caller

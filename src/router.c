@@ -17,6 +17,8 @@
 const struct route routes[] = {
 	{ "GET", "/api/v1/health", api_health, ROLE_NONE, "/api/v1/health" },
 	{ "GET", "/api/v1/metrics", api_metrics, ROLE_VIEWER, "/api/v1/metrics" },
+	{ "GET", "/api/v1/admin/config", api_admin_config, ROLE_VIEWER,
+	  "/api/v1/admin/config" },
 	{ "POST", "/api/v1/admin/tokens", api_tokens_create, ROLE_ADMIN,
 	  "/api/v1/admin/tokens" },
 	{ "GET", "/api/v1/admin/tokens", api_tokens_list, ROLE_ADMIN,
@@ -66,6 +68,8 @@ const struct route routes[] = {
 	  "/api/v1/admin/venvs/{id}" },
 	{ "DELETE", "/api/v1/admin/venvs/{}", api_venvs_delete, ROLE_ADMIN,
 	  "/api/v1/admin/venvs/{id}" },
+	{ "POST", "/api/v1/admin/venvs/{}/rebuild", api_venvs_rebuild,
+	  ROLE_ADMIN, "/api/v1/admin/venvs/{id}/rebuild" },
 };
 const int nroutes = (int)(sizeof(routes) / sizeof(routes[0]));
 

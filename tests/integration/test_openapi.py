@@ -244,6 +244,7 @@ def test_every_operation_answers_as_described(viewer):
     ok(call("GET", "/api/v1/health", token=None), 200)
     ok(call("GET", "/api/v1/metrics", token=viewer), 200)
     ok(call("GET", OPENAPI_URL, token=None), 200)
+    ok(call("GET", "/api/v1/admin/config", token=viewer), 200)
 
     tok = ok(call("POST", "/api/v1/admin/tokens", {"name": unique("oa"), "role": "viewer"}), 201).json
     ok(call("GET", "/api/v1/admin/tokens"), 200)
@@ -312,6 +313,7 @@ def test_every_operation_answers_as_described(viewer):
     venv = ok(call("GET", f"/api/v1/admin/scripts/{s3['id']}"), 200).json["venv"]
     ok(call("GET", "/api/v1/admin/venvs", token=viewer), 200)
     ok(call("GET", f"/api/v1/admin/venvs/{venv['id']}", token=viewer), 200)
+    ok(call("POST", f"/api/v1/admin/venvs/{venv['id']}/rebuild", timeout=400), 200)
     ok(call("DELETE", f"/api/v1/admin/venvs/{venv['id']}"), 204)
 
     for sid in (s["id"], s2["id"], s3["id"]):
