@@ -147,9 +147,12 @@ export const api = {
   stream: (id, which) => request('GET', `/executions/${enc(id)}/${which}`, { raw: true }),
   deliveries: (id) => request('GET', `/executions/${enc(id)}/deliveries`).then((r) => (r && r.deliveries) || []),
 
+  config: () => request('GET', '/admin/config'),
+
   venvs: () => request('GET', '/admin/venvs').then((r) => (r && r.venvs) || []),
   venv: (id) => request('GET', `/admin/venvs/${enc(id)}`),
   evictVenv: (id) => request('DELETE', `/admin/venvs/${enc(id)}`),
+  rebuildVenv: (id) => request('POST', `/admin/venvs/${enc(id)}/rebuild`),
 };
 
 function enc(v) { return encodeURIComponent(String(v)); }

@@ -727,10 +727,12 @@ async function venvPage(page) {
   await waitFor('the evicted venv to be gone', async () => (await page.locator(`#venvs-table a[href="#/scripts/${state.pyId}"]`).count()) === 0);
 }
 
-test('a failed venv build: the run ends in error and the build log is shown', async (page) => {
+test('a failed venv build: the run ends in error, the script page shows the build log, a rebuild mends it', async (page) => {
   const name = `ui-pybad-${RUN}`;
+  // A package no index has: until the test puts its wheel in the wheelhouse.
+  const pkg = `scriptorch-ui-missing-${RUN}`;
   await fillScriptForm(page, { name, type: 'python', path: files.py, description: 'UI test: unbuildable requirements' });
-  await page.locator('[data-field="requirements"] textarea').fill('definitely-not-a-package-scriptorch-ui==9.9.9\n');
+  await page.locator('[data-field="requirements"] textarea').fill(`${pkg}==1.0\n`);
   const id = await submitAndOpen(page);
   try {
     await runFromScriptPage(page, id, {});
@@ -743,12 +745,32 @@ test('a failed venv build: the run ends in error and the build log is shown', as
     await row.waitFor();
     assert(await row.getAttribute('data-status') === 'failed', `venv status is ${await row.getAttribute('data-status')}`);
     await row.getByRole('link', { name: 'build log' }).click();
-    await waitText(page.locator('pre[data-pane="build_log"]'), 'definitely-not-a-package-scriptorch-ui', 'the build log', 15000);
+    await waitText(page.locator('pre[data-pane="build_log"]'), pkg, 'the build log', 15000);
     await shot(page, '09c-venv-failed');
+    // The script page says so, with the log.
+    await go(page, `/scripts/${id}`);
+    const venv = page.locator('[data-panel="venv"]');
+    await venv.locator('[data-venv="failed"]').waitFor();
+    await waitText(venv.locator('pre[data-pane="build_log"]'), pkg, 'the build log on the script page', 15000);
+    await shot(page, '09d-script-venv-failed');
+    // The package becomes available; a rebuild (no waiting for the retry) mends the venv.
+    const wheelhouse = process.env.SCRIPTORCH_WHEELHOUSE;
+    if (!wheelhouse) throw new Failure('SCRIPTORCH_WHEELHOUSE is not set (dev/up and dev/test write it to their env)');
+    execFileSync('python3', ['-c', 'import sys; sys.path.insert(0, sys.argv[1]); import mkwheel; mkwheel.make_wheel(sys.argv[2], sys.argv[3], "1.0", {sys.argv[4] + "/__init__.py": ""})',
+      path.join(REPO, 'tests', 'venv'), wheelhouse, pkg, pkg.replace(/-/g, '_')]);
+    await venv.locator('[data-action="rebuild"]').click();
+    await waitText(venv.locator('[data-venv="note"]'), 'Rebuilt: the venv is ready.', 'the rebuild', 150000);
+    assert(await venv.locator('[data-venv="failed"]').isHidden(), 'the failure is still shown');
+    await waitText(venv.locator('.venv-state'), 'ready');
+    await runFromScriptPage(page, id, {});
+    await expectFinal(page.locator('#run-result'), 'succeeded', 60000);
   } finally {
     await apiCall('DELETE', `/admin/scripts/${id}`);
+    if (process.env.SCRIPTORCH_WHEELHOUSE) {
+      for (const f of fs.readdirSync(process.env.SCRIPTORCH_WHEELHOUSE)) if (f.includes(RUN)) fs.rmSync(path.join(process.env.SCRIPTORCH_WHEELHOUSE, f), { force: true });
+    }
   }
-}, { timeout: 180000 });
+}, { timeout: 400000 });
 
 test('cancel a long run', async (page) => {
   await fillScriptForm(page, { name: names.sleep, type: 'shell', path: files.sleep, description: 'UI test: sleeps 60 s', timeout_s: 120 });
@@ -1245,6 +1267,8 @@ test('registration form: the type follows the file name, and the script roots ar
   await pathIn.fill(`${ROOT}/other.py`);
   assert(await type.inputValue() === 'binary', 'a type chosen by hand was replaced by a guess');
   await waitText(form.locator('[data-roots]'), ROOT, 'the configured script root');
+  assert(await form.locator(`[data-roots] li[data-usable="true"]`).count() >= 1, 'no usable script root shown');
+  assert((await pathIn.getAttribute('placeholder') || '').startsWith(ROOT.replace(/\/+$/, '')), 'the path placeholder is not a configured root');
 });
 
 test('the run form hints an enum\'s values', async (page) => {

@@ -21,8 +21,13 @@ export async function render(ctx) {
   f.type = field('type', 'Runtime type', h('select', null,
     ['shell', 'python', 'binary'].map((t) => h('option', { value: t, selected: s.type === t }, t))),
   { help: 'shell: /bin/sh unless the file has a #! line; python: runs in a venv; binary: an ELF executable.' });
-  f.path = field('path', 'Path', h('input', { type: 'text', class: 'mono', value: s.path || '', required: true, autocomplete: 'off', spellcheck: 'false', placeholder: '/srv/scriptorch/scripts/…' }),
-    { help: 'Absolute path inside a configured script root.', wide: true });
+  f.path = field('path', 'Path', h('input', { type: 'text', class: 'mono', value: s.path || '', required: true, autocomplete: 'off', spellcheck: 'false' }),
+    { help: 'Absolute path of a file inside one of the script roots below.', wide: true });
+  // The roots this node allows (GET /admin/config), and any the run user
+  // cannot reach: said before a registration is refused for it.
+  const roots = h('div', { class: 'roots', id: 'path-roots', dataset: { roots: '' }, 'aria-live': 'polite' });
+  f.path.el.appendChild(roots);
+  f.path.input.setAttribute('aria-describedby', `${f.path.input.getAttribute('aria-describedby')} path-roots`);
   f.description = field('description', 'Description', h('textarea', { rows: '2' }), { wide: true });
   f.description.input.value = s.description || '';
   const enabledBox = h('input', { type: 'checkbox', checked: s.enabled !== false });
@@ -46,7 +51,8 @@ export async function render(ctx) {
     { help: '"stdout": "text" or "json"; "file": a path relative to the work dir whose content is captured.', wide: true });
   f.env = field('env', 'Environment', jsonEditor('env', s.env, { rows: 3, placeholder: '{"STUDIO": "acme"}' }),
     { help: 'Extra environment variables (strings) for the script.', wide: true });
-  f.timeout_s = field('timeout_s', 'Timeout (seconds)', h('input', { type: 'number', min: '1', step: '1', value: s.timeout_s ?? '' }));
+  f.timeout_s = field('timeout_s', 'Timeout (seconds)', h('input', { type: 'number', min: '1', step: '1', value: s.timeout_s ?? '' }),
+    { help: 'At least 1 second.' });
   f.max_concurrency = field('max_concurrency', 'Max concurrency', h('input', { type: 'number', min: '1', step: '1', value: s.max_concurrency ?? '', placeholder: 'no limit' }),
     { help: 'Empty: no limit.' });
 
@@ -178,6 +184,17 @@ export async function render(ctx) {
     }
   });
 
+  api.config().then((cfg) => {
+    if (!ctx.alive() || !cfg) return;
+    showRoots(roots, cfg.script_roots || []);
+    const usable = (cfg.script_roots || []).find((r) => r.usable);
+    if (usable) f.path.input.placeholder = `${usable.path.replace(/\/+$/, '')}/…`;
+    if (cfg.max_timeout_s) {
+      f.timeout_s.input.max = String(cfg.max_timeout_s);
+      f.timeout_s.el.querySelector('.help').textContent = `1 to ${cfg.max_timeout_s} seconds${cfg.default_timeout_s ? ` (${cfg.default_timeout_s} if left empty)` : ''}.`;
+    }
+  }).catch(() => { /* the form works without */ });
+
   ctx.root.append(
     h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/scripts' }, 'Scripts'),
       editing ? [' / ', h('a', { href: `#/scripts/${s.id}` }, s.name)] : null),
@@ -195,4 +212,12 @@ export function guessType(path) {
   if (/\.(sh|bash|ksh|zsh|dash)$/i.test(base)) return { type: 'shell', why: `ends in .${base.split('.').pop()}` };
   if (!base.includes('.') || /\.(bin|elf|out)$/i.test(base)) return { type: 'binary', why: 'no script extension' };
   return null;
+}
+
+function showRoots(el, list) {
+  if (!list.length) { replace(el, h('p', { class: 'help' }, 'This node has no script root configured: no script can be registered.')); return; }
+  replace(el, h('p', { class: 'help' }, list.length === 1 ? 'Script root:' : 'Script roots:'),
+    h('ul', { class: 'roots-list' }, list.map((r) => h('li', { dataset: { root: r.path, usable: String(Boolean(r.usable)) } },
+      h('code', null, r.path),
+      r.usable ? null : h('span', { class: 'bad' }, ` — not usable: ${r.problem || 'the run user cannot reach it'}`)))));
 }

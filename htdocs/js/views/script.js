@@ -253,23 +253,55 @@ function withoutKeys(obj, keys) {
   return out;
 }
 
-// The script's venv: its state, and for a failed build the build log and
-// a rebuild.
+// The script's venv: its state; for a failed build the build log; for
+// admins a rebuild (POST /admin/venvs/{id}/rebuild waits for the build
+// and answers the venv as it left it, log included).
 function venvSection(ctx, s) {
   const body = h('div', null);
   const card = h('section', { class: 'card', 'aria-labelledby': 'venv-h', dataset: { panel: 'venv' } },
     h('h2', { id: 'venv-h' }, 'Python venv'), body);
-  const v = s.venv;
+  let v = s.venv;
   if (!v) {
     replace(body, h('p', { class: 'muted' }, 'Not built yet: it is built on the first run.'));
     return card;
   }
-  replace(body, h('p', null, statusBadge(v.status), ' ', h('a', { href: `#/venvs/${v.id}` }, 'venv ', hashEl(v.key, 12))));
+  const state = h('p', { class: 'venv-state' });
+  const note = h('p', { class: 'muted', role: 'status', dataset: { venv: 'note' } });
+  const failed = h('p', { class: 'exec-error', role: 'alert', hidden: true, dataset: { venv: 'failed' } },
+    'The last build of this venv failed: runs of the script end in error until it builds. The log says why.');
+  const log = logViewer('Build log', { name: 'build_log', empty: '(no build log recorded)' });
+  log.hidden = true;
+  let rebuild = null;
+  if (ctx.can.admin) {
+    rebuild = h('button', { type: 'button', class: 'btn', dataset: { action: 'rebuild' } }, 'Rebuild venv');
+    rebuild.addEventListener('click', async () => {
+      rebuild.disabled = true;
+      note.textContent = 'Building… (this waits for the build, up to a few minutes)';
+      try {
+        const nv = await api.rebuildVenv(v.id);
+        if (!ctx.alive()) return;
+        paint(nv);
+        note.textContent = nv.status === 'ready' ? 'Rebuilt: the venv is ready.' : `The rebuild ended ${nv.status}.`;
+      } catch (e) {
+        note.textContent = '';
+        if (e instanceof ApiError && (e.status === 409 || e.status === 429)) ctx.flash(`Cannot rebuild now: ${e.message}.`, 'error');
+        else ctx.fail(e, 'Could not rebuild the venv: ');
+      }
+      rebuild.disabled = false;
+    });
+  }
+  const paint = (nv) => {
+    v = { ...v, ...nv };
+    replace(state, statusBadge(v.status), ' ', h('a', { href: `#/venvs/${v.id}` }, 'venv ', hashEl(v.key, 12)),
+      v.build_seconds != null ? ` · ${v.status === 'failed' ? 'the build took' : 'built in'} ${duration(v.build_seconds * 1000)}` : '');
+    failed.hidden = v.status !== 'failed';
+    log.hidden = v.status !== 'failed';
+    if (nv.build_log !== undefined) log.update(nv.build_log || '', false);
+  };
+  replace(body, h('div', { class: 'section-head' }, state, rebuild), failed, note, log);
+  paint(v);
   if (v.status === 'failed') {
-    const log = logViewer('Build log', { name: 'build_log', empty: '(no build log recorded)' });
-    body.append(h('p', { class: 'exec-error', role: 'alert', dataset: { venv: 'failed' } },
-      'The last build of this venv failed: runs end in error until it builds. The log says why.'), log);
-    api.venv(v.id).then((full) => { if (ctx.alive()) log.update(full.build_log || '', false); })
+    api.venv(v.id).then((full) => { if (ctx.alive()) paint(full); })
       .catch((e) => { if (ctx.alive()) ctx.fail(e, 'Could not load the build log: '); });
   }
   return card;
