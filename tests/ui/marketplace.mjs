@@ -11,7 +11,7 @@ export function register({ test, assert, waitFor, waitText, load, go, shot, expe
   // SCRIPTORCH_UI_ONLY=marketplace).
   async function signedIn(page) {
     if (!page.url().startsWith(BASE)) await load(page, `${BASE}/`);
-    if (await page.evaluate(() => Boolean(sessionStorage.getItem('scriptorch.token')))) return;
+    if (await page.locator('#whoami').isVisible()) return;
     await go(page, '/login');
     await page.locator('#token').fill(TOKEN);
     await page.locator('#token').press('Enter');

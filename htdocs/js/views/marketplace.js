@@ -82,7 +82,7 @@ async function renderItem(ctx, name) {
       h('section', { class: 'card market-docs', 'aria-label': 'Documentation' },
         h('div', { id: 'item-docs' }, renderMarkdown(it.docs))),
       h('div', null,
-        installForm(ctx, it),
+        ctx.can.admin ? installForm(ctx, it) : null,
         h('section', { class: 'card' }, h('h2', null, 'About'),
           h('dl', { class: 'facts' },
             item('Item', h('code', null, it.name)),
