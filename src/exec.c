@@ -10,20 +10,29 @@
  */
 #include "config.h"
 
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,12 +62,62 @@ enum child_stage {
 	ST_IDENTITY,
 	ST_PDEATH,
 	ST_EXEC,
+	ST_MOUNT,       /* arg: the isolation step (ns_op index, or MNT_*) */
+	ST_INIT,        /* our init could not start the program */
+	ST_NOPRIVS,     /* no_new_privs, or capabilities left */
+	ST_SECCOMP,
 };
+
+/* Mount steps that are not an ns_op, in a ST_MOUNT report's arg. */
+#define MNT_PROPAGATION (-1)
+#define MNT_PROC (-2)
 
 struct child_report {
 	int stage;
 	int err;
+	int arg;
 };
+
+/*
+ * Isolation, prepared by the parent (child_isolate) as one list of mount
+ * steps, which our init carries out in this order: every keep's tree is
+ * taken (open_tree, before anything covers it), then the private tmp
+ * dirs, the hidden paths, the keeps put back in place (outer before
+ * inner), the hidden paths inside a keep covered again, and /proc.
+ */
+enum ns_kind {
+	NS_TMP,         /* a fresh tmpfs, mode 1777 */
+	NS_HIDE_DIR,    /* an empty tmpfs, root's, mode 0755 */
+	NS_HIDE_FILE,   /* /dev/null bound over it */
+	NS_KEEP,        /* the host's directory, at the same path */
+	NS_KEEP_RO,     /* the same, read-only */
+};
+
+struct ns_op {
+	enum ns_kind kind;
+	char *path;             /* resolved; owned by the struct child */
+	int again;              /* a hide inside a keep: covered again */
+	int may_mkdir;          /* a keep inside a covered dir: its mount
+	                         * point may have to be made (in our tmpfs) */
+	unsigned long mflags;   /* a keep's MS_NOSUID etc., for a remount */
+	int tree;               /* in the init: the keep's copy, or -1 */
+	int ro_later;           /* in the init: mount_setattr missing */
+};
+
+#define MAX_NS_OPS (EXEC_MAX_ISOLATION_PATHS + 3)
+
+/* What our init hands back: the program's wait status, when it exec'd
+ * (the init's clone returned: CLONE_VFORK waits for the exec) and when
+ * it was reaped (CLOCK_MONOTONIC, the clock of clock_mono_ns()). */
+struct init_word {
+	int status;
+	int pad;
+	int64_t start_ns, end_ns;
+};
+
+/* The signals our init passes on to the program's process group. */
+static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1,
+    SIGUSR2 };
 
 #define MAX_RLIMITS 5
 #define NS_PER_MS INT64_C(1000000)
@@ -95,6 +154,18 @@ struct child {
 	int in[2], out[2], err[2];
 	int report[2];                      /* struct child_report, or EOF */
 	struct sandbox_run run;             /* the tree: cgroups, orphans */
+
+	/* Isolation (spec->isolation, spec->network_none). */
+	int iso;                /* our init is the child, the program its */
+	unsigned long ns_flags; /* CLONE_NEW* */
+	struct ns_op ops[MAX_NS_OPS];
+	int nops;
+	int word_pipe[2];       /* struct init_word from the init, or EOF */
+	int parent_pidfd;       /* ours, for the init to see us gone */
+	sigset_t init_wait;     /* SIGCHLD and the forwarded signals */
+	int init_rep;           /* in the init: its report descriptor */
+	int final;              /* the init said the program's end: */
+	struct init_word word;  /* ... this */
 
 	pid_t pid;              /* > 0 from the clone until the reaping */
 	int pidfd;              /* readable at the exit; -1: none */
@@ -133,28 +204,37 @@ struct clone3_args {
  * moving a process into a cgroup afterwards waits for an RCU grace period,
  * several milliseconds on every run. Any failure of clone3 falls back to
  * fork(), and the child then joins by writing cgroup.procs. Without
- * CLONE_VM the child is a copy, exactly as after fork(). Used where the
- * shared-memory launch below is not available.
+ * CLONE_VM the child is a copy, exactly as after fork(). `ns_flags`
+ * (CLONE_NEW*) puts the child in new namespaces: the fallback is then the
+ * clone system call with those flags, since clone3 gives ENOSYS under a
+ * seccomp filter that must read the flags (systemd's RestrictNamespaces=),
+ * and the child must never start without its namespaces. Used for our
+ * init, and where the shared-memory launch below is not available.
  */
 static pid_t
-fork_into_run(struct sandbox_run *run)
+fork_into_run(struct sandbox_run *run, unsigned long ns_flags)
 {
 #ifdef SYS_clone3
-	if (run->cg2.dir_fd != -1) {
+	if (run->cg2.dir_fd != -1 || ns_flags != 0) {
 		struct clone3_args a;
 		long pid;
 
 		memset(&a, 0, sizeof(a));
-		a.flags = CLONE3_INTO_CGROUP;
+		a.flags = ns_flags;
 		a.exit_signal = SIGCHLD;
-		a.cgroup = (uint64_t)run->cg2.dir_fd;
-		run->cg2_cloned = 1;    /* seen by the child in its copy */
+		if (run->cg2.dir_fd != -1) {
+			a.flags |= CLONE3_INTO_CGROUP;
+			a.cgroup = (uint64_t)run->cg2.dir_fd;
+			run->cg2_cloned = 1;    /* seen by the child */
+		}
 		pid = syscall(SYS_clone3, &a, sizeof(a));
 		if (pid != -1)
 			return (pid_t)pid;
 		run->cg2_cloned = 0;
 	}
 #endif
+	if (ns_flags != 0)
+		return (pid_t)syscall(SYS_clone, ns_flags | SIGCHLD, 0, 0, 0, 0);
 	return fork();
 }
 
@@ -200,20 +280,61 @@ __asm__(
     "	hlt\n"
     "1:	ret\n"
     ".size sto_clone3_call, .-sto_clone3_call\n");
+
+/*
+ * The same with the older clone system call, which a seccomp filter can
+ * read the flags of (see fork_into_run): our init starts the program
+ * with it, CLONE_VM | CLONE_VFORK, wherever it runs. In: flags, the top
+ * of the child's stack (16-byte aligned), fn, arg (rdi, rsi, rdx, rcx);
+ * clone takes flags, stack, parent_tid, child_tid, tls in rdi, rsi, rdx,
+ * r10, r8: the last three are unused without CLONE_*SETTID/SETTLS, so fn
+ * and arg ride in r9 and r8.
+ */
+long sto_clone_call(unsigned long flags, void *stack_top, int (*fn)(void *),
+    void *arg);
+__asm__(
+    ".text\n"
+    ".globl sto_clone_call\n"
+    ".hidden sto_clone_call\n"
+    ".type sto_clone_call, @function\n"
+    "sto_clone_call:\n"
+    "	movq %rdx, %r9\n"
+    "	movq %rcx, %r8\n"
+    "	xorl %edx, %edx\n"
+    "	xorl %r10d, %r10d\n"
+    "	movl $" STO_STR(SYS_clone) ", %eax\n"
+    "	syscall\n"
+    "	testq %rax, %rax\n"
+    "	jnz 1f\n"
+    "	xorl %ebp, %ebp\n"
+    "	movq %r8, %rdi\n"
+    "	callq *%r9\n"
+    "	movl %eax, %edi\n"
+    "	movl $" STO_STR(SYS_exit) ", %eax\n"
+    "	syscall\n"
+    "	hlt\n"
+    "1:	ret\n"
+    ".size sto_clone_call, .-sto_clone_call\n");
 #endif
 
 /* ---- the child ------------------------------------------------------ */
 
 static void __attribute__((noreturn))
-child_fail(int fd, int stage)
+child_fail_at(int fd, int stage, int arg)
 {
-	struct child_report r = { stage, errno };
+	struct child_report r = { stage, errno, arg };
 	ssize_t n;
 
 	do
 		n = write(fd, &r, sizeof(r));
 	while (n == -1 && errno == EINTR);
 	_exit(127);
+}
+
+static void __attribute__((noreturn))
+child_fail(int fd, int stage)
+{
+	child_fail_at(fd, stage, 0);
 }
 
 struct dirent64_raw {
@@ -267,27 +388,66 @@ cloexec_from_3(const struct child *c)
 	return 0;
 }
 
-/*
- * Between fork and exec: async-signal-safe calls only, no malloc, no
- * logging; `c` is read, never written (it is the parent's memory, or a
- * copy of it). Order matters: the cgroup is joined and rlimits are set
- * while still privileged; the identity is dropped last, then verified.
- */
-static void __attribute__((noreturn))
-child_main(const struct child *c)
+/* Closes [lo, hi] (hi may be ~0U), by close_range or one by one up to
+ * open_max. */
+static void
+close_span(unsigned int lo, unsigned int hi, long open_max)
 {
-	const struct exec_spec *spec = c->spec;
+	long fd;
+
+	if (lo > hi)
+		return;
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, lo, hi, 0U) == 0)
+		return;
+#endif
+	for (fd = lo; fd < open_max && (unsigned long)fd <= hi; fd++)
+		(void)close((int)fd);
+}
+
+/* Every descriptor above 2 but a and b (both above 2) is closed: what
+ * our init keeps while the program starts. */
+static void
+close_all_but(int a, int b, long open_max)
+{
+	int t;
+
+	if (a > b) {
+		t = a;
+		a = b;
+		b = t;
+	}
+	close_span(3, (unsigned int)a - 1, open_max);
+	close_span((unsigned int)a + 1, (unsigned int)b - 1, open_max);
+	close_span((unsigned int)b + 1, ~0U, open_max);
+}
+
+/* Default dispositions for every signal (the mask stays as it is: all
+ * blocked, from child_start). */
+static void
+child_default_signals(void)
+{
 	struct sigaction sa;
-	int sig, rep, fds[3], i;
+	int sig;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			(void)sigaction(sig, &sa, NULL);   /* EINVAL: reserved */
+}
 
-	/* The report pipe and our pipe ends may sit on 0..2 if the caller
-	 * had those closed: lift them all above 2 before dup2(). */
+/*
+ * Puts the child's pipe ends on 0, 1, 2. The report pipe and our pipe
+ * ends may sit on 0..2 if the caller had those closed: they are all
+ * lifted above 2 first. Returns the lifted report descriptor; fails on
+ * it.
+ */
+static int
+child_stdio(const struct child *c)
+{
+	int rep, fds[3], i;
+
 	rep = fcntl(c->report[1], F_DUPFD_CLOEXEC, 3);
 	if (rep == -1)
 		_exit(126);
@@ -299,13 +459,114 @@ child_main(const struct child *c)
 	for (i = 0; i < 3; i++)
 		if (dup2(fds[i], i) == -1)      /* the copy is not CLOEXEC */
 			child_fail(rep, ST_FDS);
-	if (cloexec_from_3(c) == -1)
-		child_fail(rep, ST_FDS);
+	return rep;
+}
 
-	if (setsid() == -1)
-		child_fail(rep, ST_SETSID);
-	if (sandbox_run_child_join(&c->run) == -1)
-		child_fail(rep, ST_CGROUP);
+#if defined(__x86_64__)
+#define SECCOMP_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SECCOMP_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+#ifdef SECCOMP_ARCH
+/* Namespace flags of unshare() and clone3; clone() has no CLONE_NEWTIME
+ * (0x80 is in its exit-signal byte). */
+#define NS_ALL_FLAGS (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | \
+	CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | 0x80)
+#define BPF_RET_ERRNO(e) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (e))
+#define BPF_RET_ALLOW BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+#define SD_NR offsetof(struct seccomp_data, nr)
+#define SD_ARCH offsetof(struct seccomp_data, arch)
+#define SD_ARG0_LO offsetof(struct seccomp_data, args[0])  /* little end */
+
+/*
+ * The program's filter: no new namespace of any kind (from a user
+ * namespace, which needs no privilege on many kernels, a run could mount
+ * and unshare at will), no setns, clone3 ENOSYS (its flags are out of a
+ * filter's reach; libc then uses clone), and nothing of another
+ * architecture (i386 calls on x86_64 have other numbers), as
+ * systemd's SystemCallArchitectures=native; x32 calls too.
+ */
+static struct sock_filter run_filter[] = {
+	/* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SD_ARCH),
+	/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_ARCH, 1, 0),
+	/* 2 */ BPF_RET_ERRNO(ENOSYS),
+	/* 3 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SD_NR),
+	/* 4 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1),
+	/* 5 */ BPF_RET_ERRNO(ENOSYS),
+	/* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
+	/* 7 */ BPF_RET_ERRNO(ENOSYS),
+	/* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_setns, 0, 1),
+	/* 9 */ BPF_RET_ERRNO(EPERM),
+	/* 10 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_unshare, 0, 4),
+	/* 11 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SD_ARG0_LO),
+	/* 12 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, NS_ALL_FLAGS, 0, 1),
+	/* 13 */ BPF_RET_ERRNO(EPERM),
+	/* 14 */ BPF_RET_ALLOW,
+	/* 15 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 4),
+	/* 16 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SD_ARG0_LO),
+	/* 17 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, NS_ALL_FLAGS & ~0x80, 0, 1),
+	/* 18 */ BPF_RET_ERRNO(EPERM),
+	/* 19 */ BPF_RET_ALLOW,
+	/* 20 */ BPF_RET_ALLOW,
+};
+#endif
+
+/* Installs run_filter (where the architecture is known). */
+static int
+child_seccomp(void)
+{
+#ifdef SECCOMP_ARCH
+	struct sock_fprog prog = {
+		(unsigned short)(sizeof(run_filter) / sizeof(run_filter[0])),
+		run_filter,
+	};
+
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
+#else
+	return 0;
+#endif
+}
+
+/* With its identity switched: nothing it executes may raise its
+ * privileges (no_new_privs: set-user-ID bits and file capabilities are
+ * ignored), and no capability is left in any set. */
+static int
+child_no_privs(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		return -1;
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capset, &h, d) == -1)
+		return -1;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 &&
+	    errno != EINVAL)
+		return -1;
+	if (syscall(SYS_capget, &h, d) == -1)
+		return -1;
+	if ((d[0].effective | d[0].permitted | d[0].inheritable |
+	    d[1].effective | d[1].permitted | d[1].inheritable) != 0) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * What makes the program's process what the spec says, whoever runs it
+ * (child_main, or script_main under our init): cwd, rlimits, identity;
+ * with isolation, the seccomp filter. The cgroup was joined and rlimits
+ * are set while still privileged; the identity is dropped, then checked.
+ */
+static void
+child_become(const struct child *c, int rep)
+{
+	const struct exec_spec *spec = c->spec;
+	int i;
+
 	if (spec->cwd != NULL && chdir(spec->cwd) == -1)
 		child_fail(rep, ST_CHDIR);
 	for (i = 0; i < c->nrl; i++)
@@ -324,7 +585,33 @@ child_main(const struct child *c)
 			errno = EPERM;
 			child_fail(rep, ST_IDENTITY);
 		}
+		if (spec->uid != 0 && child_no_privs() == -1)
+			child_fail(rep, ST_NOPRIVS);
 	}
+	if (c->iso && child_seccomp() == -1)
+		child_fail(rep, ST_SECCOMP);
+}
+
+/*
+ * Between fork and exec, without isolation: async-signal-safe calls
+ * only, no malloc, no logging; `c` is read, never written (it is the
+ * parent's memory, or a copy of it).
+ */
+static void __attribute__((noreturn))
+child_main(const struct child *c)
+{
+	const struct exec_spec *spec = c->spec;
+	int rep;
+
+	child_default_signals();
+	rep = child_stdio(c);
+	if (cloexec_from_3(c) == -1)
+		child_fail(rep, ST_FDS);
+	if (setsid() == -1)
+		child_fail(rep, ST_SETSID);
+	if (sandbox_run_child_join(&c->run) == -1)
+		child_fail(rep, ST_CGROUP);
+	child_become(c, rep);
 	/* Set after the identity change, which clears it. If our parent is
 	 * already gone, do not run unsupervised. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
@@ -336,6 +623,288 @@ child_main(const struct child *c)
 	sigprocmask(SIG_SETMASK, &c->empty, NULL);
 	execve(spec->path, c->argv, c->envp);
 	child_fail(rep, ST_EXEC);
+}
+
+/* ---- our init (isolation) ------------------------------------------- */
+
+/* Makes every missing directory of `path` (mode 0755). Called only for a
+ * path inside a tmpfs of ours (ns_op.may_mkdir): what exists is left. */
+static int
+mkdir_p(const char *path)
+{
+	char p[PATH_MAX];
+	size_t n = strlen(path), i;
+	char saved;
+
+	if (n >= sizeof(p)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(p, path, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (p[i] != '/' && p[i] != '\0')
+			continue;
+		saved = p[i];
+		p[i] = '\0';
+		if (mkdir(p, 0755) == -1 && errno != EEXIST)
+			return -1;
+		p[i] = saved;
+	}
+	return 0;
+}
+
+/* A hidden path covered; one that is gone (under a tmpfs already) is
+ * hidden enough. */
+static int
+ns_cover(const struct ns_op *op)
+{
+	int r;
+
+	if (op->kind == NS_HIDE_DIR)
+		r = mount("tmpfs", op->path, "tmpfs", MS_NOSUID | MS_NODEV |
+		    MS_NOEXEC, "mode=0755,size=64k,nr_inodes=1024");
+	else
+		r = mount("/dev/null", op->path, NULL, MS_BIND, NULL);
+	return r == -1 && errno != ENOENT ? -1 : 0;
+}
+
+static int
+is_keep(const struct ns_op *op)
+{
+	return op->kind == NS_KEEP || op->kind == NS_KEEP_RO;
+}
+
+/*
+ * The run's file system (see exec.h and struct ns_op for the order), in
+ * our init, in the new mount namespace. Returns 0, or -1 with errno and
+ * *where (an ns_op index or MNT_*).
+ */
+static int
+ns_mount_all(struct child *c, int *where)
+{
+	struct mount_attr ro = { MOUNT_ATTR_RDONLY, 0, 0, 0 };
+	struct ns_op *op;
+	int i;
+
+	/* Nothing mounted here may reach the host; the host's mounts still
+	 * appear here (a share mounted meanwhile). */
+	*where = MNT_PROPAGATION;
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == -1)
+		return -1;
+	for (i = 0; i < c->nops; i++) {
+		op = &c->ops[i];
+		if (!is_keep(op))
+			continue;
+		*where = i;
+		op->tree = (int)syscall(SYS_open_tree, AT_FDCWD, op->path,
+		    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (op->tree == -1)
+			return -1;
+		if (op->kind == NS_KEEP_RO && syscall(SYS_mount_setattr,
+		    op->tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro,
+		    sizeof(ro)) == -1) {
+			if (errno != ENOSYS)
+				return -1;
+			op->ro_later = 1;   /* Linux < 5.12 */
+		}
+	}
+	for (i = 0; i < c->nops; i++) {
+		op = &c->ops[i];
+		*where = i;
+		if (op->kind == NS_TMP && mount("tmpfs", op->path, "tmpfs",
+		    MS_NOSUID | MS_NODEV, "mode=1777") == -1)
+			return -1;
+		if ((op->kind == NS_HIDE_DIR || op->kind == NS_HIDE_FILE) &&
+		    ns_cover(op) == -1)
+			return -1;
+	}
+	for (i = 0; i < c->nops; i++) {
+		op = &c->ops[i];
+		if (!is_keep(op))
+			continue;
+		*where = i;
+		if (op->may_mkdir && mkdir_p(op->path) == -1)
+			return -1;
+		if (syscall(SYS_move_mount, op->tree, "", AT_FDCWD, op->path,
+		    MOVE_MOUNT_F_EMPTY_PATH) == -1)
+			return -1;
+		close(op->tree);
+		op->tree = -1;
+		if (op->ro_later && mount(NULL, op->path, NULL, MS_REMOUNT |
+		    MS_BIND | MS_RDONLY | op->mflags, NULL) == -1)
+			return -1;
+	}
+	for (i = 0; i < c->nops; i++) {
+		op = &c->ops[i];
+		*where = i;
+		if (op->again && ns_cover(op) == -1)
+			return -1;
+	}
+	/* Only a process of the new PID namespace mounts its proc. Other
+	 * users' processes (our init) are not shown. */
+	*where = MNT_PROC;
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	    "hidepid=2") == -1)
+		return -1;
+	return 0;
+}
+
+/* The program, under our init: its own session, then as child_main. It
+ * shares the init's memory until its exec (CLONE_VM): reads only. */
+static void __attribute__((noreturn))
+script_main(const struct child *c)
+{
+	int rep = c->init_rep;
+
+	if (setsid() == -1)
+		child_fail(rep, ST_SETSID);
+	child_become(c, rep);
+	sigprocmask(SIG_SETMASK, &c->empty, NULL);
+	execve(c->spec->path, c->argv, c->envp);
+	child_fail(rep, ST_EXEC);
+}
+
+#ifdef HAVE_CLONE3_VM
+static int
+script_entry(void *arg)
+{
+	script_main(arg);
+}
+#endif
+
+/* Starts the program from our init: on x86_64 with CLONE_VM | CLONE_VFORK
+ * (nothing copied; the init waits until the exec), elsewhere as fork. */
+static pid_t
+spawn_script(struct child *c)
+{
+#ifdef HAVE_CLONE3_VM
+	_Alignas(64) char stack[CHILD_STACK_SIZE];
+	int saved = errno;
+	long pid;
+
+	pid = sto_clone_call(CLONE_VM | CLONE_VFORK | SIGCHLD,
+	    stack + sizeof(stack), script_entry, c);
+	if (pid > 0) {
+		errno = saved;
+		return (pid_t)pid;
+	}
+	errno = (int)-pid;
+	return -1;
+#else
+	pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+
+	if (pid == 0)
+		script_main(c);
+	return pid;
+#endif
+}
+
+/*
+ * Our init's life after the start: every signal stays blocked and is
+ * taken with sigtimedwait, so PID 1's rule (a signal without a handler
+ * is dropped) does not apply to the ones it waits for. The forwarded
+ * ones go to the program's process group; every child is reaped; when
+ * the program is, its wait status goes to the executor and the init
+ * exits, upon which the kernel kills whatever is left in the namespace.
+ */
+static int64_t
+init_now_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+static void __attribute__((noreturn))
+init_loop(const struct child *c, pid_t script, int st, int64_t start_ns)
+{
+	struct init_word w;
+	siginfo_t si;
+	int sig, status;
+	pid_t p;
+	ssize_t n;
+
+	for (;;) {
+		sig = (int)syscall(SYS_rt_sigtimedwait, &c->init_wait, &si,
+		    NULL, (size_t)(_NSIG / 8));
+		if (sig == -1)
+			continue;       /* EINTR */
+		if (sig != SIGCHLD) {
+			(void)kill(-script, sig);
+			continue;
+		}
+		while ((p = (pid_t)syscall(SYS_wait4, -1, &status,
+		    WNOHANG | __WALL, NULL)) > 0) {
+			if (p != script)
+				continue;
+			memset(&w, 0, sizeof(w));
+			w.status = status;
+			w.start_ns = start_ns;
+			w.end_ns = init_now_ns();
+			do
+				n = write(st, &w, sizeof(w));
+			while (n == -1 && errno == EINTR);
+			_exit(0);
+		}
+	}
+}
+
+/*
+ * The first process of the run's namespaces (PID 1 there), a copy of
+ * the caller: sets up the descriptors, the cgroup, its tie to the
+ * caller and the run's mounts, then starts the program (script_main)
+ * and waits for it (init_loop). Every failure goes to the report pipe
+ * as in child_main, with the step. It keeps only the report and status
+ * pipes beside 0-2, and lets go of those and of 0-2 once the program is
+ * started, so the program alone holds its pipes.
+ */
+static void __attribute__((noreturn))
+init_main(struct child *c)
+{
+	struct pollfd pfd;
+	int rep, st, where = 0;
+	int64_t start_ns;
+	pid_t script;
+
+	child_default_signals();
+	rep = child_stdio(c);
+	st = fcntl(c->word_pipe[1], F_DUPFD_CLOEXEC, 3);
+	if (st == -1)
+		child_fail(rep, ST_FDS);
+	if (setsid() == -1)
+		child_fail(rep, ST_SETSID);
+	if (sandbox_run_child_join(&c->run) == -1)
+		child_fail(rep, ST_CGROUP);
+	/* getppid() is 0 in a new PID namespace: the caller's pidfd tells
+	 * whether it died before PR_SET_PDEATHSIG took hold. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
+		child_fail(rep, ST_PDEATH);
+	if (c->parent_pidfd != -1) {
+		pfd.fd = c->parent_pidfd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) != 0) {
+			errno = ESRCH;
+			child_fail(rep, ST_PDEATH);
+		}
+	}
+	close_all_but(rep, st, c->open_max);
+	/* Not readable through /proc by anyone but root, and named. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	(void)prctl(PR_SET_NAME, "sto-init", 0, 0, 0);
+	if ((c->ns_flags & CLONE_NEWNS) && ns_mount_all(c, &where) == -1)
+		child_fail_at(rep, ST_MOUNT, where);
+	c->init_rep = rep;
+	script = spawn_script(c);
+	start_ns = init_now_ns();
+	if (script == -1)
+		child_fail(rep, ST_INIT);
+	close(rep);
+	close(0);
+	close(1);
+	close(2);
+	init_loop(c, script, st, start_ns);
 }
 
 #ifdef HAVE_CLONE3_VM
@@ -354,6 +923,11 @@ child_entry(void *arg)
  * inside the run cgroup. Elsewhere, or if the kernel refuses, a copy as
  * fork_into_run() makes it. Returns the child's pid, 0 in a forked child
  * (which must call child_main), or -1.
+ *
+ * With isolation the child is our init instead, always a copy (it lives
+ * on after the program's exec, so it cannot share our memory), made by
+ * fork_into_run() in the new namespaces; 0 in it, which must call
+ * init_main.
  */
 static pid_t
 spawn_child(struct child *c)
@@ -364,9 +938,13 @@ spawn_child(struct child *c)
 	struct clone3_args a;
 	int saved = errno;
 	long pid;
+#endif
 
+	if (c->iso)
+		return fork_into_run(run, c->ns_flags);
+#ifdef HAVE_CLONE3_VM
 	memset(&a, 0, sizeof(a));
-	a.flags = CLONE3_VM | CLONE3_VFORK;
+	a.flags = CLONE3_VM | CLONE3_VFORK | c->ns_flags;
 	if (run->cg2.dir_fd != -1) {
 		a.flags |= CLONE3_INTO_CGROUP;
 		a.cgroup = (uint64_t)run->cg2.dir_fd;
@@ -383,7 +961,7 @@ spawn_child(struct child *c)
 	}
 	run->cg2_cloned = 0;
 #endif
-	return fork_into_run(run);
+	return fork_into_run(run, c->ns_flags);
 }
 
 /* ---- the parent ----------------------------------------------------- */
@@ -407,13 +985,43 @@ set_nonblock(int fd)
 	return 0;
 }
 
+/* The path of a ST_MOUNT report's step. */
+static const char *
+mount_step(const struct child *ch, int arg)
+{
+	if (arg == MNT_PROPAGATION)
+		return "/";
+	if (arg == MNT_PROC)
+		return "/proc";
+	if (arg >= 0 && arg < ch->nops)
+		return ch->ops[arg].path;
+	return "?";
+}
+
 static void
-report_message(const struct child_report *r, const struct exec_spec *spec,
+report_message(const struct child_report *r, const struct child *ch,
     char *err, size_t errlen)
 {
+	const struct exec_spec *spec = ch->spec;
 	const char *why = strerror(r->err);
 
 	switch (r->stage) {
+	case ST_MOUNT:
+		snprintf(err, errlen, "cannot set up the run's mounts at "
+		    "\"%s\": %s", mount_step(ch, r->arg), why);
+		break;
+	case ST_INIT:
+		snprintf(err, errlen, "cannot start the program in the run's "
+		    "namespaces: %s", why);
+		break;
+	case ST_NOPRIVS:
+		snprintf(err, errlen, "cannot take every privilege from the "
+		    "child: %s", why);
+		break;
+	case ST_SECCOMP:
+		snprintf(err, errlen, "cannot restrict the child's system "
+		    "calls: %s", why);
+		break;
 	case ST_EXEC:
 		snprintf(err, errlen, "cannot execute \"%s\": %s", spec->path,
 		    why);
@@ -471,6 +1079,21 @@ read_report(int fd, struct child_report *r)
 		return 1;
 	}
 	return 0;
+}
+
+/* Reads our init's word, there in full once the init is reaped: 0, or
+ * -1 when it said nothing (killed first). */
+static int
+read_word(int fd, struct init_word *w)
+{
+	ssize_t n;
+
+	if (fd == -1)
+		return -1;
+	do
+		n = read(fd, w, sizeof(*w));
+	while (n == -1 && errno == EINTR);
+	return n == (ssize_t)sizeof(*w) ? 0 : -1;
 }
 
 static void
@@ -596,6 +1219,7 @@ child_init(struct child *ch, const struct exec_spec *spec,
 	ch->res = res;
 	ch->in[0] = ch->in[1] = ch->out[0] = ch->out[1] = -1;
 	ch->err[0] = ch->err[1] = ch->report[0] = ch->report[1] = -1;
+	ch->word_pipe[0] = ch->word_pipe[1] = ch->parent_pidfd = -1;
 	sandbox_run_init(&ch->run);
 	ch->pid = -1;
 	ch->pidfd = -1;
@@ -604,6 +1228,183 @@ child_init(struct child *ch, const struct exec_spec *spec,
 	capture_init(&res->out, cap);
 	capture_init(&res->err, cap);
 	res->exit_code = -1;
+}
+
+/* Is `path` `dir` or below it? Both resolved. */
+static int
+path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (strcmp(dir, "/") == 0)
+		return 1;
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' ||
+	    path[n] == '\0');
+}
+
+static int
+keep_order(const void *a, const void *b)
+{
+	size_t la = strlen(((const struct ns_op *)a)->path);
+	size_t lb = strlen(((const struct ns_op *)b)->path);
+
+	return la < lb ? -1 : la > lb;
+}
+
+/* Mount flags a read-only remount must keep (Linux < 5.12 only). */
+static unsigned long
+keep_mflags(const char *path)
+{
+	struct statvfs v;
+	unsigned long f = 0;
+
+	if (statvfs(path, &v) == -1)
+		return 0;
+	if (v.f_flag & ST_NOSUID)
+		f |= MS_NOSUID;
+	if (v.f_flag & ST_NODEV)
+		f |= MS_NODEV;
+	if (v.f_flag & ST_NOEXEC)
+		f |= MS_NOEXEC;
+	if (v.f_flag & ST_NOATIME)
+		f |= MS_NOATIME;
+	if (v.f_flag & ST_NODIRATIME)
+		f |= MS_NODIRATIME;
+	if (v.f_flag & ST_RELATIME)
+		f |= MS_RELATIME;
+	return f;
+}
+
+/* Adds a step for `path` (resolved here). A missing path is skipped when
+ * `optional`, else an error; kind NS_HIDE_DIR becomes NS_HIDE_FILE for
+ * anything but a directory, and a keep must be a directory. */
+static int
+add_op(struct child *ch, enum ns_kind kind, const char *path, int optional,
+    char *err, size_t errlen)
+{
+	struct ns_op *op;
+	struct stat st;
+	char *real;
+	int i;
+
+	if (path == NULL || path[0] != '/') {
+		snprintf(err, errlen, "cannot isolate the run: \"%s\" is not "
+		    "an absolute path", path ? path : "");
+		return -1;
+	}
+	real = realpath(path, NULL);
+	if (real == NULL && optional && (errno == ENOENT || errno == ENOTDIR))
+		return 0;
+	if (real == NULL || stat(real, &st) == -1) {
+		snprintf(err, errlen, "cannot isolate the run: \"%s\": %s",
+		    path, strerror(errno));
+		free(real);
+		return -1;
+	}
+	if (kind == NS_HIDE_DIR && !S_ISDIR(st.st_mode))
+		kind = NS_HIDE_FILE;
+	if ((kind == NS_TMP || kind == NS_KEEP || kind == NS_KEEP_RO) &&
+	    !S_ISDIR(st.st_mode)) {
+		free(real);
+		if (kind == NS_TMP)
+			return 0;
+		snprintf(err, errlen, "cannot isolate the run: \"%s\" is not a "
+		    "directory", path);
+		return -1;
+	}
+	if (strcmp(real, "/") == 0 && kind != NS_KEEP && kind != NS_KEEP_RO) {
+		free(real);
+		snprintf(err, errlen, "cannot isolate the run: \"%s\" is the "
+		    "root directory", path);
+		return -1;
+	}
+	for (i = 0; i < ch->nops; i++) {
+		if (ch->ops[i].kind == kind &&
+		    strcmp(ch->ops[i].path, real) == 0) {
+			free(real);     /* given twice (/var/tmp -> /tmp) */
+			return 0;
+		}
+	}
+	if (ch->nops == MAX_NS_OPS) {
+		free(real);
+		snprintf(err, errlen, "cannot isolate the run: more than %d "
+		    "paths", EXEC_MAX_ISOLATION_PATHS);
+		return -1;
+	}
+	op = &ch->ops[ch->nops++];
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	op->path = real;
+	op->tree = -1;
+	if (kind == NS_KEEP || kind == NS_KEEP_RO)
+		op->mflags = keep_mflags(real);
+	return 0;
+}
+
+static int
+add_ops(struct child *ch, enum ns_kind kind, const char *const *paths,
+    int optional, char *err, size_t errlen)
+{
+	for (; paths != NULL && *paths != NULL; paths++)
+		if (add_op(ch, kind, *paths, optional, err, errlen) == -1)
+			return -1;
+	return 0;
+}
+
+/*
+ * The namespaces and the mount steps of a run with isolation (see
+ * struct ns_op): the steps resolved and ordered here, where allocating
+ * is allowed; our init only carries them out. Returns 0, or -1 with err.
+ */
+static int
+child_isolate(struct child *ch, char *err, size_t errlen)
+{
+	static const char *const tmp_dirs[] = { "/tmp", "/var/tmp",
+	    "/dev/shm", NULL };
+	const struct exec_isolation *iso = ch->spec->isolation;
+	int i, j, nkeep0;
+
+	if (ch->spec->network_none)
+		ch->ns_flags |= CLONE_NEWNET;
+	if (iso == NULL)
+		return 0;
+	ch->iso = 1;
+	ch->ns_flags |= CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC;
+	if (add_ops(ch, NS_TMP, tmp_dirs, 1, err, errlen) == -1 ||
+	    add_ops(ch, NS_HIDE_DIR, iso->hide, 1, err, errlen) == -1)
+		return -1;
+	nkeep0 = ch->nops;
+	if (add_ops(ch, NS_KEEP, iso->keep, 0, err, errlen) == -1 ||
+	    add_ops(ch, NS_KEEP_RO, iso->keep_ro, 0, err, errlen) == -1)
+		return -1;
+	/* Outer keeps are put in place before inner ones. */
+	qsort(ch->ops + nkeep0, (size_t)(ch->nops - nkeep0),
+	    sizeof(ch->ops[0]), keep_order);
+	for (i = 0; i < ch->nops; i++) {
+		for (j = 0; j < ch->nops; j++) {
+			if (i == j || !path_within(ch->ops[i].path,
+			    ch->ops[j].path))
+				continue;
+			if (!is_keep(&ch->ops[i]) && ch->ops[i].kind != NS_TMP &&
+			    is_keep(&ch->ops[j]))
+				ch->ops[i].again = 1;
+			if (is_keep(&ch->ops[i]) &&
+			    (ch->ops[j].kind == NS_TMP ||
+			    ch->ops[j].kind == NS_HIDE_DIR))
+				ch->ops[i].may_mkdir = 1;
+		}
+	}
+	if (pipe2(ch->word_pipe, O_CLOEXEC) == -1) {
+		snprintf(err, errlen, "cannot create a pipe: %s",
+		    strerror(errno));
+		return -1;
+	}
+	ch->parent_pidfd = pidfd_open_compat(getpid());
+	sigemptyset(&ch->init_wait);
+	sigaddset(&ch->init_wait, SIGCHLD);
+	for (i = 0; i < (int)(sizeof(forwarded) / sizeof(forwarded[0])); i++)
+		sigaddset(&ch->init_wait, forwarded[i]);
+	return 0;
 }
 
 /*
@@ -630,8 +1431,13 @@ child_prepare(struct child *ch, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
+	if (child_isolate(ch, err, errlen) == -1)
+		return -1;
 	if (sandbox_run_prepare(spec->sandbox, &ch->run, err, errlen) == -1)
 		return -1;
+	/* The tree's SIGTERM need not reach our init: it would pass it on
+	 * to the program's group a second time. */
+	ch->run.main_is_init = ch->iso;
 
 	ch->default_argv[0] = (char *)spec->path;
 	ch->default_argv[1] = NULL;
@@ -711,10 +1517,18 @@ child_start(struct child *ch, char *err, size_t errlen)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ch->pid = spawn_child(ch);
-	if (ch->pid == 0)
+	if (ch->pid == 0) {
+		if (ch->iso)
+			init_main(ch);
 		child_main(ch);
+	}
 	saved = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ch->pid == -1 && ch->ns_flags != 0) {
+		snprintf(err, errlen, "cannot create the run's namespaces: %s",
+		    strerror(saved));
+		return -1;
+	}
 	if (ch->pid == -1) {
 		snprintf(err, errlen, "cannot fork: %s", strerror(saved));
 		return -1;
@@ -724,6 +1538,8 @@ child_start(struct child *ch, char *err, size_t errlen)
 	close_fd(&ch->out[1]);
 	close_fd(&ch->err[1]);
 	close_fd(&ch->report[1]);
+	close_fd(&ch->word_pipe[1]);
+	close_fd(&ch->parent_pidfd);
 
 	r = read_report(ch->report[0], &report);
 	saved = errno;
@@ -734,7 +1550,7 @@ child_start(struct child *ch, char *err, size_t errlen)
 		return -1;
 	}
 	if (r == 1) {
-		report_message(&report, ch->spec, err, errlen);
+		report_message(&report, ch, err, errlen);
 		wait_pid(ch->pid, &ch->status, 0, NULL);
 		ch->pid = -1;
 		return -1;
@@ -890,6 +1706,14 @@ child_reap(struct child *ch)
 	ch->reaped = 1;
 	now = clock_mono_ns();
 	ch->res->duration_ms = (double)(now - ch->t_start) / 1e6;
+	if (ch->iso && read_word(ch->word_pipe[0], &ch->word) == 0) {
+		/* The program's own exec and end, as our init saw them. */
+		ch->final = 1;
+		if (ch->word.end_ns >= ch->word.start_ns)
+			ch->res->duration_ms = (double)(ch->word.end_ns -
+			    ch->word.start_ns) / 1e6;
+	}
+	close_fd(&ch->word_pipe[0]);
 	ch->drain_until = now + EXEC_DRAIN_MS * NS_PER_MS;
 	close_fd(&ch->in[1]);
 	close_fd(&ch->pidfd);
@@ -922,13 +1746,17 @@ child_finish(struct child *ch)
 {
 	struct exec_result *res = ch->res;
 	struct sandbox_run *run = &ch->run;
+	/* With isolation, the program's status as our init saw it; without
+	 * it (the init was killed first: SIGKILL after the grace), the
+	 * init's own, which is that signal. */
+	int status = ch->final ? ch->word.status : ch->status;
 
-	if (WIFEXITED(ch->status)) {
+	if (WIFEXITED(status)) {
 		res->exited = 1;
-		res->exit_code = WEXITSTATUS(ch->status);
-	} else if (WIFSIGNALED(ch->status)) {
+		res->exit_code = WEXITSTATUS(status);
+	} else if (WIFSIGNALED(status)) {
 		res->signaled = 1;
-		res->signo = WTERMSIG(ch->status);
+		res->signo = WTERMSIG(status);
 	}
 	sandbox_run_finish(run);
 	res->cpu_user_ms = (long long)ch->ru.ru_utime.tv_sec * 1000000 +
@@ -978,6 +1806,12 @@ child_release(struct child *ch)
 	close_fd(&ch->report[0]);
 	close_fd(&ch->report[1]);
 	close_fd(&ch->pidfd);
+	close_fd(&ch->word_pipe[0]);
+	close_fd(&ch->word_pipe[1]);
+	close_fd(&ch->parent_pidfd);
+	for (int i = 0; i < ch->nops; i++)
+		free(ch->ops[i].path);
+	ch->nops = 0;
 	sandbox_run_release(&ch->run);
 }
 

@@ -854,6 +854,8 @@ cg2_signal(const struct sandbox_run *run, int sig)
 		v = strtol(p, &end, 10);
 		if (end == p)
 			break;
+		if (run->main_is_init && (pid_t)v == run->pid)
+			continue;
 		if (v > 0 && kill((pid_t)v, sig) == -1 && errno != ESRCH)
 			log_warn("cannot signal %ld", v);
 	}
@@ -884,8 +886,10 @@ fallback_signal(const struct sandbox_run *run, int sig, int main_alive)
 	if (set == NULL)
 		fatal("calloc");
 	if (main_alive) {
-		/* Safe: the leader is not reaped, so the group id is ours. */
-		if (kill(-run->pid, sig) == -1 && errno != ESRCH)
+		/* Safe: the leader is not reaped, so the group id is ours.
+		 * An init's group is the init alone. */
+		if ((!run->main_is_init || sig == SIGKILL) &&
+		    kill(-run->pid, sig) == -1 && errno != ESRCH)
 			log_warn("cannot signal process group %ld",
 			    (long)run->pid);
 		set[n++] = run->pid;

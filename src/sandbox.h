@@ -146,6 +146,10 @@ struct sandbox_run {
 	int cg2_counted, cg2_reusable;
 	int memv1_procs_fd;
 	pid_t pid;              /* the child, once forked */
+	/* The child is exec.c's init of a run's PID namespace, which passes
+	 * the signals it gets on to the program: sandbox_run_signal() sends
+	 * every signal but SIGKILL to the rest of the tree only. */
+	int main_is_init;
 	/* our own children before the run: never reaped by exec.c */
 	pid_t before[SANDBOX_MAX_KIDS];
 	int nbefore;
@@ -164,9 +168,11 @@ int sandbox_run_prepare(struct sandbox *sb, struct sandbox_run *run,
 /* In the child, between fork and exec: joins the run cgroups.
  * Async-signal-safe. Returns 0 or -1 (errno set). */
 int sandbox_run_child_join(const struct sandbox_run *run);
-/* Sends `sig` to every process of the run's tree. The main child must not
- * have been reaped yet (it may be a zombie): its pid and process group
- * stay ours until then. With SIGKILL on cgroup v2 this is cgroup.kill. */
+/* Sends `sig` to every process of the run's tree (but the main child when
+ * it is an init and sig is not SIGKILL, see main_is_init). The main child
+ * must not have been reaped yet (it may be a zombie): its pid and process
+ * group stay ours until then. With SIGKILL on cgroup v2 this is
+ * cgroup.kill. */
 void sandbox_run_signal(struct sandbox_run *run, int sig);
 /* After the main child was reaped: SIGKILL whatever is left, wait (bounded,
  * about 2 s) until the tree is gone and reap orphans reparented to us. */
