@@ -13,6 +13,9 @@
 
 #define CONF_DEFAULT_PATH SYSCONFDIR "/scriptorch/scriptorch.conf"
 #define CONF_MAX_ROOTS 16
+#define CONF_MAX_HIDE 16
+/* At most this many paths from conf_private_paths(). */
+#define CONF_MAX_PRIVATE (CONF_MAX_HIDE + 8)
 
 struct conf {
 	/* [daemon] */
@@ -57,6 +60,14 @@ struct conf {
 	long long rlimit_fsize_mb;
 	char *cgroup_root;        /* "" = detect */
 	int memory_cgroup_v1;     /* per-run v1 memory group beside v2 */
+	long long run_uid_base;   /* the run uid pool: base .. base+count-1 */
+	int run_uid_count;
+	int isolation;            /* namespaces per run (exec.h) */
+	char *hide_paths[CONF_MAX_HIDE];  /* more paths runs must not reach */
+	int n_hide_paths;
+
+	/* Not a key: the file conf_load() read, or NULL. */
+	char *path;
 
 	/* [python] */
 	char *python;
@@ -106,5 +117,15 @@ int conf_validate(const struct conf *c, char *err, size_t errlen);
  */
 int conf_fit_grace(struct conf *c, char *note, size_t notelen);
 void conf_free(struct conf *c);
+
+/*
+ * The paths of the daemon's that no run may reach (exec.h, isolation
+ * "hide"): the config file, the database and FastCGI sockets when they
+ * are paths, the work base, the venv cache and the installers' cache,
+ * then hide_paths. Fills out[] with up to `max` borrowed strings (valid
+ * while `c` is) and a NULL after them (so `out` holds max + 1); returns
+ * how many.
+ */
+int conf_private_paths(const struct conf *c, const char **out, int max);
 
 #endif

@@ -71,8 +71,10 @@ struct runner {
 	struct shm *shm;
 	struct db *db;
 	struct sandbox sb;
-	uid_t uid;
-	gid_t gid;
+	uid_t uid;              /* ours from the run uid pool */
+	gid_t gid;              /* the run group: run_user's */
+	int uid_lock;           /* holds uid (sandbox_uid_take) */
+	const char *hide[CONF_MAX_PRIVATE + 1];    /* conf_private_paths */
 	pid_t pid;
 	int box;                /* our mailbox (execution.h), or -1 */
 	long long answer_id;    /* the box job a caller waits for, or 0 */
@@ -436,6 +438,36 @@ finish_error(struct run_state *st, const char *version, const char *msg)
 	metrics_execution(rn->shm, "error", -1, -1);
 }
 
+/*
+ * What a run may see (exec.h, isolation): none of the daemon's paths,
+ * but its work dir, and read-only the script roots (those that exist)
+ * and its venv (may be NULL). keep[] holds 2, keep_ro[] CONF_MAX_ROOTS +
+ * 2. Returns `iso`, or NULL when the config turns isolation off.
+ */
+static const struct exec_isolation *
+run_isolation(const struct runner *rn, const char *workdir,
+    const char *venv_dir, struct exec_isolation *iso, const char **keep,
+    const char **keep_ro)
+{
+	const struct conf *c = rn->c;
+	int k = 0;
+
+	if (!c->isolation)
+		return NULL;
+	keep[0] = workdir;
+	keep[1] = NULL;
+	for (int i = 0; i < c->n_script_roots; i++)
+		if (access(c->script_roots[i], F_OK) == 0)
+			keep_ro[k++] = c->script_roots[i];
+	if (venv_dir != NULL)
+		keep_ro[k++] = venv_dir;
+	keep_ro[k] = NULL;
+	iso->hide = rn->hide;
+	iso->keep = keep;
+	iso->keep_ro = keep_ro;
+	return iso;
+}
+
 /* Runs one execution, owned as `mode` says (see claim_now). `loaded`:
  * its script if already read (taken over: *loaded is left empty), else
  * NULL. Returns 1 if the script has a max_concurrency (its end may let a
@@ -463,6 +495,8 @@ run_one(struct runner *rn, const struct exec_claim *cl, enum claim_mode mode,
 	struct exec_spec spec;
 	struct exec_hooks hooks;
 	struct exec_limits lim;
+	struct exec_isolation iso;
+	const char *keep[2], *keep_ro[CONF_MAX_ROOTS + 2];
 	struct exec_final f;
 	const char *extra_env[4] = { NULL, NULL, NULL, NULL };
 	struct buf venv_env = BUF_INIT, venv_path = BUF_INIT;
@@ -614,6 +648,8 @@ run_one(struct runner *rn, const struct exec_claim *cl, enum claim_mode mode,
 	spec.timeout_s = s.timeout_s;
 	spec.grace_s = c->kill_grace_s;
 	spec.sandbox = &rn->sb;
+	spec.isolation = run_isolation(rn, workdir, vr.dir, &iso, keep,
+	    keep_ro);
 	st.version = s.version;
 	st.last_save = clock_mono_ms();
 	st.cancel_seen = wake_read(&rn->shm->cancel_gen);
@@ -861,6 +897,37 @@ box_ready(struct runner *rn)
 	return execution_box_busy(rn->shm, rn->box) == 0;
 }
 
+/*
+ * Takes this runner's run uid from the pool, base + slot if free (held
+ * by nobody: a runner of the last generation may still be finishing its
+ * run after a reload), else another; waits while every one is held.
+ */
+static void
+take_run_uid(struct runner *rn, int slot, uid_t avoid)
+{
+	const struct conf *c = rn->c;
+	char dir[4096], err[512];
+	int r, warned = 0;
+
+	snprintf(dir, sizeof(dir), "%s/.run-uids", c->work_dir);
+	while ((r = sandbox_uid_take(dir, (unsigned long long)c->run_uid_base,
+	    (unsigned int)c->run_uid_count, (unsigned int)slot, avoid,
+	    &rn->uid, &rn->uid_lock, err, sizeof(err))) == 0) {
+		if (stopping) {
+			log_info("runner %d stopping", slot);
+			_exit(0);
+		}
+		if (!warned++)
+			log_warnx("every run uid (%d from %lld) is held by a "
+			    "runner; waiting for one (a runner of the last "
+			    "generation still finishing?)", c->run_uid_count,
+			    c->run_uid_base);
+		usleep(200 * 1000);
+	}
+	if (r == -1)
+		fatalx("%s", err);
+}
+
 void
 runner_main(const struct conf *c, struct shm *shm, int slot)
 {
@@ -885,18 +952,21 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 	if (pw->pw_uid == 0)
 		fatalx("run_user \"%s\" is root: scripts never run as root",
 		    c->run_user);
-	rn.uid = pw->pw_uid;
 	rn.gid = pw->pw_gid;
 	if (fs_mkdirs(c->work_dir, 0711, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	take_run_uid(&rn, slot, pw->pw_uid);
+	conf_private_paths(c, rn.hide, CONF_MAX_PRIVATE);
 	if (sandbox_init(&rn.sb, c->cgroup_root[0] ? c->cgroup_root : NULL,
 	    c->memory_cgroup_v1, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	sandbox_reap_stale(&rn.sb);
 	sandbox_tidy(&rn.sb);
 	rn.db = db_new(c);
-	log_info("runner %d ready (runs as \"%s\", tree control: %s)", slot,
-	    c->run_user, sandbox_kind_name(&rn.sb));
+	log_info("runner %d ready (runs as uid %lu, group of \"%s\", tree "
+	    "control: %s, isolation: %s)", slot, (unsigned long)rn.uid,
+	    c->run_user, sandbox_kind_name(&rn.sb), c->isolation ?
+	    "namespaces" : "off");
 
 	rn.box = execution_box_open(shm);
 	while (!stopping) {

@@ -11,10 +11,13 @@
 #include <sys/vfs.h>
 #include <sys/wait.h>
 
+#include <sys/file.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -410,6 +413,59 @@ sandbox_kind_name(const struct sandbox *sb)
 {
 	return sb != NULL && sb->kind == SANDBOX_CGROUP2 ? "cgroup2" :
 	    "subreaper+pgroup";
+}
+
+/* ---- the run uid pool ------------------------------------------------ */
+
+int
+sandbox_uid_take(const char *lockdir, unsigned long long base,
+    unsigned int count, unsigned int prefer, uid_t avoid, uid_t *uid,
+    int *lock_fd, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	unsigned int i;
+	uid_t u;
+	int fd;
+
+	if (mkdir(lockdir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create \"%s\": %s", lockdir,
+		    strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < count; i++) {
+		u = (uid_t)(base + (prefer + i) % count);
+		if (u == avoid || u == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%lu", lockdir,
+		    (unsigned long)u);
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		    0600);
+		if (fd == -1) {
+			snprintf(err, errlen, "cannot open \"%s\": %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+			close(fd);
+			if (errno == EWOULDBLOCK || errno == EINTR)
+				continue;
+			snprintf(err, errlen, "cannot lock \"%s\": %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		/* A uid somebody has: not one for runs. */
+		if (getpwuid(u) != NULL) {
+			log_warnx("run uid %lu belongs to user \"%s\": not used "
+			    "for runs (run_uid_base, run_uid_count)",
+			    (unsigned long)u, getpwuid(u)->pw_name);
+			close(fd);
+			continue;
+		}
+		*uid = u;
+		*lock_fd = fd;
+		return 1;
+	}
+	return 0;
 }
 
 /* ---- work directories ------------------------------------------------ */

@@ -129,6 +129,23 @@ int sandbox_workdir_create(const char *base, unsigned long long exec_id,
  */
 int sandbox_workdir_remove(const char *path, char *err, size_t errlen);
 
+/*
+ * The run uid pool: uids base .. base+count-1 (no passwd entry needed),
+ * one per runner, held for the runner's life so that no two executions
+ * running at once share one, whether they run in runners of this
+ * generation or in a runner still finishing its run after a reload. A
+ * uid is held by an flock on "<lockdir>/<uid>" (lockdir made 0700 if
+ * missing), which the kernel lets go when its holder dies. The uid
+ * base + prefer (a runner's slot) is tried first, then the others in
+ * order; `avoid` (the run user's own uid) and uids with a passwd entry
+ * are passed over. Returns 1 with *uid and *lock_fd (close-on-exec,
+ * the caller's to keep open), 0 when every uid is held (try again
+ * later), -1 with err filled.
+ */
+int sandbox_uid_take(const char *lockdir, unsigned long long base,
+    unsigned int count, unsigned int prefer, uid_t avoid, uid_t *uid,
+    int *lock_fd, char *err, size_t errlen);
+
 /* ---- per-run, used by exec.c ---------------------------------------- */
 
 #define SANDBOX_MAX_KIDS 1024
