@@ -872,7 +872,11 @@ init_main(struct child *c)
 	st = fcntl(c->word_pipe[1], F_DUPFD_CLOEXEC, 3);
 	if (st == -1)
 		child_fail(rep, ST_FDS);
-	if (setsid() == -1)
+	/* A process group of its own (the fallback tree kill signals it),
+	 * not a session: a new session is a new scheduler autogroup, which
+	 * on a loaded host may wait a tick for the CPU; the program makes
+	 * its own session. */
+	if (setpgid(0, 0) == -1)
 		child_fail(rep, ST_SETSID);
 	if (sandbox_run_child_join(&c->run) == -1)
 		child_fail(rep, ST_CGROUP);
