@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -100,8 +101,6 @@ struct ns_op {
 	int may_mkdir;          /* a keep inside a covered dir: its mount
 	                         * point may have to be made (in our tmpfs) */
 	unsigned long mflags;   /* a keep's MS_NOSUID etc., for a remount */
-	int tree;               /* in the init: the keep's copy, or -1 */
-	int ro_later;           /* in the init: mount_setattr missing */
 };
 
 #define MAX_NS_OPS (EXEC_MAX_ISOLATION_PATHS + 3)
@@ -114,6 +113,24 @@ struct init_word {
 	int pad;
 	int64_t start_ns, end_ns;
 };
+
+/*
+ * What the child reads of descriptors and the run cgroup, copied before
+ * the clone and never changed by the parent until the child is reaped:
+ * our init runs beside the parent in the same memory, while the parent
+ * closes its ends of the pipes.
+ */
+struct child_snap {
+	int in, out, err;       /* the child's ends of the pipes */
+	int report, word;       /* the write ends of report and word pipes */
+	int parent_pidfd;       /* ours, for the init to see us gone; or -1 */
+	int cg2_procs;          /* run cgroup v2's cgroup.procs, or -1 */
+	int join_cg2;           /* the child must join it (not cloned in) */
+	int memv1_procs;        /* run v1 memory cgroup's, or -1 */
+};
+
+/* Our init's stack (it shares our memory, see init_main). */
+#define INIT_STACK_SIZE (256 * 1024)
 
 /* The signals our init passes on to the program's process group. */
 static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1,
@@ -163,7 +180,9 @@ struct child {
 	int word_pipe[2];       /* struct init_word from the init, or EOF */
 	int parent_pidfd;       /* ours, for the init to see us gone */
 	sigset_t init_wait;     /* SIGCHLD and the forwarded signals */
-	int init_rep;           /* in the init: its report descriptor */
+	void *init_stack;       /* mmap'd, with a guard page; or NULL */
+	size_t init_stack_len;
+	struct child_snap snap; /* read by the child */
 	int final;              /* the init said the program's end: */
 	struct init_word word;  /* ... this */
 
@@ -212,7 +231,7 @@ struct clone3_args {
  * init, and where the shared-memory launch below is not available.
  */
 static pid_t
-fork_into_run(struct sandbox_run *run, unsigned long ns_flags)
+fork_into_run(struct sandbox_run *run, unsigned long ns_flags, int *join_cg2)
 {
 #ifdef SYS_clone3
 	if (run->cg2.dir_fd != -1 || ns_flags != 0) {
@@ -225,12 +244,12 @@ fork_into_run(struct sandbox_run *run, unsigned long ns_flags)
 		if (run->cg2.dir_fd != -1) {
 			a.flags |= CLONE3_INTO_CGROUP;
 			a.cgroup = (uint64_t)run->cg2.dir_fd;
-			run->cg2_cloned = 1;    /* seen by the child */
+			*join_cg2 = 0;          /* seen by the child */
 		}
 		pid = syscall(SYS_clone3, &a, sizeof(a));
 		if (pid != -1)
 			return (pid_t)pid;
-		run->cg2_cloned = 0;
+		*join_cg2 = 1;
 	}
 #endif
 	if (ns_flags != 0)
@@ -319,22 +338,70 @@ __asm__(
 
 /* ---- the child ------------------------------------------------------ */
 
-static void __attribute__((noreturn))
-child_fail_at(int fd, int stage, int arg)
+/*
+ * System calls of the child side, returning the result or -errno and
+ * never writing errno. Our init shares the runner's memory while both
+ * run (see init_main), errno included, so neither it nor the program
+ * before its exec may use a libc wrapper that sets errno. On x86_64 the
+ * instruction itself; elsewhere the init is a copy (fork_into_run), and
+ * syscall() is safe.
+ */
+#if defined(__x86_64__)
+static inline long
+sc6(long n, long a, long b, long c, long d, long e, long f)
 {
-	struct child_report r = { stage, errno, arg };
-	ssize_t n;
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	long ret;
 
-	do
-		n = write(fd, &r, sizeof(r));
-	while (n == -1 && errno == EINTR);
-	_exit(127);
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b),
+	    "d"(c), "r"(r10), "r"(r8), "r"(r9) : "rcx", "r11", "memory");
+	return ret;
+}
+#else
+static inline long
+sc6(long n, long a, long b, long c, long d, long e, long f)
+{
+	long r = syscall(n, a, b, c, d, e, f);
+
+	return r == -1 ? -errno : r;
+}
+#endif
+#define SC0(n) sc6((n), 0, 0, 0, 0, 0, 0)
+#define SC1(n, a) sc6((n), (long)(a), 0, 0, 0, 0, 0)
+#define SC2(n, a, b) sc6((n), (long)(a), (long)(b), 0, 0, 0, 0)
+#define SC3(n, a, b, c) sc6((n), (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define SC4(n, a, b, c, d) sc6((n), (long)(a), (long)(b), (long)(c), \
+	(long)(d), 0, 0)
+#define SC5(n, a, b, c, d, e) sc6((n), (long)(a), (long)(b), (long)(c), \
+	(long)(d), (long)(e), 0)
+
+/* The kernel's struct sigaction: SIG_DFL needs no restorer. */
+struct k_sigaction {
+	void (*handler)(int);
+	unsigned long flags;
+	void (*restorer)(void);
+	uint64_t mask;
+};
+
+/* Reports {stage, err, arg} on the report pipe and exits 127. */
+static void __attribute__((noreturn))
+child_fail_at(int fd, int stage, int err, int arg)
+{
+	struct child_report r = { stage, err, arg };
+
+	while (SC3(SYS_write, fd, &r, sizeof(r)) == -EINTR)
+		;
+	SC1(SYS_exit_group, 127);
+	__builtin_unreachable();
 }
 
+/* `r` is a negative errno from SCn. */
 static void __attribute__((noreturn))
-child_fail(int fd, int stage)
+child_fail(int fd, int stage, long r)
 {
-	child_fail_at(fd, stage, 0);
+	child_fail_at(fd, stage, (int)-r, 0);
 }
 
 struct dirent64_raw {
@@ -352,7 +419,7 @@ struct dirent64_raw {
  * /proc/self/fd with a stack buffer (opendir would malloc); last, a loop
  * up to RLIMIT_NOFILE as read before fork.
  */
-static int
+static void
 cloexec_from_3(const struct child *c)
 {
 	char dbuf[4096];
@@ -362,13 +429,13 @@ cloexec_from_3(const struct child *c)
 	const char *p;
 
 #ifdef SYS_close_range
-	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
-		return 0;
+	if (SC3(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
 #endif
-	dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd != -1) {
-		while ((n = syscall(SYS_getdents64, dfd, dbuf,
-		    sizeof(dbuf))) > 0) {
+	dfd = (int)SC4(SYS_openat, AT_FDCWD, "/proc/self/fd",
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (dfd >= 0) {
+		while ((n = SC3(SYS_getdents64, dfd, dbuf, sizeof(dbuf))) > 0) {
 			for (off = 0; off < n; off += de->d_reclen) {
 				de = (struct dirent64_raw *)(dbuf + off);
 				fd = 0;
@@ -376,16 +443,15 @@ cloexec_from_3(const struct child *c)
 					fd = fd * 10 + (*p - '0');
 				if (p != de->d_name && *p == '\0' && fd > 2 &&
 				    fd != dfd)
-					(void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+					SC3(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
 			}
 		}
-		close(dfd);
+		SC1(SYS_close, dfd);
 		if (n == 0)
-			return 0;
+			return;
 	}
 	for (fd = 3; fd < c->open_max; fd++)
-		(void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
-	return 0;
+		SC3(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
 }
 
 /* Closes [lo, hi] (hi may be ~0U), by close_range or one by one up to
@@ -398,11 +464,11 @@ close_span(unsigned int lo, unsigned int hi, long open_max)
 	if (lo > hi)
 		return;
 #ifdef SYS_close_range
-	if (syscall(SYS_close_range, lo, hi, 0U) == 0)
+	if (SC3(SYS_close_range, lo, hi, 0U) == 0)
 		return;
 #endif
 	for (fd = lo; fd < open_max && (unsigned long)fd <= hi; fd++)
-		(void)close((int)fd);
+		SC1(SYS_close, fd);
 }
 
 /* Every descriptor above 2 but a and b (both above 2) is closed: what
@@ -423,43 +489,66 @@ close_all_but(int a, int b, long open_max)
 }
 
 /* Default dispositions for every signal (the mask stays as it is: all
- * blocked, from child_start). */
+ * blocked, from child_start). Separate from the caller's table: the
+ * child never has CLONE_SIGHAND. */
 static void
 child_default_signals(void)
 {
-	struct sigaction sa;
+	struct k_sigaction sa;
 	int sig;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
+	sa.handler = SIG_DFL;
 	for (sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)sigaction(sig, &sa, NULL);   /* EINVAL: reserved */
+			SC4(SYS_rt_sigaction, sig, &sa, NULL, 8);
 }
 
 /*
- * Puts the child's pipe ends on 0, 1, 2. The report pipe and our pipe
- * ends may sit on 0..2 if the caller had those closed: they are all
- * lifted above 2 first. Returns the lifted report descriptor; fails on
- * it.
+ * Puts the child's pipe ends (in, out, err: fd numbers as they were at
+ * the clone) on 0, 1, 2. The report pipe and those ends may sit on 0..2
+ * if the caller had those closed: they are all lifted above 2 first.
+ * Returns the lifted report descriptor; fails on it.
  */
 static int
-child_stdio(const struct child *c)
+child_stdio(int report, int in, int out, int err)
 {
-	int rep, fds[3], i;
+	long rep, fds[3];
+	int i;
 
-	rep = fcntl(c->report[1], F_DUPFD_CLOEXEC, 3);
-	if (rep == -1)
-		_exit(126);
-	fds[0] = fcntl(c->in[0], F_DUPFD_CLOEXEC, 3);
-	fds[1] = fcntl(c->out[1], F_DUPFD_CLOEXEC, 3);
-	fds[2] = fcntl(c->err[1], F_DUPFD_CLOEXEC, 3);
-	if (fds[0] == -1 || fds[1] == -1 || fds[2] == -1)
-		child_fail(rep, ST_FDS);
+	rep = SC3(SYS_fcntl, report, F_DUPFD_CLOEXEC, 3);
+	if (rep < 0)
+		SC1(SYS_exit_group, 126);
+	fds[0] = SC3(SYS_fcntl, in, F_DUPFD_CLOEXEC, 3);
+	fds[1] = SC3(SYS_fcntl, out, F_DUPFD_CLOEXEC, 3);
+	fds[2] = SC3(SYS_fcntl, err, F_DUPFD_CLOEXEC, 3);
 	for (i = 0; i < 3; i++)
-		if (dup2(fds[i], i) == -1)      /* the copy is not CLOEXEC */
-			child_fail(rep, ST_FDS);
-	return rep;
+		if (fds[i] < 0)
+			child_fail((int)rep, ST_FDS, fds[i]);
+	for (i = 0; i < 3; i++) {
+		/* dup3: no dup2 on every architecture; the copy is not
+		 * CLOEXEC, and fds[i] > 2 == i never equals it. */
+		long r = SC3(SYS_dup3, fds[i], i, 0);
+		if (r < 0)
+			child_fail((int)rep, ST_FDS, r);
+	}
+	return (int)rep;
+}
+
+/* Joins the run cgroups, unless created inside (a write of "0" moves
+ * the writer itself). 0 or -errno. */
+static long
+child_join(const struct child_snap *s)
+{
+	long r;
+
+	if (s->cg2_procs != -1 && s->join_cg2 &&
+	    (r = SC3(SYS_write, s->cg2_procs, "0", 1)) < 0)
+		return r;
+	if (s->memv1_procs != -1 &&
+	    (r = SC3(SYS_write, s->memv1_procs, "0", 1)) < 0)
+		return r;
+	return 0;
 }
 
 #if defined(__x86_64__)
@@ -512,8 +601,8 @@ static struct sock_filter run_filter[] = {
 };
 #endif
 
-/* Installs run_filter (where the architecture is known). */
-static int
+/* Installs run_filter (where the architecture is known): 0 or -errno. */
+static long
 child_seccomp(void)
 {
 #ifdef SECCOMP_ARCH
@@ -522,7 +611,7 @@ child_seccomp(void)
 		run_filter,
 	};
 
-	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
+	return SC3(SYS_prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
 #else
 	return 0;
 #endif
@@ -530,28 +619,27 @@ child_seccomp(void)
 
 /* With its identity switched: nothing it executes may raise its
  * privileges (no_new_privs: set-user-ID bits and file capabilities are
- * ignored), and no capability is left in any set. */
-static int
+ * ignored), and no capability is left in any set. 0 or -errno. */
+static long
 child_no_privs(void)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2];
+	long r;
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
-		return -1;
+	if ((r = SC5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0)
+		return r;
 	memset(d, 0, sizeof(d));
-	if (syscall(SYS_capset, &h, d) == -1)
-		return -1;
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 &&
-	    errno != EINVAL)
-		return -1;
-	if (syscall(SYS_capget, &h, d) == -1)
-		return -1;
+	if ((r = SC2(SYS_capset, &h, d)) < 0)
+		return r;
+	r = SC5(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (r < 0 && r != -EINVAL)
+		return r;
+	if ((r = SC2(SYS_capget, &h, d)) < 0)
+		return r;
 	if ((d[0].effective | d[0].permitted | d[0].inheritable |
-	    d[1].effective | d[1].permitted | d[1].inheritable) != 0) {
-		errno = EPERM;
-		return -1;
-	}
+	    d[1].effective | d[1].permitted | d[1].inheritable) != 0)
+		return -EPERM;
 	return 0;
 }
 
@@ -560,36 +648,35 @@ child_no_privs(void)
  * (child_main, or script_main under our init): cwd, rlimits, identity;
  * with isolation, the seccomp filter. The cgroup was joined and rlimits
  * are set while still privileged; the identity is dropped, then checked.
+ * Reads `c`, writes nothing but the kernel's state.
  */
 static void
 child_become(const struct child *c, int rep)
 {
 	const struct exec_spec *spec = c->spec;
+	long r;
 	int i;
 
-	if (spec->cwd != NULL && chdir(spec->cwd) == -1)
-		child_fail(rep, ST_CHDIR);
+	if (spec->cwd != NULL && (r = SC1(SYS_chdir, spec->cwd)) < 0)
+		child_fail(rep, ST_CHDIR, r);
 	for (i = 0; i < c->nrl; i++)
-		if (setrlimit(c->rl_res[i], &c->rl[i]) == -1)
-			child_fail(rep, ST_RLIMIT);
+		if ((r = SC4(SYS_prlimit64, 0, c->rl_res[i], &c->rl[i],
+		    NULL)) < 0)
+			child_fail(rep, ST_RLIMIT, r);
 	if (spec->uid != (uid_t)-1) {
-		/* Raw syscalls: this process has one thread, and glibc's
-		 * wrappers would try to broadcast to threads of the parent. */
-		if (syscall(SYS_setgroups, 0, NULL) == -1 ||
-		    syscall(SYS_setresgid, spec->gid, spec->gid,
-		    spec->gid) == -1 ||
-		    syscall(SYS_setresuid, spec->uid, spec->uid,
-		    spec->uid) == -1)
-			child_fail(rep, ST_IDENTITY);
-		if (spec->uid != 0 && syscall(SYS_setresuid, 0, 0, 0) != -1) {
-			errno = EPERM;
-			child_fail(rep, ST_IDENTITY);
-		}
-		if (spec->uid != 0 && child_no_privs() == -1)
-			child_fail(rep, ST_NOPRIVS);
+		if ((r = SC2(SYS_setgroups, 0, NULL)) < 0 ||
+		    (r = SC3(SYS_setresgid, spec->gid, spec->gid,
+		    spec->gid)) < 0 ||
+		    (r = SC3(SYS_setresuid, spec->uid, spec->uid,
+		    spec->uid)) < 0)
+			child_fail(rep, ST_IDENTITY, r);
+		if (spec->uid != 0 && SC3(SYS_setresuid, 0, 0, 0) == 0)
+			child_fail(rep, ST_IDENTITY, -EPERM);
+		if (spec->uid != 0 && (r = child_no_privs()) < 0)
+			child_fail(rep, ST_NOPRIVS, r);
 	}
-	if (c->iso && child_seccomp() == -1)
-		child_fail(rep, ST_SECCOMP);
+	if (c->iso && (r = child_seccomp()) < 0)
+		child_fail(rep, ST_SECCOMP, r);
 }
 
 /*
@@ -601,71 +688,81 @@ static void __attribute__((noreturn))
 child_main(const struct child *c)
 {
 	const struct exec_spec *spec = c->spec;
+	long r;
 	int rep;
 
 	child_default_signals();
-	rep = child_stdio(c);
-	if (cloexec_from_3(c) == -1)
-		child_fail(rep, ST_FDS);
-	if (setsid() == -1)
-		child_fail(rep, ST_SETSID);
-	if (sandbox_run_child_join(&c->run) == -1)
-		child_fail(rep, ST_CGROUP);
+	rep = child_stdio(c->report[1], c->in[0], c->out[1], c->err[1]);
+	cloexec_from_3(c);
+	if ((r = SC0(SYS_setsid)) < 0)
+		child_fail(rep, ST_SETSID, r);
+	if ((r = child_join(&c->snap)) < 0)
+		child_fail(rep, ST_CGROUP, r);
 	child_become(c, rep);
 	/* Set after the identity change, which clears it. If our parent is
 	 * already gone, do not run unsupervised. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
-		child_fail(rep, ST_PDEATH);
-	if (getppid() != c->parent) {
-		errno = ESRCH;
-		child_fail(rep, ST_PDEATH);
-	}
-	sigprocmask(SIG_SETMASK, &c->empty, NULL);
-	execve(spec->path, c->argv, c->envp);
-	child_fail(rep, ST_EXEC);
+	if ((r = SC5(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)) < 0)
+		child_fail(rep, ST_PDEATH, r);
+	if (SC0(SYS_getppid) != c->parent)
+		child_fail(rep, ST_PDEATH, -ESRCH);
+	SC4(SYS_rt_sigprocmask, SIG_SETMASK, &c->empty, NULL, 8);
+	r = SC3(SYS_execve, spec->path, c->argv, c->envp);
+	child_fail(rep, ST_EXEC, r);
 }
 
 /* ---- our init (isolation) ------------------------------------------- */
 
+/*
+ * Our init's own state, on its own stack: it shares the runner's memory
+ * while both run (see init_main) and writes nowhere else.
+ */
+struct init_ctx {
+	const struct child *c;
+	int rep;                        /* the report pipe, lifted */
+	int tree[MAX_NS_OPS];           /* a keep's detached copy, or -1 */
+	char ro_later[MAX_NS_OPS];      /* read-only by remount (< 5.12) */
+};
+
 /* Makes every missing directory of `path` (mode 0755). Called only for a
- * path inside a tmpfs of ours (ns_op.may_mkdir): what exists is left. */
-static int
+ * path inside a tmpfs of ours (ns_op.may_mkdir): what exists is left.
+ * 0 or -errno. */
+static long
 mkdir_p(const char *path)
 {
 	char p[PATH_MAX];
 	size_t n = strlen(path), i;
 	char saved;
+	long r;
 
-	if (n >= sizeof(p)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
+	if (n >= sizeof(p))
+		return -ENAMETOOLONG;
 	memcpy(p, path, n + 1);
 	for (i = 1; i <= n; i++) {
 		if (p[i] != '/' && p[i] != '\0')
 			continue;
 		saved = p[i];
 		p[i] = '\0';
-		if (mkdir(p, 0755) == -1 && errno != EEXIST)
-			return -1;
+		r = SC3(SYS_mkdirat, AT_FDCWD, p, 0755);
+		if (r < 0 && r != -EEXIST)
+			return r;
 		p[i] = saved;
 	}
 	return 0;
 }
 
 /* A hidden path covered; one that is gone (under a tmpfs already) is
- * hidden enough. */
-static int
+ * hidden enough. 0 or -errno. */
+static long
 ns_cover(const struct ns_op *op)
 {
-	int r;
+	long r;
 
 	if (op->kind == NS_HIDE_DIR)
-		r = mount("tmpfs", op->path, "tmpfs", MS_NOSUID | MS_NODEV |
-		    MS_NOEXEC, "mode=0755,size=64k,nr_inodes=1024");
+		r = SC5(SYS_mount, "tmpfs", op->path, "tmpfs", MS_NOSUID |
+		    MS_NODEV | MS_NOEXEC, "mode=0755,size=64k,nr_inodes=1024");
 	else
-		r = mount("/dev/null", op->path, NULL, MS_BIND, NULL);
-	return r == -1 && errno != ENOENT ? -1 : 0;
+		r = SC5(SYS_mount, "/dev/null", op->path, NULL, MS_BIND, NULL);
+	return r == -ENOENT ? 0 : r;
 }
 
 static int
@@ -676,92 +773,98 @@ is_keep(const struct ns_op *op)
 
 /*
  * The run's file system (see exec.h and struct ns_op for the order), in
- * our init, in the new mount namespace. Returns 0, or -1 with errno and
+ * our init, in the new mount namespace. Returns 0, or -errno with
  * *where (an ns_op index or MNT_*).
  */
-static int
-ns_mount_all(struct child *c, int *where)
+static long
+ns_mount_all(struct init_ctx *x, int *where)
 {
+	const struct child *c = x->c;
 	struct mount_attr ro = { MOUNT_ATTR_RDONLY, 0, 0, 0 };
-	struct ns_op *op;
+	const struct ns_op *op;
+	long r;
 	int i;
 
 	/* Nothing mounted here may reach the host; the host's mounts still
 	 * appear here (a share mounted meanwhile). */
 	*where = MNT_PROPAGATION;
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == -1)
-		return -1;
+	if ((r = SC5(SYS_mount, NULL, "/", NULL, MS_REC | MS_SLAVE,
+	    NULL)) < 0)
+		return r;
 	for (i = 0; i < c->nops; i++) {
 		op = &c->ops[i];
+		x->tree[i] = -1;
+		x->ro_later[i] = 0;
 		if (!is_keep(op))
 			continue;
 		*where = i;
-		op->tree = (int)syscall(SYS_open_tree, AT_FDCWD, op->path,
-		    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-		if (op->tree == -1)
-			return -1;
-		if (op->kind == NS_KEEP_RO && syscall(SYS_mount_setattr,
-		    op->tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro,
-		    sizeof(ro)) == -1) {
-			if (errno != ENOSYS)
-				return -1;
-			op->ro_later = 1;   /* Linux < 5.12 */
+		r = SC3(SYS_open_tree, AT_FDCWD, op->path, OPEN_TREE_CLONE |
+		    OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (r < 0)
+			return r;
+		x->tree[i] = (int)r;
+		if (op->kind == NS_KEEP_RO && (r = SC5(SYS_mount_setattr,
+		    x->tree[i], "", AT_EMPTY_PATH | AT_RECURSIVE, &ro,
+		    sizeof(ro))) < 0) {
+			if (r != -ENOSYS)
+				return r;
+			x->ro_later[i] = 1;     /* Linux < 5.12 */
 		}
 	}
 	for (i = 0; i < c->nops; i++) {
 		op = &c->ops[i];
 		*where = i;
-		if (op->kind == NS_TMP && mount("tmpfs", op->path, "tmpfs",
-		    MS_NOSUID | MS_NODEV, "mode=1777") == -1)
-			return -1;
+		if (op->kind == NS_TMP && (r = SC5(SYS_mount, "tmpfs",
+		    op->path, "tmpfs", MS_NOSUID | MS_NODEV,
+		    "mode=1777")) < 0)
+			return r;
 		if ((op->kind == NS_HIDE_DIR || op->kind == NS_HIDE_FILE) &&
-		    ns_cover(op) == -1)
-			return -1;
+		    (r = ns_cover(op)) < 0)
+			return r;
 	}
 	for (i = 0; i < c->nops; i++) {
 		op = &c->ops[i];
 		if (!is_keep(op))
 			continue;
 		*where = i;
-		if (op->may_mkdir && mkdir_p(op->path) == -1)
-			return -1;
-		if (syscall(SYS_move_mount, op->tree, "", AT_FDCWD, op->path,
-		    MOVE_MOUNT_F_EMPTY_PATH) == -1)
-			return -1;
-		close(op->tree);
-		op->tree = -1;
-		if (op->ro_later && mount(NULL, op->path, NULL, MS_REMOUNT |
-		    MS_BIND | MS_RDONLY | op->mflags, NULL) == -1)
-			return -1;
+		if (op->may_mkdir && (r = mkdir_p(op->path)) < 0)
+			return r;
+		if ((r = SC5(SYS_move_mount, x->tree[i], "", AT_FDCWD,
+		    op->path, MOVE_MOUNT_F_EMPTY_PATH)) < 0)
+			return r;
+		SC1(SYS_close, x->tree[i]);
+		x->tree[i] = -1;
+		if (x->ro_later[i] && (r = SC5(SYS_mount, NULL, op->path, NULL,
+		    MS_REMOUNT | MS_BIND | MS_RDONLY | op->mflags, NULL)) < 0)
+			return r;
 	}
 	for (i = 0; i < c->nops; i++) {
 		op = &c->ops[i];
 		*where = i;
-		if (op->again && ns_cover(op) == -1)
-			return -1;
+		if (op->again && (r = ns_cover(op)) < 0)
+			return r;
 	}
 	/* Only a process of the new PID namespace mounts its proc. Other
 	 * users' processes (our init) are not shown. */
 	*where = MNT_PROC;
-	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-	    "hidepid=2") == -1)
-		return -1;
-	return 0;
+	return SC5(SYS_mount, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV |
+	    MS_NOEXEC, "hidepid=2");
 }
 
 /* The program, under our init: its own session, then as child_main. It
- * shares the init's memory until its exec (CLONE_VM): reads only. */
+ * shares the memory until its exec (CLONE_VM): reads only. */
 static void __attribute__((noreturn))
-script_main(const struct child *c)
+script_main(const struct init_ctx *x)
 {
-	int rep = c->init_rep;
+	const struct child *c = x->c;
+	long r;
 
-	if (setsid() == -1)
-		child_fail(rep, ST_SETSID);
-	child_become(c, rep);
-	sigprocmask(SIG_SETMASK, &c->empty, NULL);
-	execve(c->spec->path, c->argv, c->envp);
-	child_fail(rep, ST_EXEC);
+	if ((r = SC0(SYS_setsid)) < 0)
+		child_fail(x->rep, ST_SETSID, r);
+	child_become(c, x->rep);
+	SC4(SYS_rt_sigprocmask, SIG_SETMASK, &c->empty, NULL, 8);
+	r = SC3(SYS_execve, c->spec->path, c->argv, c->envp);
+	child_fail(x->rep, ST_EXEC, r);
 }
 
 #ifdef HAVE_CLONE3_VM
@@ -773,30 +876,32 @@ script_entry(void *arg)
 #endif
 
 /* Starts the program from our init: on x86_64 with CLONE_VM | CLONE_VFORK
- * (nothing copied; the init waits until the exec), elsewhere as fork. */
-static pid_t
-spawn_script(struct child *c)
+ * (nothing copied; the init waits until the exec), elsewhere as fork.
+ * Its pid, or -errno. */
+static long
+spawn_script(struct init_ctx *x)
 {
 #ifdef HAVE_CLONE3_VM
 	_Alignas(64) char stack[CHILD_STACK_SIZE];
-	int saved = errno;
-	long pid;
 
-	pid = sto_clone_call(CLONE_VM | CLONE_VFORK | SIGCHLD,
-	    stack + sizeof(stack), script_entry, c);
-	if (pid > 0) {
-		errno = saved;
-		return (pid_t)pid;
-	}
-	errno = (int)-pid;
-	return -1;
+	return sto_clone_call(CLONE_VM | CLONE_VFORK | SIGCHLD,
+	    stack + sizeof(stack), script_entry, x);
 #else
-	pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+	long pid = SC5(SYS_clone, SIGCHLD, 0, 0, 0, 0);
 
 	if (pid == 0)
-		script_main(c);
+		script_main(x);
 	return pid;
 #endif
+}
+
+static int64_t
+init_now_ns(void)
+{
+	struct timespec now;
+
+	SC2(SYS_clock_gettime, CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 }
 
 /*
@@ -807,107 +912,105 @@ spawn_script(struct child *c)
  * the program is, its wait status goes to the executor and the init
  * exits, upon which the kernel kills whatever is left in the namespace.
  */
-static int64_t
-init_now_ns(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-}
-
 static void __attribute__((noreturn))
-init_loop(const struct child *c, pid_t script, int st, int64_t start_ns)
+init_loop(const struct child *c, long script, int st, int64_t start_ns)
 {
 	struct init_word w;
 	siginfo_t si;
-	int sig, status;
-	pid_t p;
-	ssize_t n;
+	long sig, p;
+	int status;
 
 	for (;;) {
-		sig = (int)syscall(SYS_rt_sigtimedwait, &c->init_wait, &si,
-		    NULL, (size_t)(_NSIG / 8));
-		if (sig == -1)
+		sig = SC4(SYS_rt_sigtimedwait, &c->init_wait, &si, NULL, 8);
+		if (sig < 0)
 			continue;       /* EINTR */
 		if (sig != SIGCHLD) {
-			(void)kill(-script, sig);
+			SC2(SYS_kill, -script, sig);
 			continue;
 		}
-		while ((p = (pid_t)syscall(SYS_wait4, -1, &status,
-		    WNOHANG | __WALL, NULL)) > 0) {
+		while ((p = SC4(SYS_wait4, -1, &status, WNOHANG | __WALL,
+		    NULL)) > 0) {
 			if (p != script)
 				continue;
 			memset(&w, 0, sizeof(w));
 			w.status = status;
 			w.start_ns = start_ns;
 			w.end_ns = init_now_ns();
-			do
-				n = write(st, &w, sizeof(w));
-			while (n == -1 && errno == EINTR);
-			_exit(0);
+			while (SC3(SYS_write, st, &w, sizeof(w)) == -EINTR)
+				;
+			SC1(SYS_exit_group, 0);
 		}
 	}
 }
 
 /*
- * The first process of the run's namespaces (PID 1 there), a copy of
- * the caller: sets up the descriptors, the cgroup, its tie to the
- * caller and the run's mounts, then starts the program (script_main)
- * and waits for it (init_loop). Every failure goes to the report pipe
- * as in child_main, with the step. It keeps only the report and status
- * pipes beside 0-2, and lets go of those and of 0-2 once the program is
- * started, so the program alone holds its pipes.
+ * The first process of the run's namespaces (PID 1 there). On x86_64 it
+ * shares the caller's memory on a stack of its own (CLONE_VM without
+ * CLONE_VFORK: both run), so that starting a run copies nothing of the
+ * runner, and no page the runner writes during the run faults for a
+ * copy; the price is discipline: it reads only what the parent will not
+ * change before it is reaped (the spec, the prepared steps, c->snap),
+ * writes only its own stack (struct init_ctx), and makes system calls
+ * that never touch errno (SCn). Elsewhere it is a copy (fork_into_run).
+ *
+ * It sets up the descriptors, the cgroup, its tie to the caller and the
+ * run's mounts, then starts the program (script_main) and waits for it
+ * (init_loop). Every failure goes to the report pipe as in child_main,
+ * with the step. It keeps only the report and status pipes beside 0-2,
+ * and lets go of those and of 0-2 once the program is started, so the
+ * program alone holds its pipes.
  */
 static void __attribute__((noreturn))
-init_main(struct child *c)
+init_main(const struct child *c)
 {
+	const struct child_snap *s = &c->snap;
+	struct timespec zero = { 0, 0 };
+	struct init_ctx x;
 	struct pollfd pfd;
-	int rep, st, where = 0;
+	int st, where = 0;
 	int64_t start_ns;
-	pid_t script;
+	long r, script;
 
+	x.c = c;
 	child_default_signals();
-	rep = child_stdio(c);
-	st = fcntl(c->word_pipe[1], F_DUPFD_CLOEXEC, 3);
-	if (st == -1)
-		child_fail(rep, ST_FDS);
+	x.rep = child_stdio(s->report, s->in, s->out, s->err);
+	r = SC3(SYS_fcntl, s->word, F_DUPFD_CLOEXEC, 3);
+	if (r < 0)
+		child_fail(x.rep, ST_FDS, r);
+	st = (int)r;
 	/* A process group of its own (the fallback tree kill signals it),
 	 * not a session: a new session is a new scheduler autogroup, which
 	 * on a loaded host may wait a tick for the CPU; the program makes
 	 * its own session. */
-	if (setpgid(0, 0) == -1)
-		child_fail(rep, ST_SETSID);
-	if (sandbox_run_child_join(&c->run) == -1)
-		child_fail(rep, ST_CGROUP);
+	if ((r = SC2(SYS_setpgid, 0, 0)) < 0)
+		child_fail(x.rep, ST_SETSID, r);
+	if ((r = child_join(s)) < 0)
+		child_fail(x.rep, ST_CGROUP, r);
 	/* getppid() is 0 in a new PID namespace: the caller's pidfd tells
 	 * whether it died before PR_SET_PDEATHSIG took hold. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
-		child_fail(rep, ST_PDEATH);
-	if (c->parent_pidfd != -1) {
-		pfd.fd = c->parent_pidfd;
+	if ((r = SC5(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)) < 0)
+		child_fail(x.rep, ST_PDEATH, r);
+	if (s->parent_pidfd != -1) {
+		pfd.fd = s->parent_pidfd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		if (poll(&pfd, 1, 0) != 0) {
-			errno = ESRCH;
-			child_fail(rep, ST_PDEATH);
-		}
+		if (SC5(SYS_ppoll, &pfd, 1, &zero, NULL, 8) != 0)
+			child_fail(x.rep, ST_PDEATH, -ESRCH);
 	}
-	close_all_but(rep, st, c->open_max);
+	close_all_but(x.rep, st, c->open_max);
 	/* Not readable through /proc by anyone but root, and named. */
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	(void)prctl(PR_SET_NAME, "sto-init", 0, 0, 0);
-	if ((c->ns_flags & CLONE_NEWNS) && ns_mount_all(c, &where) == -1)
-		child_fail_at(rep, ST_MOUNT, where);
-	c->init_rep = rep;
-	script = spawn_script(c);
+	SC5(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
+	SC5(SYS_prctl, PR_SET_NAME, "sto-init", 0, 0, 0);
+	if ((c->ns_flags & CLONE_NEWNS) && (r = ns_mount_all(&x, &where)) < 0)
+		child_fail_at(x.rep, ST_MOUNT, (int)-r, where);
+	script = spawn_script(&x);
 	start_ns = init_now_ns();
-	if (script == -1)
-		child_fail(rep, ST_INIT);
-	close(rep);
-	close(0);
-	close(1);
-	close(2);
+	if (script < 0)
+		child_fail(x.rep, ST_INIT, script);
+	SC1(SYS_close, x.rep);
+	SC1(SYS_close, 0);
+	SC1(SYS_close, 1);
+	SC1(SYS_close, 2);
 	init_loop(c, script, st, start_ns);
 }
 
@@ -916,6 +1019,12 @@ static int
 child_entry(void *arg)
 {
 	child_main(arg);
+}
+
+static int
+init_entry(void *arg)
+{
+	init_main(arg);
 }
 #endif
 
@@ -928,10 +1037,11 @@ child_entry(void *arg)
  * fork_into_run() makes it. Returns the child's pid, 0 in a forked child
  * (which must call child_main), or -1.
  *
- * With isolation the child is our init instead, always a copy (it lives
- * on after the program's exec, so it cannot share our memory), made by
- * fork_into_run() in the new namespaces; 0 in it, which must call
- * init_main.
+ * With isolation the child is our init instead: on x86_64 it shares our
+ * memory too, without CLONE_VFORK (it lives on after the program's exec)
+ * and on the stack prepared for it, in the new namespaces (clone3, or
+ * clone where a seccomp filter makes clone3 ENOSYS); elsewhere a copy
+ * by fork_into_run(), 0 in it, which must call init_main.
  */
 static pid_t
 spawn_child(struct child *c)
@@ -944,28 +1054,44 @@ spawn_child(struct child *c)
 	long pid;
 #endif
 
-	if (c->iso)
-		return fork_into_run(run, c->ns_flags);
 #ifdef HAVE_CLONE3_VM
 	memset(&a, 0, sizeof(a));
-	a.flags = CLONE3_VM | CLONE3_VFORK | c->ns_flags;
+	a.flags = CLONE3_VM | (c->iso ? 0 : CLONE3_VFORK) | c->ns_flags;
+	c->snap.join_cg2 = 1;
 	if (run->cg2.dir_fd != -1) {
 		a.flags |= CLONE3_INTO_CGROUP;
 		a.cgroup = (uint64_t)run->cg2.dir_fd;
-		run->cg2_cloned = 1;
+		c->snap.join_cg2 = 0;
 	}
 	a.exit_signal = SIGCHLD;
-	a.stack = (uint64_t)(uintptr_t)stack;
-	a.stack_size = sizeof(stack);
-	pid = sto_clone3_call(&a, sizeof(a), child_entry, (void *)c);
+	if (c->iso) {
+		a.stack = (uint64_t)(uintptr_t)c->init_stack;
+		a.stack_size = c->init_stack_len;
+	} else {
+		a.stack = (uint64_t)(uintptr_t)stack;
+		a.stack_size = sizeof(stack);
+	}
+	pid = sto_clone3_call(&a, sizeof(a), c->iso ? init_entry : child_entry,
+	    (void *)c);
 	if (pid > 0) {
-		/* It ran on our memory until its exec: errno may be its. */
+		/* The plain child ran on our memory until its exec: errno
+		 * may be its. */
 		errno = saved;
 		return (pid_t)pid;
 	}
-	run->cg2_cloned = 0;
+	/* clone3 refused (ENOSYS under a seccomp filter, or the cgroup):
+	 * clone, the child joining its cgroup itself. */
+	c->snap.join_cg2 = 1;
+	if (c->iso) {
+		pid = sto_clone_call(CLONE_VM | c->ns_flags | SIGCHLD,
+		    (char *)c->init_stack + c->init_stack_len, init_entry,
+		    (void *)c);
+		errno = pid > 0 ? saved : (int)-pid;
+		return pid > 0 ? (pid_t)pid : -1;
+	}
 #endif
-	return fork_into_run(run, c->ns_flags);
+	c->snap.join_cg2 = 1;
+	return fork_into_run(run, c->ns_flags, &c->snap.join_cg2);
 }
 
 /* ---- the parent ----------------------------------------------------- */
@@ -1339,7 +1465,6 @@ add_op(struct child *ch, enum ns_kind kind, const char *path, int optional,
 	memset(op, 0, sizeof(*op));
 	op->kind = kind;
 	op->path = real;
-	op->tree = -1;
 	if (kind == NS_KEEP || kind == NS_KEEP_RO)
 		op->mflags = keep_mflags(real);
 	return 0;
@@ -1404,6 +1529,17 @@ child_isolate(struct child *ch, char *err, size_t errlen)
 		return -1;
 	}
 	ch->parent_pidfd = pidfd_open_compat(getpid());
+#ifdef HAVE_CLONE3_VM
+	ch->init_stack = mmap(NULL, INIT_STACK_SIZE, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (ch->init_stack == MAP_FAILED) {
+		ch->init_stack = NULL;
+		snprintf(err, errlen, "cannot map a stack: %s", strerror(errno));
+		return -1;
+	}
+	ch->init_stack_len = INIT_STACK_SIZE;
+	(void)mprotect(ch->init_stack, 4096, PROT_NONE);     /* a guard */
+#endif
 	sigemptyset(&ch->init_wait);
 	sigaddset(&ch->init_wait, SIGCHLD);
 	for (i = 0; i < (int)(sizeof(forwarded) / sizeof(forwarded[0])); i++)
@@ -1442,6 +1578,15 @@ child_prepare(struct child *ch, char *err, size_t errlen)
 	/* The tree's SIGTERM need not reach our init: it would pass it on
 	 * to the program's group a second time. */
 	ch->run.main_is_init = ch->iso;
+	ch->snap.in = ch->in[0];
+	ch->snap.out = ch->out[1];
+	ch->snap.err = ch->err[1];
+	ch->snap.report = ch->report[1];
+	ch->snap.word = ch->word_pipe[1];
+	ch->snap.parent_pidfd = ch->parent_pidfd;
+	ch->snap.cg2_procs = ch->run.cg2.procs_fd;
+	ch->snap.join_cg2 = 1;
+	ch->snap.memv1_procs = ch->run.memv1_procs_fd;
 
 	ch->default_argv[0] = (char *)spec->path;
 	ch->default_argv[1] = NULL;
@@ -1816,6 +1961,10 @@ child_release(struct child *ch)
 	for (int i = 0; i < ch->nops; i++)
 		free(ch->ops[i].path);
 	ch->nops = 0;
+	/* Our init ran on it: reaped by now (above, or before). */
+	if (ch->init_stack != NULL)
+		munmap(ch->init_stack, ch->init_stack_len);
+	ch->init_stack = NULL;
 	sandbox_run_release(&ch->run);
 }
 

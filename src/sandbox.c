@@ -809,19 +809,6 @@ fail:
 	return -1;
 }
 
-/* Between fork and exec: write(2) of "0" moves the writer itself. */
-int
-sandbox_run_child_join(const struct sandbox_run *run)
-{
-	if (run->cg2.procs_fd != -1 && !run->cg2_cloned &&
-	    write(run->cg2.procs_fd, "0", 1) != 1)
-		return -1;
-	if (run->memv1_procs_fd != -1 &&
-	    write(run->memv1_procs_fd, "0", 1) != 1)
-		return -1;
-	return 0;
-}
-
 /* 1 while the run cgroup has live members, 0 once it has none, -1 when
  * it cannot tell; *frozen (may be NULL) tells whether it is frozen, -1
  * when unknown. */

@@ -154,7 +154,6 @@ struct sandbox_run {
 	struct sandbox *sb;
 	struct run_cgroup cg2;  /* path NULL: none */
 	char *memv1_path;       /* run v1 memory cgroup, or NULL */
-	int cg2_cloned;         /* the child was created inside it already */
 	int cg2_killed;         /* cgroup.kill written: nothing forks there */
 	/* cpu.stat of the run cgroup before the run (one kept from an
 	 * earlier run); whether cg2's was read after it (counted), and
@@ -182,9 +181,8 @@ void sandbox_run_init(struct sandbox_run *run);
  * or -1 with err filled (everything undone: `run` is idle again). */
 int sandbox_run_prepare(struct sandbox *sb, struct sandbox_run *run,
     char *err, size_t errlen);
-/* In the child, between fork and exec: joins the run cgroups.
- * Async-signal-safe. Returns 0 or -1 (errno set). */
-int sandbox_run_child_join(const struct sandbox_run *run);
+/* The child joins the run cgroups itself (exec.c), through cg2.procs_fd
+ * and memv1_procs_fd, unless it was created inside (clone3 into cg2). */
 /* Sends `sig` to every process of the run's tree (but the main child when
  * it is an init and sig is not SIGKILL, see main_is_init). The main child
  * must not have been reaped yet (it may be a zombie): its pid and process
