@@ -106,8 +106,9 @@ struct ns_op {
 #define MAX_NS_OPS (EXEC_MAX_ISOLATION_PATHS + 3)
 
 /* What our init hands back: the program's wait status, when it exec'd
- * (the init's clone returned: CLONE_VFORK waits for the exec) and when
- * it was reaped (CLOCK_MONOTONIC, the clock of clock_mono_ns()). */
+ * (as the program noted just before its execve; 0 where it could not:
+ * not on x86_64, where it is a copy) and when it was reaped
+ * (CLOCK_MONOTONIC, the clock of clock_mono_ns()). */
 struct init_word {
 	int status;
 	int pad;
@@ -129,8 +130,10 @@ struct child_snap {
 	int memv1_procs;        /* run v1 memory cgroup's, or -1 */
 };
 
-/* Our init's stack (it shares our memory, see init_main). */
+/* Our init's stack (it shares our memory, see init_main): a guard page,
+ * the program's stack until its exec (spawn_script), the init's above. */
 #define INIT_STACK_SIZE (256 * 1024)
+#define SCRIPT_STACK_SIZE (96 * 1024)
 
 /* The signals our init passes on to the program's process group. */
 static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1,
@@ -719,6 +722,7 @@ child_main(const struct child *c)
 struct init_ctx {
 	const struct child *c;
 	int rep;                        /* the report pipe, lifted */
+	int64_t exec_ns;                /* written by the program: its exec */
 	int tree[MAX_NS_OPS];           /* a keep's detached copy, or -1 */
 	char ro_later[MAX_NS_OPS];      /* read-only by remount (< 5.12) */
 };
@@ -851,10 +855,20 @@ ns_mount_all(struct init_ctx *x, int *where)
 	    MS_NOEXEC, "hidepid=2");
 }
 
+static int64_t
+init_now_ns(void)
+{
+	struct timespec now;
+
+	SC2(SYS_clock_gettime, CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
 /* The program, under our init: its own session, then as child_main. It
- * shares the memory until its exec (CLONE_VM): reads only. */
+ * shares the memory until its exec (CLONE_VM): reads only, but for the
+ * time of its exec, which the init reads once it has reaped it. */
 static void __attribute__((noreturn))
-script_main(const struct init_ctx *x)
+script_main(struct init_ctx *x)
 {
 	const struct child *c = x->c;
 	long r;
@@ -863,6 +877,7 @@ script_main(const struct init_ctx *x)
 		child_fail(x->rep, ST_SETSID, r);
 	child_become(c, x->rep);
 	SC4(SYS_rt_sigprocmask, SIG_SETMASK, &c->empty, NULL, 8);
+	x->exec_ns = init_now_ns();
 	r = SC3(SYS_execve, c->spec->path, c->argv, c->envp);
 	child_fail(x->rep, ST_EXEC, r);
 }
@@ -875,17 +890,23 @@ script_entry(void *arg)
 }
 #endif
 
-/* Starts the program from our init: on x86_64 with CLONE_VM | CLONE_VFORK
- * (nothing copied; the init waits until the exec), elsewhere as fork.
- * Its pid, or -errno. */
+/*
+ * Starts the program from our init: on x86_64 with CLONE_VM (nothing
+ * copied), on the lower part of the init's stack mapping (the init's own
+ * frames stay near its top), without CLONE_VFORK: the init goes on at
+ * once and lets go of the report pipe, so that the program's exec, not a
+ * wake-up of the init after it, tells the executor the program started
+ * (each hand-off between tasks may wait a scheduler tick on a loaded
+ * host). Elsewhere as fork. Its pid, or -errno.
+ */
 static long
 spawn_script(struct init_ctx *x)
 {
 #ifdef HAVE_CLONE3_VM
-	_Alignas(64) char stack[CHILD_STACK_SIZE];
+	char *stack = (char *)x->c->init_stack + 4096;
 
-	return sto_clone_call(CLONE_VM | CLONE_VFORK | SIGCHLD,
-	    stack + sizeof(stack), script_entry, x);
+	return sto_clone_call(CLONE_VM | SIGCHLD, stack + SCRIPT_STACK_SIZE,
+	    script_entry, x);
 #else
 	long pid = SC5(SYS_clone, SIGCHLD, 0, 0, 0, 0);
 
@@ -893,15 +914,6 @@ spawn_script(struct init_ctx *x)
 		script_main(x);
 	return pid;
 #endif
-}
-
-static int64_t
-init_now_ns(void)
-{
-	struct timespec now;
-
-	SC2(SYS_clock_gettime, CLOCK_MONOTONIC, &now);
-	return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 }
 
 /*
@@ -913,8 +925,9 @@ init_now_ns(void)
  * exits, upon which the kernel kills whatever is left in the namespace.
  */
 static void __attribute__((noreturn))
-init_loop(const struct child *c, long script, int st, int64_t start_ns)
+init_loop(const struct init_ctx *x, long script, int st)
 {
+	const struct child *c = x->c;
 	struct init_word w;
 	siginfo_t si;
 	long sig, p;
@@ -934,7 +947,7 @@ init_loop(const struct child *c, long script, int st, int64_t start_ns)
 				continue;
 			memset(&w, 0, sizeof(w));
 			w.status = status;
-			w.start_ns = start_ns;
+			w.start_ns = x->exec_ns;    /* 0 if it never exec'd */
 			w.end_ns = init_now_ns();
 			while (SC3(SYS_write, st, &w, sizeof(w)) == -EINTR)
 				;
@@ -968,10 +981,10 @@ init_main(const struct child *c)
 	struct init_ctx x;
 	struct pollfd pfd;
 	int st, where = 0;
-	int64_t start_ns;
 	long r, script;
 
 	x.c = c;
+	x.exec_ns = 0;
 	child_default_signals();
 	x.rep = child_stdio(s->report, s->in, s->out, s->err);
 	r = SC3(SYS_fcntl, s->word, F_DUPFD_CLOEXEC, 3);
@@ -1004,14 +1017,13 @@ init_main(const struct child *c)
 	if ((c->ns_flags & CLONE_NEWNS) && (r = ns_mount_all(&x, &where)) < 0)
 		child_fail_at(x.rep, ST_MOUNT, (int)-r, where);
 	script = spawn_script(&x);
-	start_ns = init_now_ns();
 	if (script < 0)
 		child_fail(x.rep, ST_INIT, script);
 	SC1(SYS_close, x.rep);
 	SC1(SYS_close, 0);
 	SC1(SYS_close, 1);
 	SC1(SYS_close, 2);
-	init_loop(c, script, st, start_ns);
+	init_loop(&x, script, st);
 }
 
 #ifdef HAVE_CLONE3_VM
@@ -1858,7 +1870,7 @@ child_reap(struct child *ch)
 	if (ch->iso && read_word(ch->word_pipe[0], &ch->word) == 0) {
 		/* The program's own exec and end, as our init saw them. */
 		ch->final = 1;
-		if (ch->word.end_ns >= ch->word.start_ns)
+		if (ch->word.start_ns > 0 && ch->word.end_ns >= ch->word.start_ns)
 			ch->res->duration_ms = (double)(ch->word.end_ns -
 			    ch->word.start_ns) / 1e6;
 	}
