@@ -36,6 +36,9 @@
  * the caller's memory on a stack of its own, the caller suspended until
  * the exec (or the child's failure); so nothing of the caller is copied.
  * Elsewhere it is a fork()-style copy. Either way inside its run cgroup.
+ * With isolation, our init shares the caller's memory too on x86_64, on
+ * a stack mapped for it, both running (it reads only a snapshot taken
+ * before the clone), and starts the program the same way.
  *
  * While the child runs, the parent pumps stdin/stdout/stderr together
  * with poll() on non-blocking pipes, so a child writing much while being
