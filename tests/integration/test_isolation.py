@@ -250,7 +250,8 @@ def test_every_running_execution_has_a_uid_of_its_own():
 
 
 def test_a_run_sees_its_own_pid_namespace_and_tmp():
-    s = register(write_script(unique("ns") + ".sh", """
+    left = unique("left-behind")
+    s = register(write_script(unique("ns") + ".sh", f"""
         #!/bin/sh
         echo "pid=$$"
         echo "procs=$(ls /proc | grep -c '^[0-9]')"
@@ -258,7 +259,7 @@ def test_a_run_sees_its_own_pid_namespace_and_tmp():
         echo "tmplist=$(ls -A /tmp | tr '\\n' ' ')"
         echo "tmpdeep=$(find /tmp -path "$(dirname "$0")" -prune -o -path "$PWD" -prune -o ! -type d -print | wc -l)"
         echo "tmpfs=$(stat -f -c %T /tmp)"
-        echo left >/tmp/left-behind
+        echo left >/tmp/{left}
         """))
     for _ in range(2):
         e = run(s["id"])
@@ -271,7 +272,7 @@ def test_a_run_sees_its_own_pid_namespace_and_tmp():
         assert out["tmplist"].split() == kept_in_tmp(), out
         assert out["tmpdeep"] == "0", "in /tmp nothing but the kept directories"
         assert out["tmpfs"] == "tmpfs"
-    assert not os.path.exists("/tmp/left-behind")
+    assert not os.path.exists(f"/tmp/{left}"), "the run's /tmp was the host's"
 
 
 def test_a_run_cannot_reach_the_daemons_files():
