@@ -10,14 +10,9 @@
 
 #include "api.h"
 #include "clock.h"
-#include "conf.h"
-#include "db.h"
 #include "execution.h"
+#include "idempotency.h"
 #include "json.h"
-#include "log.h"
-#include "registry.h"
-#include "shm.h"
-#include "store.h"
 
 #define MAX_WAIT_S 300
 /* The test endpoint waits at most this long, inside nginx's read timeout
@@ -25,47 +20,41 @@
 #define TEST_WAIT_S 320
 
 static void
-answer_execution(struct request *r, int status, const struct dbres *row)
+answer_execution(struct request *r, int status, const struct execution *x)
 {
 	struct buf out = BUF_INIT;
 	struct jw w;
 
 	jw_init(&w, &out);
-	execution_write_json(&w, row, 0, 1);
+	execution_render(&w, x, 1);
 	jw_free(&w);
 	resp_json(r, status, &out);
 	buf_free(&out);
 }
 
-/* Loads the script named by r->params[0] (an id or a name). The file is
- * not looked at here: the runner checks its version before the run. */
+/* Prepares a submission for the script named by r->params[0] (an id or a
+ * name). The file is not looked at here: the runner checks its version
+ * before the run. */
 static int
-load_script(struct request *r, struct script *s, int *queue_full)
+prepare(struct request *r, struct execution_submission **sub)
 {
-	int maxq = r->ctx->conf->queue_max_depth;
-	uint32_t gen = atomic_load(&r->ctx->shm->script_gen);
 	const char *p = r->params[0];
-	enum reg_status rs;
+	unsigned long long id = 0;
 
-	if (strspn(p, "0123456789") == strlen(p)) {
-		unsigned long long id = api_param_id(r, 0, "script");
-		if (id == 0)
-			return -1;
-		rs = registry_load_for_submit(r->ctx->db, r->ctx->scripts,
-		    gen, (long long)id, NULL, maxq, s, queue_full);
-	} else {
-		rs = registry_load_for_submit(r->ctx->db, r->ctx->scripts,
-		    gen, 0, p, maxq, s, queue_full);
-	}
-	if (rs == REG_NOT_FOUND) {
+	if (strspn(p, "0123456789") == strlen(p) &&
+	    (id = api_param_id(r, 0, "script")) == 0)
+		return -1;
+	switch (execution_prepare(r->ctx->db, r->ctx->conf, r->ctx->shm,
+	    r->ctx->scripts, (long long)id, id ? NULL : p, sub)) {
+	case EXECUTION_OK:
+		return 0;
+	case EXECUTION_NOT_FOUND:
 		resp_error(r, 404, "not_found", NULL, "no script \"%s\"", p);
 		return -1;
-	}
-	if (rs == REG_DB) {
+	default:
 		api_db_failure(r, r->ctx->db);
 		return -1;
 	}
-	return 0;
 }
 
 /* Parses {"input": {...}} (an empty body means no input). */
@@ -98,61 +87,68 @@ parse_input(struct request *r, yajl_val *body, yajl_val *input)
 	return 0;
 }
 
+/* Answers a service call that did not succeed. */
 static void
-submit_and_answer(struct request *r, const char *trigger, int wait_s)
+answer_failure(struct request *r, enum execution_outcome rc,
+    const struct verr *e)
 {
-	struct script s;
+	switch (rc) {
+	case EXECUTION_INVALID:
+		resp_error(r, 422, "validation_failed", e->field, "%s",
+		    e->message);
+		break;
+	case EXECUTION_CONFLICT:
+		resp_error(r, 409, "conflict", e->field[0] ? e->field : NULL,
+		    "%s", e->message);
+		break;
+	case EXECUTION_OVERLOADED:
+		req_add_header(r, "Retry-After", "5");
+		resp_error(r, 429, "overloaded", NULL, "%s", e->message);
+		break;
+	default:
+		api_db_failure(r, r->ctx->db);
+		break;
+	}
+}
+
+/* Submits with `trigger`, waiting up to wait_s for the end. `idem_key`
+ * (NULL: none) is the request's checked Idempotency-Key. */
+static void
+submit_and_answer(struct request *r, const char *trigger, int wait_s,
+    const char *idem_key)
+{
+	struct execution_submission *sub = NULL;
+	struct execution_waited w = EXECUTION_WAITED_INIT;
 	struct verr e;
 	yajl_val body = NULL, input = NULL;
-	struct exec_submitted sub;
-	struct dbres row;
-	struct buf answer = BUF_INIT;
-	int final = 0, queue_full = 0;
+	enum execution_outcome rc;
 
-	memset(&s, 0, sizeof(s));
-	memset(&row, 0, sizeof(row));
 	verr_clear(&e);
-	if (load_script(r, &s, &queue_full) == -1)
+	if (prepare(r, &sub) == -1)
 		goto out;
 	if (parse_input(r, &body, &input) == -1)
 		goto out;
-	switch (execution_submit(r->ctx->db, r->ctx->conf, r->ctx->shm, &s,
-	    input, trigger, queue_full, wait_s == 0 ? &row : NULL, &sub,
-	    &e)) {
-	case SUBMIT_OK:
-		break;
-	case SUBMIT_INVALID:
-		resp_error(r, 422, "validation_failed", e.field, "%s", e.message);
-		goto out;
-	case SUBMIT_DISABLED:
-		resp_error(r, 409, "conflict", NULL, "%s", e.message);
-		goto out;
-	case SUBMIT_OVERLOADED:
-		req_add_header(r, "Retry-After", "5");
-		resp_error(r, 429, "overloaded", NULL, "%s", e.message);
-		goto out;
-	case SUBMIT_DB:
-		api_db_failure(r, r->ctx->db);
-		goto out;
-	}
-	/* Not waited for: row is the execution as it was queued. */
-	if (wait_s != 0 && execution_wait(r->ctx->db, r->ctx->shm, sub.id,
-	    &sub, wait_s * 1000, &row, &answer, &final) == -1) {
-		api_db_failure(r, r->ctx->db);
-		goto out;
-	}
-	if (answer.len)         /* the final row, left by the runner */
-		resp_json(r, 200, &answer);
-	else if (row.nrows == 1)
-		answer_execution(r, final ? 200 : 202, &row);
-	else
+	if (idem_key != NULL)
+		execution_submission_idempotent(sub, r->token_id, idem_key, body);
+	/* Not waited for (wait_s 0, or every waiting place taken): w.x is
+	 * the execution as it was queued (a replay: as it is now). */
+	rc = execution_submit_wait(r->ctx->db, r->ctx->conf, r->ctx->shm, sub,
+	    input, trigger, wait_s * 1000, r->ctx->stopping, &w, &e);
+	if (rc == EXECUTION_OK && execution_replayed(sub))
+		req_add_header(r, "Idempotent-Replayed", "true");
+	if (rc == EXECUTION_NOT_FOUND)
 		resp_error(r, 500, "internal", NULL, "execution %lld vanished",
-		    sub.id);
-	dbres_free(&row);
+		    w.id);
+	else if (rc != EXECUTION_OK)
+		answer_failure(r, rc, &e);
+	else if (w.json.len)    /* the final form, left by the runner */
+		resp_json(r, 200, &w.json);
+	else
+		answer_execution(r, w.final ? 200 : 202, &w.x);
 out:
-	buf_free(&answer);
+	execution_waited_free(&w);
 	yajl_tree_free(body);
-	script_free(&s);
+	execution_submission_free(sub);
 }
 
 void
@@ -160,6 +156,10 @@ api_exec_submit(struct request *r)
 {
 	struct buf v = BUF_INIT;
 	const char *w = req_query(r, "wait", &v);
+	/* Empty counts as sent (and is refused): nginx passes an empty
+	 * header on. */
+	const char *idem_key = req_param(r, IDEM_PARAM);
+	struct verr e;
 	int wait_s = 0;
 
 	if (w != NULL) {
@@ -175,59 +175,82 @@ api_exec_submit(struct request *r)
 		wait_s = (int)n;
 	}
 	buf_free(&v);
-	submit_and_answer(r, "api", wait_s);
+	if (idem_key != NULL && idem_key_check(idem_key, &e) == -1) {
+		resp_error(r, 422, "validation_failed", e.field, "%s", e.message);
+		return;
+	}
+	submit_and_answer(r, "api", wait_s, idem_key);
 }
 
 void
 api_script_test(struct request *r)
 {
-	submit_and_answer(r, "test", TEST_WAIT_S);
+	/* An Idempotency-Key is the executions endpoint's alone (the
+	 * contract's); a test run ignores it. */
+	submit_and_answer(r, "test", TEST_WAIT_S, NULL);
+}
+
+/* Answers a call about execution `id`: with *x (then released), or
+ * with why there is none. */
+static void
+answer_one(struct request *r, enum execution_outcome rc, unsigned long long id,
+    struct execution *x)
+{
+	switch (rc) {
+	case EXECUTION_OK:
+		answer_execution(r, 200, x);
+		execution_free(x);
+		break;
+	case EXECUTION_NOT_FOUND:
+		resp_error(r, 404, "not_found", NULL, "no execution %llu", id);
+		break;
+	case EXECUTION_CONFLICT:         /* a cancel */
+		resp_error(r, 409, "conflict", NULL,
+		    "execution %llu already finished", id);
+		break;
+	default:
+		api_db_failure(r, r->ctx->db);
+		break;
+	}
 }
 
 void
 api_exec_get(struct request *r)
 {
 	unsigned long long id = api_param_id(r, 0, "execution");
-	struct dbres row;
+	struct execution x;
 
 	if (id == 0)
 		return;
-	if (store_exec_get(r->ctx->db, (long long)id, &row) == -1) {
-		api_db_failure(r, r->ctx->db);
-		return;
-	}
-	if (row.nrows == 0)
-		resp_error(r, 404, "not_found", NULL, "no execution %llu", id);
-	else
-		answer_execution(r, 200, &row);
-	dbres_free(&row);
+	answer_one(r, execution_get(r->ctx->db, (long long)id, &x), id, &x);
 }
 
 static void
 stream(struct request *r, int which_stderr)
 {
 	unsigned long long id = api_param_id(r, 0, "execution");
-	struct dbres res;
+	char disp[96], *data;
+	size_t len;
 
 	if (id == 0)
 		return;
-	if (store_exec_stream(r->ctx->db, (long long)id, which_stderr,
-	    &res) == -1) {
-		api_db_failure(r, r->ctx->db);
-		return;
-	}
-	if (res.nrows == 0) {
-		resp_error(r, 404, "not_found", NULL, "no execution %llu", id);
-	} else {
-		char disp[96];
+	switch (execution_output(r->ctx->db, (long long)id, which_stderr,
+	    &data, &len)) {
+	case EXECUTION_OK:
 		snprintf(disp, sizeof(disp), "attachment; filename=\"execution-"
 		    "%llu.%s\"", id, which_stderr ? "stderr" : "stdout");
 		req_add_header(r, "Content-Disposition", disp);
-		const char *v = dbres_get(&res, 0, 0);
-		resp_raw(r, 200, "application/octet-stream", v ? v : "",
-		    v ? dbres_len(&res, 0, 0) : 0);
+		resp_raw(r, 200, "application/octet-stream", data ? data : "",
+		    len);
+		free(data);
+		break;
+	case EXECUTION_NOT_FOUND:
+		resp_error(r, 404, "not_found", NULL, "no execution %llu", id);
+		break;
+	default:
+		api_db_failure(r, r->ctx->db);
+		break;
 	}
-	dbres_free(&res);
 }
 
 void
@@ -246,60 +269,43 @@ void
 api_exec_cancel(struct request *r)
 {
 	unsigned long long id = api_param_id(r, 0, "execution");
-	struct dbres row;
-	int outcome, final;
+	struct execution x;
 
 	if (id == 0)
 		return;
-	if (store_exec_cancel(r->ctx->db, (long long)id, &outcome) == -1) {
-		api_db_failure(r, r->ctx->db);
-		return;
-	}
-	if (outcome == -1) {
-		resp_error(r, 404, "not_found", NULL, "no execution %llu", id);
-		return;
-	}
-	if (outcome == 0) {
-		resp_error(r, 409, "conflict", NULL,
-		    "execution %llu already finished", id);
-		return;
-	}
-	if (outcome == 1)
-		execution_notify_done(r->ctx->shm, (long long)id);
-	else
-		execution_notify_cancel(r->ctx->shm);
-	store_audit(r->ctx->db, r->token_name, "execution.cancel",
-	    "execution", (long long)id, NULL);
-	/* A running one ends within a tick or two on this node; wait a
-	 * little so the answer usually shows "canceled" already. */
-	if (execution_wait(r->ctx->db, r->ctx->shm, (long long)id, NULL,
-	    outcome == 2 ? (int)(r->ctx->conf->kill_grace_s * 1000) + 2000 : 0,
-	    &row, NULL, &final) == -1) {
-		api_db_failure(r, r->ctx->db);
-		return;
-	}
-	if (row.nrows == 1)
-		answer_execution(r, 200, &row);
-	else
-		resp_error(r, 404, "not_found", NULL, "no execution %llu", id);
-	dbres_free(&row);
+	answer_one(r, execution_cancel(r->ctx->db, r->ctx->conf, r->ctx->shm,
+	    (long long)id, r->token_name, &x), id, &x);
 }
 
-static const char *statuses[] = { "queued", "running", "succeeded", "failed",
-	"timed_out", "canceled", "error", "lost", NULL };
+/* A list being written: the answer so far and what next_cursor needs. */
+struct list_out {
+	struct jw w;
+	int n;
+	long long last_id;
+};
+
+static void
+list_one(void *arg, const struct execution *x)
+{
+	struct list_out *lo = arg;
+
+	execution_render(&lo->w, x, 0);
+	lo->n++;
+	lo->last_id = x->id;
+}
 
 void
 api_exec_list(struct request *r)
 {
-	struct exec_filter f;
+	struct execution_filter f;
 	struct buf sid = BUF_INIT, st = BUF_INIT, tr = BUF_INIT, since = BUF_INIT;
 	struct buf lim = BUF_INIT, cur = BUF_INIT, out = BUF_INIT;
 	const char *v;
 	char since_db[40], *end;
-	struct dbres res;
-	struct jw w;
+	struct list_out lo;
 
 	memset(&f, 0, sizeof(f));
+	memset(&lo, 0, sizeof(lo));
 	f.limit = 50;
 	if ((v = req_query(r, "script_id", &sid)) != NULL && *v) {
 		f.script_id = strtoll(v, &end, 10);
@@ -310,11 +316,7 @@ api_exec_list(struct request *r)
 		}
 	}
 	if ((v = req_query(r, "status", &st)) != NULL && *v) {
-		int ok = 0;
-		for (int i = 0; statuses[i]; i++)
-			if (strcmp(statuses[i], v) == 0)
-				ok = 1;
-		if (!ok) {
+		if (!execution_status_known(v)) {
 			resp_error(r, 422, "validation_failed", "status",
 			    "status must be one of queued, running, succeeded, "
 			    "failed, timed_out, canceled, error, lost");
@@ -322,8 +324,14 @@ api_exec_list(struct request *r)
 		}
 		f.status = v;
 	}
-	if ((v = req_query(r, "trigger", &tr)) != NULL && *v)
+	if ((v = req_query(r, "trigger", &tr)) != NULL && *v) {
+		if (!execution_trigger_known(v)) {
+			resp_error(r, 422, "validation_failed", "trigger",
+			    "trigger must be one of api, test, ui");
+			goto out;
+		}
 		f.trigger = v;
+	}
 	if ((v = req_query(r, "since", &since)) != NULL && *v) {
 		if (clock_rfc3339_to_db(v, since_db, sizeof(since_db)) == -1) {
 			resp_error(r, 422, "validation_failed", "since",
@@ -349,25 +357,26 @@ api_exec_list(struct request *r)
 			goto out;
 		}
 	}
-	if (store_exec_list(r->ctx->db, &f, &res) == -1) {
+	jw_init(&lo.w, &out);
+	jw_obj(&lo.w);
+	jw_key(&lo.w, "executions");
+	jw_arr(&lo.w);
+	if (execution_list(r->ctx->db, &f, list_one, &lo) != EXECUTION_OK) {
+		jw_free(&lo.w);
 		api_db_failure(r, r->ctx->db);
 		goto out;
 	}
-	jw_init(&w, &out);
-	jw_obj(&w);
-	jw_key(&w, "executions");
-	jw_arr(&w);
-	for (size_t i = 0; i < res.nrows; i++)
-		execution_write_json(&w, &res, i, 0);
-	jw_arr_end(&w);
-	jw_key(&w, "next_cursor");
-	if (res.nrows == (size_t)f.limit)
-		jw_str(&w, dbres_get(&res, res.nrows - 1, EC_ID));
-	else
-		jw_null(&w);
-	jw_obj_end(&w);
-	jw_free(&w);
-	dbres_free(&res);
+	jw_arr_end(&lo.w);
+	jw_key(&lo.w, "next_cursor");
+	if (lo.n == f.limit) {
+		char cursor[24];
+		snprintf(cursor, sizeof(cursor), "%lld", lo.last_id);
+		jw_str(&lo.w, cursor);
+	} else {
+		jw_null(&lo.w);
+	}
+	jw_obj_end(&lo.w);
+	jw_free(&lo.w);
 	resp_json(r, 200, &out);
 out:
 	buf_free(&sid);

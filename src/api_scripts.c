@@ -6,15 +6,13 @@
 #include "config.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
-#include "db.h"
 #include "execution.h"
 #include "json.h"
 #include "registry.h"
-#include "store.h"
+#include "runlimits.h"
 #include "venv.h"
 
 /* Answers for a registry call that did not succeed. */
@@ -44,18 +42,32 @@ reg_failure(struct request *r, enum reg_status rs, const struct verr *e,
 	}
 }
 
-/* The single-script view: the object, plus "venv" for python scripts
- * (venv_write_for_script: its venv's key, status and id). */
+/* What the caller may see of a script's env values (script.h): an admin
+ * sees them, operators and viewers see "***". */
+static enum script_view
+view_of(const struct request *r)
+{
+	return r->role == ROLE_ADMIN ? SCRIPT_VIEW_ADMIN : SCRIPT_VIEW_MASKED;
+}
+
+/* The single-script view: the object, "effective_limits" (its limits
+ * over this node's configured defaults, within the maxima: runlimits.h),
+ * plus "venv" for python scripts (venv_write_for_script: its venv's key,
+ * status and id). */
 static void
 answer_script(struct request *r, int status, const struct script *s,
     int with_venv)
 {
 	struct buf out = BUF_INIT;
+	struct run_limits eff;
 	struct jw w;
 
 	jw_init(&w, &out);
 	jw_obj(&w);
-	registry_write_members(&w, s);
+	script_write_members_view(&w, s, view_of(r));
+	limits_effective(r->ctx->conf, s->limits_json, &eff);
+	jw_key(&w, "effective_limits");
+	limits_write(&w, &eff);
 	if (with_venv && strcmp(s->type, "python") == 0) {
 		jw_key(&w, "venv");
 		venv_write_for_script(&w, r->ctx->db, r->ctx->conf, s);
@@ -66,36 +78,28 @@ answer_script(struct request *r, int status, const struct script *s,
 	buf_free(&out);
 }
 
-struct list_arg {
-	struct jw *w;
-	const struct dbres *last;   /* last execution per script, by id */
-};
-
 /* Each listed script carries "last_execution" (null if never run), so a
  * list view needs no request per script. */
-static void
-list_one(void *arg, const struct script *s)
-{
-	struct list_arg *la = arg;
-	size_t lo = 0, hi = la->last->nrows;
+struct list_ctx {
+	struct jw *w;
+	enum script_view view;
+};
 
-	jw_obj(la->w);
-	registry_write_members(la->w, s);
-	jw_key(la->w, "last_execution");
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		long long sid = strtoll(dbres_get(la->last, mid, EC_SCRIPT_ID), NULL, 10);
-		if (sid < s->id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < la->last->nrows &&
-	    strtoll(dbres_get(la->last, lo, EC_SCRIPT_ID), NULL, 10) == s->id)
-		execution_write_json(la->w, la->last, lo, 0);
+static void
+list_one(void *arg, const struct script *s, const struct dbres *last,
+    size_t i)
+{
+	struct list_ctx *lc = arg;
+	struct jw *w = lc->w;
+
+	jw_obj(w);
+	script_write_members_view(w, s, lc->view);
+	jw_key(w, "last_execution");
+	if (last != NULL)
+		execution_write_json(w, last, i, 0);
 	else
-		jw_null(la->w);
-	jw_obj_end(la->w);
+		jw_null(w);
+	jw_obj_end(w);
 }
 
 void
@@ -103,12 +107,11 @@ api_scripts_list(struct request *r)
 {
 	struct buf tq = BUF_INIT, eq = BUF_INIT, qq = BUF_INIT, out = BUF_INIT;
 	struct script_filter f = { NULL, -1, NULL };
+	struct jw w;
+	struct list_ctx lc = { &w, view_of(r) };
 	const char *en;
 	struct verr e;
-	struct jw w;
 	enum reg_status rs;
-	struct dbres last = { 0, 0, NULL, NULL };
-	struct list_arg la;
 
 	verr_clear(&e);
 	f.type = req_query(r, "type", &tq);
@@ -132,14 +135,8 @@ api_scripts_list(struct request *r)
 		    "q must be at most 256 bytes");
 		goto out;
 	}
-	if (store_exec_last_per_script(r->ctx->db, &last) == -1) {
-		api_db_failure(r, r->ctx->db);
-		goto out;
-	}
-	la.w = &w;
-	la.last = &last;
 	api_list_open(&w, &out, "scripts");
-	rs = registry_list(r->ctx->db, &f, list_one, &la, &e);
+	rs = registry_list_with_last(r->ctx->db, &f, list_one, &lc, &e);
 	if (rs != REG_OK) {
 		api_list_drop(&w, &out);
 		reg_failure(r, rs, &e, 0);
@@ -147,7 +144,6 @@ api_scripts_list(struct request *r)
 	}
 	api_list_send(r, &w, &out);
 out:
-	dbres_free(&last);
 	buf_free(&tq);
 	buf_free(&eq);
 	buf_free(&qq);
@@ -164,11 +160,10 @@ api_scripts_create(struct request *r)
 
 	if ((body = api_body_object(r)) == NULL)
 		return;
-	rs = registry_create(r->ctx->db, r->ctx->conf, r->ctx->magic, body,
-	    r->token_name, &s, &e);
+	rs = registry_create(r->ctx->db, r->ctx->conf, r->ctx->magic,
+	    r->ctx->shm, body, r->token_name, &s, &e);
 	if (rs == REG_OK) {
 		char loc[64];
-		registry_changed(r->ctx->shm);
 		snprintf(loc, sizeof(loc), "/api/v1/admin/scripts/%lld", s.id);
 		req_add_header(r, "Location", loc);
 		answer_script(r, 201, &s, 1);
@@ -211,11 +206,9 @@ api_scripts_update(struct request *r)
 	if ((body = api_body_object(r)) == NULL)
 		return;
 	rs = registry_update(r->ctx->db, r->ctx->conf, r->ctx->magic,
-	    (long long)id, body, r->token_name, &s, &e);
-	if (rs == REG_OK) {
-		registry_changed(r->ctx->shm);
+	    r->ctx->shm, (long long)id, body, r->token_name, &s, &e);
+	if (rs == REG_OK)
 		answer_script(r, 200, &s, 1);
-	}
 	else
 		reg_failure(r, rs, &e, (long long)id);
 	script_free(&s);
@@ -230,11 +223,10 @@ api_scripts_delete(struct request *r)
 
 	if (id == 0)
 		return;
-	rs = registry_delete(r->ctx->db, (long long)id, r->token_name);
-	if (rs == REG_OK) {
-		registry_changed(r->ctx->shm);
+	rs = registry_delete(r->ctx->db, r->ctx->shm, (long long)id,
+	    r->token_name);
+	if (rs == REG_OK)
 		resp_empty(r);
-	}
 	else
 		reg_failure(r, rs, NULL, (long long)id);
 }

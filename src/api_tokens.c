@@ -7,9 +7,7 @@
 
 #include "api.h"
 #include "auth.h"
-#include "db.h"
 #include "json.h"
-#include "store.h"
 
 static void
 write_token(struct jw *w, const struct token_rec *t, const char *plain)
@@ -96,7 +94,7 @@ api_tokens_list(struct request *r)
 	struct jw w;
 
 	api_list_open(&w, &out, "tokens");
-	if (store_token_list(r->ctx->db, list_one, &w) == -1) {
+	if (auth_token_list(r->ctx->db, list_one, &w) == -1) {
 		api_list_drop(&w, &out);
 		api_db_failure(r, r->ctx->db);
 		return;
@@ -112,19 +110,14 @@ api_tokens_revoke(struct request *r)
 
 	if (id == 0)
 		return;
-	if (store_token_revoke(r->ctx->db, (long long)id, &found) == -1) {
+	if (auth_token_revoke(r->ctx->db, r->ctx->shm, (long long)id,
+	    r->token_name, &found) == -1) {
 		api_db_failure(r, r->ctx->db);
 		return;
 	}
 	if (!found) {
 		resp_error(r, 404, "not_found", NULL, "no token with id %llu",
 		    id);
-		return;
-	}
-	auth_tokens_changed(r->ctx->shm);
-	if (store_audit(r->ctx->db, r->token_name, "token.revoke", "token",
-	    (long long)id, NULL) == -1) {
-		api_db_failure(r, r->ctx->db);
 		return;
 	}
 	resp_empty(r);

@@ -1,5 +1,6 @@
 /*
- * auth.c - token creation and verification.
+ * auth.c - the token service (creation, list, revocation) and the
+ * per-request check.
  *
  * The lookup is by the token's SHA-256, which is indexed; the found hash
  * is compared again with sodium_memcmp so that no byte-by-byte comparison
@@ -22,6 +23,7 @@
 #include "log.h"
 #include "request.h"
 #include "shm.h"
+#include "store.h"
 
 void
 auth_hash(const char *token, unsigned char out[32])
@@ -60,15 +62,67 @@ auth_token_create(struct db *db, const char *name, enum role role,
 	return 0;
 }
 
-void
-auth_tokens_changed(struct shm *shm)
+int
+auth_token_list(struct db *db,
+    void (*fn)(void *arg, const struct token_rec *t), void *arg)
 {
-	atomic_fetch_add(&shm->token_gen, 1);
+	return store_token_list(db, fn, arg);
 }
 
-/* The remembered entry for `hash`, if still good. */
-static const struct token_cached *
-cache_find(const struct token_cache *tc, const unsigned char hash[32],
+/* The revocation and its audit record commit together; a deadlock (a
+ * race with a use of the token recorded meanwhile) is tried again. */
+int
+auth_token_revoke(struct db *db, struct shm *shm, long long id,
+    const char *actor, int *found)
+{
+	int tries = 0;
+
+retry:
+	*found = 0;
+	if (db_tx_begin(db) == -1)
+		return -1;
+	if (store_token_revoke(db, id, found) == -1)
+		goto fail;
+	if (!*found) {
+		db_tx_rollback(db);
+		return 0;
+	}
+	if (store_audit(db, actor, "token.revoke", "token", id, NULL) == -1)
+		goto fail;
+	if (db_tx_commit(db) == -1)
+		goto again;
+	/* Committed: a worker that looks the token up again finds it
+	 * revoked. */
+	if (shm != NULL)
+		atomic_fetch_add(&shm->token_gen, 1);
+	return 0;
+fail:
+	db_tx_rollback(db);
+again:
+	if (db_error(db) == DB_EDEADLOCK && ++tries < 5)
+		goto retry;
+	return -1;
+}
+
+const char *
+auth_bearer(const char *header)
+{
+	if (header == NULL || strncasecmp(header, "Bearer ", 7) != 0)
+		return NULL;
+	header += 7;
+	while (*header == ' ')
+		header++;
+	return header;
+}
+
+int
+auth_role_allows(enum role have, enum role need)
+{
+	return have >= need;
+}
+
+const struct token_cached *
+auth_cache_find(const struct token_cache *tc, const unsigned char hash[32],
     uint32_t gen, double now)
 {
 	for (size_t i = 0; i < TOKEN_CACHE_SLOTS; i++) {
@@ -81,10 +135,9 @@ cache_find(const struct token_cache *tc, const unsigned char hash[32],
 	return NULL;
 }
 
-/* Remembers a valid token in the oldest (or an empty) entry. */
-static void
-cache_put(struct token_cache *tc, const struct token_rec *t, uint32_t gen,
-    double now)
+void
+auth_cache_put(struct token_cache *tc, const struct token_rec *t,
+    uint32_t gen, double now)
 {
 	struct token_cached *c = &tc->e[0];
 
@@ -116,7 +169,7 @@ lookup(struct request *r, const unsigned char hash[32], struct token_rec *t)
 		api_db_failure(r, r->ctx->db);
 		return -1;
 	}
-	if (tc != NULL && (c = cache_find(tc, hash, gen, now)) != NULL) {
+	if (tc != NULL && (c = auth_cache_find(tc, hash, gen, now)) != NULL) {
 		t->id = c->id;
 		snprintf(t->name, sizeof(t->name), "%s", c->name);
 		t->role = c->role;
@@ -138,7 +191,7 @@ lookup(struct request *r, const unsigned char hash[32], struct token_rec *t)
 		log_warnx("cannot record use of token %lld: %s", t->id,
 		    db_errmsg(r->ctx->db));
 	if (tc != NULL)
-		cache_put(tc, t, gen, now);
+		auth_cache_put(tc, t, gen, now);
 	return 1;
 }
 
@@ -152,23 +205,19 @@ auth_check(struct request *r, enum role need)
 	r->role = ROLE_NONE;
 	if (need == ROLE_NONE)
 		return 0;
-	h = req_param(r, "HTTP_AUTHORIZATION");
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+	if ((h = auth_bearer(req_param(r, "HTTP_AUTHORIZATION"))) == NULL) {
 		req_add_header(r, "WWW-Authenticate", "Bearer");
 		resp_error(r, 401, "unauthorized", NULL,
 		    "an Authorization: Bearer token is required");
 		return -1;
 	}
-	h += 7;
-	while (*h == ' ')
-		h++;
 	auth_hash(h, hash);
 	if (lookup(r, hash, &t) != 1)
 		return -1;
 	r->token_id = t.id;
 	snprintf(r->token_name, sizeof(r->token_name), "%s", t.name);
 	r->role = t.role;
-	if (r->role < need) {
+	if (!auth_role_allows(r->role, need)) {
 		resp_error(r, 403, "forbidden", NULL,
 		    "the %s role may not do this; it needs %s", role_name(r->role),
 		    role_name(need));

@@ -1,6 +1,9 @@
 /*
- * auth.h - bearer tokens: creation (shared by the CLI and the API) and
- * the per-request check.
+ * auth.h - bearer tokens: the token service (creation, list, revocation
+ * with its audit record and the workers' memory invalidated; shared by
+ * the API and the CLI) and the per-request check.
+ *
+ * The SQL is behind store_tokens.c; callers never reach it themselves.
  */
 #ifndef SCRIPTORCH_AUTH_H
 #define SCRIPTORCH_AUTH_H
@@ -8,10 +11,25 @@
 #include <stdint.h>
 
 #include "request.h"
-#include "store.h"
+
+struct db;
+struct shm;
 
 #define TOKEN_PREFIX "sto_"
 #define TOKEN_TEXT_LEN 64
+
+/* One token as stored (its secret text is never stored: only its hash).
+ * Times are RFC 3339. Owns no memory. */
+struct token_rec {
+	long long id;
+	char name[129];
+	enum role role;
+	char created_at[32];
+	char last_used_at[32];    /* "" when never used */
+	int revoked;
+	unsigned char hash[32];
+	int stale_use;            /* last use older than a minute */
+};
 
 /*
  * A worker's memory of tokens it found valid, so that a client sending
@@ -42,16 +60,43 @@ struct token_cache {
  */
 int auth_token_create(struct db *db, const char *name, enum role role,
     const char *actor, struct token_rec *t, char plain[TOKEN_TEXT_LEN]);
+/* Calls fn for each token, oldest first. 0 or -1 (db error). */
+int auth_token_list(struct db *db,
+    void (*fn)(void *arg, const struct token_rec *t), void *arg);
+/*
+ * Revokes token `id` for `actor`, recorded in the audit log in the same
+ * transaction; revoking twice is fine. *found = 0 when there is no such
+ * token. Then every worker of this node forgets the tokens it remembers
+ * (through `shm`; NULL from a process without the shared region, the
+ * CLI: workers then notice within TOKEN_CACHE_MS). 0 or -1 (db error).
+ */
+int auth_token_revoke(struct db *db, struct shm *shm, long long id,
+    const char *actor, int *found);
+
 /*
  * Authenticates the request when `need` is not ROLE_NONE: fills
  * r->token_id/token_name/role. Returns 0 when the handler may run, or -1
  * after answering 401, 403 or 503.
  */
 int auth_check(struct request *r, enum role need);
-/* Tells every worker of this node to forget the tokens it remembers:
- * call after a token was revoked. */
-void auth_tokens_changed(struct shm *shm);
 /* SHA-256 of a token's text. */
 void auth_hash(const char *token, unsigned char out[32]);
+
+/*
+ * The pure parts of the check, for auth_check and its tests.
+ */
+/* The token of an Authorization header's value ("Bearer <token>", the
+ * scheme in any case, spaces before the token skipped), or NULL when it
+ * is not a bearer token. Points into `header`. */
+const char *auth_bearer(const char *header);
+/* Whether a caller with role `have` may do what needs `need`. */
+int auth_role_allows(enum role have, enum role need);
+/* The remembered entry for `hash`, if it still holds at `now`
+ * (clock_mono_ms) under the node's token generation `gen`, else NULL. */
+const struct token_cached *auth_cache_find(const struct token_cache *tc,
+    const unsigned char hash[32], uint32_t gen, double now);
+/* Remembers a valid token in an empty entry, or else the oldest. */
+void auth_cache_put(struct token_cache *tc, const struct token_rec *t,
+    uint32_t gen, double now);
 
 #endif

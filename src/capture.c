@@ -7,12 +7,14 @@
  */
 #include "config.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "capture.h"
 #include "log.h"
+#include "secret.h"
 
 void
 capture_init(struct capture *c, size_t cap)
@@ -121,16 +123,12 @@ capture_truncated(const struct capture *c)
 	return capture_omitted(c) > 0;
 }
 
-void
-capture_render(const struct capture *c, struct buf *out)
+/* Appends the kept tail, oldest byte first. */
+static void
+tail_render(const struct capture *c, struct buf *out)
 {
 	size_t start;
 
-	if (c->head_len > 0)
-		buf_add(out, c->head, c->head_len);
-	if (capture_truncated(c))
-		buf_printf(out, "\n[... %llu bytes omitted ...]\n",
-		    capture_omitted(c));
 	if (c->ring_len == 0)
 		return;
 	/* The oldest kept byte sits at ring_pos once the ring has wrapped. */
@@ -141,4 +139,50 @@ capture_render(const struct capture *c, struct buf *out)
 		buf_add(out, c->ring + start, c->tail_cap - start);
 		buf_add(out, c->ring, start);
 	}
+}
+
+void
+capture_render(const struct capture *c, struct buf *out)
+{
+	if (c->head_len > 0)
+		buf_add(out, c->head, c->head_len);
+	if (capture_truncated(c))
+		buf_printf(out, "\n[... %llu bytes omitted ...]\n",
+		    capture_omitted(c));
+	tail_render(c, out);
+}
+
+/*
+ * Nothing dropped: head and tail are one text, masked as one (a value
+ * across the head's end is whole). Something dropped: the head ends at
+ * the cut and the tail starts after it, each masked with that flag, and
+ * the marker between them is ours.
+ */
+void
+capture_render_masked(const struct capture *c, const struct secret_mask *m,
+    int live, struct buf *out)
+{
+	struct buf text = BUF_INIT;
+	int end = live ? SECRET_CUT_AFTER : 0;
+
+	if (m == NULL || m->n == 0) {
+		capture_render(c, out);
+		return;
+	}
+	if (!capture_truncated(c)) {
+		buf_add(&text, c->head, c->head_len);
+		tail_render(c, &text);
+		secret_mask_apply(m, buf_str(&text), text.len, end, out);
+	} else {
+		secret_mask_apply(m, (const char *)c->head, c->head_len,
+		    SECRET_CUT_AFTER, out);
+		buf_printf(out, "\n[... %llu bytes omitted ...]\n",
+		    capture_omitted(c));
+		tail_render(c, &text);
+		secret_mask_apply(m, buf_str(&text), text.len,
+		    SECRET_CUT_BEFORE | end, out);
+	}
+	if (text.data != NULL)
+		sodium_memzero(text.data, text.len);
+	buf_free(&text);
 }

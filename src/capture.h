@@ -52,4 +52,15 @@ unsigned long long capture_omitted(const struct capture *c);
 /* Appends the rendering described above to `out` (never resets it). */
 void capture_render(const struct capture *c, struct buf *out);
 
+struct secret_mask;
+/*
+ * The same rendering with every value of `m` (secret.h; NULL or empty:
+ * none) replaced by "***", head and tail masked apart so that a value cut
+ * by the dropped middle is masked on both sides of the cut. `live`: the
+ * run goes on, and the text's end may cut a value being written, so the
+ * beginning of a value there is masked too.
+ */
+void capture_render_masked(const struct capture *c,
+    const struct secret_mask *m, int live, struct buf *out);
+
 #endif

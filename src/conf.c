@@ -7,11 +7,13 @@
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -19,7 +21,10 @@
 #include "exec.h"
 #include "log.h"
 
-enum key_type { K_STR, K_INT, K_LL, K_DBL, K_BOOL, K_ROOTS, K_HIDE };
+/* K_AUTO: an int, or "auto" (CONF_AUTO). K_CPUS: a number of CPUs from
+ * min/100 to max, or "auto" (as many as are online). */
+enum key_type { K_STR, K_INT, K_AUTO, K_LL, K_DBL, K_BOOL, K_ROOTS, K_CPUS,
+    K_HIDE };
 
 struct key {
 	const char *section;
@@ -27,7 +32,7 @@ struct key {
 	enum key_type type;
 	size_t off;
 	const char *def;
-	long long min, max;        /* for K_INT and K_LL */
+	long long min, max;        /* for K_INT, K_AUTO and K_LL */
 };
 
 #define O(f) offsetof(struct conf, f)
@@ -40,6 +45,8 @@ static const struct key keys[] = {
 	{ "daemon", "max_body_bytes", K_LL, O(max_body_bytes), "1048576", 1024, 1LL << 30 },
 	{ "daemon", "shutdown_timeout_s", K_INT, O(shutdown_timeout_s), "10", 1, 3600 },
 	{ "daemon", "socket_mode", K_STR, O(socket_mode), "0660", 0, 0 },
+	{ "daemon", "max_waiting_workers", K_AUTO, O(max_waiting_workers), "auto", 0, 255 },
+	{ "daemon", "secret_key_file", K_STR, O(secret_key_file), SYSCONFDIR "/scriptorch/secret.key", 0, 0 },
 
 	{ "database", "host", K_STR, O(db_host), "localhost", 0, 0 },
 	{ "database", "port", K_INT, O(db_port), "3306", 0, 65535 },
@@ -75,6 +82,17 @@ static const struct key keys[] = {
 	{ "runner", "isolation", K_BOOL, O(isolation), "yes", 0, 0 },
 	{ "runner", "hide_paths", K_HIDE, 0, "", 0, 0 },
 
+	{ "limits", "memory_mb", K_LL, O(limit_memory_mb), "2048", 1, 1LL << 30 },
+	{ "limits", "memory_mb_max", K_LL, O(limit_memory_mb_max), "32768", 1, 1LL << 30 },
+	{ "limits", "pids", K_LL, O(limit_pids), "256", 1, 1 << 22 },
+	{ "limits", "pids_max", K_LL, O(limit_pids_max), "4096", 1, 1 << 22 },
+	{ "limits", "cpu_cores", K_CPUS, O(limit_cpu_cores), "auto", 1, 4096 },
+	{ "limits", "cpu_cores_max", K_CPUS, O(limit_cpu_cores_max), "auto", 1, 4096 },
+	{ "limits", "file_size_mb", K_LL, O(limit_file_size_mb), "10240", 1, 1LL << 30 },
+	{ "limits", "file_size_mb_max", K_LL, O(limit_file_size_mb_max), "102400", 1, 1LL << 30 },
+	{ "limits", "output_cap_kb", K_LL, O(limit_output_cap_kb), "1024", 1, 1 << 22 },
+	{ "limits", "output_cap_kb_max", K_LL, O(limit_output_cap_kb_max), "16384", 1, 1 << 22 },
+
 	{ "python", "interpreter", K_STR, O(python), "/usr/bin/python3", 0, 0 },
 	{ "python", "venv_dir", K_STR, O(venv_dir), "/var/lib/scriptorch/venvs", 0, 0 },
 	{ "python", "cache_dir", K_STR, O(venv_cache_dir), "/var/lib/scriptorch/cache", 0, 0 },
@@ -86,6 +104,9 @@ static const struct key keys[] = {
 	{ "python", "retry_backoff_s", K_INT, O(venv_retry_backoff_s), "60", 0, 86400 },
 	{ "python", "max_cache_bytes", K_LL, O(venv_max_bytes), "0", 0, LLONG_MAX },
 	{ "python", "max_age_days", K_INT, O(venv_max_age_days), "0", 0, 36500 },
+	{ "python", "build_user", K_STR, O(build_user), "scriptorch-build", 0, 0 },
+	{ "python", "allow_sdist", K_BOOL, O(allow_sdist), "no", 0, 0 },
+	{ "python", "allow_direct_urls", K_BOOL, O(allow_direct_urls), "no", 0, 0 },
 };
 #undef O
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -96,6 +117,8 @@ struct load_ctx {
 	char *err;
 	size_t errlen;
 	int failed;
+	/* [runner] output_cap_bytes given, [limits] output_cap_kb given */
+	int old_cap_seen, new_cap_seen;
 };
 
 /* A list of paths, ":" or "," separated (script_roots, hide_paths). */
@@ -171,6 +194,23 @@ set_key(struct conf *c, const struct key *k, const char *value, char *msg,
 			return -1;
 		}
 		return 0;
+	case K_CPUS:
+		if (strcmp(value, "auto") == 0) {
+			long n = sysconf(_SC_NPROCESSORS_ONLN);
+			*(double *)(void *)base = n > 0 ? (double)n : 1.0;
+			return 0;
+		}
+		errno = 0;
+		d = strtod(value, &end);
+		if (errno || end == value || *end != '\0' ||
+		    !(d >= k->min / 100.0 && d <= (double)k->max)) {
+			snprintf(msg, msglen, "\"%s\" must be auto or a number of "
+			    "CPUs from %g to %lld, not \"%s\"", k->name,
+			    k->min / 100.0, k->max, value);
+			return -1;
+		}
+		*(double *)(void *)base = d;
+		return 0;
 	case K_DBL:
 		errno = 0;
 		d = strtod(value, &end);
@@ -180,6 +220,22 @@ set_key(struct conf *c, const struct key *k, const char *value, char *msg,
 			return -1;
 		}
 		*(double *)(void *)base = d;
+		return 0;
+	case K_AUTO:
+		if (strcmp(value, "auto") == 0) {
+			*(int *)(void *)base = CONF_AUTO;
+			return 0;
+		}
+		errno = 0;
+		ll = strtoll(value, &end, 10);
+		if (errno || end == value || *end != '\0' || ll < k->min ||
+		    ll > k->max) {
+			snprintf(msg, msglen, "\"%s\" must be auto or a whole "
+			    "number from %lld to %lld, not \"%s\"", k->name,
+			    k->min, k->max, value);
+			return -1;
+		}
+		*(int *)(void *)base = (int)ll;
 		return 0;
 	case K_INT:
 	case K_LL:
@@ -235,6 +291,10 @@ on_key(void *user, const char *section, const char *name, const char *value)
 			ctx->failed = 1;
 			return 0;
 		}
+		if (keys[i].off == offsetof(struct conf, output_cap_bytes))
+			ctx->old_cap_seen = 1;
+		if (keys[i].off == offsetof(struct conf, limit_output_cap_kb))
+			ctx->new_cap_seen = 1;
 		/* An empty node_name means "the host name", as by default. */
 		if (keys[i].off == offsetof(struct conf, node_name) &&
 		    *value == '\0') {
@@ -256,7 +316,7 @@ on_key(void *user, const char *section, const char *name, const char *value)
 int
 conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 {
-	struct load_ctx ctx = { c, path, err, errlen, 0 };
+	struct load_ctx ctx = { c, path, err, errlen, 0, 0, 0 };
 	char note[512];
 	int rc;
 
@@ -284,10 +344,172 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 	}
 	free(c->path);
 	c->path = xstrdup(path);
+	if (ctx.old_cap_seen && !ctx.new_cap_seen)
+		conf_old_output_cap(c, path);
 	if (conf_validate(c, err, errlen) == -1)
 		return -1;
 	if (conf_fit_grace(c, note, sizeof(note)))
 		log_warnx("%s: %s", path, note);
+	return conf_load_secret_key(c, err, errlen);
+}
+
+int
+conf_load_secret_key(struct conf *c, char *err, size_t errlen)
+{
+	const char *path = c->secret_key_file;
+	struct stat st;
+
+	c->has_secret_key = 0;
+	secret_key_wipe(&c->secret_key);
+	if (lstat(path, &st) == -1 && errno == ENOENT) {
+		log_warnx("no secret key file \"%s\": scripts' secret_env "
+		    "and secret inputs cannot be stored or run until one is "
+		    "made (scriptorchd secret-key create) and the daemon "
+		    "reloaded", path);
+		return 0;
+	}
+	if (secret_key_load(path, &c->secret_key, err, errlen) == -1)
+		return -1;
+	c->has_secret_key = 1;
+	return 0;
+}
+
+/*
+ * The build user runs what a venv build runs (pip, and with allow_sdist a
+ * package's own setup.py): it must not be root, and must not be the run
+ * user, whose runs read the venvs it would then be able to change. Users
+ * that do not exist (yet) are checked by name only; a build finds out.
+ */
+static int
+check_build_user(const struct conf *c, char *err, size_t errlen)
+{
+	struct passwd *pw;
+	uid_t build_uid;
+
+	if (c->build_user[0] == '\0') {
+		snprintf(err, errlen, "[python] build_user must name a user");
+		return -1;
+	}
+	if (strcmp(c->build_user, "root") == 0) {
+		snprintf(err, errlen, "[python] build_user must not be root: "
+		    "venv builds never run as root");
+		return -1;
+	}
+	if (strcmp(c->build_user, c->run_user) == 0) {
+		snprintf(err, errlen, "[python] build_user must not be the run "
+		    "user \"%s\": runs would be able to change their venvs",
+		    c->run_user);
+		return -1;
+	}
+	if ((pw = getpwnam(c->build_user)) == NULL)
+		return 0;
+	build_uid = pw->pw_uid;
+	if (build_uid == 0) {
+		snprintf(err, errlen, "[python] build_user \"%s\" has uid 0: "
+		    "venv builds never run as root", c->build_user);
+		return -1;
+	}
+	if ((pw = getpwnam(c->run_user)) != NULL && pw->pw_uid == build_uid) {
+		snprintf(err, errlen, "[python] build_user \"%s\" has the uid "
+		    "of the run user \"%s\" (%lu): runs would be able to "
+		    "change their venvs", c->build_user, c->run_user,
+		    (unsigned long)build_uid);
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_check_mode(const struct conf *c, const char *path, char *err,
+    size_t errlen)
+{
+	const char *names[2] = { c->run_user, c->build_user };
+	const char *roles[2] = { "run user", "build user" };
+	struct passwd *pw;
+	struct stat st;
+
+	if (stat(path, &st) == -1) {
+		snprintf(err, errlen, "cannot stat \"%s\": %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & (S_IROTH | S_IWOTH)) {
+		snprintf(err, errlen, "\"%s\" can be read or written by every "
+		    "user (mode %04o), and it holds the database password: "
+		    "chmod 0600, or 0640 with a group scripts do not run in",
+		    path, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		if ((pw = getpwnam(names[i])) == NULL)
+			continue;
+		if (st.st_uid == pw->pw_uid) {
+			snprintf(err, errlen, "\"%s\" belongs to the %s \"%s\", "
+			    "and it holds the database password: chown it to "
+			    "root", path, roles[i], names[i]);
+			return -1;
+		}
+		if (st.st_gid == pw->pw_gid && (st.st_mode & (S_IRGRP |
+		    S_IWGRP))) {
+			snprintf(err, errlen, "\"%s\" can be read or written "
+			    "by the group of the %s \"%s\" (mode %04o), and it "
+			    "holds the database password: chmod 0600, or 0640 "
+			    "with a group scripts do not run in", path,
+			    roles[i], names[i], (unsigned)(st.st_mode & 07777));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+conf_old_output_cap(struct conf *c, const char *path)
+{
+	long long kb = (c->output_cap_bytes + 1023) / 1024;
+
+	c->limit_output_cap_kb = kb;
+	if (kb > c->limit_output_cap_kb_max)
+		c->limit_output_cap_kb_max = kb;
+	log_warnx("%s: [runner] output_cap_bytes is replaced by [limits] "
+	    "output_cap_kb; its %lld bytes are taken as output_cap_kb = %lld",
+	    path, c->output_cap_bytes, kb);
+}
+
+/* Each [limits] default within its maximum. */
+static int
+validate_limits(const struct conf *c, char *err, size_t errlen)
+{
+	static const struct {
+		const char *name;
+		size_t def, max;
+	} ll[] = {
+		{ "memory_mb", offsetof(struct conf, limit_memory_mb),
+		    offsetof(struct conf, limit_memory_mb_max) },
+		{ "pids", offsetof(struct conf, limit_pids),
+		    offsetof(struct conf, limit_pids_max) },
+		{ "file_size_mb", offsetof(struct conf, limit_file_size_mb),
+		    offsetof(struct conf, limit_file_size_mb_max) },
+		{ "output_cap_kb", offsetof(struct conf, limit_output_cap_kb),
+		    offsetof(struct conf, limit_output_cap_kb_max) },
+	};
+
+	for (size_t i = 0; i < sizeof(ll) / sizeof(ll[0]); i++) {
+		long long d = *(const long long *)(const void *)
+		    ((const char *)c + ll[i].def);
+		long long m = *(const long long *)(const void *)
+		    ((const char *)c + ll[i].max);
+		if (d > m) {
+			snprintf(err, errlen, "[limits] %s (%lld) is above "
+			    "%s_max (%lld)", ll[i].name, d, ll[i].name, m);
+			return -1;
+		}
+	}
+	if (c->limit_cpu_cores > c->limit_cpu_cores_max) {
+		snprintf(err, errlen, "[limits] cpu_cores (%g) is above "
+		    "cpu_cores_max (%g)", c->limit_cpu_cores,
+		    c->limit_cpu_cores_max);
+		return -1;
+	}
 	return 0;
 }
 
@@ -313,6 +535,11 @@ conf_validate(const struct conf *c, char *err, size_t errlen)
 	    c->venv_cache_dir[0] != '/') {
 		snprintf(err, errlen, "work_dir, venv_dir and cache_dir must be "
 		    "absolute paths");
+		return -1;
+	}
+	if (c->secret_key_file[0] != '/') {
+		snprintf(err, errlen, "[daemon] secret_key_file must be an "
+		    "absolute path, not \"%s\"", c->secret_key_file);
 		return -1;
 	}
 	if (c->python[0] != '/') {
@@ -354,12 +581,24 @@ conf_validate(const struct conf *c, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	if (c->max_waiting_workers != CONF_AUTO &&
+	    c->max_waiting_workers >= c->api_workers) {
+		snprintf(err, errlen, "[daemon] max_waiting_workers (%d) must be "
+		    "below api_workers (%d): a waiting worker answers nothing "
+		    "else, and at least one must stay free for other requests",
+		    c->max_waiting_workers, c->api_workers);
+		return -1;
+	}
+	if (validate_limits(c, err, errlen) == -1)
+		return -1;
 	enum log_level lvl;
 	if (log_level_parse(c->log_level, &lvl) == -1) {
 		snprintf(err, errlen, "[daemon] log_level must be error, warn, "
 		    "info or debug, not \"%s\"", c->log_level);
 		return -1;
 	}
+	if (check_build_user(c, err, errlen) == -1)
+		return -1;
 	return 0;
 }
 
@@ -382,6 +621,14 @@ conf_fit_grace(struct conf *c, char *note, size_t notelen)
 	return 1;
 }
 
+int
+conf_max_waiting(const struct conf *c)
+{
+	if (c->max_waiting_workers != CONF_AUTO)
+		return c->max_waiting_workers;
+	return c->api_workers / 2;
+}
+
 void
 conf_free(struct conf *c)
 {
@@ -393,18 +640,17 @@ conf_free(struct conf *c)
 	for (int i = 0; i < c->n_hide_paths; i++)
 		free(c->hide_paths[i]);
 	free(c->path);
+	secret_key_wipe(&c->secret_key);
 	memset(c, 0, sizeof(*c));
 }
 
 int
 conf_private_paths(const struct conf *c, const char **out, int max)
 {
-	const char *own[] = { c->path, c->db_socket, c->listen, c->work_dir,
-	    c->venv_dir, c->venv_cache_dir };
+	const char *own[] = { c->path, c->secret_key_file, c->db_socket,
+	    c->listen, c->work_dir, c->venv_dir, c->venv_cache_dir };
 	int n = 0;
 
-	/* A key file for secrets, when the config names one, belongs here
-	 * too. */
 	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]) && n < max; i++)
 		if (own[i] != NULL && own[i][0] == '/')
 			out[n++] = own[i];

@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "secret.h"
+
 #define CONF_DEFAULT_PATH SYSCONFDIR "/scriptorch/scriptorch.conf"
 #define CONF_MAX_ROOTS 16
 #define CONF_MAX_HIDE 16
@@ -27,6 +29,8 @@ struct conf {
 	long long max_body_bytes;
 	int shutdown_timeout_s;
 	char *socket_mode;        /* octal, for a unix socket */
+	int max_waiting_workers;  /* CONF_AUTO: conf_max_waiting() decides */
+	char *secret_key_file;    /* the node's key for secrets (secret.h) */
 
 	/* [database] */
 	char *db_host;
@@ -59,7 +63,7 @@ struct conf {
 	long long rlimit_nproc;
 	long long rlimit_fsize_mb;
 	char *cgroup_root;        /* "" = detect */
-	int memory_cgroup_v1;     /* per-run v1 memory group beside v2 */
+	int memory_cgroup_v1;     /* obsolete: v1 groups follow the limits */
 	long long run_uid_base;   /* the run uid pool: base .. base+count-1 */
 	int run_uid_count;
 	int isolation;            /* namespaces per run (exec.h) */
@@ -68,6 +72,14 @@ struct conf {
 
 	/* Not a key: the file conf_load() read, or NULL. */
 	char *path;
+
+	/* [limits]: each run's (runlimits.h), unless its script sets its own,
+	 * up to the *_max; cpu_cores "auto" is the number of CPUs. */
+	long long limit_memory_mb, limit_memory_mb_max;
+	long long limit_pids, limit_pids_max;
+	double limit_cpu_cores, limit_cpu_cores_max;
+	long long limit_file_size_mb, limit_file_size_mb_max;
+	long long limit_output_cap_kb, limit_output_cap_kb_max;
 
 	/* [python] */
 	char *python;
@@ -81,20 +93,51 @@ struct conf {
 	int venv_retry_backoff_s;
 	long long venv_max_bytes;
 	int venv_max_age_days;
+	char *build_user;         /* builds run as this user: never root,
+	                           * never the run user */
+	int allow_sdist;          /* build from source distributions */
+	int allow_direct_urls;    /* requirements may name URLs and paths */
+
+	/*
+	 * Loaded with the file, not a key of it: the node's secret key, read
+	 * from secret_key_file by conf_load() (so every child has it from
+	 * its fork, and a reload reads it again). has_secret_key is 0 when
+	 * that file does not exist: the daemon runs, and every write or run
+	 * of a secret is refused with a message that says why. conf_free()
+	 * wipes it.
+	 */
+	int has_secret_key;
+	struct secret_key secret_key;
 };
 
 /* Fills `c` with the defaults (every string allocated). */
 void conf_defaults(struct conf *c);
 /*
- * Loads `path` over the defaults, validates it (conf_validate) and fits
- * the grace (conf_fit_grace, a warning logged when it lowers it). Returns
+ * Loads `path` over the defaults, validates it (conf_validate), fits
+ * the grace (conf_fit_grace, a warning logged when it lowers it) and
+ * reads the secret key (conf_load_secret_key). Returns
  * 0, or -1 with a message such as
  * "scriptorch.conf:12: unknown key \"listn\" in [daemon]" in err.
  * On -1 `c` is still valid (defaults plus what was read) and must be freed.
  */
 int conf_load(struct conf *c, const char *path, char *err, size_t errlen);
-/* Checks cross-key rules (ranges, absolute paths); 0 or -1 with err. */
+/* Checks cross-key rules (ranges, absolute paths, each [limits] default
+ * within its maximum); 0 or -1 with err. */
 int conf_validate(const struct conf *c, char *err, size_t errlen);
+/*
+ * Reads the key in secret_key_file into c->secret_key. A file that does
+ * not exist is not an error: has_secret_key stays 0 and a warning is
+ * logged. A file of another form or mode (secret_key_load) is: -1 with
+ * err, and the daemon does not start (or a reload is refused).
+ */
+int conf_load_secret_key(struct conf *c, char *err, size_t errlen);
+/*
+ * A config of an earlier release sets [runner] output_cap_bytes, the cap
+ * of every run's streams, and no [limits] output_cap_kb: conf_load()
+ * takes it as the output_cap_kb default (rounded up to KiB, the maximum
+ * raised to it if need be) and logs a warning saying so, from `path`.
+ */
+void conf_old_output_cap(struct conf *c, const char *path);
 
 /*
  * How long before heartbeat_timeout_s a run's kill grace must end: a
@@ -116,16 +159,36 @@ int conf_validate(const struct conf *c, char *err, size_t errlen);
  * daemon before keeps starting it, with the grace it can honour.
  */
 int conf_fit_grace(struct conf *c, char *note, size_t notelen);
+
+/*
+ * Refuses a config file at `path` that the users scripts or builds run
+ * as could read or change: one that others may read or write, that the
+ * run user's or the build user's group may read or write, or that one of
+ * them owns (it holds the database password). 0, or -1 with err.
+ */
+int conf_check_mode(const struct conf *c, const char *path, char *err,
+    size_t errlen);
 void conf_free(struct conf *c);
 
 /*
  * The paths of the daemon's that no run may reach (exec.h, isolation
- * "hide"): the config file, the database and FastCGI sockets when they
- * are paths, the work base, the venv cache and the installers' cache,
- * then hide_paths. Fills out[] with up to `max` borrowed strings (valid
+ * "hide"): the config file, the node's secret key file, the database and
+ * FastCGI sockets when they are paths, the work base, the venv cache and
+ * the installers' cache, then hide_paths. Fills out[] with up to `max` borrowed strings (valid
  * while `c` is) and a NULL after them (so `out` holds max + 1); returns
  * how many.
  */
 int conf_private_paths(const struct conf *c, const char **out, int max);
+
+/* A number key set to "auto": the value follows from other keys. */
+#define CONF_AUTO (-1)
+/*
+ * How many API workers may wait for an execution's end at once
+ * (max_waiting_workers): as set, or by default (auto) half of
+ * api_workers, rounded down, so that at least half of them, and at
+ * least one, stay free for other requests. conf_validate() refuses a
+ * value that leaves no worker free.
+ */
+int conf_max_waiting(const struct conf *c);
 
 #endif

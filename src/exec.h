@@ -15,7 +15,9 @@
  *    fd 0 is its listening socket; closed 0/1/2 are handled too).
  *  - its own session and process group (setsid), default dispositions
  *    for every signal and an empty signal mask.
- *  - the per-run cgroup(s) of `sandbox`, joined before exec.
+ *  - the per-run cgroup(s) of `sandbox`, joined before exec, with the
+ *    tree's limits of `limits` (memory, pids, CPU bandwidth) written in
+ *    them before the child starts (limits_apply, runlimits.h).
  *  - the rlimits of `limits`, cwd `cwd`, and, when uid != (uid_t)-1, no
  *    supplementary groups, gid `gid` and uid `uid` (real, effective and
  *    saved). If the identity cannot be taken the exec fails.
@@ -30,7 +32,10 @@
  * empty network namespace with spec->network_none); exec_run's child is
  * then a small init of ours (PID 1 there), which starts the program as
  * PID 2 with everything above, forwards signals and hands back the
- * program's own wait status.
+ * program's own wait status. The init itself is in none of the run's
+ * cgroups: the limits hold the program's tree alone (and an OOM kill
+ * never picks the init, which shares the caller's memory: the kernel
+ * would kill the caller with it).
  *
  * How: on x86_64 the child is created as posix_spawn creates one, sharing
  * the caller's memory on a stack of its own, the caller suspended until
@@ -92,13 +97,30 @@
 #define EXEC_DRAIN_MS 1000
 
 /* setrlimit values for the child (soft = hard, but the CPU hard limit is
- * one second above: SIGXCPU first, SIGKILL after); 0 leaves one unset. */
+ * one second above: SIGXCPU first, SIGKILL after); 0 leaves one unset.
+ * Then the limits of the whole tree, set in the run's cgroups where the
+ * sandbox has the controller (sandbox_ctrl_version) and ignored where it
+ * has not: limits_fallback() (runlimits.h) turns those into rlimits before
+ * the call. 0 leaves one unset (a cgroup kept from an earlier run gets
+ * "max" back). */
 struct exec_limits {
 	long cpu_s;                 /* RLIMIT_CPU, seconds */
 	long long as_bytes;         /* RLIMIT_AS */
 	long nofile;                /* RLIMIT_NOFILE */
 	long nproc;                 /* RLIMIT_NPROC (per uid, not for root) */
 	long long fsize_bytes;      /* RLIMIT_FSIZE */
+	long long memory_bytes;     /* RAM + swap of the tree (no swap at all) */
+	long long pids;             /* processes and threads of the tree */
+	double cpu_cores;           /* CPU bandwidth of the tree, in CPUs */
+};
+
+/* Which limit a run hit (exec_result.limit; limits_verdict tells). */
+enum exec_limit {
+	EXEC_LIMIT_NONE = 0,
+	EXEC_LIMIT_MEMORY,          /* the kernel's OOM killer killed in it */
+	EXEC_LIMIT_PIDS,            /* a fork was refused at the pids limit */
+	EXEC_LIMIT_FILE_SIZE,       /* SIGXFSZ killed the child */
+	EXEC_LIMIT_CPU_TIME,        /* SIGXCPU killed the child */
 };
 
 /* Everything borrowed: exec_run() copies nothing it keeps. */
@@ -118,7 +140,8 @@ struct exec_spec {
 	struct sandbox *sandbox;        /* NULL: subreaper + process group */
 	/* Fields added later; a zeroed spec leaves each off. */
 	const struct exec_isolation *isolation;   /* NULL: none */
-	int network_none;           /* an empty network namespace (only lo,
+	int network_none;           /* the script's "network": "none": an
+	                             * empty network namespace (only lo,
 	                             * down); with or without isolation */
 };
 
@@ -201,6 +224,9 @@ struct exec_result {
 	 * whole tree's charged memory, page cache included) if any. */
 	long long cpu_user_ms, cpu_system_ms, max_rss_kb;
 	int refused;                /* the ready hook said no */
+	/* A limit of spec->limits the run hit, whatever its end: the first
+	 * of memory, file size, CPU time, pids that holds (runlimits.h). */
+	enum exec_limit limit;
 };
 
 /*

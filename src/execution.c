@@ -1,32 +1,83 @@
 /*
- * execution.c - submitting, waiting for and rendering executions.
+ * execution.c - the execution service (execution.h): the rules of an
+ * execution's life between the API and the store, and the hand-over to
+ * this node's runners through dispatch.h.
  */
 #include "config.h"
 
 #include <sodium.h>
-#include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "argtpl.h"
 #include "buf.h"
 #include "clock.h"
 #include "conf.h"
 #include "db.h"
+#include "dispatch.h"
 #include "execution.h"
+#include "idempotency.h"
 #include "json.h"
 #include "log.h"
 #include "registry.h"
 #include "schema.h"
+#include "secret.h"
 #include "shm.h"
 #include "store.h"
-#include "wake.h"
 
-int
-execution_status_final(const char *status)
+/* A submission's Idempotency-Key (execution_submission_idempotent). */
+struct idem_sub {
+	int on;
+	long long token_id;
+	char key[IDEM_KEY_MAX + 1];
+	unsigned char fp[IDEM_FP_BYTES];
+	int in_tx;              /* the execution's transaction is open */
+	int tries;              /* inserts lost to another request */
+	int replayed;           /* answered with the key's execution */
+};
+
+struct execution_submission {
+	struct script script;
+	struct idem_sub idem;
+	/* As read with the script: 1 full, 0 not, -1 not read (it came
+	 * from memory), then probed only for a run that would wait. */
+	int queue_full;
+	/* Once submitted: what a waiter needs. */
+	long long id;
+	uint32_t done_seen;     /* its completion word before any runner ran */
+	int box;                /* the box of the runner it went to, or -1 */
+};
+
+enum execution_outcome
+execution_prepare(struct db *db, const struct conf *c, struct shm *shm,
+    struct script_memo *memo, long long id, const char *name,
+    struct execution_submission **out)
 {
-	return strcmp(status, "queued") != 0 && strcmp(status, "running") != 0;
+	struct execution_submission *sub;
+	enum reg_status rs;
+
+	*out = NULL;
+	if ((sub = calloc(1, sizeof(*sub))) == NULL)
+		fatal("calloc");
+	sub->box = -1;
+	rs = registry_load_for_submit(db, memo, atomic_load(&shm->script_gen),
+	    id, name, c->queue_max_depth, &sub->script, &sub->queue_full);
+	if (rs != REG_OK) {
+		execution_submission_free(sub);
+		return rs == REG_NOT_FOUND ? EXECUTION_NOT_FOUND : EXECUTION_DB;
+	}
+	*out = sub;
+	return EXECUTION_OK;
+}
+
+void
+execution_submission_free(struct execution_submission *sub)
+{
+	if (sub == NULL)
+		return;
+	script_free(&sub->script);
+	free(sub);
 }
 
 static int
@@ -41,346 +92,50 @@ has_output_file(const struct script *s)
 	return has;
 }
 
-int
-execution_handoff(struct shm *shm, long long id)
+/*
+ * A message about the input must not show a secret property's value (the
+ * schema's type errors quote a number): each one there becomes "***".
+ */
+static void
+mask_message(yajl_val schema, yajl_val input, struct verr *e)
 {
-	for (unsigned i = 0; i < SHM_HANDOFF_SLOTS; i++) {
-		_Atomic int64_t *slot = &shm->handoff[((unsigned long long)id +
-		    i) % SHM_HANDOFF_SLOTS];
-		int64_t empty = 0;
-		if (atomic_compare_exchange_strong(slot, &empty, id))
-			return 0;
-	}
-	return -1;
-}
+	struct secret_mask m = SECRET_MASK_INIT;
+	struct buf out = BUF_INIT;
 
-long long
-execution_take_handoff(struct shm *shm)
-{
-	/* The smallest id first: ids grow with the queue, so hand-offs are
-	 * taken in queue order. A slot emptied by another runner between
-	 * the look and the swap means: look again. */
-	for (;;) {
-		unsigned best = 0;
-		int64_t v, min = 0;
+	for (size_t i = 0; YAJL_IS_OBJECT(input) && i < input->u.object.len;
+	    i++) {
+		yajl_val v = input->u.object.values[i];
 
-		for (unsigned i = 0; i < SHM_HANDOFF_SLOTS; i++) {
-			v = atomic_load(&shm->handoff[i]);
-			if (v > 0 && (min == 0 || v < min)) {
-				min = v;
-				best = i;
-			}
-		}
-		if (min == 0)
-			return 0;
-		v = min;
-		if (atomic_compare_exchange_strong(&shm->handoff[best], &v, 0))
-			return min;
-	}
-}
-
-size_t
-execution_handoff_list(struct shm *shm, long long *ids)
-{
-	size_t n = 0;
-
-	for (unsigned i = 0; i < SHM_HANDOFF_SLOTS; i++) {
-		int64_t v = atomic_load(&shm->handoff[i]);
-		if (v > 0)
-			ids[n++] = v;
-	}
-	return n;
-}
-
-int
-execution_scan_due(struct shm *shm, int poll_ms)
-{
-	int64_t now, last;
-	int32_t b = atomic_load(&shm->backlog);
-
-	while (b > 0)
-		if (atomic_compare_exchange_weak(&shm->backlog, &b, b - 1))
-			return 1;
-	now = (int64_t)clock_mono_ms();
-	last = atomic_load(&shm->last_poll_ms);
-	return now - last >= poll_ms &&
-	    atomic_compare_exchange_strong(&shm->last_poll_ms, &last, now);
-}
-
-void
-execution_backlog(struct shm *shm)
-{
-	atomic_fetch_add(&shm->backlog, 1);
-}
-
-void
-execution_backlog_none(struct shm *shm)
-{
-	int32_t b = atomic_load(&shm->backlog);
-
-	/* Only if nobody added meanwhile. */
-	if (b > 0)
-		atomic_compare_exchange_strong(&shm->backlog, &b, 0);
-}
-
-/* The state of a box reserved by the API worker `pid`. */
-static int64_t
-box_reserved(int pid)
-{
-	return -2 - (int64_t)pid;
-}
-
-int
-execution_box_reserve(struct shm *shm, int *runner_pid)
-{
-	int64_t mine = box_reserved((int)getpid());
-
-	/* Lowest first: work gathers on few runners, whose connections and
-	 * caches stay warm. */
-	for (int i = 0; i < SHM_RUNNER_BOXES; i++) {
-		struct runner_box *b = &shm->box[i];
-		int64_t idle = BOX_IDLE;
-		int32_t owner = atomic_load(&b->owner);
-
-		if (owner != 0 && atomic_load(&b->state) == BOX_IDLE &&
-		    atomic_compare_exchange_strong(&b->state, &idle, mine)) {
-			*runner_pid = owner;
-			return i;
-		}
-	}
-	return -1;
-}
-
-void
-execution_box_unreserve(struct shm *shm, int box)
-{
-	int64_t mine = box_reserved((int)getpid());
-
-	atomic_compare_exchange_strong(&shm->box[box].state, &mine, BOX_IDLE);
-}
-
-void
-execution_box_assign(struct shm *shm, int box, long long id, int running,
-    const struct script *s, const char *input_json, size_t input_len)
-{
-	struct runner_box *b = &shm->box[box];
-
-	/* The reservation makes these ours until the id is published. */
-	b->running = running;
-	b->script_id = s->id;
-	snprintf(b->script_updated_at, sizeof(b->script_updated_at), "%s",
-	    s->updated_at);
-	b->queued_ms = clock_mono_ms();
-	b->input_len = input_len;
-	if (input_len <= BOX_INPUT_MAX) {
-		memcpy(b->input, input_json, input_len);
-		b->input[input_len] = '\0';
-	}
-	atomic_store(&b->state, (int64_t)id);
-	wake_bump(&b->bell, 1);
-}
-
-int
-execution_box_open(struct shm *shm)
-{
-	int32_t me = (int32_t)getpid();
-
-	for (int i = 0; i < SHM_RUNNER_BOXES; i++) {
-		int32_t free_owner = 0;
-		int64_t v;
-
-		if (!atomic_compare_exchange_strong(&shm->box[i].owner,
-		    &free_owner, me))
+		if (!schema_prop_secret(schema, input->u.object.keys[i]))
 			continue;
-		/* An id left for a runner that died is not ours to start: it
-		 * may have waited past the heartbeat timeout, and the sweep
-		 * ends its row lost. A worker still inserting for the box
-		 * assigns to us (a fresh row): that reservation stays. */
-		v = atomic_load(&shm->box[i].state);
-		if (v >= BOX_IDLE)
-			atomic_compare_exchange_strong(&shm->box[i].state, &v,
-			    BOX_BUSY);
-		return i;
+		if (YAJL_IS_STRING(v))
+			secret_mask_add(&m, v->u.string, strlen(v->u.string));
+		else if (YAJL_IS_NUMBER(v) && v->u.number.r != NULL)
+			secret_mask_add(&m, v->u.number.r,
+			    strlen(v->u.number.r));
 	}
-	return -1;
+	if (secret_mask_apply(&m, e->message, strlen(e->message), 0,
+	    &out) > 0)
+		verr_set(e, e->field, "%s", buf_str(&out));
+	buf_free(&out);
+	secret_mask_free(&m);
 }
 
-void
-execution_box_close(struct shm *shm, int box)
-{
-	atomic_store(&shm->box[box].state, BOX_BUSY);
-	atomic_store(&shm->box[box].owner, 0);
-}
-
-int
-execution_box_take(struct shm *shm, int box, struct box_job *j)
-{
-	struct runner_box *b = &shm->box[box];
-	int64_t id = atomic_load(&b->state);
-
-	if (id <= 0)
-		return 0;
-	memset(j, 0, sizeof(*j));
-	j->id = id;
-	j->running = b->running;
-	j->script_id = b->script_id;
-	memcpy(j->script_updated_at, b->script_updated_at,
-	    sizeof(j->script_updated_at));
-	j->queued_ms = b->queued_ms;
-	if (b->input_len <= BOX_INPUT_MAX)
-		j->input_json = xstrdup(b->input);
-	/* Only the owner leaves an id: no race here. */
-	atomic_store(&b->state, BOX_BUSY);
-	return 1;
-}
-
-int
-execution_box_reserved(struct shm *shm, int box)
-{
-	return atomic_load(&shm->box[box].state) < BOX_IDLE;
-}
-
-int
-execution_box_busy(struct shm *shm, int box)
-{
-	int64_t v = atomic_load(&shm->box[box].state);
-
-	if (v == BOX_BUSY)
-		return 0;
-	return v == BOX_IDLE && atomic_compare_exchange_strong(
-	    &shm->box[box].state, &v, BOX_BUSY) ? 0 : -1;
-}
-
-uint32_t
-execution_box_idle(struct shm *shm, int box)
-{
-	uint32_t seen = wake_read(&shm->box[box].bell);
-	int64_t busy = BOX_BUSY;
-
-	atomic_compare_exchange_strong(&shm->box[box].state, &busy, BOX_IDLE);
-	return seen;
-}
-
-void
-execution_box_result_put(struct shm *shm, int box, long long id,
-    const char *json, size_t len)
-{
-	struct runner_box *b = &shm->box[box];
-	uint32_t s = atomic_load_explicit(&b->result_seq,
-	    memory_order_relaxed);
-
-	if (len > BOX_RESULT_MAX)
-		return;
-	/* Odd while writing. Left odd by a runner that died writing: the
-	 * box's next owner goes on from there. */
-	s += (s & 1) ? 1 : 2;
-	atomic_store_explicit(&b->result_seq, s - 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&b->result_id, id, memory_order_relaxed);
-	atomic_store_explicit(&b->result_len, (uint32_t)len,
-	    memory_order_relaxed);
-	memcpy(b->result, json, len);
-	atomic_store_explicit(&b->result_seq, s, memory_order_release);
-}
-
-int
-execution_box_result_get(struct shm *shm, int box, long long id,
-    struct buf *out)
-{
-	struct runner_box *b = &shm->box[box];
-	uint32_t s = atomic_load_explicit(&b->result_seq,
-	    memory_order_acquire);
-	uint32_t len;
-
-	if ((s & 1) ||
-	    atomic_load_explicit(&b->result_id, memory_order_relaxed) != id)
-		return 0;
-	len = atomic_load_explicit(&b->result_len, memory_order_relaxed);
-	if (len > BOX_RESULT_MAX)
-		return 0;
-	buf_reset(out);
-	buf_add(out, b->result, len);
-	/* Unchanged since before the copy: the copy is whole. */
-	atomic_thread_fence(memory_order_acquire);
-	if (atomic_load_explicit(&b->result_seq, memory_order_relaxed) != s) {
-		buf_reset(out);
-		return 0;
-	}
-	return 1;
-}
-
-int
-execution_work_waiting(struct shm *shm)
-{
-	if (atomic_load(&shm->backlog) > 0)
-		return 1;
-	for (unsigned i = 0; i < SHM_HANDOFF_SLOTS; i++)
-		if (atomic_load(&shm->handoff[i]) > 0)
-			return 1;
-	return 0;
-}
-
-void
-execution_box_forget(struct shm *shm, int pid)
-{
-	int64_t theirs = box_reserved(pid);
-
-	for (int i = 0; i < SHM_RUNNER_BOXES; i++) {
-		struct runner_box *b = &shm->box[i];
-		int64_t v = theirs;
-
-		/* A worker's reservation: its INSERT never finished, or its
-		 * row, reserved for the runner, ends lost through the
-		 * heartbeat sweep. */
-		atomic_compare_exchange_strong(&b->state, &v, BOX_IDLE);
-		if (atomic_load(&b->owner) != pid)
-			continue;
-		/* A runner's box: an id it never took was inserted running
-		 * or reserved for it, so nobody else starts it, and the
-		 * sweep ends it lost too. A worker's reservation stays: its
-		 * assignment goes to the next runner that opens the box. */
-		v = atomic_load(&b->state);
-		if (v >= BOX_IDLE)
-			atomic_compare_exchange_strong(&b->state, &v, BOX_BUSY);
-		atomic_store(&b->owner, 0);
-	}
-}
-
-void
-execution_wake_one(struct shm *shm)
-{
-	for (int i = 0; i < SHM_RUNNER_BOXES; i++)
-		if (atomic_load(&shm->box[i].owner) != 0 &&
-		    atomic_load(&shm->box[i].state) == BOX_IDLE) {
-			wake_bump(&shm->box[i].bell, 1);
-			return;
-		}
-	/* Runners without a box sleep on the queue word. */
-	wake_bump(&shm->queue_gen, 1);
-}
-
-enum exec_submit_status
-execution_submit(struct db *db, const struct conf *c, struct shm *shm,
-    const struct script *s, yajl_val input, const char *trigger,
-    int queue_full, struct dbres *row, struct exec_submitted *out,
+enum execution_outcome
+execution_check_input(const struct script *s, yajl_val input,
     struct verr *e)
 {
-	long long *id = &out->id;
-	enum exec_submit_status rc = SUBMIT_INVALID;
+	enum execution_outcome rc = EXECUTION_INVALID;
 	yajl_val schema = NULL, args = NULL;
-	struct buf in_json = BUF_INIT;
 	char err[256];
-	int box = -1, runner_pid = 0;
 
-	memset(out, 0, sizeof(*out));
-	out->box = -1;
 	if (!s->enabled) {
 		verr_set(e, "", "script \"%s\" is disabled", s->name);
-		return SUBMIT_DISABLED;
+		return EXECUTION_CONFLICT;
 	}
 	if (input != NULL && !YAJL_IS_OBJECT(input)) {
 		verr_set(e, "input", "input must be a JSON object");
-		return SUBMIT_INVALID;
+		return EXECUTION_INVALID;
 	}
 	if (s->inputs_json != NULL) {
 		schema = json_parse(s->inputs_json, strlen(s->inputs_json), err,
@@ -390,8 +145,10 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 			memset(&empty, 0, sizeof(empty));
 			empty.type = yajl_t_object;
 			if (schema_validate(schema, input ? input : &empty,
-			    "input", e) == -1)
+			    "input", e) == -1) {
+				mask_message(schema, input, e);
 				goto out;
+			}
 		}
 	}
 	args = json_parse(s->args_json, strlen(s->args_json), err, sizeof(err));
@@ -402,223 +159,481 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	}
 	if (argtpl_check_input(args, input, has_output_file(s), e) == -1)
 		goto out;
-	if (input != NULL)
-		json_dump(&in_json, input);
-	else
-		buf_adds(&in_json, "{}");
+	rc = EXECUTION_OK;
+out:
+	yajl_tree_free(schema);
+	yajl_tree_free(args);
+	return rc;
+}
+
+/*
+ * The input as it is stored: its compact JSON in `shown`, with "***" for
+ * each secret property (schema.h), whose values go sealed under the
+ * node's key into `sealed` (left empty when there are none). A secret
+ * input with no key to seal it under is refused (EXECUTION_INVALID).
+ */
+static enum execution_outcome
+input_stored(const struct conf *c, const struct script *s, yajl_val input,
+    struct buf *shown, struct buf *sealed, struct verr *e)
+{
+	struct buf secret = BUF_INIT;
+	yajl_val schema = NULL;
+	int n;
+
+	if (input == NULL) {
+		buf_adds(shown, "{}");
+		return EXECUTION_OK;
+	}
+	if (s->inputs_json != NULL)
+		schema = json_parse(s->inputs_json, strlen(s->inputs_json),
+		    NULL, 0);
+	n = schema_split_secret(schema, input, shown, &secret);
+	yajl_tree_free(schema);
+	if (n > 0 && !c->has_secret_key) {
+		verr_set(e, "input", "this script's secret inputs cannot be "
+		    "accepted: this node has no secret key to seal them with "
+		    "(the file \"%s\" does not exist)", c->secret_key_file);
+		sodium_memzero(secret.data, secret.len);
+		buf_free(&secret);
+		return EXECUTION_INVALID;
+	}
+	if (n > 0)
+		secret_seal(&c->secret_key, secret.data, secret.len, sealed);
+	if (secret.data != NULL)
+		sodium_memzero(secret.data, secret.len);
+	buf_free(&secret);
+	return EXECUTION_OK;
+}
+
+/* ---- Idempotency-Key (issue 17; the SQL is store_idempotency.c) ---- */
+
+/* Inserts lost to other requests (or deadlocks) before giving up. */
+#define IDEM_TRIES 5
+
+void
+execution_submission_idempotent(struct execution_submission *sub,
+    long long token_id, const char *key, yajl_val body)
+{
+	struct idem_sub *k = &sub->idem;
+
+	if (strlen(key) > IDEM_KEY_MAX)
+		fatalx("execution_submission_idempotent: an unchecked key");
+	k->on = 1;
+	k->token_id = token_id;
+	memcpy(k->key, key, strlen(key) + 1);
+	idem_fingerprint(sub->script.id, body, k->fp);
+}
+
+int
+execution_replayed(const struct execution_submission *sub)
+{
+	return sub->idem.replayed;
+}
+
+/*
+ * Answers a keyed submission from its key's row when there is one: 1
+ * with *rc set (EXECUTION_OK: the key's execution, *id, and *queued, when not
+ * NULL, as it is now; EXECUTION_CONFLICT: the key came with another script or
+ * body, or its execution is gone; EXECUTION_DB), 0 when the key is not known
+ * (or the submission has none).
+ */
+static int
+idem_known(struct db *db, struct execution_submission *sub,
+    struct execution *queued, long long *id, struct verr *e,
+    enum execution_outcome *rc)
+{
+	struct idem_sub *k = &sub->idem;
+	unsigned char fp[IDEM_FP_BYTES];
+	long long xid;
+	char status[16];
+	int found;
+
+	if (!k->on)
+		return 0;
+	*id = 0;
+	*rc = EXECUTION_DB;
+	if (store_idem_get(db, k->token_id, k->key, IDEM_TTL_S, fp, &xid,
+	    &found) == -1)
+		return 1;
+	if (!found)
+		return 0;
+	if (memcmp(fp, k->fp, sizeof(fp)) != 0) {
+		verr_set(e, IDEM_HEADER, IDEM_HEADER " \"%s\" was used for "
+		    "execution %lld, with another script or body", k->key, xid);
+		*rc = EXECUTION_CONFLICT;
+		return 1;
+	}
+	if (queued != NULL) {
+		if (store_execution_get(db, xid, queued, &found) == -1)
+			return 1;
+	} else {
+		if (store_execution_status(db, xid, status) == -1)
+			return 1;
+		found = status[0] != '\0';
+	}
+	if (!found) {
+		verr_set(e, IDEM_HEADER, IDEM_HEADER " \"%s\" was used for "
+		    "execution %lld, which no longer exists", k->key, xid);
+		*rc = EXECUTION_CONFLICT;
+		return 1;
+	}
+	log_debug("execution %lld: answered again for its idempotency key",
+	    xid);
+	k->replayed = 1;
+	sub->id = *id = xid;
+	*rc = EXECUTION_OK;
+	return 1;
+}
+
+/* A keyed submission's execution and key commit together: this opens
+ * their transaction (nothing without a key). 0 or -1. */
+static int
+idem_begin(struct db *db, struct execution_submission *sub)
+{
+	if (!sub->idem.on)
+		return 0;
+	if (db_tx_begin_read_committed(db) == -1)
+		return -1;
+	sub->idem.in_tx = 1;
+	return 0;
+}
+
+/* Rolls back the transaction of idem_begin when it is still open (a
+ * failure between). */
+static void
+idem_abort(struct db *db, struct execution_submission *sub)
+{
+	if (!sub->idem.in_tx)
+		return;
+	db_tx_rollback(db);
+	sub->idem.in_tx = 0;
+}
+
+enum idem_step { IDEM_COMMITTED, IDEM_ANSWERED, IDEM_RETRY };
+
+/*
+ * Inserts the key's row beside execution *id (inserted in idem_begin's
+ * transaction, *queued its row when not NULL) and commits both.
+ * IDEM_COMMITTED: done, or no key. Otherwise both are rolled back: when
+ * another request holds the key (a duplicate key; on Galera, or between
+ * three requests on one server, a deadlock), its row answers
+ * (IDEM_ANSWERED, as idem_known) or, not found, the insert is to be tried
+ * again (IDEM_RETRY); any other failure is IDEM_ANSWERED with EXECUTION_DB.
+ */
+static enum idem_step
+idem_commit(struct db *db, struct execution_submission *sub,
+    struct execution *queued, long long *id, struct verr *e,
+    enum execution_outcome *rc)
+{
+	struct idem_sub *k = &sub->idem;
+	enum db_error err;
+
+	if (!k->on)
+		return IDEM_COMMITTED;
+	if (store_idem_insert(db, k->token_id, k->key, IDEM_TTL_S, k->fp,
+	    *id) == 0 && db_tx_commit(db) == 0) {
+		k->in_tx = 0;
+		return IDEM_COMMITTED;
+	}
+	err = db_error(db);
+	idem_abort(db, sub);
+	if (queued != NULL)
+		execution_free(queued);
+	*id = 0;
+	*rc = EXECUTION_DB;
+	if ((err != DB_EDUPLICATE && err != DB_EDEADLOCK) ||
+	    ++k->tries >= IDEM_TRIES)
+		return IDEM_ANSWERED;
+	if (idem_known(db, sub, queued, id, e, rc))
+		return IDEM_ANSWERED;
+	return IDEM_RETRY;
+}
+
+enum execution_outcome
+execution_submit(struct db *db, const struct conf *c, struct shm *shm,
+    struct execution_submission *sub, yajl_val input, const char *trigger,
+    struct execution *queued, long long *id, struct verr *e)
+{
+	const struct script *s = &sub->script;
+	enum execution_outcome rc;
+	struct buf in_json = BUF_INIT, in_sealed = BUF_INIT;
+	int box = -1, runner_pid = 0, queue_full = sub->queue_full;
+
+	/* A key known within its 24 h: its execution, before any check. */
+	if (idem_known(db, sub, queued, id, e, &rc))
+		return rc;
+	*id = 0;
+	if ((rc = execution_check_input(s, input, e)) != EXECUTION_OK)
+		return rc;
+	if ((rc = input_stored(c, s, input, &in_json, &in_sealed, e)) !=
+	    EXECUTION_OK)
+		goto out;
 	/* An idle local runner, reserved now, gets the execution with its
 	 * input directly, and the row names it, so no other runner or node
 	 * takes it: inserted running when the caller waits for the end (no
-	 * `row`), else queued until that runner has started it. With `row`,
-	 * the INSERT returns it: the answer shows the execution as it was
-	 * queued, before the runner can take it. */
+	 * `queued`), else queued until that runner has started it. With
+	 * `queued`, the INSERT returns it: the answer shows the execution as
+	 * it was queued, before the runner can take it. */
 	if (s->max_concurrency == 0)
-		box = execution_box_reserve(shm, &runner_pid);
+		box = dispatch_mailbox_reserve(shm, &runner_pid);
 	/* Not probed with the script (it was remembered): only a run that
 	 * would wait for a runner is held against the queue's limit. */
 	if (queue_full < 0 && box < 0 &&
-	    store_exec_queue_full(db, c->queue_max_depth, &queue_full) == -1) {
-		rc = SUBMIT_DB;
+	    store_execution_queue_full(db, c->queue_max_depth,
+	    &queue_full) == -1) {
+		rc = EXECUTION_DB;
 		goto out;
 	}
 	if (queue_full > 0) {
 		if (box >= 0)
-			execution_box_unreserve(shm, box);
+			dispatch_mailbox_unreserve(shm, box);
 		verr_set(e, "", "the queue holds %d executions, its limit",
 		    c->queue_max_depth);
-		rc = SUBMIT_OVERLOADED;
+		rc = EXECUTION_OVERLOADED;
 		goto out;
 	}
-	struct exec_reserved rsv = { c->node_name, runner_pid, row == NULL };
-	if (store_exec_enqueue(db, s->id, s->name, trigger,
-	    buf_str(&in_json), box >= 0 ? &rsv : NULL, id, row) == -1) {
+retry:
+	if (idem_begin(db, sub) == -1) {
 		if (box >= 0)
-			execution_box_unreserve(shm, box);
-		rc = SUBMIT_DB;
+			dispatch_mailbox_unreserve(shm, box);
+		rc = EXECUTION_DB;
 		goto out;
 	}
+	struct execution_reserved rsv = { c->node_name, runner_pid,
+	    queued == NULL };
+	if (store_execution_enqueue(db, s->id, s->name, trigger,
+	    buf_str(&in_json),
+	    in_sealed.len > 0 ? buf_str(&in_sealed) : NULL,
+	    box >= 0 ? &rsv : NULL, id, queued) == -1) {
+		if (box >= 0)
+			dispatch_mailbox_unreserve(shm, box);
+		rc = EXECUTION_DB;
+		goto out;
+	}
+	switch (idem_commit(db, sub, queued, id, e, &rc)) {
+	case IDEM_COMMITTED:
+		break;
+	case IDEM_RETRY:
+		goto retry;
+	case IDEM_ANSWERED:
+		if (box >= 0)
+			dispatch_mailbox_unreserve(shm, box);
+		goto out;
+	}
+	sub->id = *id;
 	/* Before any local runner can take it: a waiter cannot miss its
 	 * completion. */
-	out->done_seen = wake_read(&shm->done_gen[(unsigned long long)*id %
-	    SHM_DONE_SLOTS]);
+	sub->done_seen = dispatch_done_seen(shm, *id);
 	if (box >= 0) {
-		out->box = box;
-		execution_box_assign(shm, box, *id, row == NULL, s,
-		    buf_str(&in_json), in_json.len);
+		sub->box = box;
+		/* With secret inputs, the box carries no input (as for one
+		 * too big for it): the runner reads the row, where the
+		 * sealed values are, and never finds them in shared memory. */
+		dispatch_mailbox_assign(shm, box, *id, queued == NULL, s->id,
+		    s->updated_at, buf_str(&in_json), in_sealed.len > 0 ?
+		    MAILBOX_INPUT_MAX + 1 : in_json.len);
 	} else {
 		if (s->max_concurrency != 0 ||
-		    execution_handoff(shm, *id) == -1)
-			execution_backlog(shm);
+		    dispatch_handoff(shm, *id) == -1)
+			dispatch_backlog(shm);
 		/* One idle local runner is enough; others poll for other
 		 * nodes. */
-		execution_wake_one(shm);
+		dispatch_wake_one(shm);
 	}
-	rc = SUBMIT_OK;
+	rc = EXECUTION_OK;
 out:
-	yajl_tree_free(schema);
-	yajl_tree_free(args);
+	idem_abort(db, sub);
 	buf_free(&in_json);
+	buf_free(&in_sealed);
 	return rc;
 }
 
-int
-execution_wait(struct db *db, struct shm *shm, long long id,
-    const struct exec_submitted *sub, int timeout_ms, struct dbres *row,
-    struct buf *json, int *final)
+/*
+ * Waits until execution `id` is final or `timeout_ms` passed, woken by
+ * the runner through its completion word. *final tells whether it ended.
+ * `sub`: NULL, or the submission that queued it: then the first read of
+ * the row waits for the runner instead of coming at once, and the runner
+ * it went to may leave its final form in its mailbox: `json` (not NULL
+ * with a `sub`) then holds the answer, already rendered, and *x stays
+ * empty. Otherwise *x is its latest state (execution_free it). Once
+ * *stopping is set (NULL: never), the wait ends within stop_grace_ms.
+ * EXECUTION_OK, EXECUTION_NOT_FOUND (no such execution) or EXECUTION_DB.
+ */
+static enum execution_outcome
+wait_end(struct db *db, struct shm *shm, long long id,
+    const struct execution_submission *sub, int timeout_ms,
+    const volatile sig_atomic_t *stopping, int stop_grace_ms,
+    struct execution *x, struct buf *json, int *final)
 {
-	_Atomic uint32_t *word = &shm->done_gen[(unsigned long long)id %
-	    SHM_DONE_SLOTS];
 	double deadline = clock_mono_ms() + timeout_ms;
+	int found, stop_seen = 0;
 
 	*final = 0;
-	memset(row, 0, sizeof(*row));
+	memset(x, 0, sizeof(*x));
 	/* Just queued: it cannot be final before its word changes. */
 	if (sub != NULL && timeout_ms > 0)
-		wake_wait(word, sub->done_seen, timeout_ms > 250 ? 250 :
-		    timeout_ms);
+		dispatch_done_wait(shm, id, sub->done_seen, timeout_ms > 250 ?
+		    250 : timeout_ms);
 	for (;;) {
 		/* Read the word before the row: a finish in between changes
 		 * the word, and the wait below returns at once. */
-		uint32_t seen = wake_read(word);
+		uint32_t seen = dispatch_done_seen(shm, id);
 		if (sub != NULL && sub->box >= 0 &&
-		    execution_box_result_get(shm, sub->box, id, json)) {
+		    dispatch_mailbox_result_get(shm, sub->box, id, json)) {
 			*final = 1;
-			return 0;
+			return EXECUTION_OK;
 		}
-		if (store_exec_get(db, id, row) == -1)
-			return -1;
-		if (row->nrows == 1 &&
-		    execution_status_final(dbres_get(row, 0, EC_STATUS))) {
+		if (store_execution_get(db, id, x, &found) == -1)
+			return EXECUTION_DB;
+		if (!found)
+			return EXECUTION_NOT_FOUND;
+		if (execution_status_final(x->status)) {
 			*final = 1;
-			return 0;
+			return EXECUTION_OK;
+		}
+		/* A signal ends the futex wait below, so the flag is seen
+		 * within one read of the row. */
+		if (stopping != NULL && *stopping && !stop_seen) {
+			double by = clock_mono_ms() + stop_grace_ms;
+			stop_seen = 1;
+			if (by < deadline)
+				deadline = by;
 		}
 		double left = deadline - clock_mono_ms();
-		if (row->nrows == 0 || left <= 0)
-			return 0;
-		dbres_free(row);
-		wake_wait(word, seen, left > 250 ? 250 : (int)left + 1);
+		if (left <= 0)
+			return EXECUTION_OK;
+		execution_free(x);
+		dispatch_done_wait(shm, id, seen, left > 250 ? 250 :
+		    (int)left + 1);
 	}
 }
 
-void
-execution_notify_cancel(struct shm *shm)
+enum execution_outcome
+execution_submit_wait(struct db *db, const struct conf *c, struct shm *shm,
+    struct execution_submission *sub, yajl_val input, const char *trigger,
+    int wait_ms, const volatile sig_atomic_t *stopping,
+    struct execution_waited *w, struct verr *e)
 {
-	wake_bump(&shm->cancel_gen, -1);
+	enum execution_outcome rc;
+	int place = -1, grace_ms;
+
+	/* The place first: without one the row is inserted as an async
+	 * submission's (queued, and returned for the answer), not running
+	 * for a runner as a waited-for one is. */
+	if (wait_ms > 0 &&
+	    (place = dispatch_wait_enter(shm, conf_max_waiting(c))) < 0) {
+		wait_ms = 0;
+		w->declined = 1;
+	}
+	rc = execution_submit(db, c, shm, sub, input, trigger,
+	    wait_ms == 0 ? &w->x : NULL, &w->id, e);
+	if (rc != EXECUTION_OK)
+		goto out;
+	if (w->declined) {
+		dispatch_wait_declined(shm);
+		log_debug("execution %lld: every waiting place (%d) is taken; "
+		    "answered without waiting", w->id, conf_max_waiting(c));
+	}
+	if (wait_ms == 0) {
+		/* A replay's execution, as it is now, may have ended. */
+		w->final = execution_status_final(w->x.status);
+		goto out;
+	}
+	/* The master kills what is left shutdown_timeout_s after asking
+	 * to stop: answer a second before that. */
+	grace_ms = c->shutdown_timeout_s * 1000 - 1000;
+	/* A replay is not this worker's submission: its execution is read,
+	 * not waited for as just queued. */
+	rc = wait_end(db, shm, w->id, sub->idem.replayed ? NULL : sub,
+	    wait_ms, stopping, grace_ms > 0 ? grace_ms : 0, &w->x, &w->json,
+	    &w->final);
+out:
+	if (place >= 0)
+		dispatch_wait_leave(shm, place);
+	return rc;
 }
 
 void
-execution_notify_done(struct shm *shm, long long id)
+execution_waited_free(struct execution_waited *w)
 {
-	wake_bump(&shm->done_gen[(unsigned long long)id % SHM_DONE_SLOTS], -1);
-}
-
-static void
-key_ts(struct jw *w, const char *key, const char *db_ts)
-{
-	char ts[40];
-
-	jw_key(w, key);
-	jw_str(w, clock_db_to_rfc3339(db_ts, ts, sizeof(ts)));
-}
-
-static void
-key_int(struct jw *w, const char *key, const char *v)
-{
-	jw_key(w, key);
-	if (v == NULL)
-		jw_null(w);
-	else
-		jw_int(w, strtoll(v, NULL, 10));
-}
-
-/* A captured file: text when it is UTF-8, else {"base64": "..."}. */
-static void
-write_output_file(struct jw *w, const char *data, size_t len)
-{
-	size_t n;
-	char *b64;
-
-	if (data == NULL) {
-		jw_null(w);
+	if (w == NULL)
 		return;
-	}
-	if (utf8_valid(data, len)) {
-		jw_strn(w, data, len);
-		return;
-	}
-	n = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-	if ((b64 = malloc(n)) == NULL)
-		fatal("malloc");
-	sodium_bin2base64(b64, n, (const unsigned char *)data, len,
-	    sodium_base64_VARIANT_ORIGINAL);
-	jw_obj(w);
-	jw_key(w, "base64");
-	jw_str(w, b64);
-	jw_obj_end(w);
-	free(b64);
+	execution_free(&w->x);
+	buf_free(&w->json);
 }
 
-void
-execution_write_json(struct jw *w, const struct dbres *res, size_t i, int full)
+enum execution_outcome
+execution_get(struct db *db, long long id, struct execution *x)
 {
-#define COL(c) dbres_get(res, i, (c))
-	const char *v;
+	int found;
 
-	jw_obj(w);
-	key_int(w, "id", COL(EC_ID));
-	key_int(w, "script_id", COL(EC_SCRIPT_ID));
-	jw_key(w, "script_name");
-	jw_str(w, COL(EC_SCRIPT_NAME));
-	jw_key(w, "script_version");
-	jw_str(w, COL(EC_SCRIPT_VERSION));
-	jw_key(w, "trigger");
-	jw_str(w, COL(EC_TRIGGER));
-	jw_key(w, "status");
-	jw_str(w, COL(EC_STATUS));
-	if (full) {
-		jw_key(w, "input");
-		v = COL(EC_INPUT);
-		jw_raw_json(w, v, v ? strlen(v) : 0);
+	if (store_execution_get(db, id, x, &found) == -1)
+		return EXECUTION_DB;
+	return found ? EXECUTION_OK : EXECUTION_NOT_FOUND;
+}
+
+enum execution_outcome
+execution_output(struct db *db, long long id, int which_stderr, char **data,
+    size_t *len)
+{
+	int found;
+
+	if (store_execution_stream(db, id, which_stderr, data, len,
+	    &found) == -1)
+		return EXECUTION_DB;
+	return found ? EXECUTION_OK : EXECUTION_NOT_FOUND;
+}
+
+enum execution_outcome
+execution_list(struct db *db, const struct execution_filter *f,
+    void (*fn)(void *arg, const struct execution *x), void *arg)
+{
+	return store_execution_list(db, f, fn,
+	    arg) == -1 ? EXECUTION_DB : EXECUTION_OK;
+}
+
+/*
+ * The cancel and its audit record commit together. Read committed: the
+ * UPDATEs lock the one row they change, not the rows they only look at
+ * (a runner recording progress is never held up by a miss). A lost race
+ * with a runner writing the same row (Galera tells it at COMMIT, InnoDB
+ * may too) is a deadlock: the whole transaction is tried again.
+ */
+enum execution_outcome
+execution_cancel(struct db *db, const struct conf *c, struct shm *shm,
+    long long id, const char *actor, struct execution *x)
+{
+	int outcome, final, tries = 0;
+
+	memset(x, 0, sizeof(*x));
+retry:
+	if (db_tx_begin_read_committed(db) == -1)
+		return EXECUTION_DB;
+	if (store_execution_cancel(db, id, &outcome) == -1)
+		goto fail;
+	if (outcome <= 0) {
+		db_tx_rollback(db);
+		return outcome == 0 ? EXECUTION_CONFLICT : EXECUTION_NOT_FOUND;
 	}
-	key_int(w, "exit_code", COL(EC_EXIT_CODE));
-	key_int(w, "signal", COL(EC_SIGNAL));
-	if (full) {
-		jw_key(w, "stdout");
-		v = COL(EC_STDOUT);
-		jw_strn(w, v ? v : "", v ? dbres_len(res, i, EC_STDOUT) : 0);
-		jw_key(w, "stderr");
-		v = COL(EC_STDERR);
-		jw_strn(w, v ? v : "", v ? dbres_len(res, i, EC_STDERR) : 0);
-	}
-	jw_key(w, "stdout_truncated");
-	jw_bool(w, COL(EC_STDOUT_TRUNC) && strcmp(COL(EC_STDOUT_TRUNC), "1") == 0);
-	jw_key(w, "stderr_truncated");
-	jw_bool(w, COL(EC_STDERR_TRUNC) && strcmp(COL(EC_STDERR_TRUNC), "1") == 0);
-	jw_key(w, "output");
-	v = COL(EC_OUTPUT);
-	if (v == NULL)
-		jw_null(w);
+	if (store_audit(db, actor, "execution.cancel", "execution", id,
+	    NULL) == -1)
+		goto fail;
+	if (db_tx_commit(db) == -1)
+		goto again;
+	/* Ended at once (it was queued): its waiters learn of it. Running:
+	 * this node's runners look at their cancel flags now. */
+	if (outcome == 1)
+		dispatch_notify_done(shm, id);
 	else
-		jw_raw_json(w, v, strlen(v));
-	jw_key(w, "output_file");
-	write_output_file(w, COL(EC_OUTPUT_FILE),
-	    COL(EC_OUTPUT_FILE) ? dbres_len(res, i, EC_OUTPUT_FILE) : 0);
-	jw_key(w, "error");
-	jw_str(w, COL(EC_ERROR));
-	key_ts(w, "queued_at", COL(EC_QUEUED_AT));
-	key_ts(w, "started_at", COL(EC_STARTED_AT));
-	key_ts(w, "finished_at", COL(EC_FINISHED_AT));
-	jw_key(w, "duration_ms");
-	v = COL(EC_DURATION_MS);
-	if (v == NULL)
-		jw_null(w);
-	else
-		jw_double(w, strtod(v, NULL));
-	key_int(w, "cpu_user_ms", COL(EC_CPU_USER_MS));
-	key_int(w, "cpu_system_ms", COL(EC_CPU_SYSTEM_MS));
-	key_int(w, "max_rss_kb", COL(EC_MAX_RSS_KB));
-	jw_key(w, "node");
-	jw_str(w, COL(EC_NODE));
-	jw_obj_end(w);
-#undef COL
+		dispatch_notify_cancel(shm);
+	/* A running one ends within a tick or two on this node; wait a
+	 * little so the answer usually shows "canceled" already. */
+	return wait_end(db, shm, id, NULL, outcome == 2 ?
+	    (int)(c->kill_grace_s * 1000) + 2000 : 0, NULL, 0, x, NULL, &final);
+fail:
+	db_tx_rollback(db);
+again:
+	if (db_error(db) == DB_EDEADLOCK && ++tries < 5)
+		goto retry;
+	return EXECUTION_DB;
 }

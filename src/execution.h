@@ -1,186 +1,255 @@
 /*
- * execution.h - the rules of executions, shared by the API handlers and
- * the CLI: submitting (validation before anything is queued), waiting
- * for the end, cancelling, and the JSON form of an execution.
+ * execution.h - an execution's whole life for the API: the record of one
+ * execution and its JSON form (the model, execution_model.c), and the
+ * rules (the service, execution.c): submitting (the script read and the
+ * queue's depth checked, the input validated before anything is queued,
+ * the execution handed to a runner), waiting for the end (within the
+ * node's waiting places), reading, listing, and cancelling with its
+ * audit record.
+ *
+ * Callers parse, call, render: the SQL is behind store_executions.c, the
+ * shared-memory paths to the runners behind dispatch.h. Every function
+ * that fails for the database returns EXECUTION_DB with the reason in
+ * db_error()/db_errmsg().
  */
 #ifndef SCRIPTORCH_EXECUTION_H
 #define SCRIPTORCH_EXECUTION_H
 
+#include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <yajl/yajl_tree.h>
 
+#include "buf.h"
+#include "dispatch.h"
 #include "verr.h"
 
-struct buf;
 struct conf;
 struct db;
 struct dbres;
 struct jw;
 struct script;
+struct script_memo;
 struct shm;
 
-enum exec_submit_status {
-	SUBMIT_OK = 0,
-	SUBMIT_INVALID,     /* 422, e says why */
-	SUBMIT_DISABLED,    /* 409 */
-	SUBMIT_OVERLOADED,  /* 429 */
-	SUBMIT_DB,          /* database failure */
-};
+/* ---- the model ---- */
 
-/* What execution_submit() tells of the execution it queued. */
-struct exec_submitted {
+/*
+ * One execution as the store returns it. The record owns its strings
+ * (execution_free releases them); NULL is SQL NULL. Times are RFC 3339,
+ * "" when not set. A listed record (execution_list) has no input,
+ * stdout or stderr.
+ */
+struct execution {
 	long long id;
-	uint32_t done_seen;     /* its completion word before any runner ran */
-	int box;                /* the box of the runner it went to, or -1 */
-};
-
-/*
- * Validates `input` (NULL = {}) against the script (enabled, inputs
- * schema, args placeholders) and queues an execution with `trigger`
- * unless the queue is full (`queue_full`, as read with the script by
- * registry_load_for_submit: then SUBMIT_OVERLOADED; -1, not read: probed
- * here unless an idle runner takes the execution at once), then
- * hands it to or wakes a local runner. When `row` is not NULL it is
- * filled (store_exec_get's columns) by the INSERT itself, so it shows
- * the execution queued; the caller frees it after SUBMIT_OK. On
- * SUBMIT_OK *out says what was queued.
- */
-enum exec_submit_status execution_submit(struct db *db,
-    const struct conf *c, struct shm *shm, const struct script *s,
-    yajl_val input, const char *trigger, int queue_full, struct dbres *row,
-    struct exec_submitted *out, struct verr *e);
-
-/*
- * Waits until execution `id` is final or `timeout_ms` passed, woken by the
- * runner through the shared region (and polling the database every 250 ms
- * for runners of other nodes). *final tells whether it ended. 0 or -1 (db).
- * `sub`: NULL, or what execution_submit() told of it: then the first read
- * of the row waits for the runner instead of coming at once, and the
- * runner it went to may leave its final row in its box: `json` then holds
- * the answer and `row` is empty. Otherwise `row` (store_exec_get's
- * columns) holds its latest state.
- */
-int execution_wait(struct db *db, struct shm *shm, long long id,
-    const struct exec_submitted *sub, int timeout_ms, struct dbres *row,
-    struct buf *json, int *final);
-
-/*
- * The direct hand-off of a just-queued execution to a local runner, so
- * that it need not search the queue: the runner reads that one row (with
- * its script) and claims it by id just before starting it. Runners take
- * hand-offs smallest id first, i.e. in queue order. A hand-off may be
- * lost (a runner dies holding it): the row is queued all the same, and
- * the queue scan finds it. Scripts with max_concurrency are never handed
- * off.
- */
-/* Puts `id` in a free hand-off slot: 0. Else (all taken) -1: a runner
- * must find it by scanning the queue. */
-int execution_handoff(struct shm *shm, long long id);
-/* Takes a handed-off id, or returns 0 when none is waiting. */
-long long execution_take_handoff(struct shm *shm);
-/* The ids waiting in hand-off slots now (at most SHM_HANDOFF_SLOTS):
- * a queue scan passes over them. Returns how many. */
-size_t execution_handoff_list(struct shm *shm, long long *ids);
-/* Whether this runner should scan the queue now: a backlog is counted
- * (execution_backlog; this takes one), or no runner of this node has
- * polled for other nodes' work within poll_ms. */
-int execution_scan_due(struct shm *shm, int poll_ms);
-/* Counts queued work that no hand-off covers: one scan more. */
-void execution_backlog(struct shm *shm);
-/* A scan found nothing it may start: forget the rest of the backlog
- * (what frees a limit counts again). */
-void execution_backlog_none(struct shm *shm);
-
-/*
- * Direct assignment, ahead of the hand-off slots. Each runner owns a
- * mailbox (struct runner_box); when it has nothing to do it marks the
- * box idle and sleeps on the box's bell. An API worker reserves an idle
- * runner (one compare-and-swap on the box's state, so no two workers get
- * the same runner), inserts the execution, and puts the id, the input
- * and the script's identity in the box: the runner starts it without
- * reading the row, and with a script it has cached, without any read.
- * When the caller waits for the end, the row is inserted already
- * running for that runner and nobody else can take it, so there is no
- * claim either; otherwise it is inserted queued (the 202 shows it so)
- * and the runner claims it as it claims a hand-off. The master frees a
- * dead worker's reservations and a dead runner's box
- * (execution_box_forget); a row inserted running for a runner that died
- * before it started the child ends `lost`, like any run of a dead
- * runner. Scripts with max_concurrency are never assigned.
- */
-#define BOX_BUSY 0
-#define BOX_IDLE (-1)
-
-/* What a runner finds in its box. */
-struct box_job {
-	long long id;
-	int running;                /* inserted running for us: no claim */
 	long long script_id;
-	char script_updated_at[32];
-	double queued_ms;           /* clock_mono_ms() of the INSERT */
-	char *input_json;           /* owned; NULL: too big, read the row */
+	char *script_name;
+	char *script_version;       /* NULL until a runner read the file */
+	char *trigger;              /* api | test | ui */
+	char status[16];
+	char *input;                /* JSON text */
+	int has_exit_code; long long exit_code;
+	int has_signal; long long signo;
+	char *stdout_data; size_t stdout_len;
+	char *stderr_data; size_t stderr_len;
+	int stdout_truncated, stderr_truncated;
+	char *output;               /* JSON text */
+	char *output_file; size_t output_file_len;   /* any bytes */
+	char *error;
+	char queued_at[32], started_at[32], finished_at[32];
+	int has_duration; double duration_ms;
+	int has_cpu_user; long long cpu_user_ms;
+	int has_cpu_system; long long cpu_system_ms;
+	int has_max_rss; long long max_rss_kb;
+	char *node;
+	char *limit;                /* the limit that stopped it, or NULL */
 };
 
-/* API worker: reserves an idle runner for the execution about to be
- * inserted. Returns its box (and *runner_pid), or -1 when none is idle. */
-int execution_box_reserve(struct shm *shm, int *runner_pid);
-/* The INSERT failed: the runner is idle again. */
-void execution_box_unreserve(struct shm *shm, int box);
-/* Hands execution `id` (of script s, with its compact input) to the
- * reserved runner and rings it. */
-void execution_box_assign(struct shm *shm, int box, long long id,
-    int running, const struct script *s, const char *input_json,
-    size_t input_len);
-
-/* Runner: takes a free box for this process; -1 when all are in use
- * (the runner then works from hand-offs and scans only). */
-int execution_box_open(struct shm *shm);
-/* Leaves the box; its state must be BOX_BUSY (execution_box_busy). */
-void execution_box_close(struct shm *shm, int box);
-/* Takes the execution assigned to the box: 1 (j filled, the box busy
- * again), or 0. */
-int execution_box_take(struct shm *shm, int box, struct box_job *j);
-/* 1 while an API worker holds a reservation of the box. */
-int execution_box_reserved(struct shm *shm, int box);
-/* Marks the box busy before the runner takes other work: 0, or -1 when
- * an API worker reserved or assigned it meanwhile (serve that first). */
-int execution_box_busy(struct shm *shm, int box);
-/* Marks the box idle; returns its bell's value to sleep on. */
-uint32_t execution_box_idle(struct shm *shm, int box);
-/* Runner: leaves the final row of execution `id`, rendered as the API
- * answers it, for the caller waiting for it (before telling it with
- * execution_notify_done). Does nothing when it is over BOX_RESULT_MAX:
- * the caller reads the row. */
-void execution_box_result_put(struct shm *shm, int box, long long id,
-    const char *json, size_t len);
-/* API worker: copies the final row of execution `id` left in `box` into
- * `out`: 1, or 0 when it is not there (read the row instead). */
-int execution_box_result_get(struct shm *shm, int box, long long id,
-    struct buf *out);
-/* Whether hand-off slots or a backlog hold work (checked after going
- * idle, so that nothing queued meanwhile waits for the poll). */
-int execution_work_waiting(struct shm *shm);
-
-/* Master: a worker or runner `pid` is gone: drop its reservations and
- * free its box (an execution left in it ends lost by the heartbeat
- * sweep, like any run of a dead runner). */
-void execution_box_forget(struct shm *shm, int pid);
-
-/* Wakes one idle local runner to look for work (hand-off slots, the
- * backlog). */
-void execution_wake_one(struct shm *shm);
-
+/* Releases what the record owns and empties it; NULL or an empty
+ * (zeroed) record is fine. */
+void execution_free(struct execution *x);
+/* Writes the execution as the API answers it; `full` adds input, stdout
+ * and stderr (lists leave them out). */
+void execution_render(struct jw *w, const struct execution *x, int full);
 /* 1 for succeeded, failed, timed_out, canceled, error, lost. */
 int execution_status_final(const char *status);
+/* 1 for any status an execution can have. */
+int execution_status_known(const char *status);
+/* 1 for a trigger an execution can have: api, test, ui (the admin UI's,
+ * in the contract). */
+int execution_trigger_known(const char *trigger);
 
-/* Writes one execution from row `i` of a store_exec_get/list result;
- * `full` adds input, stdout and stderr. */
+/* ---- the service ---- */
+
+enum execution_outcome {
+	EXECUTION_OK = 0,
+	EXECUTION_NOT_FOUND,     /* 404 */
+	EXECUTION_INVALID,       /* 422: e says which field and why */
+	EXECUTION_CONFLICT,
+	         /* 409: a disabled script; an ended execution */
+	EXECUTION_OVERLOADED,    /* 429: the queue is at queue_max_depth */
+	EXECUTION_DB,            /* database failure */
+};
+
+/*
+ * A submission under way: the script it is for, with what the service
+ * learnt of the queue in the same read. Opened by execution_prepare(),
+ * used by one execution_submit_wait() (or execution_submit()),
+ * released by execution_submission_free() (NULL is fine).
+ */
+struct execution_submission;
+
+/*
+ * Reads the script by id (name NULL) or by name (from the worker's
+ * memory `memo` while fresh, else from the database, where the same
+ * statement tells whether the queue is full). EXECUTION_OK (*out set),
+ * EXECUTION_NOT_FOUND or EXECUTION_DB. Nothing is queued yet.
+ */
+enum execution_outcome execution_prepare(struct db *db, const struct conf *c,
+    struct shm *shm, struct script_memo *memo, long long id,
+    const char *name, struct execution_submission **out);
+void execution_submission_free(struct execution_submission *sub);
+
+/*
+ * Makes the prepared submission idempotent (issue 17): `key` (1..255
+ * printable ASCII characters, idem_key_check(); copied), sent by token
+ * `token_id`, with the request's `body` (NULL: an empty body), whose
+ * fingerprint is taken now (idem_fingerprint: the script's id and the
+ * body). execution_submit() then:
+ * - when the token used the key within 24 h with the same fingerprint,
+ *   creates nothing and answers that execution (EXECUTION_OK, *id, *queued as
+ *   it is now; execution_replayed() is 1), before any other check;
+ * - with another fingerprint: EXECUTION_CONFLICT (e names the key);
+ * - else inserts the key's row in the execution's transaction, so that
+ *   neither is committed without the other; a request that loses the
+ *   key to a concurrent one rolls its execution back and answers the
+ *   winner's as above.
+ */
+void execution_submission_idempotent(struct execution_submission *sub,
+    long long token_id, const char *key, yajl_val body);
+/* 1 when execution_submit() answered the execution of the submission's
+ * key instead of creating one. */
+int execution_replayed(const struct execution_submission *sub);
+
+/*
+ * The checks of a submission that need nothing but the script: enabled
+ * (else EXECUTION_CONFLICT), `input` (NULL = {}) an object that satisfies the
+ * script's inputs schema and its args placeholders (else EXECUTION_INVALID).
+ * e says why.
+ */
+enum execution_outcome execution_check_input(const struct script *s,
+    yajl_val input, struct verr *e);
+
+/*
+ * Checks the input (execution_check_input) and queues an execution of
+ * the prepared script with `trigger`, unless the queue is full
+ * (EXECUTION_OVERLOADED; a full queue turns away only a run that would wait
+ * for a runner). An idle runner of this node, reserved before the
+ * INSERT, gets it directly (dispatch.h); else it is handed off or
+ * counted for a scan, and a runner is woken.
+ * `queued` NULL: the caller waits for the end (execution_submit_wait
+ * does), and a reserved runner's row is inserted running. Otherwise the
+ * INSERT returns the row into *queued, as it was queued (release it
+ * with execution_free after EXECUTION_OK). *id gets the execution's id.
+ */
+enum execution_outcome execution_submit(struct db *db, const struct conf *c,
+    struct shm *shm, struct execution_submission *sub, yajl_val input,
+    const char *trigger, struct execution *queued, long long *id,
+    struct verr *e);
+
+/*
+ * What a submission that may wait for the end got
+ * (execution_submit_wait): the execution's id, and either its final form
+ * as the runner left it (json, already rendered as the API answers it)
+ * or its latest state (x). Zero it before the call (EXECUTION_WAITED_INIT);
+ * execution_waited_free() releases it whatever the call returned.
+ */
+struct execution_waited {
+	long long id;
+	struct execution x;     /* its state, unless json holds the answer */
+	struct buf json;        /* the final form, or empty */
+	int final;              /* it ended within the wait */
+	int declined;           /* no waiting place: not waited for */
+};
+#define EXECUTION_WAITED_INIT { 0, { 0 }, BUF_INIT, 0, 0 }
+void execution_waited_free(struct execution_waited *w);
+
+/*
+ * Submits as execution_submit() does, then, with wait_ms > 0, waits up
+ * to wait_ms for the end, woken by the runner through the shared region
+ * (and reading the row every 250 ms for runners of other nodes).
+ *
+ * A waiting API worker answers nothing else meanwhile, so the wait holds
+ * one of the node's waiting places (conf_max_waiting(), dispatch.h). When
+ * every place is taken it does not wait: the execution is queued as an
+ * async submission is, w->x is it as queued, and w->declined is set (and
+ * counted for the metrics). The caller answers 202 then, as for any wait
+ * that ended before the execution.
+ *
+ * `stopping` (NULL: never) is the worker's stop flag: once set, the wait
+ * goes on only while the master's shutdown_timeout_s leaves time to
+ * answer (one second before it), so that the client gets the execution
+ * (202) rather than a closed connection, and a worker of a retired
+ * generation gives its place back soon.
+ *
+ * wait_ms 0: an async submission (w->x as queued). EXECUTION_OK with w
+ * filled (w->final: it ended), the refusals of execution_submit(), or
+ * EXECUTION_NOT_FOUND when the row vanished while waited for.
+ *
+ * A replay (execution_replayed()) is waited for in the same way: up to
+ * wait_ms for its end, within a waiting place; without one, w->x is it
+ * as it is now, and w->final tells whether it ended.
+ */
+enum execution_outcome execution_submit_wait(struct db *db,
+    const struct conf *c,
+    struct shm *shm, struct execution_submission *sub, yajl_val input,
+    const char *trigger, int wait_ms, const volatile sig_atomic_t *stopping,
+    struct execution_waited *w, struct verr *e);
+
+/* One execution with everything: EXECUTION_OK (*x filled: execution_free it),
+ * EXECUTION_NOT_FOUND or EXECUTION_DB. */
+enum execution_outcome execution_get(struct db *db, long long id,
+    struct execution *x);
+
+/* Its raw stdout (or stderr): EXECUTION_OK with *data (owned: free(); NULL
+ * when empty) and *len, EXECUTION_NOT_FOUND or EXECUTION_DB. */
+enum execution_outcome execution_output(struct db *db, long long id,
+    int which_stderr, char **data, size_t *len);
+
+/* What a list holds. */
+struct execution_filter {
+	long long script_id;       /* 0: any */
+	const char *status;        /* NULL: any */
+	const char *trigger;       /* NULL: any */
+	const char *since;         /* DB-form timestamp, NULL: any */
+	long long before_id;       /* cursor: ids below this; 0: from newest */
+	int limit;
+};
+/* Calls fn for each execution that matches, newest first, without
+ * input, stdout and stderr; the record is freed after the call.
+ * EXECUTION_OK or EXECUTION_DB. */
+enum execution_outcome execution_list(struct db *db,
+    const struct execution_filter *f,
+    void (*fn)(void *arg, const struct execution *x), void *arg);
+
+/*
+ * Cancels execution `id` for `actor` (recorded in the audit log, in the
+ * same transaction: no cancel without its record): a queued one ends
+ * canceled at once, a running one (or one reserved for a runner) is
+ * flagged, and its runner stops it; the call then waits a little
+ * (kill_grace_s and 2 s) for it to end, so that the answer usually shows
+ * it canceled. EXECUTION_OK with *x as it is then (execution_free it),
+ * EXECUTION_NOT_FOUND, EXECUTION_CONFLICT (it had ended) or EXECUTION_DB.
+ */
+enum execution_outcome execution_cancel(struct db *db, const struct conf *c,
+    struct shm *shm, long long id, const char *actor, struct execution *x);
+
+/*
+ * Renders row `i` of a result with store_execution_get's columns (what
+ * store_execution_finish and store_execution_last_per_script return)
+ * through execution_render: the runner's final row and a list's last run.
+ */
 void execution_write_json(struct jw *w, const struct dbres *res, size_t i,
     int full);
-
-/* Tells local runners that execution `id` should be cancelled, and
- * waiters that something changed. */
-void execution_notify_cancel(struct shm *shm);
-void execution_notify_done(struct shm *shm, long long id);
 
 #endif

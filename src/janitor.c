@@ -4,12 +4,14 @@
  *
  * Every heartbeat interval: executions whose runner stopped sending
  * heartbeats are marked lost (any node's janitor may do it; the update is
- * conditional, so two janitors cannot both claim one). Every minute: a
+ * conditional, so two janitors cannot both claim one), except within a
+ * heartbeat timeout after this janitor found the database unreachable. Every minute: a
  * batch of at most 500 executions past the retention period is deleted,
  * repeated while batches come back full, so no long lock is ever held;
  * the venvs of this node beyond the cache bounds are evicted (venv.c);
  * and, every heartbeat timeout, work dirs that runners which died left
- * behind are removed.
+ * behind are removed. Every heartbeat interval, Idempotency-Keys older
+ * than 24 h are forgotten, in batches of 500 as retention deletes.
  */
 #include "config.h"
 
@@ -23,6 +25,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "db.h"
+#include "idempotency.h"
 #include "log.h"
 #include "metrics.h"
 #include "sandbox.h"
@@ -46,7 +49,7 @@ sweep_lost(const struct conf *c, struct db *db, struct shm *shm)
 	int n = 0;
 
 	/* Those marked before a failure count all the same. */
-	if (store_exec_mark_lost(db, c->heartbeat_timeout_s, &n) == -1 &&
+	if (store_execution_mark_lost(db, c->heartbeat_timeout_s, &n) == -1 &&
 	    db_error(db) != DB_EUNAVAIL)
 		log_warnx("lost sweep: %s", db_errmsg(db));
 	for (int i = 0; i < n; i++)
@@ -110,7 +113,7 @@ workdir_sweep(const struct conf *c, struct db *db)
 
 		if (id <= 0 || *end != '-' || strlen(end) != 7)
 			continue;
-		if (store_exec_status(db, id, status) == -1) {
+		if (store_execution_status(db, id, status) == -1) {
 			if (db_error(db) != DB_EUNAVAIL)
 				log_warnx("work dir sweep: %s", db_errmsg(db));
 			break;
@@ -141,7 +144,7 @@ retention(const struct conf *c, struct db *db)
 	if (c->retention_days == 0)
 		return;
 	do {
-		if (store_exec_delete_old(db, c->retention_days, 500,
+		if (store_execution_delete_old(db, c->retention_days, 500,
 		    &deleted) == -1) {
 			if (db_error(db) != DB_EUNAVAIL)
 				log_warnx("retention: %s", db_errmsg(db));
@@ -157,12 +160,39 @@ retention(const struct conf *c, struct db *db)
 		    total, c->retention_days);
 }
 
+/*
+ * Idempotency-Keys past their 24 h, which execution.c no longer answers
+ * from. Every tick rather than once a minute with retention: the DELETE
+ * walks the created_at index from its start, so a tick with nothing to
+ * forget costs one index probe, and the table holds a day of keys and
+ * not more.
+ */
+static void
+forget_keys(struct db *db)
+{
+	long long deleted, total = 0;
+
+	do {
+		if (store_idem_forget_old(db, IDEM_TTL_S, 500, &deleted) == -1) {
+			if (db_error(db) != DB_EUNAVAIL)
+				log_warnx("idempotency keys: %s", db_errmsg(db));
+			return;
+		}
+		total += deleted;
+		if (deleted == 500)
+			usleep(50 * 1000);
+	} while (deleted == 500 && !stopping);
+	if (total > 0)
+		log_info("idempotency keys: forgot %lld key%s older than 24 h",
+		    total, total == 1 ? "" : "s");
+}
+
 void
 janitor_main(const struct conf *c, struct shm *shm)
 {
 	struct sigaction sa;
 	struct db *db = db_new(c);
-	double last_retention = 0, last_workdirs = 0;
+	double last_retention = 0, last_workdirs = 0, last_outage = -1e18;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
@@ -173,9 +203,20 @@ janitor_main(const struct conf *c, struct shm *shm)
 	sigaction(SIGHUP, &sa, NULL);
 
 	while (!stopping) {
-		if (db_begin(db) == 0) {
-			sweep_lost(c, db, shm);
+		if (db_begin(db) == -1) {
+			last_outage = clock_mono_ms();
+		} else {
+			/* While the database was away no runner could send a
+			 * heartbeat: give them a whole timeout after it comes
+			 * back to record their results before any run is
+			 * taken for lost (a finished run was marked lost by the
+			 * first sweep after an outage longer than the
+			 * timeout, racing its runner's retry). */
+			if (clock_mono_ms() - last_outage >
+			    c->heartbeat_timeout_s * 1000.0)
+				sweep_lost(c, db, shm);
 			venv_interrupted(c, db);
+			forget_keys(db);
 			double now = clock_mono_ms();
 			/* A dir can be left behind only by a run marked lost,
 			 * which takes heartbeat_timeout_s: look as often. */

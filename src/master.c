@@ -29,6 +29,7 @@
 #include "log.h"
 #include "master.h"
 #include "runner.h"
+#include "sandbox.h"
 #include "shm.h"
 #include "worker.h"
 
@@ -205,7 +206,7 @@ reap(struct master *m)
 		struct child c = m->kids[i];
 		m->kids[i] = m->kids[--m->nkids];
 		/* Its runner mailbox, or the reservations it held. */
-		execution_box_forget(m->shm, (int)pid);
+		dispatch_mailbox_forget(m->shm, (int)pid);
 		if (c.retiring) {
 			log_debug("%s pid %ld retired", kind_names[c.kind],
 			    (long)pid);
@@ -325,6 +326,9 @@ master_run(const char *conf_path, struct conf *c)
 	 * janitor still finds their executions, and we reap them. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("PR_SET_CHILD_SUBREAPER");
+	/* Before any child: the delegated cgroup controllers for the runs'
+	 * limits (a pure cgroup v2 host under systemd). */
+	sandbox_host_prepare(c->cgroup_root);
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dispatch.h"
 #include "metrics.h"
 #include "router.h"
 
@@ -150,6 +151,17 @@ metrics_render(struct shm *shm, const struct metrics_gauges *g,
 		render_hist(out, "scriptorch_api_request_duration_seconds",
 		    labels, &shm->api_latency[r]);
 	}
+
+	buf_printf(out, "# HELP scriptorch_api_waiting_workers API workers "
+	    "of this node waiting for an execution's end (?wait=, /test).\n"
+	    "# TYPE scriptorch_api_waiting_workers gauge\n"
+	    "scriptorch_api_waiting_workers %d\n", dispatch_waiting(shm));
+	buf_printf(out, "# HELP scriptorch_api_waits_declined_total Waits "
+	    "answered 202 at once because max_waiting_workers workers were "
+	    "waiting already.\n"
+	    "# TYPE scriptorch_api_waits_declined_total counter\n"
+	    "scriptorch_api_waits_declined_total %llu\n",
+	    (unsigned long long)atomic_load(&shm->waits_declined));
 
 	buf_adds(out, "# HELP scriptorch_executions_total Executions that "
 	    "reached a final status on this node, by status.\n"

@@ -1,49 +1,34 @@
 /*
- * registry.h - the script registry service: the rules of what a script
- * may be, shared by the HTTP API (api_scripts.c) and the admin CLI
- * (cli.c), so both validate with one implementation.
+ * registry.h - the script registry service: reading scripts (with their
+ * version brought up to date from the file), the memories of scripts read
+ * lately, and the writes that change a script. Shared by the HTTP API
+ * (api_scripts.c), the admin CLI (cli.c), execution submission and the
+ * runner, so every rule exists once. Its parts: the model (script.h), the
+ * field rules (scriptfields.h), the file checks (scriptfile.h) and the
+ * version (versions.h); only this service reaches the store.
+ *
+ * Ownership: a struct script filled by a registry call is the caller's,
+ * released with script_free() whatever the status (always safe: a call
+ * that fails leaves it empty or whole). A script passed to a callback is
+ * borrowed for the call. Strings and JSON trees passed in are borrowed.
+ * `magic` is a libmagic cookie (magic_t) or NULL, borrowed.
  */
 #ifndef SCRIPTORCH_REGISTRY_H
 #define SCRIPTORCH_REGISTRY_H
 
+#include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
-#include <time.h>
 
 #include <yajl/yajl_tree.h>
 
+#include "script.h"
+#include "versions.h"
 #include "verr.h"
 
 struct conf;
 struct db;
+struct dbres;
 struct shm;
-struct jw;
-
-/* A script as stored. Every pointer member is owned by the struct and
- * released by script_free(); JSON members hold compact JSON text. */
-struct script {
-	long long id;
-	char name[65];
-	char type[8];             /* shell | python | binary */
-	char *path;
-	char *description;
-	int enabled;
-	char version[80];         /* "sha256:<64 hex>" */
-	char *requirements;       /* NULL unless python */
-	char *args_json;          /* JSON array of strings */
-	char input_mode[8];       /* env | stdin | both */
-	char *inputs_json;        /* JSON schema object, or NULL */
-	char *outputs_json;       /* JSON object */
-	char *env_json;           /* JSON object of strings */
-	int timeout_s;
-	int max_concurrency;      /* 0 = no limit (null in JSON) */
-	char created_at[32];
-	char updated_at[32];
-};
-
-void script_free(struct script *s);
-/* A deep copy of src into dst (dst's own allocations; script_free it). */
-void script_dup(const struct script *src, struct script *dst);
 
 /* The outcome of a registry call that can fail for several reasons. */
 enum reg_status {
@@ -79,9 +64,10 @@ enum reg_status registry_load(struct db *db, long long id, const char *name,
  * zeroed to start, registry_memo_free at the end). API workers use it
  * for submissions: an entry holds for SCRIPT_MEMO_MS, and not at all once
  * any process of this node changed a script (shm->script_gen, bumped by
- * registry_changed), so a change through this node's API counts at once
- * and one made elsewhere (another node, the CLI) within SCRIPT_MEMO_MS.
- * Runners look entries up by revision (updated_at) instead.
+ * every write of this registry given the shm), so a change through this
+ * node's API counts at once and one made elsewhere (another node, the
+ * CLI) within SCRIPT_MEMO_MS. Runners look entries up by revision
+ * (updated_at) instead.
  */
 #define SCRIPT_MEMO_SLOTS 16
 #define SCRIPT_MEMO_MS 1000
@@ -102,7 +88,8 @@ int registry_memo_get_rev(struct script_memo *m, long long id,
 /* Remembers a copy of s, read now under generation `gen`. */
 void registry_memo_put(struct script_memo *m, const struct script *s,
     uint32_t gen);
-/* Tells every process of this node that scripts changed. */
+/* Tells every process of this node that scripts changed (the writes below
+ * do it themselves). */
 void registry_changed(struct shm *shm);
 
 /* For a submission: the script by id (name NULL) or name, from `memo`
@@ -113,32 +100,6 @@ void registry_changed(struct shm *shm);
 enum reg_status registry_load_for_submit(struct db *db,
     struct script_memo *memo, uint32_t gen, long long id, const char *name,
     int max_queued, struct script *s, int *queue_full);
-
-/*
- * A runner's memory of the script files it hashed: the file's identity,
- * size and change times when it was read, with the script's revision
- * (its args and requirements are hashed too) and the version they gave.
- * A file that shows the same stamp has the same content, so its version
- * is known without reading it again (a big binary costs a read and a
- * SHA-256 of every byte). A file changed within VERSION_SETTLE_S of its
- * hashing is not remembered: two writes within one tick of the kernel's
- * file clock could leave the same times.
- */
-#define VERSION_MEMO_SLOTS 16
-#define VERSION_SETTLE_S 2
-struct version_stamp {
-	long long script_id;
-	char updated_at[32];
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime, ctime;
-	char version[80];
-};
-struct version_memo {
-	struct version_stamp v[VERSION_MEMO_SLOTS];
-	int next;               /* the slot to replace next */
-};
 
 /*
  * Recomputes the version of `s` from its file now (or takes it from `vm`,
@@ -153,35 +114,32 @@ struct version_memo {
  */
 enum reg_status registry_refresh_version(struct db *db, const struct conf *c,
     struct script *s, struct version_memo *vm, struct verr *e);
-/* The version of s's file as it is now (the first part of the above): 0,
- * or -1 with e saying what is wrong with the file. */
-int registry_file_version(const struct conf *c, const struct script *s,
-    struct version_memo *vm, char out[80], struct verr *e);
 
-/* Creates a script from a JSON object (the API body or the CLI's fields);
- * `actor` goes to the audit log. On REG_OK `out` is the stored script. */
+/*
+ * The writes. Each is one transaction with the version history and an
+ * audit record naming `actor`; on success every process of this node is
+ * told through `shm` (may be NULL: the CLI, another process, has none;
+ * the workers then see the change within SCRIPT_MEMO_MS).
+ */
+/* Creates a script from a JSON object (the API body or the CLI's fields).
+ * On REG_OK `out` is the stored script. */
 enum reg_status registry_create(struct db *db, const struct conf *c,
-    void *magic, yajl_val body, const char *actor, struct script *out,
-    struct verr *e);
-/* Applies a PATCH object to script `id`. */
-enum reg_status registry_update(struct db *db, const struct conf *c,
-    void *magic, long long id, yajl_val patch, const char *actor,
+    void *magic, struct shm *shm, yajl_val body, const char *actor,
     struct script *out, struct verr *e);
-enum reg_status registry_delete(struct db *db, long long id,
-    const char *actor);
-
-/* Writes the script object of the contract (without "venv"). */
-void registry_write_json(struct jw *w, const struct script *s);
-/* The same members without the braces, for callers that add their own
- * ("venv", "last_execution"). */
-void registry_write_members(struct jw *w, const struct script *s);
+/* Applies a PATCH object to script `id`; `out` as for a create. */
+enum reg_status registry_update(struct db *db, const struct conf *c,
+    void *magic, struct shm *shm, long long id, yajl_val patch,
+    const char *actor, struct script *out, struct verr *e);
+/* Deletes script `id`, its history, and cancels its queued executions. */
+enum reg_status registry_delete(struct db *db, struct shm *shm,
+    long long id, const char *actor);
 
 /*
  * Lists scripts ordered by name. Filters (all optional): type (NULL: any;
  * otherwise shell, python or binary, else REG_INVALID with field "type"),
  * enabled (-1: any, 0, 1), q (NULL or "": any; else a substring of the
  * name or the description, without regard to case; LIKE's wildcards in it
- * are taken literally). fn gets each script, freed after the call.
+ * are taken literally). fn gets each script, borrowed for the call.
  * Versions are not refreshed here (a list would hash every file).
  */
 struct script_filter {
@@ -192,6 +150,17 @@ struct script_filter {
 enum reg_status registry_list(struct db *db, const struct script_filter *f,
     void (*fn)(void *arg, const struct script *s), void *arg,
     struct verr *e);
+/*
+ * The same list, each script with its newest execution, so that a list
+ * view needs no request per script: fn also gets the row `i` of `last`
+ * that is this script's newest execution (store_execution_get's list columns,
+ * for execution_write_json; borrowed for the call), or last NULL when the
+ * script never ran.
+ */
+enum reg_status registry_list_with_last(struct db *db,
+    const struct script_filter *f,
+    void (*fn)(void *arg, const struct script *s, const struct dbres *last,
+    size_t i), void *arg, struct verr *e);
 
 /* Calls fn for each recorded version of script `id`, newest first
  * (REG_NOT_FOUND when there is no such script). */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -505,6 +506,64 @@ out:
 	buf_free(&logical);
 	buf_free(&norm);
 	return rc;
+}
+
+/* 1 if the URL [u, end) names a wheel: its path ends in ".whl". */
+static int
+url_is_wheel(const char *u, const char *end)
+{
+	const char *q;
+
+	for (q = u; q < end && *q != '#' && *q != '?'; q++)
+		;
+	return q - u >= 4 && strncasecmp(q - 4, ".whl", 4) == 0;
+}
+
+int
+reqs_check_sources(const char *normalized, int allow_direct_urls,
+    int allow_sdist, struct verr *e)
+{
+	const char *p = normalized != NULL ? normalized : "", *nl, *at, *u;
+	size_t len;
+
+	for (; *p != '\0'; p = nl != NULL ? nl + 1 : p + len) {
+		nl = strchr(p, '\n');
+		len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		if (p[0] == '-') {
+			if (!allow_sdist && len >= 11 &&
+			    strncmp(p, "--no-binary", 11) == 0) {
+				verr_set(e, FIELD, "--no-binary asks for builds "
+				    "from source distributions, which this server "
+				    "does not allow: set allow_sdist = yes in "
+				    "[python] of scriptorch.conf to allow them");
+				return -1;
+			}
+			continue;
+		}
+		/* The normal form writes a direct reference "name @ url". */
+		at = memmem(p, len, " @ ", 3);
+		if (at == NULL)
+			continue;
+		if (!allow_direct_urls) {
+			verr_set(e, FIELD, "requirement \"%.*s\" names a URL or "
+			    "a local path, which this server does not allow: set "
+			    "allow_direct_urls = yes in [python] of "
+			    "scriptorch.conf to allow them",
+			    (int)(len > 200 ? 200 : len), p);
+			return -1;
+		}
+		u = at + 3;
+		if (!allow_sdist &&
+		    !url_is_wheel(u, u + strcspn(u, " ;\n"))) {
+			verr_set(e, FIELD, "requirement \"%.*s\" names something "
+			    "other than a wheel, which would be built from "
+			    "source, and this server does not allow that: set "
+			    "allow_sdist = yes in [python] of scriptorch.conf to "
+			    "allow it", (int)(len > 200 ? 200 : len), p);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 void

@@ -43,6 +43,18 @@
 int reqs_normalize(const char *text, struct buf *out, struct verr *e);
 
 /*
+ * What the server allows builds to fetch, on `normalized` (from
+ * reqs_normalize()): without allow_direct_urls a requirement that names a
+ * URL or a file (`name @ url`) is refused; without allow_sdist, a
+ * `--no-binary` line, and (when URLs are allowed) a URL that does not name
+ * a wheel, are refused, since they would be built from source. Returns 0,
+ * or -1 with `e` filled (field "requirements", the message naming the
+ * config key that allows it).
+ */
+int reqs_check_sources(const char *normalized, int allow_direct_urls,
+    int allow_sdist, struct verr *e);
+
+/*
  * Appends the canonical installer options string that reqs_venv_key()
  * takes: "index-url=...\nfind-links=...\nno-index=0|1" (NULL is "").
  */

@@ -10,21 +10,17 @@
 #define SCRIPTORCH_REQUEST_H
 
 #include <fcgiapp.h>
+#include <signal.h>
 #include <stddef.h>
 
 #include "buf.h"
+#include "role.h"
 
 struct conf;
 struct db;
 struct shm;
 struct token_cache;
 struct script_memo;
-
-enum role { ROLE_NONE = 0, ROLE_VIEWER = 1, ROLE_OPERATOR = 2, ROLE_ADMIN = 3 };
-
-const char *role_name(enum role r);
-/* Parses "admin", "operator", "viewer"; -1 if none of them. */
-int role_parse(const char *s, enum role *out);
 
 /* What every handler can reach: the worker's long-lived resources. */
 struct worker_ctx {
@@ -34,6 +30,10 @@ struct worker_ctx {
 	void *magic;               /* libmagic cookie, opened after fork */
 	struct token_cache *tokens; /* the worker's token memory (auth.h) */
 	struct script_memo *scripts; /* ... and script memory (registry.h) */
+	/* Set (from a signal handler) once the worker is asked to stop: a
+	 * handler that waits for long ends its wait early (execution.h).
+	 * NULL: never. */
+	const volatile sig_atomic_t *stopping;
 };
 
 #define REQ_MAX_PARAMS 4

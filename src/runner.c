@@ -1,6 +1,10 @@
 /*
  * runner.c - a runner worker: claim the oldest runnable execution, run it
- * through the executor, record everything, repeat.
+ * through the executor, record everything, repeat. What a run is (its
+ * script and input made into the executor's spec, the executor's result
+ * made into the final record) is run.c's; here: finding work, owning it
+ * (the claims), the hooks that save live output and read cancels while
+ * it runs, and writing the record.
  *
  * Finding work, first: an API worker that reserved this runner while it
  * was idle (execution.h, "direct assignment") puts the execution in our
@@ -28,18 +32,13 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <linux/openat2.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#include "argtpl.h"
 #include "buf.h"
 #include "capture.h"
 #include "clock.h"
@@ -48,19 +47,17 @@
 #include "exec.h"
 #include "execution.h"
 #include "fsutil.h"
-#include "inputenv.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
 #include "registry.h"
+#include "run.h"
 #include "runner.h"
 #include "sandbox.h"
 #include "shm.h"
 #include "store.h"
-#include "venv.h"
 #include "wake.h"
 
-#define FIXED_PATH "/usr/local/bin:/usr/bin:/bin"
 #define TICK_MS 200
 #define SAVE_MS 1000.0
 
@@ -74,7 +71,6 @@ struct runner {
 	uid_t uid;              /* ours from the run uid pool */
 	gid_t gid;              /* the run group: run_user's */
 	int uid_lock;           /* holds uid (sandbox_uid_take) */
-	const char *hide[CONF_MAX_PRIVATE + 1];    /* conf_private_paths */
 	pid_t pid;
 	int box;                /* our mailbox (execution.h), or -1 */
 	long long answer_id;    /* the box job a caller waits for, or 0 */
@@ -87,6 +83,7 @@ struct run_state {
 	struct runner *rn;
 	long long id;
 	const char *version;
+	const struct secret_mask *mask;  /* the run's secret values */
 	double last_save;
 	uint32_t cancel_seen;
 	int cancel;
@@ -96,8 +93,6 @@ struct run_state {
 	int claim_sent;         /* ... and its claim is in flight */
 	int claim_late;         /* reserved for us: claimed after the start */
 	int not_ours;           /* a claim failed: record nothing */
-	const char *workdir;    /* run_one's, once made */
-	int workdir_gone;       /* removed before the result was recorded */
 };
 
 /* How run_one() comes to own its execution. */
@@ -145,7 +140,7 @@ hook_tick(void *arg, const struct capture *out, const struct capture *err)
 		return 1;
 	if (!st->started_saved) {
 		st->started_saved = 1;
-		if (store_exec_started(st->rn->db, st->id, st->version,
+		if (store_execution_started(st->rn->db, st->id, st->version,
 		    now - st->exec_ms) == -1)
 			log_warnx("cannot record the start: %s",
 			    db_errmsg(st->rn->db));
@@ -154,9 +149,11 @@ hook_tick(void *arg, const struct capture *out, const struct capture *err)
 		return st->cancel;
 	st->cancel_seen = cg;
 	st->last_save = now;
-	capture_render(out, &o);
-	capture_render(err, &e);
-	if (store_exec_progress(st->rn->db, st->id, o.data, o.len,
+	/* Masked as the final record is (run_result), and more: the end of
+	 * the text may cut a value still being written. */
+	capture_render_masked(out, st->mask, 1, &o);
+	capture_render_masked(err, st->mask, 1, &e);
+	if (store_execution_progress(st->rn->db, st->id, o.data, o.len,
 	    capture_truncated(out), e.data, e.len, capture_truncated(err),
 	    &cancel) == -1)
 		log_warnx("cannot save live output: %s", db_errmsg(st->rn->db));
@@ -167,127 +164,6 @@ hook_tick(void *arg, const struct capture *out, const struct capture *err)
 	buf_free(&o);
 	buf_free(&e);
 	return st->cancel;
-}
-
-/*
- * Reads the declared output file without following any symlink and without
- * leaving the work dir: the runner is privileged, the script is not.
- */
-static int
-read_output_file(const char *workdir, const char *rel, size_t cap,
-    struct buf *out, int *present, struct buf *why)
-{
-	struct open_how how;
-	int dfd = -1, fd = -1, trunc = 0, rc = -1;
-
-	*present = 0;
-	memset(&how, 0, sizeof(how));
-	how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-	    RESOLVE_NO_MAGICLINKS;
-	if ((dfd = open(workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		goto out;
-	fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof(how));
-	if (fd == -1) {
-		if (errno == ENOENT)
-			rc = 0;
-		else
-			buf_printf(why, "the output file \"%s\" could not be "
-			    "read: %s", rel, strerror(errno));
-		goto out;
-	}
-	if (fs_read_fd(fd, cap, out, &trunc) == -1) {
-		buf_printf(why, "the output file \"%s\" could not be read: %s",
-		    rel, strerror(errno));
-		goto out;
-	}
-	*present = 1;
-	if (trunc)
-		buf_printf(why, "the output file \"%s\" is larger than %zu "
-		    "bytes; only the start was kept", rel, cap);
-	rc = 0;
-out:
-	if (fd != -1)
-		close(fd);
-	if (dfd != -1)
-		close(dfd);
-	return rc;
-}
-
-/*
- * The program and the arguments in front of the template's: binaries run
- * as they are; shell scripts through their #! line (parsed here, so the
- * file need not be executable) or /bin/sh; python ones through their
- * venv's interpreter with -I-like isolation.
- */
-static int
-program_for(const struct script *s, const char *python, char **prog,
-    char *pre[3], int *npre, struct buf *why)
-{
-	char head[256];
-	ssize_t n;
-	int fd;
-
-	*npre = 0;
-	if (strcmp(s->type, "binary") == 0) {
-		*prog = strdup(s->path);
-		return *prog ? 0 : -1;
-	}
-	if (strcmp(s->type, "python") == 0) {
-		*prog = strdup(python);
-		pre[(*npre)++] = strdup("-s");
-		pre[(*npre)++] = strdup("-E");
-		return 0;
-	}
-	if ((fd = open(s->path, O_RDONLY | O_CLOEXEC)) == -1) {
-		buf_printf(why, "cannot read \"%s\": %s", s->path,
-		    strerror(errno));
-		return -1;
-	}
-	n = read(fd, head, sizeof(head) - 1);
-	close(fd);
-	if (n < 0)
-		n = 0;
-	head[n] = '\0';
-	if (n > 2 && head[0] == '#' && head[1] == '!') {
-		char *p = head + 2, *end, *arg = NULL;
-		end = strchr(p, '\n');
-		if (end == NULL) {
-			buf_printf(why, "the #! line of \"%s\" is too long",
-			    s->path);
-			return -1;
-		}
-		*end = '\0';
-		while (*p == ' ' || *p == '\t')
-			p++;
-		/* Like the kernel: the interpreter, then at most one
-		 * argument made of the rest of the line. */
-		end = p + strcspn(p, " \t");
-		if (*end != '\0') {
-			*end++ = '\0';
-			while (*end == ' ' || *end == '\t')
-				end++;
-			if (*end != '\0')
-				arg = end;
-			if (arg != NULL) {
-				size_t l = strlen(arg);
-				while (l > 0 && (arg[l - 1] == ' ' ||
-				    arg[l - 1] == '\t' || arg[l - 1] == '\r'))
-					arg[--l] = '\0';
-			}
-		}
-		if (*p != '/') {
-			buf_printf(why, "the #! line of \"%s\" does not name an "
-			    "absolute interpreter", s->path);
-			return -1;
-		}
-		*prog = strdup(p);
-		if (arg != NULL && *arg != '\0')
-			pre[(*npre)++] = strdup(arg);
-		return 0;
-	}
-	*prog = strdup("/bin/sh");
-	return 0;
 }
 
 /* Leaves the final row for the caller waiting for it, if one of this
@@ -302,32 +178,67 @@ leave_answer(struct runner *rn, long long id, const struct dbres *row)
 	jw_init(&w, &out);
 	execution_write_json(&w, row, 0, 1);
 	jw_free(&w);
-	execution_box_result_put(rn->shm, rn->box, id, out.data, out.len);
+	dispatch_mailbox_result_put(rn->shm, rn->box, id, out.data, out.len);
 	buf_free(&out);
 }
 
-/* Saves the final record, retrying while the database is away: a run
- * that happened is never dropped for a transient outage. */
+/* Saves the final record, retrying while the database is away (or the
+ * transaction lost a deadlock, as Galera reports conflicts): a run that
+ * happened is never dropped for a transient outage. Any other error is
+ * not cured by waiting (a value the schema refuses, say): the record is
+ * then replaced, once, by an `error` record that says why, so that the
+ * execution still ends at once with its exit status and times. */
 static void
-finish(struct runner *rn, long long id, const struct exec_final *f)
+finish(struct runner *rn, long long id, const struct execution_final *f,
+    const struct secret_mask *mask)
 {
 	double give_up = clock_mono_ms() + 600000.0;
 	int updated = 0, warned = 0, answer = rn->answer_id == id;
+	struct execution_final fallback;
+	struct buf why = BUF_INIT, dberr = BUF_INIT;
 	struct dbres row;
 
 	memset(&row, 0, sizeof(row));
 	for (;;) {
 		if (db_begin(rn->db) == 0 &&
-		    store_exec_finish(rn->db, id, f, &updated,
+		    store_execution_finish(rn->db, id, f, &updated,
 		    answer ? &row : NULL) == 0)
 			break;
+		if (db_error(rn->db) != DB_EUNAVAIL &&
+		    db_error(rn->db) != DB_EDEADLOCK && f != &fallback) {
+			/* The server's message may quote the value it
+			 * refused: masked before it is logged or stored. */
+			const char *m = db_errmsg(rn->db);
+			secret_mask_apply(mask, m, strlen(m), 0, &dberr);
+			log_warnx("cannot record the result: %s; recording an "
+			    "error instead", buf_str(&dberr));
+			buf_printf(&why, "the run ended (%s) but its result could "
+			    "not be recorded: %s", f->status, buf_str(&dberr));
+			fallback = *f;
+			fallback.status = "error";
+			fallback.out = fallback.err = NULL;
+			fallback.outlen = fallback.errlen = 0;
+			fallback.out_trunc = fallback.err_trunc = 0;
+			fallback.output_json = NULL;
+			fallback.output_file = NULL;
+			fallback.output_file_len = 0;
+			fallback.error = buf_str(&why);
+			f = &fallback;
+			continue;
+		}
+		if (db_error(rn->db) != DB_EUNAVAIL &&
+		    db_error(rn->db) != DB_EDEADLOCK) {
+			log_warnx("cannot record even the error record: %s",
+			    db_errmsg(rn->db));
+			goto out;
+		}
 		if (!warned++)
 			log_warnx("cannot record the result yet, retrying: %s",
 			    db_errmsg(rn->db));
 		if (clock_mono_ms() > give_up) {
 			log_warnx("giving up recording the result: %s",
 			    db_errmsg(rn->db));
-			return;
+			goto out;
 		}
 		usleep(500 * 1000);
 	}
@@ -337,7 +248,10 @@ finish(struct runner *rn, long long id, const struct exec_final *f)
 	else if (answer)
 		leave_answer(rn, id, &row);
 	dbres_free(&row);
-	execution_notify_done(rn->shm, id);
+out:
+	buf_free(&why);
+	buf_free(&dberr);
+	dispatch_notify_done(rn->shm, id);
 }
 
 /*
@@ -359,15 +273,15 @@ claim_now(struct run_state *st)
 	if (!st->claim_pending)
 		return !st->not_ours;
 	st->claim_pending = 0;
-	if ((st->claim_sent ? store_exec_claim_id_end(rn->db, &claimed) :
-	    store_exec_claim_id(rn->db, st->id, rn->c->node_name,
+	if ((st->claim_sent ? store_execution_claim_id_end(rn->db, &claimed) :
+	    store_execution_claim_id(rn->db, st->id, rn->c->node_name,
 	    (int)rn->pid, &claimed)) == -1) {
 		log_warnx("cannot claim the execution handed over: %s",
 		    db_errmsg(rn->db));
 		/* Still queued: a scan finds it, unless it is reserved for
 		 * us (scans pass over it; the heartbeat sweep ends it). */
 		if (!st->claim_late)
-			execution_backlog(rn->shm);
+			dispatch_backlog(rn->shm);
 		st->not_ours = 1;
 		return 0;
 	}
@@ -389,7 +303,7 @@ claim_send(struct run_state *st)
 
 	if (!st->claim_pending || st->claim_sent)
 		return;
-	if (store_exec_claim_id_send(rn->db, st->id, rn->c->node_name,
+	if (store_execution_claim_id_send(rn->db, st->id, rn->c->node_name,
 	    (int)rn->pid) == 0)
 		st->claim_sent = 1;
 }
@@ -404,379 +318,120 @@ hook_ready(void *arg)
 	return claim_now(st) ? 0 : -1;
 }
 
-/* A run's work dir goes before its result is recorded: whoever sees the
- * execution ended finds it gone (unless kept by configuration). */
+/* A run that cannot go on ends `error` with the reason in r->error, if
+ * it is ours to record. */
 static void
-drop_workdir(struct run_state *st)
-{
-	char err[512];
-
-	if (st->workdir == NULL || st->workdir_gone ||
-	    st->rn->c->keep_workdirs)
-		return;
-	if (sandbox_workdir_remove(st->workdir, err, sizeof(err)) == -1)
-		log_warnx("%s", err);
-	st->workdir_gone = 1;
-}
-
-static void
-finish_error(struct run_state *st, const char *version, const char *msg)
+finish_error(struct run_state *st, struct run *r)
 {
 	struct runner *rn = st->rn;
-	long long id = st->id;
-	struct exec_final f;
 
 	if (!claim_now(st))
 		return;
-	drop_workdir(st);
-	memset(&f, 0, sizeof(f));
-	f.status = "error";
-	f.version = version;
-	f.error = msg;
-	log_info("error: %s", msg);
-	finish(rn, id, &f);
+	/* Whoever sees the execution ended finds its work dir gone. */
+	run_drop_workdir(r);
+	run_error_final(r);
+	log_info("error: %s", r->final.error);
+	finish(rn, st->id, &r->final, &r->mask);
 	metrics_execution(rn->shm, "error", -1, -1);
 }
 
 /*
- * What a run may see (exec.h, isolation): none of the daemon's paths,
- * but its work dir, and read-only the script roots (those that exist)
- * and its venv (may be NULL). keep[] holds 2, keep_ro[] CONF_MAX_ROOTS +
- * 2. Returns `iso`, or NULL when the config turns isolation off.
+ * Runs one execution, owned as `mode` says (see claim_now): the run
+ * module prepares it, the executor runs it with our hooks, the run module
+ * makes the record and we write it. `loaded`: its script if already read
+ * (taken over: *loaded is left empty), else NULL. Returns 1 if the script
+ * has a max_concurrency (its end may let a queued one start), else 0.
  */
-static const struct exec_isolation *
-run_isolation(const struct runner *rn, const char *workdir,
-    const char *venv_dir, struct exec_isolation *iso, const char **keep,
-    const char **keep_ro)
-{
-	const struct conf *c = rn->c;
-	int k = 0;
-
-	if (!c->isolation)
-		return NULL;
-	keep[0] = workdir;
-	keep[1] = NULL;
-	for (int i = 0; i < c->n_script_roots; i++)
-		if (access(c->script_roots[i], F_OK) == 0)
-			keep_ro[k++] = c->script_roots[i];
-	if (venv_dir != NULL)
-		keep_ro[k++] = venv_dir;
-	keep_ro[k] = NULL;
-	iso->hide = rn->hide;
-	iso->keep = keep;
-	iso->keep_ro = keep_ro;
-	return iso;
-}
-
-/* Runs one execution, owned as `mode` says (see claim_now). `loaded`:
- * its script if already read (taken over: *loaded is left empty), else
- * NULL. Returns 1 if the script has a max_concurrency (its end may let a
- * queued one start), else 0. */
 static int
-run_one(struct runner *rn, const struct exec_claim *cl, enum claim_mode mode,
+run_one(struct runner *rn, const struct execution_claim *cl,
+    enum claim_mode mode,
     struct script *loaded)
 {
-	const struct conf *c = rn->c;
-	struct script s;
-	struct verr e;
-	enum reg_status rs;
-	yajl_val input = NULL, args = NULL, env = NULL, outputs = NULL;
-	char **tplv = NULL, **envp = NULL, **argv = NULL;
-	char *prog = NULL, *pre[3] = { NULL, NULL, NULL }, *workdir = NULL;
-	char idtext[32], err[512];
-	const char *venv_python = NULL;
-	struct venv_ready vr = { NULL, NULL, -1 };
-	const char *outfile_rel;
-	struct buf outfile_abs = BUF_INIT, stdin_data = BUF_INIT, why = BUF_INIT;
-	struct buf out = BUF_INIT, errb = BUF_INIT, ofile = BUF_INIT;
-	struct buf output_json = BUF_INIT, msg = BUF_INIT;
-	struct exec_result res;
+	struct run r;
 	struct run_state st;
-	struct exec_spec spec;
 	struct exec_hooks hooks;
-	struct exec_limits lim;
-	struct exec_isolation iso;
-	const char *keep[2], *keep_ro[CONF_MAX_ROOTS + 2];
-	struct exec_final f;
-	const char *extra_env[4] = { NULL, NULL, NULL, NULL };
-	struct buf venv_env = BUF_INIT, venv_path = BUF_INIT;
-	int npre, n, present = 0, limited, erc;
-
+	char err[512];
+	int erc;
 	double claimed_ms = clock_mono_ms();
+	int limited;
 
 	/* The last run's cgroup goes and the next is made while the runner
 	 * is idle (idle_wait); a runner busy since then does it now. */
 	sandbox_tidy(&rn->sb);
-	memset(&s, 0, sizeof(s));
-	memset(&res, 0, sizeof(res));
+	run_init(&r, rn->c, cl->id);
 	memset(&st, 0, sizeof(st));
 	st.rn = rn;
 	st.id = cl->id;
 	st.claim_pending = mode != CLAIMED;
 	st.claim_late = mode == CLAIM_AFTER_START;
-	verr_clear(&e);
-	snprintf(idtext, sizeof(idtext), "%lld", cl->id);
-	log_set_id(idtext);
+	log_set_id(r.idtext);
 
-	if (loaded != NULL) {
-		s = *loaded;
-		memset(loaded, 0, sizeof(*loaded));
-		rs = REG_OK;
-	} else
-		rs = registry_load(rn->db, cl->script_id, NULL, &s);
-	if (rs == REG_NOT_FOUND) {
-		finish_error(&st, NULL, "the script was deleted before "
-		    "this execution could start");
-		goto out;
-	}
-	if (rs == REG_OK)
-		rs = registry_refresh_version(rn->db, c, &s, &rn->versions,
-		    &e);
-	if (rs == REG_DB) {
-		finish_error(&st, NULL, "the database failed while the "
-		    "script was loaded");
-		goto out;
-	}
-	if (rs != REG_OK) {
-		buf_printf(&msg, "the script cannot run: %s", e.message);
-		finish_error(&st, s.version[0] ? s.version : NULL,
-		    buf_str(&msg));
+	if (run_load(&r, rn->db, &rn->versions, cl->script_id, loaded) == -1) {
+		finish_error(&st, &r);
 		goto out;
 	}
 	/* A handed-off execution: its claim commits while the run is
 	 * prepared (no database use until claim_now). */
 	claim_send(&st);
-
-	input = json_parse(cl->input_json, strlen(cl->input_json), err,
-	    sizeof(err));
-	args = json_parse(s.args_json, strlen(s.args_json), err, sizeof(err));
-	env = json_parse(s.env_json, strlen(s.env_json), err, sizeof(err));
-	outputs = json_parse(s.outputs_json, strlen(s.outputs_json), err,
-	    sizeof(err));
-	if (input == NULL || args == NULL || env == NULL || outputs == NULL) {
-		finish_error(&st, s.version, "the stored execution or "
-		    "script holds invalid JSON");
+	if (run_parse(&r, cl->input_json, cl->input_secret) == -1) {
+		finish_error(&st, &r);
 		goto out;
 	}
-
-	if (strcmp(s.type, "python") == 0) {
+	if (run_is_python(&r)) {
 		/* A venv build may take minutes: own the execution first, so
 		 * that it shows as running meanwhile. */
 		if (!claim_now(&st))
 			goto out;
-		if (venv_prepare(rn->db, c, rn->shm, &s, cl->id, &vr,
-		    &msg) == -1) {
-			finish_error(&st, s.version, buf_str(&msg));
+		if (run_venv(&r, rn->db, rn->shm) == -1) {
+			finish_error(&st, &r);
 			goto out;
 		}
-		venv_python = vr.python;
-		buf_printf(&venv_env, "VIRTUAL_ENV=%s", vr.dir);
-		extra_env[0] = buf_str(&venv_env);
-		buf_printf(&venv_path, "%s/bin:" FIXED_PATH, vr.dir);
+	}
+	if (run_workdir(&r, rn->uid, rn->gid) == -1 ||
+	    run_spec(&r, rn->uid, rn->gid, &rn->sb) == -1) {
+		finish_error(&st, &r);
+		goto out;
 	}
 
-	if (sandbox_workdir_create(c->work_dir, (unsigned long long)cl->id,
-	    rn->uid, rn->gid, &workdir, err, sizeof(err)) == -1) {
-		buf_printf(&msg, "cannot create the work dir: %s", err);
-		finish_error(&st, s.version, buf_str(&msg));
-		goto out;
-	}
-	st.workdir = workdir;
-	outfile_rel = json_get_str(outputs, "file");
-	if (outfile_rel != NULL)
-		buf_printf(&outfile_abs, "%s/%s", workdir, outfile_rel);
-
-	struct inputenv_vars iv = {
-		.execution_id = idtext,
-		.workdir = workdir,
-		.tmpdir = NULL,
-		.output_file = outfile_rel ? buf_str(&outfile_abs) : NULL,
-		.path = venv_python ? buf_str(&venv_path) : FIXED_PATH,
-		.extra = extra_env[0] ? extra_env : NULL,
-	};
-	if (inputenv_build(input, s.input_mode, env, &iv, &envp, &stdin_data,
-	    &e) == -1) {
-		buf_printf(&msg, "cannot pass the input: %s", e.message);
-		finish_error(&st, s.version, buf_str(&msg));
-		goto out;
-	}
-	struct argtpl_vars av = { workdir, outfile_rel ? buf_str(&outfile_abs) :
-	    NULL, idtext };
-	if (argtpl_expand(args, input, &av, &tplv, &e) == -1) {
-		buf_printf(&msg, "cannot build the arguments: %s", e.message);
-		finish_error(&st, s.version, buf_str(&msg));
-		goto out;
-	}
-	if (program_for(&s, venv_python, &prog, pre, &npre, &why) == -1) {
-		finish_error(&st, s.version, buf_str(&why));
-		goto out;
-	}
-	for (n = 0; tplv[n] != NULL; n++)
-		;
-	argv = calloc((size_t)n + 6, sizeof(*argv));
-	if (argv == NULL)
-		fatal("calloc");
-	{
-		int k = 0;
-		argv[k++] = prog;
-		for (int i = 0; i < npre; i++)
-			argv[k++] = pre[i];
-		if (strcmp(s.type, "binary") != 0)
-			argv[k++] = s.path;
-		for (int i = 0; i < n; i++)
-			argv[k++] = tplv[i];
-		argv[k] = NULL;
-	}
-
-	memset(&lim, 0, sizeof(lim));
-	lim.cpu_s = (long)c->rlimit_cpu_s;
-	lim.as_bytes = c->rlimit_as_mb * 1024 * 1024;
-	lim.nofile = (long)c->rlimit_nofile;
-	lim.nproc = (long)c->rlimit_nproc;
-	lim.fsize_bytes = c->rlimit_fsize_mb * 1024 * 1024;
-	memset(&spec, 0, sizeof(spec));
-	spec.path = prog;
-	spec.argv = argv;
-	spec.envp = envp;
-	spec.cwd = workdir;
-	spec.uid = rn->uid;
-	spec.gid = rn->gid;
-	spec.limits = &lim;
-	spec.stdin_data = stdin_data.len ? stdin_data.data : NULL;
-	spec.stdin_len = stdin_data.len;
-	spec.capture_cap = (size_t)c->output_cap_bytes;
-	spec.timeout_s = s.timeout_s;
-	spec.grace_s = c->kill_grace_s;
-	spec.sandbox = &rn->sb;
-	spec.isolation = run_isolation(rn, workdir, vr.dir, &iso, keep,
-	    keep_ro);
-	st.version = s.version;
+	st.version = r.s.version;
+	st.mask = &r.mask;
 	st.last_save = clock_mono_ms();
 	st.cancel_seen = wake_read(&rn->shm->cancel_gen);
+	memset(&hooks, 0, sizeof(hooks));
 	hooks.ready = hook_ready;
 	hooks.started = hook_started;
 	hooks.tick = hook_tick;
 	hooks.tick_ms = TICK_MS;
 	hooks.arg = &st;
-
-	erc = exec_run(&spec, &hooks, &res, err, sizeof(err));
+	erc = exec_run(&r.spec, &hooks, &r.res, err, sizeof(err));
 	/* The run's processes are gone: its venv is no longer in use, and
-	 * must not be once its final status can be read. */
-	venv_release(&vr);
+	 * must not be once its final status can be read (run_release would
+	 * let go of it only after the record). */
+	venv_release(&r.venv);
 	if (erc == -1) {
-		if (res.refused)
+		if (r.res.refused)
 			goto out;       /* not ours after all */
-		buf_printf(&msg, "could not start: %s", err);
-		finish_error(&st, s.version, buf_str(&msg));
+		run_errorf(&r, "could not start: %s", err);
+		finish_error(&st, &r);
 		goto out;
 	}
-
-	memset(&f, 0, sizeof(f));
-	if (res.canceled)
-		f.status = "canceled";
-	else if (res.timed_out)
-		f.status = "timed_out";
-	else if (res.exited && res.exit_code == 0)
-		f.status = "succeeded";
-	else
-		f.status = "failed";
-	f.version = s.version;
-	f.has_exit = res.exited;
-	f.exit_code = res.exit_code;
-	f.has_signal = res.signaled;
-	f.signo = res.signo;
-	capture_render(&res.out, &out);
-	capture_render(&res.err, &errb);
-	f.out = out.data;
-	f.outlen = out.len;
-	f.out_trunc = capture_truncated(&res.out);
-	f.err = errb.data;
-	f.errlen = errb.len;
-	f.err_trunc = capture_truncated(&res.err);
-	f.has_stats = 1;
-	f.duration_ms = res.duration_ms;
-	f.cpu_user_ms = res.cpu_user_ms;
-	f.cpu_system_ms = res.cpu_system_ms;
-	f.max_rss_kb = res.max_rss_kb;
-	f.since_exec_ms = clock_mono_ms() - st.exec_ms;
-	if (res.timed_out)
-		buf_printf(&why, "timed out after %d s", s.timeout_s);
-
-	/* outputs.stdout = json: a parse failure is reported in error and
-	 * leaves the status as the exit made it. */
-	const char *out_mode = json_get_str(outputs, "stdout");
-	if (out_mode != NULL && strcmp(out_mode, "json") == 0 &&
-	    !res.canceled && !res.timed_out) {
-		yajl_val parsed = NULL;
-		if (f.out_trunc)
-			snprintf(err, sizeof(err), "stdout was truncated");
-		else
-			parsed = json_parse(out.data ? out.data : "", out.len,
-			    err, sizeof(err));
-		if (parsed != NULL) {
-			json_dump(&output_json, parsed);
-			f.output_json = buf_str(&output_json);
-			yajl_tree_free(parsed);
-		} else {
-			if (why.len)
-				buf_adds(&why, "; ");
-			buf_printf(&why, "stdout is not valid JSON: %s", err);
-		}
-	}
-	if (outfile_rel != NULL) {
-		if (read_output_file(workdir, outfile_rel,
-		    (size_t)c->output_file_cap_bytes, &ofile, &present,
-		    &msg) == 0 && present) {
-			f.output_file = ofile.data ? ofile.data : "";
-			f.output_file_len = ofile.len;
-		}
-		if (msg.len) {
-			if (why.len)
-				buf_adds(&why, "; ");
-			buf_add(&why, msg.data, msg.len);
-		}
-	}
-	f.error = why.len ? buf_str(&why) : NULL;
+	run_result(&r, st.exec_ms);
 	if (!claim_now(&st)) {
 		log_warnx("the run ended, but the execution was no longer "
 		    "this runner's to record");
 		goto out;
 	}
-	drop_workdir(&st);
-	finish(rn, cl->id, &f);
+	run_drop_workdir(&r);
+	finish(rn, cl->id, &r.final, &r.mask);
 	/* Overhead: queued -> claimed by the database clock, then claimed
 	 * -> exec'd by ours. */
-	metrics_execution(rn->shm, f.status, cl->waited_ms + (st.exec_ms -
-	    claimed_ms), res.duration_ms);
-	log_info("%s in %.1f ms (script \"%s\")", f.status, res.duration_ms,
-	    s.name);
+	metrics_execution(rn->shm, r.final.status, cl->waited_ms +
+	    (st.exec_ms - claimed_ms), r.res.duration_ms);
+	log_info("%s in %.1f ms (script \"%s\")", r.final.status,
+	    r.res.duration_ms, r.s.name);
 out:
-	drop_workdir(&st);      /* if no result was recorded */
-	exec_result_free(&res);
-	free(workdir);
-	free(prog);
-	for (int i = 0; i < 3; i++)
-		free(pre[i]);
-	free(argv);
-	venv_release(&vr);
-	argtpl_free(tplv);
-	inputenv_free(envp);
-	yajl_tree_free(input);
-	yajl_tree_free(args);
-	yajl_tree_free(env);
-	yajl_tree_free(outputs);
-	buf_free(&outfile_abs);
-	buf_free(&stdin_data);
-	buf_free(&why);
-	buf_free(&out);
-	buf_free(&errb);
-	buf_free(&ofile);
-	buf_free(&output_json);
-	buf_free(&msg);
-	buf_free(&venv_env);
-	buf_free(&venv_path);
-	limited = s.max_concurrency > 0;
-	script_free(&s);
+	limited = r.s.max_concurrency > 0;
+	run_release(&r);        /* the work dir too, if no result was recorded */
 	log_set_id(NULL);
 	return limited;
 }
@@ -803,9 +458,9 @@ cached_script(struct runner *rn, long long id, const char *updated_at,
 
 /* Runs the execution an API worker put in our box. */
 static void
-serve_box(struct runner *rn, struct box_job *j)
+serve_box(struct runner *rn, struct mailbox_job *j)
 {
-	struct exec_claim cl;
+	struct execution_claim cl;
 	struct script s;
 	int have_s = 0, found = 1;
 
@@ -816,7 +471,7 @@ serve_box(struct runner *rn, struct box_job *j)
 	(void)db_begin(rn->db);
 	if (j->input_json == NULL) {
 		/* Too big for the box: the row has it (and the script). */
-		if (store_exec_peek(rn->db, j->id,
+		if (store_execution_peek(rn->db, j->id,
 		    &cl, &found, &s, &have_s) == -1) {
 			log_warnx("reading execution %lld: %s", j->id,
 			    db_errmsg(rn->db));
@@ -839,7 +494,7 @@ serve_box(struct runner *rn, struct box_job *j)
 	rn->answer_id = j->running ? j->id : 0;
 	if (run_one(rn, &cl, j->running ? CLAIMED : CLAIM_AFTER_START,
 	    have_s ? &s : NULL))
-		execution_backlog(rn->shm);
+		dispatch_backlog(rn->shm);
 	rn->answer_id = 0;
 	script_free(&s);
 	free(cl.input_json);
@@ -858,12 +513,12 @@ idle_wait(struct runner *rn, uint32_t queue_seen)
 		    rn->c->poll_interval_ms);
 		return;
 	}
-	uint32_t seen = execution_box_idle(rn->shm, rn->box);
+	uint32_t seen = dispatch_mailbox_idle(rn->shm, rn->box);
 	/* Reservable from here on: an assignment made while we tidy rings
 	 * the bell, and the wait below returns at once. */
 	sandbox_tidy(&rn->sb);
 	/* Queued meanwhile, while we looked busy: do not sleep on it. */
-	if (execution_work_waiting(rn->shm))
+	if (dispatch_work_waiting(rn->shm))
 		return;
 	wake_wait(&rn->shm->box[rn->box].bell, seen, rn->c->poll_interval_ms);
 }
@@ -877,24 +532,24 @@ idle_wait(struct runner *rn, uint32_t queue_seen)
 static int
 box_ready(struct runner *rn)
 {
-	struct box_job j;
+	struct mailbox_job j;
 
 	if (rn->box < 0)
 		return 1;
-	if (execution_box_take(rn->shm, rn->box, &j)) {
+	if (dispatch_mailbox_take(rn->shm, rn->box, &j)) {
 		serve_box(rn, &j);
 		free(j.input_json);
 		return 0;
 	}
-	if (execution_box_reserved(rn->shm, rn->box)) {
+	if (dispatch_mailbox_reserved(rn->shm, rn->box)) {
 		/* An API worker is inserting for us: its assignment rings. */
-		struct runner_box *b = &rn->shm->box[rn->box];
+		struct runner_mailbox *b = &rn->shm->box[rn->box];
 		uint32_t seen = wake_read(&b->bell);
-		if (execution_box_reserved(rn->shm, rn->box))
+		if (dispatch_mailbox_reserved(rn->shm, rn->box))
 			wake_wait(&b->bell, seen, 100);
 		return 0;
 	}
-	return execution_box_busy(rn->shm, rn->box) == 0;
+	return dispatch_mailbox_busy(rn->shm, rn->box) == 0;
 }
 
 /*
@@ -956,7 +611,6 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 	if (fs_mkdirs(c->work_dir, 0711, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	take_run_uid(&rn, slot, pw->pw_uid);
-	conf_private_paths(c, rn.hide, CONF_MAX_PRIVATE);
 	if (sandbox_init(&rn.sb, c->cgroup_root[0] ? c->cgroup_root : NULL,
 	    c->memory_cgroup_v1, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -968,11 +622,11 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 	    c->run_user, sandbox_kind_name(&rn.sb), c->isolation ?
 	    "namespaces" : "off");
 
-	rn.box = execution_box_open(shm);
+	rn.box = dispatch_mailbox_open(shm);
 	while (!stopping) {
 		uint32_t seen = wake_read(&shm->queue_gen);
 		long long handed;
-		struct exec_claim cl;
+		struct execution_claim cl;
 		int claimed = 0;
 
 		/* Our box first: an API worker chose us for that one. */
@@ -983,44 +637,46 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 		 * limited scripts, limits freed), and the scan takes the
 		 * oldest of that, passing over the rows waiting in hand-off
 		 * slots. */
-		if (execution_scan_due(shm, c->poll_interval_ms) &&
+		if (dispatch_scan_due(shm, c->poll_interval_ms) &&
 		    db_begin(rn.db) == 0) {
 			long long skip[SHM_HANDOFF_SLOTS];
-			size_t nskip = execution_handoff_list(shm, skip);
+			size_t nskip = dispatch_handoff_list(shm, skip);
 
-			if (store_exec_claim(rn.db, c->node_name, (int)rn.pid,
+			if (store_execution_claim(rn.db, c->node_name,
+			    (int)rn.pid,
 			    skip, nskip, &cl, &claimed) == -1) {
 				if (db_error(rn.db) != DB_EUNAVAIL)
 					log_warnx("claim: %s", db_errmsg(rn.db));
 			} else if (!claimed)
-				execution_backlog_none(shm);
+				dispatch_backlog_none(shm);
 		}
 		if (claimed) {
 			/* More counted: let another runner scan meanwhile. */
 			if (atomic_load(&shm->backlog) > 0)
-				execution_wake_one(shm);
+				dispatch_wake_one(shm);
 			/* Its end may free its script's max_concurrency for
 			 * the next one queued: one scan more. */
 			if (run_one(&rn, &cl, CLAIMED, NULL))
-				execution_backlog(shm);
+				dispatch_backlog(shm);
 			free(cl.input_json);
 			continue;
 		}
-		if ((handed = execution_take_handoff(shm)) > 0) {
+		if ((handed = dispatch_take_handoff(shm)) > 0) {
 			struct script hs;
 			int have_s = 0;
 
 			if (db_begin(rn.db) == 0 &&
-			    store_exec_peek(rn.db, handed, &cl, &claimed, &hs,
+			    store_execution_peek(rn.db, handed, &cl, &claimed,
+			    &hs,
 			    &have_s) == -1) {
 				log_warnx("reading a handed-off execution: %s",
 				    db_errmsg(rn.db));
-				execution_backlog(shm);  /* still queued */
+				dispatch_backlog(shm);  /* still queued */
 			}
 			if (claimed) {
 				if (run_one(&rn, &cl, CLAIM_AT_START,
 				    have_s ? &hs : NULL))
-					execution_backlog(shm);
+					dispatch_backlog(shm);
 				free(cl.input_json);
 			}
 			continue;
@@ -1033,7 +689,7 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 		double until = clock_mono_ms() + 5000;
 		while (!box_ready(&rn) && clock_mono_ms() < until)
 			;
-		execution_box_close(shm, rn.box);
+		dispatch_mailbox_close(shm, rn.box);
 	}
 	registry_memo_free(&rn.scripts);
 	log_info("runner %d stopping", slot);

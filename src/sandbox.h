@@ -17,9 +17,14 @@
  *    every descendant found through /proc/<pid>/task/<tid>/children,
  *    including orphans reparented to us.
  *
- * In both cases a cgroup v1 memory hierarchy, when present and writable,
- * gives a per-run memory cgroup whose memory.max_usage_in_bytes is the
- * run's memory peak.
+ * The run's limits (runlimits.h) need the memory, pids and cpu controllers.
+ * Each is taken from the run cgroup v2 when it is enabled there (written
+ * into cgroup.subtree_control of the base; a pure cgroup v2 host with the
+ * controllers delegated); otherwise, when the host mounts that
+ * controller's cgroup v1 hierarchy and it is writable, every run also
+ * gets a group of its own there, joined by the child before it execs (a
+ * mixed host). A cgroup v1 memory group also gives the run's memory peak
+ * (memory.max_usage_in_bytes).
  *
  * A struct sandbox is plain data filled at start-up; it may be shared by
  * forked workers (each process numbers its own runs). sandbox_free()
@@ -34,6 +39,14 @@
 enum sandbox_kind {
 	SANDBOX_FALLBACK = 0,   /* subreaper + process group */
 	SANDBOX_CGROUP2,        /* per-run cgroup v2 with cgroup.kill */
+};
+
+/* The controllers a run's limits use (runlimits.h). */
+enum sandbox_ctrl {
+	SANDBOX_MEMORY,
+	SANDBOX_PIDS,
+	SANDBOX_CPU,
+	SANDBOX_NCTRL
 };
 
 /* A run cgroup v2 and what a run needs of it. */
@@ -63,34 +76,66 @@ struct sandbox_spare {
 	char *done;             /* the last run's, to remove, or NULL */
 	unsigned long seq;      /* runs numbered so far (cgroup names) */
 	int failing;            /* making one failed: said once, until it works */
+	/* A cgroup v1 group the last run left empty, kept for the next (the
+	 * cpu one only: sandbox.c, V1_KEPT), with its tasks file open in
+	 * fd; path NULL: none (fd is then meaningless). */
+	struct {
+		char *path;
+		int fd;
+	} v1_keep[SANDBOX_NCTRL];
 };
 
 struct sandbox {
 	enum sandbox_kind kind;
 	char *cg2_base;         /* SANDBOX_CGROUP2: parent of run cgroups */
-	char *memv1_base;       /* v1 memory cgroup for accounting, or NULL */
+	unsigned cg2_ctrl;      /* 1 << SANDBOX_*: enabled in run cgroups v2 */
+	/* Parents of the per-run cgroup v1 groups of each controller the run
+	 * cgroups v2 lack, or NULL ([SANDBOX_MEMORY] also for accounting). */
+	char *v1_base[SANDBOX_NCTRL];
+	int memv1_memsw;        /* those memory groups have memory.memsw.* */
 	struct sandbox_spare spare;
 };
 
-#define SANDBOX_INIT { SANDBOX_FALLBACK, NULL, NULL, \
-	{ 0, RUN_CGROUP_NONE, NULL, 0, 0 } }
+#define SANDBOX_INIT { .kind = SANDBOX_FALLBACK, \
+	.spare = { 0, RUN_CGROUP_NONE, NULL, 0, 0 } }
 
 /*
  * Detects the mechanism. `cgroup_root` (may be NULL) is a cgroup v2
  * directory under which run cgroups may be created; NULL looks for the
  * cgroup2 mount (e.g. /sys/fs/cgroup or /sys/fs/cgroup/unified) and uses
  * "<mount><own cgroup>/scriptorch". When no usable cgroup v2 is found the
- * fallback is chosen: that is not an error, and 0 is returned.
- * `with_memv1` also uses a per-run cgroup v1 memory group (when the host
- * has that hierarchy) for the tree's memory peak next to cgroup v2; in the
- * fallback one is always used when present. Returns -1
- * (err filled) only when an explicitly given `cgroup_root` is unusable.
+ * fallback is chosen: that is not an error, and 0 is returned. Either
+ * way, each of the memory, pids and cpu controllers that the run cgroups
+ * v2 lack is taken from its cgroup v1 hierarchy when the host has one
+ * (see above). `with_memv1` changes nothing any more: a per-run v1 memory
+ * group, which it used to ask for, is now made wherever cgroup v2 has no
+ * memory controller, to enforce the memory limit. The info line logged
+ * says which mechanism enforces each limit (limits_describe_host).
+ * Returns -1 (err filled) only when an explicitly given `cgroup_root` is
+ * unusable.
  */
 int sandbox_init(struct sandbox *sb, const char *cgroup_root, int with_memv1,
     char *err, size_t errlen);
-/* Chooses the fallback mechanism without looking at cgroups (config
- * "cgroup = off", tests). Still uses a v1 memory hierarchy if
- * `with_memv1` is set and one is usable. */
+/*
+ * Once, in the daemon's first process before it forks anything: on a pure
+ * cgroup v2 host where the daemon's own cgroup was delegated to it
+ * (systemd's Delegate=yes), the memory, pids and cpu controllers listed
+ * in its cgroup.controllers reach the run cgroups below it only through
+ * its cgroup.subtree_control, which the kernel refuses to set while a
+ * process is a member (the "no internal processes" rule). So every member
+ * moves into the leaf "<own cgroup>/scriptorchd" first, then the
+ * controllers are enabled; sandbox_init() finds the run cgroups' base
+ * beside that leaf, "<own cgroup>/scriptorch". Nothing is done in the
+ * root cgroup, when `cgroup_root` (the config's, may be NULL) is set, or
+ * when no controller waits to be enabled (this build machine: its cgroup
+ * v2 has none). Best effort: a failure is logged, and the limits then
+ * fall back as sandbox_init() finds.
+ */
+void sandbox_host_prepare(const char *cgroup_root);
+/* Chooses the fallback mechanism without looking at cgroups v2 (tests).
+ * With `with_memv1`, still makes per-run cgroup v1 groups for the
+ * controllers the host has there; without, the limits fall back to
+ * rlimits (limits_fallback). */
 void sandbox_init_fallback(struct sandbox *sb, int with_memv1);
 /* Removes the run cgroups this process made or left (see struct
  * sandbox_spare) and releases the strings. */
@@ -110,6 +155,9 @@ void sandbox_tidy(struct sandbox *sb);
 int sandbox_reap_stale(const struct sandbox *sb);
 /* "cgroup2" or "subreaper+pgroup". */
 const char *sandbox_kind_name(const struct sandbox *sb);
+/* How a run gets controller `ctl`: 2 in its cgroup v2, 1 in a cgroup v1
+ * group of its own, 0 not at all. `sb` may be NULL (0). */
+int sandbox_ctrl_version(const struct sandbox *sb, enum sandbox_ctrl ctl);
 
 /*
  * Creates a fresh directory "<base>/<exec_id>-XXXXXX" with mode 0700,
@@ -153,18 +201,25 @@ int sandbox_uid_take(const char *lockdir, unsigned long long base,
 struct sandbox_run {
 	struct sandbox *sb;
 	struct run_cgroup cg2;  /* path NULL: none */
-	char *memv1_path;       /* run v1 memory cgroup, or NULL */
+	/* The run's cgroup v1 group of each controller (sandbox_init), or
+	 * NULL, with its tasks file open close-on-exec (else -1). */
+	char *v1_path[SANDBOX_NCTRL];
+	int v1_procs_fd[SANDBOX_NCTRL];
 	int cg2_killed;         /* cgroup.kill written: nothing forks there */
 	/* cpu.stat of the run cgroup before the run (one kept from an
 	 * earlier run); whether cg2's was read after it (counted), and
 	 * whether it may serve the next run (sandbox.c, cg2_count) */
 	long long cg2_user0_us, cg2_sys0_us;
 	int cg2_counted, cg2_reusable;
-	int memv1_procs_fd;
+	/* The limit counters of the run's cgroups before it (runlimits.c):
+	 * OOM kills, forks refused at pids.max; -1: none to read. */
+	long long oom_kills0, pids_max0;
 	pid_t pid;              /* the child, once forked */
 	/* The child is exec.c's init of a run's PID namespace, which passes
-	 * the signals it gets on to the program: sandbox_run_signal() sends
-	 * every signal but SIGKILL to the rest of the tree only. */
+	 * the signals it gets on to the program, and which stays out of the
+	 * run's cgroups (the program joins them): sandbox_run_signal() sends
+	 * every signal but SIGKILL to the rest of the tree only, and SIGKILL
+	 * to the init by its pid as well. */
 	int main_is_init;
 	/* our own children before the run: never reaped by exec.c */
 	pid_t before[SANDBOX_MAX_KIDS];
@@ -181,8 +236,14 @@ void sandbox_run_init(struct sandbox_run *run);
  * or -1 with err filled (everything undone: `run` is idle again). */
 int sandbox_run_prepare(struct sandbox *sb, struct sandbox_run *run,
     char *err, size_t errlen);
-/* The child joins the run cgroups itself (exec.c), through cg2.procs_fd
- * and memv1_procs_fd, unless it was created inside (clone3 into cg2). */
+/* The child joins the run cgroups itself (exec.c, child_join), through
+ * cg2.procs_fd (unless it was created inside, clone3 into cg2) and each
+ * v1_procs_fd; with an init (main_is_init), the program under it does. */
+/* The directory holding controller `ctl`'s files for this run (its
+ * cgroup v2, or its cgroup v1 group of that controller), *version set to
+ * 2 or 1; NULL (and 0) when the run has none. Valid until release. */
+const char *sandbox_run_ctrl_dir(const struct sandbox_run *run,
+    enum sandbox_ctrl ctl, int *version);
 /* Sends `sig` to every process of the run's tree (but the main child when
  * it is an init and sig is not SIGKILL, see main_is_init). The main child
  * must not have been reaped yet (it may be a zombie): its pid and process

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "json.h"
 #include "schema.h"
 
 #define T_STRING	0x01
@@ -32,7 +33,7 @@ static const struct {
 
 static const char *const keywords[] = {
 	"type", "properties", "required", "enum", "minimum", "maximum",
-	"maxLength", "items", "title", "description",
+	"maxLength", "items", "title", "description", "secret",
 };
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
 
@@ -230,7 +231,8 @@ show_value(struct buf *out, yajl_val v)
 
 /* --- schema_check ------------------------------------------------------- */
 
-static int check_node(yajl_val s, struct buf *path, int depth, struct verr *e);
+static int check_node(yajl_val s, struct buf *path, int depth, int top_prop,
+    struct verr *e);
 
 /* Sets the error at path + "." + kw. */
 static void
@@ -332,6 +334,29 @@ fail:
 	return -1;
 }
 
+/*
+ * "secret": true marks a top-level property whose value is hidden once
+ * accepted (stored as "***", masked in output). Anywhere else it is
+ * refused rather than ignored: a nested value cannot be hidden apart from
+ * the object that holds it, and a schema that seems to promise it would
+ * mislead.
+ */
+static int
+check_secret(yajl_val v, struct buf *path, int top_prop, struct verr *e)
+{
+	if (!top_prop) {
+		kw_error(e, path, "secret", "is only allowed on a top-level "
+		    "property (inputs.properties.NAME.secret): mark the "
+		    "top-level property that holds this value secret");
+		return -1;
+	}
+	if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
+		kw_error(e, path, "secret", "must be true or false");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 check_properties(yajl_val props, struct buf *path, int depth, struct verr *e)
 {
@@ -345,7 +370,7 @@ check_properties(yajl_val props, struct buf *path, int depth, struct verr *e)
 		schema_path_key(path, "properties");
 		schema_path_key(path, props->u.object.keys[i]);
 		if (check_node(props->u.object.values[i], path, depth + 1,
-		    e) == -1) {
+		    depth == 0, e) == -1) {
 			path_cut(path, len);
 			return -1;
 		}
@@ -358,10 +383,12 @@ check_properties(yajl_val props, struct buf *path, int depth, struct verr *e)
  * Checks one schema object. Each keyword is checked where it is met, so
  * the first error in document order is the one reported; the relations
  * between keywords (minimum <= maximum, required within properties) are
- * checked after the loop, when all of them are known.
+ * checked after the loop, when all of them are known. `top_prop`: s is
+ * a property of the root, the only place "secret" is allowed.
  */
 static int
-check_node(yajl_val s, struct buf *path, int depth, struct verr *e)
+check_node(yajl_val s, struct buf *path, int depth, int top_prop,
+    struct verr *e)
 {
 	yajl_val v, props, min = NULL, max = NULL;
 	const char *kw;
@@ -389,7 +416,8 @@ check_node(yajl_val s, struct buf *path, int depth, struct verr *e)
 			verr_set(e, buf_str(path), "%.*s has unknown keyword "
 			    "\"%s\" (supported: type, properties, required, "
 			    "enum, minimum, maximum, maxLength, items, title, "
-			    "description)", (int)len, buf_str(path), kw);
+			    "description, secret)", (int)len, buf_str(path),
+			    kw);
 			path_cut(path, len);
 			return -1;
 		}
@@ -425,9 +453,12 @@ check_node(yajl_val s, struct buf *path, int depth, struct verr *e)
 				    "integer");
 				return -1;
 			}
+		} else if (strcmp(kw, "secret") == 0) {
+			if (check_secret(v, path, top_prop, e) == -1)
+				return -1;
 		} else if (strcmp(kw, "items") == 0) {
 			schema_path_key(path, "items");
-			if (check_node(v, path, depth + 1, e) == -1) {
+			if (check_node(v, path, depth + 1, 0, e) == -1) {
 				path_cut(path, len);
 				return -1;
 			}
@@ -456,7 +487,7 @@ schema_check(yajl_val schema, struct verr *e)
 		verr_set(e, "inputs", "inputs must be a JSON Schema object");
 		goto out;
 	}
-	if (check_node(schema, &path, 0, e) == -1)
+	if (check_node(schema, &path, 0, 0, e) == -1)
 		goto out;
 	/* The input is always an object, so the root must describe one. */
 	t = obj_get(schema, "type");
@@ -670,4 +701,56 @@ schema_validate(yajl_val schema, yajl_val instance, const char *root_name,
 out:
 	buf_free(&path);
 	return rc;
+}
+
+/* --- secret properties -------------------------------------------------- */
+
+int
+schema_prop_secret(yajl_val schema, const char *key)
+{
+	yajl_val props, p, sec;
+
+	if (!YAJL_IS_OBJECT(schema) ||
+	    !YAJL_IS_OBJECT(props = obj_get(schema, "properties")) ||
+	    !YAJL_IS_OBJECT(p = obj_get(props, key)))
+		return 0;
+	sec = obj_get(p, "secret");
+	return sec != NULL && YAJL_IS_TRUE(sec);
+}
+
+int
+schema_split_secret(yajl_val schema, yajl_val input, struct buf *shown,
+    struct buf *secret)
+{
+	struct jw ws, wh;
+	int n = 0;
+
+	jw_init(&ws, shown);
+	if (!YAJL_IS_OBJECT(input)) {
+		jw_value(&ws, input);
+		jw_free(&ws);
+		return 0;
+	}
+	jw_init(&wh, secret);
+	jw_obj(&ws);
+	jw_obj(&wh);
+	for (size_t i = 0; i < input->u.object.len; i++) {
+		const char *key = input->u.object.keys[i];
+		yajl_val v = input->u.object.values[i];
+
+		jw_key(&ws, key);
+		if (!schema_prop_secret(schema, key)) {
+			jw_value(&ws, v);
+			continue;
+		}
+		jw_str(&ws, SCHEMA_SECRET_SHOWN);
+		jw_key(&wh, key);
+		jw_value(&wh, v);
+		n++;
+	}
+	jw_obj_end(&ws);
+	jw_obj_end(&wh);
+	jw_free(&ws);
+	jw_free(&wh);
+	return n;
 }

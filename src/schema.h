@@ -4,7 +4,11 @@
  * Keywords: type (string, number, integer, boolean, object, array, null,
  * or a non-empty array of those), properties, required, enum, minimum,
  * maximum, maxLength, items; plus the annotations title and description
- * (strings, no effect on validation). Anything else, "default" and
+ * (strings, no effect on validation) and secret (true or false, only on
+ * a property of the root: "secret": true marks a secret input, whose
+ * value the stored execution shows as "***"; on any other schema it is
+ * refused, since a nested value cannot be hidden apart from the
+ * top-level value that holds it). Anything else, "default" and
  * "additionalProperties" included, is rejected by schema_check() so that
  * a typo ("minimun") is caught at registration instead of being ignored.
  *
@@ -54,6 +58,25 @@ int schema_check(yajl_val schema, struct verr *e);
  */
 int schema_validate(yajl_val schema, yajl_val instance, const char *root_name,
     struct verr *e);
+
+/* What a stored input shows for a secret property's value. */
+#define SCHEMA_SECRET_SHOWN "***"
+
+/* 1 when `schema` (checked, or NULL) marks top-level property `key`
+ * "secret": true, else 0. */
+int schema_prop_secret(yajl_val schema, const char *key);
+
+/*
+ * Splits an input (an object, as schema_validate accepted it) by the
+ * schema's secret properties: appends to `shown` its compact JSON with
+ * the value of each secret property replaced by "***" (the stored
+ * `input`), and to `secret` the compact JSON object of those properties
+ * with their values (to be sealed). Returns how many there were (0:
+ * `secret` holds "{}" and need not be kept). Keys keep their order. An
+ * input that is not an object goes to `shown` as it is.
+ */
+int schema_split_secret(yajl_val schema, yajl_val input, struct buf *shown,
+    struct buf *secret);
 
 /*
  * Helpers shared with the other validators.

@@ -240,36 +240,29 @@ match_at(const struct secret_mask *m, const char *in, size_t len)
 	return best;
 }
 
-/* The longest p < len(value) such that in's first p bytes are the last p
- * bytes of a value (a value cut before the text began). */
+/*
+ * A value cut in two by a cut: the longest p < len(value) such that
+ * in's first p bytes are a value's last p bytes (at_end 0: the value
+ * began before the text), or in's last p bytes a value's first p bytes
+ * (at_end 1: the value goes on after the text).
+ */
 static size_t
-cut_suffix_len(const struct secret_mask *m, const char *in, size_t len)
+cut_len(const struct secret_mask *m, const char *in, size_t len, int at_end)
 {
 	size_t best = 0;
 
 	for (size_t k = 0; k < m->n; k++)
-		for (size_t p = m->lens[k] - 1; p > best; p--)
-			if (p <= len && memcmp(in, m->vals[k] + m->lens[k] - p,
-			    p) == 0) {
+		for (size_t p = m->lens[k] - 1; p > best; p--) {
+			if (p > len)
+				continue;
+			const char *text = at_end ? in + len - p : in;
+			const char *val = at_end ? m->vals[k] :
+			    m->vals[k] + m->lens[k] - p;
+			if (memcmp(text, val, p) == 0) {
 				best = p;
 				break;
 			}
-	return best;
-}
-
-/* The longest p < len(value) such that in's last p bytes are the first p
- * bytes of a value (a value cut where the text ends). */
-static size_t
-cut_prefix_len(const struct secret_mask *m, const char *in, size_t len)
-{
-	size_t best = 0;
-
-	for (size_t k = 0; k < m->n; k++)
-		for (size_t p = m->lens[k] - 1; p > best; p--)
-			if (p <= len && memcmp(in + len - p, m->vals[k], p) == 0) {
-				best = p;
-				break;
-			}
+		}
 	return best;
 }
 
@@ -285,7 +278,7 @@ secret_mask_apply(const struct secret_mask *m, const char *in, size_t len,
 	}
 	/* The end of a value cut off before the text began; a whole value
 	 * there is longer and taken instead. */
-	if ((cut & SECRET_CUT_BEFORE) && (l = cut_suffix_len(m, in, len)) > 0 &&
+	if ((cut & SECRET_CUT_BEFORE) && (l = cut_len(m, in, len, 0)) > 0 &&
 	    l > match_at(m, in, len)) {
 		buf_adds(out, SECRET_MASK);
 		i = l;
@@ -300,8 +293,8 @@ secret_mask_apply(const struct secret_mask *m, const char *in, size_t len,
 		l = match_at(m, in + i, len - i);
 		/* A longer value that the cut ends here ("p4ssw" of
 		 * "p4ssword", though "p4ss" is whole): mask to the end. */
-		if ((cut & SECRET_CUT_AFTER) && cut_prefix_len(m, in + i,
-		    len - i) == len - i && len - i > l) {
+		if ((cut & SECRET_CUT_AFTER) && cut_len(m, in + i, len - i,
+		    1) == len - i && len - i > l) {
 			buf_add(out, in + start, i - start);
 			buf_adds(out, SECRET_MASK);
 			return hits + 1;
@@ -318,8 +311,8 @@ secret_mask_apply(const struct secret_mask *m, const char *in, size_t len,
 	}
 	/* The beginning of a value cut off where the text ends can only be
 	 * in what followed the last whole value. */
-	l = (cut & SECRET_CUT_AFTER) ? cut_prefix_len(m, in + start,
-	    len - start) : 0;
+	l = (cut & SECRET_CUT_AFTER) ? cut_len(m, in + start,
+	    len - start, 1) : 0;
 	buf_add(out, in + start, len - start - l);
 	if (l > 0) {
 		buf_adds(out, SECRET_MASK);

@@ -10,24 +10,18 @@
 
 #include <stddef.h>
 
-#include "request.h"
+#include "role.h"
 
 struct db;
 struct script;
 struct dbres;
+struct execution_filter;
+struct execution;
+struct token_rec;
 
 /* ---- tokens (store_tokens.c) ---- */
-struct token_rec {
-	long long id;
-	char name[129];
-	enum role role;
-	char created_at[32];
-	char last_used_at[32];    /* "" when never used */
-	int revoked;
-	unsigned char hash[32];
-	int stale_use;            /* last use older than a minute */
-};
-
+/* Token records (struct token_rec) are defined with the token service,
+ * auth.h. */
 int store_token_insert(struct db *db, const char *name, enum role role,
     const unsigned char hash[32], long long *id, char created_at[32]);
 int store_token_by_hash(struct db *db, const unsigned char hash[32],
@@ -54,106 +48,120 @@ int store_ping(struct db *db);
 
 /* ---- executions (store_executions.c) ---- */
 /* Queued and running executions across all nodes. */
-int store_exec_gauges(struct db *db, long long *queued, long long *running);
-/* Column order of every execution row read by store_exec_get/list. */
+int store_execution_gauges(struct db *db, long long *queued,
+    long long *running);
+/* Column order of every execution row (store_execution_finish's row,
+ * store_execution_last_per_script; store_execution_view reads them). */
 enum exec_col {
 	EC_ID, EC_SCRIPT_ID, EC_SCRIPT_NAME, EC_SCRIPT_VERSION, EC_TRIGGER,
 	EC_STATUS, EC_INPUT, EC_EXIT_CODE, EC_SIGNAL, EC_STDOUT, EC_STDERR,
 	EC_STDOUT_TRUNC, EC_STDERR_TRUNC, EC_OUTPUT, EC_OUTPUT_FILE, EC_ERROR,
 	EC_QUEUED_AT, EC_STARTED_AT, EC_FINISHED_AT, EC_DURATION_MS,
-	EC_CPU_USER_MS, EC_CPU_SYSTEM_MS, EC_MAX_RSS_KB, EC_NODE, EC_NCOLS
+	EC_CPU_USER_MS, EC_CPU_SYSTEM_MS, EC_MAX_RSS_KB, EC_NODE, EC_LIMIT,
+	EC_NCOLS
 };
 
-/* A runner reserved for an execution as it is inserted (execution.h):
+/* A runner reserved for an execution as it is inserted (dispatch.h):
  * the row carries its node and pid and a heartbeat, and no scan or other
  * runner takes it. `running`: inserted running (the caller waits for
  * the end); else queued until that runner starts it. */
-struct exec_reserved {
+struct execution_reserved {
 	const char *node;
 	int pid;
 	int running;
 };
 /* Inserts a queued execution, or one reserved for a runner (`rsv` not
- * NULL); *id gets its id. With `row` (not NULL), the same statement
- * returns the row as stored (store_exec_get's columns; the caller frees
- * it). The queue's depth limit is checked before, with the script
- * (store_script_get_probe). */
-int store_exec_enqueue(struct db *db, long long script_id,
+ * NULL); *id gets its id. `input_json` is the input as shown (secret
+ * properties as "***"), `input_secret` the sealed JSON of those
+ * properties, or NULL. With `row` (not NULL), the same statement
+ * returns the execution as stored into *row (the caller releases it with
+ * execution_free). The queue's depth limit is checked before, with the
+ * script (store_script_get_probe). */
+int store_execution_enqueue(struct db *db, long long script_id,
     const char *script_name, const char *trigger, const char *input_json,
-    const struct exec_reserved *rsv, long long *id, struct dbres *row);
+    const char *input_secret, const struct execution_reserved *rsv,
+    long long *id,
+    struct execution *row);
 /* The queue-depth probe alone, for a submission whose script was
  * remembered (registry_load_for_submit): *full = 1 when `max_queued`
  * executions already wait. */
-int store_exec_queue_full(struct db *db, int max_queued, int *full);
-/* One execution (all columns) into res (1 row, or 0 when not found). */
-int store_exec_get(struct db *db, long long id, struct dbres *res);
+int store_execution_queue_full(struct db *db, int max_queued, int *full);
+/* One execution, all of it: *found = 0 when there is none; else *x is
+ * filled (the caller releases it with execution_free). */
+int store_execution_get(struct db *db, long long id, struct execution *x,
+    int *found);
+/* Row `i` of a result with store_execution_get's columns (the row of
+ * store_execution_finish, store_execution_last_per_script) seen as a record: its strings point
+ * into `res` (borrowed, valid while res is; never execution_free it). */
+void store_execution_view(const struct dbres *res, size_t i,
+    struct execution *x);
 /* The status alone ("" when not found). */
-int store_exec_status(struct db *db, long long id, char status[16]);
+int store_execution_status(struct db *db, long long id, char status[16]);
 
-struct exec_filter {
-	long long script_id;       /* 0: any */
-	const char *status;        /* NULL: any */
-	const char *trigger;       /* NULL: any */
-	const char *since;         /* DB-form timestamp, NULL: any */
-	long long before_id;       /* cursor: ids below this; 0: from newest */
-	int limit;
-};
-/* Newest first; the list columns leave input/stdout/stderr NULL. */
-int store_exec_list(struct db *db, const struct exec_filter *f,
-    struct dbres *res);
+/* Calls fn for each execution that `f` (execution.h) lets through,
+ * newest first, without input, stdout and stderr; the record is freed
+ * after the call. */
+int store_execution_list(struct db *db, const struct execution_filter *f,
+    void (*fn)(void *arg, const struct execution *x), void *arg);
 /* The newest execution of every script that has one (list columns),
  * ordered by script_id. */
-int store_exec_last_per_script(struct db *db, struct dbres *res);
-/* Raw stdout or stderr bytes. *found = 0 if no such execution. */
-int store_exec_stream(struct db *db, long long id, int which_stderr,
-    struct dbres *res);
+int store_execution_last_per_script(struct db *db, struct dbres *res);
+/* Raw stdout or stderr bytes: *data (the caller frees it; NULL when
+ * there are none) and *len. *found = 0 if no such execution. */
+int store_execution_stream(struct db *db, long long id, int which_stderr,
+    char **data, size_t *len, int *found);
 
 /* A claimed execution: what the runner needs to run it. */
-struct exec_claim {
+struct execution_claim {
 	long long id;
 	long long script_id;
 	char *input_json;          /* owned: free() */
+	/* The sealed secret properties of the input (executions.
+	 * input_secret), or NULL. It lives in input_json's allocation, after
+	 * that text's NUL, so free(input_json) releases both. */
+	char *input_secret;
 	double waited_ms;          /* queued -> claimed, by the DB clock */
 };
 /* Claims the oldest queued execution this runner may start, honouring
  * every script's max_concurrency across nodes, and passing over the
  * `nskip` ids in `skip` (handed off to runners already). *claimed = 0 if
  * none. */
-int store_exec_claim(struct db *db, const char *node, int pid,
-    const long long *skip, size_t nskip, struct exec_claim *cl,
+int store_execution_claim(struct db *db, const char *node, int pid,
+    const long long *skip, size_t nskip, struct execution_claim *cl,
     int *claimed);
 /* An execution handed to this runner by an API worker of this node
- * (execution_handoff, or assigned with an input too big for its box):
+ * (dispatch_handoff, or assigned with an input too big for its box):
  * reads it, and its script in the same statement, without claiming it.
  * *found = 0 when it is neither queued nor running (ended, gone): a
  * queued one still has to be claimed;
  * *have_script = 0 when its script is gone (else free *s with
  * script_free). */
-int store_exec_peek(struct db *db, long long id, struct exec_claim *cl,
+int store_execution_peek(struct db *db, long long id,
+    struct execution_claim *cl,
     int *found, struct script *s, int *have_script);
 /* Claims that execution by id, in one autocommitted statement: *claimed
  * = 1 if this runner now owns it, 0 if another runner took it or it was
  * canceled. Only for scripts without max_concurrency. */
-int store_exec_claim_id(struct db *db, long long id, const char *node,
+int store_execution_claim_id(struct db *db, long long id, const char *node,
     int pid, int *claimed);
 /* The same claim in two halves, so the caller can work while it commits
  * (db_send/db_await): nothing else may use `db` in between; `node` must
  * stay valid until the end. */
-int store_exec_claim_id_send(struct db *db, long long id, const char *node,
+int store_execution_claim_id_send(struct db *db, long long id, const char *node,
     int pid);
-int store_exec_claim_id_end(struct db *db, int *claimed);
+int store_execution_claim_id_end(struct db *db, int *claimed);
 /* Records the version that runs and started_at: the child was exec'd
  * `ago_ms` before this call. */
-int store_exec_started(struct db *db, long long id, const char *version,
+int store_execution_started(struct db *db, long long id, const char *version,
     double ago_ms);
 /* Heartbeat alone (while a venv builds before the run). */
-int store_exec_heartbeat(struct db *db, long long id);
+int store_execution_heartbeat(struct db *db, long long id);
 /* Saves live output and the heartbeat; *cancel gets the cancel flag. */
-int store_exec_progress(struct db *db, long long id, const char *out,
+int store_execution_progress(struct db *db, long long id, const char *out,
     size_t outlen, int out_trunc, const char *err, size_t errlen,
     int err_trunc, int *cancel);
 
-struct exec_final {
+struct execution_final {
 	const char *status;
 	const char *version;       /* may be NULL */
 	int has_exit; int exit_code;
@@ -163,37 +171,65 @@ struct exec_final {
 	const char *output_json;   /* may be NULL */
 	const char *output_file; size_t output_file_len;  /* may be NULL */
 	const char *error;         /* may be NULL */
+	const char *limit;         /* the limit that stopped it, or NULL */
 	int has_stats;
 	double duration_ms;
 	long long cpu_user_ms, cpu_system_ms, max_rss_kb;
-	/* Time since the child's exec (for started_at when the run ended
-	 * before it was recorded); 0 when it never started. */
-	double since_exec_ms;
+	/* When the run ended (its child reaped, or the error found) and when
+	 * its child was exec'd, as clock_mono_ms() read them; 0: now, and
+	 * never started. Ages are taken from them as the record is sent,
+	 * so a record written late (the database was away) still says when
+	 * the run ended, and when it started if no tick recorded that. */
+	double ended_mono_ms;
+	double exec_mono_ms;
 };
 /* Writes the final record of a running execution. *updated = 0 when it
- * was no longer running (marked lost meanwhile). With `row`, the row as
- * it is after the write comes back in the same round trip, with
- * store_exec_get's columns (an extra one after them); release it with
- * dbres_free(). */
-int store_exec_finish(struct db *db, long long id, const struct exec_final *f,
+ * was no longer running (marked lost meanwhile). finished_at is
+ * f->ended_mono_ms on the database's clock (sql/010_limits.sql,
+ * execution_finish_limit).
+ * With `row`, the row as it is after the write comes back in the same
+ * round trip, with store_execution_get's columns (an extra one after them);
+ * release it with dbres_free(). */
+int store_execution_finish(struct db *db, long long id,
+    const struct execution_final *f,
     int *updated, struct dbres *row);
 /* Cancel: a queued execution becomes canceled at once (*outcome 1); a
  * running one gets its cancel flag (*outcome 2); final: *outcome 0;
  * unknown: *outcome -1. */
-int store_exec_cancel(struct db *db, long long id, int *outcome);
+int store_execution_cancel(struct db *db, long long id, int *outcome);
 
 /* Marks running executions without a heartbeat for `timeout_s` (and
  * queued ones reserved for a runner that stopped) as lost, locking none
  * of the others; *n counts them, also when a failure stops it midway. */
-int store_exec_mark_lost(struct db *db, int timeout_s, int *n);
+int store_execution_mark_lost(struct db *db, int timeout_s, int *n);
 /* Deletes up to `batch` final executions queued more than `days` ago. */
-int store_exec_delete_old(struct db *db, int days, int batch,
+int store_execution_delete_old(struct db *db, int days, int batch,
+    long long *deleted);
+
+/* ---- idempotency keys (store_idempotency.c) ---- */
+/* A key's row: the fingerprint of the request that created its execution
+ * (SHA-256) and that execution. Rows are scoped to a token and count for
+ * `ttl_s` seconds after their insert. */
+#define STORE_IDEM_FP 32
+/* The live row of (token_id, key): *found = 0 when there is none (or only
+ * an expired one). */
+int store_idem_get(struct db *db, long long token_id, const char *key,
+    int ttl_s, unsigned char fp[STORE_IDEM_FP], long long *execution_id,
+    int *found);
+/* Inserts the row, replacing an expired one. Call in the transaction that
+ * inserts the execution, read committed (db_tx_begin_read_committed).
+ * A live row of the key makes it fail with DB_EDUPLICATE (or, when two
+ * requests race for it, DB_EDEADLOCK, which on Galera comes at COMMIT). */
+int store_idem_insert(struct db *db, long long token_id, const char *key,
+    int ttl_s, const unsigned char fp[STORE_IDEM_FP], long long execution_id);
+/* Deletes up to `batch` rows older than ttl_s, oldest first. */
+int store_idem_forget_old(struct db *db, int ttl_s, int batch,
     long long *deleted);
 
 /* ---- scripts (store_scripts.c) ---- */
 /* One script; *found = 0 when there is none. With for_update the row is
  * locked until the end of the caller's transaction. The caller releases
- * *s with script_free(). */
+ * *s with script_free() (script.h). */
 int store_script_get(struct db *db, long long id, int for_update,
     struct script *s, int *found);
 int store_script_get_by_name(struct db *db, const char *name,

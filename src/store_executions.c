@@ -8,13 +8,15 @@
 #include <string.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "db.h"
+#include "execution.h"
 #include "log.h"
 #include "store.h"
 #include "store_int.h"
 
 int
-store_exec_gauges(struct db *db, long long *queued, long long *running)
+store_execution_gauges(struct db *db, long long *queued, long long *running)
 {
 	static const char *sql = "SELECT status, COUNT(*) FROM executions "
 	    "WHERE status IN ('queued', 'running') GROUP BY status";
@@ -40,7 +42,7 @@ store_exec_gauges(struct db *db, long long *queued, long long *running)
 	"runner_pid IS NOT NULL)"
 
 int
-store_exec_mark_lost(struct db *db, int timeout_s, int *n)
+store_execution_mark_lost(struct db *db, int timeout_s, int *n)
 {
 	/*
 	 * A plain read finds them, taking no lock: an UPDATE over the same
@@ -77,7 +79,8 @@ store_exec_mark_lost(struct db *db, int timeout_s, int *n)
 }
 
 int
-store_exec_delete_old(struct db *db, int days, int batch, long long *deleted)
+store_execution_delete_old(struct db *db, int days, int batch,
+    long long *deleted)
 {
 	static const char *sql = "DELETE FROM executions WHERE queued_at < "
 	    "UTC_TIMESTAMP(3) - INTERVAL ? DAY AND status NOT IN "
@@ -92,56 +95,141 @@ store_exec_delete_old(struct db *db, int days, int batch, long long *deleted)
 	return 0;
 }
 
-#define EXEC_COLS "id, script_id, script_name, script_version, `trigger`, " \
-	"status, input, exit_code, `signal`, stdout, stderr, " \
+#define EXECUTION_COLS "id, script_id, script_name, script_version, " \
+	"`trigger`, status, input, exit_code, `signal`, stdout, stderr, " \
 	"stdout_truncated, stderr_truncated, output, output_file, error, " \
 	"queued_at, started_at, finished_at, duration_ms, cpu_user_ms, " \
-	"cpu_system_ms, max_rss_kb, node"
+	"cpu_system_ms, max_rss_kb, node, `limit`"
 /* The same positions for lists, without the large columns. */
-#define EXEC_LIST_COLS "id, script_id, script_name, script_version, " \
+#define EXECUTION_LIST_COLS "id, script_id, script_name, script_version, " \
 	"`trigger`, status, NULL, exit_code, `signal`, NULL, NULL, " \
 	"stdout_truncated, stderr_truncated, output, output_file, error, " \
 	"queued_at, started_at, finished_at, duration_ms, cpu_user_ms, " \
-	"cpu_system_ms, max_rss_kb, node"
+	"cpu_system_ms, max_rss_kb, node, `limit`"
+
+/* A number cell: *has = 0 for NULL. */
+static long long
+cell_ll(const struct dbres *res, size_t i, size_t col, int *has)
+{
+	const char *v = dbres_get(res, i, col);
+
+	*has = v != NULL;
+	return v != NULL ? strtoll(v, NULL, 10) : 0;
+}
+
+static void
+cell_ts(const struct dbres *res, size_t i, size_t col, char out[32])
+{
+	out[0] = '\0';
+	if (dbres_get(res, i, col) != NULL)
+		clock_db_to_rfc3339(dbres_get(res, i, col), out, 32);
+}
+
+/* The string columns of an execution row, which a record takes over. */
+static const size_t exec_str_cols[] = { EC_SCRIPT_NAME, EC_SCRIPT_VERSION,
+	EC_TRIGGER, EC_INPUT, EC_STDOUT, EC_STDERR, EC_OUTPUT, EC_OUTPUT_FILE,
+	EC_ERROR, EC_NODE, EC_LIMIT };
+
+void
+store_execution_view(const struct dbres *res, size_t i, struct execution *x)
+{
+#define CELL_S(c) ((char *)dbres_get(res, i, (c)))
+	const char *v;
+	int has;
+
+	memset(x, 0, sizeof(*x));
+	x->id = cell_ll(res, i, EC_ID, &has);
+	x->script_id = cell_ll(res, i, EC_SCRIPT_ID, &has);
+	x->script_name = CELL_S(EC_SCRIPT_NAME);
+	x->script_version = CELL_S(EC_SCRIPT_VERSION);
+	x->trigger = CELL_S(EC_TRIGGER);
+	if ((v = dbres_get(res, i, EC_STATUS)) != NULL)
+		snprintf(x->status, sizeof(x->status), "%s", v);
+	x->input = CELL_S(EC_INPUT);
+	x->exit_code = cell_ll(res, i, EC_EXIT_CODE, &x->has_exit_code);
+	x->signo = cell_ll(res, i, EC_SIGNAL, &x->has_signal);
+	x->stdout_data = CELL_S(EC_STDOUT);
+	x->stdout_len = x->stdout_data ? dbres_len(res, i, EC_STDOUT) : 0;
+	x->stderr_data = CELL_S(EC_STDERR);
+	x->stderr_len = x->stderr_data ? dbres_len(res, i, EC_STDERR) : 0;
+	v = dbres_get(res, i, EC_STDOUT_TRUNC);
+	x->stdout_truncated = v != NULL && strcmp(v, "1") == 0;
+	v = dbres_get(res, i, EC_STDERR_TRUNC);
+	x->stderr_truncated = v != NULL && strcmp(v, "1") == 0;
+	x->output = CELL_S(EC_OUTPUT);
+	x->output_file = CELL_S(EC_OUTPUT_FILE);
+	x->output_file_len = x->output_file ?
+	    dbres_len(res, i, EC_OUTPUT_FILE) : 0;
+	x->error = CELL_S(EC_ERROR);
+	cell_ts(res, i, EC_QUEUED_AT, x->queued_at);
+	cell_ts(res, i, EC_STARTED_AT, x->started_at);
+	cell_ts(res, i, EC_FINISHED_AT, x->finished_at);
+	if ((v = dbres_get(res, i, EC_DURATION_MS)) != NULL) {
+		x->has_duration = 1;
+		x->duration_ms = strtod(v, NULL);
+	}
+	x->cpu_user_ms = cell_ll(res, i, EC_CPU_USER_MS, &x->has_cpu_user);
+	x->cpu_system_ms = cell_ll(res, i, EC_CPU_SYSTEM_MS,
+	    &x->has_cpu_system);
+	x->max_rss_kb = cell_ll(res, i, EC_MAX_RSS_KB, &x->has_max_rss);
+	x->node = CELL_S(EC_NODE);
+	x->limit = CELL_S(EC_LIMIT);
+#undef CELL_S
+}
+
+/* Row `i` as a record of its own: it takes the row's strings over
+ * (without copying them), so that freeing `res` leaves them to it. */
+static void
+exec_take(struct dbres *res, size_t i, struct execution *x)
+{
+	store_execution_view(res, i, x);
+	for (size_t k = 0; k < sizeof(exec_str_cols) / sizeof(exec_str_cols[0]);
+	    k++)
+		res->cells[i * res->ncols + exec_str_cols[k]] = NULL;
+}
 
 int
-store_exec_enqueue(struct db *db, long long script_id, const char *script_name,
-    const char *trigger, const char *input_json,
-    const struct exec_reserved *rsv, long long *id, struct dbres *row)
+store_execution_enqueue(struct db *db, long long script_id,
+    const char *script_name,
+    const char *trigger, const char *input_json, const char *input_secret,
+    const struct execution_reserved *rsv, long long *id, struct execution *row)
 {
 #define ENQUEUE "INSERT INTO executions (script_id, script_name, " \
-	"`trigger`, status, input, queued_at, node, runner_pid, " \
-	"heartbeat_at) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(3), ?, ?, " \
-	"IF(? IS NULL, NULL, UTC_TIMESTAMP(3)))"
+	"`trigger`, status, input, input_secret, queued_at, node, " \
+	"runner_pid, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, " \
+	"UTC_TIMESTAMP(3), ?, ?, IF(? IS NULL, NULL, UTC_TIMESTAMP(3)))"
 	static const char *ins = ENQUEUE;
 	/* MariaDB's RETURNING: the row in the same round trip. */
-	static const char *ins_row = ENQUEUE " RETURNING " EXEC_COLS;
+	static const char *ins_row = ENQUEUE " RETURNING " EXECUTION_COLS;
 #undef ENQUEUE
 	const char *node = rsv != NULL ? rsv->node : NULL;
-	struct dbp p[8] = { DBP_I(script_id), DBP_S(script_name),
+	struct dbp p[9] = { DBP_I(script_id), DBP_S(script_name),
 	    DBP_S(trigger), DBP_S(rsv != NULL && rsv->running ? "running" :
-	    "queued"), DBP_S(input_json), DBP_S(node),
+	    "queued"), DBP_S(input_json), DBP_S(input_secret), DBP_S(node),
 	    rsv != NULL ? DBP_I(rsv->pid) : DBP_NUL, DBP_S(node) };
 	unsigned long long newid;
+	struct dbres res;
 
 	*id = 0;
 	if (row == NULL) {
-		if (db_exec(db, ins, p, 8, NULL, NULL, &newid) == -1)
+		if (db_exec(db, ins, p, 9, NULL, NULL, &newid) == -1)
 			return -1;
 		*id = (long long)newid;
 		return 0;
 	}
-	if (db_exec(db, ins_row, p, 8, row, NULL, NULL) == -1)
+	if (db_exec(db, ins_row, p, 9, &res, NULL, NULL) == -1)
 		return -1;
-	if (row->nrows != 1 || (*id = atoll(dbres_get(row, 0, EC_ID))) <= 0) {
-		dbres_free(row);
+	if (res.nrows != 1 || (*id = atoll(dbres_get(&res, 0, EC_ID))) <= 0) {
+		dbres_free(&res);
 		return db_fail(db, "INSERT ... RETURNING gave no row");
 	}
+	exec_take(&res, 0, row);
+	dbres_free(&res);
 	return 0;
 }
 
 int
-store_exec_queue_full(struct db *db, int max_queued, int *full)
+store_execution_queue_full(struct db *db, int max_queued, int *full)
 {
 	static const char *sql = "SELECT " QUEUE_PROBE;
 	struct dbp p[1] = { DBP_I(max_queued - 1) };
@@ -156,17 +244,28 @@ store_exec_queue_full(struct db *db, int max_queued, int *full)
 }
 
 int
-store_exec_get(struct db *db, long long id, struct dbres *res)
+store_execution_get(struct db *db, long long id, struct execution *x,
+    int *found)
 {
-	static const char *sql = "SELECT " EXEC_COLS
+	static const char *sql = "SELECT " EXECUTION_COLS
 	    " FROM executions WHERE id = ?";
 	struct dbp p[1] = { DBP_I(id) };
+	struct dbres res;
 
-	return db_exec(db, sql, p, 1, res, NULL, NULL);
+	*found = 0;
+	memset(x, 0, sizeof(*x));
+	if (db_exec(db, sql, p, 1, &res, NULL, NULL) == -1)
+		return -1;
+	if (res.nrows == 1) {
+		exec_take(&res, 0, x);
+		*found = 1;
+	}
+	dbres_free(&res);
+	return 0;
 }
 
 int
-store_exec_status(struct db *db, long long id, char status[16])
+store_execution_status(struct db *db, long long id, char status[16])
 {
 	static const char *sql = "SELECT status FROM executions WHERE id = ?";
 	struct dbp p[1] = { DBP_I(id) };
@@ -187,17 +286,20 @@ store_exec_status(struct db *db, long long id, char status[16])
  * the matching (filter, id) index and walk it backwards from the cursor.
  */
 int
-store_exec_list(struct db *db, const struct exec_filter *f, struct dbres *res)
+store_execution_list(struct db *db, const struct execution_filter *f,
+    void (*fn)(void *arg, const struct execution *x), void *arg)
 {
 	static char *sqls[16];
 	struct dbp p[6];
+	struct dbres res;
+	struct execution x;
 	size_t np = 0;
 	int combo = (f->script_id ? 1 : 0) | (f->status ? 2 : 0) |
 	    (f->trigger ? 4 : 0) | (f->since ? 8 : 0);
 
 	if (sqls[combo] == NULL) {
 		struct buf b = BUF_INIT;
-		buf_adds(&b, "SELECT " EXEC_LIST_COLS " FROM executions "
+		buf_adds(&b, "SELECT " EXECUTION_LIST_COLS " FROM executions "
 		    "WHERE id < ?");
 		if (combo & 1)
 			buf_adds(&b, " AND script_id = ?");
@@ -220,32 +322,53 @@ store_exec_list(struct db *db, const struct exec_filter *f, struct dbres *res)
 	if (combo & 8)
 		p[np++] = DBP_S(f->since);
 	p[np++] = DBP_I(f->limit);
-	return db_exec(db, sqls[combo], p, np, res, NULL, NULL);
+	if (db_exec(db, sqls[combo], p, np, &res, NULL, NULL) == -1)
+		return -1;
+	for (size_t i = 0; i < res.nrows; i++) {
+		store_execution_view(&res, i, &x);
+		fn(arg, &x);
+	}
+	dbres_free(&res);
+	return 0;
 }
 
 int
-store_exec_last_per_script(struct db *db, struct dbres *res)
+store_execution_last_per_script(struct db *db, struct dbres *res)
 {
 	/* MAX(id) per script_id reads the (script_id, id) index one group at
 	 * a time ("using index for group-by"): cost grows with the number of
 	 * scripts, not of executions. */
-	static const char *sql = "SELECT " EXEC_LIST_COLS " FROM executions "
-	    "WHERE id IN (SELECT MAX(id) FROM executions GROUP BY script_id) "
+	static const char *sql = "SELECT " EXECUTION_LIST_COLS
+	    " FROM executions WHERE id IN (SELECT MAX(id) FROM executions GROUP BY script_id) "
 	    "ORDER BY script_id";
 
 	return db_exec(db, sql, NULL, 0, res, NULL, NULL);
 }
 
 int
-store_exec_stream(struct db *db, long long id, int which_stderr,
-    struct dbres *res)
+store_execution_stream(struct db *db, long long id, int which_stderr,
+    char **data, size_t *len, int *found)
 {
 	static const char *out_sql = "SELECT stdout FROM executions WHERE id = ?";
 	static const char *err_sql = "SELECT stderr FROM executions WHERE id = ?";
 	struct dbp p[1] = { DBP_I(id) };
+	struct dbres res;
 
-	return db_exec(db, which_stderr ? err_sql : out_sql, p, 1, res, NULL,
-	    NULL);
+	*data = NULL;
+	*len = 0;
+	*found = 0;
+	if (db_exec(db, which_stderr ? err_sql : out_sql, p, 1, &res, NULL,
+	    NULL) == -1)
+		return -1;
+	if (res.nrows == 1) {
+		*found = 1;
+		/* Taken over from the result, not copied: it may be large. */
+		if ((*data = res.cells[0]) != NULL)
+			*len = dbres_len(&res, 0, 0);
+		res.cells[0] = NULL;
+	}
+	dbres_free(&res);
+	return 0;
 }
 
 static const char *claim_upd_sql = "UPDATE executions SET status = "
@@ -266,7 +389,7 @@ claim_update(struct db *db, long long id, const char *node, int pid)
 }
 
 int
-store_exec_claim_id_send(struct db *db, long long id, const char *node,
+store_execution_claim_id_send(struct db *db, long long id, const char *node,
     int pid)
 {
 	struct dbp pu[3] = { DBP_S(node), DBP_I(pid), DBP_I(id) };
@@ -275,7 +398,7 @@ store_exec_claim_id_send(struct db *db, long long id, const char *node,
 }
 
 int
-store_exec_claim_id_end(struct db *db, int *claimed)
+store_execution_claim_id_end(struct db *db, int *claimed)
 {
 	unsigned long long affected = 0;
 
@@ -286,25 +409,35 @@ store_exec_claim_id_end(struct db *db, int *claimed)
 	return 0;
 }
 
-/* Fills `cl` from a row of (id, script_id, input, waited_us). */
+/* Fills `cl` from a row of (id, script_id, input, waited_us,
+ * input_secret): the two texts in one allocation (store.h). */
 static void
-claim_fill(struct exec_claim *cl, const struct dbres *res, size_t row)
+claim_fill(struct execution_claim *cl, const struct dbres *res, size_t row)
 {
+	const char *in = dbres_get(res, row, 2), *sec = dbres_get(res, row, 4);
+	size_t inlen = strlen(in), seclen = sec != NULL ? strlen(sec) : 0;
+
 	cl->id = strtoll(dbres_get(res, row, 0), NULL, 10);
 	cl->script_id = strtoll(dbres_get(res, row, 1), NULL, 10);
-	cl->input_json = strdup(dbres_get(res, row, 2));
-	if (cl->input_json == NULL)
-		fatal("strdup");
+	if ((cl->input_json = malloc(inlen + 1 + seclen + 1)) == NULL)
+		fatal("malloc");
+	memcpy(cl->input_json, in, inlen + 1);
+	cl->input_secret = NULL;
+	if (sec != NULL) {
+		cl->input_secret = cl->input_json + inlen + 1;
+		memcpy(cl->input_secret, sec, seclen + 1);
+	}
 	cl->waited_ms = dbres_get(res, row, 3) ?
 	    strtod(dbres_get(res, row, 3), NULL) / 1000.0 : 0;
 }
 
 int
-store_exec_peek(struct db *db, long long id, struct exec_claim *cl,
+store_execution_peek(struct db *db, long long id, struct execution_claim *cl,
     int *found, struct script *s, int *have_script)
 {
 	static const char *sql = "SELECT e.id, e.script_id, e.input, "
 	    "TIMESTAMPDIFF(MICROSECOND, e.queued_at, UTC_TIMESTAMP(6)), "
+	    "e.input_secret, "
 	    SCRIPT_COLS_P("s.") " FROM executions e LEFT JOIN scripts s "
 	    "ON s.id = e.script_id WHERE e.id = ? AND "
 	    "e.status IN ('queued', 'running')";
@@ -318,8 +451,8 @@ store_exec_peek(struct db *db, long long id, struct exec_claim *cl,
 	if (res.nrows == 1) {
 		claim_fill(cl, &res, 0);
 		*found = 1;
-		if (dbres_get(&res, 0, 4) != NULL) {
-			store_row_to_script(&res, 0, 4, s);
+		if (dbres_get(&res, 0, 5) != NULL) {
+			store_row_to_script(&res, 0, 5, s);
 			*have_script = 1;
 		}
 	}
@@ -328,7 +461,7 @@ store_exec_peek(struct db *db, long long id, struct exec_claim *cl,
 }
 
 int
-store_exec_claim_id(struct db *db, long long id, const char *node, int pid,
+store_execution_claim_id(struct db *db, long long id, const char *node, int pid,
     int *claimed)
 {
 	int rc = claim_update(db, id, node, pid);
@@ -365,7 +498,7 @@ claim_one(struct db *db, long long id, long long script_id, const char *node,
 		/* Locking the script row serialises claims of this script
 		 * across runners and nodes, so the running count below stays
 		 * true until this transaction commits. The transaction reads
-		 * committed rows (store_exec_claim), so the count includes
+		 * committed rows (store_execution_claim), so the count includes
 		 * the claim of whoever held the lock before us. */
 		if (db_exec(db, lim_sql, ps, 1, &res, NULL, NULL) == -1)
 			return -1;
@@ -398,13 +531,13 @@ claim_one(struct db *db, long long id, long long script_id, const char *node,
 #define STR(x) STR_(x)
 
 int
-store_exec_claim(struct db *db, const char *node, int pid,
-    const long long *skip, size_t nskip, struct exec_claim *cl,
+store_execution_claim(struct db *db, const char *node, int pid,
+    const long long *skip, size_t nskip, struct execution_claim *cl,
     int *claimed)
 {
 	static const char *cand_sql = "SELECT id, script_id, input, "
-	    "TIMESTAMPDIFF(MICROSECOND, queued_at, UTC_TIMESTAMP(6)) "
-	    "FROM executions WHERE status = 'queued' AND runner_pid IS NULL "
+	    "TIMESTAMPDIFF(MICROSECOND, queued_at, UTC_TIMESTAMP(6)), "
+	    "input_secret FROM executions WHERE status = 'queued' AND runner_pid IS NULL "
 	    "ORDER BY id LIMIT "
 	    STR(CLAIM_CANDIDATES) " FOR UPDATE SKIP LOCKED";
 	struct dbres res;
@@ -467,7 +600,7 @@ fail_nrb:
 }
 
 int
-store_exec_started(struct db *db, long long id, const char *version,
+store_execution_started(struct db *db, long long id, const char *version,
     double ago_ms)
 {
 	/* The child was exec'd ago_ms before this statement runs. */
@@ -481,7 +614,7 @@ store_exec_started(struct db *db, long long id, const char *version,
 }
 
 int
-store_exec_heartbeat(struct db *db, long long id)
+store_execution_heartbeat(struct db *db, long long id)
 {
 	static const char *sql = "UPDATE executions SET heartbeat_at = "
 	    "UTC_TIMESTAMP(3) WHERE id = ? AND status = 'running'";
@@ -491,7 +624,7 @@ store_exec_heartbeat(struct db *db, long long id)
 }
 
 int
-store_exec_progress(struct db *db, long long id, const char *out,
+store_execution_progress(struct db *db, long long id, const char *out,
     size_t outlen, int out_trunc, const char *err, size_t errlen,
     int err_trunc, int *cancel)
 {
@@ -515,15 +648,28 @@ store_exec_progress(struct db *db, long long id, const char *out,
 	return 0;
 }
 
+/* Microseconds from the monotonic instant `mono_ms` to now; 0 for 0. */
+static long long
+age_us(double now_ms, double mono_ms)
+{
+	if (mono_ms <= 0 || mono_ms > now_ms)
+		return 0;
+	return (long long)((now_ms - mono_ms) * 1000);
+}
+
 int
-store_exec_finish(struct db *db, long long id, const struct exec_final *f,
+store_execution_finish(struct db *db, long long id,
+    const struct execution_final *f,
     int *updated, struct dbres *row)
 {
-	/* sql/007_execution_finish.sql: the UPDATE, then the final row
-	 * (EXEC_COLS, then `updated`) or `updated` alone. */
-	static const char *sql = "CALL execution_finish(?, ?, ?, ?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-	struct dbp p[18] = {
+	/* sql/010_limits.sql: the UPDATE, then the final row (EXECUTION_COLS,
+	 * then `updated`) or `updated` alone. */
+	static const char *sql = "CALL execution_finish_limit(?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	/* The ages are taken now, as the statement goes out: a retry after
+	 * an outage sends them grown by the outage's length. */
+	double now = clock_mono_ms();
+	struct dbp p[20] = {
 		DBP_I(id), DBP_S(f->status), DBP_S(f->version),
 		f->has_exit ? DBP_I(f->exit_code) : DBP_NUL,
 		f->has_signal ? DBP_I(f->signo) : DBP_NUL,
@@ -537,32 +683,34 @@ store_exec_finish(struct db *db, long long id, const struct exec_final *f,
 		f->has_stats ? DBP_I(f->cpu_user_ms) : DBP_NUL,
 		f->has_stats ? DBP_I(f->cpu_system_ms) : DBP_NUL,
 		f->has_stats ? DBP_I(f->max_rss_kb) : DBP_NUL,
-		f->has_stats ? DBP_I((long long)(f->since_exec_ms * 1000)) :
-		    DBP_NUL,
+		f->has_stats ? DBP_I(age_us(now, f->exec_mono_ms)) : DBP_NUL,
+		DBP_I(age_us(now, f->ended_mono_ms)),
+		DBP_S(f->limit),
 		DBP_I(row != NULL),
 	};
 	struct dbres res;
 	const char *n;
 
 	*updated = 0;
-	if (db_exec(db, sql, p, 18, &res, NULL, NULL) == -1)
+	if (db_exec(db, sql, p, 20, &res, NULL, NULL) == -1)
 		return -1;
 	if (res.nrows != 1 || res.ncols != (row ? EC_NCOLS + 1u : 1u)) {
 		dbres_free(&res);
-		return db_fail(db, "execution_finish returned an unexpected "
-		    "result");
+		return db_fail(db, "execution_finish_limit returned an "
+		    "unexpected result");
 	}
 	n = dbres_get(&res, 0, row ? EC_NCOLS : 0);
 	*updated = n != NULL && strcmp(n, "1") == 0;
 	if (row != NULL)
-		*row = res;     /* store_exec_get's columns, `updated` after */
+		/* store_execution_get's columns, `updated` after */
+		*row = res;
 	else
 		dbres_free(&res);
 	return 0;
 }
 
 int
-store_exec_cancel(struct db *db, long long id, int *outcome)
+store_execution_cancel(struct db *db, long long id, int *outcome)
 {
 	static const char *q_sql = "UPDATE executions SET status = 'canceled', "
 	    "finished_at = UTC_TIMESTAMP(3), error = 'canceled before it "
@@ -588,7 +736,7 @@ store_exec_cancel(struct db *db, long long id, int *outcome)
 		*outcome = 2;
 		return 0;
 	}
-	if (store_exec_status(db, id, status) == -1)
+	if (store_execution_status(db, id, status) == -1)
 		return -1;
 	/* A running (or reserved) execution already flagged counts as
 	 * running too. */

@@ -16,8 +16,9 @@ struct script;
 #define SCRIPT_COLS_P(p) p "id, " p "name, " p "type, " p "path, " \
 	p "description, " p "enabled, " p "version, " p "requirements, " \
 	p "args, " p "input_mode, " p "inputs, " p "outputs, " p "env, " \
-	p "timeout_s, " p "max_concurrency, " p "created_at, " p "updated_at"
-#define SCRIPT_NCOLS 17
+	p "timeout_s, " p "max_concurrency, " p "created_at, " p "updated_at, " \
+	p "secret_env, " p "`limits`, " p "network"
+#define SCRIPT_NCOLS 20
 
 /* Is there a row at position `?` (the limit minus one) in the queue?
  * Walking the (status, id) index stops there, so the probe costs at most

@@ -19,13 +19,17 @@
  *   evict:  LOCK_EX | LOCK_NB once; failing means "in use".
  * Nobody ever waits in flock() itself: a waiting run must keep sending
  * heartbeats and give up after the build's own deadline.
+ *
+ * A build runs as the build user in its stage, <venv_dir>/.build/<key>;
+ * root takes the stage over only after exec_run() returned, that is once
+ * the builder and everything it started are gone, and walks it through
+ * descriptors only (O_NOFOLLOW), since the build user wrote it.
  */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
@@ -50,7 +54,10 @@
 #include "venv.h"
 
 #define MARKER ".scriptorch-ready"
+#define LINKS ".scriptorch-links"  /* the builder's links left to root */
 #define LOCKS ".locks"
+#define BUILDS ".build"            /* the stages of builds in progress */
+#define MAX_DEPTH 128              /* of a tree root walks or removes */
 #define BUILD_LOG_CAP (4 * 1024 * 1024)
 #define POLL_MS 200
 #define HEARTBEAT_MS 1000.0
@@ -285,7 +292,8 @@ is_ready(const char *dir)
 }
 
 /* Creates <venv_dir> (0755: the run user must reach the venvs, each of
- * which restricts itself) and <venv_dir>/.locks (root's alone). */
+ * which restricts itself) and <venv_dir>/.locks (root's alone; .build is
+ * made by stage_make, which knows the build user's group). */
 static int
 ensure_dirs(const struct conf *c, struct buf *why)
 {
@@ -402,6 +410,537 @@ failure_message(struct buf *why, const char *what, const char *errline,
 		    tail);
 }
 
+/* ---- trees that the build user wrote ---- */
+
+/*
+ * Everything here reaches entries through descriptors of directories
+ * already opened, with O_NOFOLLOW, so a tree its owner may still be
+ * changing (the build user's stage, an old cache) cannot send root
+ * elsewhere through a symbolic link or a renamed directory.
+ */
+
+/* Who a build runs as, and the group the finished venv is for. */
+struct build_ids {
+	uid_t uid;
+	gid_t gid;
+	gid_t run_gid;
+	int have_run;           /* run_gid is known */
+};
+
+/* conf_validate() checked the names; the accounts may have changed
+ * since, so the uids are checked again, at every build. */
+static int
+build_identity(const struct conf *c, struct build_ids *id, struct buf *why)
+{
+	struct passwd *pw;
+
+	memset(id, 0, sizeof(*id));
+	if ((pw = getpwnam(c->build_user)) == NULL) {
+		buf_printf(why, "the build user \"%s\" (build_user in [python]) "
+		    "does not exist", c->build_user);
+		return -1;
+	}
+	id->uid = pw->pw_uid;
+	id->gid = pw->pw_gid;
+	if (id->uid == 0) {
+		buf_printf(why, "the build user \"%s\" has uid 0: venv builds "
+		    "never run as root", c->build_user);
+		return -1;
+	}
+	if ((pw = getpwnam(c->run_user)) != NULL) {
+		if (pw->pw_uid == id->uid) {
+			buf_printf(why, "the build user \"%s\" has the run "
+			    "user's uid: runs could change their venvs",
+			    c->build_user);
+			return -1;
+		}
+		id->run_gid = pw->pw_gid;
+		id->have_run = 1;
+	}
+	return 0;
+}
+
+/*
+ * The cache is the build user's own (0700). A cache someone else owns (root,
+ * before builds had a user of their own, or an earlier build_user) is not
+ * taken over but replaced: the venvs keep the files they link (the link
+ * count just drops), and no build trusts what another user wrote.
+ */
+static int
+prepare_cache(const struct conf *c, const struct build_ids *id,
+    struct buf *why)
+{
+	const char *path = c->venv_cache_dir;
+	char parent[PATH_MAX], old[PATH_MAX + 32], err[256], *slash;
+	struct stat st;
+
+	if (stat(path, &st) == 0 && (!S_ISDIR(st.st_mode) ||
+	    st.st_uid != id->uid)) {
+		snprintf(old, sizeof(old), "%s.old-%ld", path, (long)getpid());
+		log_info("the venv cache \"%s\" belongs to uid %lu, not to the "
+		    "build user \"%s\": starting a new one", path,
+		    (unsigned long)st.st_uid, c->build_user);
+		if (rename(path, old) == -1) {
+			buf_printf(why, "cannot move the venv cache \"%s\" "
+			    "away: %s", path, strerror(errno));
+			return -1;
+		}
+		if (fs_remove_path(old, NULL) == -1)
+			log_warn("cannot remove the old venv cache \"%s\"", old);
+	}
+	/* Its parents must let the build user through: 0755. */
+	snprintf(parent, sizeof(parent), "%s", path);
+	if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
+		*slash = '\0';
+		if (fs_mkdirs(parent, 0755, err, sizeof(err)) == -1) {
+			buf_printf(why, "cannot create the venv cache: %s", err);
+			return -1;
+		}
+	}
+	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		buf_printf(why, "cannot create the venv cache \"%s\": %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (stat(path, &st) == -1 ||
+	    ((st.st_uid != id->uid || st.st_gid != id->gid) &&
+	    chown(path, id->uid, id->gid) == -1) ||
+	    ((st.st_mode & 07777) != 0700 && chmod(path, 0700) == -1)) {
+		buf_printf(why, "cannot give the venv cache \"%s\" to the build "
+		    "user: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A fresh, empty stage for `key`: <venv_dir>/.build/<key>, the build user's,
+ * 0700, in .build (root:<build group> 0710: only the build user gets
+ * through, and cannot add, rename or remove anything there). A stage left
+ * by a killed build is removed first (the caller holds the key's lock).
+ * *bfd: a descriptor of .build, the caller's to close.
+ */
+static int
+stage_make(const struct conf *c, const char *key, const struct build_ids *id,
+    int *bfd, struct buf *why)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	*bfd = -1;
+	if (ensure_dirs(c, why) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "%s/" BUILDS, c->venv_dir);
+	if (mkdir(path, 0710) == -1 && errno != EEXIST)
+		goto fail;
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		goto fail;
+	if (fstat(fd, &st) == -1 ||
+	    ((st.st_uid != 0 || st.st_gid != id->gid) &&
+	    fchown(fd, 0, id->gid) == -1) ||
+	    ((st.st_mode & 07777) != 0710 && fchmod(fd, 0710) == -1)) {
+		close(fd);
+		goto fail;
+	}
+	if (fs_remove_at(fd, key, NULL) == -1) {
+		buf_printf(why, "cannot remove the stage a killed build left in "
+		    "\"%s\": %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (mkdirat(fd, key, 0700) == -1 ||
+	    fchownat(fd, key, id->uid, id->gid, AT_SYMLINK_NOFOLLOW) == -1) {
+		close(fd);
+		goto fail;
+	}
+	*bfd = fd;
+	return 0;
+fail:
+	buf_printf(why, "cannot make the build's stage in \"%s\": %s", path,
+	    strerror(errno));
+	return -1;
+}
+
+/* What the walk of a stage carries. */
+struct seal {
+	uid_t uid;              /* the build user */
+	struct buf path;        /* of the directory at hand, for messages */
+	struct buf *why;
+};
+
+static int
+seal_fail(struct seal *s, const char *name, const char *what)
+{
+	buf_printf(s->why, "cannot take the built venv over: \"%s%s\" %s",
+	    buf_str(&s->path), name, what);
+	return -1;
+}
+
+/*
+ * Makes everything below directory fd (already root's, so that nobody else
+ * can add, rename or remove entries in it any more) root's and read-only:
+ * directories 0755, files 0444 (0555 when executable), no set-id bit.
+ * A file that is also linked elsewhere (the build user's cache: the
+ * builder hardlinks unpacked wheels) is one inode, so the cache's copy
+ * becomes root's and read-only as well, which is what keeps a later
+ * build from changing this venv through it. Files root already owns
+ * (sealed for an earlier venv) are left alone if nobody can write them;
+ * anything else (another user's file, a FIFO, a device) fails the build.
+ */
+static int
+seal_dir(struct seal *s, int fd, int depth)
+{
+	DIR *d;
+	struct dirent *ent;
+	struct stat st;
+	size_t plen = s->path.len;
+	int sub, r, rc = -1;
+
+	if ((sub = dup(fd)) == -1 || (d = fdopendir(sub)) == NULL) {
+		if (sub != -1)
+			close(sub);
+		return seal_fail(s, "", strerror(errno));
+	}
+	for (;;) {
+		const char *name;
+
+		errno = 0;
+		if ((ent = readdir(d)) == NULL) {
+			if (errno != 0) {
+				seal_fail(s, "", strerror(errno));
+				goto out;
+			}
+			break;
+		}
+		name = ent->d_name;
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			continue;
+		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+			seal_fail(s, name, strerror(errno));
+			goto out;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			if (st.st_uid != s->uid) {
+				seal_fail(s, name, "is a directory that is not "
+				    "the build user's");
+				goto out;
+			}
+			if (depth + 1 >= MAX_DEPTH) {
+				seal_fail(s, name, "is nested too deep");
+				goto out;
+			}
+			sub = openat(fd, name, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+			if (sub == -1 || fchown(sub, 0, 0) == -1 ||
+			    fchmod(sub, 0755) == -1) {
+				seal_fail(s, name, strerror(errno));
+				if (sub != -1)
+					close(sub);
+				goto out;
+			}
+			buf_printf(&s->path, "%s/", name);
+			r = seal_dir(s, sub, depth + 1);
+			s->path.len = plen;
+			s->path.data[plen] = '\0';
+			close(sub);
+			if (r == -1)
+				goto out;
+		} else if (S_ISREG(st.st_mode)) {
+			/* chown first: after it the build user may not chmod
+			 * the file any more. */
+			if (st.st_uid == s->uid) {
+				if (fchownat(fd, name, 0, 0,
+				    AT_SYMLINK_NOFOLLOW) == -1 ||
+				    fchmodat(fd, name, (st.st_mode & S_IXUSR) ?
+				    0555 : 0444, 0) == -1) {
+					seal_fail(s, name, strerror(errno));
+					goto out;
+				}
+			} else if (st.st_uid != 0 || (st.st_mode & 07222)) {
+				seal_fail(s, name, "is a file that is neither the "
+				    "build user's nor a read-only one of root's");
+				goto out;
+			}
+		} else if (S_ISLNK(st.st_mode)) {
+			if (st.st_uid == s->uid) {
+				if (fchownat(fd, name, 0, 0,
+				    AT_SYMLINK_NOFOLLOW) == -1) {
+					seal_fail(s, name, strerror(errno));
+					goto out;
+				}
+			} else if (st.st_uid != 0) {
+				seal_fail(s, name, "is a symbolic link that is "
+				    "not the build user's");
+				goto out;
+			}
+		} else {
+			seal_fail(s, name, "is neither a file, a directory nor "
+			    "a symbolic link");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	closedir(d);
+	return rc;
+}
+
+/* A relative path without empty, "." or ".." components. */
+static int
+rel_ok(const char *p)
+{
+	const char *e;
+	size_t n;
+
+	if (*p == '\0' || *p == '/')
+		return 0;
+	for (;;) {
+		e = strchr(p, '/');
+		n = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (n == 0 || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 0;
+		if (e == NULL)
+			return 1;
+		p = e + 1;
+	}
+}
+
+/* The directory of the last path looked up below `root`, kept open: the
+ * builder lists the links of a directory together. */
+struct dircache {
+	int root;
+	char *dir;
+	int fd;
+};
+
+static void
+dircache_free(struct dircache *dc)
+{
+	if (dc->fd != -1 && dc->fd != dc->root)
+		close(dc->fd);
+	free(dc->dir);
+	dc->dir = NULL;
+	dc->fd = -1;
+}
+
+/* A descriptor of the directory that holds `rel` (modified: *leaf points
+ * at its last component), reached without following a symbolic link.
+ * Owned by dc. -1 with errno. */
+static int
+dircache_parent(struct dircache *dc, char *rel, const char **leaf)
+{
+	char *slash, *p, *e;
+	int cur, next;
+
+	if (!rel_ok(rel)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((slash = strrchr(rel, '/')) == NULL) {
+		*leaf = rel;
+		return dc->root;
+	}
+	*slash = '\0';
+	*leaf = slash + 1;
+	if (dc->dir != NULL && strcmp(dc->dir, rel) == 0)
+		return dc->fd;
+	dircache_free(dc);
+	cur = dc->root;
+	for (p = rel; p != NULL; p = e) {
+		if ((e = strchr(p, '/')) != NULL)
+			*e++ = '\0';
+		next = openat(cur, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (e != NULL)
+			e[-1] = '/';
+		if (cur != dc->root)
+			close(cur);
+		if (next == -1)
+			return -1;
+		cur = next;
+	}
+	dc->dir = xstrdup(rel);
+	dc->fd = cur;
+	return cur;
+}
+
+/*
+ * Makes the links the builder left to root (LINKS in the stage, "<path in
+ * the stage>\t<path in the cache>" a line): cache files that an earlier
+ * venv's seal made root's, which the build user may not link any more.
+ * Only such a file is linked: a regular file of root's that nobody may
+ * write, which the build user cannot make, so a false list can at worst
+ * put one sealed file in the place of another.
+ */
+static int
+link_deferred(const struct conf *c, int sfd, int *linked, struct buf *why)
+{
+	struct dircache dst = { sfd, NULL, -1 }, src = { -1, NULL, -1 };
+	struct buf text = BUF_INIT;
+	struct stat st;
+	char *line, *next, *tab;
+	const char *dleaf, *sleaf;
+	int fd, dp, sp, trunc = 0, rc = -1;
+
+	*linked = 0;
+	if ((fd = openat(sfd, LINKS, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (fs_read_fd(fd, 64 << 20, &text, &trunc) == -1 || trunc) {
+		buf_printf(why, "cannot read the builder's list of links%s",
+		    trunc ? ": too long" : "");
+		close(fd);
+		goto out;
+	}
+	close(fd);
+	if ((src.root = open(c->venv_cache_dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1) {
+		buf_printf(why, "cannot open the venv cache: %s",
+		    strerror(errno));
+		goto out;
+	}
+	for (line = text.data; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if ((tab = strchr(line, '\t')) == NULL) {
+			buf_adds(why, "the builder's list of links is malformed");
+			goto out;
+		}
+		*tab = '\0';
+		if ((dp = dircache_parent(&dst, line, &dleaf)) == -1 ||
+		    (sp = dircache_parent(&src, tab + 1, &sleaf)) == -1) {
+			buf_printf(why, "cannot link \"%s\" from the cache: %s",
+			    line, strerror(errno));
+			goto out;
+		}
+		fd = openat(sp, sleaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_NOCTTY | O_CLOEXEC);
+		if (fd == -1 || fstat(fd, &st) == -1) {
+			buf_printf(why, "cannot link \"%s\" from the cache: %s",
+			    line, strerror(errno));
+			if (fd != -1)
+				close(fd);
+			goto out;
+		}
+		if (!S_ISREG(st.st_mode) || st.st_uid != 0 ||
+		    (st.st_mode & 07222)) {
+			buf_printf(why, "cannot link \"%s\": its file in the "
+			    "cache is not one that was sealed for a venv", line);
+			close(fd);
+			goto out;
+		}
+		if (linkat(fd, "", dp, dleaf, AT_EMPTY_PATH) == -1) {
+			buf_printf(why, "cannot link \"%s\" from the cache: %s",
+			    line, strerror(errno));
+			close(fd);
+			goto out;
+		}
+		close(fd);
+		(*linked)++;
+	}
+	if (unlinkat(sfd, LINKS, 0) == -1) {
+		buf_printf(why, "cannot remove the builder's list of links: %s",
+		    strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	dircache_free(&dst);
+	dircache_free(&src);
+	if (src.root != -1)
+		close(src.root);
+	buf_free(&text);
+	return rc;
+}
+
+/*
+ * Takes the stage of a successful build over and puts it in place as
+ * <venv_dir>/<key>: the stage itself first (root's, 0700: from then on
+ * the build user cannot reach into it by any path), everything in it
+ * (seal_dir), the links left to root, and last the venv's own mode
+ * (root:<run group> 0750) and the rename. The marker was written by the
+ * builder; until the rename, <venv_dir>/<key> has none. -1 with why.
+ */
+static int
+adopt(const struct conf *c, int bfd, const char *key,
+    const struct build_ids *id, struct buf *why)
+{
+	struct seal s = { id->uid, BUF_INIT, why };
+	char trash[128];
+	struct stat st;
+	int sfd = -1, vfd = -1, linked, rc = -1;
+
+	sfd = openat(bfd, key, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sfd == -1 || fstat(sfd, &st) == -1) {
+		buf_printf(why, "cannot open the build's stage: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if (st.st_uid != id->uid) {
+		buf_adds(why, "the build's stage is not the build user's");
+		goto out;
+	}
+	if (fchown(sfd, 0, 0) == -1 || fchmod(sfd, 0700) == -1) {
+		buf_printf(why, "cannot take the build's stage over: %s",
+		    strerror(errno));
+		goto out;
+	}
+	buf_adds(&s.path, "");
+	if (seal_dir(&s, sfd, 0) == -1)
+		goto out;
+	if (link_deferred(c, sfd, &linked, why) == -1) {
+		if (why->len == 0)
+			buf_printf(why, "cannot read the builder's list of "
+			    "links: %s", strerror(errno));
+		goto out;
+	}
+	if (fstatat(sfd, MARKER, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(st.st_mode)) {
+		buf_adds(why, "the builder reported success but left no ready "
+		    "venv");
+		goto out;
+	}
+	if (fchown(sfd, 0, id->have_run ? id->run_gid : 0) == -1 ||
+	    fchmod(sfd, id->have_run ? 0750 : 0755) == -1 ||
+	    (vfd = open(c->venv_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		buf_printf(why, "cannot put the venv in place: %s",
+		    strerror(errno));
+		goto out;
+	}
+	/* Whatever is in the way has no marker (the caller looked, under
+	 * the key's lock): an unready leftover of an older builder. */
+	if (fstatat(vfd, key, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		snprintf(trash, sizeof(trash), ".trash-%s-%ld", key,
+		    (long)getpid());
+		if (renameat(vfd, key, vfd, trash) == -1) {
+			buf_printf(why, "cannot move the unready \"%s\" away: %s",
+			    key, strerror(errno));
+			goto out;
+		}
+		if (fs_remove_at(vfd, trash, NULL) == -1)
+			log_warn("cannot remove \"%s/%s\"", c->venv_dir, trash);
+	}
+	if (renameat(bfd, key, vfd, key) == -1) {
+		buf_printf(why, "cannot put the venv in place: %s",
+		    strerror(errno));
+		goto out;
+	}
+	(void)fsync(vfd);
+	if (linked > 0)
+		log_debug("venv \"%.12s\": %d file(s) linked from the sealed "
+		    "cache", key, linked);
+	rc = 0;
+out:
+	if (sfd != -1)
+		close(sfd);
+	if (vfd != -1)
+		close(vfd);
+	buf_free(&s.path);
+	return rc;
+}
+
 /* ---- the build ---- */
 
 /* Keeps a waiting or building execution from being taken for lost. */
@@ -419,7 +958,7 @@ heartbeat(struct heartbeat *hb)
 	if (hb->exec_id <= 0 || now - hb->last < HEARTBEAT_MS)
 		return;
 	hb->last = now;
-	if (store_exec_heartbeat(hb->db, hb->exec_id) == -1)
+	if (store_execution_heartbeat(hb->db, hb->exec_id) == -1)
 		log_warnx("cannot save the heartbeat: %s", db_errmsg(hb->db));
 }
 
@@ -453,43 +992,38 @@ reported_size(const struct buf *out)
 
 /*
  * Runs the builder for `key` (the caller holds LOCK_EX) and records the
- * outcome. 0 when the venv is ready, -1 with the execution's message.
+ * outcome. The builder runs as the build user, in a stage of its own
+ * (stage_make), with the requirements on its stdin; root takes the stage
+ * over when it succeeds (adopt). 0 when the venv is ready, -1 with the
+ * execution's message.
  */
 static int
 build(struct db *db, const struct conf *c, struct shm *shm, const char *key,
     const char *dir, const char *version, const char *norm, int refresh,
     struct heartbeat *hb, struct buf *why)
 {
-	char reqpath[PATH_MAX], gidtext[32], err[512], *fl = NULL, *tok, *save;
+	char stage[PATH_MAX], err[512], *fl = NULL, *tok, *save;
 	char *argv[64];
 	char *envp[4];
 	struct buf home = BUF_INIT, raw = BUF_INIT, log = BUF_INIT;
 	struct buf out = BUF_INIT, errline = BUF_INIT, tail = BUF_INIT;
+	struct buf input = BUF_INIT, prep = BUF_INIT;
+	struct build_ids id;
 	struct exec_spec spec;
 	struct exec_hooks hooks;
 	struct exec_result res;
-	struct passwd *pw;
-	double t0, secs;
-	int fd, k = 0, started, ok, rc = -1;
+	double t0 = clock_mono_ms(), secs;
+	int k = 0, started = 0, ok = 0, bfd = -1, rc = -1;
 	size_t nlen = strlen(norm);
 
 	memset(&res, 0, sizeof(res));
-	snprintf(reqpath, sizeof(reqpath), "%s/" LOCKS "/%s.req", c->venv_dir,
-	    key);
-	fd = open(reqpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
-	if (fd == -1 || write(fd, norm, nlen) != (ssize_t)nlen ||
-	    write(fd, "\n", 1) != 1) {
-		buf_printf(why, "cannot write \"%s\": %s", reqpath,
-		    strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-
 	if (store_venv_building(db, key, version, norm, c->node_name) == -1)
 		log_warnx("cannot record the venv build: %s", db_errmsg(db));
+	if (build_identity(c, &id, &prep) == -1 ||
+	    prepare_cache(c, &id, &prep) == -1 ||
+	    stage_make(c, key, &id, &bfd, &prep) == -1)
+		goto done;
+	snprintf(stage, sizeof(stage), "%s/" BUILDS "/%s", c->venv_dir, key);
 
 	argv[k++] = c->venv_builder;
 	argv[k++] = "build";
@@ -497,10 +1031,12 @@ build(struct db *db, const struct conf *c, struct shm *shm, const char *key,
 	argv[k++] = c->python;
 	argv[k++] = "--dest";
 	argv[k++] = (char *)dir;
+	argv[k++] = "--stage";
+	argv[k++] = stage;
 	argv[k++] = "--cache";
 	argv[k++] = c->venv_cache_dir;
 	argv[k++] = "--requirements";
-	argv[k++] = reqpath;
+	argv[k++] = "-";
 	if (c->pip_index_url[0] != '\0') {
 		argv[k++] = "--index-url";
 		argv[k++] = c->pip_index_url;
@@ -509,21 +1045,17 @@ build(struct db *db, const struct conf *c, struct shm *shm, const char *key,
 	 * commas; each becomes one --find-links. */
 	if ((fl = strdup(c->pip_find_links)) == NULL)
 		fatal("strdup");
-	for (tok = strtok_r(fl, " ,\t\n", &save); tok != NULL && k < 54;
+	for (tok = strtok_r(fl, " ,\t\n", &save); tok != NULL && k < 52;
 	    tok = strtok_r(NULL, " ,\t\n", &save)) {
 		argv[k++] = "--find-links";
 		argv[k++] = tok;
 	}
 	if (c->pip_no_index)
 		argv[k++] = "--no-index";
-	/* The venv is root:<run group> 0750: the run user may read and run
-	 * it, nobody else may enter it, and only root writes in it. */
-	if ((pw = getpwnam(c->run_user)) != NULL) {
-		snprintf(gidtext, sizeof(gidtext), "%lu",
-		    (unsigned long)pw->pw_gid);
-		argv[k++] = "--run-group";
-		argv[k++] = gidtext;
-	}
+	if (c->allow_sdist)
+		argv[k++] = "--allow-sdist";
+	if (c->allow_direct_urls)
+		argv[k++] = "--allow-direct-urls";
 	if (refresh)
 		argv[k++] = "--refresh";
 	argv[k] = NULL;
@@ -532,13 +1064,18 @@ build(struct db *db, const struct conf *c, struct shm *shm, const char *key,
 	envp[1] = "LANG=C.UTF-8";
 	envp[2] = (char *)buf_str(&home);
 	envp[3] = NULL;
+	buf_add(&input, norm, nlen);
+	buf_addc(&input, '\n');
 
 	memset(&spec, 0, sizeof(spec));
 	spec.path = c->venv_builder;
 	spec.argv = argv;
 	spec.envp = envp;
 	spec.cwd = "/";
-	spec.uid = (uid_t)-1;
+	spec.uid = id.uid;
+	spec.gid = id.gid;
+	spec.stdin_data = input.data;
+	spec.stdin_len = input.len;
 	spec.capture_cap = BUILD_LOG_CAP;
 	spec.timeout_s = c->venv_build_timeout_s;
 	spec.grace_s = c->kill_grace_s;
@@ -547,17 +1084,22 @@ build(struct db *db, const struct conf *c, struct shm *shm, const char *key,
 	hooks.tick_ms = POLL_MS;
 	hooks.arg = hb;
 
-	log_info("building venv \"%.12s\" (%s)", key,
+	log_info("building venv \"%.12s\" as \"%s\" (%s)", key, c->build_user,
 	    nlen ? norm : "no requirements");
-	t0 = clock_mono_ms();
 	started = exec_run(&spec, &hooks, &res, err, sizeof(err)) == 0;
-	secs = (clock_mono_ms() - t0) / 1000.0;
 	if (started) {
 		capture_render(&res.err, &raw);
 		capture_render(&res.out, &out);
 	}
+	/* exec_run returned: the builder and everything it started are
+	 * gone, so nothing of this build changes the stage any more. */
+	ok = started && res.exited && res.exit_code == 0;
+	if (ok && adopt(c, bfd, key, &id, &prep) == -1)
+		ok = 0;
+	ok = ok && is_ready(dir);
+done:
+	secs = (clock_mono_ms() - t0) / 1000.0;
 	utf8_sanitize(&log, raw.data ? raw.data : "", raw.len);
-	ok = started && res.exited && res.exit_code == 0 && is_ready(dir);
 	(void)db_begin(db);
 	if (ok) {
 		if (store_venv_ready(db, key, reported_size(&out), secs,
@@ -570,7 +1112,11 @@ build(struct db *db, const struct conf *c, struct shm *shm, const char *key,
 		goto out;
 	}
 	parse_failure(buf_str(&log), &errline, &tail);
-	if (!started) {
+	if (prep.len > 0) {
+		/* Before or after the builder, on root's side. */
+		buf_reset(&errline);
+		buf_add(&errline, prep.data, prep.len);
+	} else if (!started) {
 		buf_reset(&errline);
 		buf_printf(&errline, "cannot start the venv builder: %s", err);
 	} else if (res.timed_out) {
@@ -599,7 +1145,13 @@ build(struct db *db, const struct conf *c, struct shm *shm, const char *key,
 	failure_message(why, "cannot build the python venv", buf_str(&errline),
 	    buf_str(&tail));
 out:
-	unlink(reqpath);
+	if (bfd != -1) {
+		/* Gone once adopted; a failed build's stage goes now. */
+		if (fs_remove_at(bfd, key, NULL) == -1)
+			log_warn("cannot remove the stage of venv \"%.12s\"",
+			    key);
+		close(bfd);
+	}
 	exec_result_free(&res);
 	free(fl);
 	buf_free(&home);
@@ -608,6 +1160,8 @@ out:
 	buf_free(&out);
 	buf_free(&errline);
 	buf_free(&tail);
+	buf_free(&input);
+	buf_free(&prep);
 	return rc;
 }
 
@@ -754,23 +1308,6 @@ venv_release(struct venv_ready *v)
 
 /* ---- removal ---- */
 
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	if (remove(path) == -1 && errno != ENOENT)
-		return -1;
-	return 0;
-}
-
-static int
-rm_tree(const char *path)
-{
-	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-}
-
 /*
  * Removes the venv of `key` on this node unless it is in use (*busy = 1,
  * -1). The directory is first renamed out of the way, so no run can see
@@ -805,7 +1342,7 @@ remove_local(const struct conf *c, const char *key, int *busy,
 			    strerror(errno));
 		goto out;
 	}
-	if (rm_tree(trash) == -1) {
+	if (fs_remove_path(trash, NULL) == -1) {
 		buf_printf(why, "cannot remove \"%s\": %s", trash,
 		    strerror(errno));
 		goto out;
@@ -1067,7 +1604,50 @@ out:
 	return st;
 }
 
-/* Removes .trash-<key>-<pid> entries whose eviction died midway. */
+static int
+is_key(const char *s)
+{
+	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+/*
+ * Removes the stages in <venv_dir>/.build whose build is over (nobody
+ * holds the key's lock: the build's runner was killed), without waiting
+ * for that key's next build.
+ */
+static void
+sweep_stages(const struct conf *c)
+{
+	struct buf why = BUF_INIT;
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+	int lfd;
+
+	snprintf(path, sizeof(path), "%s/" BUILDS, c->venv_dir);
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (!is_key(e->d_name))
+			continue;
+		buf_reset(&why);
+		if ((lfd = lock_open(c, e->d_name, &why)) == -1)
+			continue;
+		if (flock(lfd, LOCK_EX | LOCK_NB) == 0) {
+			if (fs_remove_at(dirfd(d), e->d_name, NULL) == -1)
+				log_warn("cannot remove the stage \"%s/%s\"",
+				    path, e->d_name);
+			flock(lfd, LOCK_UN);
+		}
+		close(lfd);
+	}
+	closedir(d);
+	buf_free(&why);
+}
+
+/* Removes .trash-<key>-<pid> entries whose eviction died midway, and the
+ * <key>.tmp-<pid> / .old-<pid> of builders of older versions, which ran as
+ * root and renamed their venvs into place themselves. */
 static void
 sweep_trash(const struct conf *c)
 {
@@ -1081,17 +1661,21 @@ sweep_trash(const struct conf *c)
 		const char *dash;
 		long pid;
 
-		if (strncmp(e->d_name, ".trash-", 7) != 0 ||
-		    (dash = strrchr(e->d_name, '-')) == NULL)
+		if (strncmp(e->d_name, ".trash-", 7) != 0 &&
+		    !(strlen(e->d_name) > 64 && (strncmp(e->d_name + 64,
+		    ".tmp-", 5) == 0 || strncmp(e->d_name + 64, ".old-", 5) == 0)))
+			continue;
+		if ((dash = strrchr(e->d_name, '-')) == NULL)
 			continue;
 		pid = strtol(dash + 1, NULL, 10);
 		if (pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", c->venv_dir, e->d_name);
-		if (rm_tree(path) == -1)
+		if (fs_remove_path(path, NULL) == -1)
 			log_warn("cannot remove \"%s\"", path);
 	}
 	closedir(d);
+	sweep_stages(c);
 }
 
 struct cand {

@@ -7,10 +7,17 @@
  *  - key = reqs_venv_key(normalized requirements, the interpreter's exact
  *    version, the installer options of the config); the venv of a key is
  *    <venv_dir>/<key>, usable when <venv_dir>/<key>/.scriptorch-ready
- *    exists (the builder writes it into a temporary directory that it then
- *    renames into place, so a crash never leaves a half venv that looks
- *    ready). The directory on this node is the truth; the table row is the
+ *    exists (the builder writes it in its stage, which is renamed into
+ *    place last, so a crash never leaves a half venv that looks ready).
+ *    The directory on this node is the truth; the table row is the
  *    record of the last build anywhere (status, log, sizes, use times).
+ *  - builds run as the config's build_user (never root, never the run
+ *    user), wheels only unless allow_sdist / allow_direct_urls, in a stage
+ *    <venv_dir>/.build/<key> that is theirs; when the builder succeeds,
+ *    root takes the stage over (everything root's and read-only, the
+ *    cache files it hardlinks too), makes the links the builder left to it,
+ *    and renames it to <venv_dir>/<key> (root:<run group> 0750). The build
+ *    cache is the build user's. docs/venvs.md, "Who builds".
  *  - <venv_dir>/.locks/<key>.lock (root only, never unlinked) serialises
  *    everything about one key between the processes of a node: a build
  *    holds LOCK_EX, every run holds LOCK_SH for as long as it runs, an

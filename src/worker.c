@@ -69,6 +69,7 @@ worker_main(const struct conf *c, int listen_fd, struct shm *shm)
 	ctx.tokens = &tokens;
 	memset(&scripts, 0, sizeof(scripts));
 	ctx.scripts = &scripts;
+	ctx.stopping = &stopping;
 	if (db_connect(ctx.db) == -1)
 		log_warnx("database not reachable yet: %s", db_errmsg(ctx.db));
 

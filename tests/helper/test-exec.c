@@ -10,7 +10,14 @@
  * duration_ms, cpu_user_ms, cpu_system_ms, max_rss_kb, stdout_bytes,
  * stdout_truncated, stderr_bytes, stderr_truncated, started, ticks,
  * ticks_after_output (ticks that saw --ticks-after-output's text in
- * stdout already), sandbox, vmhwm_kb (this driver's own peak RSS).
+ * stdout already), sandbox, vmhwm_kb (this driver's own peak RSS),
+ * limit (the limit the run hit: memory, pids, file_size, cpu_time or
+ * none), rlimit_as, rlimit_nproc (what the limits' fallback set) and
+ * mechanisms (runlimits.h's line for this sandbox).
+ *
+ * --memory-mb, --pids and --cpu-cores set the tree's limits as a runner
+ * does: in the run's cgroups where the sandbox has the controller, else
+ * as rlimits (limits_fallback).
  *
  * Isolation (exec.h): --isolate gives the run its namespaces, with
  * --hide, --keep, --keep-ro paths (each implies --isolate); --net-none an
@@ -47,6 +54,7 @@
 #include "clock.h"
 #include "exec.h"
 #include "log.h"
+#include "runlimits.h"
 #include "sandbox.h"
 
 struct driver {
@@ -79,6 +87,7 @@ usage(void)
 	    "  [--stdout-file F] [--stderr-file F] [--sandbox auto|none|DIR]\n"
 	    "  [--tick-ms N] [--cancel-after-ms N] [--cancel-on-output S]\n"
 	    "  [--ticks-after-output S]\n"
+	    "  [--memory-mb N] [--pids N] [--cpu-cores X]\n"
 	    "  [--live-file F] [--close-stdin] [--leak-fd] [--withdraw]\n"
 	    "  [--isolate] [--hide P]... [--keep P]... [--keep-ro P]...\n"
 	    "  [--net-none] [--signal SIG:TEXT] [--no-clone3] [--repeat N]"
@@ -216,8 +225,8 @@ enum {
 	O_USER, O_RL_CPU, O_RL_AS, O_RL_NOFILE, O_RL_NPROC, O_RL_FSIZE, O_ENV,
 	O_CWD, O_WORKDIR, O_KEEP, O_OUTF, O_ERRF, O_SANDBOX, O_TICK,
 	O_CANCEL_MS, O_CANCEL_ON, O_LIVE, O_CLOSE_STDIN, O_LEAK, O_WITHDRAW,
-	O_AFTER_OUTPUT, O_ISOLATE, O_HIDE, O_KEEP_PATH, O_KEEP_RO, O_NET_NONE,
-	O_SIGNAL, O_NO_CLONE3, O_REPEAT,
+	O_AFTER_OUTPUT, O_MEMORY_MB, O_PIDS, O_CPU_CORES, O_ISOLATE, O_HIDE,
+	O_KEEP_PATH, O_KEEP_RO, O_NET_NONE, O_SIGNAL, O_NO_CLONE3, O_REPEAT,
 };
 
 static const struct option longopts[] = {
@@ -249,6 +258,9 @@ static const struct option longopts[] = {
 	{ "close-stdin", no_argument, NULL, O_CLOSE_STDIN },
 	{ "leak-fd", no_argument, NULL, O_LEAK },
 	{ "withdraw", no_argument, NULL, O_WITHDRAW },
+	{ "memory-mb", required_argument, NULL, O_MEMORY_MB },
+	{ "pids", required_argument, NULL, O_PIDS },
+	{ "cpu-cores", required_argument, NULL, O_CPU_CORES },
 	{ "isolate", no_argument, NULL, O_ISOLATE },
 	{ "hide", required_argument, NULL, O_HIDE },
 	{ "keep", required_argument, NULL, O_KEEP_PATH },
@@ -337,6 +349,18 @@ main(int argc, char **argv)
 			lim.fsize_bytes = atoll(optarg);
 			have_limits = 1;
 			break;
+		case O_MEMORY_MB:
+			lim.memory_bytes = atoll(optarg) * 1024 * 1024;
+			have_limits = 1;
+			break;
+		case O_PIDS:
+			lim.pids = atoll(optarg);
+			have_limits = 1;
+			break;
+		case O_CPU_CORES:
+			lim.cpu_cores = atof(optarg);
+			have_limits = 1;
+			break;
 		case O_ENV: env[nenv++] = optarg; break;
 		case O_CWD: spec.cwd = optarg; break;
 		case O_WORKDIR: workbase = optarg; break;
@@ -411,6 +435,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	spec.sandbox = &sb;
+	if (have_limits)
+		limits_fallback(&sb, &lim);
 
 	if (workbase != NULL) {
 		if (sandbox_workdir_create(workbase, 42, spec.uid, spec.gid,
@@ -486,6 +512,12 @@ main(int argc, char **argv)
 	printf("started=%d\nticks=%d\nticks_after_output=%d\nsandbox=%s\n",
 	    d.started, d.ticks, d.ticks_after, sandbox_kind_name(&sb));
 	printf("ready_called=%d\nrefused=%d\n", d.ready_called, res.refused);
+	printf("limit=%s\n", limits_name(res.limit) ? limits_name(res.limit) :
+	    "none");
+	printf("rlimit_as=%lld\nrlimit_nproc=%ld\n", lim.as_bytes, lim.nproc);
+	buf_reset(&b);
+	limits_describe_host(&sb, &b);
+	printf("mechanisms=%s\n", buf_str(&b));
 	printf("signalled=%d\n", d.signalled);
 	if (workdir != NULL && !keep) {
 		if (sandbox_workdir_remove(workdir, err, sizeof(err)) == -1)

@@ -7,7 +7,10 @@ SCRIPTORCH_BUILD (the build dir).
 """
 import json
 import os
+import re
+import signal
 import subprocess
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -73,6 +76,15 @@ def make_token(role, name=None):
     return r.json["token"]
 
 
+def revoked_token(role="admin"):
+    """A token of `role` that worked once and was revoked through the API."""
+    r = call("POST", "/api/v1/admin/tokens", {"name": unique(f"revoked-{role}"), "role": role})
+    assert r.status == 201, r
+    assert call("GET", "/api/v1/executions?limit=1", token=r.json["token"]).status == 200
+    assert call("DELETE", f"/api/v1/admin/tokens/{r.json['id']}").status == 204
+    return r.json["token"]
+
+
 @pytest.fixture(scope="session")
 def viewer():
     return make_token("viewer")
@@ -89,6 +101,41 @@ def stackctl(*args):
                           check=True, capture_output=True, text=True).stdout.strip()
 
 
+def sql(statement):
+    """One statement in the stack's database; its rows, tab-separated."""
+    return stackctl("sql", statement)
+
+
+def children(kind):
+    """The pids of the master's children of one kind (sto-api, sto-runner)."""
+    return sorted(int(line.split()[0]) for line in stackctl("children").splitlines()
+                  if line.split()[1] == kind)
+
+
+def daemon_log_size():
+    return os.path.getsize(os.path.join(STATE, "scriptorchd.log"))
+
+
+def daemon_log_since(offset):
+    with open(os.path.join(STATE, "scriptorchd.log"), "rb") as f:
+        f.seek(offset)
+        return f.read().decode("utf-8", "replace")
+
+
+def reload_daemon():
+    """SIGHUP to the master, then waits for the events that prove the new
+    configuration is in force: the master's "configuration reloaded" line
+    and a whole new generation of API workers (the old ones, which read
+    the old configuration, gone)."""
+    before = set(children("sto-api"))
+    offset = daemon_log_size()
+    os.kill(int(stackctl("daemon-pid")), signal.SIGHUP)
+    wait_for(lambda: re.search(r"configuration reloaded \(generation \d+\)", daemon_log_since(offset)),
+             timeout=20, what="the master to log the reload")
+    wait_for(lambda: (lambda now: len(now) == len(before) and not (now & before))(set(children("sto-api"))),
+             timeout=30, what="a new generation of API workers")
+
+
 def wait_for(pred, timeout=20.0, interval=0.05, what="condition"):
     deadline = time.monotonic() + timeout
     last = None
@@ -102,3 +149,56 @@ def wait_for(pred, timeout=20.0, interval=0.05, what="condition"):
 
 def unique(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def shell_script(body, token=ADMIN, **fields):
+    """Writes `body` (dedented) as an executable script under the script
+    root and registers it as a shell script with `fields` added; returns
+    the registered script (its "path" is the file)."""
+    path = os.path.join(SCRIPT_ROOT, unique("sh") + ".sh")
+    with open(path, "w") as f:
+        f.write(textwrap.dedent(body).lstrip())
+    os.chmod(path, 0o755)
+    req = {"name": unique("s"), "type": "shell", "path": path}
+    req.update(fields)
+    r = call("POST", "/api/v1/admin/scripts", req, token=token)
+    assert r.status == 201, r
+    return r.json
+
+
+# ---- Every answer checked against docs/openapi.json (openapi_check.py) ----
+# call() hands each response to the checker; a test whose requests got an
+# answer the description does not allow fails when it ends, and answers
+# received outside any test fail the session.
+import openapi_check  # noqa: E402
+
+_call_unchecked = call
+
+
+def call(method, path, *args, **kwargs):  # noqa: F811
+    resp = _call_unchecked(method, path, *args, **kwargs)
+    openapi_check.record(method, path, resp)
+    return resp
+
+
+@pytest.fixture(autouse=True)
+def _answers_match_openapi():
+    yield
+    problems = openapi_check.take_problems()
+    if problems:
+        pytest.fail("answers that docs/openapi.json does not allow:\n  " + "\n  ".join(problems[:20]),
+                    pytrace=False)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    left = openapi_check.take_problems()
+    if left:
+        openapi_check.outside_tests.extend(left)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter):
+    tr = terminalreporter
+    tr.write_line(f"{len(openapi_check.recorded)} answers checked against docs/openapi.json")
+    for p in openapi_check.outside_tests[:20]:
+        tr.write_line(f"outside any test, docs/openapi.json does not allow: {p}", red=True)

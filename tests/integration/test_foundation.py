@@ -4,7 +4,7 @@ import os
 import signal
 import time
 
-from conftest import ADMIN, assert_error, call, make_token, stackctl, unique, wait_for
+from conftest import assert_error, call, stackctl, unique, wait_for
 
 
 def test_health_without_token():
@@ -154,25 +154,35 @@ def test_cli_revoke_takes_effect_within_a_second():
 
 
 def metric_value(text, name, **labels):
+    """The sample's value, or None when the exposition has no such line."""
     want = ",".join(f'{k}="{v}"' for k, v in labels.items())
     for line in text.splitlines():
         if line.startswith(f"{name}{{{want}}} ") or (not labels and line.startswith(name + " ")):
             return float(line.rsplit(" ", 1)[1])
-    return 0.0
+    return None
 
 
 def test_metrics_aggregate_all_workers():
+    # A series not there yet counts from 0; afterwards both must be there.
     before = call("GET", "/api/v1/metrics").body.decode()
-    n0 = metric_value(before, "scriptorch_api_requests_total", route="/api/v1/health", status="200")
+    n0 = metric_value(before, "scriptorch_api_requests_total", route="/api/v1/health", status="200") or 0.0
+    u0 = metric_value(before, "scriptorch_api_requests_total", route="unmatched", status="404") or 0.0
     for _ in range(40):
         assert call("GET", "/api/v1/health", token=None).status == 200
+    for _ in range(12):
+        assert call("GET", "/api/v1/no-such-route", token=None).status == 404
     after = call("GET", "/api/v1/metrics").body.decode()
     n1 = metric_value(after, "scriptorch_api_requests_total", route="/api/v1/health", status="200")
-    # 40 requests spread over several workers all land in the one counter.
-    assert n1 - n0 >= 40, (n0, n1)
+    u1 = metric_value(after, "scriptorch_api_requests_total", route="unmatched", status="404")
+    # 40 requests spread over several workers all land in the one counter
+    # (nothing else asks for health meanwhile: exactly 40).
+    assert n1 is not None and n1 - n0 == 40, (n0, n1)
+    # Requests that match no route are counted under one label, not by
+    # their path (which would let a client grow the series without end).
+    assert u1 is not None and u1 - u0 == 12, (u0, u1)
+    assert "no-such-route" not in after
     assert "# TYPE scriptorch_api_request_duration_seconds histogram" in after
     assert 'scriptorch_api_request_duration_seconds_bucket{route="/api/v1/health",le="+Inf"}' in after
-    assert metric_value(after, "scriptorch_api_requests_total", route="unmatched", status="404") >= 0
 
 
 def api_workers():

@@ -3,10 +3,9 @@ or stalled the daemon. Each test is the attack, then the proof that the
 daemon is still whole (no worker died, the next request answers)."""
 import json
 import os
-import textwrap
 import time
 
-from conftest import SCRIPT_ROOT, assert_error, call, stackctl, unique, wait_for
+from conftest import assert_error, call, shell_script, stackctl, unique, wait_for
 
 
 def children():
@@ -17,18 +16,6 @@ def children():
 def deaths_in_log():
     return [line for line in stackctl("log").splitlines()
             if "killed by signal" in line or "exited with status" in line]
-
-
-def script(body, **fields):
-    path = os.path.join(SCRIPT_ROOT, unique("hostile") + ".sh")
-    with open(path, "w") as f:
-        f.write(textwrap.dedent(body).lstrip())
-    os.chmod(path, 0o755)
-    req = {"name": unique("h"), "type": "shell", "path": path}
-    req.update(fields)
-    r = call("POST", "/api/v1/admin/scripts", req)
-    assert r.status == 201, r
-    return r.json
 
 
 def test_deeply_nested_body_is_refused_and_no_worker_dies():
@@ -83,7 +70,7 @@ def test_invalid_utf8_in_query_and_path_is_4xx_not_500():
 
 
 def test_deep_json_on_stdout_does_not_kill_the_runner():
-    s = script("""
+    s = shell_script("""
         #!/usr/bin/env python3
         import sys
         sys.stdout.write("[" * 400000 + "]" * 400000)
@@ -111,13 +98,7 @@ def test_a_token_name_cannot_forge_a_log_line():
              {"name": f"evil\ninfo [1] master: {forged}", "role": "admin"})
     assert r.status == 201, r
     # Registering a script logs the token's name ("registered by ...").
-    path = os.path.join(SCRIPT_ROOT, unique("logname") + ".sh")
-    with open(path, "w") as f:
-        f.write("#!/bin/sh\n")
-    os.chmod(path, 0o755)
-    r = call("POST", "/api/v1/admin/scripts",
-             {"name": unique("l"), "type": "shell", "path": path}, token=r.json["token"])
-    assert r.status == 201, r
+    shell_script("#!/bin/sh\n", token=r.json["token"])
     log = wait_for(lambda: (lambda t: t if forged in t else None)(stackctl("log")),
                    what="the registration in the log")
     lines = [line for line in log.splitlines() if forged in line]
@@ -159,18 +140,43 @@ def test_nginx_own_errors_have_the_json_body():
         err = json.loads(body)
         assert set(err) == {"error"} and err["error"]["code"] == code, err
         assert err["error"]["message"], err
+        # nginx drops the server's headers in a location that sets its
+        # own: the error locations include them again (nginx/headers.conf).
+        for name, want in SECURITY_HEADERS.items():
+            assert headers.get(name) == want, (req[:40], name, headers)
+
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
+
+
+def test_every_kind_of_answer_has_the_security_headers():
+    """The UI, the OpenAPI file, the API, and nginx's own 413: each one
+    carries the headers; over plain HTTP there is no HSTS."""
+    answers = {
+        "ui": raw_http(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        "openapi": raw_http(b"GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        "api": raw_http(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        # Over client_max_body_size (8m): nginx answers from the length.
+        "nginx 413": raw_http(b"POST /api/v1/admin/scripts HTTP/1.1\r\nHost: x\r\n"
+                              b"Content-Length: 9437184\r\nConnection: close\r\n\r\n"),
+    }
+    assert answers["nginx 413"][0] == 413, answers["nginx 413"][:2]
+    for what, (status, headers, _) in answers.items():
+        for name, want in SECURITY_HEADERS.items():
+            assert headers.get(name) == want, (what, status, name, headers)
+        assert "default-src 'self'" in headers.get("content-security-policy", ""), (what, headers)
+        assert "strict-transport-security" not in headers, (what, headers)
 
 
 def test_work_dir_of_a_lost_run_is_removed():
     import signal
     marker = unique("orphan")
-    path = os.path.join(SCRIPT_ROOT, marker + ".sh")
-    with open(path, "w") as f:
-        f.write(f"#!/bin/bash\necho data > left-behind\nexec -a {marker}-proc sleep 1000\n")
-    os.chmod(path, 0o755)
-    r = call("POST", "/api/v1/admin/scripts", {"name": unique("o"), "type": "shell", "path": path})
-    assert r.status == 201, r
-    eid = call("POST", f"/api/v1/scripts/{r.json['id']}/executions", {"input": {}}).json["id"]
+    s = shell_script(f"#!/bin/bash\necho data > left-behind\nexec -a {marker}-proc sleep 1000\n")
+    eid = call("POST", f"/api/v1/scripts/{s['id']}/executions", {"input": {}}).json["id"]
     work = os.path.join(os.environ["SCRIPTORCH_STATE"], "run", "work")
 
     def ours():

@@ -7,6 +7,7 @@ version history; enable/disable; delete; filters; roles; audit; the CLI.
 """
 import os
 import platform
+import pwd
 import shutil
 import stat
 import subprocess
@@ -21,8 +22,9 @@ BASE = "/api/v1/admin/scripts"
 BUILD = os.environ.get("SCRIPTORCH_BUILD", "")
 RUN_USER = os.environ.get("SCRIPTORCH_RUN_USER", "scriptorch-run")
 CONTRACT_KEYS = {"id", "name", "type", "path", "description", "enabled", "version",
-                 "requirements", "args", "input_mode", "inputs", "outputs", "env",
-                 "timeout_s", "max_concurrency", "created_at", "updated_at"}
+                 "requirements", "args", "input_mode", "inputs", "outputs", "env", "secret_env",
+                 "timeout_s", "max_concurrency", "created_at", "updated_at", "limits",
+                 "network"}
 
 
 # ---- helpers ---------------------------------------------------------------
@@ -100,13 +102,15 @@ def test_create_minimal_shell_script_has_every_field_with_defaults():
     r = create({"name": name, "type": "shell", "path": path})
     assert r.status == 201, r
     s = r.json
-    assert set(s) == CONTRACT_KEYS, "no venv for a shell script"
+    # One script's answer adds the limits that apply (docs/api.md, "Limits").
+    assert set(s) == CONTRACT_KEYS | {"effective_limits"}, "no venv for a shell script"
     assert s["name"] == name and s["type"] == "shell" and s["path"] == path
     assert isinstance(s["id"], int) and s["id"] > 0
     assert s["description"] == "" and s["enabled"] is True
     assert s["requirements"] is None and s["args"] == [] and s["input_mode"] == "both"
     assert s["inputs"] is None and s["outputs"] == {"stdout": "text"} and s["env"] == {}
     assert s["timeout_s"] == 300 and s["max_concurrency"] is None
+    assert s["limits"] == {} and s["network"] == "host"
     assert s["version"].startswith("sha256:") and len(s["version"]) == 7 + 64
     assert s["created_at"].endswith("Z") and s["created_at"] == s["updated_at"]
     assert r.headers.get("Location") == f"{BASE}/{s['id']}"
@@ -138,7 +142,7 @@ def test_create_full_python_script_round_trips_and_get_adds_venv():
     for k, v in body.items():
         assert s[k] == v, k
     g = call("GET", f"{BASE}/{s['id']}").json
-    assert set(g) == CONTRACT_KEYS | {"venv"}
+    assert set(g) == CONTRACT_KEYS | {"venv", "effective_limits"}
     # Never run, so never built: the venv service knows its key only.
     venv = g["venv"]
     assert set(venv) == {"key", "status"}, venv
@@ -903,6 +907,10 @@ def test_cli_add_list_show_disable_enable_rm():
     assert r.returncode == 0 and s["version"] in r.stdout
     assert cli("rm", name).returncode == 0
     assert call("GET", f"{BASE}/{sid}").status == 404
+    # Every command that writes names the same actor: the user who ran it.
+    actors = sql(f"SELECT DISTINCT actor FROM audit_log WHERE object_type = 'script' "
+                 f"AND object_id = {sid}")
+    assert actors == [["cli:" + pwd.getpwuid(os.getuid()).pw_name]], actors
     r = cli("show", name)
     assert r.returncode == 1 and "no script" in r.stderr
 

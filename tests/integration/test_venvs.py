@@ -1,7 +1,10 @@
 """Python scripts in isolated, cached venvs: one venv per key, shared by
 equal keys, built once under concurrency, failures reported and retried
 after the back-off, crash safety, eviction, isolation, a PEP 503 index
-served through nginx, and the admin API/CLI.
+served through nginx, and the admin API/CLI. Builds run as the build user,
+wheels only unless allow_sdist / allow_direct_urls say otherwise, and a
+finished venv is root's: neither the build user nor the run user can
+change it.
 
 The module runs with a back-off of an hour, so that no run of a loaded
 machine is slow enough to leave it; the test of the retry ages the recorded
@@ -11,9 +14,14 @@ Every test makes its own keys unique with a small package of its own
 (padNNNN), so the tests also pass against a stack that ran them before.
 """
 import concurrent.futures
+import contextlib
+import glob
 import io
+import json
 import os
+import pwd
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,6 +42,7 @@ BUILD = os.environ.get("SCRIPTORCH_BUILD", "")
 CONF = os.path.join(STATE, "scriptorch.conf")
 LOG = os.path.join(STATE, "scriptorchd.log")
 BACKOFF = 3600
+RUN_USER = os.environ.get("SCRIPTORCH_RUN_USER", "scriptorch-run")
 
 
 # ---- helpers ---------------------------------------------------------------
@@ -45,6 +54,34 @@ def conf_value(text, key):
 
 def venv_dir():
     return conf_value(open(CONF).read(), "venv_dir")
+
+
+def cache_dir():
+    return conf_value(open(CONF).read(), "cache_dir")
+
+
+def build_user():
+    return conf_value(open(CONF).read(), "build_user")
+
+
+def write_private(path, text):
+    """A config file as the daemon accepts it: 0600."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
+
+
+def as_user(user, *cmd):
+    """Runs cmd as user (runuser); the CompletedProcess."""
+    return subprocess.run(["runuser", "-u", user, "--", *cmd], capture_output=True, text=True,
+                          timeout=60)
+
+
+def site_packages(dest):
+    found = glob.glob(os.path.join(dest, "lib", "python3*", "site-packages"))
+    assert len(found) == 1, found
+    return found[0]
 
 
 def set_python_keys(text, **keys):
@@ -120,6 +157,17 @@ def reload_with(text):
         return not [p for p, t in old.items()
                     if (lambda st: st and st[0] != "Z" and st[2] == t)(proc_stat(p))]
     wait_for(old_gone, timeout=60, interval=0.05, what="the retired generation to leave")
+
+
+@contextlib.contextmanager
+def python_keys(**keys):
+    """The stack runs with these [python] keys set for the block."""
+    original = open(CONF).read()
+    reload_with(set_python_keys(original, **keys))
+    try:
+        yield
+    finally:
+        reload_with(original)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -328,6 +376,77 @@ def test_the_run_user_cannot_write_its_venv(studio):
     key = script_venv(s["id"])["key"]
     st = os.stat(os.path.join(venv_dir(), key))
     assert st.st_uid == 0 and st.st_mode & 0o777 == 0o750
+    assert st.st_gid == pwd.getpwnam(RUN_USER).pw_gid
+
+
+def test_a_finished_venv_is_root_s_and_neither_user_can_change_it(studio):
+    """Root takes the build over: every file and directory of the venv is
+    root's and read-only, so neither the user that built it nor the users
+    that run it can change it; the file the venv shares with the build
+    cache (a hardlink) is one inode, root's too, so the build user cannot
+    change the venv through its cache either."""
+    p = pad()
+    s = py_script(f"studiocolor==2.0\n{p}\n", "studiocolor")
+    assert run(s["id"])["status"] == "succeeded"
+    dest = os.path.join(venv_dir(), script_venv(s["id"])["key"])
+    sp = site_packages(dest)
+    shared = os.path.join(sp, p + ".py")     # this test's own: it tampers with the cache
+    for dirpath, dirnames, filenames in os.walk(dest):
+        for n in dirnames + filenames + ["."]:
+            st = os.lstat(os.path.join(dirpath, n))
+            assert st.st_uid == 0, (dirpath, n, st.st_uid)
+            if not os.path.islink(os.path.join(dirpath, n)):
+                assert st.st_mode & 0o7022 == 0, (dirpath, n, oct(st.st_mode))
+    st = os.stat(shared)
+    assert st.st_mode & 0o777 == 0o444 and st.st_nlink >= 2, oct(st.st_mode)
+    before = open(shared).read()
+    for user in (build_user(), RUN_USER):
+        for d in (dest, sp, os.path.join(sp, "studiocolor"), os.path.join(dest, "bin")):
+            r = as_user(user, "touch", os.path.join(d, "evil"))
+            assert r.returncode != 0 and not os.path.exists(os.path.join(d, "evil")), (user, d)
+        for f in (shared, os.path.join(dest, ".scriptorch-ready"),
+                  os.path.join(dest, "pyvenv.cfg")):
+            assert as_user(user, "sh", "-c", 'echo evil >> "$1"', "-", f).returncode != 0, (user, f)
+            assert as_user(user, "chmod", "666", f).returncode != 0, (user, f)
+        assert as_user(user, "rm", "-f", shared).returncode != 0 and os.path.exists(shared)
+    # the same inode in the build user's own cache: root's, read-only
+    cached = [c for c in glob.glob(os.path.join(cache_dir(), "unpacked", "*", "tree", p + ".py"))
+              if os.stat(c).st_ino == st.st_ino]
+    assert cached, "the venv's file is a hardlink of the cache's"
+    cst = os.stat(cached[0])
+    assert (cst.st_uid, cst.st_mode & 0o777) == (0, 0o444)
+    bu = build_user()
+    assert as_user(bu, "sh", "-c", 'echo evil >> "$1"', "-", cached[0]).returncode != 0
+    assert as_user(bu, "chmod", "666", cached[0]).returncode != 0
+    # what the build user still can: replace the cache's entry (its directory
+    # is the build user's); the venv keeps its own inode and content
+    r = as_user(bu, "sh", "-c", 'cat "$1" >"$1.new" && echo "X = 666" >>"$1.new" && mv -f "$1.new" "$1"',
+                "-", cached[0])
+    assert r.returncode == 0, r.stderr
+    assert open(shared).read() == before and os.stat(shared).st_ino == st.st_ino
+
+
+def test_a_second_venv_links_the_files_root_sealed(studio):
+    """Once a venv is sealed, the cache files it shares are root's, which the
+    kernel (protected_hardlinks) keeps the build user from linking: the
+    builder leaves them to root, which links them, so venvs keep sharing
+    one read-only copy instead of each getting its own."""
+    p1, p2 = pad(), pad()
+    a = py_script(f"studiocolor==2.0\n{p1}\n", "studiocolor")
+    assert run(a["id"])["status"] == "succeeded"
+    b = py_script(f"studiocolor==2.0\n{p2}\n", "studiocolor")
+    eb = run(b["id"])
+    assert eb["status"] == "succeeded" and eb["output"]["mods"]["studiocolor"] == "2.0", eb
+    va, vb = script_venv(a["id"]), script_venv(b["id"])
+    fa = os.path.join(site_packages(os.path.join(venv_dir(), va["key"])), "studiocolor", "__init__.py")
+    fb = os.path.join(site_packages(os.path.join(venv_dir(), vb["key"])), "studiocolor", "__init__.py")
+    sa, sb = os.stat(fa), os.stat(fb)
+    assert sa.st_ino == sb.st_ino and sb.st_nlink >= 3 and (sb.st_uid, sb.st_mode & 0o777) == (0, 0o444)
+    log = call("GET", f"/api/v1/admin/venvs/{vb['id']}").json["build_log"]
+    m = re.search(r"(\d+) of them left to the caller", log)
+    assert m and int(m.group(1)) > 0, log
+    assert not os.path.exists(os.path.join(venv_dir(), vb["key"], ".scriptorch-links"))
+    assert not os.listdir(os.path.join(venv_dir(), ".build"))
 
 
 def test_ten_concurrent_first_runs_build_once(studio):
@@ -386,7 +505,6 @@ def test_unknown_requirement_fails_clearly_and_is_retried_after_the_backoff(stud
 
 def slow_sdist(name, flag):
     """A setup.py-only sdist whose build waits until `flag` exists (60 s at most)."""
-    base = f"{name}-1.0"
     setup_py = textwrap.dedent(f"""
         import os, time
         from setuptools import setup
@@ -395,6 +513,13 @@ def slow_sdist(name, flag):
             time.sleep(0.1)
         setup(name={name!r}, version="1.0", py_modules=[{name!r}])
         """)
+    write_sdist(name, setup_py)
+
+
+def write_sdist(name, setup_py):
+    """Puts NAME-1.0.tar.gz, a setup.py-only source distribution with
+    `setup_py` and a one-line module, in the wheelhouse."""
+    base = f"{name}-1.0"
     files = {f"{base}/setup.py": setup_py,
              f"{base}/PKG-INFO": f"Metadata-Version: 1.1\nName: {name}\nVersion: 1.0\n",
              f"{base}/{name}.py": "__version__ = '1.0'\n"}
@@ -447,6 +572,11 @@ def descendants(pid):
 
 
 def test_runner_killed_mid_build_leaves_no_ready_venv():
+    with python_keys(allow_sdist="yes"):
+        killed_mid_build()
+
+
+def killed_mid_build():
     name = "slow" + uuid.uuid4().hex[:8]
     flag = os.path.join(STATE, name + ".go")
     slow_sdist(name, flag)
@@ -483,6 +613,171 @@ def test_runner_killed_mid_build_leaves_no_ready_venv():
     assert os.path.exists(os.path.join(dest, ".scriptorch-ready"))
     assert script_venv(s["id"])["status"] == "ready"
     assert not [d for d in os.listdir(venv_dir()) if d.startswith(key + ".tmp-")]
+    assert not os.path.exists(os.path.join(venv_dir(), ".build", key))
+
+
+def spy_sdist(name):
+    """A setup.py-only sdist whose setup.py, whenever it runs, records in the
+    build's temporary directory (TMPDIR: the build cache's tmp) who it runs as
+    and what it can write: the venv dir, another venv, the locks, the config."""
+    setup_py = textwrap.dedent(f"""
+        import json, os, tempfile
+        from setuptools import setup
+        tries = {{}}
+        targets = {json.dumps(spy_targets())}
+        for what, path in sorted(targets.items()):
+            try:
+                if what == "config":
+                    open(path).read()
+                else:
+                    open(os.path.join(path, {name!r} + ".evil"), "w").close()
+                tries[what] = "done"
+            except OSError as e:
+                tries[what] = type(e).__name__
+        with open(os.path.join(tempfile.gettempdir(), {name!r} + ".json"), "w") as f:
+            json.dump({{"uid": os.getuid(), "gid": os.getgid(), "tries": tries}}, f)
+        setup(name={name!r}, version="1.0", py_modules=[{name!r}])
+        """)
+    write_sdist(name, setup_py)
+    return os.path.join(cache_dir(), "tmp", name + ".json")
+
+
+def spy_targets():
+    ready = [d for d in os.listdir(venv_dir()) if len(d) == 64 and
+             os.path.exists(os.path.join(venv_dir(), d, ".scriptorch-ready"))]
+    assert ready, "another venv to attack"
+    return {"venv_dir": venv_dir(), "other_venv": os.path.join(venv_dir(), ready[0]),
+            "other_site": site_packages(os.path.join(venv_dir(), ready[0])),
+            "locks": os.path.join(venv_dir(), ".locks"), "config": CONF}
+
+
+def test_an_sdist_fails_clearly_by_default(studio):
+    # at least one ready venv for the spy to aim at
+    assert run(py_script(f"studiocolor==1.0\n{pad()}\n")["id"])["status"] == "succeeded"
+    name = "src" + uuid.uuid4().hex[:8]
+    report = spy_sdist(name)
+    s = py_script(f"{name}==1.0\nstudiocolor\n", name)
+    e = run(s["id"])
+    assert e["status"] == "error", e
+    assert f"requirement '{name}==1.0' failed" in e["error"], e["error"]
+    assert "source distribution" in e["error"] and "allow_sdist = yes" in e["error"], e["error"]
+    assert e["stdout"] == "" and e["exit_code"] is None, e
+    assert not os.path.exists(report), "the sdist's setup.py ran"
+    assert script_venv(s["id"])["status"] == "failed"
+
+
+def test_with_allow_sdist_it_builds_as_the_build_user(studio):
+    assert run(py_script(f"studiocolor==1.0\n{pad()}\n")["id"])["status"] == "succeeded"
+    name = "src" + uuid.uuid4().hex[:8]
+    report = spy_sdist(name)
+    with python_keys(allow_sdist="yes"):
+        s = py_script(f"{name}==1.0\n", name)
+        e = run(s["id"])
+    assert e["status"] == "succeeded", e
+    assert e["output"]["mods"][name] == "1.0"
+    with open(report) as f:
+        seen = json.load(f)
+    bu, ru = pwd.getpwnam(build_user()), pwd.getpwnam(RUN_USER)
+    assert seen["uid"] == bu.pw_uid and seen["gid"] == bu.pw_gid, seen
+    assert seen["uid"] not in (0, ru.pw_uid), seen
+    assert seen["tries"] == {k: "PermissionError" for k in
+                             ("venv_dir", "other_venv", "other_site", "locks", "config")}, seen
+    # nothing got in, and the venv it built is root's like any other
+    for d in spy_targets().values():
+        assert not os.path.exists(os.path.join(d, name + ".evil"))
+    dest = os.path.join(venv_dir(), script_venv(s["id"])["key"])
+    mod = os.path.join(site_packages(dest), name + ".py")
+    assert (os.stat(mod).st_uid, os.stat(mod).st_mode & 0o777) == (0, 0o444)
+
+
+def test_direct_urls_are_refused_unless_allowed(studio):
+    whl = mkwheel.make_wheel(WHEELHOUSE, "urlpkg" + uuid.uuid4().hex[:8], "1.0",
+                             {"urlpkg_mod.py": "__version__ = '1.0'\n"})
+    path = write_script(unique("url") + ".py", "print(1)\n")
+
+    def register(reqs):
+        return call("POST", "/api/v1/admin/scripts",
+                    {"name": unique("url"), "type": "python", "path": path, "requirements": reqs})
+
+    for reqs in ("x @ file:///tmp/x-0.1.tar.gz\n", f"urlpkg @ file://{whl}\n",
+                 "studiocolor\nx @ https://example.invalid/x-1.0-py3-none-any.whl\n"):
+        err = assert_error(register(reqs), 422, "validation_failed", "requirements")
+        assert "allow_direct_urls = yes" in err["message"], err
+    err = assert_error(register("--no-binary :all:\nstudiocolor\n"), 422, "validation_failed",
+                       "requirements")
+    assert "allow_sdist = yes" in err["message"], err
+    with python_keys(allow_direct_urls="yes"):
+        name = os.path.basename(whl).split("-")[0]
+        ok = register(f"{name} @ file://{whl}\n")
+        assert ok.status == 201, ok
+        later = register(f"{name} @ file://{whl}\n{pad()}\n")
+        assert later.status == 201, later
+        err = assert_error(register("x @ file:///tmp/x-0.1.tar.gz\n"), 422, "validation_failed",
+                           "requirements")
+        assert "allow_sdist = yes" in err["message"], err
+        e = run(ok.json["id"])
+        assert e["status"] == "succeeded", e
+    # registered while allowed, built after it was turned off: the builder
+    # refuses it (the config may change between the two)
+    e = run(later.json["id"])
+    assert e["status"] == "error", e
+    assert "allow_direct_urls = yes" in e["error"] and "URL or a local path" in e["error"], e
+    # such a script can still be edited (disabled, described) without
+    # touching its requirements; giving them again is checked again
+    r = call("PATCH", f"/api/v1/admin/scripts/{later.json['id']}", {"enabled": False})
+    assert r.status == 200, r
+    err = assert_error(call("PATCH", f"/api/v1/admin/scripts/{later.json['id']}",
+                            {"requirements": later.json["requirements"]}),
+                       422, "validation_failed", "requirements")
+    assert "allow_direct_urls = yes" in err["message"], err
+
+
+def start_daemon_with(text, mode, group=0, args=("run",)):
+    """Runs scriptorchd on a copy of the config (its own socket, no runners,
+    so that it could not take work from the stack if it started); returns
+    (exit code or None when it kept running, stderr)."""
+    d = os.path.join(STATE, unique("cfgcopy"))
+    os.mkdir(d, 0o700)
+    text = re.sub(r"^listen\s*=.*$", "listen = " + os.path.join(d, "fcgi.sock"), text, flags=re.M)
+    text = re.sub(r"^runner_workers\s*=.*$", "runner_workers = 0", text, flags=re.M)
+    text = re.sub(r"^api_workers\s*=.*$", "api_workers = 1", text, flags=re.M)
+    path = write_private(os.path.join(d, "scriptorch.conf"), text)
+    os.chown(path, 0, group)
+    os.chmod(path, mode)
+    p = subprocess.Popen([os.path.join(BUILD, "src", "scriptorchd"), "-c", path, *args],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=20)
+        return p.returncode, err + out
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+        return None, err + out
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_the_daemon_refuses_a_config_the_run_group_can_read():
+    text = open(CONF).read()
+    rc, err = start_daemon_with(text, 0o644)
+    assert rc == 1, (rc, err)
+    assert "can be read or written by every user (mode 0644)" in err and "password" in err, err
+    run_gid = pwd.getpwnam(RUN_USER).pw_gid
+    rc, err = start_daemon_with(text, 0o640, run_gid)
+    assert rc == 1, (rc, err)
+    assert f'group of the run user "{RUN_USER}"' in err, err
+    build_gid = pwd.getpwnam(build_user()).pw_gid
+    rc, err = start_daemon_with(text, 0o660, build_gid, ("check-config",))
+    assert rc == 1 and "group of the build user" in err, (rc, err)
+    # root:root 0640, as the package installs it, and 0600, as dev/lib.sh writes it
+    for mode in (0o640, 0o600):
+        rc, out = start_daemon_with(text, mode, 0, ("check-config",))
+        assert rc == 0 and ": ok" in out, (oct(mode), rc, out)
+    # the build user is never root, nor the run user
+    for bad, words in (("root", "must not be root"), (RUN_USER, "must not be the run user")):
+        rc, err = start_daemon_with(set_python_keys(text, build_user=bad), 0o600)
+        assert rc == 1 and words in err, (bad, rc, err)
 
 
 def test_delete_evicts_and_the_next_run_rebuilds(studio):
@@ -540,9 +835,8 @@ def test_a_venv_in_use_is_not_evicted(studio):
         r = cli("venv", "rm", str(v["id"]))
         assert r.returncode == 1 and "in use" in r.stderr, r
         # a bound that every venv is over spares the one in use
-        tight = os.path.join(STATE, unique("tight") + ".conf")
-        with open(tight, "w") as f:
-            f.write(set_python_keys(open(CONF).read(), max_cache_bytes=1))
+        tight = write_private(os.path.join(STATE, unique("tight") + ".conf"),
+                              set_python_keys(open(CONF).read(), max_cache_bytes=1))
         r = cli("venv", "prune", conf=tight)
         assert r.returncode == 0, r
         assert os.path.exists(os.path.join(venv_dir(), v["key"], ".scriptorch-ready"))
@@ -568,9 +862,8 @@ def test_size_bound_evicts_the_least_recently_used(studio):
     total = sum(x["size_bytes"] for x in present)
     assert present[-1]["id"] == script_venv(second["id"])["id"]
     # one byte over: exactly the least recently used one goes
-    bound = os.path.join(STATE, unique("bound") + ".conf")
-    with open(bound, "w") as f:
-        f.write(set_python_keys(open(CONF).read(), max_cache_bytes=total - 1))
+    bound = write_private(os.path.join(STATE, unique("bound") + ".conf"),
+                          set_python_keys(open(CONF).read(), max_cache_bytes=total - 1))
     r = cli("venv", "prune", conf=bound)
     assert r.returncode == 0 and "1 venv evicted" in r.stdout, r
     after = {x["id"] for x in venvs()}

@@ -5,12 +5,18 @@
 #     .deb there with dpkg-buildpackage -us -uc -b;
 #  2. runs lintian on it (no errors, no warnings that are not overridden);
 #  3. installs it with its dependencies into a fresh bookworm minbase
-#     (made by mmdebstrap or debootstrap) entered with bubblewrap, then, in
-#     a network namespace of its own, runs tests/package/in-chroot.sh:
-#     MariaDB, the daemon started with the unit's own command lines and
-#     capability set, nginx with the installed site on port 80, a smoke
-#     test through nginx, the same .deb over itself, purge.
-# Needs root. Leaves this machine as it was, except the package cache below.
+#     (made by mmdebstrap or debootstrap) entered with bubblewrap;
+#  4. boots that chroot with its own systemd as PID 1 (container.sh: own
+#     pid, mount, network and cgroup namespaces) and runs
+#     tests/package/in-chroot.sh there: MariaDB and nginx as the boot
+#     started them, the daemon started by systemd from the installed unit
+#     with all of its sandboxing, a probe run that checks the sandbox from
+#     inside, the site over HTTPS with ssl-cert's snakeoil certificate
+#     (TLS versions, HSTS, the 308 redirect from port 80), a smoke test
+#     over HTTPS, the same .deb over itself (postinst restarts the unit),
+#     purge (prerm stops it).
+# Needs root and a cgroup v2 hierarchy. Leaves this machine as it was,
+# except the package cache below.
 #
 # Environment:
 #   SCRIPTORCH_PKG_CACHE   where the bootstrapped base (one tarball per day)
@@ -21,6 +27,7 @@
 #   KEEP_STATE=1           keep the work dir (build tree, chroot, logs)
 set -uo pipefail
 . "$(dirname "$0")/../../dev/lib.sh"
+. "$(dirname "$0")/container.sh"
 
 SUITE=bookworm
 MIRROR=${SCRIPTORCH_PKG_MIRROR:-http://deb.debian.org/debian}
@@ -43,7 +50,7 @@ lap() {		# lap WHAT: seconds since the last lap, on stderr
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (dpkg, debootstrap, bwrap)"; exit 0; }
 BOOTSTRAP=${SCRIPTORCH_PKG_BOOTSTRAP:-mmdebstrap}
 need_pkgs $BUILD_PKGS debhelper dpkg-dev fakeroot lintian "$BOOTSTRAP" \
-	bubblewrap git tar
+	bubblewrap git tar util-linux
 
 WORK=$(mktemp -d /tmp/scriptorch-pkg.XXXXXX)
 LOGS=$WORK/logs
@@ -52,6 +59,7 @@ mkdir -p "$LOGS"
 LINTIAN_PID=
 cleanup() {
 	[ -n "$LINTIAN_PID" ] && kill "$LINTIAN_PID" 2>/dev/null
+	container_kill
 	if [ "${KEEP_STATE:-0}" = 1 ]; then
 		say "# work dir kept: $WORK"
 	else
@@ -126,7 +134,8 @@ in_chroot() {	# in_chroot [bwrap options] -- COMMAND...
 		LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
 }
 
-# No service starts from maintainer scripts (there is no init here).
+# No service starts from maintainer scripts during the install (there is
+# no init yet); removed before the boot below.
 printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
 chmod 755 "$ROOT/usr/sbin/policy-rc.d"
 cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
@@ -158,19 +167,27 @@ check "the nginx site is installed, not enabled, and postinst says so" \
 		test ! -e '$ROOT/etc/nginx/sites-enabled/scriptorch' &&
 		grep -q 'is not enabled' '$LOGS/install.log'"
 
-# ---- 4. in the chroot, with a network of its own -------------------------
+# ---- 4. booted with systemd: the unit as systemd runs it ----------------
+# From here on the maintainer scripts may start, restart and stop the
+# unit, as on a real system.
+rm -f "$ROOT/usr/sbin/policy-rc.d"
 finished=no
-while IFS= read -r line; do
-	case $line in
-	"ok the in-chroot steps ran to the end") finished=yes ;;
-	"ok "*) ok "${line#ok }" ;;
-	"not ok "*) nok "${line#not ok }" ;;
-	esac
-done < <(in_chroot --unshare-net -- /bin/bash /root/pkgtest/in-chroot.sh \
-	"/root/pkgtest/$DEB_NAME" 2>"$LOGS/in-chroot.err")
+if check "the chroot boots with its own systemd as PID 1 (running or degraded)" \
+	container_boot "$ROOT" "$LOGS"; then
+	lap "boot"
+	while IFS= read -r line; do
+		case $line in
+		"ok the in-chroot steps ran to the end") finished=yes ;;
+		"ok "*) ok "${line#ok }" ;;
+		"not ok "*) nok "${line#not ok }" ;;
+		esac
+	done < <(container_exec /bin/bash /root/pkgtest/in-chroot.sh \
+		"/root/pkgtest/$DEB_NAME" 2>"$LOGS/in-chroot.err")
+	container_kill
+fi
 check "the in-chroot steps ran to the end" test "$finished" = yes
 [ "$failed" = 0 ] || tail -60 "$LOGS/in-chroot.err" >&2
-lap "smoke, upgrade, purge"
+lap "sandbox probe, smoke, upgrade, purge"
 
 # ---- lintian's verdict ------------------------------------------------------
 wait "$LINTIAN_PID"

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "capture.h"
+#include "secret.h"
 #include "tap.h"
 
 static char *
@@ -146,6 +147,72 @@ test_zero_cap(void)
 	capture_free(&c);
 }
 
+static char *
+render_masked(const struct capture *c, const struct secret_mask *m,
+    int live)
+{
+	struct buf b = BUF_INIT;
+
+	capture_render_masked(c, m, live, &b);
+	return buf_detach(&b, NULL);
+}
+
+/* Secrets masked in a rendering: whole, and cut by the dropped middle on
+ * either side; while the run goes on, also cut by the end so far. */
+static void
+test_masked(void)
+{
+	struct secret_mask m = SECRET_MASK_INIT;
+	struct capture c;
+	char *s;
+
+	secret_mask_add(&m, "SECRET", 6);
+	capture_init(&c, 20);
+	capture_add(&c, "a SECRET b", 10);
+	s = render_masked(&c, &m, 0);
+	is_str(s, "a *** b", "masked whole");
+	free(s);
+	s = render_masked(&c, NULL, 0);
+	is_str(s, "a SECRET b", "no mask: as it is");
+	free(s);
+	capture_free(&c);
+	/* The head (10 bytes) ends inside a value, which goes on in the
+	 * ring: nothing dropped, so they are one text. */
+	capture_init(&c, 20);
+	capture_add(&c, "abcdeSECRETz", 12);
+	s = render_masked(&c, &m, 0);
+	is_str(s, "abcde***z", "a value across the head's end, nothing "
+	    "dropped");
+	free(s);
+	capture_free(&c);
+
+	/* Head "0123SEC", dropped, tail "RET-tail": a value on each side of
+	 * the cut. */
+	capture_init(&c, 14);
+	capture_add(&c, "0123SECRET---lots---of---bytes---SECRET-tail", 44);
+	s = render_masked(&c, &m, 0);
+	is_str(s, "0123***\n[... 30 bytes omitted ...]\n***-tail",
+	    "a value cut at either side of the dropped middle is masked");
+	free(s);
+	s = render_masked(&c, &m, 1);
+	is_str(s, "0123***\n[... 30 bytes omitted ...]\n***-tail",
+	    "the same while live");
+	free(s);
+	capture_free(&c);
+
+	/* Live: the text so far ends in the first bytes of a value. */
+	capture_init(&c, 100);
+	capture_add(&c, "key: SEC", 8);
+	s = render_masked(&c, &m, 1);
+	is_str(s, "key: ***", "live: a value being written is masked");
+	free(s);
+	s = render_masked(&c, &m, 0);
+	is_str(s, "key: SEC", "final: the end is the end");
+	free(s);
+	capture_free(&c);
+	secret_mask_free(&m);
+}
+
 int
 main(void)
 {
@@ -155,5 +222,6 @@ main(void)
 	test_byte_by_byte();
 	test_binary_and_big();
 	test_zero_cap();
+	test_masked();
 	return done_testing();
 }

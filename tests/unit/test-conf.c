@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "secret.h"
 #include "tap.h"
 
 static char path[] = "/tmp/test-conf-XXXXXX";
@@ -77,6 +79,42 @@ main(void)
 	is_int(load_text(&c, "not an ini line\n", err, sizeof(err)), -1,
 	    "syntax error refused");
 
+	/* Waiting workers: by default half of api_workers, never all. */
+	conf_free(&c);
+	conf_defaults(&c);
+	ok(c.max_waiting_workers == CONF_AUTO && conf_max_waiting(&c) == 2,
+	    "default max_waiting_workers: auto, 2 of 4 workers");
+	is_int(load_text(&c, "[daemon]\napi_workers = 9\n", err,
+	    sizeof(err)), 0, "auto follows api_workers");
+	is_int(conf_max_waiting(&c), 4, "4 of 9 wait at most");
+	is_int(load_text(&c, "[daemon]\napi_workers = 1\n", err,
+	    sizeof(err)), 0, "one worker loads");
+	is_int(conf_max_waiting(&c), 0, "and never waits");
+	is_int(load_text(&c, "[daemon]\napi_workers = 4\n"
+	    "max_waiting_workers = 3\n", err, sizeof(err)), 0,
+	    "3 of 4 workers may wait");
+	is_int(conf_max_waiting(&c), 3, "as set");
+	is_int(load_text(&c, "[daemon]\napi_workers = 2\n"
+	    "max_waiting_workers = 0\n", err, sizeof(err)), 0,
+	    "0: nothing waits");
+	is_int(conf_max_waiting(&c), 0, "as set (0)");
+	is_int(load_text(&c, "[daemon]\nmax_waiting_workers = auto\n", err,
+	    sizeof(err)), 0, "auto may be written");
+	is_int(load_text(&c, "[daemon]\napi_workers = 4\n"
+	    "max_waiting_workers = 4\n", err, sizeof(err)), -1,
+	    "as many waiting as workers refused");
+	ok(strstr(err, "max_waiting_workers (4) must be below api_workers "
+	    "(4)") != NULL, "the message names both: %s", err);
+	is_int(load_text(&c, "[daemon]\nmax_waiting_workers = 3\n"
+	    "api_workers = 2\n", err, sizeof(err)), -1,
+	    "checked whatever the order of the keys");
+	is_int(load_text(&c, "[daemon]\nmax_waiting_workers = many\n", err,
+	    sizeof(err)), -1, "a word other than auto refused");
+	ok(strstr(err, "must be auto or a whole number") != NULL,
+	    "the message says what is allowed: %s", err);
+	is_int(load_text(&c, "[daemon]\nmax_waiting_workers = -1\n", err,
+	    sizeof(err)), -1, "a negative number refused");
+
 	/* The kill grace must end CONF_GRACE_MARGIN_S (1.5 s) before the
 	 * heartbeat timeout; a longer one is lowered, never refused. */
 	is_int(load_text(&c, "[runner]\nkill_grace_s = 5\n"
@@ -105,6 +143,47 @@ main(void)
 	    sizeof(err)), 0, "grace 0 with the default timeout");
 	ok(c.kill_grace_s == 0.0, "kept: 5 s fits below 30 s");
 
+	/* [limits]: every run's, unless its script sets its own. */
+	conf_free(&c);
+	conf_defaults(&c);
+	ok(c.limit_memory_mb == 2048 && c.limit_pids == 256 &&
+	    c.limit_file_size_mb == 10240 && c.limit_output_cap_kb == 1024,
+	    "default limits: 2048 MB, 256 pids, 10240 MB files, 1024 KB");
+	ok(c.limit_cpu_cores == (double)sysconf(_SC_NPROCESSORS_ONLN) &&
+	    c.limit_cpu_cores_max == c.limit_cpu_cores,
+	    "cpu_cores auto: the number of CPUs (%g)", c.limit_cpu_cores);
+	is_int(load_text(&c, "[limits]\nmemory_mb = 512\nmemory_mb_max = 512\n"
+	    "cpu_cores = 0.5\ncpu_cores_max = 64\npids = 16\n", err,
+	    sizeof(err)), 0, "limits read");
+	ok(c.limit_memory_mb == 512 && c.limit_cpu_cores == 0.5 &&
+	    c.limit_cpu_cores_max == 64 && c.limit_pids == 16,
+	    "as given");
+	is_int(load_text(&c, "[limits]\nmemory_mb = 4096\n"
+	    "memory_mb_max = 1024\n", err, sizeof(err)), -1,
+	    "a default above its maximum refused");
+	ok(strstr(err, "[limits] memory_mb (4096) is above memory_mb_max "
+	    "(1024)") != NULL, "the message names both: %s", err);
+	is_int(load_text(&c, "[limits]\ncpu_cores = 3\ncpu_cores_max = 2\n",
+	    err, sizeof(err)), -1, "cpu_cores above its maximum refused");
+	is_int(load_text(&c, "[limits]\ncpu_cores = 0.001\n", err,
+	    sizeof(err)), -1, "cpu_cores below 0.01 refused");
+	ok(strstr(err, "must be auto or a number of CPUs from 0.01") != NULL,
+	    "the message says what is allowed: %s", err);
+	is_int(load_text(&c, "[limits]\npids = 0\n", err, sizeof(err)), -1,
+	    "pids 0 refused (a run always has a limit)");
+	/* An earlier release's output cap becomes the default. */
+	is_int(load_text(&c, "[runner]\noutput_cap_bytes = 100000\n", err,
+	    sizeof(err)), 0, "[runner] output_cap_bytes still loads");
+	is_int(c.limit_output_cap_kb, 98, "as output_cap_kb, rounded up");
+	is_int(load_text(&c, "[runner]\noutput_cap_bytes = 104857600\n", err,
+	    sizeof(err)), 0, "a cap above output_cap_kb_max loads");
+	ok(c.limit_output_cap_kb == 102400 &&
+	    c.limit_output_cap_kb_max == 102400, "and raises the maximum");
+	is_int(load_text(&c, "[runner]\noutput_cap_bytes = 100000\n"
+	    "[limits]\noutput_cap_kb = 8\n", err, sizeof(err)), 0,
+	    "both given");
+	is_int(c.limit_output_cap_kb, 8, "[limits] output_cap_kb wins");
+
 	conf_free(&c);
 	conf_defaults(&c);
 	is_int(conf_fit_grace(&c, err, sizeof(err)), 0,
@@ -120,6 +199,49 @@ main(void)
 	    "the note names both keys and values: %s", err);
 	is_int(conf_fit_grace(&c, err, sizeof(err)), 0,
 	    "a fitted grace fits");
+
+	/* The secret key: loaded with the file; missing is a warning, a
+	 * key of another mode or form stops the load. */
+	{
+		char kdir[] = "/tmp/test-conf-key-XXXXXX", text[512], kp[300];
+		FILE *f;
+
+		ok(mkdtemp(kdir) != NULL, "a dir for keys");
+		snprintf(kp, sizeof(kp), "%s/secret.key", kdir);
+		conf_free(&c);
+		conf_defaults(&c);
+		is_str(c.secret_key_file, SYSCONFDIR "/scriptorch/secret.key",
+		    "default secret_key_file");
+		snprintf(text, sizeof(text), "[daemon]\nsecret_key_file = %s\n",
+		    kp);
+		is_int(load_text(&c, text, err, sizeof(err)), 0,
+		    "a missing key file: the config loads");
+		is_int(c.has_secret_key, 0, "without a key");
+		ok(secret_key_create(kp, err, sizeof(err)) == 0, "a key made");
+		is_int(load_text(&c, text, err, sizeof(err)), 0,
+		    "with the key file: loads");
+		is_int(c.has_secret_key, 1, "with the key");
+		chmod(kp, 0640);
+		is_int(load_text(&c, text, err, sizeof(err)), -1,
+		    "a group-readable key file: refused");
+		ok(strstr(err, "only its owner may read it") != NULL,
+		    "says why: %s", err);
+		unlink(kp);
+		f = fopen(kp, "w");
+		fputs("not a key\n", f);
+		fclose(f);
+		chmod(kp, 0600);
+		is_int(load_text(&c, text, err, sizeof(err)), -1,
+		    "a key file of another form: refused");
+		ok(strstr(err, "must hold 64 hex characters") != NULL,
+		    "says why: %s", err);
+		unlink(kp);
+		rmdir(kdir);
+		is_int(load_text(&c, "[daemon]\nsecret_key_file = key\n", err,
+		    sizeof(err)), -1, "a relative key path: refused");
+		ok(strstr(err, "secret_key_file must be an absolute path") !=
+		    NULL, "says why: %s", err);
+	}
 
 	conf_free(&c);
 	conf_defaults(&c);

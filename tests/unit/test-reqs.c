@@ -227,11 +227,51 @@ test_key(void)
 	buf_free(&o2);
 }
 
+/* What the server allows builds to fetch (allow_direct_urls,
+ * allow_sdist), on normalized text. */
+static void
+test_sources(void)
+{
+	static const struct {
+		const char *text;
+		int urls, sdist, ok;
+		const char *key;        /* the config key the refusal names */
+	} t[] = {
+		{ "numpy==1.26\npillow>=10", 0, 0, 1, NULL },
+		{ "x @ file:///tmp/x-0.1.tar.gz", 0, 0, 0, "allow_direct_urls" },
+		{ "x @ file:///tmp/x-0.1.tar.gz", 0, 1, 0, "allow_direct_urls" },
+		{ "x @ file:///tmp/x-0.1.tar.gz", 1, 0, 0, "allow_sdist" },
+		{ "x @ file:///tmp/x-0.1.tar.gz", 1, 1, 1, NULL },
+		{ "a==1\nx @ https://h/x-1-py3-none-any.whl#sha256=ab", 0, 0, 0,
+		  "allow_direct_urls" },
+		{ "x @ https://h/x-1-py3-none-any.WHL?t=1 ; python_version>'3'",
+		  1, 0, 1, NULL },
+		{ "x @ git+https://h/x.git", 1, 0, 0, "allow_sdist" },
+		{ "--no-binary :all:\na==1", 0, 0, 0, "allow_sdist" },
+		{ "--no-binary :all:\na==1", 0, 1, 1, NULL },
+		{ "--only-binary :all:\na==1", 0, 0, 1, NULL },
+		{ "", 0, 0, 1, NULL },
+	};
+	struct verr e;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		verr_clear(&e);
+		is_int(reqs_check_sources(t[i].text, t[i].urls, t[i].sdist, &e),
+		    t[i].ok ? 0 : -1, "sources %s (urls %d, sdist %d)",
+		    show(t[i].text), t[i].urls, t[i].sdist);
+		if (t[i].key != NULL)
+			ok(strcmp(e.field, "requirements") == 0 &&
+			    strstr(e.message, t[i].key) != NULL,
+			    "the refusal names %s: %s", t[i].key, e.message);
+	}
+}
+
 int
 main(void)
 {
 	plan_lazy();
 	test_normalize();
 	test_key();
+	test_sources();
 	return done_testing();
 }

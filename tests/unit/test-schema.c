@@ -377,11 +377,71 @@ test_verr(void)
 	ok(1, "verr_set(NULL) is a no-op");
 }
 
+/* split: the stored input and the secret object, from text. */
+static void
+split(const char *schema, const char *input, int want_n,
+    const char *want_shown, const char *want_secret)
+{
+	yajl_val s = P(schema), v = P(input);
+	struct buf shown = BUF_INIT, secret = BUF_INIT;
+	int n = schema_split_secret(s, v, &shown, &secret);
+
+	is_int(n, want_n, "split %s: %d secret", input, want_n);
+	is_str(buf_str(&shown), want_shown, "  shown");
+	is_str(buf_str(&secret), want_secret, "  secret");
+	buf_free(&shown);
+	buf_free(&secret);
+	yajl_tree_free(s);
+	yajl_tree_free(v);
+}
+
+/* "secret": true on a top-level property, and nowhere else; the split of
+ * an input into what is stored and what is sealed. */
+static void
+test_secret(void)
+{
+	const char *sch = "{\"type\":\"object\",\"properties\":{"
+	    "\"user\":{\"type\":\"string\"},"
+	    "\"pw\":{\"type\":\"string\",\"secret\":true},"
+	    "\"pin\":{\"type\":\"integer\",\"secret\":true},"
+	    "\"open\":{\"secret\":false}}}";
+	yajl_val s;
+
+	CHECK_OK(sch);
+	CHECK_BAD("{\"type\":\"object\",\"secret\":true}", "inputs.secret");
+	CHECK_BAD("{\"properties\":{\"a\":{\"properties\":{\"b\":"
+	    "{\"secret\":true}}}}}", "inputs.properties.a.properties.b.secret");
+	CHECK_BAD("{\"properties\":{\"a\":{\"items\":{\"secret\":true}}}}",
+	    "inputs.properties.a.items.secret");
+	CHECK_BAD("{\"properties\":{\"a\":{\"secret\":\"yes\"}}}",
+	    "inputs.properties.a.secret");
+	VALID(sch, "{\"pw\":\"hunter22\",\"pin\":1234}");
+	INVALID(sch, "{\"pin\":\"1234\"}", "input.pin",
+	    "input.pin must be an integer, not a string");
+
+	s = P(sch);
+	ok(schema_prop_secret(s, "pw") && schema_prop_secret(s, "pin") &&
+	    !schema_prop_secret(s, "user") && !schema_prop_secret(s, "open") &&
+	    !schema_prop_secret(s, "nope") && !schema_prop_secret(NULL, "pw"),
+	    "which properties are secret");
+	yajl_tree_free(s);
+	split(sch, "{\"user\":\"bob\",\"pw\":\"hunter22\",\"x\":[1,2.50],"
+	    "\"pin\":1234}", 2,
+	    "{\"user\":\"bob\",\"pw\":\"***\",\"x\":[1,2.50],\"pin\":\"***\"}",
+	    "{\"pw\":\"hunter22\",\"pin\":1234}");
+	split(sch, "{\"user\":\"bob\"}", 0, "{\"user\":\"bob\"}", "{}");
+	split(sch, "{\"pw\":{\"deep\":[\"x\"]}}", 1, "{\"pw\":\"***\"}",
+	    "{\"pw\":{\"deep\":[\"x\"]}}");
+	split("{\"type\":\"object\"}", "{\"pw\":\"a\"}", 0, "{\"pw\":\"a\"}",
+	    "{}");
+}
+
 int
 main(void)
 {
 	plan_lazy();
 	test_check();
+	test_secret();
 	test_validate();
 	test_names();
 	test_verr();

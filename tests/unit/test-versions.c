@@ -1,4 +1,4 @@
-/* Unit tests of the runners' memory of hashed script files (registry.h,
+/* Unit tests of the runners' memory of hashed script files (versions.h,
  * struct version_memo): a file changed lately is hashed every time; one
  * left alone is remembered, and any change of it (even of the same size,
  * with its modification time put back) or of the script's revision is
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "conf.h"
-#include "registry.h"
+#include "versions.h"
 #include "tap.h"
 
 static int
@@ -64,16 +64,16 @@ main(void)
 
 	if (write_file(path, "#!/bin/sh\necho A\n") == -1)
 		return 2;
-	ok(registry_file_version(&c, &s, &vm, v1, &e) == 0 &&
+	ok(version_of_file(&c, &s, &vm, v1, &e) == 0 &&
 	    strncmp(v1, "sha256:", 7) == 0, "a version: %s", v1);
 	ok(!remembered(&vm, 7), "a file changed just now is not remembered");
 	if (write_file(path, "#!/bin/sh\necho B\n") == -1)
 		return 2;
-	ok(registry_file_version(&c, &s, &vm, v2, &e) == 0 &&
+	ok(version_of_file(&c, &s, &vm, v2, &e) == 0 &&
 	    strcmp(v1, v2) != 0, "so a change in the same second counts");
 
 	sleep(VERSION_SETTLE_S + 1);
-	ok(registry_file_version(&c, &s, &vm, v3, &e) == 0 &&
+	ok(version_of_file(&c, &s, &vm, v3, &e) == 0 &&
 	    strcmp(v3, v2) == 0 && remembered(&vm, 7),
 	    "a file left alone is remembered");
 	/* What is remembered is used: mark the entry to see it come back. */
@@ -81,7 +81,7 @@ main(void)
 		if (vm.v[i].script_id == 7)
 			snprintf(vm.v[i].version, sizeof(vm.v[i].version),
 			    "sha256:remembered");
-	ok(registry_file_version(&c, &s, &vm, v4, &e) == 0 &&
+	ok(version_of_file(&c, &s, &vm, v4, &e) == 0 &&
 	    strcmp(v4, "sha256:remembered") == 0,
 	    "an unchanged file is not read again");
 
@@ -92,29 +92,29 @@ main(void)
 	struct timespec times[2] = { st.st_atim, st.st_mtim };
 	if (utimensat(AT_FDCWD, path, times, 0) == -1)
 		return 2;
-	ok(registry_file_version(&c, &s, &vm, v5, &e) == 0 &&
+	ok(version_of_file(&c, &s, &vm, v5, &e) == 0 &&
 	    strcmp(v5, "sha256:remembered") != 0 && strcmp(v5, v2) != 0,
 	    "a rewrite of the same size with the old mtime is hashed");
 
 	sleep(VERSION_SETTLE_S + 1);
-	ok(registry_file_version(&c, &s, &vm, v5, &e) == 0 &&
+	ok(version_of_file(&c, &s, &vm, v5, &e) == 0 &&
 	    remembered(&vm, 7), "remembered again once settled");
 	for (int i = 0; i < VERSION_MEMO_SLOTS; i++)
 		if (vm.v[i].script_id == 7)
 			snprintf(vm.v[i].version, sizeof(vm.v[i].version),
 			    "sha256:remembered");
 	snprintf(s.updated_at, sizeof(s.updated_at), "2026-11-26T10:00:01.000Z");
-	ok(registry_file_version(&c, &s, &vm, v4, &e) == 0 &&
+	ok(version_of_file(&c, &s, &vm, v4, &e) == 0 &&
 	    strcmp(v4, v5) == 0,
 	    "a new revision of the script (args, requirements) is hashed");
 	s.args_json = "[\"--fast\"]";
 	snprintf(s.updated_at, sizeof(s.updated_at), "2026-11-26T10:00:02.000Z");
-	ok(registry_file_version(&c, &s, &vm, v4, &e) == 0 &&
+	ok(version_of_file(&c, &s, &vm, v4, &e) == 0 &&
 	    strcmp(v4, v5) != 0, "and its args are part of the version");
 
 	/* A file that is gone is reported, not taken from memory. */
 	unlink(path);
-	ok(registry_file_version(&c, &s, &vm, v4, &e) == -1 &&
+	ok(version_of_file(&c, &s, &vm, v4, &e) == -1 &&
 	    strstr(e.message, "does not exist") != NULL,
 	    "a file that is gone: %s", e.message);
 	rmdir(dir);

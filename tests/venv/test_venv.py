@@ -141,8 +141,13 @@ def last_lines(err, n=6):
 # ----------------------------------------------------------------------------
 
 def setup():
+    global TOOL
     C.tmp = tempfile.mkdtemp(prefix="scriptorch-venv-test-")
     os.chmod(C.tmp, 0o755)  # `nobody` must be able to reach the venvs
+    # ... and the builder, which the checkout may keep from it (a clone
+    # under /root or a mktemp -d directory): a copy in the test's dir.
+    TOOL = shutil.copy2(TOOL, os.path.join(C.tmp, "scriptorch-venv"))
+    os.chmod(TOOL, 0o755)
     C.wh = os.path.join(C.tmp, "wheelhouse")
     C.cache = os.path.join(C.tmp, "cache")
     C.venvs = os.path.join(C.tmp, "venvs")
@@ -295,17 +300,119 @@ def t_conflict_fails():
 
 
 @test
+def t_sdist_refused_by_default():
+    dest, rc, res, err = build("legacy-off", "studiolegacy\nstudioio\n", *local(),
+                               check=False)
+    last = err.strip().splitlines()[-1]
+    eq(rc, 1, "exit status")
+    true("requirement 'studiolegacy' failed" in last and "source distribution" in last and
+         "allow_sdist = yes" in last and "studiolegacy-0.5.tar.gz" in last, last)
+    true("building wheel" not in err and "resolving with pip" not in err,
+         "nothing of the sdist ran:\n" + err)
+    true(not os.path.exists(dest), "no dest")
+    # a wheel that depends on an sdist-only project: the dependency is named
+    with open(os.path.join(C.tmp, "req-dep.txt"), "w") as f:
+        f.write("studiodep\n")
+    mkwheel.make_wheel(C.wh, "studiodep", "1.0", {"studiodep.py": "import studiolegacy\n"},
+                       requires=["studiolegacy"])
+    dest, rc, res, err = build("dep-off", "studiodep\n", *local(), check=False)
+    last = err.strip().splitlines()[-1]
+    true(rc == 1 and "'studiolegacy" in last and "allow_sdist = yes" in last, last)
+    return "an sdist-only requirement fails by default, naming allow_sdist: " + last
+
+
+@test
 def t_sdist_only():
-    dest, rc, res, err = build("legacy", "studiolegacy\n", *local())
+    dest, rc, res, err = build("legacy", "studiolegacy\n", *local("--allow-sdist"))
     eq(res["packages"], [{"name": "studiolegacy", "version": "0.5"}], "packages")
     eq(res["resolver"], "pip", "sdist needs pip")
     _, out, _ = vpy(dest, "import studiolegacy; print(studiolegacy.hello())")
     eq(out.strip(), "legacy hello", "import built sdist")
     true("building wheel for studiolegacy" in err, "built once")
-    dest, rc, res, err = build("legacy2", "studiolegacy==0.5\nstudioio\n", *local())
+    dest, rc, res, err = build("legacy2", "studiolegacy==0.5\nstudioio\n",
+                               *local("--allow-sdist"))
     true("building wheel" not in err, "built wheel reused:\n" + err)
     true(len(os.listdir(os.path.join(C.cache, "built"))) == 1, "one built wheel")
     return "sdist-only requirement built once with pip wheel and reused"
+
+
+@test
+def t_direct_urls_refused_by_default():
+    whl = [f for f in os.listdir(C.wh) if f.startswith("studioio-")][0]
+    sd = os.path.join(C.wh, "studiolegacy-0.5.tar.gz")
+    wheel_url = "studioio @ file://%s\n" % os.path.join(C.wh, whl)
+    for key, reqs in (("url-off", wheel_url), ("url-off2", "-e ./somewhere\n"),
+                      ("url-off3", "./pkg\n"), ("url-off4", "https://x.example/p.whl\n")):
+        dest, rc, res, err = build(key, reqs, *local(), check=False)
+        last = err.strip().splitlines()[-1]
+        true(rc == 1 and "allow_direct_urls = yes" in last and "URL or a local path" in last,
+             "%r: %s" % (reqs, last))
+        true("resolving with pip" not in err, "refused before pip:\n" + err)
+    dest, rc, res, err = build("url-on", wheel_url, "--allow-direct-urls")
+    eq([p["name"] for p in res["packages"]], ["studioio"], "a wheel URL when allowed")
+    dest, rc, res, err = build("url-sdist", "studiolegacy @ file://%s\n" % sd,
+                               "--allow-direct-urls", check=False)
+    last = err.strip().splitlines()[-1]
+    true(rc == 1 and "is not a wheel" in last and "allow_sdist = yes" in last, last)
+    return "URL and path requirements refused unless --allow-direct-urls; " \
+        "an sdist URL also needs --allow-sdist"
+
+
+@test
+def t_stage_unprivileged():
+    """--stage as an unprivileged user (how scriptorchd runs it): the venv is
+    assembled in the stage and left there, requirements come on stdin, and the
+    files of the cache that root took over are left to the caller to link."""
+    nobody = 65534
+    cache = os.path.join(C.tmp, "cache-nobody")
+    os.makedirs(cache, 0o700)
+    os.chown(cache, nobody, nobody)
+
+    def staged(key, reqs):
+        stage = os.path.join(C.tmp, "stage-" + key)
+        os.makedirs(stage, 0o700)
+        os.chown(stage, nobody, nobody)
+        cmd = ["setpriv", "--reuid=%d" % nobody, "--regid=%d" % nobody, "--clear-groups",
+               TOOL, "build", "--python", PY, "--dest", os.path.join(C.venvs, key),
+               "--cache", cache, "--stage", stage, "--requirements", "-"] + local()
+        p = subprocess.run(cmd, input=reqs.encode(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        err = p.stderr.decode()
+        eq(p.returncode, 0, "staged build as nobody: " + err)
+        return stage, json.loads(p.stdout.decode().strip().splitlines()[-1]), err
+
+    stage, res, err = staged("stg1", "studiofx\n")
+    true(os.path.isfile(os.path.join(stage, ".scriptorch-ready")), "marker in the stage")
+    true(not os.path.exists(os.path.join(C.venvs, "stg1")), "no rename to dest")
+    true(not [n for n in os.listdir(C.venvs) if n.startswith("stg1")], "nothing in venvs")
+    true(not os.path.exists(os.path.join(stage, ".scriptorch-links")), "nothing to link")
+    init = os.path.join(stage, "lib", "python3.11", "site-packages", "studiocolor",
+                        "__init__.py")
+    st = os.stat(init)
+    eq((st.st_uid, st.st_nlink > 1), (nobody, True), "linked from nobody's cache")
+    with open(os.path.join(stage, "bin", "studiofx")) as f:
+        true(os.path.join(C.venvs, "stg1") in f.read(), "dest paths inside the stage")
+    eq(os.listdir(os.path.join(cache, "tmp")), [], "the stdin requirements are removed")
+    # root takes the cache's studiocolor files over (as scriptorchd does when it
+    # seals a venv): nobody may no longer link them, so it leaves them to root
+    sealed = []
+    for d in os.listdir(os.path.join(cache, "unpacked")):
+        t = os.path.join(cache, "unpacked", d, "tree", "studiocolor")
+        for dirpath, _, files in os.walk(t):
+            for n in files:
+                os.chown(os.path.join(dirpath, n), 0, 0)
+                sealed.append(os.path.relpath(os.path.join(dirpath, n), cache))
+    true(sealed, "nothing of studiocolor in the cache")
+    stage2, res2, err2 = staged("stg2", "studiocolor==2.0\nstudioio\n")
+    with open(os.path.join(stage2, ".scriptorch-links")) as f:
+        links = [l.split("\t") for l in f.read().splitlines()]
+    eq(sorted(src for _, src in links), sorted(sealed), "left to the caller")
+    for dst, _ in links:
+        true(not os.path.lexists(os.path.join(stage2, dst)), "%s not made" % dst)
+        true(dst.startswith("lib/python3.11/site-packages/studiocolor/"), dst)
+    true(os.path.isfile(os.path.join(stage2, "lib", "python3.11", "site-packages",
+                                     "studioio.py")), "the rest is in place")
+    return "staged as nobody: %d file(s) left for root to link" % len(links)
 
 
 @test
@@ -408,7 +515,7 @@ def t_crash_during_pip():
         f.write("studiolegacy\nstudioio==0.9\n")
     dest = os.path.join(C.venvs, "crash2")
     p = subprocess.Popen([TOOL, "build", "--python", PY, "--dest", dest, "--cache", C.cache,
-                          "--requirements", rf, "--refresh"] + local(),
+                          "--requirements", rf, "--refresh"] + local("--allow-sdist"),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          start_new_session=True)
     seen = ""
@@ -427,7 +534,8 @@ def t_crash_during_pip():
     p.stdout.close()
     p.stderr.close()
     true(not os.path.exists(dest), "dest absent after kill during resolution")
-    dest, rc, res, err = build("crash2", "studiolegacy\nstudioio==0.9\n", *local())
+    dest, rc, res, err = build("crash2", "studiolegacy\nstudioio==0.9\n",
+                               *local("--allow-sdist"))
     eq(sorted(x["name"] for x in res["packages"]), ["studioio", "studiolegacy"], "rebuilt")
     return "kill -9 during pip resolution leaves no venv; rebuild works"
 
@@ -447,7 +555,8 @@ def t_stale_tmp_removed():
 def t_index_url():
     idx = os.path.join(C.tmp, "index")
     mkwheel.make_simple_index(idx, [os.path.join(C.wh, f) for f in os.listdir(C.wh)
-                                    if f.startswith(("studiocolor", "studiofx"))])
+                                    if f.startswith(("studiocolor", "studiofx",
+                                                     "studiolegacy"))])
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *a):
@@ -471,6 +580,14 @@ def t_index_url():
         true(rc != 0 and "studiocolor==9.9" in err.strip().splitlines()[-1],
              "missing version named:\n" + last_lines(err))
         true(not os.path.exists(dest), "no venv for the failed build")
+        # pip resolves wheels only; an sdist-only project on the index is told
+        # apart from a missing one by the index's project page
+        dest, rc, res, err = build("idx-sdist", "studiolegacy\n", "--index-url", url,
+                                   check=False)
+        last = err.strip().splitlines()[-1]
+        true(rc == 1 and "'studiolegacy" in last and "allow_sdist = yes" in last and
+             "studiolegacy-0.5.tar.gz" in last, last)
+        true("building wheel" not in err, "nothing built:\n" + err)
         # studiocolor 1.0 from the index is the very wheel of the local
         # wheelhouse: same sha256, so both venvs link one unpacked copy.
         f_local = os.path.join(C.venvs, "color1", "lib", "python3.11", "site-packages",

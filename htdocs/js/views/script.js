@@ -76,8 +76,11 @@ export async function render(ctx) {
     try {
       if (mode === 'test') {
         const ex = await api.testRun(s.id, input);
-        runNote.textContent = '';
-        if (ctx.alive()) showExecution(ex, false);
+        // 202: not ended within the wait, or the node had too many
+        // requests waiting already (docs/api.md): follow it live.
+        const going = ACTIVE.has(ex.status);
+        runNote.textContent = going ? 'Still going: following the execution live…' : '';
+        if (ctx.alive()) showExecution(ex, going);
       } else {
         const ex = await api.startExecution(s.id, input);
         runNote.textContent = 'Following the execution live…';
