@@ -286,4 +286,38 @@ is "$(cat "$T/o" | tr '\n' ' ')" "-1 Operation not permitted -1 Function not imp
 attack 'nsenter --net=/proc/self/ns/net true 2>/dev/null && echo SETNS; nsenter -t 1 -m true 2>/dev/null && echo ENTERED; echo done'
 is "$(cat "$T/o")" done "setns fails, even into the run's own namespace"
 
+# ---- the run's limits hold the program, never our init or the caller -------
+# Our init shares the caller's memory (x86_64), and the OOM killer, when
+# it kills a process, kills every process of that memory: in the run's
+# memory cgroup the init would be the largest process (the caller's size)
+# once a run fills its limit with what no process holds (a file in its
+# private /tmp), and its OOM kill would kill the caller, a runner. So the
+# init is in none of the run's cgroups; the program joins them.
+run_exec --memory-mb 64 -- /bin/true
+mech=$(val mechanisms)
+case $mech in
+*"memory_mb by cgroup"*)
+	run_exec $I --user nobody --memory-mb 64 --timeout 100 \
+	    --stdout-file "$T/o" -- \
+	    /bin/sh -c 'head -c 200000000 /dev/zero >/tmp/fill; echo rc=$?'
+	is "$(val result):$(val limit)" ok:memory \
+	    "/tmp filled past the memory limit: the run's OOM kill, the caller lives"
+	;;
+*)
+	skip "/tmp filled past the memory limit" "no memory cgroup here"
+	;;
+esac
+case $mech in
+*"pids by cgroup"*)
+	# pids 4: the script and three children, our init not counted.
+	run_exec $I --user nobody --pids 4 --timeout 100 --stdout-file "$T/o" \
+	    -- /bin/sh -c '/bin/sleep 0.5 & /bin/sleep 0.5 & /bin/sleep 0.5 & wait; echo waited'
+	is "$(val exit_code):$(val limit):$(cat "$T/o")" 0:none:waited \
+	    "pids 4: the script's own four, our init is not one of them"
+	;;
+*)
+	skip "pids without our init" "no pids cgroup here"
+	;;
+esac
+
 done_testing

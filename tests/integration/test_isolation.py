@@ -446,3 +446,42 @@ def test_config_refuses_a_run_uid_pool_smaller_than_the_runners():
         assert p.returncode == 0, p
         p = check(run_uid_base=4294967290, run_uid_count=workers + 10)
         assert p.returncode != 0 and "largest uid" in p.stderr + p.stdout, p
+
+
+def test_network_none_is_an_empty_network_namespace():
+    body = "#!/bin/sh\ntail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '\n"
+    none = register(write_script(unique("netnone") + ".sh", body), network="none")
+    host = register(write_script(unique("nethost") + ".sh", body))
+    e = run(none["id"])
+    assert e["status"] == "succeeded", e
+    assert e["stdout"].split() == ["lo"], e["stdout"]
+    with open("/proc/net/dev") as f:
+        ours = sorted(line.split(":")[0].strip() for line in f.readlines()[2:])
+    e = run(host["id"])
+    assert e["status"] == "succeeded", e
+    assert sorted(e["stdout"].split()) == ours, (e["stdout"], ours)
+
+
+def test_a_tmp_filled_past_the_memory_limit_kills_in_the_run_not_its_runner():
+    # The run's init shares its runner's memory; were it in the run's
+    # memory cgroup, the OOM killer would take it (the largest process
+    # there once the memory is in a file no process holds) and with it
+    # the runner. The run must end on its own memory limit instead.
+    marker = unique("tmpfill")
+    s = register(write_script(marker + ".sh", """
+        #!/bin/sh
+        echo ready
+        sleep 1
+        head -c 300000000 /dev/zero >/tmp/fill || exit 1
+        echo never
+        """), limits={"memory_mb": 64}, timeout_s=120)
+    eid = submit(s["id"])
+    script = wait_for(lambda: pids_with(marker), timeout=20, what="the script's process")[0]
+    init = host_ppid(script)
+    runner = host_ppid(init)
+    assert open(f"/proc/{runner}/comm").read().strip() == "sto-runner"
+    e = wait_final(eid, timeout=90)
+    assert e["status"] == "failed" and e["limit"] == "memory", e
+    assert e["error"] == "memory limit of 64 MB exceeded", e
+    assert "never" not in e["stdout"]
+    assert proc_state(runner) not in (None, "Z"), "the run's OOM kill killed its runner"
