@@ -433,8 +433,9 @@ def test_config_refuses_a_run_uid_pool_smaller_than_the_runners():
             for k, v in keys.items():
                 t = re.sub(r"^%s\s*=.*$" % k, f"{k} = {v}", t, flags=re.M)
             path = os.path.join(d, "c.conf")
-            with open(path, "w") as f:
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
                 f.write(t)
+            os.chmod(path, 0o600)     # it holds the database password
             return subprocess.run([os.path.join(BUILD, "src", "scriptorchd"), "-c", path,
                                    "check-config"], capture_output=True, text=True, timeout=60)
         workers = int(conf_value("runner_workers", text))
