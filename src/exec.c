@@ -802,6 +802,10 @@ is_keep(const struct ns_op *op)
  * our init, in the new mount namespace. Returns 0, or -errno with
  * *where (an ns_op index or MNT_*).
  */
+/* In the run's proc: what stays read-only (ns_mount_all). */
+static const char *const proc_ro[] = { "/proc/sys", "/proc/sysrq-trigger",
+    "/proc/irq", "/proc/bus", "/proc/fs" };
+
 static long
 ns_mount_all(struct init_ctx *x, int *where)
 {
@@ -873,8 +877,22 @@ ns_mount_all(struct init_ctx *x, int *where)
 	/* Only a process of the new PID namespace mounts its proc. Other
 	 * users' processes (our init) are not shown. */
 	*where = MNT_PROC;
-	return SC5(SYS_mount, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV |
-	    MS_NOEXEC, "hidepid=2");
+	if ((r = SC5(SYS_mount, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV |
+	    MS_NOEXEC, "hidepid=2")) < 0)
+		return r;
+	/* The kernel's tunables stay read-only, as in the proc it replaces
+	 * (systemd's ProtectKernelTunables=): bound on themselves, then
+	 * remounted read-only. */
+	for (i = 0; i < (int)(sizeof(proc_ro) / sizeof(proc_ro[0])); i++) {
+		r = SC5(SYS_mount, proc_ro[i], proc_ro[i], NULL, MS_BIND, NULL);
+		if (r == -ENOENT)
+			continue;
+		if (r < 0 || (r = SC5(SYS_mount, NULL, proc_ro[i], NULL,
+		    MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
+		    MS_NOEXEC, NULL)) < 0)
+			return r;
+	}
+	return 0;
 }
 
 static int64_t

@@ -134,6 +134,16 @@ run_exec --isolate --user nobody --stdout-file "$T/o" -- /bin/sh -c '
 is "$(cat "$T/o")" "kill rc=1" \
     "a host process is neither seen nor reachable by its pid"
 kill "$hostpid"
+# The kernel's tunables stay read-only in the run's proc, as systemd's
+# ProtectKernelTunables= makes them in the proc the run's replaces.
+# (/proc/sysrq-trigger only where the kernel has it.)
+run_exec --isolate --stdout-file "$T/o" -- /bin/sh -c '
+	for p in /proc/sys /proc/sysrq-trigger; do
+		[ -e "$p" ] || { echo "$p ro"; continue; }
+		awk -v p="$p" "\$2 == p { split(\$4, o, \",\"); print p, o[1] }" /proc/self/mounts
+	done'
+is "$(tr '\n' ' ' <"$T/o")" "/proc/sys ro /proc/sysrq-trigger ro " \
+    "/proc/sys and /proc/sysrq-trigger are read-only mounts in the run"
 
 # ---- the run's own /tmp, /var/tmp and /dev/shm -----------------------------
 M=$(marker)
