@@ -162,7 +162,8 @@ struct exec_spec {
  *    its venv inside the hidden venv cache, a script root under /tmp);
  *    each must exist. A hidden path inside a kept one stays hidden.
  *  - /proc is a new proc of the run's PID namespace (hidepid=2: the run
- *    sees its own processes only, not even our init).
+ *    sees its own processes only, not even our init), with /proc/sys and
+ *    the kernel's other tunables read-only.
  * The program's own pre-exec steps then follow, and a seccomp filter
  * refuses it new namespaces (unshare, setns, clone with namespace flags;
  * clone3 gives ENOSYS so that libc falls back to clone) and any syscall
