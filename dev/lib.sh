@@ -205,6 +205,12 @@ heartbeat_interval_s = 1
 heartbeat_timeout_s = ${SCRIPTORCH_HEARTBEAT_TIMEOUT:-5}
 queue_max_depth = ${SCRIPTORCH_QUEUE_MAX:-10000}
 rlimit_nofile = 1024
+# A uid per running execution, none with a passwd entry: a range of 64
+# from 1990000, one range per stack (by port) so that the stacks of one
+# machine never share a run uid.
+run_uid_base = ${SCRIPTORCH_RUN_UID_BASE:-$((1990000 + PORT % 4096 * 64))}
+run_uid_count = 64
+isolation = yes
 
 [python]
 interpreter = /usr/bin/python3

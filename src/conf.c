@@ -23,7 +23,8 @@
 
 /* K_AUTO: an int, or "auto" (CONF_AUTO). K_CPUS: a number of CPUs from
  * min/100 to max, or "auto" (as many as are online). */
-enum key_type { K_STR, K_INT, K_AUTO, K_LL, K_DBL, K_BOOL, K_ROOTS, K_CPUS };
+enum key_type { K_STR, K_INT, K_AUTO, K_LL, K_DBL, K_BOOL, K_ROOTS, K_CPUS,
+    K_HIDE };
 
 struct key {
 	const char *section;
@@ -78,6 +79,10 @@ static const struct key keys[] = {
 	{ "runner", "rlimit_fsize_mb", K_LL, O(rlimit_fsize_mb), "0", 0, 1LL << 40 },
 	{ "runner", "cgroup_root", K_STR, O(cgroup_root), "", 0, 0 },
 	{ "runner", "memory_cgroup_v1", K_BOOL, O(memory_cgroup_v1), "no", 0, 0 },
+	{ "runner", "run_uid_base", K_LL, O(run_uid_base), "1990000", 1, 4294967294LL },
+	{ "runner", "run_uid_count", K_INT, O(run_uid_count), "256", 1, 65536 },
+	{ "runner", "isolation", K_BOOL, O(isolation), "yes", 0, 0 },
+	{ "runner", "hide_paths", K_HIDE, 0, "", 0, 0 },
 
 	{ "limits", "memory_mb", K_LL, O(limit_memory_mb), "2048", 1, 1LL << 30 },
 	{ "limits", "memory_mb_max", K_LL, O(limit_memory_mb_max), "32768", 1, 1LL << 30 },
@@ -118,26 +123,33 @@ struct load_ctx {
 	int old_cap_seen, new_cap_seen;
 };
 
+/* A list of paths, ":" or "," separated (script_roots, hide_paths). */
 static void
-set_roots(struct conf *c, const char *value)
+set_list(char **list, int *n, int max, const char *value)
 {
 	char *copy, *tok, *save = NULL;
 
-	for (int i = 0; i < c->n_script_roots; i++) {
-		free(c->script_roots[i]);
-		c->script_roots[i] = NULL;
+	for (int i = 0; i < *n; i++) {
+		free(list[i]);
+		list[i] = NULL;
 	}
-	c->n_script_roots = 0;
+	*n = 0;
 	copy = xstrdup(value);
 	for (tok = strtok_r(copy, ":,", &save); tok != NULL;
 	    tok = strtok_r(NULL, ":,", &save)) {
 		while (*tok == ' ' || *tok == '\t')
 			tok++;
-		if (*tok == '\0' || c->n_script_roots == CONF_MAX_ROOTS)
+		if (*tok == '\0' || *n == max)
 			continue;
-		c->script_roots[c->n_script_roots++] = xstrdup(tok);
+		list[(*n)++] = xstrdup(tok);
 	}
 	free(copy);
+}
+
+static void
+set_roots(struct conf *c, const char *value)
+{
+	set_list(c->script_roots, &c->n_script_roots, CONF_MAX_ROOTS, value);
 }
 
 static int
@@ -173,6 +185,9 @@ set_key(struct conf *c, const struct key *k, const char *value, char *msg,
 	}
 	case K_ROOTS:
 		set_roots(c, value);
+		return 0;
+	case K_HIDE:
+		set_list(c->hide_paths, &c->n_hide_paths, CONF_MAX_HIDE, value);
 		return 0;
 	case K_BOOL:
 		if (parse_bool(value, (int *)(void *)base) == -1) {
@@ -329,6 +344,8 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 		}
 		return -1;
 	}
+	free(c->path);
+	c->path = xstrdup(path);
 	if (ctx.old_cap_seen && !ctx.new_cap_seen)
 		conf_old_output_cap(c, path);
 	if (conf_validate(c, err, errlen) == -1)
@@ -548,6 +565,29 @@ conf_validate(const struct conf *c, char *err, size_t errlen)
 		    "longer than heartbeat_interval_s");
 		return -1;
 	}
+	/* Each running execution has a uid of its own: one per runner, and
+	 * a runner holds its uid for its life. */
+	if (c->run_uid_count < c->runner_workers) {
+		snprintf(err, errlen, "[runner] run_uid_count (%d) is smaller "
+		    "than runner_workers (%d): every running execution needs a "
+		    "run uid of its own; raise run_uid_count (twice "
+		    "runner_workers lets a reload start new runners while the "
+		    "old ones finish)", c->run_uid_count, c->runner_workers);
+		return -1;
+	}
+	if (c->run_uid_base + c->run_uid_count - 1 > 4294967294LL) {
+		snprintf(err, errlen, "[runner] run_uid_base %lld + run_uid_count "
+		    "%d goes past the largest uid, 4294967294", c->run_uid_base,
+		    c->run_uid_count);
+		return -1;
+	}
+	for (int i = 0; i < c->n_hide_paths; i++) {
+		if (c->hide_paths[i][0] != '/') {
+			snprintf(err, errlen, "[runner] hide_paths: \"%s\" is not "
+			    "an absolute path", c->hide_paths[i]);
+			return -1;
+		}
+	}
 	if (c->max_waiting_workers != CONF_AUTO &&
 	    c->max_waiting_workers >= c->api_workers) {
 		snprintf(err, errlen, "[daemon] max_waiting_workers (%d) must be "
@@ -604,6 +644,25 @@ conf_free(struct conf *c)
 			free(*(char **)(void *)((char *)c + keys[i].off));
 	for (int i = 0; i < c->n_script_roots; i++)
 		free(c->script_roots[i]);
+	for (int i = 0; i < c->n_hide_paths; i++)
+		free(c->hide_paths[i]);
+	free(c->path);
 	secret_key_wipe(&c->secret_key);
 	memset(c, 0, sizeof(*c));
+}
+
+int
+conf_private_paths(const struct conf *c, const char **out, int max)
+{
+	const char *own[] = { c->path, c->secret_key_file, c->db_socket,
+	    c->listen, c->work_dir, c->venv_dir, c->venv_cache_dir };
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]) && n < max; i++)
+		if (own[i] != NULL && own[i][0] == '/')
+			out[n++] = own[i];
+	for (int i = 0; i < c->n_hide_paths && n < max; i++)
+		out[n++] = c->hide_paths[i];
+	out[n] = NULL;
+	return n;
 }

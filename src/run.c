@@ -498,6 +498,34 @@ program_for(struct run *r)
 	return 0;
 }
 
+/*
+ * What the run may see (exec.h, isolation), unless the config turns
+ * isolation off: none of the daemon's paths, but its work dir, and
+ * read-only the script roots (those that exist) and its venv.
+ */
+static void
+run_isolation(struct run *r)
+{
+	const struct conf *c = r->c;
+	int k = 0;
+
+	if (!c->isolation)
+		return;
+	conf_private_paths(c, r->hide, CONF_MAX_PRIVATE);
+	r->keep[0] = r->workdir;
+	r->keep[1] = NULL;
+	for (int i = 0; i < c->n_script_roots; i++)
+		if (access(c->script_roots[i], F_OK) == 0)
+			r->keep_ro[k++] = c->script_roots[i];
+	if (r->venv.dir != NULL)
+		r->keep_ro[k++] = r->venv.dir;
+	r->keep_ro[k] = NULL;
+	r->iso.hide = r->hide;
+	r->iso.keep = r->keep;
+	r->iso.keep_ro = r->keep_ro;
+	r->spec.isolation = &r->iso;
+}
+
 int
 run_spec(struct run *r, uid_t uid, gid_t gid, struct sandbox *sb)
 {
@@ -579,6 +607,7 @@ run_spec(struct run *r, uid_t uid, gid_t gid, struct sandbox *sb)
 	r->spec.timeout_s = s->timeout_s;
 	r->spec.grace_s = c->kill_grace_s;
 	r->spec.sandbox = sb;
+	run_isolation(r);
 	return 0;
 }
 

@@ -181,7 +181,7 @@ print(v)' "$BODY" "$1" 2>/dev/null; }
 
 cat >/srv/scriptorch/scripts/hello.sh <<'SH'
 #!/bin/sh
-echo "hello $INPUT_WHO from $(id -un)"
+echo "hello $INPUT_WHO from group $(id -gn) uid $(id -u)"
 SH
 chmod 755 /srv/scriptorch/scripts/hello.sh
 api POST /api/v1/admin/scripts \
@@ -195,8 +195,15 @@ EXEC_ID=$(json id)
 check "POST .../executions?wait=30 runs it to success" \
 	test "$STATUS" = 200 -a "$(json status)" = succeeded || diag "$STATUS $BODY"
 api GET "/api/v1/executions/$EXEC_ID"
-check "GET /api/v1/executions/ID shows the output, run as _scriptorch-run" \
-	test "$STATUS" = 200 -a "$(json stdout)" = "hello package from _scriptorch-run" ||
+# A uid of its own from the run uid pool (run_uid_base 1990000,
+# run_uid_count 256 by default), with the group _scriptorch-run.
+in_pool() {	# in_pool TEXT PREFIX: TEXT is PREFIX and a uid of the pool
+	local uid=${1#"$2"}
+	case $uid in ''|*[!0-9]*) return 1 ;; esac
+	[ "$1" = "$2$uid" ] && [ "$uid" -ge 1990000 ] && [ "$uid" -le 1990255 ]
+}
+check "GET /api/v1/executions/ID shows the output, run by a pool uid in _scriptorch-run" \
+	eval 'test "$STATUS" = 200 && in_pool "$(json stdout)" "hello package from group _scriptorch-run uid "' ||
 	diag "$STATUS $BODY"
 # A client given the http:// address that follows redirects (curl
 # --location-trusted: it keeps the Authorization header across the
@@ -222,7 +229,7 @@ client_run() {	# the installed client runs hello over HTTPS, exit status kept
 	local out
 	out=$(SCRIPTORCH_URL=$URL SCRIPTORCH_TOKEN=$TOKEN SCRIPTORCH_CACERT=$SNAKEOIL \
 		scriptorch run hello --input '{"who":"cli"}' --wait --json) &&
-		printf '%s\n' "$out" | grep -q '"stdout":"hello cli from _scriptorch-run\\n"' ||
+		printf '%s\n' "$out" | grep -q '"stdout":"hello cli from group _scriptorch-run uid 1990[0-2][0-9][0-9]\\n"' ||
 		{ printf '%s\n' "$out"; return 1; }
 }
 check "scriptorch run --wait over HTTPS, the snakeoil certificate checked (SCRIPTORCH_CACERT)" \
