@@ -515,6 +515,50 @@ validate_limits(const struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* 1 when `inner` is `outer` or below it (by text: both absolute). */
+static int
+path_within(const char *inner, const char *outer)
+{
+	size_t n = strlen(outer);
+
+	while (n > 1 && outer[n - 1] == '/')
+		n--;
+	if (n == 1 && outer[0] == '/')
+		return 1;
+	return strncmp(inner, outer, n) == 0 &&
+	    (inner[n] == '\0' || inner[n] == '/');
+}
+
+/*
+ * A run sees the script roots and nothing of the daemon's work base and
+ * venvs but its own: those are hidden over the roots' view, so a work
+ * base or venv directory inside a root (or a root inside the work base)
+ * would hide a run's own work dir or venv from it.
+ */
+static int
+check_layout(const struct conf *c, char *err, size_t errlen)
+{
+	const char *own[] = { c->work_dir, c->venv_dir, c->venv_cache_dir };
+	const char *what[] = { "work_dir", "venv_dir", "cache_dir" };
+
+	for (int i = 0; i < c->n_script_roots; i++) {
+		const char *root = c->script_roots[i];
+
+		for (size_t k = 0; k < sizeof(own) / sizeof(own[0]); k++) {
+			if (path_within(own[k], root) ||
+			    path_within(root, own[k])) {
+				snprintf(err, errlen, "%s \"%s\" and the script "
+				    "root \"%s\" overlap: runs see the script "
+				    "roots and must not see the daemon's %s, so "
+				    "neither may lie inside the other", what[k],
+				    own[k], root, what[k]);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 int
 conf_validate(const struct conf *c, char *err, size_t errlen)
 {
@@ -539,6 +583,8 @@ conf_validate(const struct conf *c, char *err, size_t errlen)
 		    "absolute paths");
 		return -1;
 	}
+	if (check_layout(c, err, errlen) == -1)
+		return -1;
 	if (c->secret_key_file[0] != '/') {
 		snprintf(err, errlen, "[daemon] secret_key_file must be an "
 		    "absolute path, not \"%s\"", c->secret_key_file);
