@@ -42,6 +42,7 @@
 #                (fastcgi_keep_conn, keepalive 4 per nginx worker)
 set -euo pipefail
 . "$(dirname "$0")/../dev/lib.sh"
+help_if_asked "$@"
 ROUNDS=${1:-5}
 SLICE=${SLICE:-3}
 ASYNC_N=${ASYNC_N:-40}

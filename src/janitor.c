@@ -11,7 +11,8 @@
  * the venvs of this node beyond the cache bounds are evicted (venv.c);
  * and, every heartbeat timeout, work dirs that runners which died left
  * behind are removed. Every heartbeat interval, Idempotency-Keys older
- * than 24 h are forgotten, in batches of 500 as retention deletes.
+ * than 24 h are forgotten, and expired browser sessions deleted, in
+ * batches of 500 as retention deletes.
  */
 #include "config.h"
 
@@ -187,6 +188,28 @@ forget_keys(struct db *db)
 		    total, total == 1 ? "" : "s");
 }
 
+/* Browser sessions past their expiry (session.h): no lookup finds them
+ * any more; this keeps the table to the sessions that are open. */
+static void
+forget_sessions(struct db *db)
+{
+	long long deleted, total = 0;
+
+	do {
+		if (store_session_delete_expired(db, 500, &deleted) == -1) {
+			if (db_error(db) != DB_EUNAVAIL)
+				log_warnx("sessions: %s", db_errmsg(db));
+			return;
+		}
+		total += deleted;
+		if (deleted == 500)
+			usleep(50 * 1000);
+	} while (deleted == 500 && !stopping);
+	if (total > 0)
+		log_debug("sessions: deleted %lld expired session%s", total,
+		    total == 1 ? "" : "s");
+}
+
 void
 janitor_main(const struct conf *c, struct shm *shm)
 {
@@ -217,6 +240,7 @@ janitor_main(const struct conf *c, struct shm *shm)
 				sweep_lost(c, db, shm);
 			venv_interrupted(c, db);
 			forget_keys(db);
+			forget_sessions(db);
 			double now = clock_mono_ms();
 			/* A dir can be left behind only by a run marked lost,
 			 * which takes heartbeat_timeout_s: look as often. */

@@ -340,8 +340,19 @@ write_failed(struct db *db, const struct script *s, struct verr *e)
 enum reg_status
 registry_create(struct db *db, const struct conf *c, void *magic,
     struct shm *shm, yajl_val body, const char *actor, struct script *out,
-    struct verr *e)
+    struct verr *e, struct verr_list *all)
 {
+	return registry_create_with(db, c, magic, shm, body, actor, NULL, NULL,
+	    out, e, all);
+}
+
+enum reg_status
+registry_create_with(struct db *db, const struct conf *c, void *magic,
+    struct shm *shm, yajl_val body, const char *actor,
+    int (*in_tx)(void *arg, struct db *db, long long id), void *arg,
+    struct script *out, struct verr *e, struct verr_list *all)
+{
+	struct verr_list mine = VERR_LIST_INIT;
 	struct script s;
 	unsigned changed;
 	long long id;
@@ -352,9 +363,8 @@ registry_create(struct db *db, const struct conf *c, void *magic,
 	memset(out, 0, sizeof(*out));
 	memset(&s, 0, sizeof(s));
 	scriptfields_defaults(c, &s);
-	if (scriptfields_apply(c, body, &s, &changed, e) == -1 ||
-	    scriptfields_require(changed, e) == -1 ||
-	    scriptfields_check(c, magic, &s, changed, e) == -1)
+	if (scriptfields_validate(c, magic, body, &s, 1, &changed, e,
+	    all != NULL ? all : &mine) == -1)
 		goto out;
 	if (version_compute(&s, s.version, NULL, e) == -1)
 		goto out;
@@ -365,7 +375,7 @@ registry_create(struct db *db, const struct conf *c, void *magic,
 	if (store_script_insert(db, &s, &id) == -1 ||
 	    store_script_version_add(db, id, s.version) == -1 ||
 	    store_audit(db, actor, "script.create", "script", id,
-	    s.name) == -1) {
+	    s.name) == -1 || (in_tx != NULL && in_tx(arg, db, id) == -1)) {
 		rs = write_failed(db, &s, e);
 		db_tx_rollback(db);
 		goto out;
@@ -379,6 +389,7 @@ registry_create(struct db *db, const struct conf *c, void *magic,
 		goto out;
 	rs = found ? REG_OK : REG_NOT_FOUND;
 out:
+	verr_list_free(&mine);
 	script_free(&s);
 	return rs;
 }
@@ -386,8 +397,9 @@ out:
 enum reg_status
 registry_update(struct db *db, const struct conf *c, void *magic,
     struct shm *shm, long long id, yajl_val patch, const char *actor,
-    struct script *out, struct verr *e)
+    struct script *out, struct verr *e, struct verr_list *all)
 {
+	struct verr_list mine = VERR_LIST_INIT;
 	struct script s;
 	struct buf detail = BUF_INIT;
 	char oldv[VERSION_LEN], newv[VERSION_LEN];
@@ -414,8 +426,8 @@ registry_update(struct db *db, const struct conf *c, void *magic,
 	}
 	snprintf(oldv, sizeof(oldv), "%s", s.version);
 	rs = REG_INVALID;
-	if (scriptfields_apply(c, patch, &s, &changed, e) == -1 ||
-	    scriptfields_check(c, magic, &s, changed, e) == -1)
+	if (scriptfields_validate(c, magic, patch, &s, 0, &changed, e,
+	    all != NULL ? all : &mine) == -1)
 		goto fail;
 	/* A file that cannot be read now keeps its version (the PATCH may
 	 * be the one disabling it); a new path was checked just above. */
@@ -445,6 +457,7 @@ registry_update(struct db *db, const struct conf *c, void *magic,
 fail:
 	db_tx_rollback(db);
 out:
+	verr_list_free(&mine);
 	buf_free(&detail);
 	script_free(&s);
 	return rs;

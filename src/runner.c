@@ -34,6 +34,7 @@
 
 #include <pwd.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -67,8 +68,9 @@ struct runner {
 	struct shm *shm;
 	struct db *db;
 	struct sandbox sb;
-	uid_t uid;
-	gid_t gid;
+	uid_t uid;              /* ours from the run uid pool */
+	gid_t gid;              /* the run group: run_user's */
+	int uid_lock;           /* holds uid (sandbox_uid_take) */
 	pid_t pid;
 	int box;                /* our mailbox (execution.h), or -1 */
 	long long answer_id;    /* the box job a caller waits for, or 0 */
@@ -594,6 +596,37 @@ box_ready(struct runner *rn)
 	return dispatch_mailbox_busy(rn->shm, rn->box) == 0;
 }
 
+/*
+ * Takes this runner's run uid from the pool, base + slot if free (held
+ * by nobody: a runner of the last generation may still be finishing its
+ * run after a reload), else another; waits while every one is held.
+ */
+static void
+take_run_uid(struct runner *rn, int slot, uid_t avoid)
+{
+	const struct conf *c = rn->c;
+	char dir[4096], err[512];
+	int r, warned = 0;
+
+	snprintf(dir, sizeof(dir), "%s/.run-uids", c->work_dir);
+	while ((r = sandbox_uid_take(dir, (unsigned long long)c->run_uid_base,
+	    (unsigned int)c->run_uid_count, (unsigned int)slot, avoid,
+	    &rn->uid, &rn->uid_lock, err, sizeof(err))) == 0) {
+		if (stopping) {
+			log_info("runner %d stopping", slot);
+			_exit(0);
+		}
+		if (!warned++)
+			log_warnx("every run uid (%d from %lld) is held by a "
+			    "runner; waiting for one (a runner of the last "
+			    "generation still finishing?)", c->run_uid_count,
+			    c->run_uid_base);
+		usleep(200 * 1000);
+	}
+	if (r == -1)
+		fatalx("%s", err);
+}
+
 void
 runner_main(const struct conf *c, struct shm *shm, int slot)
 {
@@ -618,18 +651,20 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 	if (pw->pw_uid == 0)
 		fatalx("run_user \"%s\" is root: scripts never run as root",
 		    c->run_user);
-	rn.uid = pw->pw_uid;
 	rn.gid = pw->pw_gid;
 	if (fs_mkdirs(c->work_dir, 0711, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	take_run_uid(&rn, slot, pw->pw_uid);
 	if (sandbox_init(&rn.sb, c->cgroup_root[0] ? c->cgroup_root : NULL,
 	    c->memory_cgroup_v1, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	sandbox_reap_stale(&rn.sb);
 	sandbox_tidy(&rn.sb);
 	rn.db = db_new(c);
-	log_info("runner %d ready (runs as \"%s\", tree control: %s)", slot,
-	    c->run_user, sandbox_kind_name(&rn.sb));
+	log_info("runner %d ready (runs as uid %lu, group of \"%s\", tree "
+	    "control: %s, isolation: %s)", slot, (unsigned long)rn.uid,
+	    c->run_user, sandbox_kind_name(&rn.sb), c->isolation ?
+	    "namespaces" : "off");
 
 	rn.box = dispatch_mailbox_open(shm);
 	while (!stopping) {

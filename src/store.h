@@ -33,6 +33,24 @@ int store_token_list(struct db *db,
 /* Sets *found = 0 when no such token; revoking twice is fine. */
 int store_token_revoke(struct db *db, long long id, int *found);
 
+/* ---- sessions (store_sessions.c; the service is session.h) ---- */
+/* Inserts session `hash` of token `token_id`, expiring `ttl_s` seconds
+ * from now (the database's clock); `expires_at` gets that end. */
+int store_session_insert(struct db *db, const unsigned char hash[32],
+    long long token_id, int ttl_s, char expires_at[32]);
+/* The token of session `hash` while it has not expired: *found = 1 with
+ * the session's stored hash in `stored`, its token in *t (revoked or not)
+ * and its end in `expires_at`. */
+int store_session_token(struct db *db, const unsigned char hash[32],
+    unsigned char stored[32], struct token_rec *t, char expires_at[32],
+    int *found);
+int store_session_delete(struct db *db, const unsigned char hash[32]);
+/* Every session of token `token_id` (its revocation). */
+int store_session_delete_token(struct db *db, long long token_id);
+/* Deletes up to `batch` expired sessions, oldest first. */
+int store_session_delete_expired(struct db *db, int batch,
+    long long *deleted);
+
 /* ---- audit (store_tokens.c) ---- */
 int store_audit(struct db *db, const char *actor, const char *action,
     const char *object_type, long long object_id, const char *detail);
@@ -58,7 +76,7 @@ enum exec_col {
 	EC_STDOUT_TRUNC, EC_STDERR_TRUNC, EC_OUTPUT, EC_OUTPUT_FILE, EC_ERROR,
 	EC_QUEUED_AT, EC_STARTED_AT, EC_FINISHED_AT, EC_DURATION_MS,
 	EC_CPU_USER_MS, EC_CPU_SYSTEM_MS, EC_MAX_RSS_KB, EC_NODE, EC_LIMIT,
-	EC_NCOLS
+	EC_TRIGGERED_BY, EC_NCOLS
 };
 
 /* A runner reserved for an execution as it is inserted (dispatch.h):
@@ -71,14 +89,15 @@ struct execution_reserved {
 	int running;
 };
 /* Inserts a queued execution, or one reserved for a runner (`rsv` not
- * NULL); *id gets its id. `input_json` is the input as shown (secret
+ * NULL), asked for by the token named `triggered_by`; *id gets its id. `input_json` is the input as shown (secret
  * properties as "***"), `input_secret` the sealed JSON of those
  * properties, or NULL. With `row` (not NULL), the same statement
  * returns the execution as stored into *row (the caller releases it with
  * execution_free). The queue's depth limit is checked before, with the
  * script (store_script_get_probe). */
 int store_execution_enqueue(struct db *db, long long script_id,
-    const char *script_name, const char *trigger, const char *input_json,
+    const char *script_name, const char *trigger, const char *triggered_by,
+    const char *input_json,
     const char *input_secret, const struct execution_reserved *rsv,
     long long *id,
     struct execution *row);
@@ -98,11 +117,20 @@ void store_execution_view(const struct dbres *res, size_t i,
 /* The status alone ("" when not found). */
 int store_execution_status(struct db *db, long long id, char status[16]);
 
-/* Calls fn for each execution that `f` (execution.h) lets through,
- * newest first, without input, stdout and stderr; the record is freed
- * after the call. */
+/* Calls fn for each execution that `f` (execution.h) lets through, in
+ * its order, without input, stdout and stderr; the record is freed after
+ * the call. */
 int store_execution_list(struct db *db, const struct execution_filter *f,
     void (*fn)(void *arg, const struct execution *x), void *arg);
+/* Adds the executions `f` lets through (but for its statuses) to *out
+ * by status (execution_status_name's order). */
+struct status_counts;
+int store_execution_counts(struct db *db, const struct execution_filter *f,
+    struct status_counts *out);
+/* The newest f->limit executions `f` lets through, to fn oldest first. */
+struct duration_point;
+int store_execution_durations(struct db *db, const struct execution_filter *f,
+    void (*fn)(void *arg, const struct duration_point *p), void *arg);
 /* The newest execution of every script that has one (list columns),
  * ordered by script_id. */
 int store_execution_last_per_script(struct db *db, struct dbres *res);
@@ -185,8 +213,8 @@ struct execution_final {
 };
 /* Writes the final record of a running execution. *updated = 0 when it
  * was no longer running (marked lost meanwhile). finished_at is
- * f->ended_mono_ms on the database's clock (sql/010_limits.sql,
- * execution_finish_limit).
+ * f->ended_mono_ms on the database's clock
+ * (sql/012_sessions_history.sql, execution_finish_by).
  * With `row`, the row as it is after the write comes back in the same
  * round trip, with store_execution_get's columns (an extra one after them);
  * release it with dbres_free(). */
@@ -225,6 +253,27 @@ int store_idem_insert(struct db *db, long long token_id, const char *key,
 /* Deletes up to `batch` rows older than ttl_s, oldest first. */
 int store_idem_forget_old(struct db *db, int ttl_s, int batch,
     long long *deleted);
+
+/* ---- marketplace installs (store_marketplace.c) ---- */
+/* A script installed from an item of the marketplace (sql/015), with the
+ * script's name and version now. Strings are borrowed for a callback. */
+struct market_install {
+	const char *item;
+	long long script_id;
+	const char *script_name;
+	const char *script_version;
+	const char *item_version;  /* the item's version at the install */
+	char installed_at[32];     /* RFC 3339 */
+};
+/* Records that script `script_id` was installed from `item` at
+ * `item_version`. Call inside the transaction that creates the script
+ * (registry_create_with). */
+int store_market_install_add(struct db *db, long long script_id,
+    const char *item, const char *item_version);
+/* Calls fn for every script installed from the marketplace that still
+ * exists, by item, oldest install first. */
+int store_market_installs(struct db *db,
+    void (*fn)(void *arg, const struct market_install *mi), void *arg);
 
 /* ---- scripts (store_scripts.c) ---- */
 /* One script; *found = 0 when there is none. With for_update the row is

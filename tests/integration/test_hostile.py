@@ -190,7 +190,11 @@ def test_work_dir_of_a_lost_run_is_removed():
     wait_for(lambda: proc_pid() and ours() and
              os.path.exists(os.path.join(work, ours()[0], "left-behind")),
              what="the run to start and write its file")
-    ppid = int(open(f"/proc/{proc_pid()}/stat").read().rsplit(")", 1)[1].split()[1])
+    def parent(pid):
+        return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+    # The script's parent is the run's init (PID 1 of its namespace), whose
+    # parent is the runner.
+    ppid = parent(parent(proc_pid()))
     os.kill(ppid, signal.SIGKILL)      # its runner dies mid-run
     wait_for(lambda: call("GET", f"/api/v1/executions/{eid}").json["status"] == "lost",
              timeout=40, what="the run to be marked lost")

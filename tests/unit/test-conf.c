@@ -43,6 +43,7 @@ main(void)
 	ok(c.kill_grace_s == 5.0, "default grace 5 s");
 	is_int(c.n_script_roots, 1, "one default script root");
 	ok(c.node_name[0] != '\0', "node name defaults to the host name");
+	is_int(c.session_ttl_s, 43200, "a browser session lasts 12 h");
 
 	is_int(load_text(&c, "[daemon]\nlisten = 127.0.0.1:9000\napi_workers=8\n"
 	    "[runner]\nscript_roots = /srv/a:/srv/b, /srv/c\nkeep_workdirs = yes\n"
@@ -69,6 +70,19 @@ main(void)
 	    sizeof(err)), -1, "bad bool refused");
 	is_int(load_text(&c, "[runner]\nscript_roots = relative/dir\n", err,
 	    sizeof(err)), -1, "relative script root refused");
+	is_int(load_text(&c, "[runner]\nscript_roots = /srv/s\n"
+	    "work_dir = /srv/s/work\n", err, sizeof(err)), -1,
+	    "a work base inside a script root refused");
+	ok(strstr(err, "work_dir \"/srv/s/work\" and the script root "
+	    "\"/srv/s\" overlap") != NULL, "says which: %s", err);
+	is_int(load_text(&c, "[runner]\nscript_roots = /var/lib/scriptorch/"
+	    "work/x:/srv/ok\n", err, sizeof(err)), -1,
+	    "a script root inside the work base refused");
+	is_int(load_text(&c, "[runner]\nscript_roots = /\n", err,
+	    sizeof(err)), -1, "the root directory as script root refused");
+	is_int(load_text(&c, "[runner]\nscript_roots = /srv/work\n"
+	    "work_dir = /srv/workdirs\n", err, sizeof(err)), 0,
+	    "a common prefix is no overlap: %s", err);
 	is_int(load_text(&c, "[runner]\ndefault_timeout_s = 500\n"
 	    "max_timeout_s = 100\n", err, sizeof(err)), -1,
 	    "default above max refused");
