@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -130,6 +131,8 @@ struct child_snap {
 	int join_cg2;           /* the child must join it (not cloned in) */
 	int v1_procs[SANDBOX_NCTRL];    /* each run v1 group's tasks, or -1 */
 	int cg2_dir;            /* run cgroup v2's directory, or -1 */
+	int gate;               /* eventfd the init waits on (hooks->gate),
+	                         * or -1 */
 };
 
 /* Our init's stack (it shares our memory, see init_main): a guard page,
@@ -183,6 +186,7 @@ struct child {
 	struct ns_op ops[MAX_NS_OPS];
 	int nops;
 	int word_pipe[2];       /* struct init_word from the init, or EOF */
+	int gate_fd;            /* eventfd: our word to the init (gate) */
 	int parent_pidfd;       /* ours, for the init to see us gone */
 	sigset_t init_wait;     /* SIGCHLD and the forwarded signals */
 	void *init_stack;       /* mmap'd, with a guard page; or NULL */
@@ -1042,7 +1046,8 @@ init_main(const struct child *c)
 	struct timespec zero = { 0, 0 };
 	struct init_ctx x;
 	struct pollfd pfd;
-	int st, where = 0, i, keep[4 + SANDBOX_NCTRL];
+	int st, where = 0, i, keep[5 + SANDBOX_NCTRL];
+	uint64_t word;
 	long r, script;
 
 	x.c = c;
@@ -1074,14 +1079,25 @@ init_main(const struct child *c)
 	keep[1] = st;
 	keep[2] = s->cg2_procs;
 	keep[3] = s->cg2_dir;
+	keep[4] = s->gate;
 	for (i = 0; i < SANDBOX_NCTRL; i++)
-		keep[4 + i] = s->v1_procs[i];
-	close_all_but(keep, 4 + SANDBOX_NCTRL, c->open_max);
+		keep[5 + i] = s->v1_procs[i];
+	close_all_but(keep, 5 + SANDBOX_NCTRL, c->open_max);
 	/* Not readable through /proc by anyone but root, and named. */
 	SC5(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
 	SC5(SYS_prctl, PR_SET_NAME, "sto-init", 0, 0, 0);
 	if ((c->ns_flags & CLONE_NEWNS) && (r = ns_mount_all(&x, &where)) < 0)
 		child_fail_at(x.rep, ST_MOUNT, (int)-r, where);
+	/* The caller's word (exec_hooks.gate): nothing of the program
+	 * happens before it; a caller that says no kills us here. */
+	if (s->gate != -1) {
+		while ((r = SC3(SYS_read, s->gate, &word, sizeof(word))) ==
+		    -EINTR)
+			;
+		if (r != (long)sizeof(word))
+			child_fail(x.rep, ST_INIT, r < 0 ? r : -EIO);
+		SC1(SYS_close, s->gate);
+	}
 	script = spawn_script(&x);
 	if (script < 0)
 		child_fail(x.rep, ST_INIT, script);
@@ -1438,6 +1454,7 @@ child_init(struct child *ch, const struct exec_spec *spec,
 	ch->in[0] = ch->in[1] = ch->out[0] = ch->out[1] = -1;
 	ch->err[0] = ch->err[1] = ch->report[0] = ch->report[1] = -1;
 	ch->word_pipe[0] = ch->word_pipe[1] = ch->parent_pidfd = -1;
+	ch->gate_fd = -1;
 	sandbox_run_init(&ch->run);
 	ch->pid = -1;
 	ch->pidfd = -1;
@@ -1679,6 +1696,16 @@ child_prepare(struct child *ch, char *err, size_t errlen)
 	ch->snap.cg2_procs = ch->run.cg2.procs_fd;
 	ch->snap.cg2_dir = ch->run.cg2.dir_fd;
 	ch->snap.join_cg2 = 1;
+	/* Our init makes the run's mounts while the caller decides, and
+	 * waits for its word (exec_hooks.gate) before it starts the
+	 * program. */
+	if (ch->iso && ch->hooks != NULL && ch->hooks->gate != NULL &&
+	    (ch->gate_fd = eventfd(0, EFD_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "cannot create an eventfd: %s",
+		    strerror(errno));
+		return -1;
+	}
+	ch->snap.gate = ch->gate_fd;
 	for (int i = 0; i < SANDBOX_NCTRL; i++)
 		ch->snap.v1_procs[i] = ch->run.v1_procs_fd[i];
 
@@ -1752,7 +1779,8 @@ child_start(struct child *ch, char *err, size_t errlen)
 	sigset_t all, old;
 	int r, saved;
 
-	if (h != NULL && h->ready != NULL && h->ready(h->arg) == -1) {
+	if (h != NULL && ((h->ready != NULL && h->ready(h->arg) == -1) ||
+	    (!ch->iso && h->gate != NULL && h->gate(h->arg) == -1))) {
 		ch->res->refused = 1;
 		snprintf(err, errlen, "not started: the caller withdrew it");
 		return -1;
@@ -1783,6 +1811,24 @@ child_start(struct child *ch, char *err, size_t errlen)
 	close_fd(&ch->report[1]);
 	close_fd(&ch->word_pipe[1]);
 	close_fd(&ch->parent_pidfd);
+	/* Our init makes the run's mounts meanwhile, then waits for the
+	 * word; refused, it is killed by child_release. */
+	if (ch->gate_fd != -1) {
+		uint64_t one = 1;
+
+		if (h->gate(h->arg) == -1) {
+			ch->res->refused = 1;
+			snprintf(err, errlen, "not started: the caller withdrew "
+			    "it");
+			return -1;
+		}
+		if (write(ch->gate_fd, &one, sizeof(one)) != sizeof(one)) {
+			snprintf(err, errlen, "cannot let the run start: %s",
+			    strerror(errno));
+			return -1;
+		}
+		close_fd(&ch->gate_fd);
+	}
 
 	r = read_report(ch->report[0], &report);
 	saved = errno;
@@ -2054,6 +2100,7 @@ child_release(struct child *ch)
 	close_fd(&ch->pidfd);
 	close_fd(&ch->word_pipe[0]);
 	close_fd(&ch->word_pipe[1]);
+	close_fd(&ch->gate_fd);
 	close_fd(&ch->parent_pidfd);
 	for (int i = 0; i < ch->nops; i++)
 		free(ch->ops[i].path);

@@ -203,6 +203,16 @@ struct exec_hooks {
 	    const struct capture *err);
 	int tick_ms;
 	void *arg;
+	/* Called after `ready`, once the child exists but before the
+	 * program may exec: the last moment to decide whether it runs,
+	 * while the child is being made (a database commit in flight).
+	 * With isolation our init is cloned first and makes the run's
+	 * mounts meanwhile, then waits for the word; without, the child
+	 * runs until its exec while we are suspended, so this is called
+	 * just before the clone, as `ready` is. Return -1 to start
+	 * nothing: the init is killed (nothing of the program ran) and
+	 * exec_run returns -1 with result.refused set. */
+	int (*gate)(void *arg);
 };
 
 struct exec_result {

@@ -352,13 +352,23 @@ hook_ready(void *arg)
 {
 	struct run_state *st = arg;
 
-	if (!gate_pass(st)) {
-		(void)claim_now(st);    /* ends a claim in flight, if any */
-		return -1;
-	}
 	if (st->claim_late)
 		return 0;       /* claimed while the child starts */
 	return claim_now(st) ? 0 : -1;
+}
+
+/* The child is being made (with isolation, its init makes the run's
+ * mounts): whether the program may start, once the row's commit is told
+ * (gate_pass). */
+static int
+hook_gate(void *arg)
+{
+	struct run_state *st = arg;
+
+	if (gate_pass(st))
+		return 0;
+	(void)claim_now(st);    /* ends a claim in flight, if any */
+	return -1;
 }
 
 /* A run that cannot go on ends `error` with the reason in r->error, if
@@ -443,6 +453,7 @@ run_one(struct runner *rn, const struct execution_claim *cl,
 	st.cancel_seen = wake_read(&rn->shm->cancel_gen);
 	memset(&hooks, 0, sizeof(hooks));
 	hooks.ready = hook_ready;
+	hooks.gate = hook_gate;
 	hooks.started = hook_started;
 	hooks.tick = hook_tick;
 	hooks.tick_ms = TICK_MS;

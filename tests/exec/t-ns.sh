@@ -235,6 +235,32 @@ run_exec --net-none --stdout-file "$T/o" -- /bin/sh -c \
     'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "'
 is "$(cat "$T/o" | tr '\n' ' ')" "lo " "--net-none without isolation: only lo too"
 
+# ---- the caller's word (exec_hooks.gate) ----------------------------------
+# Our init is made first and makes the run's mounts while the caller
+# decides (a runner: while the run's row commits); the program starts only
+# after the word, and a "no" kills the init with nothing of the program run.
+rm -f "$T/gate" "$T/ran"
+run_exec $I --keep "$T" --gate-mark "$T/gate" --stdout-file "$T/o" -- \
+    /bin/sh -c "if test -e $T/gate; then echo after; else echo before; fi"
+is "$(val result):$(val gate_called):$(val gate_saw_child)" ok:1:1 \
+    "the gate is asked once our init exists"
+is "$(cat "$T/o")" after "the program starts only after the word"
+run_exec $I --keep "$T" --gate-refuse -- /bin/sh -c "touch $T/ran"
+is "$(val result):$(val refused):$(val started):$(val gate_called)" \
+    error:1:0:1 "a gate that says no: refused, nothing started"
+ok_if "and nothing of the program ran" "test ! -e '$T/ran'"
+# Without isolation the child runs until its exec while we wait (CLONE_VFORK):
+# the gate is asked before the clone.
+rm -f "$T/gate" "$T/ran"
+run_exec --gate-mark "$T/gate" --stdout-file "$T/o" -- \
+    /bin/sh -c "if test -e $T/gate; then echo after; else echo before; fi"
+is "$(val result):$(val gate_saw_child):$(cat "$T/o")" ok:0:after \
+    "without isolation: asked before the clone, the program after the word"
+run_exec --gate-refuse -- /bin/sh -c "touch $T/ran"
+is "$(val result):$(val refused):$(val started)" error:1:0 \
+    "without isolation: a gate that says no starts nothing"
+ok_if "and nothing ran" "test ! -e '$T/ran'"
+
 # ---- clone3 refused (systemd's RestrictNamespaces=): the clone fallback -----
 run_exec $I --no-clone3 --user nobody --stdout-file "$T/o" -- /bin/sh -c \
     'echo $$; ls -A /tmp | wc -l'

@@ -23,6 +23,11 @@
  * --hide, --keep, --keep-ro paths (each implies --isolate); --net-none an
  * empty network namespace. --signal SIG:TEXT sends SIG to exec_run's
  * child (with isolation, our init) once stdout shows TEXT: signalled=1.
+ * --gate-refuse makes the gate hook (exec_hooks.gate) say no 300 ms after it
+ * is asked, --gate-mark F makes it create F then, and say yes; either way
+ * gate_called=1, and
+ * gate_saw_child tells whether exec_run's child existed when it was asked
+ * (with isolation, our init making the run's mounts).
  * --no-clone3 makes clone3 fail with ENOSYS in this driver, as systemd's
  * RestrictNamespaces= does. --repeat N runs the program N times and
  * prints launch_us_median, launch_us_mean (exec_run's whole call, for
@@ -69,6 +74,9 @@ struct driver {
 	double t0;                  /* clock_mono_ms() before exec_run */
 	int withdraw;               /* the ready hook refuses */
 	int ready_called;
+	int gate_refuse;            /* the gate hook refuses */
+	const char *gate_mark;      /* ... or creates this, then says yes */
+	int gate_called, gate_saw_child;
 	int send_sig;               /* --signal: SIG ... */
 	const char *send_on;        /* ... once stdout shows this */
 	int signalled;
@@ -89,6 +97,7 @@ usage(void)
 	    "  [--ticks-after-output S]\n"
 	    "  [--memory-mb N] [--pids N] [--cpu-cores X]\n"
 	    "  [--live-file F] [--close-stdin] [--leak-fd] [--withdraw]\n"
+	    "  [--gate-refuse | --gate-mark F]\n"
 	    "  [--isolate] [--hide P]... [--keep P]... [--keep-ro P]...\n"
 	    "  [--net-none] [--signal SIG:TEXT] [--no-clone3] [--repeat N]"
 	    " -- /abs/program [args]\n");
@@ -143,6 +152,45 @@ on_ready(void *arg)
 
 	d->ready_called = 1;
 	return d->withdraw ? -1 : 0;
+}
+
+/* Whether this process has a child now (its only thread's list). */
+static int
+has_child(void)
+{
+	char path[64], text[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/children",
+	    (long)getpid());
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, text, sizeof(text));
+	close(fd);
+	return n > 0;
+}
+
+static int
+on_gate(void *arg)
+{
+	struct driver *d = arg;
+	int fd;
+
+	d->gate_called = 1;
+	d->gate_saw_child = has_child();
+	/* Slow, as a commit may be: a program that did not wait for the
+	 * word would have started (and run) long before it comes. */
+	usleep(300 * 1000);
+	if (d->gate_refuse)
+		return -1;
+	if (d->gate_mark != NULL) {
+		if ((fd = open(d->gate_mark, O_WRONLY | O_CREAT | O_CLOEXEC,
+		    0644)) == -1)
+			return -1;
+		close(fd);
+	}
+	return 0;
 }
 
 static int
@@ -227,6 +275,7 @@ enum {
 	O_CANCEL_MS, O_CANCEL_ON, O_LIVE, O_CLOSE_STDIN, O_LEAK, O_WITHDRAW,
 	O_AFTER_OUTPUT, O_MEMORY_MB, O_PIDS, O_CPU_CORES, O_ISOLATE, O_HIDE,
 	O_KEEP_PATH, O_KEEP_RO, O_NET_NONE, O_SIGNAL, O_NO_CLONE3, O_REPEAT,
+	O_GATE_REFUSE, O_GATE_MARK,
 };
 
 static const struct option longopts[] = {
@@ -258,6 +307,8 @@ static const struct option longopts[] = {
 	{ "close-stdin", no_argument, NULL, O_CLOSE_STDIN },
 	{ "leak-fd", no_argument, NULL, O_LEAK },
 	{ "withdraw", no_argument, NULL, O_WITHDRAW },
+	{ "gate-refuse", no_argument, NULL, O_GATE_REFUSE },
+	{ "gate-mark", required_argument, NULL, O_GATE_MARK },
 	{ "memory-mb", required_argument, NULL, O_MEMORY_MB },
 	{ "pids", required_argument, NULL, O_PIDS },
 	{ "cpu-cores", required_argument, NULL, O_CPU_CORES },
@@ -375,6 +426,8 @@ main(int argc, char **argv)
 		case O_LIVE: d.live_file = optarg; break;
 		case O_CLOSE_STDIN: close(0); break;
 		case O_WITHDRAW: d.withdraw = 1; break;
+		case O_GATE_REFUSE: d.gate_refuse = 1; break;
+		case O_GATE_MARK: d.gate_mark = optarg; break;
 		case O_ISOLATE: isolate = 1; break;
 		case O_HIDE:
 		case O_KEEP_PATH:
@@ -450,6 +503,8 @@ main(int argc, char **argv)
 
 	hooks.started = on_started;
 	hooks.ready = on_ready;
+	if (d.gate_refuse || d.gate_mark != NULL)
+		hooks.gate = on_gate;
 	hooks.arg = &d;
 	if (tick_ms > 0 || d.cancel_after_ms > 0 || d.cancel_on != NULL ||
 	    d.live_file != NULL || d.after_output != NULL ||
@@ -512,6 +567,8 @@ main(int argc, char **argv)
 	printf("started=%d\nticks=%d\nticks_after_output=%d\nsandbox=%s\n",
 	    d.started, d.ticks, d.ticks_after, sandbox_kind_name(&sb));
 	printf("ready_called=%d\nrefused=%d\n", d.ready_called, res.refused);
+	printf("gate_called=%d\ngate_saw_child=%d\n", d.gate_called,
+	    d.gate_saw_child);
 	printf("limit=%s\n", limits_name(res.limit) ? limits_name(res.limit) :
 	    "none");
 	printf("rlimit_as=%lld\nrlimit_nproc=%ld\n", lim.as_bytes, lim.nproc);
