@@ -94,7 +94,9 @@ venv_interrupted(const struct conf *c, struct db *db)
  * left by a runner that died mid-run. Only this node's work base is
  * looked at, and only names a runner makes ("<id>-XXXXXX"); a queued or
  * running execution's dir is never touched (a runner may make it just
- * before its claim makes the row "running").
+ * before its claim makes the row "running"). A runner's spare work dir
+ * and its last run's, moved out of the way (".next-<pid>-...",
+ * ".gone-<pid>-...", sandbox.h), go once that runner is gone.
  */
 static void
 workdir_sweep(const struct conf *c, struct db *db)
@@ -112,6 +114,16 @@ workdir_sweep(const struct conf *c, struct db *db)
 		char *end;
 		long long id = strtoll(de->d_name, &end, 10);
 
+		if (sandbox_workdir_stale(de->d_name)) {
+			buf_reset(&path);
+			buf_printf(&path, "%s/%s", c->work_dir, de->d_name);
+			if (sandbox_workdir_remove(buf_str(&path), err,
+			    sizeof(err)) == -1)
+				log_warnx("work dir sweep: %s", err);
+			else
+				n++;
+			continue;
+		}
 		if (id <= 0 || *end != '-' || strlen(end) != 7)
 			continue;
 		if (store_execution_status(db, id, status) == -1) {

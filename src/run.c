@@ -394,11 +394,12 @@ run_venv(struct run *r, struct db *db, struct shm *shm)
 }
 
 int
-run_workdir(struct run *r, uid_t uid, gid_t gid)
+run_workdir(struct run *r, struct sandbox *sb, uid_t uid, gid_t gid)
 {
 	char err[512];
 
-	if (sandbox_workdir_create(r->c->work_dir, (unsigned long long)r->id,
+	r->wd_sb = sb;
+	if (sandbox_workdir_take(sb, r->c->work_dir, (unsigned long long)r->id,
 	    uid, gid, &r->workdir, err, sizeof(err)) == -1) {
 		run_errorf(r, "cannot create the work dir: %s", err);
 		return -1;
@@ -806,7 +807,7 @@ run_drop_workdir(struct run *r)
 
 	if (r->workdir == NULL || r->workdir_gone || r->c->keep_workdirs)
 		return;
-	if (sandbox_workdir_remove(r->workdir, err, sizeof(err)) == -1)
+	if (sandbox_workdir_drop(r->wd_sb, r->workdir, err, sizeof(err)) == -1)
 		log_warnx("%s", err);
 	r->workdir_gone = 1;
 }

@@ -85,6 +85,7 @@ struct run {
 	struct venv_ready venv;     /* python: dir, interpreter, held lock */
 	char *workdir;              /* owned; NULL before run_workdir */
 	int workdir_gone;           /* removed (or kept by keep_workdirs) */
+	struct sandbox *wd_sb;      /* borrowed: whose spares it came from */
 
 	/* What the spec points to. */
 	struct buf outfile_abs;     /* <workdir>/<outputs.file> */
@@ -162,8 +163,9 @@ int run_is_python(const struct run *r);
  * NULL. */
 int run_venv(struct run *r, struct db *db, struct shm *shm);
 /* Creates the run's work dir under the configured work_dir, owned by
- * uid:gid ((uid_t)-1: unchanged). */
-int run_workdir(struct run *r, uid_t uid, gid_t gid);
+ * uid:gid ((uid_t)-1: unchanged): the one `sb` (may be NULL) made ahead
+ * when it has one (sandbox_workdir_take). */
+int run_workdir(struct run *r, struct sandbox *sb, uid_t uid, gid_t gid);
 /* Builds r->spec for running as uid:gid in `sb` (may be NULL), after
  * run_parse, run_workdir (and run_venv for python: its dir and python
  * give the program, PATH and VIRTUAL_ENV). */
@@ -189,8 +191,9 @@ void run_error_final(struct run *r);
  * outside the steps, such as exec_run's). */
 void run_errorf(struct run *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Removes the work dir unless keep_workdirs is set; once. A failure is
- * logged. */
+/* Removes the work dir unless keep_workdirs is set; once: from its path
+ * at once, the rest between runs where its sandbox keeps spares
+ * (sandbox_workdir_drop). A failure is logged. */
 void run_drop_workdir(struct run *r);
 /* Frees everything the run holds (the venv lock, the work dir if it is
  * still there). The struct may be given to run_init() again. */

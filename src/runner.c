@@ -441,7 +441,7 @@ run_one(struct runner *rn, const struct execution_claim *cl,
 			goto out;
 		}
 	}
-	if (run_workdir(&r, rn->uid, rn->gid) == -1 ||
+	if (run_workdir(&r, &rn->sb, rn->uid, rn->gid) == -1 ||
 	    run_spec(&r, rn->uid, rn->gid, &rn->sb) == -1) {
 		finish_error(&st, &r);
 		goto out;
@@ -670,6 +670,9 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 	    c->memory_cgroup_v1, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	sandbox_reap_stale(&rn.sb);
+	/* Work dirs too are made ahead and removed between runs. */
+	if (!c->keep_workdirs)
+		sandbox_workdir_spare(&rn.sb, c->work_dir, rn.uid, rn.gid);
 	sandbox_tidy(&rn.sb);
 	rn.db = db_new(c);
 	log_info("runner %d ready (runs as uid %lu, group of \"%s\", tree "

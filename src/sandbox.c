@@ -394,6 +394,7 @@ spare_init(struct sandbox_spare *sp)
 	sp->owner = getpid();
 	sp->next = no_cgroup;
 	sp->done = NULL;
+	sp->wd_base = sp->wd_next = sp->wd_done = NULL;
 	for (int i = 0; i < SANDBOX_NCTRL; i++) {
 		sp->v1_keep[i].path = NULL;
 		sp->v1_keep[i].fd = -1;
@@ -599,12 +600,24 @@ sandbox_free(struct sandbox *sb)
 				remove_cgroup(sp->v1_done[i]);
 		}
 	}
+	if (sp->owner == getpid()) {
+		char err[512];
+
+		if (sp->wd_next != NULL)
+			rmdir(sp->wd_next);
+		if (sp->wd_done != NULL &&
+		    sandbox_workdir_remove(sp->wd_done, err, sizeof(err)) == -1)
+			log_warnx("%s", err);
+	}
 	free(sp->next.path);
 	free(sp->done);
 	for (int i = 0; i < SANDBOX_NCTRL; i++) {
 		free(sp->v1_keep[i].path);
 		free(sp->v1_done[i]);
 	}
+	free(sp->wd_base);
+	free(sp->wd_next);
+	free(sp->wd_done);
 	free(sb->cg2_base);
 	for (int i = 0; i < SANDBOX_NCTRL; i++)
 		free(sb->v1_base[i]);
@@ -735,6 +748,149 @@ sandbox_workdir_remove(const char *path, char *err, size_t errlen)
 	}
 	buf_free(&errs);
 	return rc;
+}
+
+/* ---- work dirs made ahead (sandbox_workdir_spare) ---------------------- */
+
+/* Gives the directory at `path` (mode 0700, made by mkdtemp) to uid:gid. */
+static int
+workdir_own(const char *path, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd == -1 || (uid != (uid_t)-1 && fchown(fd, uid, gid) == -1) ||
+	    fchmod(fd, 0700) == -1) {
+		snprintf(err, errlen, "cannot set up work dir \"%s\": %s",
+		    path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+void
+sandbox_workdir_spare(struct sandbox *sb, const char *base, uid_t uid,
+    gid_t gid)
+{
+	struct sandbox_spare *sp = &sb->spare;
+
+	if (sp->owner != getpid())
+		return;
+	free(sp->wd_base);
+	sp->wd_base = xstrdup(base);
+	sp->wd_uid = uid;
+	sp->wd_gid = gid;
+}
+
+int
+sandbox_workdir_take(struct sandbox *sb, const char *base,
+    unsigned long long exec_id, uid_t uid, gid_t gid, char **path_out,
+    char *err, size_t errlen)
+{
+	struct sandbox_spare *sp = sb != NULL ? &sb->spare : NULL;
+	struct buf p = BUF_INIT;
+	char *path;
+
+	*path_out = NULL;
+	if (sp == NULL || sp->owner != getpid() || sp->wd_next == NULL ||
+	    sp->wd_base == NULL || strcmp(sp->wd_base, base) != 0 ||
+	    sp->wd_uid != uid || sp->wd_gid != gid)
+		return sandbox_workdir_create(base, exec_id, uid, gid,
+		    path_out, err, errlen);
+	/* "<base>/<exec_id>-" and the spare's own XXXXXX, unique as
+	 * mkdtemp made it; never over an existing name. */
+	buf_printf(&p, "%s/%llu-%s", base, exec_id,
+	    sp->wd_next + strlen(sp->wd_next) - 6);
+	path = buf_detach(&p, NULL);
+	if (renameat2(AT_FDCWD, sp->wd_next, AT_FDCWD, path,
+	    RENAME_NOREPLACE) == -1) {
+		/* Made fresh instead; the spare goes with the next tidy. */
+		free(path);
+		if (sp->wd_done == NULL) {
+			sp->wd_done = sp->wd_next;
+			sp->wd_next = NULL;
+		}
+		return sandbox_workdir_create(base, exec_id, uid, gid,
+		    path_out, err, errlen);
+	}
+	free(sp->wd_next);
+	sp->wd_next = NULL;
+	*path_out = path;
+	return 0;
+}
+
+int
+sandbox_workdir_drop(struct sandbox *sb, const char *path, char *err,
+    size_t errlen)
+{
+	struct sandbox_spare *sp = sb != NULL ? &sb->spare : NULL;
+	struct buf p = BUF_INIT;
+	char *gone;
+
+	if (sp == NULL || sp->owner != getpid() || sp->wd_base == NULL ||
+	    sp->wd_done != NULL)
+		return sandbox_workdir_remove(path, err, errlen);
+	buf_printf(&p, "%s/.gone-%ld-%lu", sp->wd_base, (long)sp->owner,
+	    ++sp->seq);
+	gone = buf_detach(&p, NULL);
+	if (renameat2(AT_FDCWD, path, AT_FDCWD, gone, RENAME_NOREPLACE) ==
+	    -1) {
+		free(gone);
+		return sandbox_workdir_remove(path, err, errlen);
+	}
+	sp->wd_done = gone;
+	return 0;
+}
+
+/* Between runs: the last run's work dir removed, the next one made. */
+static void
+workdir_tidy(struct sandbox_spare *sp)
+{
+	struct buf p = BUF_INIT;
+	char err[512], *next;
+
+	if (sp->wd_done != NULL) {
+		if (sandbox_workdir_remove(sp->wd_done, err, sizeof(err)) == -1)
+			log_warnx("%s", err);
+		free(sp->wd_done);
+		sp->wd_done = NULL;
+	}
+	if (sp->wd_base == NULL || sp->wd_next != NULL)
+		return;
+	buf_printf(&p, "%s/.next-%ld-XXXXXX", sp->wd_base, (long)sp->owner);
+	next = buf_detach(&p, NULL);
+	if (mkdtemp(next) == NULL) {
+		/* The run makes its own, and reports what fails. */
+		free(next);
+		return;
+	}
+	if (workdir_own(next, sp->wd_uid, sp->wd_gid, err,
+	    sizeof(err)) == -1) {
+		rmdir(next);
+		free(next);
+		return;
+	}
+	sp->wd_next = next;
+}
+
+int
+sandbox_workdir_stale(const char *name)
+{
+	char *end;
+	long pid;
+
+	if (strncmp(name, ".next-", 6) == 0)
+		name += 6;
+	else if (strncmp(name, ".gone-", 6) == 0)
+		name += 6;
+	else
+		return 0;
+	pid = strtol(name, &end, 10);
+	if (end == name || *end != '-' || pid <= 0)
+		return 0;
+	return kill((pid_t)pid, 0) == -1 && errno == ESRCH;
 }
 
 /* ---- per run ------------------------------------------------------- */
@@ -1343,6 +1499,7 @@ sandbox_tidy(struct sandbox *sb)
 		free(sp->v1_done[i]);
 		sp->v1_done[i] = NULL;
 	}
+	workdir_tidy(sp);
 	name[0] = '\0';
 	if (sb->kind == SANDBOX_CGROUP2 && sp->next.path == NULL) {
 		run_name(sb, sp->owner, name, sizeof(name));

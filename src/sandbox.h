@@ -63,8 +63,9 @@ struct run_cgroup {
  * Between two runs of a process (sandbox_tidy), its next run cgroup v2 and
  * its next cgroup v1 groups are made ahead and the last ones removed, so
  * that neither mkdir nor rmdir of a cgroup stands between a request and
- * its child, or between the child's end and its recorded result. A cgroup that the last run left empty
- * serves the next run instead, unless the hierarchy gives it a
+ * its child, or between the child's end and its recorded result; the same
+ * for its work dirs (sandbox_workdir_spare). A cgroup that the last run
+ * left empty serves the next run instead, unless the hierarchy gives it a
  * memory.peak (a per-run peak needs a fresh cgroup): then no cgroup is
  * made or removed at all, and the run's CPU times are the growth of its
  * cpu.stat. Owned by the process `owner` that made them (a forked copy of
@@ -86,6 +87,14 @@ struct sandbox_spare {
 		int fresh;
 	} v1_keep[SANDBOX_NCTRL];
 	char *v1_done[SANDBOX_NCTRL];   /* the last run's, to remove */
+	/* Work dirs (sandbox_workdir_spare): where and for whom, the next
+	 * run's made ahead and the last run's moved out of the way, or
+	 * NULL. */
+	char *wd_base;
+	uid_t wd_uid;
+	gid_t wd_gid;
+	char *wd_next;
+	char *wd_done;
 };
 
 struct sandbox {
@@ -183,6 +192,37 @@ int sandbox_workdir_create(const char *base, unsigned long long exec_id,
  * not an error.
  */
 int sandbox_workdir_remove(const char *path, char *err, size_t errlen);
+/*
+ * From now on this process (the owner of sb's spares) keeps a work dir
+ * for its next run under `base`, owned by uid:gid, made ahead between
+ * runs by sandbox_tidy() as ".next-<pid>-XXXXXX", and moves its runs'
+ * work dirs out of the way rather than removing them on the spot: on
+ * ext4 the allocation of a directory's inode costs 60-100 us of CPU and
+ * its release as much, which then happens while the runner is idle.
+ * The janitor removes those of a process that died
+ * (sandbox_workdir_stale).
+ */
+void sandbox_workdir_spare(struct sandbox *sb, const char *base, uid_t uid,
+    gid_t gid);
+/*
+ * A run's work dir, as sandbox_workdir_create() makes it: the spare one
+ * renamed "<base>/<exec_id>-XXXXXX" when this process has one for that
+ * base and owner, else a fresh one.
+ */
+int sandbox_workdir_take(struct sandbox *sb, const char *base,
+    unsigned long long exec_id, uid_t uid, gid_t gid, char **path_out,
+    char *err, size_t errlen);
+/*
+ * A run's work dir leaves its path at once: renamed ".gone-<pid>-<n>"
+ * (removed, with everything the run left in it, by sandbox_tidy()) where
+ * this process keeps spares, else removed as sandbox_workdir_remove()
+ * does. 0, or -1 with err filled.
+ */
+int sandbox_workdir_drop(struct sandbox *sb, const char *path, char *err,
+    size_t errlen);
+/* Whether `name`, an entry of a work base, is a spare or a moved work dir
+ * (above) of a process that no longer exists. */
+int sandbox_workdir_stale(const char *name);
 
 /*
  * The run uid pool: uids base .. base+count-1 (no passwd entry needed),

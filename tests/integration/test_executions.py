@@ -1351,6 +1351,46 @@ def test_run_cgroups_do_not_pile_up():
     assert run(s["id"])["status"] == "succeeded"
 
 
+def work_base():
+    """The stack's work base (work_dir in its config)."""
+    text = open(os.path.join(STATE, "scriptorch.conf")).read()
+    return re.search(r"^work_dir\s*=\s*(\S+)", text, re.M).group(1)
+
+
+def test_work_dirs_made_ahead_do_not_pile_up():
+    """Each runner makes its next run's work dir ahead, between runs
+    (".next-<pid>-XXXXXX": its run uid's, mode 0700), and moves a finished
+    run's out of the way (".gone-<pid>-N"), removed between runs too
+    (sandbox.h, sandbox_workdir_spare): after runs that leave files, one
+    spare per runner and nothing moved left; a dead runner's spare goes
+    with the janitor's sweep."""
+    base = work_base()
+    s = register(write_script(unique("wd") + ".sh", "#!/bin/sh\necho hi > out.txt\nmkdir -p a/b\n"))
+    for _ in range(12):
+        assert run(s["id"])["status"] == "succeeded"
+    pids = runners()
+
+    def spares():
+        names = os.listdir(base)
+        return (sorted(int(n.split("-")[1]) for n in names
+                       if n.startswith(".next-") and int(n.split("-")[1]) in pids),
+                [n for n in names if n.startswith(".gone-")])
+    wait_for(lambda: spares() == (pids, []), timeout=20,
+             what="one spare work dir per runner, none moved aside left")
+    for n in os.listdir(base):
+        if n.startswith(".next-"):
+            st = os.stat(os.path.join(base, n))
+            assert stat.S_IMODE(st.st_mode) == 0o700 and st.st_uid in run_uid_pool(), (n, st)
+            assert os.listdir(os.path.join(base, n)) == [], n
+    victim = pids[0]
+    os.kill(victim, signal.SIGKILL)
+    wait_for(lambda: not any(n.startswith(f".next-{victim}-") for n in os.listdir(base)),
+             timeout=30, what="the dead runner's spare work dir to go")
+    wait_for(lambda: (lambda p: p if len(p) == len(pids) and victim not in p else None)(runners()),
+             timeout=20, what="a new runner")
+    assert run(s["id"])["status"] == "succeeded"
+
+
 def host_v1_run_group_bases():
     """Where the runners make per-run cgroup v1 groups (sandbox.c,
     detect_v1): for each of the memory, pids and cpu controllers mounted

@@ -174,7 +174,7 @@ prepare(struct run *r, struct script *s, const char *input)
 	run_take_script(r, s);
 	if (run_parse(r, input, NULL) == -1)
 		return -1;
-	if (run_workdir(r, (uid_t)-1, (gid_t)-1) == -1)
+	if (run_workdir(r, NULL, (uid_t)-1, (gid_t)-1) == -1)
 		return -1;
 	return run_spec(r, (uid_t)-1, (gid_t)-1, NULL);
 }
@@ -335,7 +335,7 @@ test_spec_binary_and_python(void)
 	run_take_script(&r, &s);
 	ok(run_is_python(&r), "python: is python");
 	ok(run_parse(&r, "{\"name\": \"n\"}", NULL) == 0 &&
-	    run_workdir(&r, (uid_t)-1, (gid_t)-1) == 0, "python: prepared");
+	    run_workdir(&r, NULL, (uid_t)-1, (gid_t)-1) == 0, "python: prepared");
 	/* What run_venv leaves: the venv's dir and interpreter. */
 	r.venv.dir = xstrdup("/venvs/k1");
 	r.venv.python = xstrdup("/venvs/k1/bin/python");
@@ -590,7 +590,7 @@ test_secrets(void)
 	run_init(&r, &conf, 42);
 	run_take_script(&r, &s);
 	if (!ok(run_parse(&r, "{\"user\": \"bob\", \"pw\": \"***\"}",
-	    sec_in) == 0 && run_workdir(&r, (uid_t)-1, (gid_t)-1) == 0 &&
+	    sec_in) == 0 && run_workdir(&r, NULL, (uid_t)-1, (gid_t)-1) == 0 &&
 	    run_spec(&r, (uid_t)-1, (gid_t)-1, NULL) == 0,
 	    "secrets: spec built"))
 		printf("#   %s\n", buf_str(&r.error));
