@@ -126,6 +126,19 @@ dispatch_mailbox_reserve(struct shm *shm, int *runner_pid)
 	return -1;
 }
 
+int
+dispatch_mailbox_early(struct shm *shm)
+{
+	int busy = 0;
+
+	for (int i = 0; i < SHM_RUNNER_BOXES; i++)
+		if (atomic_load(&shm->box[i].owner) != 0 &&
+		    atomic_load(&shm->box[i].state) != MAILBOX_IDLE &&
+		    ++busy > shm->cpus)
+			return 0;
+	return 1;
+}
+
 void
 dispatch_mailbox_unreserve(struct shm *shm, int box)
 {

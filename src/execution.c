@@ -471,11 +471,12 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	/* An idle runner gets the execution before its row's commit, and
 	 * prepares the run while the commit reaches the disk: it starts
 	 * the program only once told the commit went through (dispatch.h,
-	 * dispatch_mailbox_assign_uncommitted). Not with a key (its own
+	 * dispatch_mailbox_assign_uncommitted), while the host has CPU to
+	 * spare for it (dispatch_mailbox_early). Not with a key (its own
 	 * transaction, which may be retried), nor with an input the box
 	 * does not carry (the runner would read the row, not there yet). */
 	early = box >= 0 && !sub->idem.on && in_sealed.len == 0 &&
-	    in_json.len <= MAILBOX_INPUT_MAX;
+	    in_json.len <= MAILBOX_INPUT_MAX && dispatch_mailbox_early(shm);
 retry:
 	if (idem_begin(db, sub) == -1 || (early && db_tx_begin(db) == -1)) {
 		if (box >= 0)

@@ -2,6 +2,7 @@
 
 #include <stddef.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "shm.h"
@@ -14,5 +15,8 @@ shm_create(void)
 
 	if (p == MAP_FAILED)
 		fatal("mmap %zu bytes of shared memory", sizeof(struct shm));
+	((struct shm *)p)->cpus = (int32_t)sysconf(_SC_NPROCESSORS_ONLN);
+	if (((struct shm *)p)->cpus < 1)
+		((struct shm *)p)->cpus = 1;
 	return p;
 }

@@ -85,6 +85,7 @@ struct shm {
 	struct histogram venv_build;
 
 	/* Futex words (see wake.h). */
+	int32_t cpus;           /* online CPUs when the region was made */
 	_Atomic uint32_t queue_gen;                 /* bumped on enqueue */
 	_Atomic uint32_t cancel_gen;                /* bumped on cancel */
 	_Atomic uint32_t token_gen;     /* bumped on revoke (auth.h) */

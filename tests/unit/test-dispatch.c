@@ -545,13 +545,39 @@ uncommitted(struct shm *shm)
 	return 0;
 }
 
+/* Before the commit only while no more runners are busy (a reserved one
+ * counted) than the host has CPUs. */
+static int
+early(struct shm *shm)
+{
+	int b[4], rpid;
+
+	shm->cpus = 2;
+	for (int i = 0; i < 4; i++)
+		b[i] = dispatch_mailbox_open(shm);
+	ok(dispatch_mailbox_early(shm) == 0, "four runners busy, two CPUs: "
+	    "after the commit");
+	dispatch_mailbox_idle(shm, b[0]);
+	dispatch_mailbox_idle(shm, b[1]);
+	ok(dispatch_mailbox_early(shm) == 1, "two busy: before it");
+	ok(dispatch_mailbox_reserve(shm, &rpid) == b[0] &&
+	    dispatch_mailbox_early(shm) == 0,
+	    "a reserved runner counts as busy: three");
+	dispatch_mailbox_unreserve(shm, b[0]);
+	dispatch_mailbox_idle(shm, b[2]);
+	ok(dispatch_mailbox_reserve(shm, &rpid) == b[0] &&
+	    dispatch_mailbox_early(shm) == 1, "one busy and the one reserved: "
+	    "before it");
+	return 0;
+}
+
 int
 main(void)
 {
 	plan_lazy();
 	/* Each part on a fresh region, as a daemon starts. */
 	if (handoffs(shm_create()) != 0 || boxes(shm_create()) != 0 ||
-	    uncommitted(shm_create()) != 0 ||
+	    uncommitted(shm_create()) != 0 || early(shm_create()) != 0 ||
 	    done_words(shm_create()) != 0 || wait_places(shm_create()) != 0)
 		return 2;
 	return done_testing();
