@@ -1034,13 +1034,17 @@ spare_take(struct sandbox *sb, struct sandbox_run *run)
 
 /*
  * A run's cgroup v1 group of controller `ctl` may serve the next runs of
- * the same process, once the run left it empty: only the cpu one. The
- * first process to join a fresh cpu group takes about 3.5 ms longer
- * (measured here); joining a fresh memory or pids group costs nothing
- * measurable, and a fresh one starts with clean counters (the memory
- * peak, failcnt).
+ * the same process, once the run left it empty: the cpu one (the first
+ * process to join a fresh cpu group takes about 3.5 ms longer, measured
+ * here) and the pids one (making and removing it costs 35 to 55 us of
+ * CPU a run, the kernel's deferred work included; its one counter,
+ * pids.events' max, is read before each run, runlimits.c). Never the
+ * memory one: a fresh group starts with clean counters (the peak,
+ * failcnt), while a kept one would still be charged with the page cache
+ * its last runs read, which only memory.force_empty takes back (about
+ * 10 ms).
  */
-#define V1_KEPT(ctl) ((ctl) == SANDBOX_CPU)
+#define V1_KEPT(ctl) ((ctl) == SANDBOX_CPU || (ctl) == SANDBOX_PIDS)
 
 /* The group of controller `ctl` kept from this process's last run or
  * made ahead by sandbox_tidy(), if any: 1 (run has it), else 0. */

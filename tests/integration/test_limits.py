@@ -212,6 +212,29 @@ def test_fork_bomb_is_held_at_the_pids_limit_and_the_machine_answers():
     assert subprocess.run(["pgrep", "-f", s["path"]], capture_output=True).returncode == 1
 
 
+def test_pids_limit_is_told_for_the_run_that_hit_it_only():
+    """A runner's pids group serves its next runs (where the host has the
+    pids controller in cgroup v1 only, sandbox.c, V1_KEPT; a run cgroup v2
+    likewise where it has the controller): whether a run hit the limit is
+    what the group's counter grew by during that run. Runs one after the
+    other go to the same idle runner: the one after a run that hit the
+    limit is not told so, the next that hits it is."""
+    over = register(write_script(unique("over") + ".sh", """
+        #!/bin/sh
+        for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 1 & done
+        wait
+        exit 3
+        """), limits={"pids": 6})
+    calm = register(write_script(unique("calm") + ".sh", "#!/bin/sh\necho calm\n"),
+                    limits={"pids": 6})
+    for _ in range(2):
+        e = run(over["id"])
+        assert e["status"] == "failed" and e["limit"] == "pids", brief(e)
+        e = run(calm["id"])
+        assert e["status"] == "succeeded" and e["limit"] is None, brief(e)
+        assert e["error"] is None, brief(e)
+
+
 @pytest.mark.parametrize("kind", ["shell", "python"])
 def test_file_size_limit_is_told(kind):
     # A shell's command dies of SIGXFSZ; Python ignores SIGXFSZ and fails
