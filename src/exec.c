@@ -1678,12 +1678,13 @@ child_prepare(struct child *ch, char *err, size_t errlen)
 	}
 	if (child_isolate(ch, err, errlen) == -1)
 		return -1;
-	if (sandbox_run_prepare(spec->sandbox, &ch->run, err, errlen) == -1)
-		return -1;
 	/* Our init stays out of the run's cgroups (init_main): the tree's
 	 * SIGTERM need not reach it (it would pass it on to the program's
-	 * group a second time), its SIGKILL must (sandbox.c). */
-	ch->run.main_is_init = ch->iso;
+	 * group a second time), its SIGKILL must (sandbox.c); and the tree's
+	 * orphans are its own. */
+	if (sandbox_run_prepare(spec->sandbox, &ch->run, ch->iso, err,
+	    errlen) == -1)
+		return -1;
 	/* The tree's limits in its cgroups, before anything can join. */
 	if (limits_apply(&ch->run, spec->limits, err, errlen) == -1)
 		return -1;

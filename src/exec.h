@@ -66,9 +66,11 @@
  * kills the init, and with it the namespace.
  *
  * The child is reaped by its pid only; after reaping it is never
- * signalled again. Orphans of the tree, reparented to the caller (which
- * exec_run makes a child subreaper, PR_SET_CHILD_SUBREAPER), are reaped
- * by pid too; children the caller had before the call are never touched.
+ * signalled again. Without isolation, orphans of the tree, reparented to
+ * the caller (which exec_run makes a child subreaper,
+ * PR_SET_CHILD_SUBREAPER), are reaped by pid too; children the caller had
+ * before the call are never touched. With isolation they are our init's,
+ * never the caller's.
  * The caller should not fork other children while exec_run runs (a
  * scriptorch runner is single-threaded and does not), and must not set
  * SIGCHLD to SIG_IGN (the kernel would then reap for us and the exit

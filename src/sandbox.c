@@ -944,6 +944,9 @@ new_children(const struct sandbox_run *run, pid_t *out, int max)
 	pid_t all[SANDBOX_MAX_KIDS];
 	int n = 0, i, k = 0;
 
+	/* The orphans of a tree under an init of ours are its own. */
+	if (run->main_is_init)
+		return 0;
 	list_children(run->self, all, &n, SANDBOX_MAX_KIDS);
 	for (i = 0; i < n && k < max; i++)
 		if (!pid_in(all[i], run->before, run->nbefore))
@@ -1088,21 +1091,26 @@ sandbox_run_init(struct sandbox_run *run)
 
 int
 sandbox_run_prepare(struct sandbox *sb, struct sandbox_run *run,
-    char *err, size_t errlen)
+    int main_is_init, char *err, size_t errlen)
 {
 	char name[64];
 
 	sandbox_run_init(run);
 	run->sb = sb;
+	run->main_is_init = main_is_init;
+	run->self = getpid();
 	/* Orphans of the tree come to us, not to init: we can find, kill
-	 * and reap them (and init may not reap at all in a container). */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1) {
+	 * and reap them (and init may not reap at all in a container).
+	 * Under an init of ours they go to it: nothing to look for. */
+	if (!main_is_init &&
+	    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1) {
 		snprintf(err, errlen, "cannot become a child subreaper: %s",
 		    strerror(errno));
 		return -1;
 	}
-	run->self = getpid();
-	list_children(run->self, run->before, &run->nbefore, SANDBOX_MAX_KIDS);
+	if (!main_is_init)
+		list_children(run->self, run->before, &run->nbefore,
+		    SANDBOX_MAX_KIDS);
 	if (sb == NULL)
 		return 0;
 	run_name(sb, run->self, name, sizeof(name));

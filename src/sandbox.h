@@ -284,10 +284,13 @@ struct sandbox_run {
  * it whether or not sandbox_run_prepare() ever was. */
 void sandbox_run_init(struct sandbox_run *run);
 /* Before fork: makes the caller a subreaper, records its children, creates
- * the run cgroups and opens their cgroup.procs close-on-exec. Returns 0,
- * or -1 with err filled (everything undone: `run` is idle again). */
+ * the run cgroups and opens their cgroup.procs close-on-exec. With
+ * `main_is_init` (see above) the child will be the init of the run's PID
+ * namespace, to which the tree's orphans go: the caller is then neither
+ * made a subreaper nor are its children listed. Returns 0, or -1 with err
+ * filled (everything undone: `run` is idle again). */
 int sandbox_run_prepare(struct sandbox *sb, struct sandbox_run *run,
-    char *err, size_t errlen);
+    int main_is_init, char *err, size_t errlen);
 /* The child joins the run cgroups itself (exec.c, child_join), through
  * cg2.procs_fd (unless it was created inside, clone3 into cg2) and each
  * v1_procs_fd; with an init (main_is_init), the program under it does. */
