@@ -410,11 +410,16 @@ apply_pids(struct sandbox_run *run, long long pids, char *err, size_t errlen)
 	if (dir == NULL)
 		return 0;
 	snprintf(v, sizeof(v), pids > 0 ? "%lld" : "max", pids);
-	if (cg_write(dir, "pids.max", v) == -1) {
+	/* A group kept from the last run may hold this limit already. */
+	if (version == 1 && strcmp(run->v1_limits[SANDBOX_PIDS], v) == 0)
+		;
+	else if (cg_write(dir, "pids.max", v) == -1) {
 		snprintf(err, errlen, "cannot set the pids limit in \"%s\": %s",
 		    dir, strerror(errno));
 		return -1;
-	}
+	} else if (version == 1)
+		snprintf(run->v1_limits[SANDBOX_PIDS],
+		    sizeof(run->v1_limits[SANDBOX_PIDS]), "%s", v);
 	run->pids_max0 = version == 1 && run->v1_fresh[SANDBOX_PIDS] ? 0 :
 	    cg_keyed(dir, "pids.events", "max");
 	return 0;
@@ -441,11 +446,18 @@ apply_cpu(struct sandbox_run *run, double cores, char *err, size_t errlen)
 			snprintf(v, sizeof(v), "max %d", LIMITS_CPU_PERIOD_US);
 		rc = cg_write(dir, "cpu.max", v);
 	} else {
-		snprintf(v, sizeof(v), "%d", LIMITS_CPU_PERIOD_US);
-		rc = cg_write(dir, "cpu.cfs_period_us", v);
+		/* A group kept from the last run may hold this limit already. */
+		char period[32];
+
 		snprintf(v, sizeof(v), "%lld", cores > 0 ? quota : -1LL);
+		if (strcmp(run->v1_limits[SANDBOX_CPU], v) == 0)
+			return 0;
+		snprintf(period, sizeof(period), "%d", LIMITS_CPU_PERIOD_US);
+		rc = cg_write(dir, "cpu.cfs_period_us", period);
 		if (rc == 0)
 			rc = cg_write(dir, "cpu.cfs_quota_us", v);
+		snprintf(run->v1_limits[SANDBOX_CPU],
+		    sizeof(run->v1_limits[SANDBOX_CPU]), "%s", rc == 0 ? v : "");
 	}
 	if (rc == -1) {
 		snprintf(err, errlen, "cannot set the CPU limit in \"%s\": %s",

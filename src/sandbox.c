@@ -1061,6 +1061,8 @@ v1_take(struct sandbox *sb, struct sandbox_run *run, int ctl)
 	run->v1_path[ctl] = sp->v1_keep[ctl].path;
 	run->v1_procs_fd[ctl] = sp->v1_keep[ctl].fd;
 	run->v1_fresh[ctl] = sp->v1_keep[ctl].fresh;
+	memcpy(run->v1_limits[ctl], sp->v1_keep[ctl].limits,
+	    sizeof(run->v1_limits[ctl]));
 	sp->v1_keep[ctl].path = NULL;
 	sp->v1_keep[ctl].fd = -1;
 	sp->v1_keep[ctl].fresh = 0;
@@ -1378,6 +1380,9 @@ sandbox_run_finish(struct sandbox_run *run)
 			    run->cg2.path);
 		reap_orphans(run);
 		cg2_count(run, populated, frozen);
+		/* Every process of the tree was in it (an init of ours is in
+		 * none of the run's cgroups, and reaped by now). */
+		run->tree_gone = populated == 0;
 		return;
 	}
 	for (;;) {
@@ -1457,10 +1462,14 @@ sandbox_run_release(struct sandbox_run *run)
 	for (int i = 0; i < SANDBOX_NCTRL; i++) {
 		if (run->v1_path[i] != NULL && V1_KEPT(i) && sp != NULL &&
 		    sp->v1_keep[i].path == NULL &&
-		    v1_empty(run->v1_path[i])) {
-			/* It serves the next run, joined the same way. */
+		    (run->tree_gone || v1_empty(run->v1_path[i]))) {
+			/* It serves the next run, joined the same way, with
+			 * the limits written into it. */
 			sp->v1_keep[i].path = run->v1_path[i];
 			sp->v1_keep[i].fd = run->v1_procs_fd[i];
+			sp->v1_keep[i].fresh = 0;
+			memcpy(sp->v1_keep[i].limits, run->v1_limits[i],
+			    sizeof(sp->v1_keep[i].limits));
 			run->v1_path[i] = NULL;
 			run->v1_procs_fd[i] = -1;
 			continue;
@@ -1529,6 +1538,7 @@ sandbox_tidy(struct sandbox *sb)
 		    sizeof(err)) == -1)
 			goto fail;
 		sp->v1_keep[i].fresh = 1;
+		sp->v1_keep[i].limits[0] = '\0';
 	}
 	sp->failing = 0;
 	return;

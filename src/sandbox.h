@@ -50,6 +50,9 @@ enum sandbox_ctrl {
 };
 
 /* A run cgroup v2 and what a run needs of it. */
+/* What the run's limits wrote into a cgroup v1 group, as text (runlimits.c). */
+#define SANDBOX_LIMITS_MAX 64
+
 struct run_cgroup {
 	char *path;             /* or NULL */
 	int procs_fd;           /* O_CLOEXEC, written by the child to join */
@@ -85,6 +88,7 @@ struct sandbox_spare {
 		char *path;
 		int fd;
 		int fresh;
+		char limits[SANDBOX_LIMITS_MAX];  /* sandbox_run.v1_limits */
 	} v1_keep[SANDBOX_NCTRL];
 	char *v1_done[SANDBOX_NCTRL];   /* the last run's, to remove */
 	/* Work dirs (sandbox_workdir_spare): where and for whom, the next
@@ -253,6 +257,12 @@ struct sandbox_run {
 	char *v1_path[SANDBOX_NCTRL];
 	int v1_procs_fd[SANDBOX_NCTRL];
 	int v1_fresh[SANDBOX_NCTRL];    /* made for this run: counters at 0 */
+	/* What runlimits.c wrote into each group, kept with a group that
+	 * serves the next run (its limits need no writing when the same):
+	 * "" for a fresh group. */
+	char v1_limits[SANDBOX_NCTRL][SANDBOX_LIMITS_MAX];
+	int tree_gone;          /* its cgroup v2 was seen empty at the end:
+	                         * so are its v1 groups */
 	/* cgroup.events as last read: 0 once seen unpopulated (nothing
 	 * joins an empty run cgroup but through us), and frozen then. */
 	int cg2_populated, cg2_frozen;
