@@ -126,7 +126,8 @@ void dispatch_mailbox_assign_uncommitted(struct shm *shm, int box,
  * starts sooner, which pays while the host has CPU to spare: while at
  * most as many runners are busy, the reserved one counted, as it has
  * CPUs. Beyond, the CPU is what limits the runs, and the statements
- * would cost throughput.
+ * would cost throughput. (A runner asks too, whether to use its spare
+ * work dir: sandbox.h, sandbox_workdir_spare.)
  */
 int dispatch_mailbox_early(struct shm *shm);
 /* API worker: execution `id`, assigned uncommitted to `box`, was
