@@ -63,6 +63,7 @@ struct execution {
 	int has_max_rss; long long max_rss_kb;
 	char *node;
 	char *limit;                /* the limit that stopped it, or NULL */
+	char *callback_url;         /* where its end is delivered, or NULL */
 };
 
 /* Releases what the record owns and empties it; NULL or an empty
@@ -126,6 +127,16 @@ void execution_submission_free(struct exec_submission *sub);
  */
 void execution_submission_idempotent(struct exec_submission *sub,
     long long token_id, const char *key, yajl_val body);
+/*
+ * The submission's callback_url (docs/api.md, "Completion callbacks"):
+ * `given` 0 (the body has none) takes the script's default; given with
+ * `url` NULL (JSON null) asks for no callback; else `url` (copied), which
+ * execution_submit() checks (callback.h: http(s), callback_allow_hosts,
+ * and a callback secret on this node; else EXEC_INVALID, field
+ * "callback_url").
+ */
+void execution_submission_callback(struct exec_submission *sub, int given,
+    const char *url);
 /* 1 when execution_submit() answered the execution of the submission's
  * key instead of creating one. */
 int execution_replayed(const struct exec_submission *sub);
@@ -213,6 +224,13 @@ enum exec_outcome execution_get(struct db *db, long long id,
  * when empty) and *len, EXEC_NOT_FOUND or EXEC_DB. */
 enum exec_outcome execution_output(struct db *db, long long id,
     int which_stderr, char **data, size_t *len);
+
+/* The callback deliveries of execution `id` (store.h, struct
+ * delivery_rec), oldest first, each passed to fn and freed after the
+ * call: EXEC_OK, EXEC_NOT_FOUND (no such execution) or EXEC_DB. */
+struct delivery_rec;
+enum exec_outcome execution_deliveries(struct db *db, long long id,
+    void (*fn)(void *arg, const struct delivery_rec *d), void *arg);
 
 /* What a list holds. */
 struct exec_filter {

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "sandbox.h"
+#include "sender.h"
 #include "shm.h"
 #include "store.h"
 #include "venv.h"
@@ -54,6 +55,9 @@ sweep_lost(const struct conf *c, struct db *db, struct shm *shm)
 		log_warnx("lost sweep: %s", db_errmsg(db));
 	for (int i = 0; i < n; i++)
 		metrics_execution(shm, "lost", -1, -1);
+	/* Those with a callback_url got their delivery with the update. */
+	if (n > 0)
+		sender_notify(shm);
 	if (n > 0)
 		log_warnx("%d execution%s marked lost (no heartbeat for %d s)",
 		    n, n == 1 ? "" : "s", c->heartbeat_timeout_s);
@@ -158,6 +162,23 @@ retention(const struct conf *c, struct db *db)
 	if (total > 0)
 		log_info("retention: deleted %lld executions older than %d days",
 		    total, c->retention_days);
+	/* Callback deliveries by their own age, as many days; a pending one
+	 * stays until its sender ends it (callback_max_age_s). */
+	total = 0;
+	do {
+		if (store_delivery_delete_old(db, c->retention_days, 500,
+		    &deleted) == -1) {
+			if (db_error(db) != DB_EUNAVAIL)
+				log_warnx("retention: %s", db_errmsg(db));
+			return;
+		}
+		total += deleted;
+		if (deleted == 500)
+			usleep(50 * 1000);
+	} while (deleted == 500 && !stopping);
+	if (total > 0)
+		log_info("retention: deleted %lld callback deliveries older "
+		    "than %d days", total, c->retention_days);
 }
 
 /*

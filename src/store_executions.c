@@ -98,13 +98,13 @@ store_exec_delete_old(struct db *db, int days, int batch, long long *deleted)
 	"status, input, exit_code, `signal`, stdout, stderr, " \
 	"stdout_truncated, stderr_truncated, output, output_file, error, " \
 	"queued_at, started_at, finished_at, duration_ms, cpu_user_ms, " \
-	"cpu_system_ms, max_rss_kb, node, `limit`"
+	"cpu_system_ms, max_rss_kb, node, `limit`, callback_url"
 /* The same positions for lists, without the large columns. */
 #define EXEC_LIST_COLS "id, script_id, script_name, script_version, " \
 	"`trigger`, status, NULL, exit_code, `signal`, NULL, NULL, " \
 	"stdout_truncated, stderr_truncated, output, output_file, error, " \
 	"queued_at, started_at, finished_at, duration_ms, cpu_user_ms, " \
-	"cpu_system_ms, max_rss_kb, node, `limit`"
+	"cpu_system_ms, max_rss_kb, node, `limit`, callback_url"
 
 /* A number cell: *has = 0 for NULL. */
 static long long
@@ -127,7 +127,7 @@ cell_ts(const struct dbres *res, size_t i, size_t col, char out[32])
 /* The string columns of an execution row, which a record takes over. */
 static const size_t exec_str_cols[] = { EC_SCRIPT_NAME, EC_SCRIPT_VERSION,
 	EC_TRIGGER, EC_INPUT, EC_STDOUT, EC_STDERR, EC_OUTPUT, EC_OUTPUT_FILE,
-	EC_ERROR, EC_NODE, EC_LIMIT };
+	EC_ERROR, EC_NODE, EC_LIMIT, EC_CALLBACK_URL };
 
 void
 store_exec_view(const struct dbres *res, size_t i, struct execution *x)
@@ -173,6 +173,7 @@ store_exec_view(const struct dbres *res, size_t i, struct execution *x)
 	x->max_rss_kb = cell_ll(res, i, EC_MAX_RSS_KB, &x->has_max_rss);
 	x->node = CELL_S(EC_NODE);
 	x->limit = CELL_S(EC_LIMIT);
+	x->callback_url = CELL_S(EC_CALLBACK_URL);
 #undef CELL_S
 }
 
@@ -190,32 +191,34 @@ exec_take(struct dbres *res, size_t i, struct execution *x)
 int
 store_exec_enqueue(struct db *db, long long script_id, const char *script_name,
     const char *trigger, const char *input_json, const char *input_secret,
-    const struct exec_reserved *rsv, long long *id, struct execution *row)
+    const char *callback_url, const struct exec_reserved *rsv, long long *id,
+    struct execution *row)
 {
 #define ENQUEUE "INSERT INTO executions (script_id, script_name, " \
 	"`trigger`, status, input, input_secret, queued_at, node, " \
-	"runner_pid, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, " \
-	"UTC_TIMESTAMP(3), ?, ?, IF(? IS NULL, NULL, UTC_TIMESTAMP(3)))"
+	"runner_pid, heartbeat_at, callback_url) VALUES (?, ?, ?, ?, ?, ?, " \
+	"UTC_TIMESTAMP(3), ?, ?, IF(? IS NULL, NULL, UTC_TIMESTAMP(3)), ?)"
 	static const char *ins = ENQUEUE;
 	/* MariaDB's RETURNING: the row in the same round trip. */
 	static const char *ins_row = ENQUEUE " RETURNING " EXEC_COLS;
 #undef ENQUEUE
 	const char *node = rsv != NULL ? rsv->node : NULL;
-	struct dbp p[9] = { DBP_I(script_id), DBP_S(script_name),
+	struct dbp p[10] = { DBP_I(script_id), DBP_S(script_name),
 	    DBP_S(trigger), DBP_S(rsv != NULL && rsv->running ? "running" :
 	    "queued"), DBP_S(input_json), DBP_S(input_secret), DBP_S(node),
-	    rsv != NULL ? DBP_I(rsv->pid) : DBP_NUL, DBP_S(node) };
+	    rsv != NULL ? DBP_I(rsv->pid) : DBP_NUL, DBP_S(node),
+	    DBP_S(callback_url) };
 	unsigned long long newid;
 	struct dbres res;
 
 	*id = 0;
 	if (row == NULL) {
-		if (db_exec(db, ins, p, 9, NULL, NULL, &newid) == -1)
+		if (db_exec(db, ins, p, 10, NULL, NULL, &newid) == -1)
 			return -1;
 		*id = (long long)newid;
 		return 0;
 	}
-	if (db_exec(db, ins_row, p, 9, &res, NULL, NULL) == -1)
+	if (db_exec(db, ins_row, p, 10, &res, NULL, NULL) == -1)
 		return -1;
 	if (res.nrows != 1 || (*id = atoll(dbres_get(&res, 0, EC_ID))) <= 0) {
 		dbres_free(&res);
@@ -656,11 +659,11 @@ age_us(double now_ms, double mono_ms)
 
 int
 store_exec_finish(struct db *db, long long id, const struct exec_final *f,
-    int *updated, struct dbres *row)
+    int *updated, int *delivery, struct dbres *row)
 {
-	/* sql/010_limits.sql: the UPDATE, then the final row (EXEC_COLS,
-	 * then `updated`) or `updated` alone. */
-	static const char *sql = "CALL execution_finish_limit(?, ?, ?, ?, ?, "
+	/* sql/013_callbacks.sql: the UPDATE, then the final row (EXEC_COLS,
+	 * then `updated`) or `updated` and `delivery`. */
+	static const char *sql = "CALL execution_finish_cb(?, ?, ?, ?, ?, "
 	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	/* The ages are taken now, as the statement goes out: a retry after
 	 * an outage sends them grown by the outage's length. */
@@ -687,16 +690,22 @@ store_exec_finish(struct db *db, long long id, const struct exec_final *f,
 	struct dbres res;
 	const char *n;
 
-	*updated = 0;
+	*updated = *delivery = 0;
 	if (db_exec(db, sql, p, 20, &res, NULL, NULL) == -1)
 		return -1;
-	if (res.nrows != 1 || res.ncols != (row ? EC_NCOLS + 1u : 1u)) {
+	if (res.nrows != 1 || res.ncols != (row ? EC_NCOLS + 1u : 2u)) {
 		dbres_free(&res);
-		return db_fail(db, "execution_finish_limit returned an "
+		return db_fail(db, "execution_finish_cb returned an "
 		    "unexpected result");
 	}
 	n = dbres_get(&res, 0, row ? EC_NCOLS : 0);
 	*updated = n != NULL && strcmp(n, "1") == 0;
+	if (row != NULL)
+		*delivery = *updated &&
+		    dbres_get(&res, 0, EC_CALLBACK_URL) != NULL;
+	else
+		*delivery = dbres_get(&res, 0, 1) != NULL &&
+		    strcmp(dbres_get(&res, 0, 1), "1") == 0;
 	if (row != NULL)
 		*row = res;     /* store_exec_get's columns, `updated` after */
 	else
