@@ -139,6 +139,21 @@ ensure_secret_key() {
 	chmod 600 "$f"
 }
 
+# ensure_callback_secret FILE: the key that signs completion callbacks
+# (docs/callbacks.md): 64 hex characters, mode 0600, made once and kept
+# with the stack's state, so that a receiver set up with it keeps
+# verifying after dev/up runs again. Sets CALLBACK_SECRET to it.
+ensure_callback_secret() {
+	local f=$1
+	if [ ! -s "$f" ]; then
+		(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$f.tmp" &&
+			echo >>"$f.tmp" && mv "$f.tmp" "$f") ||
+			die "cannot make the callback secret $f"
+	fi
+	chmod 600 "$f"
+	CALLBACK_SECRET=$(tr -d '\n' <"$f")
+}
+
 # write_conf FILE: the daemon's config for this stack, 0600 (it holds the
 # database password; the daemon refuses a config the run user could read).
 # The socket is 0600: this stack's nginx runs as root (see write_nginx_conf);
@@ -172,6 +187,12 @@ heartbeat_interval_s = 1
 heartbeat_timeout_s = ${SCRIPTORCH_HEARTBEAT_TIMEOUT:-5}
 queue_max_depth = ${SCRIPTORCH_QUEUE_MAX:-10000}
 rlimit_nofile = 1024
+
+[callbacks]
+# The same secret is in \$STATE/env as SCRIPTORCH_CALLBACK_SECRET, for a
+# receiver to verify signatures with.
+callback_secret = $CALLBACK_SECRET
+callback_allow_hosts = ${SCRIPTORCH_CALLBACK_ALLOW_HOSTS:-}
 
 [python]
 interpreter = /usr/bin/python3
@@ -300,6 +321,7 @@ stack_up() {
 		"$RUNTIME/libexec/scriptorch-venv"
 	start_mariadb
 	ensure_secret_key "$STATE/secret.key"
+	ensure_callback_secret "$STATE/callback.secret"
 	write_conf "$STATE/scriptorch.conf"
 	start_daemon
 	write_nginx_conf
