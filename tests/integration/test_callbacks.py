@@ -575,6 +575,41 @@ def test_two_daemons_deliver_each_callback_once(receiver):
         node_b.wait(30)
 
 
+def test_the_receiver_guide_checks_a_real_callback(receiver, tmp_path):
+    """docs/callbacks.md's Python function and shell script, run as they
+    are written there, accept a real callback and refuse an altered one."""
+    repo = os.environ.get("SCRIPTORCH_REPO", os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    guide = open(os.path.join(repo, "docs", "callbacks.md")).read()
+    py = re.search(r"```python\n(.*?)```", guide, re.S).group(1)
+    sh = re.search(r"```sh\n(.*?)```", guide, re.S).group(1)
+    rcv = receiver("200")
+    submit(quick_script(), rcv.url("/guide"), {"who": "guide"})
+    req = rcv.wait_requests(1)[0]
+    headers = {k: v for k, v in req["headers"].items()}
+    headers.update({"X-Scriptorch-Timestamp": header(req, "X-Scriptorch-Timestamp"),
+                    "X-Scriptorch-Signature": header(req, "X-Scriptorch-Signature")})
+
+    os.environ["SCRIPTORCH_CALLBACK_SECRET"] = SECRET
+    scope = {}
+    exec(compile(py, "docs/callbacks.md (python)", "exec"), scope)
+    assert scope["verify"](headers, req["body"]) is True
+    assert scope["verify"](headers, req["body"] + b" ") is False
+    assert scope["verify"](dict(headers, **{"X-Scriptorch-Timestamp": "1"}), req["body"]) is False
+
+    script = tmp_path / "verify-callback.sh"
+    script.write_text(sh)
+    body = tmp_path / "body"
+    body.write_bytes(req["body"])
+    args = ["sh", str(script), SECRET, header(req, "X-Scriptorch-Timestamp"),
+            header(req, "X-Scriptorch-Signature"), str(body)]
+    p = subprocess.run(args, capture_output=True, text=True)
+    assert p.returncode == 0 and p.stdout.strip() == "valid", (p.stdout, p.stderr)
+    body.write_bytes(req["body"].replace(b"guide", b"gu1de"))
+    p = subprocess.run(args, capture_output=True, text=True)
+    assert p.returncode == 1 and p.stdout.strip() == "INVALID", (p.stdout, p.stderr)
+
+
+
 # ---- callback_allow_hosts (last: its fixture changes the config until the
 # module ends) ------------------------------------------------------------
 
