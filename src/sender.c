@@ -74,6 +74,16 @@ struct slot {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
+/* An outcome waiting to be written (record). */
+struct outcome {
+	long long id;
+	unsigned long long token;
+	const char *status;         /* a literal */
+	int code;
+	char *error;                /* owned, or NULL */
+	long long retry_ms;
+};
+
 struct sender {
 	const struct conf *c;
 	struct shm *shm;
@@ -85,6 +95,11 @@ struct sender {
 	double next_claim_ms;       /* when to claim without a ring */
 	double next_expire_ms;
 	int more_due;               /* the last claim filled every free slot */
+	/* Outcomes not yet written: every attempt that ended in one turn of
+	 * the loop is written in one transaction (flush). At most one per
+	 * slot, and one per claim of a batch that could not be attempted. */
+	struct outcome *out;
+	size_t nout, capout;
 };
 
 void
@@ -201,26 +216,75 @@ render_body(struct sender *s, const struct delivery_claim *cl,
 	return 1;
 }
 
-/* Records an outcome; a failure to record is logged (the lease runs out
- * and the delivery is attempted again: at least once, never lost). */
+/* Queues an outcome for the next flush. */
 static void
 record(struct sender *s, const struct delivery_claim *cl,
     unsigned long long token, const char *status, int code,
     const char *error, long long retry_ms)
 {
-	int recorded = 0;
-
-	if (db_begin(s->db) == -1 ||
-	    store_delivery_record(s->db, cl->id, token, status, code, error,
-	    retry_ms, &recorded) == -1) {
-		log_warnx("delivery %lld: cannot record the attempt (%s): %s; "
-		    "it is attempted again after its lease", cl->id, status,
-		    db_errmsg(s->db));
-		return;
+	if (s->nout == s->capout) {
+		s->capout = s->capout ? s->capout * 2 : 32;
+		if ((s->out = realloc(s->out, s->capout * sizeof(*s->out))) ==
+		    NULL)
+			fatal("realloc");
 	}
-	if (!recorded)
-		log_warnx("delivery %lld: its claim ran out before the attempt "
-		    "was recorded; another sender has it now", cl->id);
+	s->out[s->nout++] = (struct outcome){ cl->id, token, status, code,
+	    error != NULL ? xstrdup(error) : NULL, retry_ms };
+}
+
+/* Writes the queued outcomes, n > 1 of them in one transaction (one
+ * commit instead of one per delivery: a node's deliveries per second are
+ * bounded by its sender's commits). 0, or -1 with nothing written. */
+static int
+write_outcomes(struct sender *s, size_t *stale)
+{
+	int tx = s->nout > 1, recorded;
+
+	*stale = 0;
+	if (db_begin(s->db) == -1 || (tx && db_tx_begin(s->db) == -1))
+		return -1;
+	for (size_t i = 0; i < s->nout; i++) {
+		struct outcome *o = &s->out[i];
+		if (store_delivery_record(s->db, o->id, o->token, o->status,
+		    o->code, o->error, o->retry_ms, &recorded) == -1)
+			goto fail;
+		if (!recorded) {
+			log_warnx("delivery %lld: its claim ran out before the "
+			    "attempt was recorded; another sender has it now",
+			    o->id);
+			(*stale)++;
+		}
+	}
+	if (tx && db_tx_commit(s->db) == -1)
+		return -1;
+	return 0;
+fail:
+	if (tx)
+		db_tx_rollback(s->db);
+	return -1;
+}
+
+/*
+ * Writes what record() queued. A failure is retried once (a deadlock
+ * with another sender's claim), then logged: the leases run out and the
+ * deliveries are attempted again, at least once, never lost.
+ */
+static void
+flush(struct sender *s)
+{
+	size_t stale;
+
+	if (s->nout == 0)
+		return;
+	if (write_outcomes(s, &stale) == -1 &&
+	    write_outcomes(s, &stale) == -1)
+		log_warnx("cannot record %zu attempt%s: %s; %s attempted again "
+		    "after %s lease", s->nout, s->nout == 1 ? "" : "s",
+		    db_errmsg(s->db), s->nout == 1 ? "it is" : "they are",
+		    s->nout == 1 ? "its" : "their");
+	for (size_t i = 0; i < s->nout; i++)
+		free(s->out[i].error);
+	s->nout = 0;
 }
 
 /* A failed attempt: pending again after the backoff, or failed when the
@@ -409,6 +473,8 @@ claim(struct sender *s)
 		}
 		for (size_t i = 0; i < n; i++)
 			start(s, &cl[i], token);
+		/* Claims that could not even be attempted. */
+		flush(s);
 		if (n < want)
 			return;
 		/* Every free slot got one: more may be due. */
@@ -590,6 +656,7 @@ sender_main(const struct conf *c, struct shm *shm)
 		while ((msg = curl_multi_info_read(s.multi, &left)) != NULL)
 			if (msg->msg == CURLMSG_DONE)
 				finish(&s, msg->easy_handle, msg->data.result);
+		flush(&s);
 	}
 	give_back(&s);
 	for (int i = 0; i < s.nslots; i++) {
@@ -597,6 +664,7 @@ sender_main(const struct conf *c, struct shm *shm)
 		buf_free(&s.slots[i].body);
 	}
 	free(s.slots);
+	free(s.out);
 	curl_multi_cleanup(s.multi);
 	curl_global_cleanup();
 	db_close(s.db);
