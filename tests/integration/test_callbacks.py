@@ -131,6 +131,11 @@ def test_delivered_once_signed_with_the_final_execution(receiver, viewer):
     # Once: nothing more comes (a poll or two of the sender later).
     time.sleep(2)
     assert len(rcv.requests) == 1, rcv.requests
+    # And it is counted.
+    text = call("GET", "/api/v1/metrics", token=viewer).body.decode()
+    assert re.search(r'^scriptorch_callback_attempts_total\{outcome="delivered"\} [1-9]', text, re.M), text
+    assert re.search(r"^scriptorch_callback_latency_seconds_count [1-9]", text, re.M)
+    assert "scriptorch_callback_deliveries_failed_total " in text
 
 
 def test_no_callback_url_no_delivery(receiver):
