@@ -190,7 +190,7 @@ render_body(struct sender *s, const struct delivery_claim *cl,
 	size_t a;
 	int found;
 
-	if (store_exec_get(s->db, cl->execution_id, &x, &found) == -1)
+	if (store_execution_get(s->db, cl->execution_id, &x, &found) == -1)
 		return -1;
 	if (!found)
 		return 0;
