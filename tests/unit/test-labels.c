@@ -96,7 +96,7 @@ subset(void)
 
 /* Does the REGEXP for `have` match `need`, read as POSIX ERE? */
 static int
-re_match(const char *have, const char *need)
+covers(const char *have, const char *need)
 {
 	struct buf re = BUF_INIT, ere = BUF_INIT;
 	regex_t rx;
@@ -135,14 +135,14 @@ regexp(void)
 	is_str(buf_str(&re), "^(?:ffmpeg-5\\.1)(?:,(?:ffmpeg-5\\.1))*$",
 	    "a dot is escaped");
 	buf_free(&re);
-	is_int(re_match("ffmpeg,gpu", "gpu"), 1, "gpu on an ffmpeg,gpu node");
-	is_int(re_match("ffmpeg,gpu", "ffmpeg,gpu"), 1, "both");
-	is_int(re_match("ffmpeg,gpu", "ffmpeg,gpu,ssd"), 0, "ssd missing");
-	is_int(re_match("gpu", "gp"), 0, "a prefix of a label");
-	is_int(re_match("gpu", "gpux"), 0, "a longer label");
-	is_int(re_match("ffmpeg-5.1", "ffmpeg-5x1"), 0, "the dot is a dot");
-	is_int(re_match("", "gpu"), 0, "a node without labels runs none");
-	is_int(re_match(NULL, "gpu"), 0, "nor with NULL");
+	is_int(covers("ffmpeg,gpu", "gpu"), 1, "gpu on an ffmpeg,gpu node");
+	is_int(covers("ffmpeg,gpu", "ffmpeg,gpu"), 1, "both");
+	is_int(covers("ffmpeg,gpu", "ffmpeg,gpu,ssd"), 0, "ssd missing");
+	is_int(covers("gpu", "gp"), 0, "a prefix of a label");
+	is_int(covers("gpu", "gpux"), 0, "a longer label");
+	is_int(covers("ffmpeg-5.1", "ffmpeg-5x1"), 0, "the dot is a dot");
+	is_int(covers("", "gpu"), 0, "a node without labels runs none");
+	is_int(covers(NULL, "gpu"), 0, "nor with NULL");
 }
 
 static void
