@@ -15,6 +15,13 @@
 
 #define CONF_DEFAULT_PATH SYSCONFDIR "/scriptorch/scriptorch.conf"
 #define CONF_MAX_ROOTS 16
+#define CONF_MAX_DB_HOSTS 16
+
+/* One database server of [database] host's ordered list. */
+struct conf_db_host {
+	char *name;               /* host name or address */
+	int port;                 /* 0: [database] port */
+};
 
 struct conf {
 	/* [daemon] */
@@ -28,9 +35,12 @@ struct conf {
 	char *socket_mode;        /* octal, for a unix socket */
 	int max_waiting_workers;  /* CONF_AUTO: conf_max_waiting() decides */
 	char *secret_key_file;    /* the node's key for secrets (secret.h) */
+	char *node_labels;        /* canonical (labels.h): "ffmpeg,gpu", "" */
 
 	/* [database] */
-	char *db_host;
+	char *db_host;            /* as written; db_hosts is its parsed list */
+	struct conf_db_host db_hosts[CONF_MAX_DB_HOSTS];
+	int n_db_hosts;           /* tried in order: the first that answers */
 	int db_port;
 	char *db_socket;
 	char *db_user;
@@ -51,6 +61,7 @@ struct conf {
 	long long output_file_cap_bytes;
 	int queue_max_depth;
 	int poll_interval_ms;
+	int queue_probe_ms;       /* idle nodes look for others' work; 0 off */
 	int heartbeat_interval_s;
 	int heartbeat_timeout_s;
 	int retention_days;

@@ -402,6 +402,14 @@ retry:
 	if (store_exec_enqueue(db, s->id, s->name, trigger, buf_str(&in_json),
 	    in_sealed.len > 0 ? buf_str(&in_sealed) : NULL,
 	    box >= 0 ? &rsv : NULL, id, queued) == -1) {
+		/* In a keyed submission's transaction, a lost deadlock (on
+		 * Galera, a conflict with another server's write) undid it
+		 * all: again. Alone, db_exec() already ran it again. */
+		if (sub->idem.in_tx && db_error(db) == DB_EDEADLOCK &&
+		    ++sub->idem.tries < IDEM_TRIES) {
+			idem_abort(db, sub);
+			goto retry;
+		}
 		if (box >= 0)
 			dispatch_box_unreserve(shm, box);
 		rc = EXEC_DB;
