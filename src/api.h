@@ -14,6 +14,7 @@ struct db;
 /* api_system.c */
 void api_health(struct request *r);
 void api_metrics(struct request *r);
+void api_nodes_list(struct request *r);
 
 /* api_tokens.c */
 void api_tokens_create(struct request *r);

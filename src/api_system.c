@@ -1,5 +1,5 @@
 /*
- * api_system.c - health and metrics.
+ * api_system.c - health, metrics and the nodes.
  */
 #include "config.h"
 
@@ -8,6 +8,7 @@
 #include "db.h"
 #include "json.h"
 #include "metrics.h"
+#include "nodes.h"
 #include "store.h"
 
 void
@@ -56,4 +57,21 @@ api_metrics(struct request *r)
 	resp_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8",
 	    buf_str(&out), out.len);
 	buf_free(&out);
+}
+
+/* GET /api/v1/nodes: every node that shares this database (nodes.h). */
+void
+api_nodes_list(struct request *r)
+{
+	struct buf out = BUF_INIT;
+	struct jw w;
+
+	api_list_open(&w, &out, "nodes");
+	if (db_begin(r->ctx->db) == -1 ||
+	    nodes_write_list(r->ctx->db, r->ctx->conf, &w) == -1) {
+		api_list_drop(&w, &out);
+		api_db_failure(r, r->ctx->db);
+		return;
+	}
+	api_list_send(r, &w, &out);
 }
