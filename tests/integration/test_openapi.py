@@ -238,6 +238,7 @@ def test_every_operation_answers_as_described(viewer):
     start = len(openapi_check.recorded)
     ok(call("GET", "/api/v1/health", token=None), 200)
     ok(call("GET", "/api/v1/metrics", token=viewer), 200)
+    ok(call("GET", "/api/v1/nodes", token=viewer), 200)
     ok(call("GET", OPENAPI_URL, token=None), 200)
 
     tok = ok(call("POST", "/api/v1/admin/tokens", {"name": unique("oa"), "role": "viewer"}), 201).json
