@@ -73,7 +73,7 @@ int dispatch_runners_busy(struct shm *shm);
  * Watching, for work queued by other nodes. A submission on another
  * node reaches this one only through the queue in the database, so one
  * idle runner of the node (the watcher) looks at the queue every
- * queue_probe_ms while other nodes are up (store_exec_probe: the rows
+ * queue_probe_ms while other nodes are up (store_execution_probe: the rows
  * queued since its last look that this node's labels allow), and turns
  * what it finds into a backlog for its idle runners. Only an idle runner
  * watches: a node whose runners are all busy could take nothing anyway.

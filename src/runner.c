@@ -297,7 +297,7 @@ claim_settle(struct runner *rn, long long id, int again)
 				return 1;
 			if ((!again || db_error(rn->db) == DB_OK ||
 			    db_error(rn->db) == DB_EDEADLOCK) &&
-			    store_exec_owned(rn->db, id, rn->c->node_name,
+			    store_execution_owned(rn->db, id, rn->c->node_name,
 			    (int)rn->pid, &owned) == 0)
 				return owned;
 		}
@@ -585,7 +585,7 @@ watch_probe(struct runner *rn)
 	/* Quiet (the queue held nothing this node may claim, or a scan came
 	 * back empty: rows of a script at its max_concurrency, say): the
 	 * head of the queue is read again only once a newer row came. */
-	if (db_begin(rn->db) == -1 || store_exec_probe(rn->db,
+	if (db_begin(rn->db) == -1 || store_execution_probe(rn->db,
 	    buf_str(&rn->labels_re), PROBE_MAX,
 	    atomic_load(&shm->probe_quiet) ? seen : -1, &n, &newest) == -1)
 		return 0;

@@ -147,7 +147,7 @@ struct exec_claim {
 	char *input_secret;
 	double waited_ms;          /* queued -> claimed, by the DB clock */
 	/* store_exec_claim failed at its COMMIT, the connection lost: the
-	 * claim of `id` may have been committed (store_exec_owned tells).
+	 * claim of `id` may have been committed (store_execution_owned tells).
 	 * The rest is filled as for a claim. */
 	int in_doubt;
 };
@@ -168,11 +168,11 @@ int store_exec_claim(struct db *db, const char *node, int pid,
  * node may claim now (queued, unreserved, for labels this node has:
  * `labels_re`), else *n = 0 and nothing more is read. No lock.
  */
-int store_exec_probe(struct db *db, const char *labels_re, int max,
+int store_execution_probe(struct db *db, const char *labels_re, int max,
     long long seen_newest, int *n, long long *newest);
 /* Whether execution `id` is running for runner `pid` of `node` (a claim
  * whose outcome the connection's loss hid): *owned 1 or 0. */
-int store_exec_owned(struct db *db, long long id, const char *node, int pid,
+int store_execution_owned(struct db *db, long long id, const char *node, int pid,
     int *owned);
 /* An execution handed to this runner by an API worker of this node
  * (dispatch_handoff, or assigned with an input too big for its box):

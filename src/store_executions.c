@@ -612,7 +612,7 @@ retry:
 	if (db_tx_commit(db) == -1) {
 		if (*claimed && db_error(db) == DB_EUNAVAIL) {
 			/* Committed or not, the server went before saying: the
-			 * caller finds out (store_exec_owned). */
+			 * caller finds out (store_execution_owned). */
 			cl->in_doubt = 1;
 			*claimed = 0;
 			return -1;
@@ -636,7 +636,7 @@ fail_nrb:
 }
 
 int
-store_exec_probe(struct db *db, const char *labels_re, int max,
+store_execution_probe(struct db *db, const char *labels_re, int max,
     long long seen_newest, int *n, long long *newest)
 {
 	/* MAX(id) of the queued rows is one probe of the (status, id)
@@ -669,7 +669,7 @@ store_exec_probe(struct db *db, const char *labels_re, int max,
 }
 
 int
-store_exec_owned(struct db *db, long long id, const char *node, int pid,
+store_execution_owned(struct db *db, long long id, const char *node, int pid,
     int *owned)
 {
 	static const char *sql = "SELECT 1 FROM executions WHERE id = ? AND "
