@@ -226,9 +226,10 @@ db_connect(struct db *db)
 		if (connect_one(db, which) == 0) {
 			if (which >= 0 && which != db->host &&
 			    (db->host >= 0 || which > 0))
-				log_info("database: connected to %s (server %d "
-				    "of the list)", c->db_hosts[which].name,
-				    which + 1);
+				log_info("database: connected to %s:%d (server "
+				    "%d of the list)", c->db_hosts[which].name,
+				    c->db_hosts[which].port > 0 ?
+				    c->db_hosts[which].port : c->db_port, which + 1);
 			db->host = which;
 			db->last_used = clock_mono_ms();
 			db->err = DB_OK;

@@ -11,7 +11,7 @@
 #   galera.sh status DIR N   wsrep_cluster_size and wsrep_ready of server N
 #   galera.sh stop DIR       stops what is left
 #
-# Failure detection is shortened (evs.suspect_timeout 2 s, inactive 3 s):
+# Failure detection is shortened (evs.suspect_timeout 3 s, not 5 s):
 # while a dead member is not yet evicted, commits wait for it, and the
 # tests' scriptorch nodes run with a heartbeat timeout well above that
 # (docs/scale-out.md says the same for production).
@@ -45,7 +45,7 @@ start_server() {
 		--wsrep-node-name="g$n" \
 		--wsrep-node-address="127.0.0.1:$(port_of "$n" 2)" \
 		--wsrep-node-incoming-address="127.0.0.1:$(port_of "$n" 1)" \
-		--wsrep-provider-options="base_port=$(port_of "$n" 2);ist.recv_addr=127.0.0.1:$(port_of "$n" 3);gcache.size=32M;evs.keepalive_period=PT0.5S;evs.inactive_check_period=PT0.5S;evs.suspect_timeout=PT2S;evs.inactive_timeout=PT3S;evs.install_timeout=PT3S" \
+		--wsrep-provider-options="base_port=$(port_of "$n" 2);ist.recv_addr=127.0.0.1:$(port_of "$n" 3);gcache.size=32M;evs.suspect_timeout=PT3S;evs.inactive_timeout=PT10S;evs.install_timeout=PT7.5S" \
 		--wsrep-sst-method=rsync \
 		--wsrep-sst-receive-address="127.0.0.1:$(port_of "$n" 4)" \
 		$new >"$d/mariadbd.out" 2>&1 &
