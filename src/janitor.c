@@ -31,6 +31,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "db.h"
+#include "dispatch.h"
 #include "idempotency.h"
 #include "log.h"
 #include "metrics.h"
@@ -64,8 +65,14 @@ node_beat(const struct conf *c, struct db *db, struct shm *shm)
 			log_warnx("node heartbeat: %s", db_errmsg(db));
 		return;
 	}
-	if (atomic_exchange(&shm->peers_up, peers) != peers)
-		log_info("%d other node%s up", peers, peers == 1 ? "" : "s");
+	int was = atomic_exchange(&shm->peers_up, peers);
+	if (was == peers)
+		return;
+	log_info("%d other node%s up", peers, peers == 1 ? "" : "s");
+	/* The first other node: an idle runner, asleep for a whole poll
+	 * interval, starts watching the queue now. */
+	if (was == 0)
+		dispatch_wake_one(shm);
 }
 
 static void
