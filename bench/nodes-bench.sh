@@ -13,7 +13,11 @@
 #      run it (it lacks the script's label) until its child is exec'd on an
 #      idle node that may (started_at - queued_at), SAMPLES runs one after
 #      the other, at queue_probe_ms 20 (the default) and 5; beside it the
-#      same for a run its own idle node takes (the mailbox).
+#      same for a run its own idle node takes (the mailbox), and with
+#      the watch off (queue_probe_ms 0: the poll interval's scan alone).
+#   3. what watching costs while nothing happens: the CPU time of the
+#      database server and of all scriptorchd processes over 10 s, with 1
+#      node and with 3 idle nodes.
 #
 # Usage: bench/nodes-bench.sh [RUNS, default 600] [SAMPLES, default 100]
 set -euo pipefail
@@ -133,6 +137,26 @@ peers() {
 	sleep 2
 }
 
+# CPU seconds (user + system) of the processes whose command matches $1,
+# summed, as /proc says.
+cpu_of() {
+	local t=0 p
+	for p in $(pgrep -f "$1"); do
+		t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
+idle_cost() {
+	local d0 s0 d1 s1 hz
+	hz=$(getconf CLK_TCK)
+	d0=$(cpu_of "mariadbd.*$STATE")
+	s0=$(cpu_of "scriptorchd -c $STATE")
+	sleep 10
+	d1=$(cpu_of "mariadbd.*$STATE")
+	s1=$(cpu_of "scriptorchd -c $STATE")
+	echo "$1: over 10 s, the database used $(( (d1 - d0) * 1000 / hz )) ms of CPU, the scriptorchd processes $(( (s1 - s0) * 1000 / hz )) ms"
+}
+
 echo "== short runs per second ($RUNS runs, 4 runners per node, $(nproc) cores)"
 MAIN=http://127.0.0.1:$PORT
 client runs "$RUNS" one "$MAIN"
@@ -144,8 +168,13 @@ C=$(node up c)
 peers 2
 client runs "$RUNS" one "$MAIN" "$B" "$C"
 client runs "$RUNS" spread "$MAIN" "$B" "$C"
+echo "== idle cost of watching (3 nodes up, nothing queued)"
+sleep 3
+idle_cost "3 idle nodes"
 node down b >/dev/null
 node down c >/dev/null
+sleep 3
+idle_cost "1 idle node"
 
 echo "== claim latency across nodes ($SAMPLES runs each, one at a time)"
 client latency "$MAIN" "" "$SAMPLES" "local (the mailbox of an idle runner)"
@@ -156,3 +185,7 @@ node down b >/dev/null
 B=$(node up b --labels x --probe-ms 5)
 peers 1
 client latency "$MAIN" "x" "$SAMPLES" "across nodes, queue_probe_ms 5"
+node down b >/dev/null
+B=$(node up b --labels x --probe-ms 0)
+peers 1
+client latency "$MAIN" "x" "$((SAMPLES / 4))" "across nodes, queue_probe_ms 0 (poll_interval_ms 500 alone)"
