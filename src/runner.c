@@ -28,10 +28,11 @@
  *
  * Work queued on another node reaches this one through the database
  * alone: while other nodes are up, one idle runner of the node watches
- * (dispatch.h, "watching"), looking every queue_probe_ms at the rows
- * queued since its last look that this node's labels allow, and counts
- * what it finds as a backlog for the node's idle runners. Every scan and
- * look passes over executions whose node_labels this node lacks.
+ * (dispatch.h, "watching"): every queue_probe_ms it reads the newest
+ * queued id and, when that changed or the node is still finding work,
+ * how many rows this node's labels allow it to claim, and counts them as
+ * a backlog for the node's idle runners. Every scan and look passes over
+ * executions whose node_labels this node lacks.
  *
  * A claim the database did not answer (the connection lost at its
  * commit, as when a server of a Galera cluster dies, or a deadlock) is
@@ -736,14 +737,16 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 			if (store_exec_claim(rn.db, c->node_name, (int)rn.pid,
 			    buf_str(&rn.labels_re), skip, nskip, &cl,
 			    &claimed) == -1) {
-				if (cl.in_doubt)
+				if (cl.in_doubt) {
+					/* Committed or not: the row tells. */
+					log_info("claim of execution %lld in doubt: "
+					    "%s", cl.id, db_errmsg(rn.db));
 					claimed = claim_settle(&rn, cl.id, 0) == 1;
-				if (cl.in_doubt)
-					log_info("claim of execution %lld in doubt "
-					    "(%s): %s", cl.id, db_errmsg(rn.db),
-					    claimed ? "ours" : "not ours");
-				else if (db_error(rn.db) != DB_EUNAVAIL)
+					log_info("claim of execution %lld: %s", cl.id,
+					    claimed ? "ours" : "not ours (or not known)");
+				} else if (db_error(rn.db) != DB_EUNAVAIL) {
 					log_warnx("claim: %s", db_errmsg(rn.db));
+				}
 				if (!claimed) {
 					free(cl.input_json);
 					memset(&cl, 0, sizeof(cl));
