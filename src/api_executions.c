@@ -36,7 +36,7 @@ answer_execution(struct request *r, int status, const struct execution *x)
  * name). The file is not looked at here: the runner checks its version
  * before the run. */
 static int
-prepare(struct request *r, struct exec_submission **sub)
+prepare(struct request *r, struct execution_submission **sub)
 {
 	const char *p = r->params[0];
 	unsigned long long id = 0;
@@ -46,9 +46,9 @@ prepare(struct request *r, struct exec_submission **sub)
 		return -1;
 	switch (execution_prepare(r->ctx->db, r->ctx->conf, r->ctx->shm,
 	    r->ctx->scripts, (long long)id, id ? NULL : p, sub)) {
-	case EXEC_OK:
+	case EXECUTION_OK:
 		return 0;
-	case EXEC_NOT_FOUND:
+	case EXECUTION_NOT_FOUND:
 		resp_error(r, 404, "not_found", NULL, "no script \"%s\"", p);
 		return -1;
 	default:
@@ -89,18 +89,19 @@ parse_input(struct request *r, yajl_val *body, yajl_val *input)
 
 /* Answers a service call that did not succeed. */
 static void
-answer_failure(struct request *r, enum exec_outcome rc, const struct verr *e)
+answer_failure(struct request *r, enum execution_outcome rc,
+    const struct verr *e)
 {
 	switch (rc) {
-	case EXEC_INVALID:
+	case EXECUTION_INVALID:
 		resp_error(r, 422, "validation_failed", e->field, "%s",
 		    e->message);
 		break;
-	case EXEC_CONFLICT:
+	case EXECUTION_CONFLICT:
 		resp_error(r, 409, "conflict", e->field[0] ? e->field : NULL,
 		    "%s", e->message);
 		break;
-	case EXEC_OVERLOADED:
+	case EXECUTION_OVERLOADED:
 		req_add_header(r, "Retry-After", "5");
 		resp_error(r, 429, "overloaded", NULL, "%s", e->message);
 		break;
@@ -116,11 +117,11 @@ static void
 submit_and_answer(struct request *r, const char *trigger, int wait_s,
     const char *idem_key)
 {
-	struct exec_submission *sub = NULL;
-	struct exec_waited w = EXEC_WAITED_INIT;
+	struct execution_submission *sub = NULL;
+	struct execution_waited w = EXECUTION_WAITED_INIT;
 	struct verr e;
 	yajl_val body = NULL, input = NULL;
-	enum exec_outcome rc;
+	enum execution_outcome rc;
 
 	verr_clear(&e);
 	if (prepare(r, &sub) == -1)
@@ -133,12 +134,12 @@ submit_and_answer(struct request *r, const char *trigger, int wait_s,
 	 * the execution as it was queued (a replay: as it is now). */
 	rc = execution_submit_wait(r->ctx->db, r->ctx->conf, r->ctx->shm, sub,
 	    input, trigger, wait_s * 1000, r->ctx->stopping, &w, &e);
-	if (rc == EXEC_OK && execution_replayed(sub))
+	if (rc == EXECUTION_OK && execution_replayed(sub))
 		req_add_header(r, "Idempotent-Replayed", "true");
-	if (rc == EXEC_NOT_FOUND)
+	if (rc == EXECUTION_NOT_FOUND)
 		resp_error(r, 500, "internal", NULL, "execution %lld vanished",
 		    w.id);
-	else if (rc != EXEC_OK)
+	else if (rc != EXECUTION_OK)
 		answer_failure(r, rc, &e);
 	else if (w.json.len)    /* the final form, left by the runner */
 		resp_json(r, 200, &w.json);
@@ -192,18 +193,18 @@ api_script_test(struct request *r)
 /* Answers a call about execution `id`: with *x (then released), or
  * with why there is none. */
 static void
-answer_one(struct request *r, enum exec_outcome rc, unsigned long long id,
+answer_one(struct request *r, enum execution_outcome rc, unsigned long long id,
     struct execution *x)
 {
 	switch (rc) {
-	case EXEC_OK:
+	case EXECUTION_OK:
 		answer_execution(r, 200, x);
 		execution_free(x);
 		break;
-	case EXEC_NOT_FOUND:
+	case EXECUTION_NOT_FOUND:
 		resp_error(r, 404, "not_found", NULL, "no execution %llu", id);
 		break;
-	case EXEC_CONFLICT:         /* a cancel */
+	case EXECUTION_CONFLICT:         /* a cancel */
 		resp_error(r, 409, "conflict", NULL,
 		    "execution %llu already finished", id);
 		break;
@@ -235,7 +236,7 @@ stream(struct request *r, int which_stderr)
 		return;
 	switch (execution_output(r->ctx->db, (long long)id, which_stderr,
 	    &data, &len)) {
-	case EXEC_OK:
+	case EXECUTION_OK:
 		snprintf(disp, sizeof(disp), "attachment; filename=\"execution-"
 		    "%llu.%s\"", id, which_stderr ? "stderr" : "stdout");
 		req_add_header(r, "Content-Disposition", disp);
@@ -243,7 +244,7 @@ stream(struct request *r, int which_stderr)
 		    len);
 		free(data);
 		break;
-	case EXEC_NOT_FOUND:
+	case EXECUTION_NOT_FOUND:
 		resp_error(r, 404, "not_found", NULL, "no execution %llu", id);
 		break;
 	default:
@@ -296,7 +297,7 @@ list_one(void *arg, const struct execution *x)
 void
 api_exec_list(struct request *r)
 {
-	struct exec_filter f;
+	struct execution_filter f;
 	struct buf sid = BUF_INIT, st = BUF_INIT, tr = BUF_INIT, since = BUF_INIT;
 	struct buf lim = BUF_INIT, cur = BUF_INIT, out = BUF_INIT;
 	const char *v;
@@ -360,7 +361,7 @@ api_exec_list(struct request *r)
 	jw_obj(&lo.w);
 	jw_key(&lo.w, "executions");
 	jw_arr(&lo.w);
-	if (execution_list(r->ctx->db, &f, list_one, &lo) != EXEC_OK) {
+	if (execution_list(r->ctx->db, &f, list_one, &lo) != EXECUTION_OK) {
 		jw_free(&lo.w);
 		api_db_failure(r, r->ctx->db);
 		goto out;

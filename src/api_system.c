@@ -51,7 +51,7 @@ api_metrics(struct request *r)
 	struct metrics_gauges g = { 0, 0, 0 };
 
 	if (db_begin(r->ctx->db) == 0 &&
-	    store_exec_gauges(r->ctx->db, &g.queued, &g.running) == 0)
+	    store_execution_gauges(r->ctx->db, &g.queued, &g.running) == 0)
 		g.have = 1;
 	metrics_render(r->ctx->shm, &g, &out);
 	resp_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8",

@@ -108,24 +108,24 @@ dispatch_scanned(struct shm *shm, int claimed)
 
 /* The state of a box reserved by the API worker `pid`. */
 static int64_t
-box_reserved(int pid)
+mailbox_reserved(int pid)
 {
 	return -2 - (int64_t)pid;
 }
 
 int
-dispatch_box_reserve(struct shm *shm, int *runner_pid)
+dispatch_mailbox_reserve(struct shm *shm, int *runner_pid)
 {
-	int64_t mine = box_reserved((int)getpid());
+	int64_t mine = mailbox_reserved((int)getpid());
 
 	/* Lowest first: work gathers on few runners, whose connections and
 	 * caches stay warm. */
 	for (int i = 0; i < SHM_RUNNER_BOXES; i++) {
-		struct runner_box *b = &shm->box[i];
-		int64_t idle = BOX_IDLE;
+		struct runner_mailbox *b = &shm->box[i];
+		int64_t idle = MAILBOX_IDLE;
 		int32_t owner = atomic_load(&b->owner);
 
-		if (owner != 0 && atomic_load(&b->state) == BOX_IDLE &&
+		if (owner != 0 && atomic_load(&b->state) == MAILBOX_IDLE &&
 		    atomic_compare_exchange_strong(&b->state, &idle, mine)) {
 			*runner_pid = owner;
 			return i;
@@ -135,19 +135,20 @@ dispatch_box_reserve(struct shm *shm, int *runner_pid)
 }
 
 void
-dispatch_box_unreserve(struct shm *shm, int box)
+dispatch_mailbox_unreserve(struct shm *shm, int box)
 {
-	int64_t mine = box_reserved((int)getpid());
+	int64_t mine = mailbox_reserved((int)getpid());
 
-	atomic_compare_exchange_strong(&shm->box[box].state, &mine, BOX_IDLE);
+	atomic_compare_exchange_strong(&shm->box[box].state, &mine,
+	    MAILBOX_IDLE);
 }
 
 void
-dispatch_box_assign(struct shm *shm, int box, long long id, int running,
+dispatch_mailbox_assign(struct shm *shm, int box, long long id, int running,
     long long script_id, const char *script_updated_at,
     const char *input_json, size_t input_len)
 {
-	struct runner_box *b = &shm->box[box];
+	struct runner_mailbox *b = &shm->box[box];
 
 	/* The reservation makes these ours until the id is published. */
 	b->running = running;
@@ -156,7 +157,7 @@ dispatch_box_assign(struct shm *shm, int box, long long id, int running,
 	    script_updated_at);
 	b->queued_ms = clock_mono_ms();
 	b->input_len = input_len;
-	if (input_len <= BOX_INPUT_MAX) {
+	if (input_len <= MAILBOX_INPUT_MAX) {
 		memcpy(b->input, input_json, input_len);
 		b->input[input_len] = '\0';
 	}
@@ -165,7 +166,7 @@ dispatch_box_assign(struct shm *shm, int box, long long id, int running,
 }
 
 int
-dispatch_box_open(struct shm *shm)
+dispatch_mailbox_open(struct shm *shm)
 {
 	int32_t me = (int32_t)getpid();
 
@@ -181,25 +182,25 @@ dispatch_box_open(struct shm *shm)
 		 * ends its row lost. A worker still inserting for the box
 		 * assigns to us (a fresh row): that reservation stays. */
 		v = atomic_load(&shm->box[i].state);
-		if (v >= BOX_IDLE)
+		if (v >= MAILBOX_IDLE)
 			atomic_compare_exchange_strong(&shm->box[i].state, &v,
-			    BOX_BUSY);
+			    MAILBOX_BUSY);
 		return i;
 	}
 	return -1;
 }
 
 void
-dispatch_box_close(struct shm *shm, int box)
+dispatch_mailbox_close(struct shm *shm, int box)
 {
-	atomic_store(&shm->box[box].state, BOX_BUSY);
+	atomic_store(&shm->box[box].state, MAILBOX_BUSY);
 	atomic_store(&shm->box[box].owner, 0);
 }
 
 int
-dispatch_box_take(struct shm *shm, int box, struct box_job *j)
+dispatch_mailbox_take(struct shm *shm, int box, struct mailbox_job *j)
 {
-	struct runner_box *b = &shm->box[box];
+	struct runner_mailbox *b = &shm->box[box];
 	int64_t id = atomic_load(&b->state);
 
 	if (id <= 0)
@@ -211,49 +212,50 @@ dispatch_box_take(struct shm *shm, int box, struct box_job *j)
 	memcpy(j->script_updated_at, b->script_updated_at,
 	    sizeof(j->script_updated_at));
 	j->queued_ms = b->queued_ms;
-	if (b->input_len <= BOX_INPUT_MAX)
+	if (b->input_len <= MAILBOX_INPUT_MAX)
 		j->input_json = xstrdup(b->input);
 	/* Only the owner leaves an id: no race here. */
-	atomic_store(&b->state, BOX_BUSY);
+	atomic_store(&b->state, MAILBOX_BUSY);
 	return 1;
 }
 
 int
-dispatch_box_reserved(struct shm *shm, int box)
+dispatch_mailbox_reserved(struct shm *shm, int box)
 {
-	return atomic_load(&shm->box[box].state) < BOX_IDLE;
+	return atomic_load(&shm->box[box].state) < MAILBOX_IDLE;
 }
 
 int
-dispatch_box_busy(struct shm *shm, int box)
+dispatch_mailbox_busy(struct shm *shm, int box)
 {
 	int64_t v = atomic_load(&shm->box[box].state);
 
-	if (v == BOX_BUSY)
+	if (v == MAILBOX_BUSY)
 		return 0;
-	return v == BOX_IDLE && atomic_compare_exchange_strong(
-	    &shm->box[box].state, &v, BOX_BUSY) ? 0 : -1;
+	return v == MAILBOX_IDLE && atomic_compare_exchange_strong(
+	    &shm->box[box].state, &v, MAILBOX_BUSY) ? 0 : -1;
 }
 
 uint32_t
-dispatch_box_idle(struct shm *shm, int box)
+dispatch_mailbox_idle(struct shm *shm, int box)
 {
 	uint32_t seen = wake_read(&shm->box[box].bell);
-	int64_t busy = BOX_BUSY;
+	int64_t busy = MAILBOX_BUSY;
 
-	atomic_compare_exchange_strong(&shm->box[box].state, &busy, BOX_IDLE);
+	atomic_compare_exchange_strong(&shm->box[box].state, &busy,
+	    MAILBOX_IDLE);
 	return seen;
 }
 
 void
-dispatch_box_result_put(struct shm *shm, int box, long long id,
+dispatch_mailbox_result_put(struct shm *shm, int box, long long id,
     const char *json, size_t len)
 {
-	struct runner_box *b = &shm->box[box];
+	struct runner_mailbox *b = &shm->box[box];
 	uint32_t s = atomic_load_explicit(&b->result_seq,
 	    memory_order_relaxed);
 
-	if (len > BOX_RESULT_MAX)
+	if (len > MAILBOX_RESULT_MAX)
 		return;
 	/* Odd while writing. Left odd by a runner that died writing: the
 	 * box's next owner goes on from there. */
@@ -268,10 +270,10 @@ dispatch_box_result_put(struct shm *shm, int box, long long id,
 }
 
 int
-dispatch_box_result_get(struct shm *shm, int box, long long id,
+dispatch_mailbox_result_get(struct shm *shm, int box, long long id,
     struct buf *out)
 {
-	struct runner_box *b = &shm->box[box];
+	struct runner_mailbox *b = &shm->box[box];
 	uint32_t s = atomic_load_explicit(&b->result_seq,
 	    memory_order_acquire);
 	uint32_t len;
@@ -280,7 +282,7 @@ dispatch_box_result_get(struct shm *shm, int box, long long id,
 	    atomic_load_explicit(&b->result_id, memory_order_relaxed) != id)
 		return 0;
 	len = atomic_load_explicit(&b->result_len, memory_order_relaxed);
-	if (len > BOX_RESULT_MAX)
+	if (len > MAILBOX_RESULT_MAX)
 		return 0;
 	buf_reset(out);
 	buf_add(out, b->result, len);
@@ -305,18 +307,18 @@ dispatch_work_waiting(struct shm *shm)
 }
 
 void
-dispatch_box_forget(struct shm *shm, int pid)
+dispatch_mailbox_forget(struct shm *shm, int pid)
 {
-	int64_t theirs = box_reserved(pid);
+	int64_t theirs = mailbox_reserved(pid);
 
 	for (int i = 0; i < SHM_RUNNER_BOXES; i++) {
-		struct runner_box *b = &shm->box[i];
+		struct runner_mailbox *b = &shm->box[i];
 		int64_t v = theirs;
 
 		/* A worker's reservation: its INSERT never finished, or its
 		 * row, reserved for the runner, ends lost through the
 		 * heartbeat sweep. */
-		atomic_compare_exchange_strong(&b->state, &v, BOX_IDLE);
+		atomic_compare_exchange_strong(&b->state, &v, MAILBOX_IDLE);
 		if (atomic_load(&b->owner) != pid)
 			continue;
 		/* A runner's box: an id it never took was inserted running
@@ -324,8 +326,9 @@ dispatch_box_forget(struct shm *shm, int pid)
 		 * sweep ends it lost too. A worker's reservation stays: its
 		 * assignment goes to the next runner that opens the box. */
 		v = atomic_load(&b->state);
-		if (v >= BOX_IDLE)
-			atomic_compare_exchange_strong(&b->state, &v, BOX_BUSY);
+		if (v >= MAILBOX_IDLE)
+			atomic_compare_exchange_strong(&b->state, &v,
+			    MAILBOX_BUSY);
 		atomic_store(&b->owner, 0);
 	}
 	/* A runner that died watching: the next idle one takes over. */
@@ -390,7 +393,7 @@ dispatch_wake_one(struct shm *shm)
 {
 	for (int i = 0; i < SHM_RUNNER_BOXES; i++)
 		if (atomic_load(&shm->box[i].owner) != 0 &&
-		    atomic_load(&shm->box[i].state) == BOX_IDLE) {
+		    atomic_load(&shm->box[i].state) == MAILBOX_IDLE) {
 			wake_bump(&shm->box[i].bell, 1);
 			return;
 		}
@@ -411,7 +414,7 @@ dispatch_backlog_wake(struct shm *shm, int n)
 	for (int i = 0; i < SHM_RUNNER_BOXES && woken < n; i++)
 		if (atomic_load(&shm->box[i].owner) != 0 &&
 		    atomic_load(&shm->box[i].owner) != (int32_t)getpid() &&
-		    atomic_load(&shm->box[i].state) == BOX_IDLE) {
+		    atomic_load(&shm->box[i].state) == MAILBOX_IDLE) {
 			wake_bump(&shm->box[i].bell, 1);
 			woken++;
 		}
@@ -426,7 +429,7 @@ dispatch_runners_idle(struct shm *shm)
 
 	for (int i = 0; i < SHM_RUNNER_BOXES; i++)
 		n += atomic_load(&shm->box[i].owner) != 0 &&
-		    atomic_load(&shm->box[i].state) == BOX_IDLE;
+		    atomic_load(&shm->box[i].state) == MAILBOX_IDLE;
 	return n;
 }
 
@@ -437,7 +440,7 @@ dispatch_runners_busy(struct shm *shm)
 
 	for (int i = 0; i < SHM_RUNNER_BOXES; i++) {
 		int64_t v = atomic_load(&shm->box[i].state);
-		n += atomic_load(&shm->box[i].owner) != 0 && v != BOX_IDLE;
+		n += atomic_load(&shm->box[i].owner) != 0 && v != MAILBOX_IDLE;
 	}
 	return n;
 }

@@ -86,7 +86,7 @@ void dispatch_watch_leave(struct shm *shm);
 
 /*
  * Direct assignment, ahead of the hand-off slots. Each runner owns a
- * mailbox (struct runner_box, shm.h); when it has nothing to do it marks
+ * mailbox (struct runner_mailbox, shm.h); when it has nothing to do it marks
  * the box idle and sleeps on the box's bell. An API worker reserves an
  * idle runner (one compare-and-swap on the box's state, so no two
  * workers get the same runner), inserts the execution, and puts the id,
@@ -97,15 +97,15 @@ void dispatch_watch_leave(struct shm *shm);
  * claim either; otherwise it is inserted queued (the 202 shows it so)
  * and the runner claims it as it claims a hand-off. The master frees a
  * dead worker's reservations and a dead runner's box
- * (dispatch_box_forget); a row inserted running for a runner that died
+ * (dispatch_mailbox_forget); a row inserted running for a runner that died
  * before it started the child ends `lost`, like any run of a dead
  * runner. Scripts with max_concurrency are never assigned.
  */
-#define BOX_BUSY 0
-#define BOX_IDLE (-1)
+#define MAILBOX_BUSY 0
+#define MAILBOX_IDLE (-1)
 
 /* What a runner finds in its box. */
-struct box_job {
+struct mailbox_job {
 	long long id;
 	int running;                /* inserted running for us: no claim */
 	long long script_id;
@@ -117,47 +117,47 @@ struct box_job {
 
 /* API worker: reserves an idle runner for the execution about to be
  * inserted. Returns its box (and *runner_pid), or -1 when none is idle. */
-int dispatch_box_reserve(struct shm *shm, int *runner_pid);
+int dispatch_mailbox_reserve(struct shm *shm, int *runner_pid);
 /* The INSERT failed: the runner is idle again. */
-void dispatch_box_unreserve(struct shm *shm, int box);
+void dispatch_mailbox_unreserve(struct shm *shm, int box);
 /* Hands execution `id` (of script `script_id` at revision
  * `script_updated_at`, with its compact input) to the reserved runner
  * and rings it. */
-void dispatch_box_assign(struct shm *shm, int box, long long id,
+void dispatch_mailbox_assign(struct shm *shm, int box, long long id,
     int running, long long script_id, const char *script_updated_at,
     const char *input_json, size_t input_len);
 
 /* Runner: takes a free box for this process; -1 when all are in use
  * (the runner then works from hand-offs and scans only). */
-int dispatch_box_open(struct shm *shm);
-/* Leaves the box; its state must be BOX_BUSY (dispatch_box_busy). */
-void dispatch_box_close(struct shm *shm, int box);
+int dispatch_mailbox_open(struct shm *shm);
+/* Leaves the box; its state must be MAILBOX_BUSY (dispatch_mailbox_busy). */
+void dispatch_mailbox_close(struct shm *shm, int box);
 /* Takes the execution assigned to the box: 1 (j filled, the box busy
  * again), or 0. */
-int dispatch_box_take(struct shm *shm, int box, struct box_job *j);
+int dispatch_mailbox_take(struct shm *shm, int box, struct mailbox_job *j);
 /* 1 while an API worker holds a reservation of the box. */
-int dispatch_box_reserved(struct shm *shm, int box);
+int dispatch_mailbox_reserved(struct shm *shm, int box);
 /* Marks the box busy before the runner takes other work: 0, or -1 when
  * an API worker reserved or assigned it meanwhile (serve that first). */
-int dispatch_box_busy(struct shm *shm, int box);
+int dispatch_mailbox_busy(struct shm *shm, int box);
 /* Marks the box idle; returns its bell's value to sleep on. */
-uint32_t dispatch_box_idle(struct shm *shm, int box);
+uint32_t dispatch_mailbox_idle(struct shm *shm, int box);
 /* Runner: leaves the final row of execution `id`, rendered as the API
  * answers it, for the caller waiting for it (before telling it with
- * dispatch_notify_done). Does nothing when it is over BOX_RESULT_MAX:
+ * dispatch_notify_done). Does nothing when it is over MAILBOX_RESULT_MAX:
  * the caller reads the row. */
-void dispatch_box_result_put(struct shm *shm, int box, long long id,
+void dispatch_mailbox_result_put(struct shm *shm, int box, long long id,
     const char *json, size_t len);
 /* API worker: copies the final row of execution `id` left in `box` into
  * `out` (borrowed, reset first): 1, or 0 when it is not there (read the
  * row instead). */
-int dispatch_box_result_get(struct shm *shm, int box, long long id,
+int dispatch_mailbox_result_get(struct shm *shm, int box, long long id,
     struct buf *out);
 
 /* Master: a worker or runner `pid` is gone: drop its reservations, free
  * its box (an execution left in it ends lost by the heartbeat sweep,
  * like any run of a dead runner) and its waiting place (below). */
-void dispatch_box_forget(struct shm *shm, int pid);
+void dispatch_mailbox_forget(struct shm *shm, int pid);
 
 /*
  * Waiting places. An API worker that waits for an execution's end
@@ -167,7 +167,7 @@ void dispatch_box_forget(struct shm *shm, int pid);
  * submissions. A place is one word holding the waiting worker's pid,
  * taken by one compare-and-swap, so no two workers get the same place
  * and a worker dying in its wait frees its place through the master
- * (dispatch_box_forget): nothing is counted that a dead process could
+ * (dispatch_mailbox_forget): nothing is counted that a dead process could
  * leave behind. Only the first `cap` places are taken: after a reload
  * that lowered the cap, a worker of the old generation may still hold
  * one beyond it until its wait ends.

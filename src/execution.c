@@ -38,7 +38,7 @@ struct idem_sub {
 	int replayed;           /* answered with the key's execution */
 };
 
-struct exec_submission {
+struct execution_submission {
 	struct script script;
 	struct idem_sub idem;
 	/* As read with the script: 1 full, 0 not, -1 not read (it came
@@ -50,12 +50,12 @@ struct exec_submission {
 	int box;                /* the box of the runner it went to, or -1 */
 };
 
-enum exec_outcome
+enum execution_outcome
 execution_prepare(struct db *db, const struct conf *c, struct shm *shm,
     struct script_memo *memo, long long id, const char *name,
-    struct exec_submission **out)
+    struct execution_submission **out)
 {
-	struct exec_submission *sub;
+	struct execution_submission *sub;
 	enum reg_status rs;
 
 	*out = NULL;
@@ -66,14 +66,14 @@ execution_prepare(struct db *db, const struct conf *c, struct shm *shm,
 	    id, name, c->queue_max_depth, &sub->script, &sub->queue_full);
 	if (rs != REG_OK) {
 		execution_submission_free(sub);
-		return rs == REG_NOT_FOUND ? EXEC_NOT_FOUND : EXEC_DB;
+		return rs == REG_NOT_FOUND ? EXECUTION_NOT_FOUND : EXECUTION_DB;
 	}
 	*out = sub;
-	return EXEC_OK;
+	return EXECUTION_OK;
 }
 
 void
-execution_submission_free(struct exec_submission *sub)
+execution_submission_free(struct execution_submission *sub)
 {
 	if (sub == NULL)
 		return;
@@ -122,21 +122,21 @@ mask_message(yajl_val schema, yajl_val input, struct verr *e)
 	secret_mask_free(&m);
 }
 
-enum exec_outcome
+enum execution_outcome
 execution_check_input(const struct script *s, yajl_val input,
     struct verr *e)
 {
-	enum exec_outcome rc = EXEC_INVALID;
+	enum execution_outcome rc = EXECUTION_INVALID;
 	yajl_val schema = NULL, args = NULL;
 	char err[256];
 
 	if (!s->enabled) {
 		verr_set(e, "", "script \"%s\" is disabled", s->name);
-		return EXEC_CONFLICT;
+		return EXECUTION_CONFLICT;
 	}
 	if (input != NULL && !YAJL_IS_OBJECT(input)) {
 		verr_set(e, "input", "input must be a JSON object");
-		return EXEC_INVALID;
+		return EXECUTION_INVALID;
 	}
 	if (s->inputs_json != NULL) {
 		schema = json_parse(s->inputs_json, strlen(s->inputs_json), err,
@@ -160,7 +160,7 @@ execution_check_input(const struct script *s, yajl_val input,
 	}
 	if (argtpl_check_input(args, input, has_output_file(s), e) == -1)
 		goto out;
-	rc = EXEC_OK;
+	rc = EXECUTION_OK;
 out:
 	yajl_tree_free(schema);
 	yajl_tree_free(args);
@@ -171,9 +171,9 @@ out:
  * The input as it is stored: its compact JSON in `shown`, with "***" for
  * each secret property (schema.h), whose values go sealed under the
  * node's key into `sealed` (left empty when there are none). A secret
- * input with no key to seal it under is refused (EXEC_INVALID).
+ * input with no key to seal it under is refused (EXECUTION_INVALID).
  */
-static enum exec_outcome
+static enum execution_outcome
 input_stored(const struct conf *c, const struct script *s, yajl_val input,
     struct buf *shown, struct buf *sealed, struct verr *e)
 {
@@ -183,7 +183,7 @@ input_stored(const struct conf *c, const struct script *s, yajl_val input,
 
 	if (input == NULL) {
 		buf_adds(shown, "{}");
-		return EXEC_OK;
+		return EXECUTION_OK;
 	}
 	if (s->inputs_json != NULL)
 		schema = json_parse(s->inputs_json, strlen(s->inputs_json),
@@ -196,14 +196,14 @@ input_stored(const struct conf *c, const struct script *s, yajl_val input,
 		    "(the file \"%s\" does not exist)", c->secret_key_file);
 		sodium_memzero(secret.data, secret.len);
 		buf_free(&secret);
-		return EXEC_INVALID;
+		return EXECUTION_INVALID;
 	}
 	if (n > 0)
 		secret_seal(&c->secret_key, secret.data, secret.len, sealed);
 	if (secret.data != NULL)
 		sodium_memzero(secret.data, secret.len);
 	buf_free(&secret);
-	return EXEC_OK;
+	return EXECUTION_OK;
 }
 
 /* ---- Idempotency-Key (issue 17; the SQL is store_idempotency.c) ---- */
@@ -212,7 +212,7 @@ input_stored(const struct conf *c, const struct script *s, yajl_val input,
 #define IDEM_TRIES 5
 
 void
-execution_submission_idempotent(struct exec_submission *sub,
+execution_submission_idempotent(struct execution_submission *sub,
     long long token_id, const char *key, yajl_val body)
 {
 	struct idem_sub *k = &sub->idem;
@@ -226,22 +226,22 @@ execution_submission_idempotent(struct exec_submission *sub,
 }
 
 int
-execution_replayed(const struct exec_submission *sub)
+execution_replayed(const struct execution_submission *sub)
 {
 	return sub->idem.replayed;
 }
 
 /*
  * Answers a keyed submission from its key's row when there is one: 1
- * with *rc set (EXEC_OK: the key's execution, *id, and *queued, when not
- * NULL, as it is now; EXEC_CONFLICT: the key came with another script or
- * body, or its execution is gone; EXEC_DB), 0 when the key is not known
+ * with *rc set (EXECUTION_OK: the key's execution, *id, and *queued, when not
+ * NULL, as it is now; EXECUTION_CONFLICT: the key came with another script or
+ * body, or its execution is gone; EXECUTION_DB), 0 when the key is not known
  * (or the submission has none).
  */
 static int
-idem_known(struct db *db, struct exec_submission *sub,
+idem_known(struct db *db, struct execution_submission *sub,
     struct execution *queued, long long *id, struct verr *e,
-    enum exec_outcome *rc)
+    enum execution_outcome *rc)
 {
 	struct idem_sub *k = &sub->idem;
 	unsigned char fp[IDEM_FP_BYTES];
@@ -252,7 +252,7 @@ idem_known(struct db *db, struct exec_submission *sub,
 	if (!k->on)
 		return 0;
 	*id = 0;
-	*rc = EXEC_DB;
+	*rc = EXECUTION_DB;
 	if (store_idem_get(db, k->token_id, k->key, IDEM_TTL_S, fp, &xid,
 	    &found) == -1)
 		return 1;
@@ -261,35 +261,35 @@ idem_known(struct db *db, struct exec_submission *sub,
 	if (memcmp(fp, k->fp, sizeof(fp)) != 0) {
 		verr_set(e, IDEM_HEADER, IDEM_HEADER " \"%s\" was used for "
 		    "execution %lld, with another script or body", k->key, xid);
-		*rc = EXEC_CONFLICT;
+		*rc = EXECUTION_CONFLICT;
 		return 1;
 	}
 	if (queued != NULL) {
-		if (store_exec_get(db, xid, queued, &found) == -1)
+		if (store_execution_get(db, xid, queued, &found) == -1)
 			return 1;
 	} else {
-		if (store_exec_status(db, xid, status) == -1)
+		if (store_execution_status(db, xid, status) == -1)
 			return 1;
 		found = status[0] != '\0';
 	}
 	if (!found) {
 		verr_set(e, IDEM_HEADER, IDEM_HEADER " \"%s\" was used for "
 		    "execution %lld, which no longer exists", k->key, xid);
-		*rc = EXEC_CONFLICT;
+		*rc = EXECUTION_CONFLICT;
 		return 1;
 	}
 	log_debug("execution %lld: answered again for its idempotency key",
 	    xid);
 	k->replayed = 1;
 	sub->id = *id = xid;
-	*rc = EXEC_OK;
+	*rc = EXECUTION_OK;
 	return 1;
 }
 
 /* A keyed submission's execution and key commit together: this opens
  * their transaction (nothing without a key). 0 or -1. */
 static int
-idem_begin(struct db *db, struct exec_submission *sub)
+idem_begin(struct db *db, struct execution_submission *sub)
 {
 	if (!sub->idem.on)
 		return 0;
@@ -302,7 +302,7 @@ idem_begin(struct db *db, struct exec_submission *sub)
 /* Rolls back the transaction of idem_begin when it is still open (a
  * failure between). */
 static void
-idem_abort(struct db *db, struct exec_submission *sub)
+idem_abort(struct db *db, struct execution_submission *sub)
 {
 	if (!sub->idem.in_tx)
 		return;
@@ -319,12 +319,12 @@ enum idem_step { IDEM_COMMITTED, IDEM_ANSWERED, IDEM_RETRY };
  * another request holds the key (a duplicate key; on Galera, or between
  * three requests on one server, a deadlock), its row answers
  * (IDEM_ANSWERED, as idem_known) or, not found, the insert is to be tried
- * again (IDEM_RETRY); any other failure is IDEM_ANSWERED with EXEC_DB.
+ * again (IDEM_RETRY); any other failure is IDEM_ANSWERED with EXECUTION_DB.
  */
 static enum idem_step
-idem_commit(struct db *db, struct exec_submission *sub,
+idem_commit(struct db *db, struct execution_submission *sub,
     struct execution *queued, long long *id, struct verr *e,
-    enum exec_outcome *rc)
+    enum execution_outcome *rc)
 {
 	struct idem_sub *k = &sub->idem;
 	enum db_error err;
@@ -341,7 +341,7 @@ idem_commit(struct db *db, struct exec_submission *sub,
 	if (queued != NULL)
 		execution_free(queued);
 	*id = 0;
-	*rc = EXEC_DB;
+	*rc = EXECUTION_DB;
 	if ((err != DB_EDUPLICATE && err != DB_EDEADLOCK) ||
 	    ++k->tries >= IDEM_TRIES)
 		return IDEM_ANSWERED;
@@ -350,13 +350,13 @@ idem_commit(struct db *db, struct exec_submission *sub,
 	return IDEM_RETRY;
 }
 
-enum exec_outcome
+enum execution_outcome
 execution_submit(struct db *db, const struct conf *c, struct shm *shm,
-    struct exec_submission *sub, yajl_val input, const char *trigger,
+    struct execution_submission *sub, yajl_val input, const char *trigger,
     struct execution *queued, long long *id, struct verr *e)
 {
 	const struct script *s = &sub->script;
-	enum exec_outcome rc;
+	enum execution_outcome rc;
 	struct buf in_json = BUF_INIT, in_sealed = BUF_INIT;
 	int box = -1, runner_pid = 0, queue_full = sub->queue_full;
 	/* Whether this node's runners may run it (its script's node_labels
@@ -368,10 +368,10 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	if (idem_known(db, sub, queued, id, e, &rc))
 		return rc;
 	*id = 0;
-	if ((rc = execution_check_input(s, input, e)) != EXEC_OK)
+	if ((rc = execution_check_input(s, input, e)) != EXECUTION_OK)
 		return rc;
 	if ((rc = input_stored(c, s, input, &in_json, &in_sealed, e)) !=
-	    EXEC_OK)
+	    EXECUTION_OK)
 		goto out;
 	/* An idle local runner, reserved now, gets the execution with its
 	 * input directly, and the row names it, so no other runner or node
@@ -380,31 +380,34 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	 * `queued`, the INSERT returns it: the answer shows the execution as
 	 * it was queued, before the runner can take it. */
 	if (s->max_concurrency == 0 && here)
-		box = dispatch_box_reserve(shm, &runner_pid);
+		box = dispatch_mailbox_reserve(shm, &runner_pid);
 	/* Not probed with the script (it was remembered): only a run that
 	 * would wait for a runner is held against the queue's limit. */
 	if (queue_full < 0 && box < 0 &&
-	    store_exec_queue_full(db, c->queue_max_depth, &queue_full) == -1) {
-		rc = EXEC_DB;
+	    store_execution_queue_full(db, c->queue_max_depth,
+	    &queue_full) == -1) {
+		rc = EXECUTION_DB;
 		goto out;
 	}
 	if (queue_full > 0) {
 		if (box >= 0)
-			dispatch_box_unreserve(shm, box);
+			dispatch_mailbox_unreserve(shm, box);
 		verr_set(e, "", "the queue holds %d executions, its limit",
 		    c->queue_max_depth);
-		rc = EXEC_OVERLOADED;
+		rc = EXECUTION_OVERLOADED;
 		goto out;
 	}
 retry:
 	if (idem_begin(db, sub) == -1) {
 		if (box >= 0)
-			dispatch_box_unreserve(shm, box);
-		rc = EXEC_DB;
+			dispatch_mailbox_unreserve(shm, box);
+		rc = EXECUTION_DB;
 		goto out;
 	}
-	struct exec_reserved rsv = { c->node_name, runner_pid, queued == NULL };
-	if (store_exec_enqueue(db, s->id, s->name, trigger, buf_str(&in_json),
+	struct execution_reserved rsv = { c->node_name, runner_pid,
+	    queued == NULL };
+	if (store_execution_enqueue(db, s->id, s->name, trigger,
+	    buf_str(&in_json),
 	    in_sealed.len > 0 ? buf_str(&in_sealed) : NULL, s->node_labels,
 	    box >= 0 ? &rsv : NULL, id, queued) == -1) {
 		/* In a keyed submission's transaction, a lost deadlock (on
@@ -416,8 +419,8 @@ retry:
 			goto retry;
 		}
 		if (box >= 0)
-			dispatch_box_unreserve(shm, box);
-		rc = EXEC_DB;
+			dispatch_mailbox_unreserve(shm, box);
+		rc = EXECUTION_DB;
 		goto out;
 	}
 	switch (idem_commit(db, sub, queued, id, e, &rc)) {
@@ -427,7 +430,7 @@ retry:
 		goto retry;
 	case IDEM_ANSWERED:
 		if (box >= 0)
-			dispatch_box_unreserve(shm, box);
+			dispatch_mailbox_unreserve(shm, box);
 		goto out;
 	}
 	sub->id = *id;
@@ -439,9 +442,9 @@ retry:
 		/* With secret inputs, the box carries no input (as for one
 		 * too big for it): the runner reads the row, where the
 		 * sealed values are, and never finds them in shared memory. */
-		dispatch_box_assign(shm, box, *id, queued == NULL, s->id,
+		dispatch_mailbox_assign(shm, box, *id, queued == NULL, s->id,
 		    s->updated_at, buf_str(&in_json), in_sealed.len > 0 ?
-		    BOX_INPUT_MAX + 1 : in_json.len);
+		    MAILBOX_INPUT_MAX + 1 : in_json.len);
 	} else if (here) {
 		if (s->max_concurrency != 0 ||
 		    dispatch_handoff(shm, *id) == -1)
@@ -450,7 +453,7 @@ retry:
 		 * runners find it in the queue (runner.c, "watching"). */
 		dispatch_wake_one(shm);
 	}
-	rc = EXEC_OK;
+	rc = EXECUTION_OK;
 out:
 	idem_abort(db, sub);
 	buf_free(&in_json);
@@ -467,11 +470,11 @@ out:
  * with a `sub`) then holds the answer, already rendered, and *x stays
  * empty. Otherwise *x is its latest state (execution_free it). Once
  * *stopping is set (NULL: never), the wait ends within stop_grace_ms.
- * EXEC_OK, EXEC_NOT_FOUND (no such execution) or EXEC_DB.
+ * EXECUTION_OK, EXECUTION_NOT_FOUND (no such execution) or EXECUTION_DB.
  */
-static enum exec_outcome
+static enum execution_outcome
 wait_end(struct db *db, struct shm *shm, long long id,
-    const struct exec_submission *sub, int timeout_ms,
+    const struct execution_submission *sub, int timeout_ms,
     const volatile sig_atomic_t *stopping, int stop_grace_ms,
     struct execution *x, struct buf *json, int *final)
 {
@@ -489,17 +492,17 @@ wait_end(struct db *db, struct shm *shm, long long id,
 		 * the word, and the wait below returns at once. */
 		uint32_t seen = dispatch_done_seen(shm, id);
 		if (sub != NULL && sub->box >= 0 &&
-		    dispatch_box_result_get(shm, sub->box, id, json)) {
+		    dispatch_mailbox_result_get(shm, sub->box, id, json)) {
 			*final = 1;
-			return EXEC_OK;
+			return EXECUTION_OK;
 		}
-		if (store_exec_get(db, id, x, &found) == -1)
-			return EXEC_DB;
+		if (store_execution_get(db, id, x, &found) == -1)
+			return EXECUTION_DB;
 		if (!found)
-			return EXEC_NOT_FOUND;
+			return EXECUTION_NOT_FOUND;
 		if (execution_status_final(x->status)) {
 			*final = 1;
-			return EXEC_OK;
+			return EXECUTION_OK;
 		}
 		/* A signal ends the futex wait below, so the flag is seen
 		 * within one read of the row. */
@@ -511,20 +514,20 @@ wait_end(struct db *db, struct shm *shm, long long id,
 		}
 		double left = deadline - clock_mono_ms();
 		if (left <= 0)
-			return EXEC_OK;
+			return EXECUTION_OK;
 		execution_free(x);
 		dispatch_done_wait(shm, id, seen, left > 250 ? 250 :
 		    (int)left + 1);
 	}
 }
 
-enum exec_outcome
+enum execution_outcome
 execution_submit_wait(struct db *db, const struct conf *c, struct shm *shm,
-    struct exec_submission *sub, yajl_val input, const char *trigger,
+    struct execution_submission *sub, yajl_val input, const char *trigger,
     int wait_ms, const volatile sig_atomic_t *stopping,
-    struct exec_waited *w, struct verr *e)
+    struct execution_waited *w, struct verr *e)
 {
-	enum exec_outcome rc;
+	enum execution_outcome rc;
 	int place = -1, grace_ms;
 
 	/* The place first: without one the row is inserted as an async
@@ -537,7 +540,7 @@ execution_submit_wait(struct db *db, const struct conf *c, struct shm *shm,
 	}
 	rc = execution_submit(db, c, shm, sub, input, trigger,
 	    wait_ms == 0 ? &w->x : NULL, &w->id, e);
-	if (rc != EXEC_OK)
+	if (rc != EXECUTION_OK)
 		goto out;
 	if (w->declined) {
 		dispatch_wait_declined(shm);
@@ -564,7 +567,7 @@ out:
 }
 
 void
-execution_waited_free(struct exec_waited *w)
+execution_waited_free(struct execution_waited *w)
 {
 	if (w == NULL)
 		return;
@@ -572,32 +575,34 @@ execution_waited_free(struct exec_waited *w)
 	buf_free(&w->json);
 }
 
-enum exec_outcome
+enum execution_outcome
 execution_get(struct db *db, long long id, struct execution *x)
 {
 	int found;
 
-	if (store_exec_get(db, id, x, &found) == -1)
-		return EXEC_DB;
-	return found ? EXEC_OK : EXEC_NOT_FOUND;
+	if (store_execution_get(db, id, x, &found) == -1)
+		return EXECUTION_DB;
+	return found ? EXECUTION_OK : EXECUTION_NOT_FOUND;
 }
 
-enum exec_outcome
+enum execution_outcome
 execution_output(struct db *db, long long id, int which_stderr, char **data,
     size_t *len)
 {
 	int found;
 
-	if (store_exec_stream(db, id, which_stderr, data, len, &found) == -1)
-		return EXEC_DB;
-	return found ? EXEC_OK : EXEC_NOT_FOUND;
+	if (store_execution_stream(db, id, which_stderr, data, len,
+	    &found) == -1)
+		return EXECUTION_DB;
+	return found ? EXECUTION_OK : EXECUTION_NOT_FOUND;
 }
 
-enum exec_outcome
-execution_list(struct db *db, const struct exec_filter *f,
+enum execution_outcome
+execution_list(struct db *db, const struct execution_filter *f,
     void (*fn)(void *arg, const struct execution *x), void *arg)
 {
-	return store_exec_list(db, f, fn, arg) == -1 ? EXEC_DB : EXEC_OK;
+	return store_execution_list(db, f, fn,
+	    arg) == -1 ? EXECUTION_DB : EXECUTION_OK;
 }
 
 /*
@@ -607,7 +612,7 @@ execution_list(struct db *db, const struct exec_filter *f,
  * with a runner writing the same row (Galera tells it at COMMIT, InnoDB
  * may too) is a deadlock: the whole transaction is tried again.
  */
-enum exec_outcome
+enum execution_outcome
 execution_cancel(struct db *db, const struct conf *c, struct shm *shm,
     long long id, const char *actor, struct execution *x)
 {
@@ -616,12 +621,12 @@ execution_cancel(struct db *db, const struct conf *c, struct shm *shm,
 	memset(x, 0, sizeof(*x));
 retry:
 	if (db_tx_begin_read_committed(db) == -1)
-		return EXEC_DB;
-	if (store_exec_cancel(db, id, &outcome) == -1)
+		return EXECUTION_DB;
+	if (store_execution_cancel(db, id, &outcome) == -1)
 		goto fail;
 	if (outcome <= 0) {
 		db_tx_rollback(db);
-		return outcome == 0 ? EXEC_CONFLICT : EXEC_NOT_FOUND;
+		return outcome == 0 ? EXECUTION_CONFLICT : EXECUTION_NOT_FOUND;
 	}
 	if (store_audit(db, actor, "execution.cancel", "execution", id,
 	    NULL) == -1)
@@ -643,5 +648,5 @@ fail:
 again:
 	if (db_error(db) == DB_EDEADLOCK && ++tries < 5)
 		goto retry;
-	return EXEC_DB;
+	return EXECUTION_DB;
 }

@@ -9,7 +9,7 @@
  *
  * Callers parse, call, render: the SQL is behind store_executions.c, the
  * shared-memory paths to the runners behind dispatch.h. Every function
- * that fails for the database returns EXEC_DB with the reason in
+ * that fails for the database returns EXECUTION_DB with the reason in
  * db_error()/db_errmsg().
  */
 #ifndef SCRIPTORCH_EXECUTION_H
@@ -81,13 +81,14 @@ int execution_trigger_known(const char *trigger);
 
 /* ---- the service ---- */
 
-enum exec_outcome {
-	EXEC_OK = 0,
-	EXEC_NOT_FOUND,     /* 404 */
-	EXEC_INVALID,       /* 422: e says which field and why */
-	EXEC_CONFLICT,      /* 409: a disabled script; an ended execution */
-	EXEC_OVERLOADED,    /* 429: the queue is at queue_max_depth */
-	EXEC_DB,            /* database failure */
+enum execution_outcome {
+	EXECUTION_OK = 0,
+	EXECUTION_NOT_FOUND,     /* 404 */
+	EXECUTION_INVALID,       /* 422: e says which field and why */
+	EXECUTION_CONFLICT,
+	         /* 409: a disabled script; an ended execution */
+	EXECUTION_OVERLOADED,    /* 429: the queue is at queue_max_depth */
+	EXECUTION_DB,            /* database failure */
 };
 
 /*
@@ -96,18 +97,18 @@ enum exec_outcome {
  * used by one execution_submit_wait() (or execution_submit()),
  * released by execution_submission_free() (NULL is fine).
  */
-struct exec_submission;
+struct execution_submission;
 
 /*
  * Reads the script by id (name NULL) or by name (from the worker's
  * memory `memo` while fresh, else from the database, where the same
- * statement tells whether the queue is full). EXEC_OK (*out set),
- * EXEC_NOT_FOUND or EXEC_DB. Nothing is queued yet.
+ * statement tells whether the queue is full). EXECUTION_OK (*out set),
+ * EXECUTION_NOT_FOUND or EXECUTION_DB. Nothing is queued yet.
  */
-enum exec_outcome execution_prepare(struct db *db, const struct conf *c,
+enum execution_outcome execution_prepare(struct db *db, const struct conf *c,
     struct shm *shm, struct script_memo *memo, long long id,
-    const char *name, struct exec_submission **out);
-void execution_submission_free(struct exec_submission *sub);
+    const char *name, struct execution_submission **out);
+void execution_submission_free(struct execution_submission *sub);
 
 /*
  * Makes the prepared submission idempotent (issue 17): `key` (1..255
@@ -116,43 +117,43 @@ void execution_submission_free(struct exec_submission *sub);
  * fingerprint is taken now (idem_fingerprint: the script's id and the
  * body). execution_submit() then:
  * - when the token used the key within 24 h with the same fingerprint,
- *   creates nothing and answers that execution (EXEC_OK, *id, *queued as
+ *   creates nothing and answers that execution (EXECUTION_OK, *id, *queued as
  *   it is now; execution_replayed() is 1), before any other check;
- * - with another fingerprint: EXEC_CONFLICT (e names the key);
+ * - with another fingerprint: EXECUTION_CONFLICT (e names the key);
  * - else inserts the key's row in the execution's transaction, so that
  *   neither is committed without the other; a request that loses the
  *   key to a concurrent one rolls its execution back and answers the
  *   winner's as above.
  */
-void execution_submission_idempotent(struct exec_submission *sub,
+void execution_submission_idempotent(struct execution_submission *sub,
     long long token_id, const char *key, yajl_val body);
 /* 1 when execution_submit() answered the execution of the submission's
  * key instead of creating one. */
-int execution_replayed(const struct exec_submission *sub);
+int execution_replayed(const struct execution_submission *sub);
 
 /*
  * The checks of a submission that need nothing but the script: enabled
- * (else EXEC_CONFLICT), `input` (NULL = {}) an object that satisfies the
- * script's inputs schema and its args placeholders (else EXEC_INVALID).
+ * (else EXECUTION_CONFLICT), `input` (NULL = {}) an object that satisfies the
+ * script's inputs schema and its args placeholders (else EXECUTION_INVALID).
  * e says why.
  */
-enum exec_outcome execution_check_input(const struct script *s,
+enum execution_outcome execution_check_input(const struct script *s,
     yajl_val input, struct verr *e);
 
 /*
  * Checks the input (execution_check_input) and queues an execution of
  * the prepared script with `trigger`, unless the queue is full
- * (EXEC_OVERLOADED; a full queue turns away only a run that would wait
+ * (EXECUTION_OVERLOADED; a full queue turns away only a run that would wait
  * for a runner). An idle runner of this node, reserved before the
  * INSERT, gets it directly (dispatch.h); else it is handed off or
  * counted for a scan, and a runner is woken.
  * `queued` NULL: the caller waits for the end (execution_submit_wait
  * does), and a reserved runner's row is inserted running. Otherwise the
  * INSERT returns the row into *queued, as it was queued (release it
- * with execution_free after EXEC_OK). *id gets the execution's id.
+ * with execution_free after EXECUTION_OK). *id gets the execution's id.
  */
-enum exec_outcome execution_submit(struct db *db, const struct conf *c,
-    struct shm *shm, struct exec_submission *sub, yajl_val input,
+enum execution_outcome execution_submit(struct db *db, const struct conf *c,
+    struct shm *shm, struct execution_submission *sub, yajl_val input,
     const char *trigger, struct execution *queued, long long *id,
     struct verr *e);
 
@@ -160,18 +161,18 @@ enum exec_outcome execution_submit(struct db *db, const struct conf *c,
  * What a submission that may wait for the end got
  * (execution_submit_wait): the execution's id, and either its final form
  * as the runner left it (json, already rendered as the API answers it)
- * or its latest state (x). Zero it before the call (EXEC_WAITED_INIT);
+ * or its latest state (x). Zero it before the call (EXECUTION_WAITED_INIT);
  * execution_waited_free() releases it whatever the call returned.
  */
-struct exec_waited {
+struct execution_waited {
 	long long id;
 	struct execution x;     /* its state, unless json holds the answer */
 	struct buf json;        /* the final form, or empty */
 	int final;              /* it ended within the wait */
 	int declined;           /* no waiting place: not waited for */
 };
-#define EXEC_WAITED_INIT { 0, { 0 }, BUF_INIT, 0, 0 }
-void execution_waited_free(struct exec_waited *w);
+#define EXECUTION_WAITED_INIT { 0, { 0 }, BUF_INIT, 0, 0 }
+void execution_waited_free(struct execution_waited *w);
 
 /*
  * Submits as execution_submit() does, then, with wait_ms > 0, waits up
@@ -191,31 +192,32 @@ void execution_waited_free(struct exec_waited *w);
  * (202) rather than a closed connection, and a worker of a retired
  * generation gives its place back soon.
  *
- * wait_ms 0: an async submission (w->x as queued). EXEC_OK with w
+ * wait_ms 0: an async submission (w->x as queued). EXECUTION_OK with w
  * filled (w->final: it ended), the refusals of execution_submit(), or
- * EXEC_NOT_FOUND when the row vanished while waited for.
+ * EXECUTION_NOT_FOUND when the row vanished while waited for.
  *
  * A replay (execution_replayed()) is waited for in the same way: up to
  * wait_ms for its end, within a waiting place; without one, w->x is it
  * as it is now, and w->final tells whether it ended.
  */
-enum exec_outcome execution_submit_wait(struct db *db, const struct conf *c,
-    struct shm *shm, struct exec_submission *sub, yajl_val input,
+enum execution_outcome execution_submit_wait(struct db *db,
+    const struct conf *c,
+    struct shm *shm, struct execution_submission *sub, yajl_val input,
     const char *trigger, int wait_ms, const volatile sig_atomic_t *stopping,
-    struct exec_waited *w, struct verr *e);
+    struct execution_waited *w, struct verr *e);
 
-/* One execution with everything: EXEC_OK (*x filled: execution_free it),
- * EXEC_NOT_FOUND or EXEC_DB. */
-enum exec_outcome execution_get(struct db *db, long long id,
+/* One execution with everything: EXECUTION_OK (*x filled: execution_free it),
+ * EXECUTION_NOT_FOUND or EXECUTION_DB. */
+enum execution_outcome execution_get(struct db *db, long long id,
     struct execution *x);
 
-/* Its raw stdout (or stderr): EXEC_OK with *data (owned: free(); NULL
- * when empty) and *len, EXEC_NOT_FOUND or EXEC_DB. */
-enum exec_outcome execution_output(struct db *db, long long id,
+/* Its raw stdout (or stderr): EXECUTION_OK with *data (owned: free(); NULL
+ * when empty) and *len, EXECUTION_NOT_FOUND or EXECUTION_DB. */
+enum execution_outcome execution_output(struct db *db, long long id,
     int which_stderr, char **data, size_t *len);
 
 /* What a list holds. */
-struct exec_filter {
+struct execution_filter {
 	long long script_id;       /* 0: any */
 	const char *status;        /* NULL: any */
 	const char *trigger;       /* NULL: any */
@@ -225,8 +227,9 @@ struct exec_filter {
 };
 /* Calls fn for each execution that matches, newest first, without
  * input, stdout and stderr; the record is freed after the call.
- * EXEC_OK or EXEC_DB. */
-enum exec_outcome execution_list(struct db *db, const struct exec_filter *f,
+ * EXECUTION_OK or EXECUTION_DB. */
+enum execution_outcome execution_list(struct db *db,
+    const struct execution_filter *f,
     void (*fn)(void *arg, const struct execution *x), void *arg);
 
 /*
@@ -235,54 +238,18 @@ enum exec_outcome execution_list(struct db *db, const struct exec_filter *f,
  * canceled at once, a running one (or one reserved for a runner) is
  * flagged, and its runner stops it; the call then waits a little
  * (kill_grace_s and 2 s) for it to end, so that the answer usually shows
- * it canceled. EXEC_OK with *x as it is then (execution_free it),
- * EXEC_NOT_FOUND, EXEC_CONFLICT (it had ended) or EXEC_DB.
+ * it canceled. EXECUTION_OK with *x as it is then (execution_free it),
+ * EXECUTION_NOT_FOUND, EXECUTION_CONFLICT (it had ended) or EXECUTION_DB.
  */
-enum exec_outcome execution_cancel(struct db *db, const struct conf *c,
+enum execution_outcome execution_cancel(struct db *db, const struct conf *c,
     struct shm *shm, long long id, const char *actor, struct execution *x);
 
 /*
- * Former names, kept while runner.c and master.c are moved to the
- * dispatch_* calls and the runner's final row to struct execution
- * (then they go): execution_write_json renders row `i` of a result with
- * store_exec_get's columns (store_exec_finish, store_exec_last_per_script)
- * through execution_render.
+ * Renders row `i` of a result with store_execution_get's columns (what
+ * store_execution_finish and store_execution_last_per_script return)
+ * through execution_render: the runner's final row and a list's last run.
  */
 void execution_write_json(struct jw *w, const struct dbres *res, size_t i,
     int full);
-static inline size_t execution_handoff_list(struct shm *shm, long long *ids)
-{ return dispatch_handoff_list(shm, ids); }
-static inline long long execution_take_handoff(struct shm *shm)
-{ return dispatch_take_handoff(shm); }
-static inline int execution_scan_due(struct shm *shm, int poll_ms)
-{ return dispatch_scan_due(shm, poll_ms); }
-static inline void execution_backlog(struct shm *shm)
-{ dispatch_backlog(shm); }
-static inline void execution_backlog_none(struct shm *shm)
-{ dispatch_backlog_none(shm); }
-static inline int execution_work_waiting(struct shm *shm)
-{ return dispatch_work_waiting(shm); }
-static inline void execution_wake_one(struct shm *shm)
-{ dispatch_wake_one(shm); }
-static inline int execution_box_open(struct shm *shm)
-{ return dispatch_box_open(shm); }
-static inline void execution_box_close(struct shm *shm, int box)
-{ dispatch_box_close(shm, box); }
-static inline int execution_box_take(struct shm *shm, int box,
-    struct box_job *j)
-{ return dispatch_box_take(shm, box, j); }
-static inline int execution_box_reserved(struct shm *shm, int box)
-{ return dispatch_box_reserved(shm, box); }
-static inline int execution_box_busy(struct shm *shm, int box)
-{ return dispatch_box_busy(shm, box); }
-static inline uint32_t execution_box_idle(struct shm *shm, int box)
-{ return dispatch_box_idle(shm, box); }
-static inline void execution_box_result_put(struct shm *shm, int box,
-    long long id, const char *json, size_t len)
-{ dispatch_box_result_put(shm, box, id, json, len); }
-static inline void execution_box_forget(struct shm *shm, int pid)
-{ dispatch_box_forget(shm, pid); }
-static inline void execution_notify_done(struct shm *shm, long long id)
-{ dispatch_notify_done(shm, id); }
 
 #endif

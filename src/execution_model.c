@@ -175,6 +175,6 @@ execution_write_json(struct jw *w, const struct dbres *res, size_t i,
 	struct execution view;
 
 	/* A view borrows the row's strings: rendered, never freed. */
-	store_exec_view(res, i, &view);
+	store_execution_view(res, i, &view);
 	execution_render(w, &view, full);
 }

@@ -94,7 +94,7 @@ sweep_lost(const struct conf *c, struct db *db, struct shm *shm)
 	int n = 0;
 
 	/* Those marked before a failure count all the same. */
-	if (store_exec_mark_lost(db, c->heartbeat_timeout_s, &n) == -1 &&
+	if (store_execution_mark_lost(db, c->heartbeat_timeout_s, &n) == -1 &&
 	    db_error(db) != DB_EUNAVAIL)
 		log_warnx("lost sweep: %s", db_errmsg(db));
 	for (int i = 0; i < n; i++)
@@ -158,7 +158,7 @@ workdir_sweep(const struct conf *c, struct db *db)
 
 		if (id <= 0 || *end != '-' || strlen(end) != 7)
 			continue;
-		if (store_exec_status(db, id, status) == -1) {
+		if (store_execution_status(db, id, status) == -1) {
 			if (db_error(db) != DB_EUNAVAIL)
 				log_warnx("work dir sweep: %s", db_errmsg(db));
 			break;
@@ -189,7 +189,7 @@ retention(const struct conf *c, struct db *db)
 	if (c->retention_days == 0)
 		return;
 	do {
-		if (store_exec_delete_old(db, c->retention_days, 500,
+		if (store_execution_delete_old(db, c->retention_days, 500,
 		    &deleted) == -1) {
 			if (db_error(db) != DB_EUNAVAIL)
 				log_warnx("retention: %s", db_errmsg(db));

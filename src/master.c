@@ -206,7 +206,7 @@ reap(struct master *m)
 		struct child c = m->kids[i];
 		m->kids[i] = m->kids[--m->nkids];
 		/* Its runner mailbox, or the reservations it held. */
-		execution_box_forget(m->shm, (int)pid);
+		dispatch_mailbox_forget(m->shm, (int)pid);
 		if (c.retiring) {
 			log_debug("%s pid %ld retired", kind_names[c.kind],
 			    (long)pid);

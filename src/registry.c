@@ -322,7 +322,7 @@ registry_list_with_last(struct db *db, const struct script_filter *f,
 	verr_clear(e);
 	if (filter_check(f, e) == -1)
 		return REG_INVALID;
-	if (store_exec_last_per_script(db, &last) == -1)
+	if (store_execution_last_per_script(db, &last) == -1)
 		rs = REG_DB;
 	else
 		rs = registry_list(db, f, with_last_one, &wl, e);

@@ -153,7 +153,7 @@ enum reg_status registry_list(struct db *db, const struct script_filter *f,
 /*
  * The same list, each script with its newest execution, so that a list
  * view needs no request per script: fn also gets the row `i` of `last`
- * that is this script's newest execution (store_exec_get's list columns,
+ * that is this script's newest execution (store_execution_get's list columns,
  * for execution_write_json; borrowed for the call), or last NULL when the
  * script never ran.
  */

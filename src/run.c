@@ -664,7 +664,7 @@ out:
 /* The limit the run hit, told in r->error, and named in f->limit when
  * the run failed (run.h). */
 static void
-limit_result(struct run *r, struct exec_final *f)
+limit_result(struct run *r, struct execution_final *f)
 {
 	enum exec_limit hit = r->res.limit;
 	struct buf text = BUF_INIT;
@@ -690,7 +690,7 @@ void
 run_result(struct run *r, double exec_mono_ms)
 {
 	const struct exec_result *res = &r->res;
-	struct exec_final *f = &r->final;
+	struct execution_final *f = &r->final;
 	const char *out_mode;
 	int present = 0, ftrunc = 0;
 
@@ -760,7 +760,7 @@ run_result(struct run *r, double exec_mono_ms)
 void
 run_error_final(struct run *r)
 {
-	struct exec_final *f = &r->final;
+	struct execution_final *f = &r->final;
 
 	memset(f, 0, sizeof(*f));
 	f->ended_mono_ms = clock_mono_ms();

@@ -95,7 +95,7 @@ struct run {
 	/* What the record points to. */
 	struct buf out, err, ofile, output_json;
 	struct buf error;           /* why a step failed; the record's error */
-	struct exec_final final;
+	struct execution_final final;
 };
 
 /* Starts a run of execution `id`. Allocates nothing. */

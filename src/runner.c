@@ -158,7 +158,7 @@ hook_tick(void *arg, const struct capture *out, const struct capture *err)
 		return 1;
 	if (!st->started_saved) {
 		st->started_saved = 1;
-		if (store_exec_started(st->rn->db, st->id, st->version,
+		if (store_execution_started(st->rn->db, st->id, st->version,
 		    now - st->exec_ms) == -1)
 			log_warnx("cannot record the start: %s",
 			    db_errmsg(st->rn->db));
@@ -171,7 +171,7 @@ hook_tick(void *arg, const struct capture *out, const struct capture *err)
 	 * the text may cut a value still being written. */
 	capture_render_masked(out, st->mask, 1, &o);
 	capture_render_masked(err, st->mask, 1, &e);
-	if (store_exec_progress(st->rn->db, st->id, o.data, o.len,
+	if (store_execution_progress(st->rn->db, st->id, o.data, o.len,
 	    capture_truncated(out), e.data, e.len, capture_truncated(err),
 	    &cancel) == -1)
 		log_warnx("cannot save live output: %s", db_errmsg(st->rn->db));
@@ -196,7 +196,7 @@ leave_answer(struct runner *rn, long long id, const struct dbres *row)
 	jw_init(&w, &out);
 	execution_write_json(&w, row, 0, 1);
 	jw_free(&w);
-	execution_box_result_put(rn->shm, rn->box, id, out.data, out.len);
+	dispatch_mailbox_result_put(rn->shm, rn->box, id, out.data, out.len);
 	buf_free(&out);
 }
 
@@ -207,19 +207,19 @@ leave_answer(struct runner *rn, long long id, const struct dbres *row)
  * then replaced, once, by an `error` record that says why, so that the
  * execution still ends at once with its exit status and times. */
 static void
-finish(struct runner *rn, long long id, const struct exec_final *f,
+finish(struct runner *rn, long long id, const struct execution_final *f,
     const struct secret_mask *mask)
 {
 	double give_up = clock_mono_ms() + 600000.0;
 	int updated = 0, warned = 0, answer = rn->answer_id == id;
-	struct exec_final fallback;
+	struct execution_final fallback;
 	struct buf why = BUF_INIT, dberr = BUF_INIT;
 	struct dbres row;
 
 	memset(&row, 0, sizeof(row));
 	for (;;) {
 		if (db_begin(rn->db) == 0 &&
-		    store_exec_finish(rn->db, id, f, &updated,
+		    store_execution_finish(rn->db, id, f, &updated,
 		    answer ? &row : NULL) == 0)
 			break;
 		if (db_error(rn->db) != DB_EUNAVAIL &&
@@ -269,7 +269,7 @@ finish(struct runner *rn, long long id, const struct exec_final *f,
 out:
 	buf_free(&why);
 	buf_free(&dberr);
-	execution_notify_done(rn->shm, id);
+	dispatch_notify_done(rn->shm, id);
 }
 
 /*
@@ -292,7 +292,7 @@ claim_settle(struct runner *rn, long long id, int again)
 
 	for (;;) {
 		if (db_begin(rn->db) == 0) {
-			if (again && store_exec_claim_id(rn->db, id,
+			if (again && store_execution_claim_id(rn->db, id,
 			    rn->c->node_name, (int)rn->pid, &claimed) == 0 &&
 			    claimed)
 				return 1;
@@ -327,8 +327,9 @@ claim_now(struct run_state *st)
 	if (!st->claim_pending)
 		return !st->not_ours;
 	st->claim_pending = 0;
-	int rc = st->claim_sent ? store_exec_claim_id_end(rn->db, &claimed) :
-	    store_exec_claim_id(rn->db, st->id, rn->c->node_name,
+	int rc = st->claim_sent ? store_execution_claim_id_end(rn->db,
+	    &claimed) :
+	    store_execution_claim_id(rn->db, st->id, rn->c->node_name,
 	    (int)rn->pid, &claimed);
 	if (rc == -1 && (db_error(rn->db) == DB_EUNAVAIL ||
 	    db_error(rn->db) == DB_EDEADLOCK)) {
@@ -346,7 +347,7 @@ claim_now(struct run_state *st)
 		/* Still queued: a scan finds it, unless it is reserved for
 		 * us (scans pass over it; the heartbeat sweep ends it). */
 		if (!st->claim_late)
-			execution_backlog(rn->shm);
+			dispatch_backlog(rn->shm);
 		st->not_ours = 1;
 		return 0;
 	}
@@ -368,7 +369,7 @@ claim_send(struct run_state *st)
 
 	if (!st->claim_pending || st->claim_sent)
 		return;
-	if (store_exec_claim_id_send(rn->db, st->id, rn->c->node_name,
+	if (store_execution_claim_id_send(rn->db, st->id, rn->c->node_name,
 	    (int)rn->pid) == 0)
 		st->claim_sent = 1;
 }
@@ -408,7 +409,8 @@ finish_error(struct run_state *st, struct run *r)
  * has a max_concurrency (its end may let a queued one start), else 0.
  */
 static int
-run_one(struct runner *rn, const struct exec_claim *cl, enum claim_mode mode,
+run_one(struct runner *rn, const struct execution_claim *cl,
+    enum claim_mode mode,
     struct script *loaded)
 {
 	struct run r;
@@ -524,9 +526,9 @@ cached_script(struct runner *rn, long long id, const char *updated_at,
 
 /* Runs the execution an API worker put in our box. */
 static void
-serve_box(struct runner *rn, struct box_job *j)
+serve_box(struct runner *rn, struct mailbox_job *j)
 {
-	struct exec_claim cl;
+	struct execution_claim cl;
 	struct script s;
 	int have_s = 0, found = 1;
 
@@ -537,7 +539,7 @@ serve_box(struct runner *rn, struct box_job *j)
 	(void)db_begin(rn->db);
 	if (j->input_json == NULL) {
 		/* Too big for the box: the row has it (and the script). */
-		if (store_exec_peek(rn->db, j->id,
+		if (store_execution_peek(rn->db, j->id,
 		    &cl, &found, &s, &have_s) == -1) {
 			log_warnx("reading execution %lld: %s", j->id,
 			    db_errmsg(rn->db));
@@ -560,7 +562,7 @@ serve_box(struct runner *rn, struct box_job *j)
 	rn->answer_id = j->running ? j->id : 0;
 	if (run_one(rn, &cl, j->running ? CLAIMED : CLAIM_AFTER_START,
 	    have_s ? &s : NULL))
-		execution_backlog(rn->shm);
+		dispatch_backlog(rn->shm);
 	rn->answer_id = 0;
 	script_free(&s);
 	free(cl.input_json);
@@ -632,12 +634,12 @@ idle_wait(struct runner *rn, uint32_t queue_seen)
 		wake_wait(&rn->shm->queue_gen, queue_seen, timeout);
 		return;
 	}
-	uint32_t seen = execution_box_idle(rn->shm, rn->box);
+	uint32_t seen = dispatch_mailbox_idle(rn->shm, rn->box);
 	/* Reservable from here on: an assignment made while we tidy rings
 	 * the bell, and the wait below returns at once. */
 	sandbox_tidy(&rn->sb);
 	/* Queued meanwhile, while we looked busy: do not sleep on it. */
-	if (execution_work_waiting(rn->shm))
+	if (dispatch_work_waiting(rn->shm))
 		return;
 	/* Looked at while reservable: a local submission meanwhile gets
 	 * this runner as if it slept. */
@@ -656,24 +658,24 @@ idle_wait(struct runner *rn, uint32_t queue_seen)
 static int
 box_ready(struct runner *rn)
 {
-	struct box_job j;
+	struct mailbox_job j;
 
 	if (rn->box < 0)
 		return 1;
-	if (execution_box_take(rn->shm, rn->box, &j)) {
+	if (dispatch_mailbox_take(rn->shm, rn->box, &j)) {
 		serve_box(rn, &j);
 		free(j.input_json);
 		return 0;
 	}
-	if (execution_box_reserved(rn->shm, rn->box)) {
+	if (dispatch_mailbox_reserved(rn->shm, rn->box)) {
 		/* An API worker is inserting for us: its assignment rings. */
-		struct runner_box *b = &rn->shm->box[rn->box];
+		struct runner_mailbox *b = &rn->shm->box[rn->box];
 		uint32_t seen = wake_read(&b->bell);
-		if (execution_box_reserved(rn->shm, rn->box))
+		if (dispatch_mailbox_reserved(rn->shm, rn->box))
 			wake_wait(&b->bell, seen, 100);
 		return 0;
 	}
-	return execution_box_busy(rn->shm, rn->box) == 0;
+	return dispatch_mailbox_busy(rn->shm, rn->box) == 0;
 }
 
 void
@@ -714,11 +716,11 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 	log_info("runner %d ready (runs as \"%s\", tree control: %s)", slot,
 	    c->run_user, sandbox_kind_name(&rn.sb));
 
-	rn.box = execution_box_open(shm);
+	rn.box = dispatch_mailbox_open(shm);
 	while (!stopping) {
 		uint32_t seen = wake_read(&shm->queue_gen);
 		long long handed;
-		struct exec_claim cl;
+		struct execution_claim cl;
 		int claimed = 0;
 
 		/* Our box first: an API worker chose us for that one. */
@@ -729,12 +731,13 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 		 * limited scripts, limits freed), and the scan takes the
 		 * oldest of that, passing over the rows waiting in hand-off
 		 * slots. */
-		if (execution_scan_due(shm, c->poll_interval_ms) &&
+		if (dispatch_scan_due(shm, c->poll_interval_ms) &&
 		    db_begin(rn.db) == 0) {
 			long long skip[SHM_HANDOFF_SLOTS];
-			size_t nskip = execution_handoff_list(shm, skip);
+			size_t nskip = dispatch_handoff_list(shm, skip);
 
-			if (store_exec_claim(rn.db, c->node_name, (int)rn.pid,
+			if (store_execution_claim(rn.db, c->node_name,
+			    (int)rn.pid,
 			    buf_str(&rn.labels_re), skip, nskip, &cl,
 			    &claimed) == -1) {
 				if (cl.in_doubt) {
@@ -758,29 +761,30 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 		if (claimed) {
 			/* More counted: let another runner scan meanwhile. */
 			if (atomic_load(&shm->backlog) > 0)
-				execution_wake_one(shm);
+				dispatch_wake_one(shm);
 			/* Its end may free its script's max_concurrency for
 			 * the next one queued: one scan more. */
 			if (run_one(&rn, &cl, CLAIMED, NULL))
-				execution_backlog(shm);
+				dispatch_backlog(shm);
 			free(cl.input_json);
 			continue;
 		}
-		if ((handed = execution_take_handoff(shm)) > 0) {
+		if ((handed = dispatch_take_handoff(shm)) > 0) {
 			struct script hs;
 			int have_s = 0;
 
 			if (db_begin(rn.db) == 0 &&
-			    store_exec_peek(rn.db, handed, &cl, &claimed, &hs,
+			    store_execution_peek(rn.db, handed, &cl, &claimed,
+			    &hs,
 			    &have_s) == -1) {
 				log_warnx("reading a handed-off execution: %s",
 				    db_errmsg(rn.db));
-				execution_backlog(shm);  /* still queued */
+				dispatch_backlog(shm);  /* still queued */
 			}
 			if (claimed) {
 				if (run_one(&rn, &cl, CLAIM_AT_START,
 				    have_s ? &hs : NULL))
-					execution_backlog(shm);
+					dispatch_backlog(shm);
 				free(cl.input_json);
 			}
 			continue;
@@ -793,7 +797,7 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 		double until = clock_mono_ms() + 5000;
 		while (!box_ready(&rn) && clock_mono_ms() < until)
 			;
-		execution_box_close(shm, rn.box);
+		dispatch_mailbox_close(shm, rn.box);
 	}
 	registry_memo_free(&rn.scripts);
 	buf_free(&rn.labels_re);

@@ -4,7 +4,7 @@
  * The master maps it (anonymous, MAP_SHARED) before forking, so every API
  * worker and runner sees the same counters and wake-up words. It holds
  * only lock-free atomics (and mailbox payloads guarded by them, see
- * struct runner_box); a process that dies mid-update loses at most its
+ * struct runner_mailbox); a process that dies mid-update loses at most its
  * own increment. It is never unmapped while workers live.
  */
 #ifndef SCRIPTORCH_SHM_H
@@ -20,8 +20,8 @@
 #define SHM_EXEC_STATUSES 8
 #define SHM_HANDOFF_SLOTS 64    /* queued ids handed to runners */
 #define SHM_RUNNER_BOXES 64     /* runners that can be assigned directly */
-#define BOX_INPUT_MAX 4096      /* larger inputs are read from the row */
-#define BOX_RESULT_MAX 16384    /* larger final rows are read from the db */
+#define MAILBOX_INPUT_MAX 4096      /* larger inputs are read from the row */
+#define MAILBOX_RESULT_MAX 16384    /* larger final rows are read from the db */
 #define SHM_WAIT_PLACES 256     /* API workers waiting for an end (the
                                  * most api_workers allows) */
 
@@ -37,17 +37,18 @@ struct histogram {
  * worker that holds the reservation and read by the runner once it sees
  * an execution id there, so never by two at once.
  */
-struct runner_box {
+struct runner_mailbox {
 	_Atomic int32_t owner;      /* the runner's pid; 0: box unused */
 	_Atomic uint32_t bell;      /* futex word the idle runner sleeps on */
-	/* BOX_BUSY, BOX_IDLE, box_reserved(api pid), or an execution id */
+	/* MAILBOX_BUSY, MAILBOX_IDLE, mailbox_reserved(api pid), or an
+	 * execution id */
 	_Atomic int64_t state;
 	int running;                /* the row was inserted running for it */
 	long long script_id;
 	char script_updated_at[32]; /* of the script as the API read it */
 	double queued_ms;           /* clock_mono_ms() of the INSERT */
-	size_t input_len;           /* > BOX_INPUT_MAX: read it from the row */
-	char input[BOX_INPUT_MAX + 1];
+	size_t input_len;           /* > MAILBOX_INPUT_MAX: from the row */
+	char input[MAILBOX_INPUT_MAX + 1];
 
 	/* The final row of the last execution that a caller waited for, as
 	 * the API answers it (JSON), written by the runner alone and read
@@ -57,7 +58,7 @@ struct runner_box {
 	_Atomic uint32_t result_seq;
 	_Atomic int64_t result_id;
 	_Atomic uint32_t result_len;
-	char result[BOX_RESULT_MAX];
+	char result[MAILBOX_RESULT_MAX];
 };
 
 struct shm {
@@ -113,7 +114,7 @@ struct shm {
 
 	/* Runners' mailboxes: an API worker reserves an idle runner, inserts
 	 * the execution for it and hands it over with its input. */
-	struct runner_box box[SHM_RUNNER_BOXES];
+	struct runner_mailbox box[SHM_RUNNER_BOXES];
 
 	/* Waiting places (dispatch.h): the pid of each API worker waiting
 	 * for an execution's end, 0 for a free place; the master frees a

@@ -15,7 +15,7 @@
 struct db;
 struct script;
 struct dbres;
-struct exec_filter;
+struct execution_filter;
 struct execution;
 struct token_rec;
 
@@ -74,9 +74,10 @@ int store_node_list(struct db *db, int timeout_s,
 
 /* ---- executions (store_executions.c) ---- */
 /* Queued and running executions across all nodes. */
-int store_exec_gauges(struct db *db, long long *queued, long long *running);
-/* Column order of every execution row (store_exec_finish's row,
- * store_exec_last_per_script; store_exec_view reads them). */
+int store_execution_gauges(struct db *db, long long *queued,
+    long long *running);
+/* Column order of every execution row (store_execution_finish's row,
+ * store_execution_last_per_script; store_execution_view reads them). */
 enum exec_col {
 	EC_ID, EC_SCRIPT_ID, EC_SCRIPT_NAME, EC_SCRIPT_VERSION, EC_TRIGGER,
 	EC_STATUS, EC_INPUT, EC_EXIT_CODE, EC_SIGNAL, EC_STDOUT, EC_STDERR,
@@ -90,7 +91,7 @@ enum exec_col {
  * the row carries its node and pid and a heartbeat, and no scan or other
  * runner takes it. `running`: inserted running (the caller waits for
  * the end); else queued until that runner starts it. */
-struct exec_reserved {
+struct execution_reserved {
 	const char *node;
 	int pid;
 	int running;
@@ -104,40 +105,41 @@ struct exec_reserved {
  * returns the execution as stored into *row (the caller releases it with
  * execution_free). The queue's depth limit is checked before, with the
  * script (store_script_get_probe). */
-int store_exec_enqueue(struct db *db, long long script_id,
+int store_execution_enqueue(struct db *db, long long script_id,
     const char *script_name, const char *trigger, const char *input_json,
     const char *input_secret, const char *node_labels,
-    const struct exec_reserved *rsv, long long *id, struct execution *row);
+    const struct execution_reserved *rsv, long long *id, struct execution *row);
 /* The queue-depth probe alone, for a submission whose script was
  * remembered (registry_load_for_submit): *full = 1 when `max_queued`
  * executions already wait. */
-int store_exec_queue_full(struct db *db, int max_queued, int *full);
+int store_execution_queue_full(struct db *db, int max_queued, int *full);
 /* One execution, all of it: *found = 0 when there is none; else *x is
  * filled (the caller releases it with execution_free). */
-int store_exec_get(struct db *db, long long id, struct execution *x,
+int store_execution_get(struct db *db, long long id, struct execution *x,
     int *found);
-/* Row `i` of a result with store_exec_get's columns (store_exec_finish's
- * row, store_exec_last_per_script) seen as a record: its strings point
+/* Row `i` of a result with store_execution_get's columns (the row of
+ * store_execution_finish, store_execution_last_per_script) seen as a record: its strings point
  * into `res` (borrowed, valid while res is; never execution_free it). */
-void store_exec_view(const struct dbres *res, size_t i, struct execution *x);
+void store_execution_view(const struct dbres *res, size_t i,
+    struct execution *x);
 /* The status alone ("" when not found). */
-int store_exec_status(struct db *db, long long id, char status[16]);
+int store_execution_status(struct db *db, long long id, char status[16]);
 
 /* Calls fn for each execution that `f` (execution.h) lets through,
  * newest first, without input, stdout and stderr; the record is freed
  * after the call. */
-int store_exec_list(struct db *db, const struct exec_filter *f,
+int store_execution_list(struct db *db, const struct execution_filter *f,
     void (*fn)(void *arg, const struct execution *x), void *arg);
 /* The newest execution of every script that has one (list columns),
  * ordered by script_id. */
-int store_exec_last_per_script(struct db *db, struct dbres *res);
+int store_execution_last_per_script(struct db *db, struct dbres *res);
 /* Raw stdout or stderr bytes: *data (the caller frees it; NULL when
  * there are none) and *len. *found = 0 if no such execution. */
-int store_exec_stream(struct db *db, long long id, int which_stderr,
+int store_execution_stream(struct db *db, long long id, int which_stderr,
     char **data, size_t *len, int *found);
 
 /* A claimed execution: what the runner needs to run it. */
-struct exec_claim {
+struct execution_claim {
 	long long id;
 	long long script_id;
 	char *input_json;          /* owned: free() */
@@ -146,7 +148,7 @@ struct exec_claim {
 	 * that text's NUL, so free(input_json) releases both. */
 	char *input_secret;
 	double waited_ms;          /* queued -> claimed, by the DB clock */
-	/* store_exec_claim failed at its COMMIT, the connection lost: the
+	/* store_execution_claim failed at its COMMIT, the connection lost: the
 	 * claim of `id` may have been committed (store_execution_owned tells).
 	 * The rest is filled as for a claim. */
 	int in_doubt;
@@ -158,9 +160,9 @@ struct exec_claim {
  * if none. A deadlock is retried; -1 otherwise, with cl->in_doubt set
  * (and cl filled: free cl->input_json) when the connection was lost at
  * the COMMIT of a claim. */
-int store_exec_claim(struct db *db, const char *node, int pid,
+int store_execution_claim(struct db *db, const char *node, int pid,
     const char *labels_re, const long long *skip, size_t nskip,
-    struct exec_claim *cl, int *claimed);
+    struct execution_claim *cl, int *claimed);
 /*
  * The cheap look of an idle node for work (runner.c, "watching"):
  * *newest gets the id of the newest queued execution (0: none); when it
@@ -181,31 +183,32 @@ int store_execution_owned(struct db *db, long long id, const char *node, int pid
  * queued one still has to be claimed;
  * *have_script = 0 when its script is gone (else free *s with
  * script_free). */
-int store_exec_peek(struct db *db, long long id, struct exec_claim *cl,
+int store_execution_peek(struct db *db, long long id,
+    struct execution_claim *cl,
     int *found, struct script *s, int *have_script);
 /* Claims that execution by id, in one autocommitted statement: *claimed
  * = 1 if this runner now owns it, 0 if another runner took it or it was
  * canceled. Only for scripts without max_concurrency. */
-int store_exec_claim_id(struct db *db, long long id, const char *node,
+int store_execution_claim_id(struct db *db, long long id, const char *node,
     int pid, int *claimed);
 /* The same claim in two halves, so the caller can work while it commits
  * (db_send/db_await): nothing else may use `db` in between; `node` must
  * stay valid until the end. */
-int store_exec_claim_id_send(struct db *db, long long id, const char *node,
+int store_execution_claim_id_send(struct db *db, long long id, const char *node,
     int pid);
-int store_exec_claim_id_end(struct db *db, int *claimed);
+int store_execution_claim_id_end(struct db *db, int *claimed);
 /* Records the version that runs and started_at: the child was exec'd
  * `ago_ms` before this call. */
-int store_exec_started(struct db *db, long long id, const char *version,
+int store_execution_started(struct db *db, long long id, const char *version,
     double ago_ms);
 /* Heartbeat alone (while a venv builds before the run). */
-int store_exec_heartbeat(struct db *db, long long id);
+int store_execution_heartbeat(struct db *db, long long id);
 /* Saves live output and the heartbeat; *cancel gets the cancel flag. */
-int store_exec_progress(struct db *db, long long id, const char *out,
+int store_execution_progress(struct db *db, long long id, const char *out,
     size_t outlen, int out_trunc, const char *err, size_t errlen,
     int err_trunc, int *cancel);
 
-struct exec_final {
+struct execution_final {
 	const char *status;
 	const char *version;       /* may be NULL */
 	int has_exit; int exit_code;
@@ -232,21 +235,22 @@ struct exec_final {
  * f->ended_mono_ms on the database's clock (sql/010_limits.sql,
  * execution_finish_limit).
  * With `row`, the row as it is after the write comes back in the same
- * round trip, with store_exec_get's columns (an extra one after them);
+ * round trip, with store_execution_get's columns (an extra one after them);
  * release it with dbres_free(). */
-int store_exec_finish(struct db *db, long long id, const struct exec_final *f,
+int store_execution_finish(struct db *db, long long id,
+    const struct execution_final *f,
     int *updated, struct dbres *row);
 /* Cancel: a queued execution becomes canceled at once (*outcome 1); a
  * running one gets its cancel flag (*outcome 2); final: *outcome 0;
  * unknown: *outcome -1. */
-int store_exec_cancel(struct db *db, long long id, int *outcome);
+int store_execution_cancel(struct db *db, long long id, int *outcome);
 
 /* Marks running executions without a heartbeat for `timeout_s` (and
  * queued ones reserved for a runner that stopped) as lost, locking none
  * of the others; *n counts them, also when a failure stops it midway. */
-int store_exec_mark_lost(struct db *db, int timeout_s, int *n);
+int store_execution_mark_lost(struct db *db, int timeout_s, int *n);
 /* Deletes up to `batch` final executions queued more than `days` ago. */
-int store_exec_delete_old(struct db *db, int days, int batch,
+int store_execution_delete_old(struct db *db, int days, int batch,
     long long *deleted);
 
 /* ---- idempotency keys (store_idempotency.c) ---- */

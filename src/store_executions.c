@@ -16,7 +16,7 @@
 #include "store_int.h"
 
 int
-store_exec_gauges(struct db *db, long long *queued, long long *running)
+store_execution_gauges(struct db *db, long long *queued, long long *running)
 {
 	static const char *sql = "SELECT status, COUNT(*) FROM executions "
 	    "WHERE status IN ('queued', 'running') GROUP BY status";
@@ -42,7 +42,7 @@ store_exec_gauges(struct db *db, long long *queued, long long *running)
 	"runner_pid IS NOT NULL)"
 
 int
-store_exec_mark_lost(struct db *db, int timeout_s, int *n)
+store_execution_mark_lost(struct db *db, int timeout_s, int *n)
 {
 	/*
 	 * A plain read finds them, taking no lock: an UPDATE over the same
@@ -79,7 +79,8 @@ store_exec_mark_lost(struct db *db, int timeout_s, int *n)
 }
 
 int
-store_exec_delete_old(struct db *db, int days, int batch, long long *deleted)
+store_execution_delete_old(struct db *db, int days, int batch,
+    long long *deleted)
 {
 	static const char *sql = "DELETE FROM executions WHERE queued_at < "
 	    "UTC_TIMESTAMP(3) - INTERVAL ? DAY AND status NOT IN "
@@ -94,13 +95,13 @@ store_exec_delete_old(struct db *db, int days, int batch, long long *deleted)
 	return 0;
 }
 
-#define EXEC_COLS "id, script_id, script_name, script_version, `trigger`, " \
-	"status, input, exit_code, `signal`, stdout, stderr, " \
+#define EXECUTION_COLS "id, script_id, script_name, script_version, " \
+	"`trigger`, status, input, exit_code, `signal`, stdout, stderr, " \
 	"stdout_truncated, stderr_truncated, output, output_file, error, " \
 	"queued_at, started_at, finished_at, duration_ms, cpu_user_ms, " \
 	"cpu_system_ms, max_rss_kb, node, `limit`"
 /* The same positions for lists, without the large columns. */
-#define EXEC_LIST_COLS "id, script_id, script_name, script_version, " \
+#define EXECUTION_LIST_COLS "id, script_id, script_name, script_version, " \
 	"`trigger`, status, NULL, exit_code, `signal`, NULL, NULL, " \
 	"stdout_truncated, stderr_truncated, output, output_file, error, " \
 	"queued_at, started_at, finished_at, duration_ms, cpu_user_ms, " \
@@ -130,7 +131,7 @@ static const size_t exec_str_cols[] = { EC_SCRIPT_NAME, EC_SCRIPT_VERSION,
 	EC_ERROR, EC_NODE, EC_LIMIT };
 
 void
-store_exec_view(const struct dbres *res, size_t i, struct execution *x)
+store_execution_view(const struct dbres *res, size_t i, struct execution *x)
 {
 #define CELL_S(c) ((char *)dbres_get(res, i, (c)))
 	const char *v;
@@ -181,16 +182,18 @@ store_exec_view(const struct dbres *res, size_t i, struct execution *x)
 static void
 exec_take(struct dbres *res, size_t i, struct execution *x)
 {
-	store_exec_view(res, i, x);
+	store_execution_view(res, i, x);
 	for (size_t k = 0; k < sizeof(exec_str_cols) / sizeof(exec_str_cols[0]);
 	    k++)
 		res->cells[i * res->ncols + exec_str_cols[k]] = NULL;
 }
 
 int
-store_exec_enqueue(struct db *db, long long script_id, const char *script_name,
+store_execution_enqueue(struct db *db, long long script_id,
+    const char *script_name,
     const char *trigger, const char *input_json, const char *input_secret,
-    const char *node_labels, const struct exec_reserved *rsv, long long *id,
+    const char *node_labels, const struct execution_reserved *rsv,
+    long long *id,
     struct execution *row)
 {
 #define ENQUEUE "INSERT INTO executions (script_id, script_name, " \
@@ -199,7 +202,7 @@ store_exec_enqueue(struct db *db, long long script_id, const char *script_name,
 	"UTC_TIMESTAMP(3), ?, ?, IF(? IS NULL, NULL, UTC_TIMESTAMP(3)), ?)"
 	static const char *ins = ENQUEUE;
 	/* MariaDB's RETURNING: the row in the same round trip. */
-	static const char *ins_row = ENQUEUE " RETURNING " EXEC_COLS;
+	static const char *ins_row = ENQUEUE " RETURNING " EXECUTION_COLS;
 #undef ENQUEUE
 	const char *node = rsv != NULL ? rsv->node : NULL;
 	struct dbp p[10] = { DBP_I(script_id), DBP_S(script_name),
@@ -229,7 +232,7 @@ store_exec_enqueue(struct db *db, long long script_id, const char *script_name,
 }
 
 int
-store_exec_queue_full(struct db *db, int max_queued, int *full)
+store_execution_queue_full(struct db *db, int max_queued, int *full)
 {
 	static const char *sql = "SELECT " QUEUE_PROBE;
 	struct dbp p[1] = { DBP_I(max_queued - 1) };
@@ -244,9 +247,10 @@ store_exec_queue_full(struct db *db, int max_queued, int *full)
 }
 
 int
-store_exec_get(struct db *db, long long id, struct execution *x, int *found)
+store_execution_get(struct db *db, long long id, struct execution *x,
+    int *found)
 {
-	static const char *sql = "SELECT " EXEC_COLS
+	static const char *sql = "SELECT " EXECUTION_COLS
 	    " FROM executions WHERE id = ?";
 	struct dbp p[1] = { DBP_I(id) };
 	struct dbres res;
@@ -264,7 +268,7 @@ store_exec_get(struct db *db, long long id, struct execution *x, int *found)
 }
 
 int
-store_exec_status(struct db *db, long long id, char status[16])
+store_execution_status(struct db *db, long long id, char status[16])
 {
 	static const char *sql = "SELECT status FROM executions WHERE id = ?";
 	struct dbp p[1] = { DBP_I(id) };
@@ -285,7 +289,7 @@ store_exec_status(struct db *db, long long id, char status[16])
  * the matching (filter, id) index and walk it backwards from the cursor.
  */
 int
-store_exec_list(struct db *db, const struct exec_filter *f,
+store_execution_list(struct db *db, const struct execution_filter *f,
     void (*fn)(void *arg, const struct execution *x), void *arg)
 {
 	static char *sqls[16];
@@ -298,7 +302,7 @@ store_exec_list(struct db *db, const struct exec_filter *f,
 
 	if (sqls[combo] == NULL) {
 		struct buf b = BUF_INIT;
-		buf_adds(&b, "SELECT " EXEC_LIST_COLS " FROM executions "
+		buf_adds(&b, "SELECT " EXECUTION_LIST_COLS " FROM executions "
 		    "WHERE id < ?");
 		if (combo & 1)
 			buf_adds(&b, " AND script_id = ?");
@@ -324,7 +328,7 @@ store_exec_list(struct db *db, const struct exec_filter *f,
 	if (db_exec(db, sqls[combo], p, np, &res, NULL, NULL) == -1)
 		return -1;
 	for (size_t i = 0; i < res.nrows; i++) {
-		store_exec_view(&res, i, &x);
+		store_execution_view(&res, i, &x);
 		fn(arg, &x);
 	}
 	dbres_free(&res);
@@ -332,20 +336,20 @@ store_exec_list(struct db *db, const struct exec_filter *f,
 }
 
 int
-store_exec_last_per_script(struct db *db, struct dbres *res)
+store_execution_last_per_script(struct db *db, struct dbres *res)
 {
 	/* MAX(id) per script_id reads the (script_id, id) index one group at
 	 * a time ("using index for group-by"): cost grows with the number of
 	 * scripts, not of executions. */
-	static const char *sql = "SELECT " EXEC_LIST_COLS " FROM executions "
-	    "WHERE id IN (SELECT MAX(id) FROM executions GROUP BY script_id) "
+	static const char *sql = "SELECT " EXECUTION_LIST_COLS
+	    " FROM executions WHERE id IN (SELECT MAX(id) FROM executions GROUP BY script_id) "
 	    "ORDER BY script_id";
 
 	return db_exec(db, sql, NULL, 0, res, NULL, NULL);
 }
 
 int
-store_exec_stream(struct db *db, long long id, int which_stderr,
+store_execution_stream(struct db *db, long long id, int which_stderr,
     char **data, size_t *len, int *found)
 {
 	static const char *out_sql = "SELECT stdout FROM executions WHERE id = ?";
@@ -388,7 +392,7 @@ claim_update(struct db *db, long long id, const char *node, int pid)
 }
 
 int
-store_exec_claim_id_send(struct db *db, long long id, const char *node,
+store_execution_claim_id_send(struct db *db, long long id, const char *node,
     int pid)
 {
 	struct dbp pu[3] = { DBP_S(node), DBP_I(pid), DBP_I(id) };
@@ -397,7 +401,7 @@ store_exec_claim_id_send(struct db *db, long long id, const char *node,
 }
 
 int
-store_exec_claim_id_end(struct db *db, int *claimed)
+store_execution_claim_id_end(struct db *db, int *claimed)
 {
 	unsigned long long affected = 0;
 
@@ -411,7 +415,7 @@ store_exec_claim_id_end(struct db *db, int *claimed)
 /* Fills `cl` from a row of (id, script_id, input, waited_us,
  * input_secret): the two texts in one allocation (store.h). */
 static void
-claim_fill(struct exec_claim *cl, const struct dbres *res, size_t row)
+claim_fill(struct execution_claim *cl, const struct dbres *res, size_t row)
 {
 	const char *in = dbres_get(res, row, 2), *sec = dbres_get(res, row, 4);
 	size_t inlen = strlen(in), seclen = sec != NULL ? strlen(sec) : 0;
@@ -431,7 +435,7 @@ claim_fill(struct exec_claim *cl, const struct dbres *res, size_t row)
 }
 
 int
-store_exec_peek(struct db *db, long long id, struct exec_claim *cl,
+store_execution_peek(struct db *db, long long id, struct execution_claim *cl,
     int *found, struct script *s, int *have_script)
 {
 	static const char *sql = "SELECT e.id, e.script_id, e.input, "
@@ -460,7 +464,7 @@ store_exec_peek(struct db *db, long long id, struct exec_claim *cl,
 }
 
 int
-store_exec_claim_id(struct db *db, long long id, const char *node, int pid,
+store_execution_claim_id(struct db *db, long long id, const char *node, int pid,
     int *claimed)
 {
 	int rc = claim_update(db, id, node, pid);
@@ -497,7 +501,7 @@ claim_one(struct db *db, long long id, long long script_id, const char *node,
 		/* Locking the script row serialises claims of this script
 		 * across runners and nodes, so the running count below stays
 		 * true until this transaction commits. The transaction reads
-		 * committed rows (store_exec_claim), so the count includes
+		 * committed rows (store_execution_claim), so the count includes
 		 * the claim of whoever held the lock before us. */
 		if (db_exec(db, lim_sql, ps, 1, &res, NULL, NULL) == -1)
 			return -1;
@@ -545,9 +549,9 @@ claim_one(struct db *db, long long id, long long script_id, const char *node,
  * three nodes, 300 queued runs drained at 2 per second per node).
  */
 int
-store_exec_claim(struct db *db, const char *node, int pid,
+store_execution_claim(struct db *db, const char *node, int pid,
     const char *labels_re, const long long *skip, size_t nskip,
-    struct exec_claim *cl, int *claimed)
+    struct execution_claim *cl, int *claimed)
 {
 	static const char *cand_sql = "SELECT id, script_id FROM executions "
 	    "WHERE " CLAIMABLE " ORDER BY id LIMIT " STR(CLAIM_CANDIDATES);
@@ -686,7 +690,7 @@ store_execution_owned(struct db *db, long long id, const char *node, int pid,
 }
 
 int
-store_exec_started(struct db *db, long long id, const char *version,
+store_execution_started(struct db *db, long long id, const char *version,
     double ago_ms)
 {
 	/* The child was exec'd ago_ms before this statement runs. */
@@ -700,7 +704,7 @@ store_exec_started(struct db *db, long long id, const char *version,
 }
 
 int
-store_exec_heartbeat(struct db *db, long long id)
+store_execution_heartbeat(struct db *db, long long id)
 {
 	static const char *sql = "UPDATE executions SET heartbeat_at = "
 	    "UTC_TIMESTAMP(3) WHERE id = ? AND status = 'running'";
@@ -710,7 +714,7 @@ store_exec_heartbeat(struct db *db, long long id)
 }
 
 int
-store_exec_progress(struct db *db, long long id, const char *out,
+store_execution_progress(struct db *db, long long id, const char *out,
     size_t outlen, int out_trunc, const char *err, size_t errlen,
     int err_trunc, int *cancel)
 {
@@ -744,10 +748,11 @@ age_us(double now_ms, double mono_ms)
 }
 
 int
-store_exec_finish(struct db *db, long long id, const struct exec_final *f,
+store_execution_finish(struct db *db, long long id,
+    const struct execution_final *f,
     int *updated, struct dbres *row)
 {
-	/* sql/010_limits.sql: the UPDATE, then the final row (EXEC_COLS,
+	/* sql/010_limits.sql: the UPDATE, then the final row (EXECUTION_COLS,
 	 * then `updated`) or `updated` alone. */
 	static const char *sql = "CALL execution_finish_limit(?, ?, ?, ?, ?, "
 	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -787,14 +792,15 @@ store_exec_finish(struct db *db, long long id, const struct exec_final *f,
 	n = dbres_get(&res, 0, row ? EC_NCOLS : 0);
 	*updated = n != NULL && strcmp(n, "1") == 0;
 	if (row != NULL)
-		*row = res;     /* store_exec_get's columns, `updated` after */
+		/* store_execution_get's columns, `updated` after */
+		*row = res;
 	else
 		dbres_free(&res);
 	return 0;
 }
 
 int
-store_exec_cancel(struct db *db, long long id, int *outcome)
+store_execution_cancel(struct db *db, long long id, int *outcome)
 {
 	static const char *q_sql = "UPDATE executions SET status = 'canceled', "
 	    "finished_at = UTC_TIMESTAMP(3), error = 'canceled before it "
@@ -820,7 +826,7 @@ store_exec_cancel(struct db *db, long long id, int *outcome)
 		*outcome = 2;
 		return 0;
 	}
-	if (store_exec_status(db, id, status) == -1)
+	if (store_execution_status(db, id, status) == -1)
 		return -1;
 	/* A running (or reserved) execution already flagged counts as
 	 * running too. */

@@ -958,7 +958,7 @@ heartbeat(struct heartbeat *hb)
 	if (hb->exec_id <= 0 || now - hb->last < HEARTBEAT_MS)
 		return;
 	hb->last = now;
-	if (store_exec_heartbeat(hb->db, hb->exec_id) == -1)
+	if (store_execution_heartbeat(hb->db, hb->exec_id) == -1)
 		log_warnx("cannot save the heartbeat: %s", db_errmsg(hb->db));
 }
 

@@ -136,112 +136,112 @@ static int
 boxes(struct shm *shm)
 {
 	struct script s;
-	struct box_job j;
+	struct mailbox_job j;
 	int rpid = 0, box, k;
 
 	memset(&s, 0, sizeof(s));
 	s.id = 42;
 	snprintf(s.updated_at, sizeof(s.updated_at), "2026-11-26T12:00:00.123Z");
 
-	ok(dispatch_box_reserve(shm, &rpid) == -1, "no runner, no box");
-	box = dispatch_box_open(shm);
+	ok(dispatch_mailbox_reserve(shm, &rpid) == -1, "no runner, no box");
+	box = dispatch_mailbox_open(shm);
 	ok(box >= 0, "a runner opens a box");
-	ok(dispatch_box_reserve(shm, &rpid) == -1,
+	ok(dispatch_mailbox_reserve(shm, &rpid) == -1,
 	    "a busy runner is not reserved");
-	ok(dispatch_box_take(shm, box, &j) == 0, "nothing to take at first");
+	ok(dispatch_mailbox_take(shm, box, &j) == 0, "nothing to take at first");
 
-	dispatch_box_idle(shm, box);
-	ok(dispatch_box_reserve(shm, &rpid) == box && rpid == getpid(),
+	dispatch_mailbox_idle(shm, box);
+	ok(dispatch_mailbox_reserve(shm, &rpid) == box && rpid == getpid(),
 	    "an idle runner is reserved, with its pid");
-	ok(dispatch_box_reserve(shm, &rpid) == -1, "once only");
-	ok(dispatch_box_reserved(shm, box), "the runner sees the reservation");
-	ok(dispatch_box_busy(shm, box) == -1,
+	ok(dispatch_mailbox_reserve(shm, &rpid) == -1, "once only");
+	ok(dispatch_mailbox_reserved(shm, box), "the runner sees the reservation");
+	ok(dispatch_mailbox_busy(shm, box) == -1,
 	    "and may not take other work meanwhile");
-	dispatch_box_unreserve(shm, box);
-	ok(!dispatch_box_reserved(shm, box) &&
-	    dispatch_box_reserve(shm, &rpid) == box,
+	dispatch_mailbox_unreserve(shm, box);
+	ok(!dispatch_mailbox_reserved(shm, box) &&
+	    dispatch_mailbox_reserve(shm, &rpid) == box,
 	    "a failed INSERT gives the runner back");
 
-	dispatch_box_assign(shm, box, 1001, 1, s.id, s.updated_at, "{\"a\":1}", 7);
-	ok(dispatch_box_take(shm, box, &j) == 1, "the runner takes it");
+	dispatch_mailbox_assign(shm, box, 1001, 1, s.id, s.updated_at, "{\"a\":1}", 7);
+	ok(dispatch_mailbox_take(shm, box, &j) == 1, "the runner takes it");
 	ok(j.id == 1001 && j.running == 1 && j.script_id == 42 &&
 	    strcmp(j.script_updated_at, s.updated_at) == 0 &&
 	    j.input_json != NULL && strcmp(j.input_json, "{\"a\":1}") == 0,
 	    "with its id, mode, script and input");
 	free(j.input_json);
-	ok(dispatch_box_take(shm, box, &j) == 0, "once only");
-	ok(dispatch_box_busy(shm, box) == 0, "the box is busy again");
-	ok(dispatch_box_reserve(shm, &rpid) == -1, "and not reservable");
+	ok(dispatch_mailbox_take(shm, box, &j) == 0, "once only");
+	ok(dispatch_mailbox_busy(shm, box) == 0, "the box is busy again");
+	ok(dispatch_mailbox_reserve(shm, &rpid) == -1, "and not reservable");
 
 	/* An input over the box's size is left in the row. */
-	char *big = malloc(BOX_INPUT_MAX + 2);
-	memset(big, 'x', BOX_INPUT_MAX + 1);
-	big[BOX_INPUT_MAX + 1] = '\0';
-	dispatch_box_idle(shm, box);
-	ok(dispatch_box_reserve(shm, &rpid) == box, "reserved again");
-	dispatch_box_assign(shm, box, 1002, 0, s.id, s.updated_at, big, BOX_INPUT_MAX + 1);
-	ok(dispatch_box_take(shm, box, &j) == 1 && j.id == 1002 &&
+	char *big = malloc(MAILBOX_INPUT_MAX + 2);
+	memset(big, 'x', MAILBOX_INPUT_MAX + 1);
+	big[MAILBOX_INPUT_MAX + 1] = '\0';
+	dispatch_mailbox_idle(shm, box);
+	ok(dispatch_mailbox_reserve(shm, &rpid) == box, "reserved again");
+	dispatch_mailbox_assign(shm, box, 1002, 0, s.id, s.updated_at, big, MAILBOX_INPUT_MAX + 1);
+	ok(dispatch_mailbox_take(shm, box, &j) == 1 && j.id == 1002 &&
 	    j.running == 0 && j.input_json == NULL,
 	    "a big input is not copied: the runner reads the row");
 	free(big);
 
 	/* An API worker dies holding a reservation: the master frees it. */
-	dispatch_box_idle(shm, box);
-	ok(dispatch_box_reserve(shm, &rpid) == box, "reserved by a worker");
-	dispatch_box_forget(shm, 999999);
-	ok(dispatch_box_reserved(shm, box), "another pid's death changes "
+	dispatch_mailbox_idle(shm, box);
+	ok(dispatch_mailbox_reserve(shm, &rpid) == box, "reserved by a worker");
+	dispatch_mailbox_forget(shm, 999999);
+	ok(dispatch_mailbox_reserved(shm, box), "another pid's death changes "
 	    "nothing");
-	dispatch_box_unreserve(shm, box);
+	dispatch_mailbox_unreserve(shm, box);
 
 	/* The runner dies with an id in its box: its row was reserved for
 	 * that runner (the heartbeat sweep ends it lost); the next runner
 	 * does not start it, however long it waited. */
-	ok(dispatch_box_reserve(shm, &rpid) == box, "reserved once more");
-	dispatch_box_assign(shm, box, 1003, 0, s.id, s.updated_at, "{}", 2);
-	dispatch_box_forget(shm, getpid());
+	ok(dispatch_mailbox_reserve(shm, &rpid) == box, "reserved once more");
+	dispatch_mailbox_assign(shm, box, 1003, 0, s.id, s.updated_at, "{}", 2);
+	dispatch_mailbox_forget(shm, getpid());
 	ok(atomic_load(&shm->box[box].owner) == 0, "its box is free");
-	ok(dispatch_box_open(shm) == box &&
-	    dispatch_box_take(shm, box, &j) == 0,
+	ok(dispatch_mailbox_open(shm) == box &&
+	    dispatch_mailbox_take(shm, box, &j) == 0,
 	    "the next runner does not start the id left there");
 
 	/* The runner dies while a worker (another process) inserts for it:
 	 * the worker's assignment goes to the next runner (a fresh row). */
-	dispatch_box_idle(shm, box);
+	dispatch_mailbox_idle(shm, box);
 	int go[2], got_box[2];
 	if (pipe(go) == -1 || pipe(got_box) == -1)
 		return 2;
 	pid_t worker = fork();
 	if (worker == 0) {
-		char b = (char)dispatch_box_reserve(shm, &rpid), x;
+		char b = (char)dispatch_mailbox_reserve(shm, &rpid), x;
 		if (write(got_box[1], &b, 1) != 1 || read(go[0], &x, 1) != 1)
 			_exit(1);
-		dispatch_box_assign(shm, b, 1004, 1, s.id, s.updated_at, "{}", 2);
+		dispatch_mailbox_assign(shm, b, 1004, 1, s.id, s.updated_at, "{}", 2);
 		_exit(0);
 	}
 	char wb = -1, x = 1;
 	if (read(got_box[0], &wb, 1) != 1)
 		return 2;
 	ok(wb == box, "reserved by a worker");
-	dispatch_box_forget(shm, getpid());
-	ok(dispatch_box_open(shm) == box && dispatch_box_reserved(shm, box),
+	dispatch_mailbox_forget(shm, getpid());
+	ok(dispatch_mailbox_open(shm) == box && dispatch_mailbox_reserved(shm, box),
 	    "the reservation outlives the runner");
 	if (write(go[1], &x, 1) != 1)
 		return 2;
 	waitpid(worker, NULL, 0);
-	ok(dispatch_box_take(shm, box, &j) == 1 && j.id == 1004,
+	ok(dispatch_mailbox_take(shm, box, &j) == 1 && j.id == 1004,
 	    "and the next runner serves it");
 	free(j.input_json);
 
 	/* Four API workers race for one idle runner: one gets it. */
-	dispatch_box_idle(shm, box);
+	dispatch_mailbox_idle(shm, box);
 	int pipes[4][2];
 	for (k = 0; k < 4; k++) {
 		if (pipe(pipes[k]) == -1)
 			return 2;
 		if (fork() == 0) {
-			char won = dispatch_box_reserve(shm, &rpid) == box;
+			char won = dispatch_mailbox_reserve(shm, &rpid) == box;
 			if (won)
-				dispatch_box_assign(shm, box, 2000 + k, 1,
+				dispatch_mailbox_assign(shm, box, 2000 + k, 1,
 				    s.id, s.updated_at, "{}", 2);
 			_exit(write(pipes[k][1], &won, 1) == 1 ? 0 : 1);
 		}
@@ -256,13 +256,13 @@ boxes(struct shm *shm)
 		wait(NULL);
 	}
 	is_int(winners, 1, "exactly one worker reserved the runner");
-	ok(dispatch_box_take(shm, box, &j) == 1 && j.id >= 2000 &&
+	ok(dispatch_mailbox_take(shm, box, &j) == 1 && j.id >= 2000 &&
 	    j.id < 2004, "and the runner got its execution");
 	free(j.input_json);
 
 	/* A worker's "look at the queue" rings an idle runner's bell. */
-	dispatch_box_busy(shm, box);
-	uint32_t seen = dispatch_box_idle(shm, box);
+	dispatch_mailbox_busy(shm, box);
+	uint32_t seen = dispatch_mailbox_idle(shm, box);
 	dispatch_wake_one(shm);
 	ok(atomic_load(&shm->box[box].bell) != seen, "an idle runner is rung");
 	ok(dispatch_work_waiting(shm) == 0, "no work waiting");
@@ -271,28 +271,28 @@ boxes(struct shm *shm)
 
 	/* The final row left for the waiting API worker. */
 	struct buf got = BUF_INIT;
-	ok(dispatch_box_result_get(shm, box, 3000, &got) == 0,
+	ok(dispatch_mailbox_result_get(shm, box, 3000, &got) == 0,
 	    "no final row at first");
-	dispatch_box_result_put(shm, box, 3000, "{\"id\":3000}", 11);
-	ok(dispatch_box_result_get(shm, box, 3000, &got) == 1 &&
+	dispatch_mailbox_result_put(shm, box, 3000, "{\"id\":3000}", 11);
+	ok(dispatch_mailbox_result_get(shm, box, 3000, &got) == 1 &&
 	    got.len == 11 && memcmp(got.data, "{\"id\":3000}", 11) == 0,
 	    "the waiter gets the final row of its execution");
-	ok(dispatch_box_result_get(shm, box, 3001, &got) == 0,
+	ok(dispatch_mailbox_result_get(shm, box, 3001, &got) == 0,
 	    "not another execution's");
-	char *huge = malloc(BOX_RESULT_MAX + 1);
-	memset(huge, 'y', BOX_RESULT_MAX + 1);
-	dispatch_box_result_put(shm, box, 3002, huge, BOX_RESULT_MAX + 1);
-	ok(dispatch_box_result_get(shm, box, 3002, &got) == 0,
+	char *huge = malloc(MAILBOX_RESULT_MAX + 1);
+	memset(huge, 'y', MAILBOX_RESULT_MAX + 1);
+	dispatch_mailbox_result_put(shm, box, 3002, huge, MAILBOX_RESULT_MAX + 1);
+	ok(dispatch_mailbox_result_get(shm, box, 3002, &got) == 0,
 	    "a row over the box's size is not left: the waiter reads it");
-	dispatch_box_result_put(shm, box, 3003, huge, BOX_RESULT_MAX);
-	ok(dispatch_box_result_get(shm, box, 3003, &got) == 1 &&
-	    got.len == BOX_RESULT_MAX, "one of the box's size is");
+	dispatch_mailbox_result_put(shm, box, 3003, huge, MAILBOX_RESULT_MAX);
+	ok(dispatch_mailbox_result_get(shm, box, 3003, &got) == 1 &&
+	    got.len == MAILBOX_RESULT_MAX, "one of the box's size is");
 	/* A runner that died while writing leaves the sequence odd. */
 	atomic_fetch_add(&shm->box[box].result_seq, 1);
-	ok(dispatch_box_result_get(shm, box, 3003, &got) == 0,
+	ok(dispatch_mailbox_result_get(shm, box, 3003, &got) == 0,
 	    "a row being written is not read");
-	dispatch_box_result_put(shm, box, 3004, "{}", 2);
-	ok(dispatch_box_result_get(shm, box, 3004, &got) == 1,
+	dispatch_mailbox_result_put(shm, box, 3004, "{}", 2);
+	ok(dispatch_mailbox_result_get(shm, box, 3004, &got) == 1,
 	    "the box's next writer goes on from there");
 
 	/* A reader racing the writer never gets a torn copy: every row
@@ -301,7 +301,7 @@ boxes(struct shm *shm)
 	if (writer == 0) {
 		for (int i = 0; i < 20000; i++) {
 			memset(huge, 'a' + i % 10, 2000);
-			dispatch_box_result_put(shm, box, 4000 + i % 10, huge,
+			dispatch_mailbox_result_put(shm, box, 4000 + i % 10, huge,
 			    2000);
 		}
 		_exit(0);
@@ -309,7 +309,7 @@ boxes(struct shm *shm)
 	int whole = 1, reads = 0, status = 0;
 	while (waitpid(writer, &status, WNOHANG) == 0) {
 		for (int i = 0; i < 10; i++) {
-			if (!dispatch_box_result_get(shm, box, 4000 + i, &got))
+			if (!dispatch_mailbox_result_get(shm, box, 4000 + i, &got))
 				continue;
 			reads++;
 			for (size_t c = 0; c < got.len; c++)
@@ -324,10 +324,10 @@ boxes(struct shm *shm)
 	free(huge);
 	buf_free(&got);
 
-	dispatch_box_busy(shm, box);
-	dispatch_box_close(shm, box);
+	dispatch_mailbox_busy(shm, box);
+	dispatch_mailbox_close(shm, box);
 	ok(atomic_load(&shm->box[box].owner) == 0 &&
-	    dispatch_box_reserve(shm, &rpid) == -1, "a closed box is unused");
+	    dispatch_mailbox_reserve(shm, &rpid) == -1, "a closed box is unused");
 	return 0;
 }
 
@@ -433,14 +433,14 @@ wait_places(struct shm *shm)
 		kill(pids[k], SIGKILL);
 		if (waitpid(pids[k], &status, 0) != pids[k])
 			return 2;
-		dispatch_box_forget(shm, pids[k]);
+		dispatch_mailbox_forget(shm, pids[k]);
 	}
 	is_int(dispatch_waiting(shm), 0, "a dead worker's place is freed");
 	a = dispatch_wait_enter(shm, 3);
 	b = dispatch_wait_enter(shm, 3);
 	k = dispatch_wait_enter(shm, 3);
 	ok(a >= 0 && b >= 0 && k >= 0, "all 3 places can be taken again");
-	dispatch_box_forget(shm, 999999);
+	dispatch_mailbox_forget(shm, 999999);
 	is_int(dispatch_waiting(shm), 3, "another pid's death frees none");
 	dispatch_wait_leave(shm, a);
 	dispatch_wait_leave(shm, b);
@@ -484,18 +484,18 @@ watching(struct shm *shm)
 	is_int(WEXITSTATUS(st), 1, "the other runner could not watch while "
 	    "we did, and could once we left");
 	ok(atomic_load(&shm->watcher) == other, "it watches now");
-	dispatch_box_forget(shm, other);
+	dispatch_mailbox_forget(shm, other);
 	ok(atomic_load(&shm->watcher) == 0, "a dead watcher's watch is freed");
 	close(fd[0]);
 	close(fd[1]);
 
 	/* Idle and busy runners as their boxes say; the backlog found is
 	 * one scan for the caller and a wake-up for each other idle one. */
-	box = dispatch_box_open(shm);
+	box = dispatch_mailbox_open(shm);
 	ok(box >= 0, "our box");
 	is_int(dispatch_runners_busy(shm), 1, "a runner starts busy");
 	is_int(dispatch_runners_idle(shm), 0, "none idle");
-	uint32_t bell0 = dispatch_box_idle(shm, box);
+	uint32_t bell0 = dispatch_mailbox_idle(shm, box);
 	is_int(dispatch_runners_idle(shm), 1, "idle once it says so");
 	is_int(dispatch_runners_busy(shm), 0, "not busy then");
 	/* A second runner's box, idle (owned by a pid of our choosing). */
@@ -507,7 +507,7 @@ watching(struct shm *shm)
 			break;
 		}
 	}
-	atomic_store(&shm->box[other_box].state, BOX_IDLE);
+	atomic_store(&shm->box[other_box].state, MAILBOX_IDLE);
 	uint32_t bell1 = atomic_load(&shm->box[other_box].bell);
 	is_int(dispatch_runners_idle(shm), 2, "two idle");
 	dispatch_backlog_wake(shm, 3);

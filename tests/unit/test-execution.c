@@ -95,7 +95,7 @@ model(void)
 	struct jw w;
 
 	row_of(ROW, &res, c, lens);
-	store_exec_view(&res, 0, &x);
+	store_execution_view(&res, 0, &x);
 	ok(x.id == 17 && x.script_id == 4 && strcmp(x.status, "failed") == 0 &&
 	    x.has_exit_code && x.exit_code == 3 && !x.has_signal,
 	    "a row seen as a record: numbers parsed, NULL kept apart");
@@ -132,7 +132,7 @@ model(void)
 		[EC_QUEUED_AT] = "2026-01-02 03:04:05.000",
 	};
 	row_of(QUEUED, &res, c, lens);
-	store_exec_view(&res, 0, &x);
+	store_execution_view(&res, 0, &x);
 	got = render(&x, 1);
 	is_str(got, "{\"id\":18,\"script_id\":4,\"script_name\":\"thumbs\","
 	    "\"script_version\":null,\"trigger\":\"test\",\"status\":"
@@ -186,12 +186,12 @@ statuses(void)
 }
 
 static void
-check(struct script *s, const char *input, enum exec_outcome want,
+check(struct script *s, const char *input, enum execution_outcome want,
     const char *field, const char *what)
 {
 	yajl_val in = input ? P(input) : NULL;
 	struct verr e;
-	enum exec_outcome rc;
+	enum execution_outcome rc;
 
 	verr_clear(&e);
 	rc = execution_check_input(s, in, &e);
@@ -215,33 +215,33 @@ inputs(void)
 	    "{\"size\": {\"type\": \"integer\", \"minimum\": 1}}, "
 	    "\"required\": [\"size\"]}");
 
-	check(&s, "{\"size\": 3}", EXEC_OK, NULL, "a valid input passes");
-	check(&s, "{\"size\": 0}", EXEC_INVALID, "input.size",
+	check(&s, "{\"size\": 3}", EXECUTION_OK, NULL, "a valid input passes");
+	check(&s, "{\"size\": 0}", EXECUTION_INVALID, "input.size",
 	    "the inputs schema holds");
-	check(&s, "{}", EXEC_INVALID, NULL, "a required input is required");
-	check(&s, NULL, EXEC_INVALID, NULL, "no input is {}: still required");
-	check(&s, "[1]", EXEC_INVALID, "input", "the input is an object");
+	check(&s, "{}", EXECUTION_INVALID, NULL, "a required input is required");
+	check(&s, NULL, EXECUTION_INVALID, NULL, "no input is {}: still required");
+	check(&s, "[1]", EXECUTION_INVALID, "input", "the input is an object");
 
 	free(s.inputs_json);
 	s.inputs_json = NULL;
-	check(&s, "{\"size\": 3}", EXEC_OK, NULL, "no schema: args decide");
-	check(&s, "{\"other\": 3}", EXEC_INVALID, NULL,
+	check(&s, "{\"size\": 3}", EXECUTION_OK, NULL, "no schema: args decide");
+	check(&s, "{\"other\": 3}", EXECUTION_INVALID, NULL,
 	    "a placeholder needs its input");
-	check(&s, "{\"size\": {\"a\": 1}}", EXEC_INVALID, NULL,
+	check(&s, "{\"size\": {\"a\": 1}}", EXECUTION_INVALID, NULL,
 	    "a placeholder's input is a string or number");
 
 	free(s.args_json);
 	s.args_json = strdup("[\"{output_file}\"]");
-	check(&s, "{}", EXEC_INVALID, NULL,
+	check(&s, "{}", EXECUTION_INVALID, NULL,
 	    "{output_file} needs outputs.file");
 	free(s.outputs_json);
 	s.outputs_json = strdup("{\"file\": \"out.png\"}");
-	check(&s, "{}", EXEC_OK, NULL, "and is fine with it");
+	check(&s, "{}", EXECUTION_OK, NULL, "and is fine with it");
 
 	s.enabled = 0;
 	struct verr e;
 	verr_clear(&e);
-	ok(execution_check_input(&s, NULL, &e) == EXEC_CONFLICT &&
+	ok(execution_check_input(&s, NULL, &e) == EXECUTION_CONFLICT &&
 	    strcmp(e.message, "script \"thumbs\" is disabled") == 0,
 	    "a disabled script takes nothing");
 	script_free(&s);
