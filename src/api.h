@@ -17,6 +17,7 @@ struct verr_list;
 void api_health(struct request *r);
 void api_metrics(struct request *r);
 void api_admin_config(struct request *r);
+void api_nodes_list(struct request *r);
 
 /* api_tokens.c */
 void api_tokens_create(struct request *r);

@@ -19,12 +19,15 @@
 #include "buf.h"
 #include "conf.h"
 #include "exec.h"
+#include "labels.h"
 #include "log.h"
 
 /* K_AUTO: an int, or "auto" (CONF_AUTO). K_CPUS: a number of CPUs from
- * min/100 to max, or "auto" (as many as are online). */
+ * min/100 to max, or "auto" (as many as are online). K_HIDE: a list of
+ * paths (hide_paths). K_LABELS: a string kept in the canonical form of
+ * labels.h. K_HOSTS: a string, also parsed into db_hosts. */
 enum key_type { K_STR, K_INT, K_AUTO, K_LL, K_DBL, K_BOOL, K_ROOTS, K_CPUS,
-    K_HIDE };
+    K_HIDE, K_LABELS, K_HOSTS };
 
 struct key {
 	const char *section;
@@ -49,8 +52,9 @@ static const struct key keys[] = {
 	{ "daemon", "secret_key_file", K_STR, O(secret_key_file), SYSCONFDIR "/scriptorch/secret.key", 0, 0 },
 	{ "daemon", "marketplace_dir", K_STR, O(marketplace_dir), PKGDATADIR "/marketplace", 0, 0 },
 	{ "daemon", "session_ttl_s", K_INT, O(session_ttl_s), "43200", 60, 2592000 },
+	{ "daemon", "node_labels", K_LABELS, O(node_labels), "", 0, 0 },
 
-	{ "database", "host", K_STR, O(db_host), "localhost", 0, 0 },
+	{ "database", "host", K_HOSTS, O(db_host), "localhost", 0, 0 },
 	{ "database", "port", K_INT, O(db_port), "3306", 0, 65535 },
 	{ "database", "socket", K_STR, O(db_socket), "", 0, 0 },
 	{ "database", "user", K_STR, O(db_user), "scriptorch", 0, 0 },
@@ -69,6 +73,7 @@ static const struct key keys[] = {
 	{ "runner", "output_file_cap_bytes", K_LL, O(output_file_cap_bytes), "1048576", 0, 1LL << 32 },
 	{ "runner", "queue_max_depth", K_INT, O(queue_max_depth), "10000", 1, INT_MAX },
 	{ "runner", "poll_interval_ms", K_INT, O(poll_interval_ms), "500", 10, 600000 },
+	{ "runner", "queue_probe_ms", K_INT, O(queue_probe_ms), "20", 0, 60000 },
 	{ "runner", "heartbeat_interval_s", K_INT, O(heartbeat_interval_s), "2", 1, 3600 },
 	{ "runner", "heartbeat_timeout_s", K_INT, O(heartbeat_timeout_s), "30", 2, 86400 },
 	{ "runner", "retention_days", K_INT, O(retention_days), "90", 0, 36500 },
@@ -152,6 +157,93 @@ set_roots(struct conf *c, const char *value)
 	set_list(c->script_roots, &c->n_script_roots, CONF_MAX_ROOTS, value);
 }
 
+static void
+free_hosts(struct conf *c)
+{
+	for (int i = 0; i < c->n_db_hosts; i++)
+		free(c->db_hosts[i].name);
+	memset(c->db_hosts, 0, sizeof(c->db_hosts));
+	c->n_db_hosts = 0;
+}
+
+/*
+ * [database] host: one server, or an ordered list of them ("db1, db2:3307,
+ * [fd00::3]:3306"), each with an optional port (else [database] port).
+ * 0, or -1 with msg.
+ */
+static int
+set_hosts(struct conf *c, const char *value, char *msg, size_t msglen)
+{
+	char *copy = xstrdup(value), *tok, *save = NULL;
+	int rc = -1;
+
+	free_hosts(c);
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		char *name = tok, *port = NULL, *end;
+		size_t len;
+		long p = 0;
+
+		while (*name == ' ' || *name == '\t')
+			name++;
+		len = strlen(name);
+		while (len > 0 && (name[len - 1] == ' ' || name[len - 1] == '\t'))
+			name[--len] = '\0';
+		if (len == 0)
+			continue;
+		if (name[0] == '[') {
+			char *close = strchr(name, ']');
+			if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
+				snprintf(msg, msglen, "\"host\": \"%s\" is not "
+				    "[address] or [address]:port", name);
+				goto out;
+			}
+			*close = '\0';
+			port = close[1] == ':' ? close + 2 : NULL;
+			name++;
+		} else if ((port = strchr(name, ':')) != NULL) {
+			if (strchr(port + 1, ':') != NULL) {
+				snprintf(msg, msglen, "\"host\": write an IPv6 "
+				    "address as [address]:port, not \"%s\"",
+				    name);
+				goto out;
+			}
+			*port++ = '\0';
+		}
+		if (port != NULL) {
+			p = strtol(port, &end, 10);
+			if (end == port || *end != '\0' || p < 1 || p > 65535) {
+				snprintf(msg, msglen, "\"host\": \"%s\" is not "
+				    "a port number", port);
+				goto out;
+			}
+		}
+		if (*name == '\0') {
+			snprintf(msg, msglen, "\"host\": an entry has no host "
+			    "name");
+			goto out;
+		}
+		if (c->n_db_hosts == CONF_MAX_DB_HOSTS) {
+			snprintf(msg, msglen, "\"host\": more than %d servers",
+			    CONF_MAX_DB_HOSTS);
+			goto out;
+		}
+		c->db_hosts[c->n_db_hosts].name = xstrdup(name);
+		c->db_hosts[c->n_db_hosts].port = (int)p;
+		c->n_db_hosts++;
+	}
+	if (c->n_db_hosts == 0) {
+		snprintf(msg, msglen, "\"host\" names no server");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(copy);
+	if (rc == -1)
+		free_hosts(c);
+	return rc;
+}
+
 static int
 parse_bool(const char *v, int *out)
 {
@@ -189,6 +281,28 @@ set_key(struct conf *c, const struct key *k, const char *value, char *msg,
 	case K_HIDE:
 		set_list(c->hide_paths, &c->n_hide_paths, CONF_MAX_HIDE, value);
 		return 0;
+	case K_HOSTS: {
+		char **sp = (char **)(void *)base;
+		if (set_hosts(c, value, msg, msglen) == -1)
+			return -1;
+		free(*sp);
+		*sp = xstrdup(value);
+		return 0;
+	}
+	case K_LABELS: {
+		char **sp = (char **)(void *)base;
+		struct buf b = BUF_INIT;
+		char why[256];
+		if (labels_parse_list(value, &b, why, sizeof(why)) == -1) {
+			snprintf(msg, msglen, "\"%s\": %s", k->name, why);
+			buf_free(&b);
+			return -1;
+		}
+		free(*sp);
+		*sp = xstrdup(buf_str(&b));
+		buf_free(&b);
+		return 0;
+	}
 	case K_BOOL:
 		if (parse_bool(value, (int *)(void *)base) == -1) {
 			snprintf(msg, msglen, "\"%s\" must be yes or no, not \"%s\"",
@@ -686,8 +800,10 @@ void
 conf_free(struct conf *c)
 {
 	for (size_t i = 0; i < NKEYS; i++)
-		if (keys[i].type == K_STR)
+		if (keys[i].type == K_STR || keys[i].type == K_LABELS ||
+		    keys[i].type == K_HOSTS)
 			free(*(char **)(void *)((char *)c + keys[i].off));
+	free_hosts(c);
 	for (int i = 0; i < c->n_script_roots; i++)
 		free(c->script_roots[i]);
 	for (int i = 0; i < c->n_hide_paths; i++)

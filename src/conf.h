@@ -18,6 +18,13 @@
 #define CONF_MAX_HIDE 16
 /* At most this many paths from conf_private_paths(). */
 #define CONF_MAX_PRIVATE (CONF_MAX_HIDE + 8)
+#define CONF_MAX_DB_HOSTS 16
+
+/* One database server of [database] host's ordered list. */
+struct conf_db_host {
+	char *name;               /* host name or address */
+	int port;                 /* 0: [database] port */
+};
 
 struct conf {
 	/* [daemon] */
@@ -34,9 +41,12 @@ struct conf {
 	char *marketplace_dir;    /* the ready-made scripts offered
 	                           * (marketplace.h) */
 	int session_ttl_s;        /* a browser session's life (session.h) */
+	char *node_labels;        /* canonical (labels.h): "ffmpeg,gpu", "" */
 
 	/* [database] */
-	char *db_host;
+	char *db_host;            /* as written; db_hosts is its parsed list */
+	struct conf_db_host db_hosts[CONF_MAX_DB_HOSTS];
+	int n_db_hosts;           /* tried in order: the first that answers */
 	int db_port;
 	char *db_socket;
 	char *db_user;
@@ -57,6 +67,7 @@ struct conf {
 	long long output_file_cap_bytes;
 	int queue_max_depth;
 	int poll_interval_ms;
+	int queue_probe_ms;       /* idle nodes look for others' work; 0 off */
 	int heartbeat_interval_s;
 	int heartbeat_timeout_s;
 	int retention_days;

@@ -19,6 +19,7 @@
 #include "execution.h"
 #include "idempotency.h"
 #include "json.h"
+#include "labels.h"
 #include "log.h"
 #include "registry.h"
 #include "schema.h"
@@ -425,6 +426,10 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	struct buf in_json = BUF_INIT, in_sealed = BUF_INIT;
 	int box = -1, runner_pid = 0, queue_full = sub->queue_full;
 	yajl_val filled = NULL;
+	/* Whether this node's runners may run it (its script's node_labels
+	 * are all this node's): else only the queue in the database takes
+	 * it to a node that has them (docs/api.md, "Nodes"). */
+	int here = labels_subset(s->node_labels, c->node_labels);
 
 	/* A key known within its 24 h: its execution, before any check. */
 	if (idem_known(db, sub, queued, id, e, &rc))
@@ -449,7 +454,7 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	 * `queued`), else queued until that runner has started it. With
 	 * `queued`, the INSERT returns it: the answer shows the execution as
 	 * it was queued, before the runner can take it. */
-	if (s->max_concurrency == 0)
+	if (s->max_concurrency == 0 && here)
 		box = dispatch_mailbox_reserve(shm, &runner_pid);
 	/* Not probed with the script (it was remembered): only a run that
 	 * would wait for a runner is held against the queue's limit. */
@@ -478,8 +483,16 @@ retry:
 	    queued == NULL };
 	if (store_execution_enqueue(db, s->id, s->name, trigger, triggered_by,
 	    buf_str(&in_json),
-	    in_sealed.len > 0 ? buf_str(&in_sealed) : NULL,
+	    in_sealed.len > 0 ? buf_str(&in_sealed) : NULL, s->node_labels,
 	    box >= 0 ? &rsv : NULL, id, queued) == -1) {
+		/* In a keyed submission's transaction, a lost deadlock (on
+		 * Galera, a conflict with another server's write) undid it
+		 * all: again. Alone, db_exec() already ran it again. */
+		if (sub->idem.in_tx && db_error(db) == DB_EDEADLOCK &&
+		    ++sub->idem.tries < IDEM_TRIES) {
+			idem_abort(db, sub);
+			goto retry;
+		}
 		if (box >= 0)
 			dispatch_mailbox_unreserve(shm, box);
 		rc = EXECUTION_DB;
@@ -507,12 +520,12 @@ retry:
 		dispatch_mailbox_assign(shm, box, *id, queued == NULL, s->id,
 		    s->updated_at, buf_str(&in_json), in_sealed.len > 0 ?
 		    MAILBOX_INPUT_MAX + 1 : in_json.len);
-	} else {
+	} else if (here) {
 		if (s->max_concurrency != 0 ||
 		    dispatch_handoff(shm, *id) == -1)
 			dispatch_backlog(shm);
-		/* One idle local runner is enough; others poll for other
-		 * nodes. */
+		/* One idle local runner is enough; the other nodes' idle
+		 * runners find it in the queue (runner.c, "watching"). */
 		dispatch_wake_one(shm);
 	}
 	rc = EXECUTION_OK;

@@ -13,6 +13,12 @@
  * behind are removed. Every heartbeat interval, Idempotency-Keys older
  * than 24 h are forgotten, and expired browser sessions deleted, in
  * batches of 500 as retention deletes.
+ *
+ * And first, every heartbeat interval, the node's own heartbeat: its row
+ * in the nodes table (nodes.h), and how many other nodes are up, left in
+ * shm->peers_up for the runners (dispatch.h, "watching"). Every minute,
+ * nodes not seen for NODES_FORGET_DAYS are forgotten; on a clean stop
+ * of the daemon (not a reload) the node's row records it.
  */
 #include "config.h"
 
@@ -26,9 +32,11 @@
 #include "clock.h"
 #include "conf.h"
 #include "db.h"
+#include "dispatch.h"
 #include "idempotency.h"
 #include "log.h"
 #include "metrics.h"
+#include "nodes.h"
 #include "sandbox.h"
 #include "shm.h"
 #include "store.h"
@@ -37,11 +45,48 @@
 
 static volatile sig_atomic_t stopping;
 
+/* A node down this long leaves the nodes table (and the API's list). */
+#define NODES_FORGET_DAYS 7
+
 static void
 on_term(int sig)
 {
 	(void)sig;
 	stopping = 1;
+}
+
+/* This node's heartbeat, and the others' count for the runners. */
+static void
+node_beat(const struct conf *c, struct db *db, struct shm *shm)
+{
+	int peers = 0;
+
+	if (nodes_beat(db, c, shm, &peers) == -1) {
+		if (db_error(db) != DB_EUNAVAIL)
+			log_warnx("node heartbeat: %s", db_errmsg(db));
+		return;
+	}
+	int was = atomic_exchange(&shm->peers_up, peers);
+	if (was == peers)
+		return;
+	log_info("%d other node%s up", peers, peers == 1 ? "" : "s");
+	/* The first other node: an idle runner, asleep for a whole poll
+	 * interval, starts watching the queue now. */
+	if (was == 0)
+		dispatch_wake_one(shm);
+}
+
+static void
+nodes_prune(struct db *db)
+{
+	int n = 0;
+
+	if (nodes_forget(db, NODES_FORGET_DAYS, &n) == -1 &&
+	    db_error(db) != DB_EUNAVAIL)
+		log_warnx("nodes: %s", db_errmsg(db));
+	if (n > 0)
+		log_info("nodes: forgot %d node%s not seen for %d days", n,
+		    n == 1 ? "" : "s", NODES_FORGET_DAYS);
 }
 
 static void
@@ -229,6 +274,7 @@ janitor_main(const struct conf *c, struct shm *shm)
 		if (db_begin(db) == -1) {
 			last_outage = clock_mono_ms();
 		} else {
+			node_beat(c, db, shm);
 			/* While the database was away no runner could send a
 			 * heartbeat: give them a whole timeout after it comes
 			 * back to record their results before any run is
@@ -251,12 +297,16 @@ janitor_main(const struct conf *c, struct shm *shm)
 			if (now - last_retention > 60000) {
 				retention(c, db);
 				venv_bounds(c, db);
+				nodes_prune(db);
 				last_retention = now;
 			}
 		}
 		/* sleep() returns early when SIGTERM arrives. */
 		sleep((unsigned int)c->heartbeat_interval_s);
 	}
+	if (atomic_load(&shm->node_stopping) && (db_begin(db) == -1 ||
+	    nodes_stopped(db, c) == -1))
+		log_warnx("cannot record the node's stop: %s", db_errmsg(db));
 	db_close(db);
 	_exit(0);
 }

@@ -19,6 +19,7 @@ const struct route routes[] = {
 	{ "GET", "/api/v1/metrics", api_metrics, ROLE_VIEWER, "/api/v1/metrics" },
 	{ "GET", "/api/v1/admin/config", api_admin_config, ROLE_VIEWER,
 	  "/api/v1/admin/config" },
+	{ "GET", "/api/v1/nodes", api_nodes_list, ROLE_VIEWER, "/api/v1/nodes" },
 	{ "POST", "/api/v1/admin/tokens", api_tokens_create, ROLE_ADMIN,
 	  "/api/v1/admin/tokens" },
 	{ "GET", "/api/v1/admin/tokens", api_tokens_list, ROLE_ADMIN,

@@ -64,6 +64,32 @@ int store_migrate(struct db *db, const char *dir, int *applied,
 /* ---- health ---- */
 int store_ping(struct db *db);
 
+/* ---- nodes (store_nodes.c; the service is nodes.c) ---- */
+/* A node's row as listed: strings borrowed from the result, valid during
+ * the callback. */
+struct node_rec {
+	const char *name;
+	const char *labels;        /* canonical (labels.h), "" for none */
+	int runners, busy;
+	const char *version;
+	char started_at[32], last_seen_at[32];
+	int up;                    /* seen within the timeout, not stopped */
+};
+/* Writes node `name`'s row: seen now, not stopped. */
+int store_node_beat(struct db *db, const char *name, const char *labels,
+    int runners, int busy, const char *version, long long started_unix_ms);
+/* How many nodes other than `name` are up (timeout_s: the heartbeat
+ * timeout). */
+int store_node_peers_up(struct db *db, const char *name, int timeout_s,
+    int *n);
+/* Node `name` stopped cleanly. */
+int store_node_stopped(struct db *db, const char *name);
+/* Deletes the rows of nodes not seen for `days` days; *n of them. */
+int store_node_forget(struct db *db, int days, int *n);
+/* Calls fn for every node, by name. */
+int store_node_list(struct db *db, int timeout_s,
+    void (*fn)(void *arg, const struct node_rec *n), void *arg);
+
 /* ---- executions (store_executions.c) ---- */
 /* Queued and running executions across all nodes. */
 int store_execution_gauges(struct db *db, long long *queued,
@@ -91,16 +117,17 @@ struct execution_reserved {
 /* Inserts a queued execution, or one reserved for a runner (`rsv` not
  * NULL), asked for by the token named `triggered_by`; *id gets its id. `input_json` is the input as shown (secret
  * properties as "***"), `input_secret` the sealed JSON of those
- * properties, or NULL. With `row` (not NULL), the same statement
+ * properties, or NULL. `node_labels`: its script's (labels.h canonical
+ * text, NULL for none), which a node must have to claim it. With `row`
+ * (not NULL), the same statement
  * returns the execution as stored into *row (the caller releases it with
  * execution_free). The queue's depth limit is checked before, with the
  * script (store_script_get_probe). */
 int store_execution_enqueue(struct db *db, long long script_id,
     const char *script_name, const char *trigger, const char *triggered_by,
-    const char *input_json,
-    const char *input_secret, const struct execution_reserved *rsv,
-    long long *id,
-    struct execution *row);
+    const char *input_json, const char *input_secret,
+    const char *node_labels, const struct execution_reserved *rsv,
+    long long *id, struct execution *row);
 /* The queue-depth probe alone, for a submission whose script was
  * remembered (registry_load_for_submit): *full = 1 when `max_queued`
  * executions already wait. */
@@ -149,14 +176,34 @@ struct execution_claim {
 	 * that text's NUL, so free(input_json) releases both. */
 	char *input_secret;
 	double waited_ms;          /* queued -> claimed, by the DB clock */
+	/* store_execution_claim failed at its COMMIT, the connection lost: the
+	 * claim of `id` may have been committed (store_execution_owned tells).
+	 * The rest is filled as for a claim. */
+	int in_doubt;
 };
 /* Claims the oldest queued execution this runner may start, honouring
- * every script's max_concurrency across nodes, and passing over the
- * `nskip` ids in `skip` (handed off to runners already). *claimed = 0 if
- * none. */
+ * every script's max_concurrency across nodes and its node_labels
+ * (`labels_re`: labels_regexp() of this node's labels), and passing over
+ * the `nskip` ids in `skip` (handed off to runners already). *claimed = 0
+ * if none. A deadlock is retried; -1 otherwise, with cl->in_doubt set
+ * (and cl filled: free cl->input_json) when the connection was lost at
+ * the COMMIT of a claim. */
 int store_execution_claim(struct db *db, const char *node, int pid,
-    const long long *skip, size_t nskip, struct execution_claim *cl,
-    int *claimed);
+    const char *labels_re, const long long *skip, size_t nskip,
+    struct execution_claim *cl, int *claimed);
+/*
+ * The cheap look of an idle node for work (runner.c, "watching"):
+ * *newest gets the id of the newest queued execution (0: none); when it
+ * is not `seen_newest`, *n gets how many executions (at most `max`) this
+ * node may claim now (queued, unreserved, for labels this node has:
+ * `labels_re`), else *n = 0 and nothing more is read. No lock.
+ */
+int store_execution_probe(struct db *db, const char *labels_re, int max,
+    long long seen_newest, int *n, long long *newest);
+/* Whether execution `id` is running for runner `pid` of `node` (a claim
+ * whose outcome the connection's loss hid): *owned 1 or 0. */
+int store_execution_owned(struct db *db, long long id, const char *node, int pid,
+    int *owned);
 /* An execution handed to this runner by an API worker of this node
  * (dispatch_handoff, or assigned with an input too big for its box):
  * reads it, and its script in the same statement, without claiming it.

@@ -243,6 +243,7 @@ def test_every_operation_answers_as_described(viewer):
     start = len(openapi_check.recorded)
     ok(call("GET", "/api/v1/health", token=None), 200)
     ok(call("GET", "/api/v1/metrics", token=viewer), 200)
+    ok(call("GET", "/api/v1/nodes", token=viewer), 200)
     ok(call("GET", OPENAPI_URL, token=None), 200)
     ok(call("GET", "/api/v1/admin/config", token=viewer), 200)
 

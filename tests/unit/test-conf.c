@@ -198,6 +198,37 @@ main(void)
 	    "both given");
 	is_int(c.limit_output_cap_kb, 8, "[limits] output_cap_kb wins");
 
+	/* Several nodes: labels, the ordered list of database servers. */
+	conf_free(&c);
+	conf_defaults(&c);
+	is_str(c.node_labels, "", "no labels by default");
+	is_int(c.n_db_hosts, 1, "one database server by default");
+	is_str(c.db_hosts[0].name, "localhost", "localhost");
+	is_int(c.queue_probe_ms, 20, "default queue_probe_ms");
+	is_int(load_text(&c, "[daemon]\nnode_labels = gpu, ffmpeg,gpu\n"
+	    "[database]\nhost = db1, db2:3307 ,[fd00::3]:3308,[fd00::4]\n"
+	    "port = 3310\n", err, sizeof(err)), 0, "labels and a host list");
+	is_str(c.node_labels, "ffmpeg,gpu", "labels kept sorted, each once");
+	is_int(c.n_db_hosts, 4, "four servers");
+	is_str(c.db_hosts[0].name, "db1", "first in order");
+	is_int(c.db_hosts[0].port, 0, "without a port: [database] port");
+	is_int(c.db_port, 3310, "which is 3310");
+	is_str(c.db_hosts[1].name, "db2", "second");
+	is_int(c.db_hosts[1].port, 3307, "its own port");
+	is_str(c.db_hosts[2].name, "fd00::3", "an IPv6 address in brackets");
+	is_int(c.db_hosts[2].port, 3308, "with a port");
+	is_str(c.db_hosts[3].name, "fd00::4", "and without");
+	is_int(load_text(&c, "[daemon]\nnode_labels = GPU\n", err,
+	    sizeof(err)), -1, "a bad label refused");
+	ok(strstr(err, "node_labels") != NULL && strstr(err, "GPU") != NULL,
+	    "says which: %s", err);
+	is_int(load_text(&c, "[database]\nhost = db1:x\n", err, sizeof(err)),
+	    -1, "a bad port refused");
+	is_int(load_text(&c, "[database]\nhost = fd00::1\n", err, sizeof(err)),
+	    -1, "an IPv6 address without brackets refused");
+	is_int(load_text(&c, "[database]\nhost = ,\n", err, sizeof(err)), -1,
+	    "no server refused");
+
 	conf_free(&c);
 	conf_defaults(&c);
 	is_int(conf_fit_grace(&c, err, sizeof(err)), 0,

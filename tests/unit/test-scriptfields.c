@@ -78,7 +78,20 @@ defaults_ok(const struct script *s)
 	    strcmp(s->env_json, "{}") == 0 && s->timeout_s == 60 &&
 	    s->max_concurrency == 0 && s->inputs_json == NULL &&
 	    s->requirements == NULL && s->limits_json == NULL &&
-	    strcmp(s->network, "host") == 0;
+	    strcmp(s->network, "host") == 0 && s->node_labels == NULL;
+}
+
+static int
+labels_set(const struct script *s)
+{
+	return s->node_labels != NULL &&
+	    strcmp(s->node_labels, "ffmpeg,gpu") == 0;
+}
+
+static int
+labels_none(const struct script *s)
+{
+	return s->node_labels == NULL;
 }
 
 static int
@@ -431,7 +444,7 @@ main(void)
 	taken("{\"description\":null,\"args\":null,\"input_mode\":null,"
 	    "\"outputs\":null,\"env\":null,\"timeout_s\":null,"
 	    "\"max_concurrency\":null,\"inputs\":null,\"requirements\":null,"
-	    "\"limits\":null,\"network\":null}",
+	    "\"limits\":null,\"network\":null,\"node_labels\":null}",
 	    defaults_ok, "null puts every optional field's default back");
 
 	/* One field at a time. */
@@ -521,6 +534,20 @@ main(void)
 	taken("{\"network\":\"none\"}", network_none, "network none");
 	refused("{\"network\":\"bridge\"}", "network",
 	    "network must be \"host\"");
+	taken("{\"node_labels\":[\"gpu\",\"ffmpeg\"]}", labels_set,
+	    "node labels, kept sorted");
+	taken("{\"node_labels\":[]}", labels_none, "no node labels");
+	refused("{\"node_labels\":\"gpu\"}", "node_labels",
+	    "node_labels must be an array");
+	refused("{\"node_labels\":[\"gpu\",7]}", "node_labels[1]",
+	    "node_labels[1] must be a string");
+	refused("{\"node_labels\":[\"gpu\",\"GPU\"]}", "node_labels[1]",
+	    "must match");
+	refused("{\"node_labels\":[\"gpu\",\"ssd\",\"gpu\"]}",
+	    "node_labels[2]", "given twice");
+	refused("{\"node_labels\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\","
+	    "\"g\",\"h\",\"i\",\"j\",\"k\",\"l\",\"m\",\"n\",\"o\",\"p\","
+	    "\"q\"]}", "node_labels", "at most 16");
 
 	test_secret_env();
 
