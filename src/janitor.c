@@ -182,28 +182,44 @@ workdir_sweep(const struct conf *c, struct db *db)
 		    "runs", n, n == 1 ? "" : "s");
 }
 
-static void
-retention(const struct conf *c, struct db *db)
+/* Rows a batched DELETE takes at once; a pause between full batches
+ * leaves room for other writers. */
+#define BATCH 500
+
+/* One batched DELETE: 0 with *deleted, or -1 (db_error says why). */
+typedef int (*batch_fn)(struct db *db, const struct conf *c,
+    long long *deleted);
+
+/*
+ * Runs `fn` until a batch comes back short (or the janitor is asked to
+ * stop). Returns the rows deleted, or -1 after a failure, which is
+ * logged with `what` unless the database is just unreachable (the next
+ * tick tries again).
+ */
+static long long
+delete_in_batches(struct db *db, const struct conf *c, const char *what,
+    batch_fn fn)
 {
 	long long deleted, total = 0;
 
-	if (c->retention_days == 0)
-		return;
 	do {
-		if (store_execution_delete_old(db, c->retention_days, 500,
-		    &deleted) == -1) {
+		if (fn(db, c, &deleted) == -1) {
 			if (db_error(db) != DB_EUNAVAIL)
-				log_warnx("retention: %s", db_errmsg(db));
-			return;
+				log_warnx("%s: %s", what, db_errmsg(db));
+			return -1;
 		}
 		total += deleted;
-		/* Leave room for other writers between batches. */
-		if (deleted == 500)
+		if (deleted == BATCH)
 			usleep(50 * 1000);
-	} while (deleted == 500 && !stopping);
-	if (total > 0)
-		log_info("retention: deleted %lld executions older than %d days",
-		    total, c->retention_days);
+	} while (deleted == BATCH && !stopping);
+	return total;
+}
+
+static int
+old_executions(struct db *db, const struct conf *c, long long *deleted)
+{
+	return store_execution_delete_old(db, c->retention_days, BATCH,
+	    deleted);
 }
 
 /*
@@ -213,46 +229,52 @@ retention(const struct conf *c, struct db *db)
  * forget costs one index probe, and the table holds a day of keys and
  * not more.
  */
-static void
-forget_keys(struct db *db)
+static int
+old_keys(struct db *db, const struct conf *c, long long *deleted)
 {
-	long long deleted, total = 0;
-
-	do {
-		if (store_idem_forget_old(db, IDEM_TTL_S, 500, &deleted) == -1) {
-			if (db_error(db) != DB_EUNAVAIL)
-				log_warnx("idempotency keys: %s", db_errmsg(db));
-			return;
-		}
-		total += deleted;
-		if (deleted == 500)
-			usleep(50 * 1000);
-	} while (deleted == 500 && !stopping);
-	if (total > 0)
-		log_info("idempotency keys: forgot %lld key%s older than 24 h",
-		    total, total == 1 ? "" : "s");
+	(void)c;
+	return store_idem_forget_old(db, IDEM_TTL_S, BATCH, deleted);
 }
 
 /* Browser sessions past their expiry (session.h): no lookup finds them
  * any more; this keeps the table to the sessions that are open. */
-static void
-forget_sessions(struct db *db)
+static int
+expired_sessions(struct db *db, const struct conf *c, long long *deleted)
 {
-	long long deleted, total = 0;
+	(void)c;
+	return store_session_delete_expired(db, BATCH, deleted);
+}
 
-	do {
-		if (store_session_delete_expired(db, 500, &deleted) == -1) {
-			if (db_error(db) != DB_EUNAVAIL)
-				log_warnx("sessions: %s", db_errmsg(db));
-			return;
-		}
-		total += deleted;
-		if (deleted == 500)
-			usleep(50 * 1000);
-	} while (deleted == 500 && !stopping);
-	if (total > 0)
-		log_debug("sessions: deleted %lld expired session%s", total,
-		    total == 1 ? "" : "s");
+static void
+retention(const struct conf *c, struct db *db)
+{
+	long long n;
+
+	if (c->retention_days == 0)
+		return;
+	if ((n = delete_in_batches(db, c, "retention", old_executions)) > 0)
+		log_info("retention: deleted %lld executions older than %d days",
+		    n, c->retention_days);
+}
+
+static void
+forget_keys(const struct conf *c, struct db *db)
+{
+	long long n;
+
+	if ((n = delete_in_batches(db, c, "idempotency keys", old_keys)) > 0)
+		log_info("idempotency keys: forgot %lld key%s older than 24 h",
+		    n, n == 1 ? "" : "s");
+}
+
+static void
+forget_sessions(const struct conf *c, struct db *db)
+{
+	long long n;
+
+	if ((n = delete_in_batches(db, c, "sessions", expired_sessions)) > 0)
+		log_debug("sessions: deleted %lld expired session%s", n,
+		    n == 1 ? "" : "s");
 }
 
 void
@@ -285,8 +307,8 @@ janitor_main(const struct conf *c, struct shm *shm)
 			    c->heartbeat_timeout_s * 1000.0)
 				sweep_lost(c, db, shm);
 			venv_interrupted(c, db);
-			forget_keys(db);
-			forget_sessions(db);
+			forget_keys(c, db);
+			forget_sessions(c, db);
 			double now = clock_mono_ms();
 			/* A dir can be left behind only by a run marked lost,
 			 * which takes heartbeat_timeout_s: look as often. */
