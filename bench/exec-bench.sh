@@ -15,6 +15,7 @@
 # Usage: bench/exec-bench.sh [seconds per side and concurrency, default 12]
 set -euo pipefail
 . "$(dirname "$0")/../dev/lib.sh"
+help_if_asked "$@"
 DUR=${1:-12}
 private_state scriptorch-bench
 export SCRIPTORCH_RUNNERS=8 SCRIPTORCH_API_WORKERS=8 SCRIPTORCH_LOG_LEVEL=warn

@@ -3,8 +3,11 @@
 # executions: newest page, a filtered page, a deep cursor page, and a
 # filter that matches nothing. Prints the median of 20 requests each,
 # through nginx, plus MariaDB's plan for the filtered query.
+#
+# Usage: bench/list-bench.sh [ROWS, default 1000000]
 set -euo pipefail
 . "$(dirname "$0")/../dev/lib.sh"
+help_if_asked "$@"
 ROWS=${1:-1000000}
 private_state scriptorch-lbench
 export SCRIPTORCH_LOG_LEVEL=warn SCRIPTORCH_RUNNERS=0

@@ -11,6 +11,12 @@
 # wall = elapsed seconds of the whole process (interpreter start-up included);
 # cpu = user+sys seconds of the process tree, much less disturbed by other load.
 set -eu
+case "${1:-}" in
+-h | --help)
+	sed -n '2,/^[^#]/{/^#/!d; s/^# \{0,1\}//; p}' "$0"
+	exit 0
+	;;
+esac
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 TOOL="$HERE/libexec/scriptorch-venv"
 PY=/usr/bin/python3

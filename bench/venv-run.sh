@@ -19,6 +19,7 @@
 # Medians are printed, with (a)/(b) as a ratio.
 set -uo pipefail
 . "$(dirname "$0")/../dev/lib.sh"
+help_if_asked "$@"
 
 N=${1:-3}
 WARM=${2:-30}

@@ -10,6 +10,38 @@ BUILD_USER=${SCRIPTORCH_BUILD_USER:-scriptorch-build}
 say() { printf '%s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
+# help_if_asked "$@": with -h or --help first, prints the calling
+# script's header comment (its usage) and exits 0.
+help_if_asked() {
+	case "${1:-}" in
+	-h | --help)
+		sed -n '2,/^[^#]/{/^#/!d; s/^# \{0,1\}//; p}' "$0"
+		exit 0
+		;;
+	esac
+}
+
+# reachable USER DIR: USER can reach DIR (search it and every directory
+# above it), as a run or a build must reach the script root, the work
+# dirs, the venvs and the wheelhouse.
+reachable() { runuser -u "$1" -- test -x "$2" 2>/dev/null; }
+
+# first_closed USER DIR: the first directory on the way to DIR that USER
+# cannot search, with its mode ("/root (mode 700)"); nothing if none.
+first_closed() {
+	local p="" d
+	local IFS=/
+	for d in $2; do
+		[ -n "$d" ] || continue
+		p=$p/$d
+		[ -e "$p" ] || return 0
+		if ! runuser -u "$1" -- test -x "$p" 2>/dev/null; then
+			printf '%s (mode %s)' "$p" "$(stat -c %a "$p")"
+			return 0
+		fi
+	done
+}
+
 # Debian packages the build and the stack need; dev/test adds its own.
 BUILD_PKGS="build-essential autoconf automake pkg-config libfcgi-dev
   libmariadb-dev libyajl-dev libmagic-dev libinih-dev libsodium-dev
@@ -170,6 +202,7 @@ runner_workers = ${SCRIPTORCH_RUNNERS:-4}
 log_level = ${SCRIPTORCH_LOG_LEVEL:-info}
 shutdown_timeout_s = 10
 secret_key_file = $STATE/secret.key
+marketplace_dir = $RUNTIME/marketplace
 
 [database]
 socket = $STATE/mysql.sock
@@ -187,6 +220,12 @@ heartbeat_interval_s = 1
 heartbeat_timeout_s = ${SCRIPTORCH_HEARTBEAT_TIMEOUT:-5}
 queue_max_depth = ${SCRIPTORCH_QUEUE_MAX:-10000}
 rlimit_nofile = 1024
+# A uid per running execution, none with a passwd entry: a range of 64
+# from 1990000, one range per stack (by port) so that the stacks of one
+# machine never share a run uid.
+run_uid_base = ${SCRIPTORCH_RUN_UID_BASE:-$((1990000 + PORT % 4096 * 64))}
+run_uid_count = 64
+isolation = yes
 
 [callbacks]
 # The same secret is in \$STATE/env as SCRIPTORCH_CALLBACK_SECRET, for a
@@ -232,7 +271,7 @@ stop_daemon() { stop_pidfile "$STATE/scriptorchd.pid"; }
 write_nginx_conf() {
 	mkdir -p "$STATE/nginx/tmp"
 	sed -e "s|@LISTEN@|127.0.0.1:$PORT|" -e "s|@HTDOCS@|$REPO/htdocs|" \
-		-e "s|@FCGI_SOCKET@|$STATE/fcgi.sock|" \
+		-e "s|@FCGI_SOCKET@|$STATE/fcgi.sock|" -e "s|@HEADERS@|$REPO/nginx/headers.conf|" \
 		"$REPO/nginx/scriptorch.conf" >"$STATE/nginx/site.conf"
 	# Dev stack only (not in the packaged config): a PEP 503 package index
 	# that the venv tests fill in $RUNTIME/index, served by this nginx as
@@ -305,6 +344,17 @@ admin_token() {
 		--name "${1:-dev-admin}" --role admin
 }
 
+# The marketplace as `make install` lays it out, with the frame-stats
+# item's program from $BUILD, beside the venvs: the daemon offers it from
+# there (marketplace_dir), a directory every user can reach wherever the
+# checkout is.
+install_marketplace() {
+	rm -rf "$RUNTIME/marketplace"
+	make -C "$BUILD" -s install-marketplace \
+		marketplacedir="$RUNTIME/marketplace" >"$STATE/marketplace-install.log" 2>&1 ||
+		{ cat "$STATE/marketplace-install.log" >&2; die "cannot install the marketplace"; }
+}
+
 # Brings everything up; sets TOKEN. $STATE/env (the URL and an admin
 # token, which dev/up and dev/test write) is made 0600 here first: they
 # rewrite it in place, which keeps the mode.
@@ -319,6 +369,7 @@ stack_up() {
 	# (under /root or a mktemp -d directory): a copy beside the venvs.
 	install -D -m 0755 "$REPO/libexec/scriptorch-venv" \
 		"$RUNTIME/libexec/scriptorch-venv"
+	install_marketplace
 	start_mariadb
 	ensure_secret_key "$STATE/secret.key"
 	ensure_callback_secret "$STATE/callback.secret"

@@ -1,11 +1,15 @@
 /*
  * fuzz-schema.c - libFuzzer target: the inputs-schema subset. The input is
  * "SCHEMA\0INSTANCE": a schema an admin registers and an input a caller
- * submits. A schema that schema_check() accepts is then used to validate.
+ * submits. A schema that schema_check() accepts then fills the input's
+ * defaults, and validates what the fill gave, as a submission does; a
+ * fill must never leave a property the schema refuses where the input had
+ * none (every default was checked against its schema).
  */
 #include "config.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -29,8 +33,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t off = (size_t)(z - data) + 1;
 		inst = json_parse((const char *)data + off, size - off, NULL, 0);
 		if (inst != NULL) {
+			yajl_val filled = NULL;
 			verr_clear(&e);
-			(void)schema_validate(schema, inst, "input", &e);
+			if (schema_apply_defaults(schema, inst, &filled, &e) > 0 &&
+			    schema_validate(schema, inst, "input", &e) == 0 &&
+			    schema_validate(schema, filled, "input", &e) == -1)
+				abort();	/* a default the check let through */
+			(void)schema_validate(schema, filled ? filled : inst,
+			    "input", &e);
+			yajl_tree_free(filled);
 		}
 	}
 	yajl_tree_free(inst);

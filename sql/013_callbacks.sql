@@ -81,8 +81,9 @@ BEGIN
   END IF;
 END;
 
--- execution_finish_limit (sql/010_limits.sql), whose description holds,
--- with the callback: the final row carries callback_url after `limit`
+-- execution_finish_by (sql/012_sessions_history.sql), whose description
+-- holds, with the callback: the final row carries callback_url after
+-- triggered_by
 -- (EXEC_COLS in src/store_executions.c), then `updated`; without the row,
 -- `updated` and `delivery` (1 when this call ended the run and a delivery
 -- is now owed, so the runner wakes this node's sender). The earlier
@@ -132,7 +133,8 @@ BEGIN
       status, input, exit_code, `signal`, stdout, stderr,
       stdout_truncated, stderr_truncated, output, output_file, error,
       queued_at, started_at, finished_at, duration_ms, cpu_user_ms,
-      cpu_system_ms, max_rss_kb, node, `limit`, callback_url, n AS updated
+      cpu_system_ms, max_rss_kb, node, `limit`, triggered_by, callback_url,
+      n AS updated
       FROM executions WHERE id = p_id;
   ELSE
     SELECT n AS updated,

@@ -10,6 +10,7 @@
 #include "db.h"
 #include "json.h"
 #include "log.h"
+#include "verr.h"
 
 yajl_val
 api_body_object(struct request *r)
@@ -54,6 +55,50 @@ bad:
 	resp_error(r, 404, "not_found", NULL, "no %s with id \"%s\"", what,
 	    s ? s : "");
 	return 0;
+}
+
+void
+api_invalid(struct request *r, const struct verr *first,
+    const struct verr_list *all)
+{
+	struct buf body = BUF_INIT;
+	struct jw w;
+	int listed = all != NULL && all->n > 0;
+
+	for (size_t i = 0; listed && i < all->n; i++)
+		if (all->v[i].field[0] == '\0')
+			listed = 0;
+	jw_init(&w, &body);
+	jw_obj(&w);
+	jw_key(&w, "error");
+	jw_obj(&w);
+	jw_key(&w, "code");
+	jw_str(&w, "validation_failed");
+	jw_key(&w, "message");
+	jw_str(&w, first->message[0] != '\0' ? first->message :
+	    "the request is not valid");
+	if (first->field[0] != '\0') {
+		jw_key(&w, "field");
+		jw_str(&w, first->field);
+	}
+	if (listed) {
+		jw_key(&w, "errors");
+		jw_arr(&w);
+		for (size_t i = 0; i < all->n; i++) {
+			jw_obj(&w);
+			jw_key(&w, "field");
+			jw_str(&w, all->v[i].field);
+			jw_key(&w, "message");
+			jw_str(&w, all->v[i].message);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+	}
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	jw_free(&w);
+	resp_json(r, 422, &body);
+	buf_free(&body);
 }
 
 void

@@ -101,15 +101,16 @@ parse_input(struct request *r, struct execution_submission *sub, yajl_val *body,
 	return 0;
 }
 
-/* Answers a service call that did not succeed. */
+/* Answers a service call that did not succeed; `all` (may be NULL) is
+ * every invalid field of a submission's input. */
 static void
 answer_failure(struct request *r, enum execution_outcome rc,
-    const struct verr *e)
+    const struct verr *e,
+    const struct verr_list *all)
 {
 	switch (rc) {
 	case EXECUTION_INVALID:
-		resp_error(r, 422, "validation_failed", e->field, "%s",
-		    e->message);
+		api_invalid(r, e, all);
 		break;
 	case EXECUTION_CONFLICT:
 		resp_error(r, 409, "conflict", e->field[0] ? e->field : NULL,
@@ -147,14 +148,15 @@ submit_and_answer(struct request *r, const char *trigger, int wait_s,
 	/* Not waited for (wait_s 0, or every waiting place taken): w.x is
 	 * the execution as it was queued (a replay: as it is now). */
 	rc = execution_submit_wait(r->ctx->db, r->ctx->conf, r->ctx->shm, sub,
-	    input, trigger, wait_s * 1000, r->ctx->stopping, &w, &e);
+	    input, trigger, r->token_name, wait_s * 1000, r->ctx->stopping, &w,
+	    &e);
 	if (rc == EXECUTION_OK && execution_replayed(sub))
 		req_add_header(r, "Idempotent-Replayed", "true");
 	if (rc == EXECUTION_NOT_FOUND)
 		resp_error(r, 500, "internal", NULL, "execution %lld vanished",
 		    w.id);
 	else if (rc != EXECUTION_OK)
-		answer_failure(r, rc, &e);
+		answer_failure(r, rc, &e, execution_submission_errors(sub));
 	else if (w.json.len)    /* the final form, left by the runner */
 		resp_json(r, 200, &w.json);
 	else
@@ -193,7 +195,9 @@ api_exec_submit(struct request *r)
 		resp_error(r, 422, "validation_failed", e.field, "%s", e.message);
 		return;
 	}
-	submit_and_answer(r, "api", wait_s, idem_key);
+	/* A run started from the admin UI, signed in by its cookie, is
+	 * told apart from a backend's (the contract's trigger "ui"). */
+	submit_and_answer(r, r->via_session ? "ui" : "api", wait_s, idem_key);
 }
 
 void
@@ -371,69 +375,164 @@ list_one(void *arg, const struct execution *x)
 	lo->last_id = x->id;
 }
 
-void
-api_exec_list(struct request *r)
-{
-	struct execution_filter f;
-	struct buf sid = BUF_INIT, st = BUF_INIT, tr = BUF_INIT, since = BUF_INIT;
-	struct buf lim = BUF_INIT, cur = BUF_INIT, out = BUF_INIT;
-	const char *v;
-	char since_db[40], *end;
-	struct list_out lo;
+/* The query parameters of a filter, percent-decoded: each buffer owns
+ * the text a struct execution_filter borrows. */
+struct filter_text {
+	struct buf script_id, status, trigger, since, until, order, limit,
+	    cursor;
+	char since_db[40], until_db[40];
+};
 
-	memset(&f, 0, sizeof(f));
-	memset(&lo, 0, sizeof(lo));
-	f.limit = 50;
-	if ((v = req_query(r, "script_id", &sid)) != NULL && *v) {
-		f.script_id = strtoll(v, &end, 10);
-		if (*end != '\0' || f.script_id <= 0) {
+static void
+filter_text_free(struct filter_text *t)
+{
+	buf_free(&t->script_id);
+	buf_free(&t->status);
+	buf_free(&t->trigger);
+	buf_free(&t->since);
+	buf_free(&t->until);
+	buf_free(&t->order);
+	buf_free(&t->limit);
+	buf_free(&t->cursor);
+}
+
+/* What a filter may take, by endpoint. */
+#define FP_STATUS 1     /* status=a,b */
+#define FP_PAGE 2       /* order, cursor */
+#define FP_LIMIT 4      /* limit */
+
+/* Splits status=a,b,c into f->statuses (each known, each once). */
+static int
+parse_statuses(char *list, struct execution_filter *f)
+{
+	char *save = NULL;
+
+	for (char *tok = strtok_r(list, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		int seen = 0;
+
+		if (!execution_status_known(tok))
+			return -1;
+		for (int i = 0; i < f->nstatuses; i++)
+			if (strcmp(f->statuses[i], tok) == 0)
+				seen = 1;
+		if (!seen && f->nstatuses < EXECUTION_NSTATUSES)
+			f->statuses[f->nstatuses++] = tok;
+	}
+	return f->nstatuses > 0 ? 0 : -1;
+}
+
+/*
+ * Reads the filter of a list, counts or durations request: script_id,
+ * trigger, since and until everywhere, and what `what` allows (FP_*).
+ * 0, or -1 after answering 422 with the parameter at fault.
+ */
+static int
+parse_filter(struct request *r, unsigned what, struct execution_filter *f,
+    struct filter_text *t, int default_limit)
+{
+	const char *v;
+	char *end;
+
+	memset(f, 0, sizeof(*f));
+	f->limit = default_limit;
+	if ((v = req_query(r, "script_id", &t->script_id)) != NULL && *v) {
+		f->script_id = strtoll(v, &end, 10);
+		if (*end != '\0' || f->script_id <= 0) {
 			resp_error(r, 422, "validation_failed", "script_id",
 			    "script_id must be a positive integer");
-			goto out;
+			return -1;
 		}
 	}
-	if ((v = req_query(r, "status", &st)) != NULL && *v) {
-		if (!execution_status_known(v)) {
+	if ((what & FP_STATUS) &&
+	    (v = req_query(r, "status", &t->status)) != NULL && *v) {
+		if (parse_statuses(t->status.data, f) == -1) {
 			resp_error(r, 422, "validation_failed", "status",
-			    "status must be one of queued, running, succeeded, "
-			    "failed, timed_out, canceled, error, lost");
-			goto out;
+			    "status must be one or more of queued, running, "
+			    "succeeded, failed, timed_out, canceled, error, "
+			    "lost, separated by commas");
+			return -1;
 		}
-		f.status = v;
 	}
-	if ((v = req_query(r, "trigger", &tr)) != NULL && *v) {
+	if ((v = req_query(r, "trigger", &t->trigger)) != NULL && *v) {
 		if (!execution_trigger_known(v)) {
 			resp_error(r, 422, "validation_failed", "trigger",
 			    "trigger must be one of api, test, ui");
-			goto out;
+			return -1;
 		}
-		f.trigger = v;
+		f->trigger = v;
 	}
-	if ((v = req_query(r, "since", &since)) != NULL && *v) {
-		if (clock_rfc3339_to_db(v, since_db, sizeof(since_db)) == -1) {
+	if ((v = req_query(r, "since", &t->since)) != NULL && *v) {
+		if (clock_rfc3339_to_db(v, t->since_db,
+		    sizeof(t->since_db)) == -1) {
 			resp_error(r, 422, "validation_failed", "since",
 			    "since must be an RFC 3339 timestamp");
-			goto out;
+			return -1;
 		}
-		f.since = since_db;
+		f->since = t->since_db;
 	}
-	if ((v = req_query(r, "limit", &lim)) != NULL && *v) {
+	if ((v = req_query(r, "until", &t->until)) != NULL && *v) {
+		if (clock_rfc3339_to_db(v, t->until_db,
+		    sizeof(t->until_db)) == -1) {
+			resp_error(r, 422, "validation_failed", "until",
+			    "until must be an RFC 3339 timestamp");
+			return -1;
+		}
+		f->until = t->until_db;
+	}
+	/* Both in the database's form (UTC, fixed width): compared as
+	 * text, as the database compares them. */
+	if (f->since != NULL && f->until != NULL &&
+	    strcmp(f->since, f->until) > 0) {
+		resp_error(r, 422, "validation_failed", "until",
+		    "until must not be before since");
+		return -1;
+	}
+	if ((what & FP_PAGE) &&
+	    (v = req_query(r, "order", &t->order)) != NULL && *v) {
+		if (strcmp(v, "asc") == 0)
+			f->ascending = 1;
+		else if (strcmp(v, "desc") != 0) {
+			resp_error(r, 422, "validation_failed", "order",
+			    "order must be asc (oldest first) or desc (newest "
+			    "first)");
+			return -1;
+		}
+	}
+	if ((what & FP_LIMIT) &&
+	    (v = req_query(r, "limit", &t->limit)) != NULL && *v) {
 		long n = strtol(v, &end, 10);
 		if (*end != '\0' || n < 1 || n > 500) {
 			resp_error(r, 422, "validation_failed", "limit",
 			    "limit must be a whole number from 1 to 500");
-			goto out;
+			return -1;
 		}
-		f.limit = (int)n;
+		f->limit = (int)n;
 	}
-	if ((v = req_query(r, "cursor", &cur)) != NULL && *v) {
-		f.before_id = strtoll(v, &end, 10);
-		if (*end != '\0' || f.before_id <= 0) {
+	if ((what & FP_PAGE) &&
+	    (v = req_query(r, "cursor", &t->cursor)) != NULL && *v) {
+		f->cursor = strtoll(v, &end, 10);
+		if (*end != '\0' || f->cursor <= 0) {
 			resp_error(r, 422, "validation_failed", "cursor",
 			    "cursor is not one this API gave out");
-			goto out;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+void
+api_exec_list(struct request *r)
+{
+	struct execution_filter f;
+	struct filter_text t;
+	struct buf out = BUF_INIT;
+	struct list_out lo;
+
+	memset(&t, 0, sizeof(t));
+	memset(&lo, 0, sizeof(lo));
+	if (parse_filter(r, FP_STATUS | FP_PAGE | FP_LIMIT, &f, &t, 50) == -1)
+		goto out;
 	jw_init(&lo.w, &out);
 	jw_obj(&lo.w);
 	jw_key(&lo.w, "executions");
@@ -456,11 +555,98 @@ api_exec_list(struct request *r)
 	jw_free(&lo.w);
 	resp_json(r, 200, &out);
 out:
-	buf_free(&sid);
-	buf_free(&st);
-	buf_free(&tr);
-	buf_free(&since);
-	buf_free(&lim);
-	buf_free(&cur);
+	filter_text_free(&t);
+	buf_free(&out);
+}
+
+void
+api_exec_counts(struct request *r)
+{
+	struct execution_filter f;
+	struct status_counts c;
+	struct filter_text t;
+	struct buf out = BUF_INIT;
+	struct jw w;
+	double rate;
+
+	memset(&t, 0, sizeof(t));
+	if (parse_filter(r, 0, &f, &t, 0) == -1)
+		goto out;
+	/* A status filter here would count one status: refused rather than
+	 * ignored, so that no client believes it narrowed the counts. */
+	if (req_query(r, "status", &t.status) != NULL) {
+		resp_error(r, 422, "validation_failed", "status",
+		    "the counts are by status: status is not a filter here");
+		goto out;
+	}
+	if (execution_counts(r->ctx->db, &f, &c) != EXECUTION_OK) {
+		api_db_failure(r, r->ctx->db);
+		goto out;
+	}
+	jw_init(&w, &out);
+	jw_obj(&w);
+	jw_key(&w, "counts");
+	jw_obj(&w);
+	for (int i = 0; execution_status_name(i) != NULL; i++) {
+		jw_key(&w, execution_status_name(i));
+		jw_int(&w, c.n[i]);
+	}
+	jw_obj_end(&w);
+	jw_key(&w, "total");
+	jw_int(&w, c.total);
+	jw_key(&w, "success_rate");
+	if ((rate = execution_success_rate(&c)) < 0)
+		jw_null(&w);
+	else
+		jw_double(&w, rate);
+	jw_obj_end(&w);
+	jw_free(&w);
+	resp_json(r, 200, &out);
+out:
+	filter_text_free(&t);
+	buf_free(&out);
+}
+
+static void
+point_one(void *arg, const struct duration_point *p)
+{
+	struct jw *w = arg;
+
+	jw_obj(w);
+	jw_key(w, "id");
+	jw_int(w, p->id);
+	jw_key(w, "status");
+	jw_str(w, p->status);
+	jw_key(w, "queued_at");
+	jw_str(w, p->queued_at);
+	jw_key(w, "duration_ms");
+	if (p->has_duration)
+		jw_double(w, p->duration_ms);
+	else
+		jw_null(w);
+	jw_obj_end(w);
+}
+
+void
+api_exec_durations(struct request *r)
+{
+	struct execution_filter f;
+	struct filter_text t;
+	struct buf out = BUF_INIT;
+	struct jw w;
+
+	memset(&t, 0, sizeof(t));
+	if (parse_filter(r, FP_STATUS | FP_LIMIT, &f, &t, 50) == -1)
+		goto out;
+	api_list_open(&w, &out, "durations");
+	if (execution_durations(r->ctx->db, &f, point_one,
+	    &w) != EXECUTION_OK) {
+		api_list_drop(&w, &out);
+		api_db_failure(r, r->ctx->db);
+		goto out;
+	}
+	api_list_send(r, &w, &out);
+out:
+	filter_text_free(&t);
 	buf_free(&out);
 }

@@ -15,17 +15,21 @@
 #include "runlimits.h"
 #include "venv.h"
 
-/* Answers for a registry call that did not succeed. */
+/* Answers for a registry call that did not succeed; `all` (may be NULL)
+ * is every invalid field of a create or an update. */
 static void
 reg_failure(struct request *r, enum reg_status rs, const struct verr *e,
-    long long id)
+    const struct verr_list *all, long long id)
 {
 	const char *field = e != NULL && e->field[0] != '\0' ? e->field : NULL;
 
 	switch (rs) {
 	case REG_INVALID:
-		resp_error(r, 422, "validation_failed", field, "%s",
-		    e != NULL && e->message[0] ? e->message : "invalid script");
+		if (e != NULL) {
+			api_invalid(r, e, all);
+			break;
+		}
+		resp_error(r, 422, "validation_failed", NULL, "invalid script");
 		break;
 	case REG_CONFLICT:
 		resp_error(r, 409, "conflict", field, "%s",
@@ -50,10 +54,19 @@ view_of(const struct request *r)
 	return r->role == ROLE_ADMIN ? SCRIPT_VIEW_ADMIN : SCRIPT_VIEW_MASKED;
 }
 
+static void answer_script(struct request *r, int status,
+    const struct script *s, int with_venv);
+
 /* The single-script view: the object, "effective_limits" (its limits
  * over this node's configured defaults, within the maxima: runlimits.h),
  * plus "venv" for python scripts (venv_write_for_script: its venv's key,
  * status and id). */
+void
+api_script_answer(struct request *r, int status, const struct script *s)
+{
+	answer_script(r, status, s, 1);
+}
+
 static void
 answer_script(struct request *r, int status, const struct script *s,
     int with_venv)
@@ -139,7 +152,7 @@ api_scripts_list(struct request *r)
 	rs = registry_list_with_last(r->ctx->db, &f, list_one, &lc, &e);
 	if (rs != REG_OK) {
 		api_list_drop(&w, &out);
-		reg_failure(r, rs, &e, 0);
+		reg_failure(r, rs, &e, NULL, 0);
 		goto out;
 	}
 	api_list_send(r, &w, &out);
@@ -155,21 +168,23 @@ api_scripts_create(struct request *r)
 {
 	struct script s;
 	struct verr e;
+	struct verr_list all = VERR_LIST_INIT;
 	yajl_val body;
 	enum reg_status rs;
 
 	if ((body = api_body_object(r)) == NULL)
 		return;
 	rs = registry_create(r->ctx->db, r->ctx->conf, r->ctx->magic,
-	    r->ctx->shm, body, r->token_name, &s, &e);
+	    r->ctx->shm, body, r->token_name, &s, &e, &all);
 	if (rs == REG_OK) {
 		char loc[64];
 		snprintf(loc, sizeof(loc), "/api/v1/admin/scripts/%lld", s.id);
 		req_add_header(r, "Location", loc);
 		answer_script(r, 201, &s, 1);
 	} else {
-		reg_failure(r, rs, &e, 0);
+		reg_failure(r, rs, &e, &all, 0);
 	}
+	verr_list_free(&all);
 	script_free(&s);
 	yajl_tree_free(body);
 }
@@ -188,7 +203,7 @@ api_scripts_get(struct request *r)
 	if (rs == REG_OK)
 		answer_script(r, 200, &s, 1);
 	else
-		reg_failure(r, rs, &e, (long long)id);
+		reg_failure(r, rs, &e, NULL, (long long)id);
 	script_free(&s);
 }
 
@@ -198,6 +213,7 @@ api_scripts_update(struct request *r)
 	unsigned long long id = api_param_id(r, 0, "script");
 	struct script s;
 	struct verr e;
+	struct verr_list all = VERR_LIST_INIT;
 	yajl_val body;
 	enum reg_status rs;
 
@@ -206,11 +222,12 @@ api_scripts_update(struct request *r)
 	if ((body = api_body_object(r)) == NULL)
 		return;
 	rs = registry_update(r->ctx->db, r->ctx->conf, r->ctx->magic,
-	    r->ctx->shm, (long long)id, body, r->token_name, &s, &e);
+	    r->ctx->shm, (long long)id, body, r->token_name, &s, &e, &all);
 	if (rs == REG_OK)
 		answer_script(r, 200, &s, 1);
 	else
-		reg_failure(r, rs, &e, (long long)id);
+		reg_failure(r, rs, &e, &all, (long long)id);
+	verr_list_free(&all);
 	script_free(&s);
 	yajl_tree_free(body);
 }
@@ -228,7 +245,7 @@ api_scripts_delete(struct request *r)
 	if (rs == REG_OK)
 		resp_empty(r);
 	else
-		reg_failure(r, rs, NULL, (long long)id);
+		reg_failure(r, rs, NULL, NULL, (long long)id);
 }
 
 static void
@@ -261,14 +278,14 @@ api_scripts_versions(struct request *r)
 	rs = registry_get(r->ctx->db, r->ctx->conf, (long long)id, &s, &e);
 	script_free(&s);
 	if (rs != REG_OK) {
-		reg_failure(r, rs, &e, (long long)id);
+		reg_failure(r, rs, &e, NULL, (long long)id);
 		return;
 	}
 	api_list_open(&w, &out, "versions");
 	rs = registry_versions(r->ctx->db, (long long)id, version_one, &w);
 	if (rs != REG_OK) {
 		api_list_drop(&w, &out);
-		reg_failure(r, rs, NULL, (long long)id);
+		reg_failure(r, rs, NULL, NULL, (long long)id);
 		return;
 	}
 	api_list_send(r, &w, &out);

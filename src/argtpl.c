@@ -188,6 +188,10 @@ struct ctx {
 	int has_output_file;
 	int check_input;		/* 0: registration, no input yet */
 	struct buf *out;		/* NULL: check only */
+	/* Every input at fault, not the first only (argtpl_check_input_all):
+	 * each is added here and the walk goes on. */
+	struct verr_list *all;
+	int failed;
 };
 
 static int
@@ -280,6 +284,11 @@ resolve(const char *name, size_t len, size_t idx, void *arg, struct verr *e)
 		    "a boolean");
 	buf_free(&path);
 	buf_free(&key);
+	if (c->all != NULL) {
+		verr_list_add(c->all, e);
+		c->failed = 1;
+		return 0;
+	}
 	return rc;
 }
 
@@ -295,10 +304,20 @@ int
 argtpl_check_input(yajl_val args, yajl_val input, int has_output_file,
     struct verr *e)
 {
-	static const struct walk_ops ops = { NULL, resolve };
-	struct ctx c = { input, NULL, has_output_file, input != NULL, NULL };
+	return argtpl_check_input_all(args, input, has_output_file, e, NULL);
+}
 
-	return walk_all(args, &ops, &c, e);
+int
+argtpl_check_input_all(yajl_val args, yajl_val input, int has_output_file,
+    struct verr *e, struct verr_list *all)
+{
+	static const struct walk_ops ops = { NULL, resolve };
+	struct ctx c = { input, NULL, has_output_file, input != NULL, NULL,
+	    all, 0 };
+
+	if (walk_all(args, &ops, &c, e) == -1)
+		return -1;
+	return c.failed ? -1 : 0;
 }
 
 int
@@ -307,7 +326,8 @@ argtpl_expand(yajl_val args, yajl_val input, const struct argtpl_vars *vars,
 {
 	static const struct walk_ops ops = { literal, resolve };
 	struct buf cur = BUF_INIT;
-	struct ctx c = { input, vars, vars->output_file != NULL, 1, &cur };
+	struct ctx c = { input, vars, vars->output_file != NULL, 1, &cur,
+	    NULL, 0 };
 	char **argv = NULL;
 	size_t i, n;
 

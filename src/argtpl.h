@@ -63,6 +63,12 @@ int argtpl_placeholders(yajl_val args,
  */
 int argtpl_check_input(yajl_val args, yajl_val input, int has_output_file,
     struct verr *e);
+/* The same, going on past an input at fault: each one (missing, or not a
+ * string or number) is added to `all` (NULL: as argtpl_check_input), e
+ * being the last found; an error of the template itself stops it (e
+ * alone). 0, or -1. */
+int argtpl_check_input_all(yajl_val args, yajl_val input,
+    int has_output_file, struct verr *e, struct verr_list *all);
 
 /*
  * Builds the argv entries of the template for one run: *argv_out gets a

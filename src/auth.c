@@ -22,6 +22,7 @@
 #include "db.h"
 #include "log.h"
 #include "request.h"
+#include "session.h"
 #include "shm.h"
 #include "store.h"
 
@@ -87,6 +88,10 @@ retry:
 		db_tx_rollback(db);
 		return 0;
 	}
+	/* Its browser sessions end with it (a session's lookup also checks
+	 * the token, so none outlives it even without this). */
+	if (store_session_delete_token(db, id) == -1)
+		goto fail;
 	if (store_audit(db, actor, "token.revoke", "token", id, NULL) == -1)
 		goto fail;
 	if (db_tx_commit(db) == -1)
@@ -102,6 +107,27 @@ again:
 	if (db_error(db) == DB_EDEADLOCK && ++tries < 5)
 		goto retry;
 	return -1;
+}
+
+int
+auth_token_verify(struct db *db, const char *token, struct token_rec *t,
+    const char **why)
+{
+	unsigned char hash[32];
+	int found;
+
+	auth_hash(token, hash);
+	if (store_token_by_hash(db, hash, t, &found) == -1)
+		return -1;
+	if (!found || sodium_memcmp(hash, t->hash, 32) != 0) {
+		*why = "the token is not known";
+		return 0;
+	}
+	if (t->revoked) {
+		*why = "the token was revoked";
+		return 0;
+	}
+	return 1;
 }
 
 const char *
@@ -195,25 +221,97 @@ lookup(struct request *r, const unsigned char hash[32], struct token_rec *t)
 	return 1;
 }
 
+/* A 401 for a session cookie that names no usable session: the browser
+ * is told to forget it. */
+static void
+session_refused(struct request *r, const char *why)
+{
+	struct buf c = BUF_INIT;
+
+	session_set_cookie(&c, NULL, 0, req_secure(r));
+	req_add_header(r, "Set-Cookie", buf_str(&c));
+	buf_free(&c);
+	req_add_header(r, "WWW-Authenticate", "Bearer");
+	resp_error(r, 401, "unauthorized", NULL, "%s", why);
+}
+
+/*
+ * Authenticates by the session cookie (session.h): the request must
+ * carry X-Requested-With first (403), then name exactly one open session
+ * whose token is not revoked (401). 1 with t filled, 0 after answering,
+ * -1 after answering 503.
+ */
+static int
+session_lookup(struct request *r, int ncookies, const char *id,
+    struct token_rec *t)
+{
+	int found;
+
+	if (!session_csrf_ok(req_param(r, SESSION_CSRF_PARAM))) {
+		resp_error(r, 403, "forbidden", NULL, "a request signed in by "
+		    "the session cookie must carry the header "
+		    SESSION_CSRF_HEADER ": " SESSION_CSRF_VALUE);
+		return 0;
+	}
+	if (ncookies > 1) {
+		/* Another cookie of that name, set for a narrower path or by
+		 * a neighbouring host, would be sent first: refuse rather
+		 * than pick one. */
+		session_refused(r, "several " SESSION_COOKIE " cookies were "
+		    "sent; sign in again");
+		return 0;
+	}
+	if (db_begin(r->ctx->db) == -1 || session_find(r->ctx->db, id, t,
+	    r->session_expires_at, &found) == -1) {
+		api_db_failure(r, r->ctx->db);
+		return -1;
+	}
+	if (!found) {
+		session_refused(r, "the session is not known or has expired; "
+		    "sign in again");
+		return 0;
+	}
+	if (t->revoked) {
+		session_refused(r, "the token of this session was revoked");
+		return 0;
+	}
+	if (t->stale_use && store_token_touch(r->ctx->db, t->id) == -1)
+		log_warnx("cannot record use of token %lld: %s", t->id,
+		    db_errmsg(r->ctx->db));
+	return 1;
+}
+
 int
 auth_check(struct request *r, enum role need)
 {
 	const char *h;
 	unsigned char hash[32];
 	struct token_rec t;
+	char sid[SESSION_ID_SIZE];
+	int ncookies;
 
 	r->role = ROLE_NONE;
 	if (need == ROLE_NONE)
 		return 0;
-	if ((h = auth_bearer(req_param(r, "HTTP_AUTHORIZATION"))) == NULL) {
+	h = req_param(r, "HTTP_AUTHORIZATION");
+	/* A bearer token wins over a cookie: a client that sends one means
+	 * it. */
+	if ((h == NULL || *h == '\0') && (ncookies = session_cookie_find(
+	    req_param(r, "HTTP_COOKIE"), sid)) > 0) {
+		if (session_lookup(r, ncookies, sid, &t) != 1)
+			return -1;
+		r->via_session = 1;
+	} else if ((h = auth_bearer(h)) == NULL) {
 		req_add_header(r, "WWW-Authenticate", "Bearer");
 		resp_error(r, 401, "unauthorized", NULL,
-		    "an Authorization: Bearer token is required");
+		    "an Authorization: Bearer token (or a signed-in session) "
+		    "is required");
 		return -1;
+	} else {
+		auth_hash(h, hash);
+		if (lookup(r, hash, &t) != 1)
+			return -1;
 	}
-	auth_hash(h, hash);
-	if (lookup(r, hash, &t) != 1)
-		return -1;
 	r->token_id = t.id;
 	snprintf(r->token_name, sizeof(r->token_name), "%s", t.name);
 	r->role = t.role;

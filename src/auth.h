@@ -74,9 +74,19 @@ int auth_token_revoke(struct db *db, struct shm *shm, long long id,
     const char *actor, int *found);
 
 /*
+ * The token whose text is `token`, for a sign-in (session.h): 1 when it
+ * is known and not revoked (t filled), 0 when it is not (*why says which,
+ * a static sentence), -1 (database).
+ */
+int auth_token_verify(struct db *db, const char *token, struct token_rec *t,
+    const char **why);
+
+/*
  * Authenticates the request when `need` is not ROLE_NONE: fills
- * r->token_id/token_name/role. Returns 0 when the handler may run, or -1
- * after answering 401, 403 or 503.
+ * r->token_id/token_name/role, by the bearer token of its Authorization
+ * header or, without one, by its session cookie (session.h; then
+ * r->via_session and r->session_expires_at too). Returns 0 when the
+ * handler may run, or -1 after answering 401, 403 or 503.
  */
 int auth_check(struct request *r, enum role need);
 /* SHA-256 of a token's text. */

@@ -248,6 +248,7 @@ run_venv_rm(const struct cli_ctx *x)
 		    "built; try again later\n", x->cmd->id);
 		break;
 	case VENV_FS:
+	case VENV_STALE:        /* not from an eviction */
 		fprintf(stderr, "scriptorchd venv rm: %s\n", buf_str(&why));
 		break;
 	case VENV_DB:

@@ -131,6 +131,7 @@ cli_script_add(const struct cli_ctx *x)
 	struct buf body = BUF_INIT, reqs = BUF_INIT;
 	struct jw w;
 	struct verr e;
+	struct verr_list all = VERR_LIST_INIT;
 	struct script s;
 	struct db *db = NULL;
 	yajl_val tree = NULL;
@@ -210,7 +211,15 @@ cli_script_add(const struct cli_ctx *x)
 		magic = NULL;
 	}
 	cli_actor(actor, sizeof(actor));
-	rs = registry_create(db, x->c, magic, NULL, tree, actor, &s, &e);
+	rs = registry_create(db, x->c, magic, NULL, tree, actor, &s, &e,
+	    &all);
+	if (rs == REG_INVALID && all.n > 1) {
+		/* Every invalid field, one line each, as the API lists them. */
+		for (size_t i = 0; i < all.n; i++)
+			print_verr("add", &all.v[i]);
+		rc = 1;
+		goto out;
+	}
 	if (rs != REG_OK) {
 		rc = reg_fail("add", db, rs, &e, "");
 		goto out;
@@ -225,6 +234,7 @@ out:
 	if (db != NULL)
 		db_close(db);
 	yajl_tree_free(tree);
+	verr_list_free(&all);
 	script_free(&s);
 	buf_free(&body);
 	buf_free(&reqs);
@@ -311,7 +321,7 @@ cli_script_one(const struct cli_ctx *x)
 		yajl_val patch = json_parse(text, strlen(text), NULL, 0);
 
 		rs = registry_update(db, x->c, NULL, NULL, s.id, patch, actor,
-		    &upd, &e);
+		    &upd, &e, NULL);
 		yajl_tree_free(patch);
 		if (rs != REG_OK)
 			rc = reg_fail(cmd, db, rs, &e, ref);

@@ -21,11 +21,15 @@
 #include "buf.h"
 #include "conf.h"
 #include "exec.h"
+#include "labels.h"
 #include "log.h"
 
 /* K_AUTO: an int, or "auto" (CONF_AUTO). K_CPUS: a number of CPUs from
- * min/100 to max, or "auto" (as many as are online). */
-enum key_type { K_STR, K_INT, K_AUTO, K_LL, K_DBL, K_BOOL, K_ROOTS, K_CPUS };
+ * min/100 to max, or "auto" (as many as are online). K_HIDE: a list of
+ * paths (hide_paths). K_LABELS: a string kept in the canonical form of
+ * labels.h. K_HOSTS: a string, also parsed into db_hosts. */
+enum key_type { K_STR, K_INT, K_AUTO, K_LL, K_DBL, K_BOOL, K_ROOTS, K_CPUS,
+    K_HIDE, K_LABELS, K_HOSTS };
 
 struct key {
 	const char *section;
@@ -48,8 +52,11 @@ static const struct key keys[] = {
 	{ "daemon", "socket_mode", K_STR, O(socket_mode), "0660", 0, 0 },
 	{ "daemon", "max_waiting_workers", K_AUTO, O(max_waiting_workers), "auto", 0, 255 },
 	{ "daemon", "secret_key_file", K_STR, O(secret_key_file), SYSCONFDIR "/scriptorch/secret.key", 0, 0 },
+	{ "daemon", "marketplace_dir", K_STR, O(marketplace_dir), PKGDATADIR "/marketplace", 0, 0 },
+	{ "daemon", "session_ttl_s", K_INT, O(session_ttl_s), "43200", 60, 2592000 },
+	{ "daemon", "node_labels", K_LABELS, O(node_labels), "", 0, 0 },
 
-	{ "database", "host", K_STR, O(db_host), "localhost", 0, 0 },
+	{ "database", "host", K_HOSTS, O(db_host), "localhost", 0, 0 },
 	{ "database", "port", K_INT, O(db_port), "3306", 0, 65535 },
 	{ "database", "socket", K_STR, O(db_socket), "", 0, 0 },
 	{ "database", "user", K_STR, O(db_user), "scriptorch", 0, 0 },
@@ -68,6 +75,7 @@ static const struct key keys[] = {
 	{ "runner", "output_file_cap_bytes", K_LL, O(output_file_cap_bytes), "1048576", 0, 1LL << 32 },
 	{ "runner", "queue_max_depth", K_INT, O(queue_max_depth), "10000", 1, INT_MAX },
 	{ "runner", "poll_interval_ms", K_INT, O(poll_interval_ms), "500", 10, 600000 },
+	{ "runner", "queue_probe_ms", K_INT, O(queue_probe_ms), "20", 0, 60000 },
 	{ "runner", "heartbeat_interval_s", K_INT, O(heartbeat_interval_s), "2", 1, 3600 },
 	{ "runner", "heartbeat_timeout_s", K_INT, O(heartbeat_timeout_s), "30", 2, 86400 },
 	{ "runner", "retention_days", K_INT, O(retention_days), "90", 0, 36500 },
@@ -78,6 +86,10 @@ static const struct key keys[] = {
 	{ "runner", "rlimit_fsize_mb", K_LL, O(rlimit_fsize_mb), "0", 0, 1LL << 40 },
 	{ "runner", "cgroup_root", K_STR, O(cgroup_root), "", 0, 0 },
 	{ "runner", "memory_cgroup_v1", K_BOOL, O(memory_cgroup_v1), "no", 0, 0 },
+	{ "runner", "run_uid_base", K_LL, O(run_uid_base), "1990000", 1, 4294967294LL },
+	{ "runner", "run_uid_count", K_INT, O(run_uid_count), "256", 1, 65536 },
+	{ "runner", "isolation", K_BOOL, O(isolation), "yes", 0, 0 },
+	{ "runner", "hide_paths", K_HIDE, 0, "", 0, 0 },
 
 	{ "limits", "memory_mb", K_LL, O(limit_memory_mb), "2048", 1, 1LL << 30 },
 	{ "limits", "memory_mb_max", K_LL, O(limit_memory_mb_max), "32768", 1, 1LL << 30 },
@@ -124,26 +136,120 @@ struct load_ctx {
 	int old_cap_seen, new_cap_seen;
 };
 
+/* A list of paths, ":" or "," separated (script_roots, hide_paths). */
 static void
-set_roots(struct conf *c, const char *value)
+set_list(char **list, int *n, int max, const char *value)
 {
 	char *copy, *tok, *save = NULL;
 
-	for (int i = 0; i < c->n_script_roots; i++) {
-		free(c->script_roots[i]);
-		c->script_roots[i] = NULL;
+	for (int i = 0; i < *n; i++) {
+		free(list[i]);
+		list[i] = NULL;
 	}
-	c->n_script_roots = 0;
+	*n = 0;
 	copy = xstrdup(value);
 	for (tok = strtok_r(copy, ":,", &save); tok != NULL;
 	    tok = strtok_r(NULL, ":,", &save)) {
 		while (*tok == ' ' || *tok == '\t')
 			tok++;
-		if (*tok == '\0' || c->n_script_roots == CONF_MAX_ROOTS)
+		if (*tok == '\0' || *n == max)
 			continue;
-		c->script_roots[c->n_script_roots++] = xstrdup(tok);
+		list[(*n)++] = xstrdup(tok);
 	}
 	free(copy);
+}
+
+static void
+set_roots(struct conf *c, const char *value)
+{
+	set_list(c->script_roots, &c->n_script_roots, CONF_MAX_ROOTS, value);
+}
+
+static void
+free_hosts(struct conf *c)
+{
+	for (int i = 0; i < c->n_db_hosts; i++)
+		free(c->db_hosts[i].name);
+	memset(c->db_hosts, 0, sizeof(c->db_hosts));
+	c->n_db_hosts = 0;
+}
+
+/*
+ * [database] host: one server, or an ordered list of them ("db1, db2:3307,
+ * [fd00::3]:3306"), each with an optional port (else [database] port).
+ * 0, or -1 with msg.
+ */
+static int
+set_hosts(struct conf *c, const char *value, char *msg, size_t msglen)
+{
+	char *copy = xstrdup(value), *tok, *save = NULL;
+	int rc = -1;
+
+	free_hosts(c);
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		char *name = tok, *port = NULL, *end;
+		size_t len;
+		long p = 0;
+
+		while (*name == ' ' || *name == '\t')
+			name++;
+		len = strlen(name);
+		while (len > 0 && (name[len - 1] == ' ' || name[len - 1] == '\t'))
+			name[--len] = '\0';
+		if (len == 0)
+			continue;
+		if (name[0] == '[') {
+			char *close = strchr(name, ']');
+			if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
+				snprintf(msg, msglen, "\"host\": \"%s\" is not "
+				    "[address] or [address]:port", name);
+				goto out;
+			}
+			*close = '\0';
+			port = close[1] == ':' ? close + 2 : NULL;
+			name++;
+		} else if ((port = strchr(name, ':')) != NULL) {
+			if (strchr(port + 1, ':') != NULL) {
+				snprintf(msg, msglen, "\"host\": write an IPv6 "
+				    "address as [address]:port, not \"%s\"",
+				    name);
+				goto out;
+			}
+			*port++ = '\0';
+		}
+		if (port != NULL) {
+			p = strtol(port, &end, 10);
+			if (end == port || *end != '\0' || p < 1 || p > 65535) {
+				snprintf(msg, msglen, "\"host\": \"%s\" is not "
+				    "a port number", port);
+				goto out;
+			}
+		}
+		if (*name == '\0') {
+			snprintf(msg, msglen, "\"host\": an entry has no host "
+			    "name");
+			goto out;
+		}
+		if (c->n_db_hosts == CONF_MAX_DB_HOSTS) {
+			snprintf(msg, msglen, "\"host\": more than %d servers",
+			    CONF_MAX_DB_HOSTS);
+			goto out;
+		}
+		c->db_hosts[c->n_db_hosts].name = xstrdup(name);
+		c->db_hosts[c->n_db_hosts].port = (int)p;
+		c->n_db_hosts++;
+	}
+	if (c->n_db_hosts == 0) {
+		snprintf(msg, msglen, "\"host\" names no server");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(copy);
+	if (rc == -1)
+		free_hosts(c);
+	return rc;
 }
 
 static int
@@ -180,6 +286,31 @@ set_key(struct conf *c, const struct key *k, const char *value, char *msg,
 	case K_ROOTS:
 		set_roots(c, value);
 		return 0;
+	case K_HIDE:
+		set_list(c->hide_paths, &c->n_hide_paths, CONF_MAX_HIDE, value);
+		return 0;
+	case K_HOSTS: {
+		char **sp = (char **)(void *)base;
+		if (set_hosts(c, value, msg, msglen) == -1)
+			return -1;
+		free(*sp);
+		*sp = xstrdup(value);
+		return 0;
+	}
+	case K_LABELS: {
+		char **sp = (char **)(void *)base;
+		struct buf b = BUF_INIT;
+		char why[256];
+		if (labels_parse_list(value, &b, why, sizeof(why)) == -1) {
+			snprintf(msg, msglen, "\"%s\": %s", k->name, why);
+			buf_free(&b);
+			return -1;
+		}
+		free(*sp);
+		*sp = xstrdup(buf_str(&b));
+		buf_free(&b);
+		return 0;
+	}
 	case K_BOOL:
 		if (parse_bool(value, (int *)(void *)base) == -1) {
 			snprintf(msg, msglen, "\"%s\" must be yes or no, not \"%s\"",
@@ -335,6 +466,8 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 		}
 		return -1;
 	}
+	free(c->path);
+	c->path = xstrdup(path);
 	if (ctx.old_cap_seen && !ctx.new_cap_seen)
 		conf_old_output_cap(c, path);
 	if (conf_validate(c, err, errlen) == -1)
@@ -585,6 +718,50 @@ validate_limits(const struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* 1 when `inner` is `outer` or below it (by text: both absolute). */
+static int
+path_within(const char *inner, const char *outer)
+{
+	size_t n = strlen(outer);
+
+	while (n > 1 && outer[n - 1] == '/')
+		n--;
+	if (n == 1 && outer[0] == '/')
+		return 1;
+	return strncmp(inner, outer, n) == 0 &&
+	    (inner[n] == '\0' || inner[n] == '/');
+}
+
+/*
+ * A run sees the script roots and nothing of the daemon's work base and
+ * venvs but its own: those are hidden over the roots' view, so a work
+ * base or venv directory inside a root (or a root inside the work base)
+ * would hide a run's own work dir or venv from it.
+ */
+static int
+check_layout(const struct conf *c, char *err, size_t errlen)
+{
+	const char *own[] = { c->work_dir, c->venv_dir, c->venv_cache_dir };
+	const char *what[] = { "work_dir", "venv_dir", "cache_dir" };
+
+	for (int i = 0; i < c->n_script_roots; i++) {
+		const char *root = c->script_roots[i];
+
+		for (size_t k = 0; k < sizeof(own) / sizeof(own[0]); k++) {
+			if (path_within(own[k], root) ||
+			    path_within(root, own[k])) {
+				snprintf(err, errlen, "%s \"%s\" and the script "
+				    "root \"%s\" overlap: runs see the script "
+				    "roots and must not see the daemon's %s, so "
+				    "neither may lie inside the other", what[k],
+				    own[k], root, what[k]);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 int
 conf_validate(const struct conf *c, char *err, size_t errlen)
 {
@@ -609,9 +786,16 @@ conf_validate(const struct conf *c, char *err, size_t errlen)
 		    "absolute paths");
 		return -1;
 	}
+	if (check_layout(c, err, errlen) == -1)
+		return -1;
 	if (c->secret_key_file[0] != '/') {
 		snprintf(err, errlen, "[daemon] secret_key_file must be an "
 		    "absolute path, not \"%s\"", c->secret_key_file);
+		return -1;
+	}
+	if (c->marketplace_dir[0] != '/') {
+		snprintf(err, errlen, "[daemon] marketplace_dir must be an "
+		    "absolute path, not \"%s\"", c->marketplace_dir);
 		return -1;
 	}
 	if (c->python[0] != '/') {
@@ -629,6 +813,29 @@ conf_validate(const struct conf *c, char *err, size_t errlen)
 		snprintf(err, errlen, "[runner] heartbeat_timeout_s must be "
 		    "longer than heartbeat_interval_s");
 		return -1;
+	}
+	/* Each running execution has a uid of its own: one per runner, and
+	 * a runner holds its uid for its life. */
+	if (c->run_uid_count < c->runner_workers) {
+		snprintf(err, errlen, "[runner] run_uid_count (%d) is smaller "
+		    "than runner_workers (%d): every running execution needs a "
+		    "run uid of its own; raise run_uid_count (twice "
+		    "runner_workers lets a reload start new runners while the "
+		    "old ones finish)", c->run_uid_count, c->runner_workers);
+		return -1;
+	}
+	if (c->run_uid_base + c->run_uid_count - 1 > 4294967294LL) {
+		snprintf(err, errlen, "[runner] run_uid_base %lld + run_uid_count "
+		    "%d goes past the largest uid, 4294967294", c->run_uid_base,
+		    c->run_uid_count);
+		return -1;
+	}
+	for (int i = 0; i < c->n_hide_paths; i++) {
+		if (c->hide_paths[i][0] != '/') {
+			snprintf(err, errlen, "[runner] hide_paths: \"%s\" is not "
+			    "an absolute path", c->hide_paths[i]);
+			return -1;
+		}
 	}
 	if (c->max_waiting_workers != CONF_AUTO &&
 	    c->max_waiting_workers >= c->api_workers) {
@@ -689,11 +896,32 @@ void
 conf_free(struct conf *c)
 {
 	for (size_t i = 0; i < NKEYS; i++)
-		if (keys[i].type == K_STR)
+		if (keys[i].type == K_STR || keys[i].type == K_LABELS ||
+		    keys[i].type == K_HOSTS)
 			free(*(char **)(void *)((char *)c + keys[i].off));
+	free_hosts(c);
 	for (int i = 0; i < c->n_script_roots; i++)
 		free(c->script_roots[i]);
+	for (int i = 0; i < c->n_hide_paths; i++)
+		free(c->hide_paths[i]);
+	free(c->path);
 	secret_key_wipe(&c->secret_key);
 	sodium_memzero(c->callback_key, sizeof(c->callback_key));
 	memset(c, 0, sizeof(*c));
+}
+
+int
+conf_private_paths(const struct conf *c, const char **out, int max)
+{
+	const char *own[] = { c->path, c->secret_key_file, c->db_socket,
+	    c->listen, c->work_dir, c->venv_dir, c->venv_cache_dir };
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]) && n < max; i++)
+		if (own[i] != NULL && own[i][0] == '/')
+			out[n++] = own[i];
+	for (int i = 0; i < c->n_hide_paths && n < max; i++)
+		out[n++] = c->hide_paths[i];
+	out[n] = NULL;
+	return n;
 }

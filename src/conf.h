@@ -16,6 +16,16 @@
 
 #define CONF_DEFAULT_PATH SYSCONFDIR "/scriptorch/scriptorch.conf"
 #define CONF_MAX_ROOTS 16
+#define CONF_MAX_HIDE 16
+/* At most this many paths from conf_private_paths(). */
+#define CONF_MAX_PRIVATE (CONF_MAX_HIDE + 8)
+#define CONF_MAX_DB_HOSTS 16
+
+/* One database server of [database] host's ordered list. */
+struct conf_db_host {
+	char *name;               /* host name or address */
+	int port;                 /* 0: [database] port */
+};
 
 struct conf {
 	/* [daemon] */
@@ -29,9 +39,15 @@ struct conf {
 	char *socket_mode;        /* octal, for a unix socket */
 	int max_waiting_workers;  /* CONF_AUTO: conf_max_waiting() decides */
 	char *secret_key_file;    /* the node's key for secrets (secret.h) */
+	char *marketplace_dir;    /* the ready-made scripts offered
+	                           * (marketplace.h) */
+	int session_ttl_s;        /* a browser session's life (session.h) */
+	char *node_labels;        /* canonical (labels.h): "ffmpeg,gpu", "" */
 
 	/* [database] */
-	char *db_host;
+	char *db_host;            /* as written; db_hosts is its parsed list */
+	struct conf_db_host db_hosts[CONF_MAX_DB_HOSTS];
+	int n_db_hosts;           /* tried in order: the first that answers */
 	int db_port;
 	char *db_socket;
 	char *db_user;
@@ -52,6 +68,7 @@ struct conf {
 	long long output_file_cap_bytes;
 	int queue_max_depth;
 	int poll_interval_ms;
+	int queue_probe_ms;       /* idle nodes look for others' work; 0 off */
 	int heartbeat_interval_s;
 	int heartbeat_timeout_s;
 	int retention_days;
@@ -62,6 +79,14 @@ struct conf {
 	long long rlimit_fsize_mb;
 	char *cgroup_root;        /* "" = detect */
 	int memory_cgroup_v1;     /* obsolete: v1 groups follow the limits */
+	long long run_uid_base;   /* the run uid pool: base .. base+count-1 */
+	int run_uid_count;
+	int isolation;            /* namespaces per run (exec.h) */
+	char *hide_paths[CONF_MAX_HIDE];  /* more paths runs must not reach */
+	int n_hide_paths;
+
+	/* Not a key: the file conf_load() read, or NULL. */
+	char *path;
 
 	/* [limits]: each run's (runlimits.h), unless its script sets its own,
 	 * up to the *_max; cpu_cores "auto" is the number of CPUs. */
@@ -184,6 +209,16 @@ int conf_fit_grace(struct conf *c, char *note, size_t notelen);
 int conf_check_mode(const struct conf *c, const char *path, char *err,
     size_t errlen);
 void conf_free(struct conf *c);
+
+/*
+ * The paths of the daemon's that no run may reach (exec.h, isolation
+ * "hide"): the config file, the node's secret key file, the database and
+ * FastCGI sockets when they are paths, the work base, the venv cache and
+ * the installers' cache, then hide_paths. Fills out[] with up to `max` borrowed strings (valid
+ * while `c` is) and a NULL after them (so `out` holds max + 1); returns
+ * how many.
+ */
+int conf_private_paths(const struct conf *c, const char **out, int max);
 
 /* A number key set to "auto": the value follows from other keys. */
 #define CONF_AUTO (-1)

@@ -23,11 +23,27 @@
  *    saved). If the identity cannot be taken the exec fails.
  *  - PR_SET_PDEATHSIG SIGKILL: if the calling process dies, the child
  *    is killed (its descendants by the cgroup or the next run's cleanup).
+ *  - when its identity is switched (uid != -1): PR_SET_NO_NEW_PRIVS, and
+ *    no capability left (checked before exec, as is that setresuid(0)
+ *    fails), so nothing it executes can make it root again.
+ *
+ * Isolation (spec->isolation != NULL; see "Isolation" below): the child
+ * is the first process of new PID, mount and IPC namespaces (and of an
+ * empty network namespace with spec->network_none); exec_run's child is
+ * then a small init of ours (PID 1 there), which starts the program as
+ * PID 2 with everything above, forwards signals and hands back the
+ * program's own wait status. The init itself is in none of the run's
+ * cgroups: the limits hold the program's tree alone (and an OOM kill
+ * never picks the init, which shares the caller's memory: the kernel
+ * would kill the caller with it).
  *
  * How: on x86_64 the child is created as posix_spawn creates one, sharing
  * the caller's memory on a stack of its own, the caller suspended until
  * the exec (or the child's failure); so nothing of the caller is copied.
  * Elsewhere it is a fork()-style copy. Either way inside its run cgroup.
+ * With isolation, our init shares the caller's memory too on x86_64, on
+ * a stack mapped for it, both running (it reads only a snapshot taken
+ * before the clone), and starts the program the same way.
  *
  * While the child runs, the parent pumps stdin/stdout/stderr together
  * with poll() on non-blocking pipes, so a child writing much while being
@@ -40,6 +56,14 @@
  *  - the deadline passes (timeout_s) or the tick hook asks to cancel:
  *    SIGTERM to the whole tree, SIGKILL to the whole tree grace_s later
  *    if the child still runs. The tick hook is still called meanwhile.
+ *
+ * With isolation the same holds of our init and the program under it:
+ * the tree's SIGTERM goes to every process but the init (which would pass
+ * it on a second time), SIGKILL to all; when the program ends, the init
+ * reports its status and exits, and the kernel kills whatever is left in
+ * the namespace before the init can be reaped, so nothing of the run
+ * outlives it even without a cgroup. If the caller dies, PR_SET_PDEATHSIG
+ * kills the init, and with it the namespace.
  *
  * The child is reaped by its pid only; after reaping it is never
  * signalled again. Orphans of the tree, reparented to the caller (which
@@ -114,10 +138,49 @@ struct exec_spec {
 	double timeout_s;           /* 0: none */
 	double grace_s;             /* SIGTERM -> SIGKILL; 0: default 5 s */
 	struct sandbox *sandbox;        /* NULL: subreaper + process group */
-	int network_none;           /* the script's "network": "none" */
+	/* Fields added later; a zeroed spec leaves each off. */
+	const struct exec_isolation *isolation;   /* NULL: none */
+	int network_none;           /* the script's "network": "none": an
+	                             * empty network namespace (only lo,
+	                             * down); with or without isolation */
 };
 
 /* All optional; a NULL struct exec_hooks means none. */
+/*
+ * Isolation: what a run sees of the host. Every path list is borrowed,
+ * NULL-terminated, or NULL for none; paths are resolved (realpath) before
+ * the clone. In the run's own mount namespace (propagation from the host
+ * only: nothing the run mounts reaches the host):
+ *  - /tmp, /var/tmp and /dev/shm (those that exist) are fresh tmpfs
+ *    mounts: empty at start, private, gone with the run;
+ *  - every `hide` path is unreachable: a directory is covered by an empty
+ *    read-only-to-the-run tmpfs, anything else by /dev/null; a missing
+ *    one is skipped (nothing to hide);
+ *  - every `keep` (read-write) and `keep_ro` (read-only, recursively)
+ *    directory is the host's, at the same path, even inside a hidden or
+ *    private directory (the run's work dir inside the hidden work base,
+ *    its venv inside the hidden venv cache, a script root under /tmp);
+ *    each must exist. A hidden path inside a kept one stays hidden.
+ *  - /proc is a new proc of the run's PID namespace (hidepid=2: the run
+ *    sees its own processes only, not even our init), with /proc/sys and
+ *    the kernel's other tunables read-only.
+ * The program's own pre-exec steps then follow, and a seccomp filter
+ * refuses it new namespaces (unshare, setns, clone with namespace flags;
+ * clone3 gives ENOSYS so that libc falls back to clone) and any syscall
+ * of a foreign architecture (ENOSYS).
+ * Needs CAP_SYS_ADMIN: without it exec_run fails ("cannot create the
+ * run's namespaces: Operation not permitted"), it never runs the program
+ * unisolated.
+ */
+struct exec_isolation {
+	const char *const *hide;
+	const char *const *keep;
+	const char *const *keep_ro;
+};
+
+/* At most this many paths in all of an exec_isolation's lists. */
+#define EXEC_MAX_ISOLATION_PATHS 48
+
 struct exec_hooks {
 	/* Called once everything for the child is ready (pipes, cgroup),
 	 * just before it is started: the last moment to finish slow work
@@ -126,7 +189,10 @@ struct exec_hooks {
 	int (*ready)(void *arg);
 	/* Called once the exec is known to have succeeded (the child is the
 	 * program now). The caller may do slow work here (database): output
-	 * piles up in the pipes meanwhile, but the deadline still counts. */
+	 * piles up in the pipes meanwhile, but the deadline still counts.
+	 * `pid` is exec_run's child: the program, or with isolation our
+	 * init, which passes SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and
+	 * SIGUSR2 sent to it on to the program's process group. */
 	void (*started)(void *arg, pid_t pid);
 	/* Called every tick_ms (default 1000) while the child runs, with the
 	 * captures so far (render them to save live output), the grace after
@@ -143,9 +209,15 @@ struct exec_result {
 	struct capture out, err;    /* owned; exec_result_free() */
 	int exited, exit_code;      /* normal exit and its status (else -1) */
 	int signaled, signo;        /* killed by signal signo (else 0) */
+	                            /* (with isolation: the program's own
+	                             * status, as our init saw it; SIGKILL if
+	                             * the init was killed before it could
+	                             * say, as by the kill after the grace) */
 	int timed_out;              /* we sent SIGTERM for the deadline */
 	int canceled;               /* we sent SIGTERM for the tick hook */
-	double duration_ms;         /* successful exec -> reaping, monotonic */
+	double duration_ms;         /* successful exec -> reaping, monotonic
+	                             * (with isolation: -> the program's end
+	                             * as its init reaped it) */
 	/* Of the child and all its descendants: the run cgroup's cpu.stat
 	 * when there is one, else wait4() of the child plus reaped orphans.
 	 * max_rss_kb: the larger of the largest ru_maxrss (one process) and

@@ -20,6 +20,7 @@
 #include "execution.h"
 #include "idempotency.h"
 #include "json.h"
+#include "labels.h"
 #include "log.h"
 #include "registry.h"
 #include "schema.h"
@@ -47,6 +48,8 @@ struct execution_submission {
 	 * (owned), checked by execution_submit. */
 	enum { CB_SCRIPT, CB_NONE, CB_GIVEN } cb;
 	char *cb_url;
+	/* Every invalid field of its input, once submitted (EXECUTION_INVALID). */
+	struct verr_list errors;
 	/* As read with the script: 1 full, 0 not, -1 not read (it came
 	 * from memory), then probed only for a run that would wait. */
 	int queue_full;
@@ -85,6 +88,7 @@ execution_submission_free(struct execution_submission *sub)
 		return;
 	script_free(&sub->script);
 	free(sub->cb_url);
+	verr_list_free(&sub->errors);
 	free(sub);
 }
 
@@ -133,9 +137,17 @@ enum execution_outcome
 execution_check_input(const struct script *s, yajl_val input,
     struct verr *e)
 {
+	return execution_check_input_all(s, input, e, NULL);
+}
+
+enum execution_outcome
+execution_check_input_all(const struct script *s, yajl_val input,
+    struct verr *e, struct verr_list *all)
+{
 	enum execution_outcome rc = EXECUTION_INVALID;
 	yajl_val schema = NULL, args = NULL;
 	char err[256];
+	int bad = 0;
 
 	if (!s->enabled) {
 		verr_set(e, "", "script \"%s\" is disabled", s->name);
@@ -152,10 +164,15 @@ execution_check_input(const struct script *s, yajl_val input,
 			struct yajl_val_s empty;
 			memset(&empty, 0, sizeof(empty));
 			empty.type = yajl_t_object;
-			if (schema_validate(schema, input ? input : &empty,
-			    "input", e) == -1) {
+			if (schema_validate_all(schema, input ? input : &empty,
+			    "input", e, all) == -1) {
 				mask_message(schema, input, e);
-				goto out;
+				for (size_t i = 0; all != NULL && i < all->n;
+				    i++)
+					mask_message(schema, input, &all->v[i]);
+				if (all == NULL || all->n == 0)
+					goto out;
+				bad = 1;
 			}
 		}
 	}
@@ -165,13 +182,56 @@ execution_check_input(const struct script *s, yajl_val input,
 		    err);
 		goto out;
 	}
-	if (argtpl_check_input(args, input, has_output_file(s), e) == -1)
+	/* The placeholders' own needs, after the schema's: a field the
+	 * schema found at fault is not named again. */
+	if (all != NULL) {
+		struct verr more;
+		size_t had = all->n;
+
+		verr_clear(&more);
+		if (argtpl_check_input_all(args, input, has_output_file(s),
+		    &more, all) == -1) {
+			/* An error of the template itself is not listed. */
+			if (all->n == had)
+				verr_list_add(all, &more);
+			bad = 1;
+		}
+		if (bad) {
+			*e = all->v[0];
+			goto out;
+		}
+	} else if (argtpl_check_input(args, input, has_output_file(s),
+	    e) == -1)
 		goto out;
 	rc = EXECUTION_OK;
 out:
 	yajl_tree_free(schema);
 	yajl_tree_free(args);
 	return rc;
+}
+
+/*
+ * The input a run gets: what the caller sent, with each missing
+ * top-level property that has a "default" in the script's inputs schema
+ * filled (schema_apply_defaults). *filled is NULL when nothing was
+ * filled (the caller's input stands), else a new tree the caller frees.
+ * Only schemas that name a default are parsed here.
+ */
+static enum execution_outcome
+input_with_defaults(const struct script *s, yajl_val input, yajl_val *filled,
+    struct verr *e)
+{
+	yajl_val schema;
+	int n;
+
+	*filled = NULL;
+	if (s->inputs_json == NULL || strstr(s->inputs_json, "\"default\"") ==
+	    NULL)
+		return EXECUTION_OK;
+	schema = json_parse(s->inputs_json, strlen(s->inputs_json), NULL, 0);
+	n = schema_apply_defaults(schema, input, filled, e);
+	yajl_tree_free(schema);
+	return n < 0 ? EXECUTION_INVALID : EXECUTION_OK;
 }
 
 /*
@@ -293,6 +353,12 @@ int
 execution_replayed(const struct execution_submission *sub)
 {
 	return sub->idem.replayed;
+}
+
+const struct verr_list *
+execution_submission_errors(const struct execution_submission *sub)
+{
+	return &sub->errors;
 }
 
 /*
@@ -417,19 +483,33 @@ idem_commit(struct db *db, struct execution_submission *sub,
 enum execution_outcome
 execution_submit(struct db *db, const struct conf *c, struct shm *shm,
     struct execution_submission *sub, yajl_val input, const char *trigger,
-    struct execution *queued, long long *id, struct verr *e)
+    const char *triggered_by, struct execution *queued, long long *id,
+    struct verr *e)
 {
 	const struct script *s = &sub->script;
 	enum execution_outcome rc;
 	struct buf in_json = BUF_INIT, in_sealed = BUF_INIT, cb_url = BUF_INIT;
 	int box = -1, runner_pid = 0, queue_full = sub->queue_full;
+	yajl_val filled = NULL;
+	/* Whether this node's runners may run it (its script's node_labels
+	 * are all this node's): else only the queue in the database takes
+	 * it to a node that has them (docs/api.md, "Nodes"). */
+	int here = labels_subset(s->node_labels, c->node_labels);
 
 	/* A key known within its 24 h: its execution, before any check. */
 	if (idem_known(db, sub, queued, id, e, &rc))
 		return rc;
 	*id = 0;
-	if ((rc = execution_check_input(s, input, e)) != EXECUTION_OK)
+	verr_list_free(&sub->errors);
+	/* Defaults fill the input before the check: what is checked is
+	 * what is stored and what the run gets. */
+	if ((rc = input_with_defaults(s, input, &filled, e)) != EXECUTION_OK)
 		return rc;
+	if (filled != NULL)
+		input = filled;
+	if ((rc = execution_check_input_all(s, input, e, &sub->errors)) !=
+	    EXECUTION_OK)
+		goto out;
 	if ((rc = callback_of(c, sub, &cb_url, e)) != EXECUTION_OK)
 		goto out;
 	if ((rc = input_stored(c, s, input, &in_json, &in_sealed, e)) !=
@@ -441,7 +521,7 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	 * `queued`), else queued until that runner has started it. With
 	 * `queued`, the INSERT returns it: the answer shows the execution as
 	 * it was queued, before the runner can take it. */
-	if (s->max_concurrency == 0)
+	if (s->max_concurrency == 0 && here)
 		box = dispatch_mailbox_reserve(shm, &runner_pid);
 	/* Not probed with the script (it was remembered): only a run that
 	 * would wait for a runner is held against the queue's limit. */
@@ -468,11 +548,19 @@ retry:
 	}
 	struct execution_reserved rsv = { c->node_name, runner_pid,
 	    queued == NULL };
-	if (store_execution_enqueue(db, s->id, s->name, trigger,
+	if (store_execution_enqueue(db, s->id, s->name, trigger, triggered_by,
 	    buf_str(&in_json),
-	    in_sealed.len > 0 ? buf_str(&in_sealed) : NULL,
+	    in_sealed.len > 0 ? buf_str(&in_sealed) : NULL, s->node_labels,
 	    cb_url.len > 0 ? buf_str(&cb_url) : NULL,
 	    box >= 0 ? &rsv : NULL, id, queued) == -1) {
+		/* In a keyed submission's transaction, a lost deadlock (on
+		 * Galera, a conflict with another server's write) undid it
+		 * all: again. Alone, db_exec() already ran it again. */
+		if (sub->idem.in_tx && db_error(db) == DB_EDEADLOCK &&
+		    ++sub->idem.tries < IDEM_TRIES) {
+			idem_abort(db, sub);
+			goto retry;
+		}
 		if (box >= 0)
 			dispatch_mailbox_unreserve(shm, box);
 		rc = EXECUTION_DB;
@@ -500,12 +588,12 @@ retry:
 		dispatch_mailbox_assign(shm, box, *id, queued == NULL, s->id,
 		    s->updated_at, buf_str(&in_json), in_sealed.len > 0 ?
 		    MAILBOX_INPUT_MAX + 1 : in_json.len);
-	} else {
+	} else if (here) {
 		if (s->max_concurrency != 0 ||
 		    dispatch_handoff(shm, *id) == -1)
 			dispatch_backlog(shm);
-		/* One idle local runner is enough; others poll for other
-		 * nodes. */
+		/* One idle local runner is enough; the other nodes' idle
+		 * runners find it in the queue (runner.c, "watching"). */
 		dispatch_wake_one(shm);
 	}
 	rc = EXECUTION_OK;
@@ -514,6 +602,7 @@ out:
 	buf_free(&in_json);
 	buf_free(&in_sealed);
 	buf_free(&cb_url);
+	yajl_tree_free(filled);
 	return rc;
 }
 
@@ -580,8 +669,9 @@ wait_end(struct db *db, struct shm *shm, long long id,
 enum execution_outcome
 execution_submit_wait(struct db *db, const struct conf *c, struct shm *shm,
     struct execution_submission *sub, yajl_val input, const char *trigger,
-    int wait_ms, const volatile sig_atomic_t *stopping,
-    struct execution_waited *w, struct verr *e)
+    const char *triggered_by, int wait_ms,
+    const volatile sig_atomic_t *stopping, struct execution_waited *w,
+    struct verr *e)
 {
 	enum execution_outcome rc;
 	int place = -1, grace_ms;
@@ -594,7 +684,7 @@ execution_submit_wait(struct db *db, const struct conf *c, struct shm *shm,
 		wait_ms = 0;
 		w->declined = 1;
 	}
-	rc = execution_submit(db, c, shm, sub, input, trigger,
+	rc = execution_submit(db, c, shm, sub, input, trigger, triggered_by,
 	    wait_ms == 0 ? &w->x : NULL, &w->id, e);
 	if (rc != EXECUTION_OK)
 		goto out;
@@ -672,6 +762,40 @@ execution_list(struct db *db, const struct execution_filter *f,
     void (*fn)(void *arg, const struct execution *x), void *arg)
 {
 	return store_execution_list(db, f, fn,
+	    arg) == -1 ? EXECUTION_DB : EXECUTION_OK;
+}
+
+enum execution_outcome
+execution_counts(struct db *db, const struct execution_filter *f,
+    struct status_counts *out)
+{
+	memset(out, 0, sizeof(*out));
+	return store_execution_counts(db, f,
+	    out) == -1 ? EXECUTION_DB : EXECUTION_OK;
+}
+
+double
+execution_success_rate(const struct status_counts *c)
+{
+	long long ok = 0, finished = 0;
+
+	for (int i = 0; execution_status_name(i) != NULL; i++) {
+		const char *s = execution_status_name(i);
+
+		if (!execution_status_final(s) || strcmp(s, "canceled") == 0)
+			continue;
+		finished += c->n[i];
+		if (strcmp(s, "succeeded") == 0)
+			ok += c->n[i];
+	}
+	return finished > 0 ? (double)ok / (double)finished : -1;
+}
+
+enum execution_outcome
+execution_durations(struct db *db, const struct execution_filter *f,
+    void (*fn)(void *arg, const struct duration_point *p), void *arg)
+{
+	return store_execution_durations(db, f, fn,
 	    arg) == -1 ? EXECUTION_DB : EXECUTION_OK;
 }
 

@@ -46,6 +46,7 @@ struct execution {
 	char *script_name;
 	char *script_version;       /* NULL until a runner read the file */
 	char *trigger;              /* api | test | ui */
+	char *triggered_by;         /* the asking token's name; NULL: older */
 	char status[16];
 	char *input;                /* JSON text */
 	int has_exit_code; long long exit_code;
@@ -141,6 +142,10 @@ void execution_submission_callback(struct execution_submission *sub, int given,
 /* 1 when execution_submit() answered the execution of the submission's
  * key instead of creating one. */
 int execution_replayed(const struct execution_submission *sub);
+/* After execution_submit() answered EXECUTION_INVALID about the input: every
+ * invalid field of it (execution_check_input_all), owned by `sub`. */
+const struct verr_list *execution_submission_errors(
+    const struct execution_submission *sub);
 
 /*
  * The checks of a submission that need nothing but the script: enabled
@@ -150,10 +155,19 @@ int execution_replayed(const struct execution_submission *sub);
  */
 enum execution_outcome execution_check_input(const struct script *s,
     yajl_val input, struct verr *e);
+/* The same, with every invalid top-level field of the input added to
+ * `all` (schema_validate_all, then the args placeholders; NULL: as
+ * execution_check_input), e being the first. */
+enum execution_outcome execution_check_input_all(const struct script *s,
+    yajl_val input, struct verr *e, struct verr_list *all);
 
 /*
- * Checks the input (execution_check_input) and queues an execution of
- * the prepared script with `trigger`, unless the queue is full
+ * Fills the input's missing top-level properties from the defaults of
+ * the script's inputs schema (schema_apply_defaults: what is checked,
+ * stored and run is the filled input), checks it
+ * (execution_check_input) and queues an execution of the prepared
+ * script with `trigger` (api, test, ui) for the token named
+ * `triggered_by` (recorded as is), unless the queue is full
  * (EXECUTION_OVERLOADED; a full queue turns away only a run that would wait
  * for a runner). An idle runner of this node, reserved before the
  * INSERT, gets it directly (dispatch.h); else it is handed off or
@@ -165,8 +179,8 @@ enum execution_outcome execution_check_input(const struct script *s,
  */
 enum execution_outcome execution_submit(struct db *db, const struct conf *c,
     struct shm *shm, struct execution_submission *sub, yajl_val input,
-    const char *trigger, struct execution *queued, long long *id,
-    struct verr *e);
+    const char *trigger, const char *triggered_by, struct execution *queued,
+    long long *id, struct verr *e);
 
 /*
  * What a submission that may wait for the end got
@@ -214,8 +228,9 @@ void execution_waited_free(struct execution_waited *w);
 enum execution_outcome execution_submit_wait(struct db *db,
     const struct conf *c,
     struct shm *shm, struct execution_submission *sub, yajl_val input,
-    const char *trigger, int wait_ms, const volatile sig_atomic_t *stopping,
-    struct execution_waited *w, struct verr *e);
+    const char *trigger, const char *triggered_by, int wait_ms,
+    const volatile sig_atomic_t *stopping, struct execution_waited *w,
+    struct verr *e);
 
 /* One execution with everything: EXECUTION_OK (*x filled: execution_free it),
  * EXECUTION_NOT_FOUND or EXECUTION_DB. */
@@ -234,21 +249,59 @@ struct delivery_rec;
 enum execution_outcome execution_deliveries(struct db *db, long long id,
     void (*fn)(void *arg, const struct delivery_rec *d), void *arg);
 
-/* What a list holds. */
+/* What a list (and the counts, and the durations) holds. The strings are
+ * borrowed. */
+#define EXECUTION_NSTATUSES 8
 struct execution_filter {
 	long long script_id;       /* 0: any */
-	const char *status;        /* NULL: any */
+	const char *statuses[EXECUTION_NSTATUSES]; /* any of these; none: any */
+	int nstatuses;
 	const char *trigger;       /* NULL: any */
-	const char *since;         /* DB-form timestamp, NULL: any */
-	long long before_id;       /* cursor: ids below this; 0: from newest */
+	const char *since;         /* DB-form timestamp: queued at or after */
+	const char *until;         /* ... and before this; NULL: no bound */
+	int ascending;             /* oldest first (queue order), else newest */
+	long long cursor;          /* ids past this one in the order; 0: none */
 	int limit;
 };
-/* Calls fn for each execution that matches, newest first, without
- * input, stdout and stderr; the record is freed after the call.
- * EXECUTION_OK or EXECUTION_DB. */
+/* Calls fn for each execution that matches, in id order (the queue's)
+ * newest first or oldest first, without input, stdout and stderr; the
+ * record is freed after the call. EXECUTION_OK or EXECUTION_DB. */
 enum execution_outcome execution_list(struct db *db,
     const struct execution_filter *f,
     void (*fn)(void *arg, const struct execution *x), void *arg);
+
+/* How many executions the filter lets through, by status (its statuses,
+ * cursor, order and limit are not looked at). */
+struct status_counts {
+	long long n[EXECUTION_NSTATUSES];   /* in the order of execution_status_name */
+	long long total;
+};
+enum execution_outcome execution_counts(struct db *db,
+    const struct execution_filter *f,
+    struct status_counts *out);
+/* The statuses, in their order of the life of an execution: index i of
+ * struct status_counts is execution_status_name(i); NULL past the last. */
+const char *execution_status_name(int i);
+/*
+ * The share of finished runs that succeeded: succeeded over succeeded,
+ * failed, timed_out, error and lost (a canceled run was stopped by
+ * someone, not a failure of the script's). -1 when none finished.
+ */
+double execution_success_rate(const struct status_counts *c);
+
+/* One point of a chart of durations. */
+struct duration_point {
+	long long id;
+	char status[16];
+	char queued_at[32];
+	int has_duration;
+	double duration_ms;
+};
+/* The newest f->limit executions the filter lets through, handed to fn
+ * oldest first (a chart's order). EXECUTION_OK or EXECUTION_DB. */
+enum execution_outcome execution_durations(struct db *db,
+    const struct execution_filter *f,
+    void (*fn)(void *arg, const struct duration_point *p), void *arg);
 
 /*
  * Cancels execution `id` for `actor` (recorded in the audit log, in the

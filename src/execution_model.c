@@ -24,6 +24,12 @@ execution_status_final(const char *status)
 	return strcmp(status, "queued") != 0 && strcmp(status, "running") != 0;
 }
 
+const char *
+execution_status_name(int i)
+{
+	return i >= 0 && i < EXECUTION_NSTATUSES ? statuses[i] : NULL;
+}
+
 int
 execution_status_known(const char *status)
 {
@@ -53,6 +59,7 @@ execution_free(struct execution *x)
 	free(x->script_name);
 	free(x->script_version);
 	free(x->trigger);
+	free(x->triggered_by);
 	free(x->input);
 	free(x->stdout_data);
 	free(x->stderr_data);
@@ -121,6 +128,8 @@ execution_render(struct jw *w, const struct execution *x, int full)
 	jw_str(w, x->script_version);
 	jw_key(w, "trigger");
 	jw_str(w, x->trigger);
+	jw_key(w, "triggered_by");
+	jw_str(w, x->triggered_by);
 	jw_key(w, "status");
 	jw_str(w, x->status);
 	if (full) {

@@ -303,6 +303,9 @@ shutdown_children(struct master *m)
 	sigset_t set;
 	struct timespec ts = { 0, 100 * 1000000L };
 
+	/* For good (not a reload): the janitor records the node down as it
+	 * leaves (nodes.h). */
+	atomic_store(&m->shm->node_stopping, 1);
 	signal_all(m, SIGTERM, 0);
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -356,6 +359,13 @@ master_run(const char *conf_path, struct conf *c)
 	m->shm = shm_create();
 	/* Before any child, so that all of them can ring it. */
 	sender_doorbell_init(m->shm);
+	{
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		/* The node's started_at in the nodes table (nodes.h). */
+		atomic_store(&m->shm->started_unix_ms, (int64_t)now.tv_sec *
+		    1000 + now.tv_nsec / 1000000);
+	}
 	log_info("scriptorchd %s starting: %d api workers, %d runners, node "
 	    "\"%s\"", PACKAGE_VERSION, c->api_workers, c->runner_workers,
 	    c->node_name);

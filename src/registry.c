@@ -30,13 +30,25 @@
 #include "store.h"
 #include "versions.h"
 
+/* A write transaction that lost a deadlock (InnoDB's victim, or a
+ * Galera certification conflict at COMMIT) did nothing: it is run again,
+ * up to TX_TRIES times in all. */
+#define TX_TRIES 5
+
+static int
+tx_lost(struct db *db, enum reg_status rs, int *tries)
+{
+	return rs == REG_DB && db_error(db) == DB_EDEADLOCK &&
+	    ++*tries < TX_TRIES;
+}
+
 /* ------------------------------------------------------------------ */
 /* Reads.                                                               */
 
 /* Records a new version: the row's version moves from s->version to
  * newv, and the history gets it, once (store_script_set_version). */
 static enum reg_status
-record_version(struct db *db, struct script *s, const char *newv)
+record_version_once(struct db *db, struct script *s, const char *newv)
 {
 	int changed, found;
 	long long id = s->id;
@@ -60,6 +72,17 @@ record_version(struct db *db, struct script *s, const char *newv)
 fail:
 	db_tx_rollback(db);
 	return REG_DB;
+}
+
+static enum reg_status
+record_version(struct db *db, struct script *s, const char *newv)
+{
+	enum reg_status rs;
+	int tries = 0;
+
+	while (tx_lost(db, rs = record_version_once(db, s, newv), &tries))
+		;
+	return rs;
 }
 
 /* Recomputes the version from the file and records it when it changed.
@@ -338,11 +361,13 @@ write_failed(struct db *db, const struct script *s, struct verr *e)
 	return REG_DB;
 }
 
-enum reg_status
-registry_create(struct db *db, const struct conf *c, void *magic,
-    struct shm *shm, yajl_val body, const char *actor, struct script *out,
-    struct verr *e)
+static enum reg_status
+registry_create_once(struct db *db, const struct conf *c, void *magic,
+    struct shm *shm, yajl_val body, const char *actor,
+    int (*in_tx)(void *arg, struct db *db, long long id), void *arg,
+    struct script *out, struct verr *e, struct verr_list *all)
 {
+	struct verr_list mine = VERR_LIST_INIT;
 	struct script s;
 	unsigned changed;
 	long long id;
@@ -353,9 +378,8 @@ registry_create(struct db *db, const struct conf *c, void *magic,
 	memset(out, 0, sizeof(*out));
 	memset(&s, 0, sizeof(s));
 	scriptfields_defaults(c, &s);
-	if (scriptfields_apply(c, body, &s, &changed, e) == -1 ||
-	    scriptfields_require(changed, e) == -1 ||
-	    scriptfields_check(c, magic, &s, changed, e) == -1)
+	if (scriptfields_validate(c, magic, body, &s, 1, &changed, e,
+	    all != NULL ? all : &mine) == -1)
 		goto out;
 	if (version_compute(&s, s.version, NULL, e) == -1)
 		goto out;
@@ -366,7 +390,7 @@ registry_create(struct db *db, const struct conf *c, void *magic,
 	if (store_script_insert(db, &s, &id) == -1 ||
 	    store_script_version_add(db, id, s.version) == -1 ||
 	    store_audit(db, actor, "script.create", "script", id,
-	    s.name) == -1) {
+	    s.name) == -1 || (in_tx != NULL && in_tx(arg, db, id) == -1)) {
 		rs = write_failed(db, &s, e);
 		db_tx_rollback(db);
 		goto out;
@@ -380,15 +404,17 @@ registry_create(struct db *db, const struct conf *c, void *magic,
 		goto out;
 	rs = found ? REG_OK : REG_NOT_FOUND;
 out:
+	verr_list_free(&mine);
 	script_free(&s);
 	return rs;
 }
 
-enum reg_status
-registry_update(struct db *db, const struct conf *c, void *magic,
+static enum reg_status
+registry_update_once(struct db *db, const struct conf *c, void *magic,
     struct shm *shm, long long id, yajl_val patch, const char *actor,
-    struct script *out, struct verr *e)
+    struct script *out, struct verr *e, struct verr_list *all)
 {
+	struct verr_list mine = VERR_LIST_INIT;
 	struct script s;
 	struct buf detail = BUF_INIT;
 	char oldv[VERSION_LEN], newv[VERSION_LEN];
@@ -415,8 +441,8 @@ registry_update(struct db *db, const struct conf *c, void *magic,
 	}
 	snprintf(oldv, sizeof(oldv), "%s", s.version);
 	rs = REG_INVALID;
-	if (scriptfields_apply(c, patch, &s, &changed, e) == -1 ||
-	    scriptfields_check(c, magic, &s, changed, e) == -1)
+	if (scriptfields_validate(c, magic, patch, &s, 0, &changed, e,
+	    all != NULL ? all : &mine) == -1)
 		goto fail;
 	/* A file that cannot be read now keeps its version (the PATCH may
 	 * be the one disabling it); a new path was checked just above. */
@@ -446,13 +472,14 @@ registry_update(struct db *db, const struct conf *c, void *magic,
 fail:
 	db_tx_rollback(db);
 out:
+	verr_list_free(&mine);
 	buf_free(&detail);
 	script_free(&s);
 	return rs;
 }
 
-enum reg_status
-registry_delete(struct db *db, struct shm *shm, long long id,
+static enum reg_status
+registry_delete_once(struct db *db, struct shm *shm, long long id,
     const char *actor)
 {
 	struct script s;
@@ -495,5 +522,56 @@ fail:
 out:
 	buf_free(&detail);
 	script_free(&s);
+	return rs;
+}
+
+enum reg_status
+registry_create_with(struct db *db, const struct conf *c, void *magic,
+    struct shm *shm, yajl_val body, const char *actor,
+    int (*in_tx)(void *arg, struct db *db, long long id), void *arg,
+    struct script *out, struct verr *e, struct verr_list *all)
+{
+	enum reg_status rs;
+	int tries = 0;
+
+	while (tx_lost(db, rs = registry_create_once(db, c, magic, shm, body,
+	    actor, in_tx, arg, out, e, all), &tries))
+		;
+	return rs;
+}
+
+enum reg_status
+registry_create(struct db *db, const struct conf *c, void *magic,
+    struct shm *shm, yajl_val body, const char *actor, struct script *out,
+    struct verr *e, struct verr_list *all)
+{
+	return registry_create_with(db, c, magic, shm, body, actor, NULL, NULL,
+	    out, e, all);
+}
+
+enum reg_status
+registry_update(struct db *db, const struct conf *c, void *magic,
+    struct shm *shm, long long id, yajl_val patch, const char *actor,
+    struct script *out, struct verr *e, struct verr_list *all)
+{
+	enum reg_status rs;
+	int tries = 0;
+
+	while (tx_lost(db, rs = registry_update_once(db, c, magic, shm, id,
+	    patch, actor, out, e, all), &tries))
+		;
+	return rs;
+}
+
+enum reg_status
+registry_delete(struct db *db, struct shm *shm, long long id,
+    const char *actor)
+{
+	enum reg_status rs;
+	int tries = 0;
+
+	while (tx_lost(db, rs = registry_delete_once(db, shm, id, actor),
+	    &tries))
+		;
 	return rs;
 }

@@ -122,14 +122,27 @@ enum reg_status registry_refresh_version(struct db *db, const struct conf *c,
  * the workers then see the change within SCRIPT_MEMO_MS).
  */
 /* Creates a script from a JSON object (the API body or the CLI's fields).
- * On REG_OK `out` is the stored script. */
+ * On REG_OK `out` is the stored script. REG_INVALID: e is the first
+ * invalid field, and `all` (may be NULL; empty at the call, the caller
+ * frees it) every one, each once (scriptfields_validate). */
 enum reg_status registry_create(struct db *db, const struct conf *c,
     void *magic, struct shm *shm, yajl_val body, const char *actor,
-    struct script *out, struct verr *e);
-/* Applies a PATCH object to script `id`; `out` as for a create. */
+    struct script *out, struct verr *e, struct verr_list *all);
+/* The same, with `in_tx` (not NULL) called inside the create's
+ * transaction once the script's row is there (`id`), so that what the
+ * caller records about the new script commits with it or not at all:
+ * in_tx returns 0, or -1 after a statement failed (db_error tells why;
+ * the create then rolls back and answers as for its own failure). */
+enum reg_status registry_create_with(struct db *db, const struct conf *c,
+    void *magic, struct shm *shm, yajl_val body, const char *actor,
+    int (*in_tx)(void *arg, struct db *db, long long id), void *arg,
+    struct script *out, struct verr *e, struct verr_list *all);
+/* Applies a PATCH object to script `id`; `out`, e and `all` as for a
+ * create. */
 enum reg_status registry_update(struct db *db, const struct conf *c,
     void *magic, struct shm *shm, long long id, yajl_val patch,
-    const char *actor, struct script *out, struct verr *e);
+    const char *actor, struct script *out, struct verr *e,
+    struct verr_list *all);
 /* Deletes script `id`, its history, and cancels its queued executions. */
 enum reg_status registry_delete(struct db *db, struct shm *shm,
     long long id, const char *actor);

@@ -122,6 +122,17 @@ req_param(const struct request *r, const char *name)
 	return FCGX_GetParam(name, r->fcgi->envp);
 }
 
+int
+req_secure(const struct request *r)
+{
+	const char *https = req_param(r, "HTTPS");
+	const char *scheme = req_param(r, "REQUEST_SCHEME");
+
+	if (https != NULL && strcasecmp(https, "on") == 0)
+		return 1;
+	return scheme != NULL && strcasecmp(scheme, "https") == 0;
+}
+
 const char *
 req_query(const struct request *r, const char *name, struct buf *out)
 {

@@ -53,6 +53,10 @@ struct request {
 	long long token_id;
 	char token_name[129];
 	enum role role;
+	/* Signed in by the session cookie (session.h), not a bearer token:
+	 * when it expires. */
+	int via_session;
+	char session_expires_at[32];
 	/* The answer. */
 	int status;
 	int responded;
@@ -70,6 +74,9 @@ void request_cleanup(struct request *r);
 
 /* A FastCGI parameter (CGI variable) or NULL. */
 const char *req_param(const struct request *r, const char *name);
+/* Whether the request came over TLS (nginx's HTTPS and REQUEST_SCHEME
+ * parameters). */
+int req_secure(const struct request *r);
 /* A query parameter, percent-decoded into `out`; NULL if absent. */
 const char *req_query(const struct request *r, const char *name,
     struct buf *out);

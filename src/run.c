@@ -30,7 +30,6 @@
 #include "sandbox.h"
 #include "secret.h"
 
-#define FIXED_PATH "/usr/local/bin:/usr/bin:/bin"
 #define MIB (1024LL * 1024)
 
 void
@@ -499,6 +498,34 @@ program_for(struct run *r)
 	return 0;
 }
 
+/*
+ * What the run may see (exec.h, isolation), unless the config turns
+ * isolation off: none of the daemon's paths, but its work dir, and
+ * read-only the script roots (those that exist) and its venv.
+ */
+static void
+run_isolation(struct run *r)
+{
+	const struct conf *c = r->c;
+	int k = 0;
+
+	if (!c->isolation)
+		return;
+	conf_private_paths(c, r->hide, CONF_MAX_PRIVATE);
+	r->keep[0] = r->workdir;
+	r->keep[1] = NULL;
+	for (int i = 0; i < c->n_script_roots; i++)
+		if (access(c->script_roots[i], F_OK) == 0)
+			r->keep_ro[k++] = c->script_roots[i];
+	if (r->venv.dir != NULL)
+		r->keep_ro[k++] = r->venv.dir;
+	r->keep_ro[k] = NULL;
+	r->iso.hide = r->hide;
+	r->iso.keep = r->keep;
+	r->iso.keep_ro = r->keep_ro;
+	r->spec.isolation = &r->iso;
+}
+
 int
 run_spec(struct run *r, uid_t uid, gid_t gid, struct sandbox *sb)
 {
@@ -512,14 +539,15 @@ run_spec(struct run *r, uid_t uid, gid_t gid, struct sandbox *sb)
 	if (r->venv.dir != NULL) {
 		buf_printf(&r->venv_env, "VIRTUAL_ENV=%s", r->venv.dir);
 		r->extra_env[0] = buf_str(&r->venv_env);
-		buf_printf(&r->venv_path, "%s/bin:" FIXED_PATH, r->venv.dir);
+		buf_printf(&r->venv_path, "%s/bin:" RUN_FIXED_PATH,
+		    r->venv.dir);
 	}
 	struct inputenv_vars iv = {
 		.execution_id = r->idtext,
 		.workdir = r->workdir,
 		.tmpdir = NULL,
 		.output_file = outfile,
-		.path = r->venv.dir ? buf_str(&r->venv_path) : FIXED_PATH,
+		.path = r->venv.dir ? buf_str(&r->venv_path) : RUN_FIXED_PATH,
 		.extra = r->extra_env[0] ? r->extra_env : NULL,
 	};
 	if (inputenv_build(r->input, s->input_mode, r->env, &iv, &r->envp,
@@ -579,6 +607,7 @@ run_spec(struct run *r, uid_t uid, gid_t gid, struct sandbox *sb)
 	r->spec.timeout_s = s->timeout_s;
 	r->spec.grace_s = c->kill_grace_s;
 	r->spec.sandbox = sb;
+	run_isolation(r);
 	return 0;
 }
 

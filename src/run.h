@@ -24,7 +24,11 @@
  *                    its arguments from the args template; the environment
  *                    built from nothing; the input on stdin; the limits
  *                    (the script's over the config's defaults, within the
- *                    config's maxima: runlimits.h) and the network
+ *                    config's maxima: runlimits.h), the network, and
+ *                    (config isolation) what the run sees of the host:
+ *                    the daemon's paths hidden (conf_private_paths), its
+ *                    work dir kept, the script roots and its venv kept
+ *                    read-only (exec.h, struct exec_isolation)
  *   exec_run(&r->spec, hooks, &r->res, ...)   the runner's, with its hooks
  *   run_result       r->final from r->res: the status, captures, resource
  *                    use, outputs.stdout = json, the output file, the
@@ -50,12 +54,17 @@
 #include <yajl/yajl_tree.h>
 
 #include "buf.h"
+#include "conf.h"
 #include "exec.h"
 #include "registry.h"
 #include "secret.h"
 #include "runlimits.h"
 #include "store.h"
 #include "venv.h"
+
+/* The PATH of every run (a python script's venv's bin comes first): also
+ * where the marketplace looks for the tools an item needs. */
+#define RUN_FIXED_PATH "/usr/local/bin:/usr/bin:/bin"
 
 struct conf;
 struct db;
@@ -88,6 +97,9 @@ struct run {
 	char **argv;                /* pointers into prog, pre, s.path, tplv */
 	struct run_limits limits;   /* the run's own (run_spec) */
 	struct exec_limits lim;
+	struct exec_isolation iso;  /* spec.isolation, unless turned off */
+	const char *hide[CONF_MAX_PRIVATE + 1];     /* into r->c */
+	const char *keep[2], *keep_ro[CONF_MAX_ROOTS + 2];
 	struct exec_spec spec;
 
 	struct exec_result res;     /* exec_run fills it; freed here */

@@ -11,10 +11,13 @@
 #include <sys/vfs.h>
 #include <sys/wait.h>
 
+#include <sys/file.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -450,8 +453,8 @@ sandbox_init(struct sandbox *sb, const char *cgroup_root, int with_memv1,
 	}
 	/* Where the controllers live only in cgroup v1, per-run groups
 	 * there are the one way to limit a whole tree (the memory group
-	 * also gives its peak); the child joins them cheaply (see
-	 * sandbox_run_child_join). */
+	 * also gives its peak); the child joins them cheaply (exec.c,
+	 * child_join). */
 	(void)with_memv1;
 	detect_v1_all(sb);
 	log_mechanisms(sb, why);
@@ -614,6 +617,59 @@ sandbox_ctrl_version(const struct sandbox *sb, enum sandbox_ctrl ctl)
 	return sb->v1_base[ctl] != NULL ? 1 : 0;
 }
 
+/* ---- the run uid pool ------------------------------------------------ */
+
+int
+sandbox_uid_take(const char *lockdir, unsigned long long base,
+    unsigned int count, unsigned int prefer, uid_t avoid, uid_t *uid,
+    int *lock_fd, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	unsigned int i;
+	uid_t u;
+	int fd;
+
+	if (mkdir(lockdir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create \"%s\": %s", lockdir,
+		    strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < count; i++) {
+		u = (uid_t)(base + (prefer + i) % count);
+		if (u == avoid || u == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%lu", lockdir,
+		    (unsigned long)u);
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		    0600);
+		if (fd == -1) {
+			snprintf(err, errlen, "cannot open \"%s\": %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+			close(fd);
+			if (errno == EWOULDBLOCK || errno == EINTR)
+				continue;
+			snprintf(err, errlen, "cannot lock \"%s\": %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		/* A uid somebody has: not one for runs. */
+		if (getpwuid(u) != NULL) {
+			log_warnx("run uid %lu belongs to user \"%s\": not used "
+			    "for runs (run_uid_base, run_uid_count)",
+			    (unsigned long)u, getpwuid(u)->pw_name);
+			close(fd);
+			continue;
+		}
+		*uid = u;
+		*lock_fd = fd;
+		return 1;
+	}
+	return 0;
+}
+
 /* ---- work directories ------------------------------------------------ */
 
 int
@@ -729,7 +785,7 @@ new_children(const struct sandbox_run *run, pid_t *out, int max)
 }
 
 /* Makes cgroup `name` under `base`, with its file `join` (cgroup.procs,
- * or tasks for a cgroup v1 group: see sandbox_run_child_join) open for
+ * or tasks for a cgroup v1 group: see exec.c, child_join) open for
  * writing in *fd_out. */
 static int
 make_run_cgroup(const char *base, const char *name, const char *join,
@@ -892,26 +948,6 @@ fail:
 	return -1;
 }
 
-/*
- * Between fork and exec: write(2) of "0" moves the writer itself. Into a
- * cgroup v1 group through its "tasks" file, which moves the calling
- * thread alone (the child has one): the kernel then skips the global
- * lock that cgroup.procs takes to move a whole thread group, and with it
- * an RCU grace period, 10 to 15 ms a run on this machine.
- */
-int
-sandbox_run_child_join(const struct sandbox_run *run)
-{
-	if (run->cg2.procs_fd != -1 && !run->cg2_cloned &&
-	    write(run->cg2.procs_fd, "0", 1) != 1)
-		return -1;
-	for (int i = 0; i < SANDBOX_NCTRL; i++)
-		if (run->v1_procs_fd[i] != -1 &&
-		    write(run->v1_procs_fd[i], "0", 1) != 1)
-			return -1;
-	return 0;
-}
-
 const char *
 sandbox_run_ctrl_dir(const struct sandbox_run *run, enum sandbox_ctrl ctl,
     int *version)
@@ -1017,6 +1053,8 @@ cg2_signal(const struct sandbox_run *run, int sig)
 		v = strtol(p, &end, 10);
 		if (end == p)
 			break;
+		if (run->main_is_init && (pid_t)v == run->pid)
+			continue;
 		if (v > 0 && kill((pid_t)v, sig) == -1 && errno != ESRCH)
 			log_warn("cannot signal %ld", v);
 	}
@@ -1047,8 +1085,10 @@ fallback_signal(const struct sandbox_run *run, int sig, int main_alive)
 	if (set == NULL)
 		fatal("calloc");
 	if (main_alive) {
-		/* Safe: the leader is not reaped, so the group id is ours. */
-		if (kill(-run->pid, sig) == -1 && errno != ESRCH)
+		/* Safe: the leader is not reaped, so the group id is ours.
+		 * An init's group is the init alone. */
+		if ((!run->main_is_init || sig == SIGKILL) &&
+		    kill(-run->pid, sig) == -1 && errno != ESRCH)
 			log_warn("cannot signal process group %ld",
 			    (long)run->pid);
 		set[n++] = run->pid;
@@ -1067,6 +1107,11 @@ fallback_signal(const struct sandbox_run *run, int sig, int main_alive)
 void
 sandbox_run_signal(struct sandbox_run *run, int sig)
 {
+	/* An init (main_is_init) is in none of the run's cgroups: its
+	 * SIGKILL goes by its pid, which stays ours until it is reaped. */
+	if (run->main_is_init && sig == SIGKILL && run->pid > 0 &&
+	    kill(run->pid, SIGKILL) == -1 && errno != ESRCH)
+		log_warn("cannot kill %ld", (long)run->pid);
 	if (run->cg2.path != NULL) {
 		/* Nothing to signal in an empty cgroup, which nothing can
 		 * join but through us; and one never killed may serve the

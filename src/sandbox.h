@@ -177,6 +177,23 @@ int sandbox_workdir_create(const char *base, unsigned long long exec_id,
  */
 int sandbox_workdir_remove(const char *path, char *err, size_t errlen);
 
+/*
+ * The run uid pool: uids base .. base+count-1 (no passwd entry needed),
+ * one per runner, held for the runner's life so that no two executions
+ * running at once share one, whether they run in runners of this
+ * generation or in a runner still finishing its run after a reload. A
+ * uid is held by an flock on "<lockdir>/<uid>" (lockdir made 0700 if
+ * missing), which the kernel lets go when its holder dies. The uid
+ * base + prefer (a runner's slot) is tried first, then the others in
+ * order; `avoid` (the run user's own uid) and uids with a passwd entry
+ * are passed over. Returns 1 with *uid and *lock_fd (close-on-exec,
+ * the caller's to keep open), 0 when every uid is held (try again
+ * later), -1 with err filled.
+ */
+int sandbox_uid_take(const char *lockdir, unsigned long long base,
+    unsigned int count, unsigned int prefer, uid_t avoid, uid_t *uid,
+    int *lock_fd, char *err, size_t errlen);
+
 /* ---- per-run, used by exec.c ---------------------------------------- */
 
 #define SANDBOX_MAX_KIDS 1024
@@ -188,7 +205,6 @@ struct sandbox_run {
 	 * NULL, with its tasks file open close-on-exec (else -1). */
 	char *v1_path[SANDBOX_NCTRL];
 	int v1_procs_fd[SANDBOX_NCTRL];
-	int cg2_cloned;         /* the child was created inside it already */
 	int cg2_killed;         /* cgroup.kill written: nothing forks there */
 	/* cpu.stat of the run cgroup before the run (one kept from an
 	 * earlier run); whether cg2's was read after it (counted), and
@@ -199,6 +215,12 @@ struct sandbox_run {
 	 * OOM kills, forks refused at pids.max; -1: none to read. */
 	long long oom_kills0, pids_max0;
 	pid_t pid;              /* the child, once forked */
+	/* The child is exec.c's init of a run's PID namespace, which passes
+	 * the signals it gets on to the program, and which stays out of the
+	 * run's cgroups (the program joins them): sandbox_run_signal() sends
+	 * every signal but SIGKILL to the rest of the tree only, and SIGKILL
+	 * to the init by its pid as well. */
+	int main_is_init;
 	/* our own children before the run: never reaped by exec.c */
 	pid_t before[SANDBOX_MAX_KIDS];
 	int nbefore;
@@ -214,17 +236,19 @@ void sandbox_run_init(struct sandbox_run *run);
  * or -1 with err filled (everything undone: `run` is idle again). */
 int sandbox_run_prepare(struct sandbox *sb, struct sandbox_run *run,
     char *err, size_t errlen);
-/* In the child, between fork and exec: joins the run cgroups.
- * Async-signal-safe. Returns 0 or -1 (errno set). */
-int sandbox_run_child_join(const struct sandbox_run *run);
+/* The child joins the run cgroups itself (exec.c, child_join), through
+ * cg2.procs_fd (unless it was created inside, clone3 into cg2) and each
+ * v1_procs_fd; with an init (main_is_init), the program under it does. */
 /* The directory holding controller `ctl`'s files for this run (its
  * cgroup v2, or its cgroup v1 group of that controller), *version set to
  * 2 or 1; NULL (and 0) when the run has none. Valid until release. */
 const char *sandbox_run_ctrl_dir(const struct sandbox_run *run,
     enum sandbox_ctrl ctl, int *version);
-/* Sends `sig` to every process of the run's tree. The main child must not
- * have been reaped yet (it may be a zombie): its pid and process group
- * stay ours until then. With SIGKILL on cgroup v2 this is cgroup.kill. */
+/* Sends `sig` to every process of the run's tree (but the main child when
+ * it is an init and sig is not SIGKILL, see main_is_init). The main child
+ * must not have been reaped yet (it may be a zombie): its pid and process
+ * group stay ours until then. With SIGKILL on cgroup v2 this is
+ * cgroup.kill. */
 void sandbox_run_signal(struct sandbox_run *run, int sig);
 /* After the main child was reaped: SIGKILL whatever is left, wait (bounded,
  * about 2 s) until the tree is gone and reap orphans reparented to us. */

@@ -33,7 +33,7 @@ static const struct {
 
 static const char *const keywords[] = {
 	"type", "properties", "required", "enum", "minimum", "maximum",
-	"maxLength", "items", "title", "description", "secret",
+	"maxLength", "items", "title", "description", "default", "secret",
 };
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
 
@@ -233,6 +233,8 @@ show_value(struct buf *out, yajl_val v)
 
 static int check_node(yajl_val s, struct buf *path, int depth, int top_prop,
     struct verr *e);
+static int validate_node(yajl_val s, yajl_val v, struct buf *path,
+    struct verr *e, struct verr_list *all);
 
 /* Sets the error at path + "." + kw. */
 static void
@@ -380,6 +382,36 @@ check_properties(yajl_val props, struct buf *path, int depth, struct verr *e)
 }
 
 /*
+ * "default" is an annotation that becomes a value: on a property of the
+ * root it fills a missing input (schema_apply_defaults), so it must be a
+ * value the schema accepts, or every run that relies on it would be
+ * refused for an input its caller never wrote. Checked against the
+ * schema it sits in, after all of that schema's keywords passed. A
+ * secret property has none: the schema is shown to every reader, and a
+ * value written in it is no secret.
+ */
+static int
+check_default(yajl_val s, struct buf *path, struct verr *e)
+{
+	yajl_val def = obj_get(s, "default"), sec = obj_get(s, "secret");
+	size_t len = path->len;
+	int rc;
+
+	if (def == NULL)
+		return 0;
+	if (sec != NULL && YAJL_IS_TRUE(sec)) {
+		kw_error(e, path, "default", "is not allowed on a secret "
+		    "property: the schema is shown to every reader, so its "
+		    "default would be no secret");
+		return -1;
+	}
+	schema_path_key(path, "default");
+	rc = validate_node(s, def, path, e, NULL);
+	path_cut(path, len);
+	return rc;
+}
+
+/*
  * Checks one schema object. Each keyword is checked where it is met, so
  * the first error in document order is the one reported; the relations
  * between keywords (minimum <= maximum, required within properties) are
@@ -416,7 +448,8 @@ check_node(yajl_val s, struct buf *path, int depth, int top_prop,
 			verr_set(e, buf_str(path), "%.*s has unknown keyword "
 			    "\"%s\" (supported: type, properties, required, "
 			    "enum, minimum, maximum, maxLength, items, title, "
-			    "description, secret)", (int)len, buf_str(path),
+			    "description, default, secret)", (int)len,
+			    buf_str(path),
 			    kw);
 			path_cut(path, len);
 			return -1;
@@ -456,6 +489,9 @@ check_node(yajl_val s, struct buf *path, int depth, int top_prop,
 		} else if (strcmp(kw, "secret") == 0) {
 			if (check_secret(v, path, top_prop, e) == -1)
 				return -1;
+		} else if (strcmp(kw, "default") == 0) {
+			/* Any value: checked against this schema below,
+			 * once every keyword of it is known good. */
 		} else if (strcmp(kw, "items") == 0) {
 			schema_path_key(path, "items");
 			if (check_node(v, path, depth + 1, 0, e) == -1) {
@@ -472,7 +508,7 @@ check_node(yajl_val s, struct buf *path, int depth, int top_prop,
 		kw_error(e, path, "minimum", "is greater than maximum");
 		return -1;
 	}
-	return 0;
+	return check_default(s, path, e);
 }
 
 int
@@ -566,16 +602,22 @@ schema_types(yajl_val t)
 	return want;
 }
 
-static int validate_node(yajl_val s, yajl_val v, struct buf *path,
-    struct verr *e);
-
+/*
+ * An object's required names and properties. With `all` (the root's,
+ * for schema_validate_all) every missing name and every property is
+ * looked at, each error added there; without, the first error ends it.
+ * Properties deeper down always stop at their first error: one error
+ * per top-level property.
+ */
 static int
-validate_object(yajl_val s, yajl_val v, struct buf *path, struct verr *e)
+validate_object(yajl_val s, yajl_val v, struct buf *path, struct verr *e,
+    struct verr_list *all)
 {
 	yajl_val req = obj_get(s, "required"), props = obj_get(s, "properties");
 	yajl_val ps;
 	size_t i, len = path->len;
 	const char *key;
+	int rc = 0;
 
 	if (YAJL_IS_ARRAY(req))
 		for (i = 0; i < req->u.array.len; i++) {
@@ -586,10 +628,15 @@ validate_object(yajl_val s, yajl_val v, struct buf *path, struct verr *e)
 			verr_set(e, buf_str(path), "%s is required",
 			    buf_str(path));
 			path_cut(path, len);
-			return -1;
+			if (all == NULL)
+				return -1;
+			verr_list_add(all, e);
+			if (verr_list_full(all))
+				return -1;
+			rc = -1;
 		}
 	if (!YAJL_IS_OBJECT(props))
-		return 0;
+		return rc;
 	/* Walk the instance, not the schema, so that a duplicated key is
 	 * checked every time it appears. */
 	for (i = 0; i < v->u.object.len; i++) {
@@ -597,17 +644,25 @@ validate_object(yajl_val s, yajl_val v, struct buf *path, struct verr *e)
 		if ((ps = obj_get(props, key)) == NULL)
 			continue;
 		schema_path_key(path, key);
-		if (validate_node(ps, v->u.object.values[i], path, e) == -1) {
+		if (validate_node(ps, v->u.object.values[i], path, e,
+		    NULL) == -1) {
 			path_cut(path, len);
-			return -1;
+			if (all == NULL)
+				return -1;
+			verr_list_add(all, e);
+			if (verr_list_full(all))
+				return -1;
+			rc = -1;
+			continue;
 		}
 		path_cut(path, len);
 	}
-	return 0;
+	return rc;
 }
 
 static int
-validate_node(yajl_val s, yajl_val v, struct buf *path, struct verr *e)
+validate_node(yajl_val s, yajl_val v, struct buf *path, struct verr *e,
+    struct verr_list *all)
 {
 	yajl_val t, en, lim, items;
 	unsigned want;
@@ -662,13 +717,13 @@ validate_node(yajl_val s, yajl_val v, struct buf *path, struct verr *e)
 			return -1;
 		}
 	}
-	if (YAJL_IS_OBJECT(v) && validate_object(s, v, path, e) == -1)
+	if (YAJL_IS_OBJECT(v) && validate_object(s, v, path, e, all) == -1)
 		return -1;
 	if (YAJL_IS_ARRAY(v) && (items = obj_get(s, "items")) != NULL)
 		for (i = 0; i < v->u.array.len; i++) {
 			buf_printf(path, "[%zu]", i);
 			if (validate_node(items, v->u.array.values[i], path,
-			    e) == -1) {
+			    e, NULL) == -1) {
 				path_cut(path, len);
 				return -1;
 			}
@@ -680,6 +735,13 @@ validate_node(yajl_val s, yajl_val v, struct buf *path, struct verr *e)
 int
 schema_validate(yajl_val schema, yajl_val instance, const char *root_name,
     struct verr *e)
+{
+	return schema_validate_all(schema, instance, root_name, e, NULL);
+}
+
+int
+schema_validate_all(yajl_val schema, yajl_val instance,
+    const char *root_name, struct verr *e, struct verr_list *all)
 {
 	struct buf path = BUF_INIT;
 	int rc = -1;
@@ -697,10 +759,60 @@ schema_validate(yajl_val schema, yajl_val instance, const char *root_name,
 		rc = 0;
 		goto out;
 	}
-	rc = validate_node(schema, instance, &path, e);
+	rc = validate_node(schema, instance, &path, e, all);
+	/* The first error of all is the one to show first. */
+	if (rc == -1 && all != NULL && all->n > 0)
+		*e = all->v[0];
 out:
 	buf_free(&path);
 	return rc;
+}
+
+/* --- defaults ------------------------------------------------------------ */
+
+int
+schema_apply_defaults(yajl_val schema, yajl_val input, yajl_val *filled,
+    struct verr *e)
+{
+	yajl_val props, def;
+	struct buf out = BUF_INIT;
+	struct jw w;
+	char err[128];
+	size_t i;
+	int n = 0;
+
+	*filled = NULL;
+	if (!YAJL_IS_OBJECT(schema) || (input != NULL &&
+	    !YAJL_IS_OBJECT(input)) ||
+	    !YAJL_IS_OBJECT(props = obj_get(schema, "properties")))
+		return 0;
+	jw_init(&w, &out);
+	jw_obj(&w);
+	for (i = 0; input != NULL && i < input->u.object.len; i++) {
+		jw_key(&w, input->u.object.keys[i]);
+		jw_value(&w, input->u.object.values[i]);
+	}
+	for (i = 0; i < props->u.object.len; i++) {
+		const char *key = props->u.object.keys[i];
+
+		if (!YAJL_IS_OBJECT(props->u.object.values[i]) ||
+		    (def = obj_get(props->u.object.values[i], "default")) ==
+		    NULL || (input != NULL && obj_get(input, key) != NULL))
+			continue;
+		jw_key(&w, key);
+		jw_value(&w, def);
+		n++;
+	}
+	jw_obj_end(&w);
+	jw_free(&w);
+	if (n > 0 && (*filled = json_parse(out.data, out.len, err,
+	    sizeof(err))) == NULL) {
+		verr_set(e, "input", "the input with its defaults does not "
+		    "parse: %s", err);
+		n = -1;
+	}
+	buf_free(&out);
+	return n;
 }
 
 /* --- secret properties -------------------------------------------------- */

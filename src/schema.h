@@ -4,13 +4,16 @@
  * Keywords: type (string, number, integer, boolean, object, array, null,
  * or a non-empty array of those), properties, required, enum, minimum,
  * maximum, maxLength, items; plus the annotations title and description
- * (strings, no effect on validation) and secret (true or false, only on
- * a property of the root: "secret": true marks a secret input, whose
- * value the stored execution shows as "***"; on any other schema it is
- * refused, since a nested value cannot be hidden apart from the
- * top-level value that holds it). Anything else, "default" and
- * "additionalProperties" included, is rejected by schema_check() so that
- * a typo ("minimun") is caught at registration instead of being ignored.
+ * (strings, no effect on validation), default (any value the schema it
+ * sits in accepts; on a property of the root it fills that property when
+ * an input lacks it, schema_apply_defaults; elsewhere it only documents)
+ * and secret (true or false, only on a property of the root: "secret":
+ * true marks a secret input, whose value the stored execution shows as
+ * "***"; on any other schema it is refused, since a nested value cannot
+ * be hidden apart from the top-level value that holds it; a secret
+ * property has no default). Anything else, "additionalProperties"
+ * included, is rejected by schema_check() so that a typo ("minimun") is
+ * caught at registration instead of being ignored.
  *
  * Semantics follow JSON Schema where the subset overlaps it, with these
  * choices:
@@ -57,6 +60,29 @@ int schema_check(yajl_val schema, struct verr *e);
  * identifiers. A NULL schema accepts any object.
  */
 int schema_validate(yajl_val schema, yajl_val instance, const char *root_name,
+    struct verr *e);
+/*
+ * The same, going on past an invalid top-level property: every missing
+ * required name and every invalid property of the root object is added
+ * to `all` (NULL: as schema_validate), one error each (the first found
+ * within a property), e being the first. An error about the root itself
+ * (not an object) is e alone.
+ */
+int schema_validate_all(yajl_val schema, yajl_val instance,
+    const char *root_name, struct verr *e, struct verr_list *all);
+
+/*
+ * Fills the input's missing top-level properties that have a "default"
+ * in the schema (checked, or NULL), before the input is validated: the
+ * run then sees them as if the caller had sent them (environment, stdin,
+ * args placeholders, the stored input). `input` is an object or NULL
+ * (as {}); anything else is left to schema_validate to refuse. Returns
+ * how many were filled: 0 leaves *filled NULL; otherwise *filled is a new
+ * tree (the caller frees it with yajl_tree_free): the input's members in
+ * their order, then the filled ones in the order of the schema's
+ * properties. -1 only when the new tree cannot be built (e says why).
+ */
+int schema_apply_defaults(yajl_val schema, yajl_val input, yajl_val *filled,
     struct verr *e);
 
 /* What a stored input shows for a secret property's value. */

@@ -19,6 +19,7 @@
 #include "fsutil.h"
 #include "inputenv.h"
 #include "json.h"
+#include "labels.h"
 #include "names.h"
 #include "reqs.h"
 #include "runlimits.h"
@@ -632,6 +633,50 @@ set_network(const struct conf *c, yajl_val v, struct script *s,
 	return 0;
 }
 
+/* The labels a node must have to run it (labels.h): an array of labels,
+ * each once; null or [] for none. */
+static int
+set_node_labels(const struct conf *c, yajl_val v, struct script *s,
+    struct verr *e)
+{
+	const char *names[LABELS_MAX];
+	struct buf b = BUF_INIT;
+	size_t n;
+
+	(void)c;
+	if (is_null(v)) {
+		set_str(&s->node_labels, NULL);
+		return 0;
+	}
+	if (!YAJL_IS_ARRAY(v)) {
+		verr_set(e, "node_labels", "node_labels must be an array of "
+		    "labels");
+		return -1;
+	}
+	n = v->u.array.len;
+	if (n > LABELS_MAX) {
+		verr_set(e, "node_labels", "node_labels holds %zu labels; at "
+		    "most %d", n, LABELS_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!YAJL_IS_STRING(v->u.array.values[i])) {
+			char at[32];
+			snprintf(at, sizeof(at), "node_labels[%zu]", i);
+			verr_set(e, at, "%s must be a string", at);
+			return -1;
+		}
+		names[i] = v->u.array.values[i]->u.string;
+	}
+	if (labels_canon(names, n, "node_labels", &b, e) == -1) {
+		buf_free(&b);
+		return -1;
+	}
+	set_str(&s->node_labels, b.len > 0 ? buf_str(&b) : NULL);
+	buf_free(&b);
+	return 0;
+}
+
 /* The executions' default callback URL (callback.h): checked against
  * the config's callback_allow_hosts, stored as libcurl normalizes it. */
 static int
@@ -689,6 +734,7 @@ static const struct {
 	[SF_MAX_CONCURRENCY] = { "max_concurrency", set_max_concurrency },
 	[SF_LIMITS] = { "limits", set_limits },
 	[SF_NETWORK] = { "network", set_network },
+	[SF_NODE_LABELS] = { "node_labels", set_node_labels },
 	[SF_CALLBACK_URL] = { "callback_url", set_callback_url },
 };
 
@@ -710,6 +756,7 @@ scriptfields_defaults(const struct conf *c, struct script *s)
 	s->timeout_s = c->default_timeout_s;
 	set_str(&s->limits_json, NULL);
 	snprintf(s->network, sizeof(s->network), "host");
+	set_str(&s->node_labels, NULL);
 	set_str(&s->callback_url, NULL);
 }
 
@@ -737,9 +784,42 @@ field_of(yajl_val body, size_t i, struct verr *e)
 	return -1;
 }
 
-int
-scriptfields_apply(const struct conf *c, yajl_val body, struct script *s,
-    unsigned *changed, struct verr *e)
+/*
+ * An error found: with `all` (every error wanted) it is added there and
+ * the caller goes on (0); without, the caller stops (-1) with it in e.
+ */
+static int
+found(struct verr *e, struct verr_list *all)
+{
+	if (all == NULL)
+		return -1;
+	verr_list_add(all, e);
+	/* Enough said: no more work for a body made of errors. */
+	return verr_list_full(all) ? -1 : 0;
+}
+
+/* Whether `all` holds an error about a field of `bits` (by the first
+ * name of its path: "outputs.file" is about outputs). */
+static int
+in_error(const struct verr_list *all, unsigned bits)
+{
+	for (size_t i = 0; all != NULL && i < all->n; i++) {
+		const char *p = all->v[i].field;
+		size_t n = strcspn(p, ".[");
+
+		for (int f = 0; f < SF_COUNT; f++)
+			if ((bits & SF_BIT(f)) && strlen(fields[f].name) == n &&
+			    strncmp(fields[f].name, p, n) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/* scriptfields_apply, and with `all` every member tried (an invalid one
+ * leaves its field as it was) and every error added there. */
+static int
+apply(const struct conf *c, yajl_val body, struct script *s,
+    unsigned *changed, struct verr *e, struct verr_list *all)
 {
 	*changed = 0;
 	if (!YAJL_IS_OBJECT(body)) {
@@ -750,27 +830,45 @@ scriptfields_apply(const struct conf *c, yajl_val body, struct script *s,
 		int f = field_of(body, i, e);
 
 		if (f == -1 ||
-		    fields[f].set(c, body->u.object.values[i], s, e) == -1)
-			return -1;
+		    fields[f].set(c, body->u.object.values[i], s, e) == -1) {
+			if (found(e, all) == -1)
+				return -1;
+			continue;
+		}
 		*changed |= SF_BIT(f);
 	}
 	return 0;
 }
 
 int
-scriptfields_require(unsigned changed, struct verr *e)
+scriptfields_apply(const struct conf *c, yajl_val body, struct script *s,
+    unsigned *changed, struct verr *e)
+{
+	return apply(c, body, s, changed, e, NULL);
+}
+
+static int
+require(unsigned changed, struct verr *e, struct verr_list *all)
 {
 	static const enum script_field required[] = {
 		SF_NAME, SF_TYPE, SF_PATH,
 	};
 
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
-		if (!(changed & SF_BIT(required[i]))) {
+		if (!(changed & SF_BIT(required[i])) &&
+		    !in_error(all, SF_BIT(required[i]))) {
 			verr_set(e, fields[required[i]].name, "%s is required",
 			    fields[required[i]].name);
-			return -1;
+			if (found(e, all) == -1)
+				return -1;
 		}
 	return 0;
+}
+
+int
+scriptfields_require(unsigned changed, struct verr *e)
+{
+	return require(changed, e, NULL);
 }
 
 /* A name is in env or in secret_env, not both: the run would have to
@@ -805,37 +903,53 @@ check_env_apart(const struct script *s, struct verr *e)
 	return rc;
 }
 
-int
-scriptfields_check(const struct conf *c, void *magic,
-    const struct script *s, unsigned changed, struct verr *e)
+/*
+ * scriptfields_check; with `all`, every rule is tried and its error added
+ * there, except a rule about a field `all` already holds an error for
+ * (its value is not the one given: the rule would judge the stored one,
+ * or none).
+ */
+static int
+check(const struct conf *c, void *magic, const struct script *s,
+    unsigned changed, struct verr *e, struct verr_list *all)
 {
 	yajl_val args = NULL, outputs = NULL;
 	struct buf reqs = BUF_INIT;
+	const unsigned reqs_bits = SF_BIT(SF_TYPE) | SF_BIT(SF_REQUIREMENTS);
 	int rc = -1;
 
-	if (strcmp(s->type, "python") != 0 && s->requirements != NULL) {
+	if (!in_error(all, reqs_bits) && strcmp(s->type, "python") != 0 &&
+	    s->requirements != NULL) {
 		verr_set(e, "requirements", "requirements are only for python "
 		    "scripts (this one is %s)", s->type);
-		goto out;
+		if (found(e, all) == -1)
+			goto out;
 	}
 	/* Where packages may come from is checked when the requirements
 	 * are written (the config may allow more later; the builder checks
 	 * again at every build). */
-	if (s->requirements != NULL &&
+	if (!in_error(all, reqs_bits) && s->requirements != NULL &&
 	    (reqs_normalize(s->requirements, &reqs, e) == -1 ||
 	    ((changed & SF_BIT(SF_REQUIREMENTS)) &&
 	    reqs_check_sources(buf_str(&reqs), c->allow_direct_urls,
-	    c->allow_sdist, e) == -1)))
+	    c->allow_sdist, e) == -1)) && found(e, all) == -1)
 		goto out;
-	args = json_parse(s->args_json, strlen(s->args_json), NULL, 0);
-	outputs = json_parse(s->outputs_json, strlen(s->outputs_json), NULL, 0);
-	if (argtpl_check_input(args, NULL, json_get(outputs, "file") != NULL,
-	    e) == -1)
-		goto out;
-	if (check_env_apart(s, e) == -1)
+	if (!in_error(all, SF_BIT(SF_ARGS) | SF_BIT(SF_OUTPUTS))) {
+		args = json_parse(s->args_json, strlen(s->args_json), NULL, 0);
+		outputs = json_parse(s->outputs_json, strlen(s->outputs_json),
+		    NULL, 0);
+		if (argtpl_check_input(args, NULL, json_get(outputs, "file") !=
+		    NULL, e) == -1 && found(e, all) == -1)
+			goto out;
+	}
+	if (!in_error(all, SF_BIT(SF_ENV) | SF_BIT(SF_SECRET_ENV)) &&
+	    check_env_apart(s, e) == -1 && found(e, all) == -1)
 		goto out;
 	if ((changed & (SF_BIT(SF_PATH) | SF_BIT(SF_TYPE))) &&
-	    scriptfile_check(c, magic, s->type, s->path, 1, NULL, e) == -1)
+	    s->path != NULL && s->type[0] != '\0' &&
+	    !in_error(all, SF_BIT(SF_PATH) | SF_BIT(SF_TYPE)) &&
+	    scriptfile_check(c, magic, s->type, s->path, 1, NULL, e) == -1 &&
+	    found(e, all) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -843,6 +957,36 @@ out:
 	yajl_tree_free(outputs);
 	buf_free(&reqs);
 	return rc;
+}
+
+int
+scriptfields_check(const struct conf *c, void *magic,
+    const struct script *s, unsigned changed, struct verr *e)
+{
+	return check(c, magic, s, changed, e, NULL);
+}
+
+int
+scriptfields_validate(const struct conf *c, void *magic, yajl_val body,
+    struct script *s, int create, unsigned *changed, struct verr *e,
+    struct verr_list *all)
+{
+	struct verr one;
+
+	verr_clear(&one);
+	if (apply(c, body, s, changed, &one, all) == -1) {
+		/* Not an object: nothing else can be said. */
+		verr_list_add(all, &one);
+		goto failed;
+	}
+	if (create)
+		(void)require(*changed, &one, all);
+	(void)check(c, magic, s, *changed, &one, all);
+	if (all->n == 0)
+		return 0;
+failed:
+	*e = all->v[0];
+	return -1;
 }
 
 void

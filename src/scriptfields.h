@@ -27,7 +27,7 @@ enum script_field {
 	SF_NAME, SF_TYPE, SF_PATH, SF_DESCRIPTION, SF_ENABLED,
 	SF_REQUIREMENTS, SF_ARGS, SF_INPUT_MODE, SF_INPUTS, SF_OUTPUTS,
 	SF_ENV, SF_SECRET_ENV, SF_TIMEOUT, SF_MAX_CONCURRENCY, SF_LIMITS, SF_NETWORK,
-	SF_CALLBACK_URL, SF_COUNT
+	SF_NODE_LABELS, SF_CALLBACK_URL, SF_COUNT
 };
 #define SF_BIT(f) (1u << (f))
 
@@ -70,6 +70,21 @@ int scriptfields_require(unsigned changed, struct verr *e);
  */
 int scriptfields_check(const struct conf *c, void *magic,
     const struct script *s, unsigned changed, struct verr *e);
+
+/*
+ * What a create (`create` 1: the defaults in `s`, name, type and path
+ * required) or an update (the stored script in `s`) applies: the members
+ * of `body` (scriptfields_apply), the required fields
+ * (scriptfields_require), then the rules across fields
+ * (scriptfields_check), going on past every error so that `all` (empty
+ * at the call; the caller frees it) gets every invalid field once, in
+ * that order. A member that is invalid leaves its field as it was; a rule
+ * about a field found invalid is not tried. 0, or -1 with all->n > 0 and
+ * e a copy of the first.
+ */
+int scriptfields_validate(const struct conf *c, void *magic, yajl_val body,
+    struct script *s, int create, unsigned *changed, struct verr *e,
+    struct verr_list *all);
 
 /* Appends the names of the fields in `changed`, comma-separated, in the
  * contract's order (for the audit record). */

@@ -515,3 +515,34 @@ scriptfile_check(const struct conf *c, void *magic, const char *type,
 		*seen = st;
 	return with_run_user ? check_run_user(c, type, path, &st, e) : 0;
 }
+
+int
+scriptfile_root_check(const struct conf *c, const char *root, struct verr *e)
+{
+	struct runuser ru;
+	struct buf inside = BUF_INIT;
+	struct stat st;
+	int rc = -1;
+
+	if (stat(root, &st) == -1) {
+		verr_set(e, "script_roots", "%s cannot be used: %s", root,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		verr_set(e, "script_roots", "%s is %s, not a directory", root,
+		    kind_of(st.st_mode));
+		return -1;
+	}
+	if (runuser_load(c, &ru, e) == -1)
+		return -1;
+	/* The root itself, and every directory above it. */
+	buf_printf(&inside, "%s/x", root);
+	if (check_parents(buf_str(&inside), &ru, e) == 0)
+		rc = 0;
+	else
+		verr_set(e, "script_roots", "%s", e->message);
+	buf_free(&inside);
+	runuser_free(&ru);
+	return rc;
+}

@@ -41,4 +41,13 @@ struct conf;
 int scriptfile_check(const struct conf *c, void *magic, const char *type,
     const char *path, int with_run_user, struct stat *seen, struct verr *e);
 
+/*
+ * Whether configured script root `root` can hold scripts that run: a
+ * directory that the run user can search, as every directory above it
+ * (a checkout under /root, mode 0700, cannot). 0, or -1 with e (field
+ * "script_roots") saying what stands in the way.
+ */
+int scriptfile_root_check(const struct conf *c, const char *root,
+    struct verr *e);
+
 #endif

@@ -105,6 +105,23 @@ struct shm {
 	 * nodes (monotonic ms): one scan per poll interval per node. */
 	_Atomic int64_t last_poll_ms;
 
+	/* Several nodes (dispatch.h, "watching"): the pid of the idle runner
+	 * that looks at the queue every queue_probe_ms for work other nodes
+	 * queued (0: none); the newest queued id it saw, and whether the
+	 * queue held nothing this node could claim then (quiet: no look at
+	 * the queue's head again before a newer row comes). */
+	_Atomic int32_t watcher;
+	_Atomic int64_t probe_newest;
+	_Atomic int32_t probe_quiet;
+	/* Written by the janitor from the nodes table: how many other nodes
+	 * are up (no other node: nothing to watch for). */
+	_Atomic int32_t peers_up;
+	/* The master's start (Unix ms, the node's started_at) and its stop:
+	 * set before it asks its children to stop for good (not on a
+	 * reload), so the janitor records the node down on its way out. */
+	_Atomic int64_t started_unix_ms;
+	_Atomic int32_t node_stopping;
+
 	/* Runners' mailboxes: an API worker reserves an idle runner, inserts
 	 * the execution for it and hands it over with its input. */
 	struct runner_mailbox box[SHM_RUNNER_BOXES];

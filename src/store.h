@@ -33,6 +33,24 @@ int store_token_list(struct db *db,
 /* Sets *found = 0 when no such token; revoking twice is fine. */
 int store_token_revoke(struct db *db, long long id, int *found);
 
+/* ---- sessions (store_sessions.c; the service is session.h) ---- */
+/* Inserts session `hash` of token `token_id`, expiring `ttl_s` seconds
+ * from now (the database's clock); `expires_at` gets that end. */
+int store_session_insert(struct db *db, const unsigned char hash[32],
+    long long token_id, int ttl_s, char expires_at[32]);
+/* The token of session `hash` while it has not expired: *found = 1 with
+ * the session's stored hash in `stored`, its token in *t (revoked or not)
+ * and its end in `expires_at`. */
+int store_session_token(struct db *db, const unsigned char hash[32],
+    unsigned char stored[32], struct token_rec *t, char expires_at[32],
+    int *found);
+int store_session_delete(struct db *db, const unsigned char hash[32]);
+/* Every session of token `token_id` (its revocation). */
+int store_session_delete_token(struct db *db, long long token_id);
+/* Deletes up to `batch` expired sessions, oldest first. */
+int store_session_delete_expired(struct db *db, int batch,
+    long long *deleted);
+
 /* ---- audit (store_tokens.c) ---- */
 int store_audit(struct db *db, const char *actor, const char *action,
     const char *object_type, long long object_id, const char *detail);
@@ -46,6 +64,32 @@ int store_migrate(struct db *db, const char *dir, int *applied,
 /* ---- health ---- */
 int store_ping(struct db *db);
 
+/* ---- nodes (store_nodes.c; the service is nodes.c) ---- */
+/* A node's row as listed: strings borrowed from the result, valid during
+ * the callback. */
+struct node_rec {
+	const char *name;
+	const char *labels;        /* canonical (labels.h), "" for none */
+	int runners, busy;
+	const char *version;
+	char started_at[32], last_seen_at[32];
+	int up;                    /* seen within the timeout, not stopped */
+};
+/* Writes node `name`'s row: seen now, not stopped. */
+int store_node_beat(struct db *db, const char *name, const char *labels,
+    int runners, int busy, const char *version, long long started_unix_ms);
+/* How many nodes other than `name` are up (timeout_s: the heartbeat
+ * timeout). */
+int store_node_peers_up(struct db *db, const char *name, int timeout_s,
+    int *n);
+/* Node `name` stopped cleanly. */
+int store_node_stopped(struct db *db, const char *name);
+/* Deletes the rows of nodes not seen for `days` days; *n of them. */
+int store_node_forget(struct db *db, int days, int *n);
+/* Calls fn for every node, by name. */
+int store_node_list(struct db *db, int timeout_s,
+    void (*fn)(void *arg, const struct node_rec *n), void *arg);
+
 /* ---- executions (store_executions.c) ---- */
 /* Queued and running executions across all nodes. */
 int store_execution_gauges(struct db *db, long long *queued,
@@ -58,7 +102,7 @@ enum exec_col {
 	EC_STDOUT_TRUNC, EC_STDERR_TRUNC, EC_OUTPUT, EC_OUTPUT_FILE, EC_ERROR,
 	EC_QUEUED_AT, EC_STARTED_AT, EC_FINISHED_AT, EC_DURATION_MS,
 	EC_CPU_USER_MS, EC_CPU_SYSTEM_MS, EC_MAX_RSS_KB, EC_NODE, EC_LIMIT,
-	EC_CALLBACK_URL, EC_NCOLS
+	EC_TRIGGERED_BY, EC_CALLBACK_URL, EC_NCOLS
 };
 
 /* A runner reserved for an execution as it is inserted (dispatch.h):
@@ -71,16 +115,20 @@ struct execution_reserved {
 	int running;
 };
 /* Inserts a queued execution, or one reserved for a runner (`rsv` not
- * NULL); *id gets its id. `input_json` is the input as shown (secret
+ * NULL), asked for by the token named `triggered_by`; *id gets its id. `input_json` is the input as shown (secret
  * properties as "***"), `input_secret` the sealed JSON of those
- * properties, or NULL; `callback_url` the URL its delivery goes to when
- * it ends (a checked one, callback.h), or NULL. With `row` (not NULL), the same statement
+ * properties, or NULL. `node_labels`: its script's (labels.h canonical
+ * text, NULL for none), which a node must have to claim it;
+ * `callback_url` the URL its delivery goes to when it ends (a checked
+ * one, callback.h), or NULL. With `row`
+ * (not NULL), the same statement
  * returns the execution as stored into *row (the caller releases it with
  * execution_free). The queue's depth limit is checked before, with the
  * script (store_script_get_probe). */
 int store_execution_enqueue(struct db *db, long long script_id,
-    const char *script_name, const char *trigger, const char *input_json,
-    const char *input_secret, const char *callback_url,
+    const char *script_name, const char *trigger, const char *triggered_by,
+    const char *input_json, const char *input_secret,
+    const char *node_labels, const char *callback_url,
     const struct execution_reserved *rsv, long long *id, struct execution *row);
 /* The queue-depth probe alone, for a submission whose script was
  * remembered (registry_load_for_submit): *full = 1 when `max_queued`
@@ -98,11 +146,20 @@ void store_execution_view(const struct dbres *res, size_t i,
 /* The status alone ("" when not found). */
 int store_execution_status(struct db *db, long long id, char status[16]);
 
-/* Calls fn for each execution that `f` (execution.h) lets through,
- * newest first, without input, stdout and stderr; the record is freed
- * after the call. */
+/* Calls fn for each execution that `f` (execution.h) lets through, in
+ * its order, without input, stdout and stderr; the record is freed after
+ * the call. */
 int store_execution_list(struct db *db, const struct execution_filter *f,
     void (*fn)(void *arg, const struct execution *x), void *arg);
+/* Adds the executions `f` lets through (but for its statuses) to *out
+ * by status (execution_status_name's order). */
+struct status_counts;
+int store_execution_counts(struct db *db, const struct execution_filter *f,
+    struct status_counts *out);
+/* The newest f->limit executions `f` lets through, to fn oldest first. */
+struct duration_point;
+int store_execution_durations(struct db *db, const struct execution_filter *f,
+    void (*fn)(void *arg, const struct duration_point *p), void *arg);
 /* The newest execution of every script that has one (list columns),
  * ordered by script_id. */
 int store_execution_last_per_script(struct db *db, struct dbres *res);
@@ -121,14 +178,34 @@ struct execution_claim {
 	 * that text's NUL, so free(input_json) releases both. */
 	char *input_secret;
 	double waited_ms;          /* queued -> claimed, by the DB clock */
+	/* store_execution_claim failed at its COMMIT, the connection lost: the
+	 * claim of `id` may have been committed (store_execution_owned tells).
+	 * The rest is filled as for a claim. */
+	int in_doubt;
 };
 /* Claims the oldest queued execution this runner may start, honouring
- * every script's max_concurrency across nodes, and passing over the
- * `nskip` ids in `skip` (handed off to runners already). *claimed = 0 if
- * none. */
+ * every script's max_concurrency across nodes and its node_labels
+ * (`labels_re`: labels_regexp() of this node's labels), and passing over
+ * the `nskip` ids in `skip` (handed off to runners already). *claimed = 0
+ * if none. A deadlock is retried; -1 otherwise, with cl->in_doubt set
+ * (and cl filled: free cl->input_json) when the connection was lost at
+ * the COMMIT of a claim. */
 int store_execution_claim(struct db *db, const char *node, int pid,
-    const long long *skip, size_t nskip, struct execution_claim *cl,
-    int *claimed);
+    const char *labels_re, const long long *skip, size_t nskip,
+    struct execution_claim *cl, int *claimed);
+/*
+ * The cheap look of an idle node for work (runner.c, "watching"):
+ * *newest gets the id of the newest queued execution (0: none); when it
+ * is not `seen_newest`, *n gets how many executions (at most `max`) this
+ * node may claim now (queued, unreserved, for labels this node has:
+ * `labels_re`), else *n = 0 and nothing more is read. No lock.
+ */
+int store_execution_probe(struct db *db, const char *labels_re, int max,
+    long long seen_newest, int *n, long long *newest);
+/* Whether execution `id` is running for runner `pid` of `node` (a claim
+ * whose outcome the connection's loss hid): *owned 1 or 0. */
+int store_execution_owned(struct db *db, long long id, const char *node, int pid,
+    int *owned);
 /* An execution handed to this runner by an API worker of this node
  * (dispatch_handoff, or assigned with an input too big for its box):
  * reads it, and its script in the same statement, without claiming it.
@@ -191,11 +268,11 @@ struct execution_final {
  * wrote it (sql/013_callbacks.sql's trigger, as for every path that ends
  * an execution).
  * With `row`, the row as it is after the write comes back in the same
- * round trip, with store_execution_get's columns (an extra one after them);
- * release it with dbres_free(). */
+ * round trip, with store_execution_get's columns (an extra one after
+ * them); release it with dbres_free(). */
 int store_execution_finish(struct db *db, long long id,
-    const struct execution_final *f,
-    int *updated, int *delivery, struct dbres *row);
+    const struct execution_final *f, int *updated, int *delivery,
+    struct dbres *row);
 /* Cancel: a queued execution becomes canceled at once (*outcome 1); a
  * running one gets its cancel flag (*outcome 2); final: *outcome 0;
  * unknown: *outcome -1. */
@@ -228,6 +305,27 @@ int store_idem_insert(struct db *db, long long token_id, const char *key,
 /* Deletes up to `batch` rows older than ttl_s, oldest first. */
 int store_idem_forget_old(struct db *db, int ttl_s, int batch,
     long long *deleted);
+
+/* ---- marketplace installs (store_marketplace.c) ---- */
+/* A script installed from an item of the marketplace (sql/015), with the
+ * script's name and version now. Strings are borrowed for a callback. */
+struct market_install {
+	const char *item;
+	long long script_id;
+	const char *script_name;
+	const char *script_version;
+	const char *item_version;  /* the item's version at the install */
+	char installed_at[32];     /* RFC 3339 */
+};
+/* Records that script `script_id` was installed from `item` at
+ * `item_version`. Call inside the transaction that creates the script
+ * (registry_create_with). */
+int store_market_install_add(struct db *db, long long script_id,
+    const char *item, const char *item_version);
+/* Calls fn for every script installed from the marketplace that still
+ * exists, by item, oldest install first. */
+int store_market_installs(struct db *db,
+    void (*fn)(void *arg, const struct market_install *mi), void *arg);
 
 /* ---- callback deliveries (store_deliveries.c) ---- */
 /* One row of the deliveries table (sql/013_callbacks.sql). url and

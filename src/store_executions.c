@@ -99,13 +99,13 @@ store_execution_delete_old(struct db *db, int days, int batch,
 	"`trigger`, status, input, exit_code, `signal`, stdout, stderr, " \
 	"stdout_truncated, stderr_truncated, output, output_file, error, " \
 	"queued_at, started_at, finished_at, duration_ms, cpu_user_ms, " \
-	"cpu_system_ms, max_rss_kb, node, `limit`, callback_url"
+	"cpu_system_ms, max_rss_kb, node, `limit`, triggered_by, callback_url"
 /* The same positions for lists, without the large columns. */
 #define EXECUTION_LIST_COLS "id, script_id, script_name, script_version, " \
 	"`trigger`, status, NULL, exit_code, `signal`, NULL, NULL, " \
 	"stdout_truncated, stderr_truncated, output, output_file, error, " \
 	"queued_at, started_at, finished_at, duration_ms, cpu_user_ms, " \
-	"cpu_system_ms, max_rss_kb, node, `limit`, callback_url"
+	"cpu_system_ms, max_rss_kb, node, `limit`, triggered_by, callback_url"
 
 /* A number cell: *has = 0 for NULL. */
 static long long
@@ -128,7 +128,7 @@ cell_ts(const struct dbres *res, size_t i, size_t col, char out[32])
 /* The string columns of an execution row, which a record takes over. */
 static const size_t exec_str_cols[] = { EC_SCRIPT_NAME, EC_SCRIPT_VERSION,
 	EC_TRIGGER, EC_INPUT, EC_STDOUT, EC_STDERR, EC_OUTPUT, EC_OUTPUT_FILE,
-	EC_ERROR, EC_NODE, EC_LIMIT, EC_CALLBACK_URL };
+	EC_ERROR, EC_NODE, EC_LIMIT, EC_TRIGGERED_BY, EC_CALLBACK_URL };
 
 void
 store_execution_view(const struct dbres *res, size_t i, struct execution *x)
@@ -174,6 +174,7 @@ store_execution_view(const struct dbres *res, size_t i, struct execution *x)
 	x->max_rss_kb = cell_ll(res, i, EC_MAX_RSS_KB, &x->has_max_rss);
 	x->node = CELL_S(EC_NODE);
 	x->limit = CELL_S(EC_LIMIT);
+	x->triggered_by = CELL_S(EC_TRIGGERED_BY);
 	x->callback_url = CELL_S(EC_CALLBACK_URL);
 #undef CELL_S
 }
@@ -192,36 +193,37 @@ exec_take(struct dbres *res, size_t i, struct execution *x)
 int
 store_execution_enqueue(struct db *db, long long script_id,
     const char *script_name,
-    const char *trigger, const char *input_json, const char *input_secret,
-    const char *callback_url, const struct execution_reserved *rsv,
-    long long *id,
-    struct execution *row)
+    const char *trigger, const char *triggered_by, const char *input_json,
+    const char *input_secret, const char *node_labels, const char *callback_url,
+    const struct execution_reserved *rsv, long long *id, struct execution *row)
 {
 #define ENQUEUE "INSERT INTO executions (script_id, script_name, " \
-	"`trigger`, status, input, input_secret, queued_at, node, " \
-	"runner_pid, heartbeat_at, callback_url) VALUES (?, ?, ?, ?, ?, ?, " \
-	"UTC_TIMESTAMP(3), ?, ?, IF(? IS NULL, NULL, UTC_TIMESTAMP(3)), ?)"
+	"`trigger`, triggered_by, status, input, input_secret, queued_at, " \
+	"node, runner_pid, heartbeat_at, node_labels, callback_url) VALUES " \
+	"(?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3), ?, ?, IF(? IS NULL, NULL, " \
+	"UTC_TIMESTAMP(3)), ?, ?)"
 	static const char *ins = ENQUEUE;
 	/* MariaDB's RETURNING: the row in the same round trip. */
 	static const char *ins_row = ENQUEUE " RETURNING " EXECUTION_COLS;
 #undef ENQUEUE
 	const char *node = rsv != NULL ? rsv->node : NULL;
-	struct dbp p[10] = { DBP_I(script_id), DBP_S(script_name),
-	    DBP_S(trigger), DBP_S(rsv != NULL && rsv->running ? "running" :
+	struct dbp p[12] = { DBP_I(script_id), DBP_S(script_name),
+	    DBP_S(trigger), DBP_S(triggered_by),
+	    DBP_S(rsv != NULL && rsv->running ? "running" :
 	    "queued"), DBP_S(input_json), DBP_S(input_secret), DBP_S(node),
 	    rsv != NULL ? DBP_I(rsv->pid) : DBP_NUL, DBP_S(node),
-	    DBP_S(callback_url) };
+	    DBP_S(node_labels), DBP_S(callback_url) };
 	unsigned long long newid;
 	struct dbres res;
 
 	*id = 0;
 	if (row == NULL) {
-		if (db_exec(db, ins, p, 10, NULL, NULL, &newid) == -1)
+		if (db_exec(db, ins, p, 12, NULL, NULL, &newid) == -1)
 			return -1;
 		*id = (long long)newid;
 		return 0;
 	}
-	if (db_exec(db, ins_row, p, 10, &res, NULL, NULL) == -1)
+	if (db_exec(db, ins_row, p, 12, &res, NULL, NULL) == -1)
 		return -1;
 	if (res.nrows != 1 || (*id = atoll(dbres_get(&res, 0, EC_ID))) <= 0) {
 		dbres_free(&res);
@@ -285,52 +287,182 @@ store_execution_status(struct db *db, long long id, char status[16])
 }
 
 /*
- * Lists use one prepared statement per combination of filters, built once
- * per process: each has only the conditions it needs, so MariaDB can use
- * the matching (filter, id) index and walk it backwards from the cursor.
+ * Lists, counts and durations use one prepared statement per combination
+ * of filters, built once per process: each has only the conditions it
+ * needs, so MariaDB can use the matching index (a list walks the (filter,
+ * id) index from the cursor; counts read the (script_id, queued_at,
+ * status) or (queued_at, status) index range).
  */
+enum filter_use { FU_LIST, FU_COUNTS, FU_DURATIONS, FU_N };
+#define FILTER_COMBOS (2 * (EXECUTION_NSTATUSES + 1) * 2 * 2 * 2 * 2)
+
+/* The combination of conditions the filter has, 0 .. FILTER_COMBOS-1
+ * (its statuses and order only where `u` uses them). */
+static int
+filter_combo(const struct execution_filter *f, enum filter_use u)
+{
+	int c = f->script_id > 0;
+
+	c = c * (EXECUTION_NSTATUSES + 1) + (u != FU_COUNTS ? f->nstatuses : 0);
+	c = c * 2 + (f->trigger != NULL);
+	c = c * 2 + (f->since != NULL);
+	c = c * 2 + (f->until != NULL);
+	c = c * 2 + (u == FU_LIST && f->ascending);
+	return c;
+}
+
+/* Appends the filter's conditions, each " AND ...", in filter_bind's
+ * order. */
+static void
+filter_sql(struct buf *b, const struct execution_filter *f, enum filter_use u)
+{
+	int ns = u != FU_COUNTS ? f->nstatuses : 0;
+
+	if (f->script_id > 0)
+		buf_adds(b, " AND script_id = ?");
+	if (ns == 1)
+		buf_adds(b, " AND status = ?");
+	else if (ns > 1) {
+		buf_adds(b, " AND status IN (?");
+		for (int i = 1; i < ns; i++)
+			buf_adds(b, ", ?");
+		buf_adds(b, ")");
+	}
+	if (f->trigger != NULL)
+		buf_adds(b, " AND `trigger` = ?");
+	if (f->since != NULL)
+		buf_adds(b, " AND queued_at >= ?");
+	if (f->until != NULL)
+		buf_adds(b, " AND queued_at < ?");
+}
+
+/* Binds the filter's values into p (room for EXECUTION_NSTATUSES + 4);
+ * returns how many. */
+static size_t
+filter_bind(struct dbp *p, const struct execution_filter *f, enum filter_use u)
+{
+	size_t np = 0;
+
+	if (f->script_id > 0)
+		p[np++] = DBP_I(f->script_id);
+	for (int i = 0; u != FU_COUNTS && i < f->nstatuses; i++)
+		p[np++] = DBP_S(f->statuses[i]);
+	if (f->trigger != NULL)
+		p[np++] = DBP_S(f->trigger);
+	if (f->since != NULL)
+		p[np++] = DBP_S(f->since);
+	if (f->until != NULL)
+		p[np++] = DBP_S(f->until);
+	return np;
+}
+
+/* The statement for `f` used as `u`, built on first use. */
+static const char *
+filter_statement(const struct execution_filter *f, enum filter_use u)
+{
+	static char *sqls[FU_N][FILTER_COMBOS];
+	int combo = filter_combo(f, u);
+	struct buf b = BUF_INIT;
+
+	if (sqls[u][combo] != NULL)
+		return sqls[u][combo];
+	switch (u) {
+	case FU_LIST:
+		buf_printf(&b, "SELECT " EXECUTION_LIST_COLS " FROM executions "
+		    "WHERE id %s ?", f->ascending ? ">" : "<");
+		filter_sql(&b, f, u);
+		buf_printf(&b, " ORDER BY id %s LIMIT ?",
+		    f->ascending ? "ASC" : "DESC");
+		break;
+	case FU_COUNTS:
+		buf_adds(&b, "SELECT status, COUNT(*) FROM executions WHERE TRUE");
+		filter_sql(&b, f, u);
+		buf_adds(&b, " GROUP BY status");
+		break;
+	default:        /* FU_DURATIONS */
+		buf_adds(&b, "SELECT id, status, queued_at, duration_ms FROM "
+		    "executions WHERE TRUE");
+		filter_sql(&b, f, u);
+		buf_adds(&b, " ORDER BY id DESC LIMIT ?");
+		break;
+	}
+	sqls[u][combo] = buf_detach(&b, NULL);
+	return sqls[u][combo];
+}
+
 int
 store_execution_list(struct db *db, const struct execution_filter *f,
     void (*fn)(void *arg, const struct execution *x), void *arg)
 {
-	static char *sqls[16];
-	struct dbp p[6];
+	struct dbp p[EXECUTION_NSTATUSES + 8];
 	struct dbres res;
 	struct execution x;
+	const char *sql = filter_statement(f, FU_LIST);
 	size_t np = 0;
-	int combo = (f->script_id ? 1 : 0) | (f->status ? 2 : 0) |
-	    (f->trigger ? 4 : 0) | (f->since ? 8 : 0);
 
-	if (sqls[combo] == NULL) {
-		struct buf b = BUF_INIT;
-		buf_adds(&b, "SELECT " EXECUTION_LIST_COLS " FROM executions "
-		    "WHERE id < ?");
-		if (combo & 1)
-			buf_adds(&b, " AND script_id = ?");
-		if (combo & 2)
-			buf_adds(&b, " AND status = ?");
-		if (combo & 4)
-			buf_adds(&b, " AND `trigger` = ?");
-		if (combo & 8)
-			buf_adds(&b, " AND queued_at >= ?");
-		buf_adds(&b, " ORDER BY id DESC LIMIT ?");
-		sqls[combo] = buf_detach(&b, NULL);
-	}
-	p[np++] = DBP_I(f->before_id > 0 ? f->before_id : (1LL << 62));
-	if (combo & 1)
-		p[np++] = DBP_I(f->script_id);
-	if (combo & 2)
-		p[np++] = DBP_S(f->status);
-	if (combo & 4)
-		p[np++] = DBP_S(f->trigger);
-	if (combo & 8)
-		p[np++] = DBP_S(f->since);
+	p[np++] = DBP_I(f->cursor > 0 ? f->cursor : f->ascending ? 0 :
+	    (1LL << 62));
+	np += filter_bind(p + np, f, FU_LIST);
 	p[np++] = DBP_I(f->limit);
-	if (db_exec(db, sqls[combo], p, np, &res, NULL, NULL) == -1)
+	if (db_exec(db, sql, p, np, &res, NULL, NULL) == -1)
 		return -1;
 	for (size_t i = 0; i < res.nrows; i++) {
 		store_execution_view(&res, i, &x);
 		fn(arg, &x);
+	}
+	dbres_free(&res);
+	return 0;
+}
+
+int
+store_execution_counts(struct db *db, const struct execution_filter *f,
+    struct status_counts *out)
+{
+	struct dbp p[EXECUTION_NSTATUSES + 8];
+	struct dbres res;
+	const char *sql = filter_statement(f, FU_COUNTS);
+	size_t np = filter_bind(p, f, FU_COUNTS);
+
+	if (db_exec(db, sql, p, np, &res, NULL, NULL) == -1)
+		return -1;
+	for (size_t i = 0; i < res.nrows; i++) {
+		const char *st = dbres_get(&res, i, 0);
+		long long n = strtoll(dbres_get(&res, i, 1), NULL, 10);
+
+		for (int k = 0; execution_status_name(k) != NULL; k++)
+			if (strcmp(execution_status_name(k), st) == 0)
+				out->n[k] += n;
+		out->total += n;
+	}
+	dbres_free(&res);
+	return 0;
+}
+
+int
+store_execution_durations(struct db *db, const struct execution_filter *f,
+    void (*fn)(void *arg, const struct duration_point *p), void *arg)
+{
+	struct dbp p[EXECUTION_NSTATUSES + 8];
+	struct dbres res;
+	struct duration_point pt;
+	const char *sql = filter_statement(f, FU_DURATIONS);
+	size_t np = filter_bind(p, f, FU_DURATIONS);
+
+	p[np++] = DBP_I(f->limit);
+	if (db_exec(db, sql, p, np, &res, NULL, NULL) == -1)
+		return -1;
+	/* Newest first from the index; a chart wants them oldest first. */
+	for (size_t i = res.nrows; i-- > 0;) {
+		const char *d = dbres_get(&res, i, 3);
+
+		memset(&pt, 0, sizeof(pt));
+		pt.id = strtoll(dbres_get(&res, i, 0), NULL, 10);
+		snprintf(pt.status, sizeof(pt.status), "%s",
+		    dbres_get(&res, i, 1));
+		cell_ts(&res, i, 2, pt.queued_at);
+		pt.has_duration = d != NULL;
+		pt.duration_ms = d != NULL ? strtod(d, NULL) : 0;
+		fn(arg, &pt);
 	}
 	dbres_free(&res);
 	return 0;
@@ -534,17 +666,34 @@ claim_one(struct db *db, long long id, long long script_id, const char *node,
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
+/* A queued execution no runner holds, that a node with the labels of
+ * `?` (labels_regexp) may run. */
+#define CLAIMABLE "status = 'queued' AND runner_pid IS NULL AND " \
+	"(node_labels IS NULL OR node_labels REGEXP ?)"
+
+/*
+ * A scan reads the oldest claimable rows without locking them, then
+ * locks one candidate at a time (SKIP LOCKED: one another runner is
+ * claiming is passed over at once) and claims it. Locking all the
+ * candidates at once, as SELECT ... LIMIT 100 FOR UPDATE SKIP LOCKED
+ * would, makes concurrent scans of several nodes find nothing: each
+ * locks the rows the next one would have taken, and a scan that finds
+ * nothing stops its node's backlog until the next poll (measured: with
+ * three nodes, 300 queued runs drained at 2 per second per node).
+ */
 int
 store_execution_claim(struct db *db, const char *node, int pid,
-    const long long *skip, size_t nskip, struct execution_claim *cl,
-    int *claimed)
+    const char *labels_re, const long long *skip, size_t nskip,
+    struct execution_claim *cl, int *claimed)
 {
-	static const char *cand_sql = "SELECT id, script_id, input, "
+	static const char *cand_sql = "SELECT id, script_id FROM executions "
+	    "WHERE " CLAIMABLE " ORDER BY id LIMIT " STR(CLAIM_CANDIDATES);
+	static const char *lock_sql = "SELECT id, script_id, input, "
 	    "TIMESTAMPDIFF(MICROSECOND, queued_at, UTC_TIMESTAMP(6)), "
-	    "input_secret FROM executions WHERE status = 'queued' AND runner_pid IS NULL "
-	    "ORDER BY id LIMIT "
-	    STR(CLAIM_CANDIDATES) " FOR UPDATE SKIP LOCKED";
-	struct dbres res;
+	    "input_secret FROM executions WHERE id = ? AND status = 'queued' "
+	    "AND runner_pid IS NULL FOR UPDATE SKIP LOCKED";
+	struct dbp pc[1] = { DBP_S(labels_re) };
+	struct dbres res, one;
 	int rc, tries = 0;
 
 	*claimed = 0;
@@ -552,7 +701,7 @@ store_execution_claim(struct db *db, const char *node, int pid,
 retry:
 	if (db_tx_begin_read_committed(db) == -1)
 		return -1;
-	if (db_exec(db, cand_sql, NULL, 0, &res, NULL, NULL) == -1)
+	if (db_exec(db, cand_sql, pc, 1, &res, NULL, NULL) == -1)
 		goto fail;
 	/* Scripts already found at their limit in this pass are skipped, so
 	 * each script's own queue keeps its order. */
@@ -561,6 +710,7 @@ retry:
 	for (size_t i = 0; i < res.nrows && i < CLAIM_CANDIDATES; i++) {
 		long long id = strtoll(dbres_get(&res, i, 0), NULL, 10);
 		long long sid = strtoll(dbres_get(&res, i, 1), NULL, 10);
+		struct dbp pl[1] = { DBP_I(id) };
 		int pass = 0;
 		for (int k = 0; k < nblocked; k++)
 			if (blocked[k] == sid)
@@ -570,21 +720,40 @@ retry:
 				pass = 1;
 		if (pass)
 			continue;
+		if (db_exec(db, lock_sql, pl, 1, &one, NULL, NULL) == -1) {
+			dbres_free(&res);
+			goto fail;
+		}
+		if (one.nrows != 1) {
+			/* Claimed meanwhile, or being claimed by another. */
+			dbres_free(&one);
+			continue;
+		}
 		rc = claim_one(db, id, sid, node, pid);
 		if (rc == -1) {
+			dbres_free(&one);
 			dbres_free(&res);
 			goto fail;
 		}
 		if (rc == 0) {
+			dbres_free(&one);
 			blocked[nblocked++] = sid;
 			continue;
 		}
-		claim_fill(cl, &res, i);
+		claim_fill(cl, &one, 0);
+		dbres_free(&one);
 		*claimed = 1;
 		break;
 	}
 	dbres_free(&res);
 	if (db_tx_commit(db) == -1) {
+		if (*claimed && db_error(db) == DB_EUNAVAIL) {
+			/* Committed or not, the server went before saying: the
+			 * caller finds out (store_execution_owned). */
+			cl->in_doubt = 1;
+			*claimed = 0;
+			return -1;
+		}
 		if (*claimed) {
 			free(cl->input_json);
 			memset(cl, 0, sizeof(*cl));
@@ -601,6 +770,56 @@ fail_nrb:
 	if (db_error(db) == DB_EDEADLOCK && ++tries < 5)
 		goto retry;
 	return -1;
+}
+
+int
+store_execution_probe(struct db *db, const char *labels_re, int max,
+    long long seen_newest, int *n, long long *newest)
+{
+	/* MAX(id) of the queued rows is one probe of the (status, id)
+	 * index; the count walks the queue from its head (at most `max`
+	 * rows this node may claim, and those it may not before them), so
+	 * it runs only when the newest queued row is not the one last seen
+	 * (seen_newest < 0: always). */
+	static const char *newest_sql = "SELECT MAX(id) FROM executions "
+	    "WHERE status = 'queued'";
+	static const char *count_sql = "SELECT COUNT(*) FROM (SELECT id "
+	    "FROM executions WHERE " CLAIMABLE " ORDER BY id LIMIT ?) AS q";
+	struct dbp p[2] = { DBP_S(labels_re), DBP_I(max) };
+	struct dbres res;
+
+	*n = 0;
+	*newest = 0;
+	if (db_exec(db, newest_sql, NULL, 0, &res, NULL, NULL) == -1)
+		return -1;
+	if (res.nrows == 1 && dbres_get(&res, 0, 0) != NULL)
+		*newest = strtoll(dbres_get(&res, 0, 0), NULL, 10);
+	dbres_free(&res);
+	if (*newest == 0 || *newest == seen_newest)
+		return 0;
+	if (db_exec(db, count_sql, p, 2, &res, NULL, NULL) == -1)
+		return -1;
+	if (res.nrows == 1)
+		*n = atoi(dbres_get(&res, 0, 0));
+	dbres_free(&res);
+	return 0;
+}
+
+int
+store_execution_owned(struct db *db, long long id, const char *node, int pid,
+    int *owned)
+{
+	static const char *sql = "SELECT 1 FROM executions WHERE id = ? AND "
+	    "status = 'running' AND node = ? AND runner_pid = ?";
+	struct dbp p[3] = { DBP_I(id), DBP_S(node), DBP_I(pid) };
+	struct dbres res;
+
+	*owned = 0;
+	if (db_exec(db, sql, p, 3, &res, NULL, NULL) == -1)
+		return -1;
+	*owned = res.nrows == 1;
+	dbres_free(&res);
+	return 0;
 }
 
 int

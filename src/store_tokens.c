@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "db.h"
 #include "store.h"
+#include "store_int.h"
 
 int
 store_token_insert(struct db *db, const char *name, enum role role,
@@ -37,28 +38,27 @@ store_token_insert(struct db *db, const char *name, enum role role,
 	return 0;
 }
 
-static void
-row_to_token(const struct dbres *res, size_t i, struct token_rec *t)
+void
+store_row_to_token(const struct dbres *res, size_t i, size_t c0,
+    struct token_rec *t)
 {
 	const char *v;
 
 	memset(t, 0, sizeof(*t));
-	t->id = strtoll(dbres_get(res, i, 0), NULL, 10);
-	snprintf(t->name, sizeof(t->name), "%s", dbres_get(res, i, 1));
-	(void)role_parse(dbres_get(res, i, 2), &t->role);
-	clock_db_to_rfc3339(dbres_get(res, i, 3), t->created_at,
+	t->id = strtoll(dbres_get(res, i, c0), NULL, 10);
+	snprintf(t->name, sizeof(t->name), "%s", dbres_get(res, i, c0 + 1));
+	(void)role_parse(dbres_get(res, i, c0 + 2), &t->role);
+	clock_db_to_rfc3339(dbres_get(res, i, c0 + 3), t->created_at,
 	    sizeof(t->created_at));
-	if ((v = dbres_get(res, i, 4)) != NULL)
+	if ((v = dbres_get(res, i, c0 + 4)) != NULL)
 		clock_db_to_rfc3339(v, t->last_used_at, sizeof(t->last_used_at));
-	t->revoked = dbres_get(res, i, 5) != NULL;
-	if (dbres_len(res, i, 6) == 32)
-		memcpy(t->hash, dbres_get(res, i, 6), 32);
-	t->stale_use = strcmp(dbres_get(res, i, 7), "1") == 0;
+	t->revoked = dbres_get(res, i, c0 + 5) != NULL;
+	if (dbres_len(res, i, c0 + 6) == 32)
+		memcpy(t->hash, dbres_get(res, i, c0 + 6), 32);
+	t->stale_use = strcmp(dbres_get(res, i, c0 + 7), "1") == 0;
 }
 
-#define TOKEN_COLS "id, name, role, created_at, last_used_at, revoked_at, " \
-	"token_hash, (last_used_at IS NULL OR last_used_at < " \
-	"UTC_TIMESTAMP(3) - INTERVAL 60 SECOND)"
+#define TOKEN_COLS TOKEN_COLS_P("")
 
 int
 store_token_by_hash(struct db *db, const unsigned char hash[32],
@@ -73,7 +73,7 @@ store_token_by_hash(struct db *db, const unsigned char hash[32],
 		return -1;
 	*found = res.nrows == 1;
 	if (*found)
-		row_to_token(&res, 0, t);
+		store_row_to_token(&res, 0, 0, t);
 	dbres_free(&res);
 	return 0;
 }
@@ -100,7 +100,7 @@ store_token_list(struct db *db,
 	if (db_exec(db, sql, NULL, 0, &res, NULL, NULL) == -1)
 		return -1;
 	for (size_t i = 0; i < res.nrows; i++) {
-		row_to_token(&res, i, &t);
+		store_row_to_token(&res, i, 0, &t);
 		fn(arg, &t);
 	}
 	dbres_free(&res);

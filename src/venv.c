@@ -941,6 +941,35 @@ out:
 	return rc;
 }
 
+/*
+ * Removes the venv directory of `key` on this node (moved aside, then
+ * deleted, so that no run ever sees half of it); the caller holds the
+ * key's lock LOCK_EX. A directory that is not there is fine. 0, or -1
+ * with why.
+ */
+static int
+remove_dir_locked(const struct conf *c, const char *key, struct buf *why)
+{
+	char dir[PATH_MAX], trash[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s/%s", c->venv_dir, key);
+	snprintf(trash, sizeof(trash), "%s/.trash-%s-%ld", c->venv_dir, key,
+	    (long)getpid());
+	if (rename(dir, trash) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		buf_printf(why, "cannot move \"%s\" away: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (fs_remove_path(trash, NULL) == -1) {
+		buf_printf(why, "cannot remove \"%s\": %s", trash,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- the build ---- */
 
 /* Keeps a waiting or building execution from being taken for lost. */
@@ -1317,7 +1346,6 @@ static int
 remove_local(const struct conf *c, const char *key, int *busy,
     struct buf *why)
 {
-	char dir[PATH_MAX], trash[PATH_MAX];
 	int fd, rc = -1;
 
 	*busy = 0;
@@ -1331,29 +1359,81 @@ remove_local(const struct conf *c, const char *key, int *busy,
 			    strerror(errno));
 		goto out;
 	}
-	snprintf(dir, sizeof(dir), "%s/%s", c->venv_dir, key);
-	snprintf(trash, sizeof(trash), "%s/.trash-%s-%ld", c->venv_dir, key,
-	    (long)getpid());
-	if (rename(dir, trash) == -1) {
-		if (errno == ENOENT)
-			rc = 0;
-		else
-			buf_printf(why, "cannot move \"%s\" away: %s", dir,
-			    strerror(errno));
-		goto out;
-	}
-	if (fs_remove_path(trash, NULL) == -1) {
-		buf_printf(why, "cannot remove \"%s\": %s", trash,
-		    strerror(errno));
-		goto out;
-	}
-	rc = 0;
+	rc = remove_dir_locked(c, key, why);
 out:
 	close(fd);
 	return rc;
 }
 
 /* ---- the admin side ---- */
+
+enum venv_status
+venv_rebuild(struct db *db, const struct conf *c, struct shm *shm,
+    long long id, const char *actor, struct buf *why)
+{
+	struct venv_rec v;
+	struct buf norm = BUF_INIT, ignored = BUF_INIT;
+	struct heartbeat hb = { db, 0, 0 };
+	char key[65], version[32], dir[PATH_MAX];
+	int found = 0, fd = -1;
+	enum venv_status st = VENV_FS;
+
+	memset(&v, 0, sizeof(v));
+	if (store_venv_by_id(db, id, 0, &v, &found) == -1)
+		return VENV_DB;
+	if (!found)
+		return VENV_NOT_FOUND;
+	/* Its requirements under this node's config must still give its
+	 * key: a venv of another interpreter or other installer options is
+	 * no script's here, and a build would put today's packages under
+	 * yesterday's key. */
+	if (key_for(c, v.requirements, key, &norm, version, why) == -1)
+		goto out;
+	if (strcmp(key, v.key) != 0) {
+		buf_printf(why, "venv %lld was made for another interpreter or "
+		    "other installer options than this node's (its key is not "
+		    "what its requirements give now): no script runs in it; "
+		    "delete it instead", id);
+		st = VENV_STALE;
+		goto out;
+	}
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", c->venv_dir, key) >=
+	    sizeof(dir) - sizeof("/bin/python") - sizeof(MARKER)) {
+		buf_adds(why, "the venv dir path is too long");
+		goto out;
+	}
+	if ((fd = lock_open(c, key, why)) == -1)
+		goto out;
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK) {
+			buf_printf(why, "cannot lock the venv: %s",
+			    strerror(errno));
+			goto out;
+		}
+		st = VENV_BUSY;
+		goto out;
+	}
+	/* Nobody uses it now, and nobody can until the build is done. */
+	if (remove_dir_locked(c, key, why) == -1)
+		goto out;
+	if (store_audit(db, actor, "venv.rebuild", "venv", id, key) == -1)
+		log_warnx("audit of the rebuild of venv %lld: %s", id,
+		    db_errmsg(db));
+	log_info("venv %lld \"%.12s\" rebuilt at the request of \"%s\"", id,
+	    key, actor);
+	/* A failed build is recorded (status, error, log) like a run's: the
+	 * caller shows it; `why` is not what it answers. */
+	(void)build(db, c, shm, key, dir, version, buf_str(&norm), 1, &hb,
+	    &ignored);
+	st = VENV_OK;
+out:
+	if (fd != -1)
+		close(fd);
+	venv_rec_free(&v);
+	buf_free(&norm);
+	buf_free(&ignored);
+	return st;
+}
 
 struct skey {
 	char key[65];

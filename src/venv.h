@@ -82,6 +82,7 @@ enum venv_status {
 	VENV_BUSY,         /* a run uses it or it is being built: 409 */
 	VENV_DB,           /* database failure: see db_error(db) */
 	VENV_FS,           /* the directory could not be removed: `why` */
+	VENV_STALE,        /* not this config's venv (venv_rebuild): `why` */
 };
 
 /*
@@ -120,6 +121,21 @@ void venv_write_for_script(struct jw *w, struct db *db, const struct conf *c,
  */
 enum venv_status venv_evict(struct db *db, const struct conf *c,
     long long id, const char *actor, struct buf *why);
+/*
+ * Builds venv `id` again on this node, now, whatever its state (ready,
+ * failed: no retry back-off; its cache is refreshed): under its lock,
+ * taken without waiting (VENV_BUSY while a run uses it or a build of it
+ * runs here), its directory is removed and the builder runs as for a
+ * run, recording the outcome in its row (ready, or failed with the error
+ * and the log). VENV_OK once a build ran, whether it succeeded or not:
+ * the row says. VENV_STALE when its requirements no longer give its key
+ * under this config (another interpreter, other installer options: no
+ * script runs in it), VENV_NOT_FOUND, VENV_DB, VENV_FS (why says).
+ * Blocks for the build: c->venv_build_timeout_s at most. `actor` goes to
+ * the audit log (venv.rebuild).
+ */
+enum venv_status venv_rebuild(struct db *db, const struct conf *c,
+    struct shm *shm, long long id, const char *actor, struct buf *why);
 /*
  * Applies the config's bounds (max_cache_bytes, max_age_days) on this
  * node: evicts ready venvs, least recently used first, while their total

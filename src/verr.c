@@ -2,7 +2,10 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "log.h"
 
 #include "verr.h"
 
@@ -59,4 +62,46 @@ verr_set(struct verr *e, const char *field, const char *fmt, ...)
 	cut_utf8(m, sizeof(m));
 	memcpy(e->field, f, sizeof(f));
 	memcpy(e->message, m, sizeof(m));
+}
+
+int
+verr_list_has(const struct verr_list *l, const char *field)
+{
+	for (size_t i = 0; l != NULL && i < l->n; i++)
+		if (strcmp(l->v[i].field, field != NULL ? field : "") == 0)
+			return 1;
+	return 0;
+}
+
+void
+verr_list_add(struct verr_list *l, const struct verr *e)
+{
+	if (l == NULL || e == NULL || l->n >= VERR_LIST_MAX ||
+	    verr_list_has(l, e->field))
+		return;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct verr *v = realloc(l->v, cap * sizeof(*v));
+		if (v == NULL)
+			fatal("realloc");
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *e;
+}
+
+int
+verr_list_full(const struct verr_list *l)
+{
+	return l != NULL && l->n >= VERR_LIST_MAX;
+}
+
+void
+verr_list_free(struct verr_list *l)
+{
+	if (l == NULL)
+		return;
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
 }

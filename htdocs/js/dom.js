@@ -71,6 +71,7 @@ const STATUS_CLASS = {
   timed_out: 'st-warn', canceled: 'st-muted', error: 'st-bad', lost: 'st-warn',
   ready: 'st-ok', building: 'st-running', pending: 'st-queued', missing: 'st-muted',
   enabled: 'st-ok', disabled: 'st-muted',
+  active: 'st-ok', revoked: 'st-bad', delivered: 'st-ok',
 };
 
 export function statusBadge(status) {
@@ -90,9 +91,9 @@ export function enabledBadge(enabled) {
 }
 
 // A modal confirmation built on <dialog>; resolves true/false.
-export function confirmDialog({ title, message, confirmLabel = 'Confirm', danger = false }) {
+export function confirmDialog({ title, message, confirmLabel = 'Confirm', cancelLabel = 'Cancel', danger = false }) {
   return new Promise((resolve) => {
-    const cancelBtn = h('button', { type: 'button', class: 'btn', value: 'cancel' }, 'Cancel');
+    const cancelBtn = h('button', { type: 'button', class: 'btn', value: 'cancel' }, cancelLabel);
     const okBtn = h('button', { type: 'button', class: ['btn', danger ? 'btn-danger' : 'btn-primary'], value: 'ok' }, confirmLabel);
     const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': 'dlg-title' },
       h('h2', { id: 'dlg-title' }, title),

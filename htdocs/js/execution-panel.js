@@ -1,42 +1,66 @@
 // Rendering of one execution (used by the execution page and the script's run panel),
-// updated in place while it runs so panes keep their scroll position.
-import { h, replace, statusBadge, outputPane } from './dom.js';
-import { api } from './api.js';
+// updated in place while it runs so the logs keep their scroll position and search.
+import { h, replace, statusBadge, outputPane, confirmDialog } from './dom.js';
+import { api, ApiError } from './api.js';
 import { timeEl, duration, hashEl, bytes, ACTIVE } from './format.js';
+import { logViewer } from './log-viewer.js';
 
-export function executionPanel(ctx, { compact = false } = {}) {
+// executionPanel(ctx, {compact, rerun, deliveries})
+//   rerun(ex): offered (to roles that may run) once the execution has its
+//   input; deliveries: show its completion callbacks' deliveries.
+export function executionPanel(ctx, { compact = false, rerun = null, deliveries = false } = {}) {
   const head = h('div', { class: 'exec-head' });
   const facts = h('dl', { class: 'facts' });
   const errorBox = h('div', { class: 'exec-error', role: 'alert', hidden: true, dataset: { exec: 'error' } });
   const inputPre = h('pre', { class: 'pane pane-small', tabindex: '0', dataset: { pane: 'input' } });
   const inputBox = h('section', { class: 'pane-box' }, h('div', { class: 'pane-head' }, h('h3', null, 'Input')), inputPre);
-  const stdout = outputPane('stdout', '', { name: 'stdout' });
-  const stderr = outputPane('stderr', '', { name: 'stderr' });
+  const stdout = logViewer('stdout', { name: 'stdout' });
+  const stderr = logViewer('stderr', { name: 'stderr' });
   const outputPre = h('pre', { class: 'pane pane-small', tabindex: '0', dataset: { pane: 'output' } });
   const outputBox = h('section', { class: 'pane-box', hidden: true }, h('div', { class: 'pane-head' }, h('h3', null, 'Output (parsed stdout JSON)')), outputPre);
   const fileBox = h('div', { hidden: true });
   const downloads = h('div', { class: 'downloads' });
-  const cancelBtn = h('button', { type: 'button', class: 'btn btn-danger', hidden: true, dataset: { action: 'cancel' } }, 'Cancel execution');
+  const cancelBtn = h('button', { type: 'button', class: 'btn btn-danger', hidden: true, dataset: { action: 'cancel' } }, 'Cancel execution…');
+  const rerunBtn = h('button', { type: 'button', class: 'btn', hidden: true, dataset: { action: 'rerun' } }, 'Run again with this input');
+  const delivBox = deliveries ? deliveriesPanel(ctx) : null;
 
   let current = null;
   let onChange = null;
   let fileKey = null;
+  let delivPhase = null;
 
   cancelBtn.addEventListener('click', async () => {
     if (!current) return;
+    const id = current.id;
+    const ok = await confirmDialog({
+      title: `Cancel execution #${id}?`,
+      message: current.status === 'queued'
+        ? 'It has not started yet: it will not run.'
+        : 'The script and every process it started are stopped (SIGTERM, then SIGKILL after the grace period).',
+      confirmLabel: 'Cancel execution',
+      cancelLabel: 'Keep it running',
+      danger: true,
+    });
+    if (!ok) { cancelBtn.focus(); return; }
     cancelBtn.disabled = true;
     try {
-      const ex = await api.cancel(current.id);
-      ctx.flash(`Execution ${current.id} canceled.`, 'info');
+      const ex = await api.cancel(id);
+      ctx.flash(`Execution ${id} canceled.`, 'info');
       if (ex && ex.id) update(ex);
       if (onChange) onChange(ex);
     } catch (e) {
       if (e.status === 409) {
-        ctx.flash(`Execution ${current.id} had already finished.`, 'info');
-        try { update(await api.execution(current.id)); } catch { /* ignore */ }
+        ctx.flash(`Execution ${id} had already finished.`, 'info');
+        try { update(await api.execution(id)); } catch { /* ignore */ }
       } else ctx.fail(e, 'Could not cancel: ');
     }
     cancelBtn.disabled = false;
+  });
+
+  rerunBtn.addEventListener('click', async () => {
+    if (!current || !rerun) return;
+    rerunBtn.disabled = true;
+    try { await rerun(current); } finally { rerunBtn.disabled = false; }
   });
 
   const download = async (which, btn) => {
@@ -73,7 +97,8 @@ export function executionPanel(ctx, { compact = false } = {}) {
       ex.script_id != null ? h('a', { href: `#/scripts/${ex.script_id}`, dataset: { link: 'script' } }, ex.script_name || `script ${ex.script_id}`)
         : h('span', null, ex.script_name || '?'),
       active ? h('span', { class: 'spinner', 'aria-hidden': 'true' }) : null);
-    cancelBtn.hidden = !active;
+    cancelBtn.hidden = !active || !ctx.can.cancel;
+    rerunBtn.hidden = active || !rerun || !ctx.can.run || ex.input === undefined || ex.script_id == null;
     let exitVal;
     if (ex.signal != null && ex.signal !== '') exitVal = h('span', { class: 'bad' }, `signal ${ex.signal}`);
     else if (ex.exit_code != null) exitVal = h('span', { class: ex.exit_code === 0 ? 'good' : 'bad' }, String(ex.exit_code));
@@ -82,7 +107,7 @@ export function executionPanel(ctx, { compact = false } = {}) {
       fact('Status', ex.status, 'status'),
       fact(ex.signal != null && ex.signal !== '' ? 'Signal' : 'Exit code', exitVal, 'exit'),
       fact('Duration', duration(ex.duration_ms), 'duration'),
-      fact('Trigger', ex.trigger || '—', 'trigger'),
+      fact('Trigger', ex.triggered_by ? `${ex.trigger || '—'} (${ex.triggered_by})` : (ex.trigger || '—'), 'trigger'),
       fact('Queued', timeEl(ex.queued_at), 'queued'),
       fact('Started', timeEl(ex.started_at), 'started'),
       fact('Finished', timeEl(ex.finished_at), 'finished'),
@@ -90,7 +115,8 @@ export function executionPanel(ctx, { compact = false } = {}) {
       fact('Node', ex.node || '—', 'node'),
       fact('Version', hashEl(ex.script_version, 16), 'version'),
       compact ? null : fact('CPU user / system', ex.cpu_user_ms == null ? '—' : `${ex.cpu_user_ms} ms / ${ex.cpu_system_ms ?? '—'} ms`, 'cpu'),
-      compact ? null : fact('Max RSS', ex.max_rss_kb == null ? '—' : bytes(ex.max_rss_kb * 1024), 'rss'));
+      compact ? null : fact('Max RSS', ex.max_rss_kb == null ? '—' : bytes(ex.max_rss_kb * 1024), 'rss'),
+      ex.limit ? fact('Limit hit', ex.limit, 'limit') : null);
     errorBox.hidden = !ex.error;
     if (ex.error) replace(errorBox, h('strong', null, 'Error: '), h('pre', { class: 'inline-pre' }, String(ex.error)));
     if (ex.input !== undefined) {
@@ -98,21 +124,14 @@ export function executionPanel(ctx, { compact = false } = {}) {
       inputPre.textContent = JSON.stringify(ex.input, null, 2);
     } else inputBox.hidden = true;
 
-    const follow = (box) => {
-      const pre = box.querySelector('pre');
-      return pre.scrollHeight - pre.scrollTop - pre.clientHeight < 8;
-    };
-    const outAtEnd = follow(stdout);
-    const errAtEnd = follow(stderr);
-    stdout.update(ex.stdout, ex.stdout_truncated);
-    stderr.update(ex.stderr, ex.stderr_truncated);
-    if (active) {
-      if (outAtEnd) { const p = stdout.querySelector('pre'); p.scrollTop = p.scrollHeight; }
-      if (errAtEnd) { const p = stderr.querySelector('pre'); p.scrollTop = p.scrollHeight; }
-    }
+    stdout.update(ex.stdout, ex.stdout_truncated, { live: active });
+    stderr.update(ex.stderr, ex.stderr_truncated, { live: active });
     outputBox.hidden = ex.output === undefined || ex.output === null;
     if (!outputBox.hidden) outputPre.textContent = JSON.stringify(ex.output, null, 2);
     renderFile(ex);
+    // Deliveries start when the run ends: look when it is shown, and again then.
+    const phase = `${ex.id}:${active ? 'active' : 'final'}`;
+    if (delivBox && phase !== delivPhase) { delivPhase = phase; delivBox.load(ex.id); }
   }
 
   function renderFile(ex) {
@@ -146,9 +165,11 @@ export function executionPanel(ctx, { compact = false } = {}) {
     }
   }
 
-  const el = h('div', { class: 'exec-panel' }, h('div', { class: 'exec-top' }, head, cancelBtn), errorBox, facts,
+  const el = h('div', { class: 'exec-panel' },
+    h('div', { class: 'exec-top' }, head, h('div', { class: 'actions' }, rerunBtn, cancelBtn)),
+    errorBox, facts,
     h('div', { class: 'panes' }, stdout, stderr),
-    downloads, outputBox, fileBox, inputBox);
+    downloads, outputBox, fileBox, inputBox, delivBox);
   el.update = update;
   el.onChange = (fn) => { onChange = fn; };
   el.current = () => current;
@@ -160,6 +181,46 @@ function overhead(ex) {
   const s = ex.started_at ? Date.parse(ex.started_at) : NaN;
   if (Number.isNaN(q) || Number.isNaN(s)) return '—';
   return `${duration(s - q)} (queued → started)`;
+}
+
+// The completion callbacks' deliveries of an execution (API.md "Completion
+// callbacks"): shown when there are some; nothing at all when there are
+// none, or when the server has no such endpoint (an older daemon: 404).
+function deliveriesPanel(ctx) {
+  const body = h('div', { class: 'table-wrap' });
+  const box = h('section', { class: 'card deliveries', hidden: true, 'aria-labelledby': 'deliv-h', dataset: { panel: 'deliveries' } },
+    h('h2', { id: 'deliv-h' }, 'Callback deliveries'), body);
+  let timer = null;
+  let seq = 0;
+  ctx.onCleanup(() => clearTimeout(timer));
+  box.load = async (id) => {
+    clearTimeout(timer);
+    const my = ++seq;
+    let list;
+    try {
+      list = await api.deliveries(id);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status === 401) return;
+      if (my === seq) box.hidden = true; // 404 (no endpoint), 403...: nothing to show
+      return;
+    }
+    if (my !== seq || !ctx.alive()) return;
+    box.hidden = !list.length;
+    if (!list.length) return;
+    replace(body, h('table', { class: 'grid stack', id: 'deliveries-table' },
+      h('thead', null, h('tr', null, ['URL', 'Status', 'Attempts', 'Last answer', 'Next attempt', 'Delivered'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', null, list.map((d) => h('tr', { dataset: { deliveryId: d.id, status: d.status } },
+        h('td', { dataset: { label: 'URL' } }, h('code', { class: 'wrap-any' }, d.url || '—')),
+        h('td', { dataset: { label: 'Status' } }, statusBadge(d.status)),
+        h('td', { class: 'num', dataset: { label: 'Attempts' } }, String(d.attempts ?? '—')),
+        h('td', { dataset: { label: 'Last answer' } }, d.last_status_code != null ? `HTTP ${d.last_status_code}` : '',
+          d.last_error ? h('div', { class: 'sub wrap-any' }, d.last_error) : (d.last_status_code == null ? '—' : null)),
+        h('td', { dataset: { label: 'Next attempt' } }, timeEl(d.next_attempt_at)),
+        h('td', { dataset: { label: 'Delivered' } }, timeEl(d.delivered_at)))))));
+    // Pending ones are retried by the server: look again now and then.
+    if (list.some((d) => d.status === 'pending')) timer = setTimeout(() => { if (ctx.alive()) box.load(id); }, 5000);
+  };
+  return box;
 }
 
 // Poll an execution until it reaches a final status. Returns a stop function.
@@ -185,4 +246,11 @@ export function follow(ctx, id, panel, { interval = 1000, onFinal } = {}) {
   ctx.onCleanup(stop);
   timer = setTimeout(tick, interval);
   return stop;
+}
+
+// The top-level input properties a script marks secret (their stored
+// values read "***", so a re-run needs them typed again).
+export function secretKeys(inputs) {
+  const props = inputs && typeof inputs === 'object' && inputs.properties && typeof inputs.properties === 'object' ? inputs.properties : {};
+  return Object.entries(props).filter(([, p]) => p && p.secret === true).map(([k]) => k);
 }

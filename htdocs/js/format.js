@@ -81,4 +81,6 @@ export function json(v) {
 
 export const ACTIVE = new Set(['queued', 'running']);
 export const EXEC_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'timed_out', 'canceled', 'error', 'lost'];
-export const TRIGGERS = ['api', 'test', 'schedule', 'hook', 'manual'];
+// What the server records as an execution's trigger (API.md): nothing else.
+export const TRIGGERS = ['api', 'test', 'ui'];
+export const FINAL = new Set(['succeeded', 'failed', 'timed_out', 'canceled', 'error', 'lost']);

@@ -37,15 +37,20 @@ export function schemaForm(schema, initial = {}) {
       } else if (kind === 'number' || kind === 'integer') {
         el = h('input', { id, name: key, type: 'number', step: kind === 'integer' ? '1' : 'any', min: p.minimum ?? null, max: p.maximum ?? null, value: v ?? '' });
       } else if (kind === 'string') {
-        el = h('input', { id, name: key, type: 'text', maxlength: p.maxLength ?? null, value: v ?? '', autocomplete: 'off', spellcheck: 'false' });
+        el = h('input', { id, name: key, type: p.secret === true ? 'password' : 'text', maxlength: p.maxLength ?? null, value: v ?? '', autocomplete: 'off', spellcheck: 'false' });
       } else {
         el = h('textarea', { id, name: key, class: 'mono', rows: '3', spellcheck: 'false', placeholder: p && p.type === 'array' ? '[ … ]' : 'JSON value' });
         el.value = v === undefined ? '' : JSON.stringify(v);
       }
       const err = h('p', { class: 'field-error', hidden: true, role: 'alert', dataset: { fieldError: `input.${key}` } });
       const hints = [];
-      const t = Array.isArray(p && p.type) ? p.type.join(' | ') : (p && p.type) || 'any JSON';
-      hints.push(t);
+      if (kind === 'enum') {
+        hints.push(`one of: ${p.enum.map((o) => (typeof o === 'string' ? o : JSON.stringify(o))).join(', ')}`);
+      } else {
+        hints.push(Array.isArray(p && p.type) ? p.type.join(' | ') : (p && p.type) || 'any JSON value');
+      }
+      if (p && p.default !== undefined) hints.push(`default ${JSON.stringify(p.default)}`);
+      if (p && p.secret === true) hints.push('secret: stored as ***');
       if (p && p.minimum !== undefined) hints.push(`≥ ${p.minimum}`);
       if (p && p.maximum !== undefined) hints.push(`≤ ${p.maximum}`);
       if (p && p.maxLength !== undefined) hints.push(`max ${p.maxLength} chars`);
@@ -62,7 +67,6 @@ export function schemaForm(schema, initial = {}) {
   const readForm = () => {
     const out = {};
     for (const [key, c] of controls) {
-      c.err.hidden = true;
       const el = c.el;
       if (c.kind === 'boolean') { out[key] = el.checked; continue; }
       if (c.kind === 'enum') { if (el.value !== '') out[key] = c.prop.enum[Number(el.value)]; continue; }
@@ -143,17 +147,38 @@ export function schemaForm(schema, initial = {}) {
     }
   };
   // Show an error next to an input property ("segment_path" or "input.segment_path").
+  // Several errors may be shown at once (a 422's `errors`); the first one
+  // shown since clearErrors() takes the focus.
+  let focused = false;
+  const addLine = (p, msg) => {
+    p.textContent = p.hidden || !p.textContent ? msg : `${p.textContent} ${msg}`;
+    p.hidden = false;
+  };
   el.showError = (fieldName, msg) => {
     const key = String(fieldName || '').replace(/^input[./]?/, '').split(/[.[/]/)[0];
     const c = controls.get(key);
-    if (c && !rawMode) { c.err.textContent = msg; c.err.hidden = false; c.el.focus(); return; }
-    if (rawMode) { rawErr.textContent = msg; rawErr.hidden = false; return; }
-    general.textContent = msg; general.hidden = false;
+    if (c && !rawMode) {
+      addLine(c.err, msg);
+      c.el.setAttribute('aria-invalid', 'true');
+      if (!focused) { c.el.focus(); focused = true; }
+      return;
+    }
+    if (rawMode) { addLine(rawErr, msg); return; }
+    addLine(general, msg);
   };
   el.clearErrors = () => {
+    focused = false;
     general.hidden = true; rawErr.hidden = true;
-    for (const c of controls.values()) c.err.hidden = true;
+    general.textContent = ''; rawErr.textContent = '';
+    for (const c of controls.values()) { c.err.hidden = true; c.err.textContent = ''; c.el.removeAttribute('aria-invalid'); }
   };
+  // An error goes away as soon as its field is changed.
+  for (const c of controls.values()) {
+    const clearOne = () => { c.err.hidden = true; c.err.textContent = ''; c.el.removeAttribute('aria-invalid'); };
+    c.el.addEventListener('input', clearOne);
+    c.el.addEventListener('change', clearOne);
+  }
+  raw.addEventListener('input', () => { rawErr.hidden = true; rawErr.textContent = ''; });
   el.reset = (obj) => { fillForm(obj || {}); raw.value = JSON.stringify(obj || {}, null, 2); };
   return el;
 }

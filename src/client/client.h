@@ -99,6 +99,8 @@ struct cmd_args {
 	const char *status;  /* executions --status */
 	long limit;          /* executions --limit (0: the server's) */
 	int stderr_stream;   /* logs --stderr */
+	const char *name;    /* marketplace install --name */
+	int disabled;        /* marketplace install --disabled */
 };
 
 /* Commands: each returns the process's exit status. */
@@ -108,6 +110,10 @@ int cmd_show(struct client *c, const struct cmd_args *a);
 int cmd_logs(struct client *c, const struct cmd_args *a);
 int cmd_cancel(struct client *c, const struct cmd_args *a);
 int cmd_scripts(struct client *c, const struct cmd_args *a);
+/* cmd_market.c */
+int cmd_market_list(struct client *c, const struct cmd_args *a);
+int cmd_market_show(struct client *c, const struct cmd_args *a);
+int cmd_market_install(struct client *c, const struct cmd_args *a);
 
 /* An execution id operand: 1 with *id set, or 0 after saying why. */
 int client_exec_id(const char *s, long long *id);

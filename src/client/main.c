@@ -29,10 +29,13 @@ enum {
 	O_STDERR = 1 << 6,
 	O_JSON = 1 << 7,
 	O_SLICE = 1 << 8,
+	O_NAME = 1 << 9,
+	O_DISABLED = 1 << 10,
 };
 
 struct command {
-	const char *name;
+	const char *name;    /* one word, or a group's and its own:
+	                      * "marketplace install" */
 	int (*fn)(struct client *, const struct cmd_args *);
 	int operands;        /* exactly this many */
 	unsigned opts;       /* O_* it accepts beside the global ones */
@@ -99,6 +102,28 @@ static const struct command commands[] = {
 	  "\n"
 	  "Lists the registered scripts as a table.\n"
 	  "  --json            print the API's JSON\n" },
+	{ "marketplace list", cmd_market_list, 0, O_JSON,
+	  "Usage: scriptorch marketplace list [--json]\n"
+	  "\n"
+	  "Lists the marketplace's ready-made scripts as a table: name, type, the\n"
+	  "scripts installed from each, the tools each needs (and those the server's\n"
+	  "node lacks), title.\n"
+	  "  --json            print the API's JSON\n" },
+	{ "marketplace show", cmd_market_show, 1, O_JSON,
+	  "Usage: scriptorch marketplace show NAME [--json]\n"
+	  "\n"
+	  "Prints the marketplace item NAME and its documentation (Markdown): what\n"
+	  "it does, every parameter, examples.\n"
+	  "  --json            print the API's JSON of the item\n" },
+	{ "marketplace install", cmd_market_install, 1,
+	  O_NAME | O_DISABLED | O_JSON,
+	  "Usage: scriptorch marketplace install NAME [--name SCRIPT] [--disabled] [--json]\n"
+	  "\n"
+	  "Installs the marketplace item NAME as a script (needs an admin token):\n"
+	  "its files are copied into the server's first script root and registered.\n"
+	  "  --name SCRIPT     the script's name (default: the item's)\n"
+	  "  --disabled        register it disabled\n"
+	  "  --json            print the API's JSON of the new script\n" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -116,6 +141,8 @@ usage_all(FILE *f)
 	    "  logs ID         write an execution's stdout (or --stderr) as is\n"
 	    "  cancel ID       cancel an execution\n"
 	    "  scripts         list the registered scripts\n"
+	    "  marketplace list|show NAME|install NAME\n"
+	    "                  the ready-made scripts: list, documentation, install\n"
 	    "  help [COMMAND]  this help, or a command's\n"
 	    "\n"
 	    GLOBAL_HELP
@@ -132,13 +159,54 @@ usage_cmd(const struct command *cmd, FILE *f)
 	fputs("\n" GLOBAL_HELP, f);
 }
 
-static const struct command *
-find_command(const char *name)
+/* 1 when `name` is a group of commands ("marketplace"). */
+static int
+is_group(const char *name)
 {
+	size_t n = strlen(name);
+
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		if (strcmp(commands[i].name, name) == 0)
+		if (strncmp(commands[i].name, name, n) == 0 &&
+		    commands[i].name[n] == ' ')
+			return 1;
+	return 0;
+}
+
+/* The command named by word[0], or by word[0] and word[1] for a group's
+ * (`nword` words there); *used gets how many it took. */
+static const struct command *
+find_command(char **word, int nword, int *used)
+{
+	size_t n = strlen(word[0]);
+
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		const char *name = commands[i].name;
+		if (strcmp(name, word[0]) == 0) {
+			*used = 1;
 			return &commands[i];
+		}
+		if (nword > 1 && strncmp(name, word[0], n) == 0 &&
+		    name[n] == ' ' && strcmp(name + n + 1, word[1]) == 0) {
+			*used = 2;
+			return &commands[i];
+		}
+	}
 	return NULL;
+}
+
+/* The usage of every command of a group. */
+static void
+usage_group(const char *group, FILE *f)
+{
+	size_t n = strlen(group);
+
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strncmp(commands[i].name, group, n) == 0 &&
+		    commands[i].name[n] == ' ') {
+			const char *u = commands[i].usage;
+			fprintf(f, "%.*s", (int)strcspn(u, "\n") + 1, u);
+		}
+	fprintf(f, "\n'scriptorch %s COMMAND --help' describes one.\n", group);
 }
 
 /* The option's name for messages, and whether cmd accepts it. */
@@ -149,7 +217,8 @@ static const struct {
 	{ O_INPUT, "--input" }, { O_WAIT, "--wait" }, { O_FOLLOW, "--follow" },
 	{ O_SCRIPT, "--script" }, { O_STATUS, "--status" },
 	{ O_LIMIT, "--limit" }, { O_STDERR, "--stderr" }, { O_JSON, "--json" },
-	{ O_SLICE, "--wait-slice" },
+	{ O_SLICE, "--wait-slice" }, { O_NAME, "--name" },
+	{ O_DISABLED, "--disabled" },
 };
 
 static int __attribute__((format(printf, 2, 3)))
@@ -173,7 +242,7 @@ usage_error(const struct command *cmd, const char *fmt, ...)
 enum {
 	OPT_URL = 256, OPT_TOKEN, OPT_CACERT, OPT_INSECURE, OPT_CONFIG,
 	OPT_JSON, OPT_SCRIPT, OPT_STATUS, OPT_LIMIT, OPT_STDERR, OPT_VERSION,
-	OPT_SLICE,
+	OPT_SLICE, OPT_NAME, OPT_DISABLED,
 };
 
 static const struct option long_opts[] = {
@@ -193,6 +262,8 @@ static const struct option long_opts[] = {
 	{ "limit", required_argument, NULL, OPT_LIMIT },
 	{ "stderr", no_argument, NULL, OPT_STDERR },
 	{ "wait-slice", required_argument, NULL, OPT_SLICE },
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "disabled", no_argument, NULL, OPT_DISABLED },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -212,7 +283,7 @@ struct cmdline {
 static int
 parse(struct cmdline *cl, int argc, char **argv)
 {
-	int opt, first = 0;
+	int opt, first = 0, used = 0;
 	char *end;
 
 	if ((cl->pos = calloc((size_t)argc + 1, sizeof(*cl->pos))) == NULL)
@@ -238,6 +309,9 @@ parse(struct cmdline *cl, int argc, char **argv)
 		case OPT_SCRIPT: cl->given |= O_SCRIPT; cl->a.script = optarg; break;
 		case OPT_STATUS: cl->given |= O_STATUS; cl->a.status = optarg; break;
 		case OPT_STDERR: cl->given |= O_STDERR; cl->a.stderr_stream = 1;
+			break;
+		case OPT_NAME: cl->given |= O_NAME; cl->a.name = optarg; break;
+		case OPT_DISABLED: cl->given |= O_DISABLED; cl->a.disabled = 1;
 			break;
 		case OPT_LIMIT:
 			cl->given |= O_LIMIT;
@@ -271,10 +345,22 @@ parse(struct cmdline *cl, int argc, char **argv)
 		cl->help = 1;
 		first = 1;
 	}
-	if (cl->npos > first &&
-	    (cl->cmd = find_command(cl->pos[first])) == NULL)
-		return usage_error(NULL, "unknown command \"%s\"",
-		    cl->pos[first]);
+	if (cl->npos > first && (cl->cmd = find_command(cl->pos + first,
+	    cl->npos - first, &used)) == NULL) {
+		if (!is_group(cl->pos[first]))
+			return usage_error(NULL, "unknown command \"%s\"",
+			    cl->pos[first]);
+		/* A group without one of its commands: its usage. */
+		if (cl->help) {
+			usage_group(cl->pos[first], stdout);
+			return EXIT_OK;
+		}
+		if (cl->npos > first + 1)
+			fprintf(stderr, "scriptorch: unknown command \"%s %s\"\n",
+			    cl->pos[first], cl->pos[first + 1]);
+		usage_group(cl->pos[first], stderr);
+		return EXIT_USAGE;
+	}
 	if (cl->help) {
 		if (cl->cmd != NULL)
 			usage_cmd(cl->cmd, stdout);
@@ -295,14 +381,14 @@ parse(struct cmdline *cl, int argc, char **argv)
 	if ((cl->given & O_FOLLOW) && (cl->given & O_JSON))
 		return usage_error(cl->cmd, "--follow prints the script's own "
 		    "output; --json does not go with it (use --wait --json)");
-	if (cl->npos - 1 > cl->cmd->operands)
+	if (cl->npos - used > cl->cmd->operands)
 		return usage_error(cl->cmd, "unexpected operand \"%s\"",
-		    cl->pos[1 + cl->cmd->operands]);
-	if (cl->npos - 1 < cl->cmd->operands)
+		    cl->pos[used + cl->cmd->operands]);
+	if (cl->npos - used < cl->cmd->operands)
 		return usage_error(cl->cmd, "%s needs an operand",
 		    cl->cmd->name);
-	cl->a.operands = cl->pos + 1;
-	cl->a.noperands = cl->npos - 1;
+	cl->a.operands = cl->pos + used;
+	cl->a.noperands = cl->npos - used;
 	return -1;
 }
 

@@ -1,6 +1,8 @@
 # lib.sh - TAP helpers for the executor's shell tests (sourced).
 #
 #   run_exec [test-exec options] -- /abs/program args   -> $T/res
+#                                (isolated as the daemon's runs are, see
+#                                EXEC_ISOLATE below)
 #   val KEY                      value of KEY= in the last result
 #   is GOT WANT NAME             string equality
 #   ok_if NAME 'CONDITION'       CONDITION is one string of shell, run whole
@@ -20,12 +22,22 @@
 : "${TEST_EXEC:?TEST_EXEC must point at tests/helper/test-exec}"
 tap_n=0
 tap_failed=0
+tap_root=0
+[ "$(id -u)" = 0 ] && tap_root=1
 T=$(mktemp -d /tmp/scriptorch-exec-test.XXXXXX)
 chmod 0755 "$T"
 trap 'rm -rf "$T"' EXIT
 
 run_exec() {
-	# Every run has its own time bound, whatever breaks.
+	# Every run has its own time bound, whatever breaks. With
+	# EXEC_ISOLATE=1 (the default as root, who alone may make
+	# namespaces) each run is isolated as the daemon's are, the test's
+	# own directory kept visible (the rest of /tmp is private to the
+	# run); the t-plain-*.sh files run the same tests with 0, as the
+	# venv builder's launches are.
+	if [ "${EXEC_ISOLATE:-$tap_root}" = 1 ]; then
+		set -- --isolate --keep "$T" "$@"
+	fi
 	timeout 120 "$TEST_EXEC" "$@" >"$T/res" 2>"$T/log"
 	tap_rc=$?
 	if [ "$tap_rc" -ne 0 ]; then

@@ -51,8 +51,12 @@ ok_if "setpriv (util-linux) is there to run test-exec unprivileged" \
 if command -v setpriv >/dev/null; then
 	mkdir -m 0755 "$T/nbase"
 	chown "$nobody_uid:$nobody_gid" "$T/nbase"
+	# nobody runs a copy in $T: the build tree may sit where nobody
+	# cannot reach it (a checkout under /root, a mktemp -d directory,
+	# dpkg-buildpackage's copy), and this test is about the cleanup.
+	install -m 0755 "$TEST_EXEC" "$T/test-exec"
 	setpriv --reuid="$nobody_uid" --regid="$nobody_gid" --clear-groups \
-	    timeout 60 "$TEST_EXEC" --workdir "$T/nbase" --stdout-file /dev/null \
+	    timeout 60 "$T/test-exec" --workdir "$T/nbase" --stdout-file /dev/null \
 	    -- /bin/sh -c 'mkdir -p d/e; echo x >d/e/f; chmod 0 d/e; chmod 0500 d; mkdir z; chmod 0 z' \
 	    >"$T/res" 2>"$T/log"
 	is "$(val result):$(val workdir_removed)" ok:1 \

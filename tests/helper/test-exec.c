@@ -18,16 +18,32 @@
  * --memory-mb, --pids and --cpu-cores set the tree's limits as a runner
  * does: in the run's cgroups where the sandbox has the controller, else
  * as rlimits (limits_fallback).
+ *
+ * Isolation (exec.h): --isolate gives the run its namespaces, with
+ * --hide, --keep, --keep-ro paths (each implies --isolate); --net-none an
+ * empty network namespace. --signal SIG:TEXT sends SIG to exec_run's
+ * child (with isolation, our init) once stdout shows TEXT: signalled=1.
+ * --no-clone3 makes clone3 fail with ENOSYS in this driver, as systemd's
+ * RestrictNamespaces= does. --repeat N runs the program N times and
+ * prints launch_us_median, launch_us_mean (exec_run's whole call, for
+ * measurements) and the last run's result.
  */
 #include "config.h"
 
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <pwd.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +69,12 @@ struct driver {
 	double t0;                  /* clock_mono_ms() before exec_run */
 	int withdraw;               /* the ready hook refuses */
 	int ready_called;
+	int send_sig;               /* --signal: SIG ... */
+	const char *send_on;        /* ... once stdout shows this */
+	int signalled;
 };
+
+#define MAX_PATHS 16
 
 static void
 usage(void)
@@ -67,7 +88,9 @@ usage(void)
 	    "  [--tick-ms N] [--cancel-after-ms N] [--cancel-on-output S]\n"
 	    "  [--ticks-after-output S]\n"
 	    "  [--memory-mb N] [--pids N] [--cpu-cores X]\n"
-	    "  [--live-file F] [--close-stdin] [--leak-fd] [--withdraw]"
+	    "  [--live-file F] [--close-stdin] [--leak-fd] [--withdraw]\n"
+	    "  [--isolate] [--hide P]... [--keep P]... [--keep-ro P]...\n"
+	    "  [--net-none] [--signal SIG:TEXT] [--no-clone3] [--repeat N]"
 	    " -- /abs/program [args]\n");
 	exit(2);
 }
@@ -141,6 +164,13 @@ on_tick(void *arg, const struct capture *out, const struct capture *err)
 		d->ticks_after++;
 	if (d->live_file != NULL)
 		write_file(d->live_file, buf_str(&b), b.len);
+	if (d->send_on != NULL && !d->signalled &&
+	    strstr(buf_str(&b), d->send_on) != NULL) {
+		if (kill(d->pid, d->send_sig) == -1)
+			fprintf(stderr, "test-exec: kill %ld: %s\n", (long)d->pid,
+			    strerror(errno));
+		d->signalled = 1;
+	}
 	buf_free(&b);
 	(void)err;
 	return cancel;
@@ -162,12 +192,41 @@ vmhwm_kb(void)
 	return v;
 }
 
+/* clone3 gives ENOSYS from here on, as under systemd's
+ * RestrictNamespaces= (everything else is allowed). */
+static void
+no_clone3(void)
+{
+	static struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) == -1) {
+		fprintf(stderr, "test-exec: seccomp: %s\n", strerror(errno));
+		exit(2);
+	}
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 enum {
 	O_STDIN = 256, O_STDIN_FILE, O_TIMEOUT, O_GRACE, O_CAP, O_UID, O_GID,
 	O_USER, O_RL_CPU, O_RL_AS, O_RL_NOFILE, O_RL_NPROC, O_RL_FSIZE, O_ENV,
 	O_CWD, O_WORKDIR, O_KEEP, O_OUTF, O_ERRF, O_SANDBOX, O_TICK,
 	O_CANCEL_MS, O_CANCEL_ON, O_LIVE, O_CLOSE_STDIN, O_LEAK, O_WITHDRAW,
-	O_AFTER_OUTPUT, O_MEMORY_MB, O_PIDS, O_CPU_CORES,
+	O_AFTER_OUTPUT, O_MEMORY_MB, O_PIDS, O_CPU_CORES, O_ISOLATE, O_HIDE,
+	O_KEEP_PATH, O_KEEP_RO, O_NET_NONE, O_SIGNAL, O_NO_CLONE3, O_REPEAT,
 };
 
 static const struct option longopts[] = {
@@ -202,6 +261,14 @@ static const struct option longopts[] = {
 	{ "memory-mb", required_argument, NULL, O_MEMORY_MB },
 	{ "pids", required_argument, NULL, O_PIDS },
 	{ "cpu-cores", required_argument, NULL, O_CPU_CORES },
+	{ "isolate", no_argument, NULL, O_ISOLATE },
+	{ "hide", required_argument, NULL, O_HIDE },
+	{ "keep", required_argument, NULL, O_KEEP_PATH },
+	{ "keep-ro", required_argument, NULL, O_KEEP_RO },
+	{ "net-none", no_argument, NULL, O_NET_NONE },
+	{ "signal", required_argument, NULL, O_SIGNAL },
+	{ "no-clone3", no_argument, NULL, O_NO_CLONE3 },
+	{ "repeat", required_argument, NULL, O_REPEAT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -216,6 +283,12 @@ main(int argc, char **argv)
 	struct sandbox sb = SANDBOX_INIT;
 	struct buf b = BUF_INIT;
 	struct passwd *pw;
+	struct exec_isolation iso;
+	const char *hide[MAX_PATHS + 1], *keepp[MAX_PATHS + 1];
+	const char *keep_ro[MAX_PATHS + 1];
+	int nhide = 0, nkeep = 0, nkeep_ro = 0, isolate = 0, repeat = 1;
+	double *launch = NULL;
+	char *colon;
 	char **env;
 	char err[1024];
 	const char *sandbox_opt = "auto", *outf = NULL, *errf = NULL;
@@ -302,6 +375,35 @@ main(int argc, char **argv)
 		case O_LIVE: d.live_file = optarg; break;
 		case O_CLOSE_STDIN: close(0); break;
 		case O_WITHDRAW: d.withdraw = 1; break;
+		case O_ISOLATE: isolate = 1; break;
+		case O_HIDE:
+		case O_KEEP_PATH:
+		case O_KEEP_RO:
+			if (nhide == MAX_PATHS || nkeep == MAX_PATHS ||
+			    nkeep_ro == MAX_PATHS)
+				usage();
+			if (opt == O_HIDE)
+				hide[nhide++] = optarg;
+			else if (opt == O_KEEP_PATH)
+				keepp[nkeep++] = optarg;
+			else
+				keep_ro[nkeep_ro++] = optarg;
+			isolate = 1;
+			break;
+		case O_NET_NONE: spec.network_none = 1; break;
+		case O_SIGNAL:
+			colon = strchr(optarg, ':');
+			if (colon == NULL)
+				usage();
+			d.send_sig = atoi(optarg);
+			d.send_on = colon + 1;
+			break;
+		case O_NO_CLONE3: no_clone3(); break;
+		case O_REPEAT:
+			repeat = atoi(optarg);
+			if (repeat < 1)
+				usage();
+			break;
 		case O_LEAK:
 			/* A descriptor the child must not inherit. */
 			if (open("/etc/passwd", O_RDONLY) == -1)
@@ -318,6 +420,12 @@ main(int argc, char **argv)
 	spec.envp = env;
 	if (have_limits)
 		spec.limits = &lim;
+	hide[nhide] = keepp[nkeep] = keep_ro[nkeep_ro] = NULL;
+	iso.hide = hide;
+	iso.keep = keepp;
+	iso.keep_ro = keep_ro;
+	if (isolate)
+		spec.isolation = &iso;
 
 	if (strcmp(sandbox_opt, "none") == 0) {
 		sandbox_init_fallback(&sb, 0);
@@ -344,13 +452,38 @@ main(int argc, char **argv)
 	hooks.ready = on_ready;
 	hooks.arg = &d;
 	if (tick_ms > 0 || d.cancel_after_ms > 0 || d.cancel_on != NULL ||
-	    d.live_file != NULL || d.after_output != NULL) {
+	    d.live_file != NULL || d.after_output != NULL ||
+	    d.send_on != NULL) {
 		hooks.tick = on_tick;
 		hooks.tick_ms = tick_ms > 0 ? tick_ms : 100;
 	}
 	d.t0 = clock_mono_ms();
 
-	rc = exec_run(&spec, &hooks, &res, err, sizeof(err));
+	launch = calloc((size_t)repeat, sizeof(*launch));
+	if (launch == NULL)
+		return 2;
+	for (int i = 0; i < repeat; i++) {
+		double t = clock_mono_ms();
+
+		if (i > 0) {
+			exec_result_free(&res);
+			sandbox_tidy(&sb);      /* as a runner does between runs */
+		}
+		rc = exec_run(&spec, &hooks, &res, err, sizeof(err));
+		launch[i] = (clock_mono_ms() - t) * 1000.0;
+		if (rc == -1)
+			break;
+	}
+	if (repeat > 1 && rc == 0) {
+		double sum = 0;
+
+		for (int i = 0; i < repeat; i++)
+			sum += launch[i];
+		qsort(launch, (size_t)repeat, sizeof(*launch), cmp_double);
+		printf("launch_us_median=%.0f\nlaunch_us_mean=%.0f\n",
+		    launch[repeat / 2], sum / repeat);
+	}
+	free(launch);
 	if (rc == -1) {
 		printf("result=error\nerror=%s\n", err);
 	} else {
@@ -385,6 +518,7 @@ main(int argc, char **argv)
 	buf_reset(&b);
 	limits_describe_host(&sb, &b);
 	printf("mechanisms=%s\n", buf_str(&b));
+	printf("signalled=%d\n", d.signalled);
 	if (workdir != NULL && !keep) {
 		if (sandbox_workdir_remove(workdir, err, sizeof(err)) == -1)
 			printf("workdir_removed=0\nworkdir_error=%s\n", err);

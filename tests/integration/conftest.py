@@ -8,8 +8,10 @@ SCRIPTORCH_BUILD (the build dir).
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import textwrap
 import time
 import urllib.error
@@ -23,6 +25,35 @@ ADMIN = os.environ.get("SCRIPTORCH_TOKEN", "")
 STATE = os.environ.get("SCRIPTORCH_STATE", "")
 REPO = os.environ.get("SCRIPTORCH_REPO", os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
 SCRIPT_ROOT = os.environ.get("SCRIPTORCH_SCRIPT_ROOT", "")
+
+# Where a test and its runs share files (gates, marks, logs): not /tmp,
+# /var/tmp or /dev/shm, which each run has private (isolation), nor the
+# stack's state dir, which runs cannot reach. One directory per pytest
+# process, removed at its end (shared_base_cleanup).
+SHARED_BASE = os.path.join("/run/scriptorch-tests", str(os.getpid()))
+
+
+def shared_dir(prefix):
+    """A fresh directory every run may read and write, and the test too."""
+    os.makedirs(SHARED_BASE, mode=0o755, exist_ok=True)
+    os.chmod(os.path.dirname(SHARED_BASE), 0o755)
+    d = tempfile.mkdtemp(prefix=prefix, dir=SHARED_BASE)
+    os.chmod(d, 0o777)
+    return d
+
+
+def shared_file(name):
+    """A path, in a fresh shared_dir, of an empty file any run may write."""
+    path = os.path.join(shared_dir("sto-file-"), name)
+    open(path, "w").close()
+    os.chmod(path, 0o666)
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_base_cleanup():
+    yield
+    shutil.rmtree(SHARED_BASE, ignore_errors=True)
 
 
 class Resp:

@@ -10,7 +10,6 @@ import shutil
 import signal
 import stat
 import subprocess
-import tempfile
 import textwrap
 import threading
 import time
@@ -18,9 +17,15 @@ import time
 import pytest
 
 from conftest import (SCRIPT_ROOT, STATE, assert_error, call, children, make_token, reload_daemon,
-                      revoked_token, sql, stackctl, unique, wait_for)
+                      revoked_token, shared_dir, shared_file, sql, stackctl, unique, wait_for)
 
-RUN_USER = os.environ.get("SCRIPTORCH_RUN_USER", "scriptorch-run")
+
+def run_uid_pool():
+    """The stack's run uid pool (run_uid_base, run_uid_count)."""
+    text = open(os.path.join(STATE, "scriptorch.conf")).read()
+    base = int(re.search(r"^run_uid_base\s*=\s*(\d+)", text, re.M).group(1))
+    count = int(re.search(r"^run_uid_count\s*=\s*(\d+)", text, re.M).group(1))
+    return range(base, base + count)
 
 
 def write_script(name, body, mode=0o755):
@@ -124,19 +129,20 @@ def test_identity_fds_and_workdir():
         echo "uid=$(id -u) user=$(id -un)"
         echo "fds=$(ls /proc/self/fd | sort -n | tr '\\n' ' ')"
         echo "wd=$PWD"
-        stat -c 'mode=%a owner=%U' "$PWD"
+        stat -c 'mode=%a owner=%u' "$PWD"
         echo "sid=$(ps -o sid= -p $$) pid=$$"
         """)
     s = register(path)
     e = run(s["id"])
     assert e["status"] == "succeeded", e
     out = e["stdout"]
-    assert re.search(r"uid=(\d+)", out).group(1) != "0"
-    assert f"user={RUN_USER}" in out
+    # A uid of the run uid pool (isolation: no passwd entry, not root).
+    uid = int(re.search(r"uid=(\d+)", out).group(1))
+    assert uid != 0 and uid in run_uid_pool(), (uid, out)
     # 0, 1, 2 and the one ls opens to list the directory: nothing inherited.
     fds = re.search(r"fds=([0-9 ]*)", out).group(1).split()
     assert fds[:3] == ["0", "1", "2"] and len(fds) <= 4, fds
-    assert f"mode=700 owner={RUN_USER}" in out
+    assert f"mode=700 owner={uid}" in out
     wd = re.search(r"wd=(\S+)", out).group(1)
     assert not os.path.exists(wd), "the work dir is removed after the run"
     m = re.search(r"sid=\s*(\d+) pid=(\d+)", out)
@@ -308,6 +314,19 @@ def pids_with(marker):
     return [p for p in r.stdout.split()]
 
 
+def host_ppid(pid):
+    return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+
+
+def runner_of(pid):
+    """The runner that runs the script whose process is pid: its parent,
+    or with isolation its parent's parent (the run's init between)."""
+    ppid = host_ppid(pid)
+    if open(f"/proc/{ppid}/comm").read().strip() == "sto-init":
+        ppid = host_ppid(ppid)
+    return ppid
+
+
 def test_double_forked_setsid_grandchild_is_killed():
     marker = unique("orphan")
     s = register(write_script(marker + ".sh", f"""
@@ -346,15 +365,13 @@ def test_timeout_kills_setsid_grandchild():
 def register_logging_script(name, seconds, max_concurrency):
     """A script that logs "start ID", sleeps, logs "end ID" to a shared
     file; returns the registered script and the log's path."""
-    log = os.path.join(STATE, unique(name) + ".log")
+    log = shared_file(unique(name) + ".log")
     path = write_script(unique(name) + ".sh", f"""
         #!/bin/sh
         echo "start $SCRIPTORCH_EXECUTION_ID" >> {log}
         sleep {seconds}
         echo "end $SCRIPTORCH_EXECUTION_ID" >> {log}
         """)
-    open(log, "w").close()
-    os.chmod(log, 0o666)
     return register(path, max_concurrency=max_concurrency), log
 
 
@@ -947,9 +964,7 @@ def test_deleted_script_keeps_executions(envdump):
 
 
 def test_concurrent_submissions_all_finish_once():
-    log = os.path.join(STATE, unique("many") + ".log")
-    open(log, "w").close()
-    os.chmod(log, 0o666)
+    log = shared_file(unique("many") + ".log")
     s = register(write_script(unique("many") + ".sh", f"""
         #!/bin/sh
         echo "$SCRIPTORCH_EXECUTION_ID" >> {log}
@@ -1093,8 +1108,7 @@ def epoch_ms(rfc3339):
 @pytest.fixture
 def marks():
     # A directory the run user writes its marks in.
-    d = tempfile.mkdtemp(prefix="sto-marks-")
-    os.chmod(d, 0o777)
+    d = shared_dir("sto-marks-")
     yield pathlib.Path(d)
     shutil.rmtree(d)
 
@@ -1303,7 +1317,7 @@ def test_runs_use_cgroup_v2_when_the_host_has_it():
         pid = int(wait_for(lambda: pids_with(f"{marker}-proc"), 20, what="the run to start")[0])
         with open(f"/proc/{pid}/cgroup") as f:
             cg = [line.rstrip("\n")[3:] for line in f if line.startswith("0::")][0]
-        ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+        ppid = runner_of(pid)
         rel = base[len(mnt):] + "/"
         assert cg.startswith(rel + "run-"), f"the script runs in {cg!r}, not in a run cgroup under {base}"
         # run-<its runner's pid>-...
@@ -1408,9 +1422,9 @@ def test_killed_runner_marks_lost_and_is_replaced(waited):
     wait_for(lambda: get(eid)["status"] == "running" and pids_with(f"{marker}-proc")
              and pids_with(f"{marker}-grandchild"), timeout=10, what="the run to start")
     before = runners()
-    # the runner is the parent of the script's process
+    # the runner is the parent of the script's process (or of its init)
     child = int(pids_with(f"{marker}-proc")[0])
-    ppid = int(open(f"/proc/{child}/stat").read().rsplit(")", 1)[1].split()[1])
+    ppid = runner_of(child)
     assert ppid in before
     os.kill(ppid, signal.SIGKILL)
     e = wait_final(eid, 40)

@@ -140,6 +140,36 @@ def test_nginx_own_errors_have_the_json_body():
         err = json.loads(body)
         assert set(err) == {"error"} and err["error"]["code"] == code, err
         assert err["error"]["message"], err
+        # nginx drops the server's headers in a location that sets its
+        # own: the error locations include them again (nginx/headers.conf).
+        for name, want in SECURITY_HEADERS.items():
+            assert headers.get(name) == want, (req[:40], name, headers)
+
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
+
+
+def test_every_kind_of_answer_has_the_security_headers():
+    """The UI, the OpenAPI file, the API, and nginx's own 413: each one
+    carries the headers; over plain HTTP there is no HSTS."""
+    answers = {
+        "ui": raw_http(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        "openapi": raw_http(b"GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        "api": raw_http(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        # Over client_max_body_size (8m): nginx answers from the length.
+        "nginx 413": raw_http(b"POST /api/v1/admin/scripts HTTP/1.1\r\nHost: x\r\n"
+                              b"Content-Length: 9437184\r\nConnection: close\r\n\r\n"),
+    }
+    assert answers["nginx 413"][0] == 413, answers["nginx 413"][:2]
+    for what, (status, headers, _) in answers.items():
+        for name, want in SECURITY_HEADERS.items():
+            assert headers.get(name) == want, (what, status, name, headers)
+        assert "default-src 'self'" in headers.get("content-security-policy", ""), (what, headers)
+        assert "strict-transport-security" not in headers, (what, headers)
 
 
 def test_work_dir_of_a_lost_run_is_removed():
@@ -160,7 +190,11 @@ def test_work_dir_of_a_lost_run_is_removed():
     wait_for(lambda: proc_pid() and ours() and
              os.path.exists(os.path.join(work, ours()[0], "left-behind")),
              what="the run to start and write its file")
-    ppid = int(open(f"/proc/{proc_pid()}/stat").read().rsplit(")", 1)[1].split()[1])
+    def parent(pid):
+        return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+    # The script's parent is the run's init (PID 1 of its namespace), whose
+    # parent is the runner.
+    ppid = parent(parent(proc_pid()))
     os.kill(ppid, signal.SIGKILL)      # its runner dies mid-run
     wait_for(lambda: call("GET", f"/api/v1/executions/{eid}").json["status"] == "lost",
              timeout=40, what="the run to be marked lost")

@@ -7,12 +7,11 @@ import concurrent.futures
 import os
 import re
 import shutil
-import tempfile
 import threading
 
 import pytest
 
-from conftest import STATE, assert_error, call, make_token, sql, unique, wait_for
+from conftest import STATE, assert_error, call, make_token, shared_dir, shared_file, sql, unique, wait_for
 from test_executions import commits_held, register, wait_final, write_script
 
 
@@ -48,9 +47,7 @@ def key_rows(key):
 def appender():
     """A script that appends its execution id to a file of its own, one
     line a run. Yields (script, the file's path)."""
-    log = os.path.join(STATE, unique("idem-ran") + ".log")
-    open(log, "w").close()
-    os.chmod(log, 0o666)
+    log = shared_file(unique("idem-ran") + ".log")
     s = register(write_script(unique("idem-append") + ".sh", f"""
         #!/bin/sh
         echo "$SCRIPTORCH_EXECUTION_ID" >> {log}
@@ -69,8 +66,7 @@ def lines(path):
 def gate():
     """A script that runs until the test opens its gate (a file; at most
     two minutes). Yields (script, open_gate)."""
-    d = tempfile.mkdtemp(prefix="sto-idem-gate-")
-    os.chmod(d, 0o777)
+    d = shared_dir("sto-idem-gate-")
     door = os.path.join(d, "open")
     s = register(write_script(unique("idem-gated") + ".sh", f"""
         #!/bin/sh

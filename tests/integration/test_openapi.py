@@ -110,15 +110,20 @@ def test_document_is_structurally_openapi_3_1():
             assert op.get("summary"), where
             assert set(op.get("tags", [])) <= tags, where
             assert op.get("x-scriptorch-role") in ("none", "viewer", "operator", "admin"), where
-            # Security: none means no token; every other role needs the bearer token.
+            # Security: none means no token; every other role needs the
+            # bearer token or the session cookie.
             security = op.get("security", d.get("security"))
             if op["x-scriptorch-role"] == "none":
                 assert security == [], where
             else:
-                assert security == [{"bearer": []}], where
+                assert security == [{"bearer": []}, {"session": []}], where
                 assert "401" in op["responses"], where
-            # 403 exactly where a token can have too little role.
-            assert ("403" in op["responses"]) == (op["x-scriptorch-role"] in ("operator", "admin")), where
+            # 403 wherever a caller is authenticated (a role too small, or
+            # a session cookie without X-Requested-With), and on the
+            # routes without a token only where that header is asked for.
+            asks_header = any(spec.deref(p).get("name") == "X-Requested-With"
+                              for p in op.get("parameters", []))
+            assert ("403" in op["responses"]) == (op["x-scriptorch-role"] != "none" or asks_header), where
             params = [spec.deref(p) for p in op.get("parameters", []) + item.get("parameters", [])]
             for p in params:
                 assert p["in"] in ("path", "query", "header", "cookie"), (where, p)
@@ -238,7 +243,9 @@ def test_every_operation_answers_as_described(viewer):
     start = len(openapi_check.recorded)
     ok(call("GET", "/api/v1/health", token=None), 200)
     ok(call("GET", "/api/v1/metrics", token=viewer), 200)
+    ok(call("GET", "/api/v1/nodes", token=viewer), 200)
     ok(call("GET", OPENAPI_URL, token=None), 200)
+    ok(call("GET", "/api/v1/admin/config", token=viewer), 200)
 
     tok = ok(call("POST", "/api/v1/admin/tokens", {"name": unique("oa"), "role": "viewer"}), 201).json
     ok(call("GET", "/api/v1/admin/tokens"), 200)
@@ -246,6 +253,16 @@ def test_every_operation_answers_as_described(viewer):
     assert_error(call("GET", "/api/v1/metrics", token=tok["token"]), 401, "unauthorized")
     assert_error(call("POST", "/api/v1/admin/tokens", {"name": "x", "role": "viewer"}, token=viewer),
                  403, "forbidden")
+
+    signer = ok(call("POST", "/api/v1/admin/tokens", {"name": unique("oa-s"), "role": "viewer"}), 201).json
+    xrw = {"X-Requested-With": "scriptorch"}
+    signed = ok(call("POST", "/api/v1/session", {"token": signer["token"]}, token=None, headers=xrw), 204)
+    cookie = signed.headers["Set-Cookie"].split(";")[0]
+    ok(call("GET", "/api/v1/session", token=None, headers=dict(xrw, Cookie=cookie)), 200)
+    assert_error(call("GET", "/api/v1/executions", token=None, headers={"Cookie": cookie}), 403, "forbidden")
+    ok(call("DELETE", "/api/v1/session", token=None, headers=dict(xrw, Cookie=cookie)), 204)
+    assert_error(call("GET", "/api/v1/session", token=None, headers=dict(xrw, Cookie=cookie)),
+                 401, "unauthorized")
 
     quick = write_script(unique("oa-quick") + ".sh", """
         #!/bin/sh
@@ -271,6 +288,9 @@ def test_every_operation_answers_as_described(viewer):
     assert page["next_cursor"] is not None, page
     ok(call("GET", f"/api/v1/executions?script_id={s['id']}&cursor={page['next_cursor']}", token=viewer), 200)
     ok(call("GET", f"/api/v1/executions/{queued['id']}", token=viewer), 200)
+    ok(call("GET", f"/api/v1/executions?script_id={s['id']}&status=succeeded,queued&order=asc", token=viewer), 200)
+    ok(call("GET", f"/api/v1/executions/counts?script_id={s['id']}", token=viewer), 200)
+    ok(call("GET", f"/api/v1/executions/durations?script_id={s['id']}", token=viewer), 200)
     ok(call("GET", f"/api/v1/executions/{tested['id']}/stdout", token=viewer), 200)
     ok(call("GET", f"/api/v1/executions/{tested['id']}/stderr", token=viewer), 200)
     ok(call("GET", f"/api/v1/executions/{tested['id']}/deliveries", token=viewer), 200)
@@ -295,9 +315,15 @@ def test_every_operation_answers_as_described(viewer):
     venv = ok(call("GET", f"/api/v1/admin/scripts/{s3['id']}"), 200).json["venv"]
     ok(call("GET", "/api/v1/admin/venvs", token=viewer), 200)
     ok(call("GET", f"/api/v1/admin/venvs/{venv['id']}", token=viewer), 200)
+    ok(call("POST", f"/api/v1/admin/venvs/{venv['id']}/rebuild", timeout=400), 200)
     ok(call("DELETE", f"/api/v1/admin/venvs/{venv['id']}"), 204)
 
-    for sid in (s["id"], s2["id"], s3["id"]):
+    ok(call("GET", "/api/v1/marketplace", token=viewer), 200)
+    s4 = ok(call("POST", "/api/v1/marketplace/sequence-check/install", {"name": unique("oa-mk")}),
+            201).json
+    assert_error(call("POST", "/api/v1/marketplace/no-such-item/install"), 404, "not_found")
+
+    for sid in (s["id"], s2["id"], s3["id"], s4["id"]):
         ok(call("DELETE", f"/api/v1/admin/scripts/{sid}"), 204)
 
     spec = openapi_check.spec()

@@ -7,14 +7,13 @@ import os
 import re
 import shutil
 import signal
-import tempfile
 import threading
 import time
 
 import pytest
 
 from conftest import (STATE, assert_error, call, children, daemon_log_since, daemon_log_size,
-                      reload_daemon, unique, wait_for)
+                      reload_daemon, shared_dir, unique, wait_for)
 from test_executions import register, wait_final, write_script
 
 CONF = os.path.join(STATE, "scriptorch.conf")
@@ -57,8 +56,7 @@ def gate():
     """A script that runs until the test opens its gate (a file the test
     creates; at most two minutes), then prints "released". Yields
     (script, open_gate)."""
-    d = tempfile.mkdtemp(prefix="sto-gate-")
-    os.chmod(d, 0o777)
+    d = shared_dir("sto-gate-")
     door = os.path.join(d, "open")
     s = register(write_script(unique("gated") + ".sh", f"""
         #!/bin/sh

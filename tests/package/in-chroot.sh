@@ -61,7 +61,7 @@ mariadb -e "CREATE DATABASE scriptorch CHARACTER SET utf8mb4;
 sed -i "s/^password =.*/password = $DB_PASSWORD/" "$CONF"
 check "scriptorchd migrate creates the schema" \
 	scriptorchd migrate
-mkdir -p /srv/scriptorch/scripts
+mkdir -p /srv/scriptorch/scripts/marketplace
 ln -sf ../sites-available/scriptorch /etc/nginx/sites-enabled/scriptorch
 rm -f /etc/nginx/sites-enabled/default
 check "nginx -t accepts the installed site, nginx.service reloads" \
@@ -121,6 +121,13 @@ has() {		# has HEADERS LINE: HEADERS has LINE (case aside), verbatim
 H=$(headers "$URL/api/v1/health")
 check "HTTPS answers carry HSTS: Strict-Transport-Security: max-age=63072000" \
 	has "$H" 'Strict-Transport-Security: max-age=63072000' || diag "$H"
+# A URI over nginx's buffers: its own 414 (HTTP/1.1: over HTTP/2 nginx
+# resets the stream instead of answering).
+H=$(headers --http1.1 "$URL/api/v1/health?q=$(head -c 20000 /dev/zero | tr '\0' a)")
+check "nginx's own errors over HTTPS carry HSTS and nosniff too" \
+	eval 'printf "%s\n" "$H" | grep -q "^HTTP/1.1 414" &&
+		has "$H" "Strict-Transport-Security: max-age=63072000" &&
+		has "$H" "X-Content-Type-Options: nosniff"' || diag "$H"
 check "HTTPS speaks HTTP/2 (ALPN)" \
 	test "$("${CURL[@]}" -s --http2 -o /dev/null -w '%{http_version}' "$URL/api/v1/health")" = 2
 redirected() {	# redirected PATH [CURL-ARGS...]: http://SITE/PATH answers 308
@@ -174,7 +181,7 @@ print(v)' "$BODY" "$1" 2>/dev/null; }
 
 cat >/srv/scriptorch/scripts/hello.sh <<'SH'
 #!/bin/sh
-echo "hello $INPUT_WHO from $(id -un)"
+echo "hello $INPUT_WHO from group $(id -gn) uid $(id -u)"
 SH
 chmod 755 /srv/scriptorch/scripts/hello.sh
 api POST /api/v1/admin/scripts \
@@ -188,8 +195,15 @@ EXEC_ID=$(json id)
 check "POST .../executions?wait=30 runs it to success" \
 	test "$STATUS" = 200 -a "$(json status)" = succeeded || diag "$STATUS $BODY"
 api GET "/api/v1/executions/$EXEC_ID"
-check "GET /api/v1/executions/ID shows the output, run as _scriptorch-run" \
-	test "$STATUS" = 200 -a "$(json stdout)" = "hello package from _scriptorch-run" ||
+# A uid of its own from the run uid pool (run_uid_base 1990000,
+# run_uid_count 256 by default), with the group _scriptorch-run.
+in_pool() {	# in_pool TEXT PREFIX: TEXT is PREFIX and a uid of the pool
+	local uid=${1#"$2"}
+	case $uid in ''|*[!0-9]*) return 1 ;; esac
+	[ "$1" = "$2$uid" ] && [ "$uid" -ge 1990000 ] && [ "$uid" -le 1990255 ]
+}
+check "GET /api/v1/executions/ID shows the output, run by a pool uid in _scriptorch-run" \
+	eval 'test "$STATUS" = 200 && in_pool "$(json stdout)" "hello package from group _scriptorch-run uid "' ||
 	diag "$STATUS $BODY"
 # A client given the http:// address that follows redirects (curl
 # --location-trusted: it keeps the Authorization header across the
@@ -215,7 +229,7 @@ client_run() {	# the installed client runs hello over HTTPS, exit status kept
 	local out
 	out=$(SCRIPTORCH_URL=$URL SCRIPTORCH_TOKEN=$TOKEN SCRIPTORCH_CACERT=$SNAKEOIL \
 		scriptorch run hello --input '{"who":"cli"}' --wait --json) &&
-		printf '%s\n' "$out" | grep -q '"stdout":"hello cli from _scriptorch-run\\n"' ||
+		printf '%s\n' "$out" | grep -q '"stdout":"hello cli from group _scriptorch-run uid 1990[0-2][0-9][0-9]\\n"' ||
 		{ printf '%s\n' "$out"; return 1; }
 }
 check "scriptorch run --wait over HTTPS, the snakeoil certificate checked (SCRIPTORCH_CACERT)" \
@@ -392,6 +406,44 @@ PY_ID=$(json id)
 api POST "/api/v1/scripts/$PY_ID/executions?wait=120" '{"input":{}}'
 check "a python script runs in a venv built under /var/lib/scriptorch/venvs" \
 	test "$STATUS" = 200 -a "$(json stdout)" = True || diag "$STATUS $BODY"
+
+# ---- the marketplace, installed under the unit -----------------------------
+# ffmpeg is only a Recommends, left out here (--no-install-recommends): the
+# items that need it say so; sequence-check needs nothing and installs into
+# /srv/scriptorch/scripts/marketplace, which the unit makes writable.
+market_items() {
+	api GET /api/v1/marketplace
+	[ "$STATUS" = 200 ] && python3 -c 'import json,sys
+items = {i["name"]: i for i in json.loads(sys.argv[1])["items"]}
+assert sorted(items) == ["color-correct", "extract-frames", "frame-stats", "sequence-check", "watermark"], sorted(items)
+assert items["color-correct"]["tools_missing"] == ["ffmpeg"], items["color-correct"]
+assert items["sequence-check"]["tools_missing"] == [], items["sequence-check"]' "$BODY"
+}
+check "GET /api/v1/marketplace lists the five items from /usr/share/scriptorch/marketplace, ffmpeg missing" \
+	market_items || diag "$STATUS $BODY"
+market_refused() {
+	api POST /api/v1/marketplace/color-correct/install '{}'
+	[ "$STATUS" = 422 ] && json error.message | grep -q 'needs ffmpeg'
+}
+check "installing color-correct without ffmpeg is refused, the message naming it (422)" \
+	market_refused || diag "$STATUS $BODY"
+api POST /api/v1/marketplace/sequence-check/install '{"name":"seqcheck"}'
+SEQ_ID=$(json id)
+check "sequence-check installs under the unit into /srv/scriptorch/scripts/marketplace (201)" \
+	test "$STATUS" = 201 -a "$(json path)" = /srv/scriptorch/scripts/marketplace/seqcheck/sequence_check.py ||
+	diag "$STATUS $BODY"
+mkdir -p /srv/scriptorch/frames
+for n in 1 2 4; do printf 'P6\n2 2\n255\n%012d' 0 >"/srv/scriptorch/frames/f_000$n.ppm"; done
+chmod -R a+rX /srv/scriptorch/frames
+api POST "/api/v1/scripts/$SEQ_ID/executions?wait=120" '{"input":{"directory":"/srv/scriptorch/frames"}}'
+check "the installed sequence-check runs and finds frame 3 missing" \
+	test "$STATUS" = 200 -a "$(json status)" = succeeded -a "$(json output.missing_count)" = 1 ||
+	diag "$STATUS $BODY"
+market_cli() {
+	SCRIPTORCH_URL=$URL SCRIPTORCH_TOKEN=$TOKEN SCRIPTORCH_CACERT=$SNAKEOIL \
+		scriptorch marketplace list | grep -E '^sequence-check +python +seqcheck '
+}
+check "scriptorch marketplace list shows the install" market_cli
 
 # ---- upgrade: the same .deb over itself, daemon running ------------------
 # postinst (dh_installsystemd) restarts the unit through systemd.

@@ -165,6 +165,23 @@ check "postinst enabled the unit" \
 	test -L "$ROOT/etc/systemd/system/multi-user.target.wants/scriptorch.service"
 check "postinst says the database is not reachable yet, and how to go on" \
 	grep -q 'scriptorch:   scriptorchd migrate' "$LOGS/install.log"
+market_files() {	# every item with its metadata, docs and script; frame-stats an ELF
+	local m=$ROOT/usr/share/scriptorch/marketplace i
+	for i in color-correct:color-correct.sh watermark:watermark.sh \
+		extract-frames:extract-frames.sh sequence-check:sequence_check.py \
+		frame-stats:frame-stats; do
+		test -f "$m/${i%%:*}/item.json" -a -f "$m/${i%%:*}/README.md" -a \
+			-f "$m/${i%%:*}/${i#*:}" || { echo "missing: $i"; return 1; }
+	done
+	test -f "$m/color-correct/luts/warm.cube" -a -x "$m/watermark/watermark.sh" &&
+		test "$(head -c 4 "$m/frame-stats/frame-stats" | od -An -c | tr -d ' ')" = '177ELF' &&
+		test -x "$m/frame-stats/frame-stats" &&
+		test -z "$(find "$m" -name '*.[cho]' -o -name '.*')"
+}
+check "the marketplace is installed in /usr/share/scriptorch/marketplace (frame-stats built; no sources, objects or dot files)" \
+	market_files
+check "ffmpeg is a Recommends of the package" \
+	sh -c "dpkg-deb -f '$DEB' Recommends | grep -qw ffmpeg"
 check "the nginx site is installed, not enabled, and postinst says so" \
 	sh -c "test -f '$ROOT/etc/nginx/sites-available/scriptorch' &&
 		test ! -e '$ROOT/etc/nginx/sites-enabled/scriptorch' &&

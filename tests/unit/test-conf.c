@@ -43,6 +43,7 @@ main(void)
 	ok(c.kill_grace_s == 5.0, "default grace 5 s");
 	is_int(c.n_script_roots, 1, "one default script root");
 	ok(c.node_name[0] != '\0', "node name defaults to the host name");
+	is_int(c.session_ttl_s, 43200, "a browser session lasts 12 h");
 
 	is_int(load_text(&c, "[daemon]\nlisten = 127.0.0.1:9000\napi_workers=8\n"
 	    "[runner]\nscript_roots = /srv/a:/srv/b, /srv/c\nkeep_workdirs = yes\n"
@@ -69,6 +70,19 @@ main(void)
 	    sizeof(err)), -1, "bad bool refused");
 	is_int(load_text(&c, "[runner]\nscript_roots = relative/dir\n", err,
 	    sizeof(err)), -1, "relative script root refused");
+	is_int(load_text(&c, "[runner]\nscript_roots = /srv/s\n"
+	    "work_dir = /srv/s/work\n", err, sizeof(err)), -1,
+	    "a work base inside a script root refused");
+	ok(strstr(err, "work_dir \"/srv/s/work\" and the script root "
+	    "\"/srv/s\" overlap") != NULL, "says which: %s", err);
+	is_int(load_text(&c, "[runner]\nscript_roots = /var/lib/scriptorch/"
+	    "work/x:/srv/ok\n", err, sizeof(err)), -1,
+	    "a script root inside the work base refused");
+	is_int(load_text(&c, "[runner]\nscript_roots = /\n", err,
+	    sizeof(err)), -1, "the root directory as script root refused");
+	is_int(load_text(&c, "[runner]\nscript_roots = /srv/work\n"
+	    "work_dir = /srv/workdirs\n", err, sizeof(err)), 0,
+	    "a common prefix is no overlap: %s", err);
 	is_int(load_text(&c, "[runner]\ndefault_timeout_s = 500\n"
 	    "max_timeout_s = 100\n", err, sizeof(err)), -1,
 	    "default above max refused");
@@ -183,6 +197,37 @@ main(void)
 	    "[limits]\noutput_cap_kb = 8\n", err, sizeof(err)), 0,
 	    "both given");
 	is_int(c.limit_output_cap_kb, 8, "[limits] output_cap_kb wins");
+
+	/* Several nodes: labels, the ordered list of database servers. */
+	conf_free(&c);
+	conf_defaults(&c);
+	is_str(c.node_labels, "", "no labels by default");
+	is_int(c.n_db_hosts, 1, "one database server by default");
+	is_str(c.db_hosts[0].name, "localhost", "localhost");
+	is_int(c.queue_probe_ms, 20, "default queue_probe_ms");
+	is_int(load_text(&c, "[daemon]\nnode_labels = gpu, ffmpeg,gpu\n"
+	    "[database]\nhost = db1, db2:3307 ,[fd00::3]:3308,[fd00::4]\n"
+	    "port = 3310\n", err, sizeof(err)), 0, "labels and a host list");
+	is_str(c.node_labels, "ffmpeg,gpu", "labels kept sorted, each once");
+	is_int(c.n_db_hosts, 4, "four servers");
+	is_str(c.db_hosts[0].name, "db1", "first in order");
+	is_int(c.db_hosts[0].port, 0, "without a port: [database] port");
+	is_int(c.db_port, 3310, "which is 3310");
+	is_str(c.db_hosts[1].name, "db2", "second");
+	is_int(c.db_hosts[1].port, 3307, "its own port");
+	is_str(c.db_hosts[2].name, "fd00::3", "an IPv6 address in brackets");
+	is_int(c.db_hosts[2].port, 3308, "with a port");
+	is_str(c.db_hosts[3].name, "fd00::4", "and without");
+	is_int(load_text(&c, "[daemon]\nnode_labels = GPU\n", err,
+	    sizeof(err)), -1, "a bad label refused");
+	ok(strstr(err, "node_labels") != NULL && strstr(err, "GPU") != NULL,
+	    "says which: %s", err);
+	is_int(load_text(&c, "[database]\nhost = db1:x\n", err, sizeof(err)),
+	    -1, "a bad port refused");
+	is_int(load_text(&c, "[database]\nhost = fd00::1\n", err, sizeof(err)),
+	    -1, "an IPv6 address without brackets refused");
+	is_int(load_text(&c, "[database]\nhost = ,\n", err, sizeof(err)), -1,
+	    "no server refused");
 
 	conf_free(&c);
 	conf_defaults(&c);

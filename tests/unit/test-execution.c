@@ -55,11 +55,13 @@ static const char *const ROW[EC_NCOLS] = {
 	[EC_DURATION_MS] = "300.5", [EC_CPU_USER_MS] = "12",
 	[EC_CPU_SYSTEM_MS] = "0", [EC_MAX_RSS_KB] = "2048",
 	[EC_NODE] = "node-a", [EC_LIMIT] = "memory",
+	[EC_TRIGGERED_BY] = "studio-backend",
 	[EC_CALLBACK_URL] = "https://hooks.example/run?x=1",
 };
 static const char FULL_JSON[] = "{\"id\":17,\"script_id\":4,"
 	"\"script_name\":\"thumbs\",\"script_version\":\"sha256:ab\","
-	"\"trigger\":\"api\",\"status\":\"failed\",\"input\":{\"n\":1},"
+	"\"trigger\":\"api\",\"triggered_by\":\"studio-backend\","
+	"\"status\":\"failed\",\"input\":{\"n\":1},"
 	"\"exit_code\":3,\"signal\":null,\"stdout\":\"out\\n\","
 	"\"stderr\":\"w\303\251rn\357\277\275\",\"stdout_truncated\":false,"
 	"\"stderr_truncated\":true,\"output\":{\"x\":[1,2.5,null]},"
@@ -137,7 +139,8 @@ model(void)
 	store_execution_view(&res, 0, &x);
 	got = render(&x, 1);
 	is_str(got, "{\"id\":18,\"script_id\":4,\"script_name\":\"thumbs\","
-	    "\"script_version\":null,\"trigger\":\"test\",\"status\":"
+	    "\"script_version\":null,\"trigger\":\"test\","
+	    "\"triggered_by\":null,\"status\":"
 	    "\"queued\",\"input\":{},\"exit_code\":null,\"signal\":null,"
 	    "\"stdout\":\"\",\"stderr\":\"\",\"stdout_truncated\":false,"
 	    "\"stderr_truncated\":false,\"output\":null,\"output_file\":null,"
@@ -185,6 +188,25 @@ statuses(void)
 	    !execution_status_final("running"), "queued, running go on");
 	ok(!execution_status_known("bogus") && !execution_status_known("") &&
 	    !execution_status_known("Queued"), "others are not statuses");
+	for (int i = 0; i < 8; i++)
+		is_str(execution_status_name(i), all[i], "status %d by index", i);
+	ok(execution_status_name(8) == NULL && execution_status_name(-1) ==
+	    NULL, "past the last: none");
+
+	/* The success rate: canceled runs and unfinished ones do not count. */
+	struct status_counts c;
+	memset(&c, 0, sizeof(c));
+	ok(execution_success_rate(&c) < 0, "nothing finished: no rate");
+	c.n[0] = 5;     /* queued */
+	c.n[1] = 2;     /* running */
+	c.n[5] = 9;     /* canceled */
+	ok(execution_success_rate(&c) < 0, "queued, running and canceled "
+	    "only: no rate");
+	c.n[2] = 3;     /* succeeded */
+	c.n[3] = 1;     /* failed */
+	ok(execution_success_rate(&c) == 0.75, "3 of 4 finished: 0.75");
+	c.n[4] = c.n[6] = c.n[7] = 1;   /* timed_out, error, lost */
+	ok(execution_success_rate(&c) == 3.0 / 7.0, "every failure counts");
 }
 
 static void
@@ -240,8 +262,42 @@ inputs(void)
 	s.outputs_json = strdup("{\"file\": \"out.png\"}");
 	check(&s, "{}", EXECUTION_OK, NULL, "and is fine with it");
 
-	s.enabled = 0;
+	/* Every invalid field of the input at once, each once: the
+	 * schema's, then a placeholder's not named already. */
+	struct verr_list all = VERR_LIST_INIT;
 	struct verr e;
+	yajl_val in;
+	free(s.args_json);
+	s.args_json = strdup("[\"{size}\", \"{label}\", \"{mode}\"]");
+	s.inputs_json = strdup("{\"type\": \"object\", \"properties\": "
+	    "{\"size\": {\"type\": \"integer\", \"minimum\": 1}, "
+	    "\"label\": {\"type\": \"string\", \"maxLength\": 2}, "
+	    "\"key\": {\"type\": \"string\", \"secret\": true, "
+	    "\"maxLength\": 3}}, \"required\": [\"size\"]}");
+	in = P("{\"label\": \"long\", \"key\": \"hunter2\"}");
+	verr_clear(&e);
+	ok(execution_check_input_all(&s, in, &e, &all) == EXECUTION_INVALID &&
+	    all.n == 4, "four fields at fault");
+	if (all.n == 4) {
+		is_str(all.v[0].field, "input.size", "the missing one first");
+		is_str(all.v[1].field, "input.label", "then label");
+		is_str(all.v[2].field, "input.key", "then key");
+		is_str(all.v[3].field, "input.mode", "then the placeholder's");
+		ok(strstr(all.v[2].message, "hunter2") == NULL,
+		    "a secret input's value is masked in its message: %s",
+		    all.v[2].message);
+	}
+	is_str(e.field, "input.size", "e is the first");
+	verr_list_free(&all);
+	yajl_tree_free(in);
+	in = P("{\"size\": 1, \"label\": \"ab\"}");
+	ok(execution_check_input_all(&s, in, &e, &all) == EXECUTION_INVALID &&
+	    all.n == 1 && strcmp(all.v[0].field, "input.mode") == 0,
+	    "the placeholder alone");
+	verr_list_free(&all);
+	yajl_tree_free(in);
+
+	s.enabled = 0;
 	verr_clear(&e);
 	ok(execution_check_input(&s, NULL, &e) == EXECUTION_CONFLICT &&
 	    strcmp(e.message, "script \"thumbs\" is disabled") == 0,

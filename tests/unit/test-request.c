@@ -67,6 +67,12 @@ decoding(void)
 	    "a NUL byte is refused: what handlers get is C text");
 	buf_reset(&b);
 	ok(url_decode("%ff", 3, 0, &b) == -1, "so is invalid UTF-8");
+	is_str(dec("%C3%A9", 1, &b), "\xc3\xa9", "a two-byte character");
+	ok(dec("%ED%A0%80", 1, &b) == NULL, "a surrogate is refused");
+	buf_reset(&b);
+	buf_adds(&b, "\xff");
+	ok(url_decode("ok", 2, 1, &b) == 0,
+	    "only what it appends is checked, not what the buffer held");
 	buf_free(&b);
 }
 

@@ -1,11 +1,11 @@
-/* Unit tests of the router's matching, the status texts, role names and
- * the clock helpers (the pieces of request handling with no I/O). */
+/* Unit tests of the router's matching (router.h): routes, captures,
+ * the methods of a known path. Roles, status texts and decoding are
+ * request.c's (test-request.c); the clock's are in test-clock.c. */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
 #include "request.h"
 #include "router.h"
 #include "tap.h"
@@ -26,8 +26,6 @@ main(void)
 {
 	struct request r;
 	struct buf allow = BUF_INIT;
-	char out[64];
-	enum role role;
 	int i;
 
 	plan_lazy();
@@ -61,65 +59,5 @@ main(void)
 		free(r.params[i]);
 	buf_free(&allow);
 
-	is_str(http_reason(422), "Unprocessable Entity", "422 text");
-	is_str(http_reason(429), "Too Many Requests", "429 text");
-	is_str(http_reason(503), "Service Unavailable", "503 text");
-	ok(role_parse("operator", &role) == 0 && role == ROLE_OPERATOR,
-	    "role parse");
-	ok(role_parse("root", &role) == -1, "unknown role refused");
-	ok(ROLE_ADMIN > ROLE_OPERATOR && ROLE_OPERATOR > ROLE_VIEWER,
-	    "roles are ordered");
-	is_str(role_name(ROLE_VIEWER), "viewer", "role name");
-
-	is_str(clock_db_to_rfc3339("2026-11-26 05:36:24.123", out, sizeof(out)),
-	    "2026-11-26T05:36:24.123Z", "database time to RFC 3339");
-	ok(clock_db_to_rfc3339(NULL, out, sizeof(out)) == NULL, "NULL stays NULL");
-	ok(clock_rfc3339_to_db("2026-11-26T05:36:24.5Z", out, sizeof(out)) == 0,
-	    "RFC 3339 parses");
-	is_str(out, "2026-11-26 05:36:24.500", "fraction padded");
-	ok(clock_rfc3339_to_db("2026-11-26T07:36:24+02:00", out, sizeof(out))
-	    == 0, "offset parses");
-	is_str(out, "2026-11-26 05:36:24.000", "offset applied");
-	ok(clock_rfc3339_to_db("yesterday", out, sizeof(out)) == -1,
-	    "garbage refused");
-	ok(clock_rfc3339_to_db("2026-11-26T05:36:24", out, sizeof(out)) == -1,
-	    "a zone is required");
-	ok(clock_rfc3339_to_db("2026-02-30T00:00:00Z", out, sizeof(out)) == -1,
-	    "a day the month lacks is refused");
-	ok(clock_rfc3339_to_db("2025-02-29T00:00:00Z", out, sizeof(out)) == -1,
-	    "29 February of a common year is refused");
-	ok(clock_rfc3339_to_db("2024-02-29T23:59:59.999Z", out, sizeof(out)) == 0 &&
-	    strcmp(out, "2024-02-29 23:59:59.999") == 0, "29 February of a leap year");
-	ok(clock_rfc3339_to_db("2026-04-31T10:00:00Z", out, sizeof(out)) == -1,
-	    "31 April is refused");
-	ok(clock_rfc3339_to_db("2026-01-01T00:30:00+01:00", out, sizeof(out)) == 0 &&
-	    strcmp(out, "2025-12-31 23:30:00.000") == 0,
-	    "an offset crossing the year is applied");
-	ok(clock_rfc3339_to_db("2026-01-01T00:00:00+24:00", out, sizeof(out)) == -1,
-	    "an offset of 24 hours is refused");
-
-	struct buf d = BUF_INIT;
-	ok(url_decode("a%20b+c", 7, 1, &d) == 0, "decode a query value");
-	is_str(buf_str(&d), "a b c", "escapes and + decoded");
-	buf_reset(&d);
-	ok(url_decode("%ff", 3, 1, &d) == -1, "invalid UTF-8 is refused");
-	buf_reset(&d);
-	ok(url_decode("a%00b", 5, 1, &d) == -1, "a NUL is refused");
-	buf_reset(&d);
-	ok(url_decode("%C3%A9", 6, 1, &d) == 0 && strcmp(buf_str(&d), "\xc3\xa9") == 0,
-	    "a two-byte character decodes");
-	buf_reset(&d);
-	ok(url_decode("%ED%A0%80", 9, 1, &d) == -1, "a surrogate is refused");
-	buf_reset(&d);
-	buf_adds(&d, "\xff");
-	ok(url_decode("ok", 2, 1, &d) == 0, "only what it appends is checked");
-	buf_reset(&d);
-	ok(url_decode("a+b", 3, 0, &d) == 0 && strcmp(buf_str(&d), "a+b") == 0,
-	    "+ kept in a path");
-	buf_reset(&d);
-	ok(url_decode("bad%2", 5, 1, &d) == -1, "short escape refused");
-	buf_reset(&d);
-	ok(url_decode("bad%zz", 6, 1, &d) == -1, "non-hex escape refused");
-	buf_free(&d);
 	return done_testing();
 }

@@ -23,7 +23,8 @@
 
 #define FIXED_PATH "/usr/local/bin:/usr/bin:/bin"
 
-static char tmp[64];            /* scripts and the work dirs */
+static char tmp[64];            /* the scripts */
+static char work[64];           /* the work base */
 static struct conf conf;
 
 static void
@@ -190,6 +191,15 @@ env_get(char *const *envp, const char *name)
 	return NULL;
 }
 
+static int
+strv_has(const char *const *v, const char *want)
+{
+	for (; v != NULL && *v != NULL; v++)
+		if (strcmp(*v, want) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 argv_is(char *const *argv, const char *const *want, const char *label)
 {
@@ -219,7 +229,7 @@ test_spec_shell(void)
 	if (!ok(prepare(&r, &s, "{\"count\": 3, \"name\": \"a b\"}") == 0,
 	    "shell: spec built"))
 		printf("#   %s\n", buf_str(&r.error));
-	snprintf(wd_prefix, sizeof(wd_prefix), "%s/42-", tmp);
+	snprintf(wd_prefix, sizeof(wd_prefix), "%s/42-", work);
 	ok(r.workdir != NULL && strncmp(r.workdir, wd_prefix,
 	    strlen(wd_prefix)) == 0, "shell: work dir %s", r.workdir);
 	snprintf(ofile, sizeof(ofile), "%s/out.txt", r.workdir);
@@ -244,6 +254,15 @@ test_spec_shell(void)
 	    "shell: the input on stdin");
 	is_int(r.spec.timeout_s, 30, "shell: the script's timeout");
 	ok(r.spec.grace_s == conf.kill_grace_s, "shell: the kill grace");
+	ok(r.spec.isolation != NULL && r.spec.isolation->keep[0] == r.workdir &&
+	    r.spec.isolation->keep[1] == NULL, "shell: isolated, its work dir "
+	    "kept read-write");
+	ok(r.spec.isolation != NULL && strv_has(r.spec.isolation->keep_ro, tmp),
+	    "shell: the script root kept read-only");
+	ok(r.spec.isolation != NULL &&
+	    strv_has(r.spec.isolation->hide, work) &&
+	    strv_has(r.spec.isolation->hide, conf.secret_key_file),
+	    "shell: the work base and the secret key file hidden");
 	is_int(r.spec.capture_cap, conf.limit_output_cap_kb * 1024,
 	    "shell: capture cap, the configured default");
 	is_int(r.spec.uid, (uid_t)-1, "shell: uid");
@@ -668,6 +687,22 @@ test_limits(void)
 	    "limits: the script's own in the spec");
 	is_int(r.spec.capture_cap, 4096, "limits: output_cap_kb is the cap");
 	is_int(r.spec.network_none, 1, "limits: network none in the spec");
+	ok(r.spec.isolation != NULL, "limits: isolated by default");
+	run_release(&r);
+	conf.isolation = 0;
+	script_make(&s, "shell", "lim.sh", NULL, "[]", "{}",
+	    "{\"stdout\": \"text\"}", "env");
+	snprintf(s.network, sizeof(s.network), "none");
+	ok(prepare(&r, &s, "{}") == 0, "no isolation: prepared");
+	ok(r.spec.isolation == NULL && r.spec.network_none == 1,
+	    "no isolation: none in the spec, network none still");
+	conf.isolation = 1;
+	run_release(&r);
+	script_make(&s, "shell", "lim.sh", NULL, "[]", "{}",
+	    "{\"stdout\": \"text\"}", "env");
+	s.limits_json = xstrdup("{\"memory_mb\":128,\"pids\":8,"
+	    "\"cpu_cores\":0.5,\"file_size_mb\":3,\"output_cap_kb\":4}");
+	ok(prepare(&r, &s, "{}") == 0, "limits: prepared again");
 
 	r.res.limit = EXEC_LIMIT_MEMORY;
 	ended(&r, 0, 9, 0, "");
@@ -753,8 +788,16 @@ main(void)
 		printf("Bail out! mkdtemp\n");
 		return 1;
 	}
+	/* As the daemon's: the scripts in a script root, the work dirs in
+	 * a work base of their own beside it (hidden from isolated runs). */
+	snprintf(work, sizeof(work), "/tmp/test-run-work-XXXXXX");
+	if (mkdtemp(work) == NULL) {
+		printf("Bail out! mkdtemp\n");
+		return 1;
+	}
 	free(conf.work_dir);
-	conf.work_dir = xstrdup(tmp);
+	conf.work_dir = xstrdup(work);
+	conf.script_roots[conf.n_script_roots++] = xstrdup(tmp);
 
 	test_shebang();
 	test_status();
@@ -769,7 +812,8 @@ main(void)
 	test_limits();
 
 	char err[512];
-	if (sandbox_workdir_remove(tmp, err, sizeof(err)) == -1)
+	if (sandbox_workdir_remove(tmp, err, sizeof(err)) == -1 ||
+	    sandbox_workdir_remove(work, err, sizeof(err)) == -1)
 		printf("# %s\n", err);
 	conf_free(&conf);
 	return done_testing();

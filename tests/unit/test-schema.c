@@ -7,6 +7,7 @@
 
 #include <yajl/yajl_tree.h>
 
+#include "json.h"
 #include "names.h"
 #include "schema.h"
 #include "tap.h"
@@ -118,7 +119,6 @@ test_check(void)
 	    &e);
 	ok(strstr(e.message, "unknown keyword \"minimun\"") != NULL,
 	    "message names the unknown keyword: %s", e.message);
-	CHECK_BAD("{\"type\":\"object\",\"default\":{}}", "inputs.default");
 	CHECK_BAD("{\"type\":\"object\",\"additionalProperties\":false}",
 	    "inputs.additionalProperties");
 	CHECK_BAD("{\"type\":\"object\",\"properties\":{\"s\":"
@@ -377,6 +377,80 @@ test_verr(void)
 	ok(1, "verr_set(NULL) is a no-op");
 }
 
+/* A list of errors keeps each field once, the first one found. */
+static void
+test_verr_list(void)
+{
+	struct verr_list l = VERR_LIST_INIT;
+	struct verr e;
+
+	for (int i = 0; i < 20; i++) {
+		verr_set(&e, i % 2 ? "b" : "a", "message %d", i);
+		verr_list_add(&l, &e);
+	}
+	verr_set(&e, "c", "third");
+	verr_list_add(&l, &e);
+	is_int(l.n, 3, "three fields, each once");
+	ok(strcmp(l.v[0].field, "a") == 0 && strcmp(l.v[0].message,
+	    "message 0") == 0 && strcmp(l.v[1].message, "message 1") == 0 &&
+	    strcmp(l.v[2].field, "c") == 0, "in the order found, the first "
+	    "error of each field kept");
+	ok(verr_list_has(&l, "b") && !verr_list_has(&l, "d") &&
+	    !verr_list_has(NULL, "a"), "has");
+	verr_list_add(NULL, &e);
+	verr_list_free(&l);
+	ok(l.n == 0 && l.v == NULL, "freed: empty");
+	verr_list_free(&l);
+	verr_list_free(NULL);
+}
+
+/* schema_validate_all: every top-level property at fault, once. */
+static void
+test_validate_all(void)
+{
+	yajl_val s = P("{\"type\":\"object\",\"required\":[\"a\",\"b\"],"
+	    "\"properties\":{\"a\":{\"type\":\"string\"},\"b\":{\"type\":"
+	    "\"integer\",\"minimum\":1},\"c\":{\"type\":\"array\",\"items\":"
+	    "{\"type\":\"integer\"}},\"d\":{\"type\":\"object\",\"properties\":"
+	    "{\"x\":{\"type\":\"string\"},\"y\":{\"type\":\"string\"}}}}}");
+	yajl_val v;
+	struct verr_list l = VERR_LIST_INIT;
+	struct verr e;
+
+	v = P("{\"b\":0,\"c\":[1,\"x\",\"y\"],\"d\":{\"x\":1,\"y\":2}}");
+	ok(schema_validate_all(s, v, "input", &e, &l) == -1, "all: refused");
+	is_int(l.n, 4, "a missing, b too small, c and d wrong: four");
+	if (l.n == 4) {
+		is_str(l.v[0].field, "input.a", "missing names first");
+		is_str(l.v[1].field, "input.b", "then each property in order");
+		is_str(l.v[2].field, "input.c[1]", "the first error within c");
+		is_str(l.v[3].field, "input.d.x", "the first within d");
+	}
+	is_str(e.field, "input.a", "e is the first");
+	verr_list_free(&l);
+	yajl_tree_free(v);
+	v = P("{\"a\":\"x\",\"b\":1,\"b\":0}");
+	ok(schema_validate_all(s, v, "input", &e, &l) == -1 && l.n == 1 &&
+	    strcmp(l.v[0].field, "input.b") == 0,
+	    "a key given twice is checked each time, reported once");
+	verr_list_free(&l);
+	yajl_tree_free(v);
+	v = P("{\"a\":\"x\",\"b\":2}");
+	ok(schema_validate_all(s, v, "input", &e, &l) == 0 && l.n == 0,
+	    "a valid input adds nothing");
+	yajl_tree_free(v);
+	v = P("[1]");
+	ok(schema_validate_all(s, v, "input", &e, &l) == -1 && l.n == 0 &&
+	    strcmp(e.field, "input") == 0, "not an object: e alone");
+	yajl_tree_free(v);
+	v = P("{\"b\":0}");
+	ok(schema_validate(s, v, "input", &e) == -1 &&
+	    strcmp(e.field, "input.a") == 0, "schema_validate stops at the "
+	    "first");
+	yajl_tree_free(v);
+	yajl_tree_free(s);
+}
+
 /* split: the stored input and the secret object, from text. */
 static void
 split(const char *schema, const char *input, int want_n,
@@ -436,14 +510,133 @@ test_secret(void)
 	    "{}");
 }
 
+/* apply: the input after schema_apply_defaults, from text ("" for an
+ * input of NULL); want NULL: nothing filled. */
+static void
+apply(const char *schema, const char *input, int want_n, const char *want)
+{
+	yajl_val s = P(schema), v = *input ? P(input) : NULL, f = NULL;
+	struct buf out = BUF_INIT;
+	struct verr e;
+	int n;
+
+	verr_clear(&e);
+	n = schema_apply_defaults(s, v, &f, &e);
+	is_int(n, want_n, "defaults of %s: %d filled", *input ? input : "NULL",
+	    want_n);
+	if (f != NULL)
+		json_dump(&out, f);
+	is_str(f != NULL ? buf_str(&out) : NULL, want, "  the input filled");
+	buf_free(&out);
+	yajl_tree_free(f);
+	yajl_tree_free(s);
+	yajl_tree_free(v);
+}
+
+/*
+ * "default": an annotation allowed on any schema, that must satisfy the
+ * schema it sits in, is refused on a secret property, and on a property
+ * of the root fills a missing input before the check.
+ */
+static void
+test_default(void)
+{
+	const char *sch = "{\"type\":\"object\",\"required\":[\"in\"],"
+	    "\"properties\":{\"in\":{\"type\":\"string\"},"
+	    "\"lut\":{\"type\":\"string\",\"enum\":[\"warm\",\"cool\"],"
+	    "\"default\":\"warm\",\"title\":\"LUT\",\"description\":\"d\"},"
+	    "\"gain\":{\"type\":\"number\",\"minimum\":0,\"default\":1.50},"
+	    "\"opts\":{\"type\":\"object\",\"default\":{\"a\":[1,{}]},"
+	    "\"properties\":{\"a\":{\"type\":\"array\",\"default\":[]}}},"
+	    "\"flag\":{\"type\":\"boolean\",\"default\":false},"
+	    "\"nothing\":{\"default\":null},"
+	    "\"plain\":{\"type\":\"integer\"}}}";
+
+	CHECK_OK(sch);
+	CHECK_OK("{\"type\":\"object\",\"default\":{}}");
+	CHECK_OK("{\"properties\":{\"a\":{\"items\":{\"type\":\"integer\","
+	    "\"default\":3}}}}");
+	CHECK_BAD("{\"properties\":{\"n\":{\"type\":\"number\","
+	    "\"default\":\"3\"}}}", "inputs.properties.n.default");
+	CHECK_BAD("{\"properties\":{\"n\":{\"type\":\"number\","
+	    "\"maximum\":2,\"default\":3}}}", "inputs.properties.n.default");
+	CHECK_BAD("{\"properties\":{\"n\":{\"enum\":[\"a\",\"b\"],"
+	    "\"default\":\"c\"}}}", "inputs.properties.n.default");
+	CHECK_BAD("{\"properties\":{\"n\":{\"type\":\"string\","
+	    "\"maxLength\":2,\"default\":\"abc\"}}}",
+	    "inputs.properties.n.default");
+	CHECK_BAD("{\"properties\":{\"o\":{\"properties\":{\"x\":"
+	    "{\"type\":\"string\"}},\"required\":[\"x\"],"
+	    "\"default\":{}}}}", "inputs.properties.o.default.x");
+	CHECK_BAD("{\"properties\":{\"a\":{\"items\":{\"type\":\"integer\","
+	    "\"default\":\"x\"}}}}", "inputs.properties.a.items.default");
+	CHECK_BAD("{\"type\":\"object\",\"default\":3}", "inputs.default");
+	CHECK_BAD("{\"properties\":{\"pw\":{\"type\":\"string\","
+	    "\"secret\":true,\"default\":\"hunter22\"}}}",
+	    "inputs.properties.pw.default");
+	{
+		struct verr e;
+		check("{\"properties\":{\"n\":{\"type\":\"number\","
+		    "\"default\":\"3\"}}}", &e);
+		is_str(e.message, "inputs.properties.n.default must be a "
+		    "number, not a string", "the message says what is wrong "
+		    "with the default");
+	}
+
+	/* Filled: only what is missing, the caller's values stand, the
+	 * caller's order first, then the schema's. */
+	apply(sch, "{\"in\":\"a.mov\"}", 5,
+	    "{\"in\":\"a.mov\",\"lut\":\"warm\",\"gain\":1.50,"
+	    "\"opts\":{\"a\":[1,{}]},\"flag\":false,\"nothing\":null}");
+	apply(sch, "{\"flag\":true,\"in\":\"b\",\"gain\":0,\"lut\":\"cool\","
+	    "\"extra\":[1]}", 2,
+	    "{\"flag\":true,\"in\":\"b\",\"gain\":0,\"lut\":\"cool\","
+	    "\"extra\":[1],\"opts\":{\"a\":[1,{}]},\"nothing\":null}");
+	/* A value the caller sent as null is sent, not missing. */
+	apply(sch, "{\"in\":\"c\",\"lut\":null,\"gain\":2,\"opts\":{},"
+	    "\"flag\":true,\"nothing\":1}", 0, NULL);
+	apply(sch, "", 5, "{\"lut\":\"warm\",\"gain\":1.50,"
+	    "\"opts\":{\"a\":[1,{}]},\"flag\":false,\"nothing\":null}");
+	apply(sch, "[1]", 0, NULL);
+	apply("{\"type\":\"object\"}", "{\"a\":1}", 0, NULL);
+	/* Nested defaults document, they do not fill. */
+	apply("{\"properties\":{\"o\":{\"properties\":{\"x\":"
+	    "{\"default\":1}}}}}", "{\"o\":{}}", 0, NULL);
+
+	/* A default fills before the check: a required property with one is
+	 * satisfied, and what it fills is checked like the rest. */
+	{
+		const char *req = "{\"type\":\"object\",\"required\":[\"mode\"],"
+		    "\"properties\":{\"mode\":{\"enum\":[\"a\",\"b\"],"
+		    "\"default\":\"b\"}}}";
+		yajl_val s = P(req), v = P("{}"), f = NULL;
+		struct verr e;
+
+		verr_clear(&e);
+		ok(schema_check(s, &e) == 0 &&
+		    schema_validate(s, v, "input", &e) == -1,
+		    "without the fill a required property with a default is "
+		    "missing");
+		ok(schema_apply_defaults(s, v, &f, &e) == 1 &&
+		    schema_validate(s, f, "input", &e) == 0,
+		    "with the fill it is there");
+		yajl_tree_free(f);
+		yajl_tree_free(s);
+		yajl_tree_free(v);
+	}
+}
+
 int
 main(void)
 {
 	plan_lazy();
 	test_check();
+	test_default();
 	test_secret();
 	test_validate();
 	test_names();
 	test_verr();
+	test_verr_list();
+	test_validate_all();
 	return done_testing();
 }

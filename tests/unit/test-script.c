@@ -42,6 +42,7 @@ make(struct script *s)
 	s->max_concurrency = 3;
 	s->limits_json = strdup("{\"memory_mb\":512,\"cpu_cores\":0.5}");
 	snprintf(s->network, sizeof(s->network), "none");
+	s->node_labels = strdup("ffmpeg,gpu");
 	s->callback_url = strdup("https://hooks.example/done");
 	snprintf(s->created_at, sizeof(s->created_at),
 	    "2026-11-26T10:00:00.000Z");
@@ -117,6 +118,7 @@ same_fields(const struct script *a, const struct script *b)
 	    a->timeout_s == b->timeout_s &&
 	    a->max_concurrency == b->max_concurrency &&
 	    SAME(limits_json) && strcmp(a->network, b->network) == 0 &&
+	    SAME(node_labels) &&
 	    SAME(callback_url);
 #undef SAME
 }
@@ -188,7 +190,7 @@ main(void)
 
 	v = render(&s);
 	ok(YAJL_IS_OBJECT(v), "the script renders as one JSON object");
-	ok(v != NULL && v->u.object.len == 21, "with the contract's 21 "
+	ok(v != NULL && v->u.object.len == 22, "with the contract's 22 "
 	    "members (%zu)", v != NULL ? v->u.object.len : 0);
 	is_member(v, "id", "42");
 	is_member(v, "name", "\"grade-essay\"");
@@ -209,6 +211,7 @@ main(void)
 	is_member(v, "max_concurrency", "3");
 	is_member(v, "limits", "{\"memory_mb\":512,\"cpu_cores\":0.5}");
 	is_member(v, "network", "\"none\"");
+	is_member(v, "node_labels", "[\"ffmpeg\",\"gpu\"]");
 	is_member(v, "callback_url", "\"https://hooks.example/done\"");
 	is_member(v, "created_at", "\"2026-11-26T10:00:00.000Z\"");
 	is_member(v, "updated_at", "\"2026-11-26T10:00:05.000Z\"");
@@ -223,7 +226,7 @@ main(void)
 
 	/* Whoever is not an admin sees env values masked too. */
 	v = render_view(&s, SCRIPT_VIEW_MASKED);
-	ok(v != NULL && v->u.object.len == 21, "the masked view has the same "
+	ok(v != NULL && v->u.object.len == 22, "the masked view has the same "
 	    "members");
 	is_member(v, "env", "{\"LANG\":\"***\"}");
 	is_member(v, "secret_env", "{\"API_TOKEN\":\"***\",\"DB_PASS\":"
@@ -251,12 +254,15 @@ main(void)
 	free(s.limits_json);
 	s.limits_json = NULL;
 	s.network[0] = '\0';
+	free(s.node_labels);
+	s.node_labels = NULL;
 	free(s.callback_url);
 	s.callback_url = NULL;
 	snprintf(s.type, sizeof(s.type), "shell");
 	v = render(&s);
 	is_member(v, "callback_url", "null");
 	is_member(v, "limits", "{}");
+	is_member(v, "node_labels", "[]");
 	is_member(v, "network", "\"host\"");
 	is_member(v, "requirements", "null");
 	is_member(v, "inputs", "null");

@@ -78,7 +78,8 @@ defaults_ok(const struct script *s)
 	    strcmp(s->env_json, "{}") == 0 && s->timeout_s == 60 &&
 	    s->max_concurrency == 0 && s->inputs_json == NULL &&
 	    s->requirements == NULL && s->limits_json == NULL &&
-	    strcmp(s->network, "host") == 0 && s->callback_url == NULL;
+	    strcmp(s->network, "host") == 0 && s->node_labels == NULL &&
+	    s->callback_url == NULL;
 }
 
 static int
@@ -114,6 +115,19 @@ test_callback_url(void)
 	    "no callback secret");
 	c.callback_allow_hosts = "";
 	c.callback_secret_file = NULL;
+}
+
+static int
+labels_set(const struct script *s)
+{
+	return s->node_labels != NULL &&
+	    strcmp(s->node_labels, "ffmpeg,gpu") == 0;
+}
+
+static int
+labels_none(const struct script *s)
+{
+	return s->node_labels == NULL;
 }
 
 static int
@@ -362,6 +376,85 @@ test_secret_env(void)
 	c.secret_key_file = NULL;
 }
 
+/* The fields of `all`, comma-separated. */
+static void
+fields_of(const struct verr_list *all, struct buf *out)
+{
+	buf_reset(out);
+	for (size_t i = 0; i < all->n; i++)
+		buf_printf(out, "%s%s", i ? "," : "", all->v[i].field);
+}
+
+/* Validates `body` as a create (or an update of the defaults): 0 or -1,
+ * the fields at fault in `got`. */
+static int
+validate(const char *body, int create, struct buf *got, struct verr *e)
+{
+	yajl_val v = json_parse(body, strlen(body), NULL, 0);
+	struct verr_list all = VERR_LIST_INIT;
+	struct script s;
+	unsigned changed;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	scriptfields_defaults(&c, &s);
+	rc = scriptfields_validate(&c, NULL, v, &s, create, &changed, e, &all);
+	fields_of(&all, got);
+	if (rc == -1 && (all.n == 0 || strcmp(all.v[0].field, e->field) != 0))
+		rc = -2;        /* e must be the first */
+	verr_list_free(&all);
+	script_free(&s);
+	yajl_tree_free(v);
+	return rc;
+}
+
+static void
+validate_all(const char *dir)
+{
+	struct buf got = BUF_INIT;
+	struct verr e;
+	char *text = NULL;
+
+	is_int(validate("{\"name\":\"Bad Name\",\"type\":\"perl\",\"path\":"
+	    "\"rel/x.sh\",\"timeout_s\":0,\"colour\":1,\"outputs\":"
+	    "{\"file\":\"/abs\"}}", 1, &got, &e), -1, "a create with six "
+	    "invalid members");
+	is_str(buf_str(&got), "name,type,timeout_s,colour,outputs.file",
+	    "each member at fault, in the body's order (path is not "
+	    "checked beside an invalid type)");
+	is_int(validate("{\"description\":\"d\"}", 1, &got, &e), -1,
+	    "a create without the required fields");
+	is_str(buf_str(&got), "name,type,path", "every required one named");
+	is_int(validate("{\"name\":7,\"type\":\"shell\"}", 1, &got, &e), -1,
+	    "an invalid name is not also missing");
+	is_str(buf_str(&got), "name,path", "name once, and path missing");
+	is_int(validate("{\"name\":\"ok\",\"type\":\"shell\",\"path\":"
+	    "\"/nowhere/x.sh\",\"requirements\":\"numpy\",\"args\":"
+	    "[\"{output_file}\"],\"env\":{\"K\":\"v\"},\"timeout_s\":\"x\"}",
+	    1, &got, &e), -1, "rules across fields too");
+	is_str(buf_str(&got), "timeout_s,requirements,args[0],path",
+	    "the members, then each rule's field");
+	is_int(validate("{\"id\":1,\"bogus\":2,\"enabled\":\"yes\"}", 0, &got,
+	    &e), -1, "an update with a read-only, an unknown and a bad member");
+	is_str(buf_str(&got), "id,bogus,enabled", "each of them");
+	is_int(validate("{\"args\":[1],\"outputs\":7}", 0, &got, &e), -1,
+	    "invalid args and outputs");
+	is_str(buf_str(&got), "args[0],outputs", "the placeholder rule about "
+	    "them is not tried");
+	is_int(validate("[]", 0, &got, &e), -1, "not an object");
+	is_str(buf_str(&got), "", "one error without a field");
+	is_str(e.message, "the script must be a JSON object", "  says so");
+	if (asprintf(&text, "{\"name\":\"good\",\"type\":\"shell\","
+	    "\"path\":\"%s\"}", dir) == -1)
+		return;
+	is_int(validate(text, 1, &got, &e), -1, "only the file is wrong");
+	is_str(buf_str(&got), "path", "the path");
+	free(text);
+	is_int(validate("{\"description\":\"fine\"}", 0, &got, &e), 0,
+	    "a valid update: nothing");
+	buf_free(&got);
+}
+
 int
 main(void)
 {
@@ -388,7 +481,7 @@ main(void)
 	taken("{\"description\":null,\"args\":null,\"input_mode\":null,"
 	    "\"outputs\":null,\"env\":null,\"timeout_s\":null,"
 	    "\"max_concurrency\":null,\"inputs\":null,\"requirements\":null,"
-	    "\"limits\":null,\"network\":null,\"callback_url\":null}",
+	    "\"limits\":null,\"network\":null,\"node_labels\":null,\"callback_url\":null}",
 	    defaults_ok, "null puts every optional field's default back");
 
 	/* One field at a time. */
@@ -418,8 +511,11 @@ main(void)
 	    "\"inputs\":{\"properties\":{\"name\":{\"type\":\"string\"}}}}",
 	    compact_json, "JSON fields are stored compact");
 	refused("{\"env\":[]}", "env", "env must be an object of strings");
-	refused("{\"inputs\":{\"type\":\"object\",\"default\":{}}}",
-	    "inputs.default", "unknown keyword \"default\"");
+	refused("{\"inputs\":{\"type\":\"object\",\"dflt\":{}}}",
+	    "inputs.dflt", "unknown keyword \"dflt\"");
+	refused("{\"inputs\":{\"properties\":{\"n\":{\"type\":\"integer\","
+	    "\"default\":\"3\"}}}}", "inputs.properties.n.default",
+	    "inputs.properties.n.default must be an integer, not a string");
 	refused("{\"input_mode\":\"file\"}", "input_mode",
 	    "input_mode must be env, stdin or both");
 	taken("{\"input_mode\":\"stdin\"}", input_mode_stdin, "stdin");
@@ -475,6 +571,20 @@ main(void)
 	taken("{\"network\":\"none\"}", network_none, "network none");
 	refused("{\"network\":\"bridge\"}", "network",
 	    "network must be \"host\"");
+	taken("{\"node_labels\":[\"gpu\",\"ffmpeg\"]}", labels_set,
+	    "node labels, kept sorted");
+	taken("{\"node_labels\":[]}", labels_none, "no node labels");
+	refused("{\"node_labels\":\"gpu\"}", "node_labels",
+	    "node_labels must be an array");
+	refused("{\"node_labels\":[\"gpu\",7]}", "node_labels[1]",
+	    "node_labels[1] must be a string");
+	refused("{\"node_labels\":[\"gpu\",\"GPU\"]}", "node_labels[1]",
+	    "must match");
+	refused("{\"node_labels\":[\"gpu\",\"ssd\",\"gpu\"]}",
+	    "node_labels[2]", "given twice");
+	refused("{\"node_labels\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\","
+	    "\"g\",\"h\",\"i\",\"j\",\"k\",\"l\",\"m\",\"n\",\"o\",\"p\","
+	    "\"q\"]}", "node_labels", "at most 16");
 
 	test_secret_env();
 	test_callback_url();
@@ -550,6 +660,9 @@ main(void)
 	    "and so is a new type");
 	script_free(&s);
 	free(text);
+
+	/* Every invalid field at once (scriptfields_validate). */
+	validate_all(dir);
 	rmdir(dir);
 	return done_testing();
 }

@@ -1,5 +1,5 @@
 // Register a script (#/scripts/new) or edit one (#/scripts/:id/edit).
-import { h } from '../dom.js';
+import { h, replace } from '../dom.js';
 import { api, ApiError } from '../api.js';
 import { field, jsonEditor, argsEditor } from '../widgets.js';
 
@@ -21,8 +21,13 @@ export async function render(ctx) {
   f.type = field('type', 'Runtime type', h('select', null,
     ['shell', 'python', 'binary'].map((t) => h('option', { value: t, selected: s.type === t }, t))),
   { help: 'shell: /bin/sh unless the file has a #! line; python: runs in a venv; binary: an ELF executable.' });
-  f.path = field('path', 'Path', h('input', { type: 'text', class: 'mono', value: s.path || '', required: true, autocomplete: 'off', spellcheck: 'false', placeholder: '/srv/scriptorch/scripts/…' }),
-    { help: 'Absolute path inside a configured script root.', wide: true });
+  f.path = field('path', 'Path', h('input', { type: 'text', class: 'mono', value: s.path || '', required: true, autocomplete: 'off', spellcheck: 'false' }),
+    { help: 'Absolute path of a file inside one of the script roots below.', wide: true });
+  // The roots this node allows (GET /admin/config), and any the run user
+  // cannot reach: said before a registration is refused for it.
+  const roots = h('div', { class: 'roots', id: 'path-roots', dataset: { roots: '' }, 'aria-live': 'polite' });
+  f.path.el.appendChild(roots);
+  f.path.input.setAttribute('aria-describedby', `${f.path.input.getAttribute('aria-describedby')} path-roots`);
   f.description = field('description', 'Description', h('textarea', { rows: '2' }), { wide: true });
   f.description.input.value = s.description || '';
   const enabledBox = h('input', { type: 'checkbox', checked: s.enabled !== false });
@@ -46,7 +51,8 @@ export async function render(ctx) {
     { help: '"stdout": "text" or "json"; "file": a path relative to the work dir whose content is captured.', wide: true });
   f.env = field('env', 'Environment', jsonEditor('env', s.env, { rows: 3, placeholder: '{"STUDIO": "acme"}' }),
     { help: 'Extra environment variables (strings) for the script.', wide: true });
-  f.timeout_s = field('timeout_s', 'Timeout (seconds)', h('input', { type: 'number', min: '1', step: '1', value: s.timeout_s ?? '' }));
+  f.timeout_s = field('timeout_s', 'Timeout (seconds)', h('input', { type: 'number', min: '1', step: '1', value: s.timeout_s ?? '' }),
+    { help: 'At least 1 second.' });
   f.max_concurrency = field('max_concurrency', 'Max concurrency', h('input', { type: 'number', min: '1', step: '1', value: s.max_concurrency ?? '', placeholder: 'no limit' }),
     { help: 'Empty: no limit.' });
 
@@ -54,7 +60,18 @@ export async function render(ctx) {
     const py = f.type.input.value === 'python';
     f.requirements.el.hidden = !py;
   };
-  f.type.input.addEventListener('change', syncType);
+  // The type follows the file's name until it is chosen by hand.
+  const typeNote = h('p', { class: 'help', dataset: { typeGuess: '' }, 'aria-live': 'polite' });
+  f.type.el.appendChild(typeNote);
+  let typeChosen = editing;
+  f.type.input.addEventListener('change', () => { typeChosen = true; typeNote.textContent = ''; syncType(); });
+  f.path.input.addEventListener('input', () => {
+    if (typeChosen) return;
+    const g = guessType(f.path.input.value);
+    if (!g) { typeNote.textContent = ''; return; }
+    if (f.type.input.value !== g.type) { f.type.input.value = g.type; syncType(); }
+    typeNote.textContent = `Guessed from the file name (${g.why}); pick another if it is wrong.`;
+  });
   syncType();
 
   const general = h('div', { class: 'form-error', role: 'alert', hidden: true, id: 'form-error' });
@@ -70,8 +87,22 @@ export async function render(ctx) {
     general,
     h('div', { class: 'actions' }, submit, h('a', { class: 'btn', href: cancelHref }, 'Cancel')));
 
-  const clearErrors = () => { for (const k of FIELD_ORDER) f[k].setError(''); general.hidden = true; };
-  const showGeneral = (msg) => { general.textContent = msg; general.hidden = false; };
+  const clearErrors = () => { for (const k of FIELD_ORDER) f[k].setError(''); replace(general); general.hidden = true; };
+  const showGeneral = (msg, items = []) => {
+    replace(general, h('p', null, msg), items.length ? h('ul', null, items.map((t) => h('li', null, t))) : null);
+    general.hidden = false;
+  };
+  // A field's error goes as soon as the field is changed: an error stays
+  // only as long as it is true of what the form holds.
+  for (const k of FIELD_ORDER) {
+    const clearOne = () => {
+      if (!f[k].el.classList.contains('has-error')) return;
+      f[k].setError('');
+      if (!form.querySelector('.field.has-error') && !general.dataset.other) general.hidden = true;
+    };
+    f[k].el.addEventListener('input', clearOne);
+    f[k].el.addEventListener('change', clearOne);
+  }
 
   const collect = () => {
     const errors = {};
@@ -99,6 +130,34 @@ export async function render(ctx) {
     return { body, errors };
   };
 
+  // Every invalid field the server names (a 422's `errors`) is marked at
+  // once, each next to its field; the first one takes the focus.
+  const showServerErrors = (e) => {
+    const list = e.errors.length ? e.errors : [{ field: e.field, message: e.message }];
+    const byKey = new Map();
+    const other = [];
+    for (const fe of list) {
+      const key = fe.field ? String(fe.field).split(/[.[/]/)[0] : '';
+      if (key && f[key]) {
+        byKey.set(key, byKey.has(key) ? `${byKey.get(key)} ${fe.message}` : fe.message);
+      } else if (e.status === 409 && /name/i.test(fe.message)) {
+        byKey.set('name', fe.message);
+      } else other.push(fe.field ? `${fe.field}: ${fe.message}` : fe.message);
+    }
+    for (const [key, msg] of byKey) {
+      f[key].setError(msg);
+      if (key === 'requirements') f.requirements.el.hidden = false;
+    }
+    const n = byKey.size;
+    general.dataset.other = other.length ? 'yes' : '';
+    if (n) {
+      showGeneral(`The server did not accept the script: ${n === 1 ? 'one field needs' : `${n} fields need`} fixing.`, other);
+      f[FIELD_ORDER.find((k) => byKey.has(k))].focus();
+    } else {
+      showGeneral(other.length === 1 ? other[0] : 'The server did not accept the script:', other.length === 1 ? [] : other);
+    }
+  };
+
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearErrors();
@@ -117,24 +176,24 @@ export async function render(ctx) {
       ctx.navigate(`/scripts/${saved.id}`);
     } catch (e) {
       submit.disabled = false;
-      if (e instanceof ApiError && e.status !== 401) {
-        const key = e.field ? String(e.field).split(/[.[/]/)[0] : '';
-        if (key && f[key]) {
-          f[key].setError(e.message);
-          showGeneral(`The server did not accept the script: ${e.message}`);
-          if (key === 'requirements') f.requirements.el.hidden = false;
-          f[key].focus();
-        } else if (e.status === 422 || e.status === 409 || e.status === 400) {
-          showGeneral(`${e.message}${e.field ? ` (field: ${e.field})` : ''}`);
-          if (e.status === 409 && /name/i.test(e.message)) f.name.setError(e.message);
-        } else {
-          ctx.fail(e);
-        }
+      if (e instanceof ApiError && (e.status === 422 || e.status === 409 || e.status === 400)) {
+        showServerErrors(e);
       } else {
         ctx.fail(e);
       }
     }
   });
+
+  api.config().then((cfg) => {
+    if (!ctx.alive() || !cfg) return;
+    showRoots(roots, cfg.script_roots || []);
+    const usable = (cfg.script_roots || []).find((r) => r.usable);
+    if (usable) f.path.input.placeholder = `${usable.path.replace(/\/+$/, '')}/…`;
+    if (cfg.max_timeout_s) {
+      f.timeout_s.input.max = String(cfg.max_timeout_s);
+      f.timeout_s.el.querySelector('.help').textContent = `1 to ${cfg.max_timeout_s} seconds${cfg.default_timeout_s ? ` (${cfg.default_timeout_s} if left empty)` : ''}.`;
+    }
+  }).catch(() => { /* the form works without */ });
 
   ctx.root.append(
     h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/scripts' }, 'Scripts'),
@@ -142,4 +201,23 @@ export async function render(ctx) {
     h('h1', null, editing ? `Edit ${s.name}` : 'Register a script'),
     form);
   if (!editing) f.name.input.focus();
+}
+
+// The type a file's name suggests: {type, why} or null. (The server
+// checks the file itself; this only saves picking the obvious.)
+export function guessType(path) {
+  const base = String(path || '').split('/').pop();
+  if (!base) return null;
+  if (/\.py[w3]?$/i.test(base)) return { type: 'python', why: 'ends in .py' };
+  if (/\.(sh|bash|ksh|zsh|dash)$/i.test(base)) return { type: 'shell', why: `ends in .${base.split('.').pop()}` };
+  if (!base.includes('.') || /\.(bin|elf|out)$/i.test(base)) return { type: 'binary', why: 'no script extension' };
+  return null;
+}
+
+function showRoots(el, list) {
+  if (!list.length) { replace(el, h('p', { class: 'help' }, 'This node has no script root configured: no script can be registered.')); return; }
+  replace(el, h('p', { class: 'help' }, list.length === 1 ? 'Script root:' : 'Script roots:'),
+    h('ul', { class: 'roots-list' }, list.map((r) => h('li', { dataset: { root: r.path, usable: String(Boolean(r.usable)) } },
+      h('code', null, r.path),
+      r.usable ? null : h('span', { class: 'bad' }, ` — not usable: ${r.problem || 'the run user cannot reach it'}`)))));
 }

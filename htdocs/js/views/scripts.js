@@ -16,7 +16,7 @@ export async function render(ctx) {
   ctx.root.append(
     h('div', { class: 'page-head' },
       h('h1', null, 'Scripts'),
-      h('a', { class: 'btn btn-primary', href: '#/scripts/new' }, 'Register script')),
+      ctx.can.admin ? h('a', { class: 'btn btn-primary', href: '#/scripts/new', dataset: { action: 'register' } }, 'Register script') : null),
     h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter scripts' },
       h('label', null, h('span', null, 'Type'), typeSel),
       h('label', null, h('span', null, 'Status'), statusSel),
@@ -62,44 +62,54 @@ function applyFilters(list, f) {
 
 function renderTable(ctx, body, scripts) {
   if (!scripts.length) {
-    replace(body, h('p', { class: 'empty-state' }, 'No scripts match. ', h('a', { href: '#/scripts/new' }, 'Register one'), '.'));
+    replace(body, h('p', { class: 'empty-state' }, 'No scripts match.',
+      ctx.can.admin ? [' ', h('a', { href: '#/scripts/new' }, 'Register one'), '.'] : null));
     return;
   }
   const lastCells = new Map();
   const venvCells = new Map();
   const rows = scripts.map((s) => {
-    const lastCell = h('td', { dataset: { col: 'last-run' } }, h('span', { class: 'muted' }, '…'));
-    const venvCell = h('td', { dataset: { col: 'venv' } }, s.type === 'python' ? h('span', { class: 'muted' }, '…') : h('span', { class: 'muted' }, '—'));
+    const lastCell = h('td', { dataset: { col: 'last-run', label: 'Last run' } }, h('span', { class: 'muted' }, '…'));
+    const venvCell = h('td', { dataset: { col: 'venv', label: 'Venv' } }, s.type === 'python' ? h('span', { class: 'muted' }, '…') : h('span', { class: 'muted' }, '—'));
     lastCells.set(s.id, lastCell);
     if (s.type === 'python') venvCells.set(s.id, venvCell);
-    const statusCell = h('td', { dataset: { col: 'status' } }, enabledBadge(s.enabled));
-    const toggle = h('button', { type: 'button', class: 'btn btn-small', dataset: { action: 'toggle' } }, s.enabled ? 'Disable' : 'Enable');
-    toggle.addEventListener('click', async () => {
-      toggle.disabled = true;
-      try {
-        const upd = await api.updateScript(s.id, { enabled: !s.enabled });
-        s.enabled = upd && typeof upd.enabled === 'boolean' ? upd.enabled : !s.enabled;
-        replace(statusCell, enabledBadge(s.enabled));
-        toggle.textContent = s.enabled ? 'Disable' : 'Enable';
-        ctx.flash(`${s.name} is now ${s.enabled ? 'enabled' : 'disabled'}.`, 'info');
-      } catch (e) { ctx.fail(e, `Could not change ${s.name}: `); }
-      toggle.disabled = false;
-    });
+    const statusCell = h('td', { dataset: { col: 'status', label: 'Status' } }, enabledBadge(s.enabled));
+    // Run is offered for enabled scripts to roles that may run them;
+    // Enable/Disable to admins.
+    const runLink = h('a', { class: 'btn btn-small btn-quiet', href: `#/scripts/${s.id}`, 'aria-label': `Run ${s.name}`, dataset: { action: 'run' }, hidden: !s.enabled || !ctx.can.run }, 'Run…');
+    let toggle = null;
+    if (ctx.can.admin) {
+      toggle = h('button', { type: 'button', class: 'btn btn-small', dataset: { action: 'toggle' } }, s.enabled ? 'Disable' : 'Enable');
+      toggle.addEventListener('click', async () => {
+        toggle.disabled = true;
+        try {
+          const upd = await api.updateScript(s.id, { enabled: !s.enabled });
+          s.enabled = upd && typeof upd.enabled === 'boolean' ? upd.enabled : !s.enabled;
+          replace(statusCell, enabledBadge(s.enabled));
+          toggle.textContent = s.enabled ? 'Disable' : 'Enable';
+          runLink.hidden = !s.enabled || !ctx.can.run;
+          ctx.flash(`${s.name} is now ${s.enabled ? 'enabled' : 'disabled'}.`, 'info');
+        } catch (e) { ctx.fail(e, `Could not change ${s.name}: `); }
+        toggle.disabled = false;
+      });
+    }
+    const actions = toggle || ctx.can.run ? h('td', { class: 'actions-cell', dataset: { label: 'Actions' } }, toggle, ' ', runLink) : null;
     return h('tr', { dataset: { scriptId: s.id, scriptName: s.name } },
-      h('td', { dataset: { col: 'name' } },
+      h('td', { dataset: { col: 'name', label: 'Name' } },
         h('a', { href: `#/scripts/${s.id}`, class: 'strong' }, s.name),
         s.description ? h('div', { class: 'sub' }, s.description) : null),
-      h('td', { dataset: { col: 'type' } }, typeBadge(s.type)),
+      h('td', { dataset: { col: 'type', label: 'Type' } }, typeBadge(s.type)),
       statusCell,
-      h('td', { dataset: { col: 'version' } }, hashEl(s.version)),
+      h('td', { dataset: { col: 'version', label: 'Version' } }, hashEl(s.version)),
       venvCell,
       lastCell,
-      h('td', { class: 'actions-cell' }, toggle, ' ',
-        h('a', { class: 'btn btn-small btn-quiet', href: `#/scripts/${s.id}`, 'aria-label': `Run ${s.name}` }, 'Run…')));
+      actions);
   });
-  replace(body, h('table', { class: 'grid', id: 'scripts-table' },
+  const cols = ['Name', 'Type', 'Status', 'Version', 'Venv', 'Last run'];
+  if (ctx.can.run || ctx.can.admin) cols.push('Actions');
+  replace(body, h('table', { class: 'grid stack', id: 'scripts-table' },
     h('thead', null, h('tr', null,
-      ['Name', 'Type', 'Status', 'Version', 'Venv', 'Last run', ''].map((c) => h('th', { scope: 'col' }, c)))),
+      cols.map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', null, rows)));
 
   fillLastRuns(ctx, scripts, lastCells);
@@ -108,7 +118,7 @@ function renderTable(ctx, body, scripts) {
 
 function lastRunContent(ex) {
   if (!ex) return h('span', { class: 'muted' }, 'never');
-  return h('a', { href: `#/executions/${ex.id}`, class: 'lastrun', 'aria-label': `Last run ${ex.status}, execution ${ex.id}` },
+  return h('a', { href: `#/executions/${ex.id}`, class: 'lastrun', title: `Execution #${ex.id}` },
     statusBadge(ex.status), ' ', timeEl(ex.started_at || ex.queued_at, { compact: true }));
 }
 

@@ -1,5 +1,6 @@
 // Python venvs: list (#/venvs) and one venv with its build log (#/venvs/:id).
-import { h, replace, statusBadge, confirmDialog, outputPane } from '../dom.js';
+import { h, replace, statusBadge, confirmDialog } from '../dom.js';
+import { logViewer } from '../log-viewer.js';
 import { api } from '../api.js';
 import { timeEl, bytes, duration, hashEl } from '../format.js';
 
@@ -13,20 +14,20 @@ export async function render(ctx) {
   const [venvs, names] = await Promise.all([api.venvs(), scriptNames()]);
   if (!ctx.alive()) return;
   if (!venvs.length) { replace(body, h('p', { class: 'empty-state' }, 'No venvs yet. They are built on the first run of a python script.')); return; }
-  replace(body, h('table', { class: 'grid', id: 'venvs-table' },
-    h('thead', null, h('tr', null, ['Key', 'Status', 'Python', 'Requirements', 'Size', 'Last used', 'Build time', 'Used by', ''].map((c) => h('th', { scope: 'col' }, c)))),
+  replace(body, h('table', { class: 'grid stack', id: 'venvs-table' },
+    h('thead', null, h('tr', null, ['Key', 'Status', 'Python', 'Requirements', 'Size', 'Last used', 'Build time', 'Used by', ctx.can.admin ? 'Actions' : null].filter(Boolean).map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', null, venvs.map((v) => {
-      const ev = evictButton(ctx, v, () => ctx.navigate('/venvs', { replace: true }));
+      const ev = ctx.can.admin ? evictButton(ctx, v, () => ctx.navigate('/venvs', { replace: true })) : null;
       return h('tr', { dataset: { venvId: v.id, status: v.status } },
-        h('td', null, h('a', { href: `#/venvs/${v.id}`, title: v.key }, hashEl(v.key, 12))),
-        h('td', null, statusBadge(v.status), v.status === 'failed' ? [' ', h('a', { href: `#/venvs/${v.id}` }, 'build log')] : null),
-        h('td', null, v.python || '—'),
-        h('td', null, v.requirements ? h('pre', { class: 'inline-pre reqs' }, v.requirements) : h('span', { class: 'muted' }, 'none')),
-        h('td', { class: 'num' }, bytes(v.size_bytes)),
-        h('td', null, timeEl(v.last_used_at)),
-        h('td', { class: 'num' }, v.build_seconds == null ? '—' : duration(v.build_seconds * 1000)),
-        h('td', null, usedBy(v, names)),
-        h('td', { class: 'actions-cell' }, ev));
+        h('td', { dataset: { label: 'Key' } }, h('a', { href: `#/venvs/${v.id}`, title: v.key }, hashEl(v.key, 12))),
+        h('td', { dataset: { label: 'Status' } }, statusBadge(v.status), v.status === 'failed' ? [' ', h('a', { href: `#/venvs/${v.id}` }, 'build log')] : null),
+        h('td', { dataset: { label: 'Python' } }, v.python || '—'),
+        h('td', { dataset: { label: 'Requirements' } }, v.requirements ? h('pre', { class: 'inline-pre reqs', tabindex: '0' }, v.requirements) : h('span', { class: 'muted' }, 'none')),
+        h('td', { class: 'num', dataset: { label: 'Size' } }, bytes(v.size_bytes)),
+        h('td', { dataset: { label: 'Last used' } }, timeEl(v.last_used_at)),
+        h('td', { class: 'num', dataset: { label: 'Build time' } }, v.build_seconds == null ? '—' : duration(v.build_seconds * 1000)),
+        h('td', { dataset: { label: 'Used by' } }, usedBy(v, names)),
+        ev ? h('td', { class: 'actions-cell', dataset: { label: 'Actions' } }, ev) : null);
     }))));
 }
 
@@ -67,11 +68,12 @@ async function renderOne(ctx, id) {
   const [v, names] = await Promise.all([api.venv(id), scriptNames()]);
   if (!ctx.alive()) return;
   const item = (label, value) => [h('dt', null, label), h('dd', null, value)];
+  const buildLog = logViewer('Build log', { name: 'build_log', empty: '(no build log recorded)' });
   ctx.root.append(
     h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/venvs' }, 'Venvs'), ' / ', hashEl(v.key, 12)),
     h('div', { class: 'page-head' },
       h('div', { class: 'title-row' }, h('h1', null, 'Venv ', hashEl(v.key, 12)), statusBadge(v.status)),
-      h('div', { class: 'actions' }, evictButton(ctx, v, () => ctx.navigate('/venvs')))),
+      ctx.can.admin ? h('div', { class: 'actions' }, evictButton(ctx, v, () => ctx.navigate('/venvs'))) : null),
     h('section', { class: 'card' }, h('dl', { class: 'facts facts-wide' },
       item('Key', h('code', { class: 'wrap-any' }, v.key || '—')),
       item('Python', v.python || '—'),
@@ -81,5 +83,6 @@ async function renderOne(ctx, id) {
       item('Last used', timeEl(v.last_used_at)),
       item('Build time', v.build_seconds == null ? '—' : duration(v.build_seconds * 1000)),
       item('Used by', usedBy(v, names)))),
-    outputPane('Build log', v.build_log || '', { name: 'build_log', empty: '(no build log recorded)' }));
+    buildLog);
+  buildLog.update(v.build_log || '', false);
 }
