@@ -171,6 +171,21 @@ ensure_secret_key() {
 	chmod 600 "$f"
 }
 
+# ensure_callback_secret FILE: the key that signs completion callbacks
+# (docs/callbacks.md): 64 hex characters, mode 0600, made once and kept
+# with the stack's state, so that a receiver set up with it keeps
+# verifying after dev/up runs again. Sets CALLBACK_SECRET to it.
+ensure_callback_secret() {
+	local f=$1
+	if [ ! -s "$f" ]; then
+		(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$f.tmp" &&
+			echo >>"$f.tmp" && mv "$f.tmp" "$f") ||
+			die "cannot make the callback secret $f"
+	fi
+	chmod 600 "$f"
+	CALLBACK_SECRET=$(tr -d '\n' <"$f")
+}
+
 # write_conf FILE: the daemon's config for this stack, 0600 (it holds the
 # database password; the daemon refuses a config the run user could read).
 # The socket is 0600: this stack's nginx runs as root (see write_nginx_conf);
@@ -211,6 +226,12 @@ rlimit_nofile = 1024
 run_uid_base = ${SCRIPTORCH_RUN_UID_BASE:-$((1990000 + PORT % 4096 * 64))}
 run_uid_count = 64
 isolation = yes
+
+[callbacks]
+# The same secret is in \$STATE/env as SCRIPTORCH_CALLBACK_SECRET, for a
+# receiver to verify signatures with.
+callback_secret = $CALLBACK_SECRET
+callback_allow_hosts = ${SCRIPTORCH_CALLBACK_ALLOW_HOSTS:-}
 
 [python]
 interpreter = /usr/bin/python3
@@ -351,6 +372,7 @@ stack_up() {
 	install_marketplace
 	start_mariadb
 	ensure_secret_key "$STATE/secret.key"
+	ensure_callback_secret "$STATE/callback.secret"
 	write_conf "$STATE/scriptorch.conf"
 	start_daemon
 	write_nginx_conf

@@ -39,6 +39,7 @@ void api_exec_get(struct request *r);
 void api_exec_stdout(struct request *r);
 void api_exec_stderr(struct request *r);
 void api_exec_cancel(struct request *r);
+void api_exec_deliveries(struct request *r);
 
 /* api_scripts.c */
 void api_scripts_list(struct request *r);

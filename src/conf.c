@@ -5,9 +5,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sodium.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +101,12 @@ static const struct key keys[] = {
 	{ "limits", "file_size_mb_max", K_LL, O(limit_file_size_mb_max), "102400", 1, 1LL << 30 },
 	{ "limits", "output_cap_kb", K_LL, O(limit_output_cap_kb), "1024", 1, 1 << 22 },
 	{ "limits", "output_cap_kb_max", K_LL, O(limit_output_cap_kb_max), "16384", 1, 1 << 22 },
+
+	{ "callbacks", "callback_secret", K_STR, O(callback_secret), "", 0, 0 },
+	{ "callbacks", "callback_secret_file", K_STR, O(callback_secret_file), SYSCONFDIR "/scriptorch/callback.secret", 0, 0 },
+	{ "callbacks", "callback_allow_hosts", K_STR, O(callback_allow_hosts), "", 0, 0 },
+	{ "callbacks", "callback_max_age_s", K_LL, O(callback_max_age_s), "86400", 1, 31536000 },
+	{ "callbacks", "callback_concurrency", K_INT, O(callback_concurrency), "16", 1, 256 },
 
 	{ "python", "interpreter", K_STR, O(python), "/usr/bin/python3", 0, 0 },
 	{ "python", "venv_dir", K_STR, O(venv_dir), "/var/lib/scriptorch/venvs", 0, 0 },
@@ -466,7 +474,9 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 		return -1;
 	if (conf_fit_grace(c, note, sizeof(note)))
 		log_warnx("%s: %s", path, note);
-	return conf_load_secret_key(c, err, errlen);
+	if (conf_load_secret_key(c, err, errlen) == -1)
+		return -1;
+	return conf_load_callback_secret(c, err, errlen);
 }
 
 int
@@ -488,6 +498,85 @@ conf_load_secret_key(struct conf *c, char *err, size_t errlen)
 		return -1;
 	c->has_secret_key = 1;
 	return 0;
+}
+
+/* Takes `len` bytes of `s` as the callbacks' key, trailing blanks and
+ * newlines dropped; -1 with err when its length is out of bounds. */
+static int
+set_callback_key(struct conf *c, const char *s, size_t len, const char *from,
+    char *err, size_t errlen)
+{
+	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r' ||
+	    s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len < CALLBACK_SECRET_MIN || len > CALLBACK_SECRET_MAX) {
+		snprintf(err, errlen, "%s must be from %d to %d bytes long, not "
+		    "%zu", from, CALLBACK_SECRET_MIN, CALLBACK_SECRET_MAX, len);
+		return -1;
+	}
+	memcpy(c->callback_key, s, len);
+	c->callback_key_len = len;
+	c->has_callback_secret = 1;
+	return 0;
+}
+
+int
+conf_load_callback_secret(struct conf *c, char *err, size_t errlen)
+{
+	const char *path = c->callback_secret_file;
+	char data[CALLBACK_SECRET_MAX + 64];
+	struct stat st;
+	ssize_t n;
+	size_t got = 0;
+	int fd, rc = -1;
+
+	c->has_callback_secret = 0;
+	sodium_memzero(c->callback_key, sizeof(c->callback_key));
+	c->callback_key_len = 0;
+	if (c->callback_secret[0] != '\0')
+		return set_callback_key(c, c->callback_secret,
+		    strlen(c->callback_secret), "[callbacks] callback_secret",
+		    err, errlen);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT) {
+			log_warnx("no callback secret (callback_secret, or the "
+			    "file \"%s\"): callback URLs are refused and no "
+			    "callback is sent until one is set and the daemon "
+			    "reloaded", path);
+			return 0;
+		}
+		snprintf(err, errlen, "cannot open callback_secret_file \"%s\": "
+		    "%s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "callback_secret_file \"%s\" is not a "
+		    "regular file", path);
+		goto out;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen, "callback_secret_file \"%s\" may be read "
+		    "or written by group or others (mode %04o): chmod 0600",
+		    path, (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	while (got < sizeof(data) &&
+	    (n = read(fd, data + got, sizeof(data) - got)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "cannot read callback_secret_file "
+			    "\"%s\": %s", path, strerror(errno));
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	rc = set_callback_key(c, data, got, "the secret in callback_secret_file",
+	    err, errlen);
+out:
+	sodium_memzero(data, sizeof(data));
+	close(fd);
+	return rc;
 }
 
 /*
@@ -758,6 +847,13 @@ conf_validate(const struct conf *c, char *err, size_t errlen)
 	}
 	if (validate_limits(c, err, errlen) == -1)
 		return -1;
+	if (c->callback_secret_file[0] != '/') {
+		snprintf(err, errlen, "[callbacks] callback_secret_file must be "
+		    "an absolute path, not \"%s\"", c->callback_secret_file);
+		return -1;
+	}
+	if (callback_allow_check(c->callback_allow_hosts, err, errlen) == -1)
+		return -1;
 	enum log_level lvl;
 	if (log_level_parse(c->log_level, &lvl) == -1) {
 		snprintf(err, errlen, "[daemon] log_level must be error, warn, "
@@ -810,6 +906,7 @@ conf_free(struct conf *c)
 		free(c->hide_paths[i]);
 	free(c->path);
 	secret_key_wipe(&c->secret_key);
+	sodium_memzero(c->callback_key, sizeof(c->callback_key));
 	memset(c, 0, sizeof(*c));
 }
 

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "callback.h"
 #include "secret.h"
 
 #define CONF_DEFAULT_PATH SYSCONFDIR "/scriptorch/scriptorch.conf"
@@ -95,6 +96,13 @@ struct conf {
 	long long limit_file_size_mb, limit_file_size_mb_max;
 	long long limit_output_cap_kb, limit_output_cap_kb_max;
 
+	/* [callbacks] (callback.h, sender.h) */
+	char *callback_secret;       /* the HMAC key itself, or "" */
+	char *callback_secret_file;  /* else the key in this file */
+	char *callback_allow_hosts;  /* "" = every host */
+	long long callback_max_age_s;
+	int callback_concurrency;    /* attempts in flight per sender */
+
 	/* [python] */
 	char *python;
 	char *venv_dir;
@@ -122,6 +130,15 @@ struct conf {
 	 */
 	int has_secret_key;
 	struct secret_key secret_key;
+	/*
+	 * Loaded with the file too: the callbacks' signing key, callback_secret
+	 * or the content of callback_secret_file (conf_load_callback_secret).
+	 * has_callback_secret is 0 when neither is there: no callback is
+	 * accepted and no sender runs. conf_free() wipes it.
+	 */
+	int has_callback_secret;
+	unsigned char callback_key[CALLBACK_SECRET_MAX];
+	size_t callback_key_len;
 };
 
 /* Fills `c` with the defaults (every string allocated). */
@@ -145,6 +162,15 @@ int conf_validate(const struct conf *c, char *err, size_t errlen);
  * err, and the daemon does not start (or a reload is refused).
  */
 int conf_load_secret_key(struct conf *c, char *err, size_t errlen);
+/*
+ * The callbacks' signing key: callback_secret when set, else the content
+ * of callback_secret_file (trailing blanks and newlines dropped), from
+ * CALLBACK_SECRET_MIN to CALLBACK_SECRET_MAX bytes. A file that does not
+ * exist is not an error: has_callback_secret stays 0 and a warning is
+ * logged. A file that group or others may read or write, that is not a
+ * regular file, or a secret of another length, is: -1 with err.
+ */
+int conf_load_callback_secret(struct conf *c, char *err, size_t errlen);
 /*
  * A config of an earlier release sets [runner] output_cap_bytes, the cap
  * of every run's streams, and no [limits] output_cap_kb: conf_load()

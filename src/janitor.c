@@ -38,6 +38,7 @@
 #include "metrics.h"
 #include "nodes.h"
 #include "sandbox.h"
+#include "sender.h"
 #include "shm.h"
 #include "store.h"
 #include "venv.h"
@@ -100,6 +101,9 @@ sweep_lost(const struct conf *c, struct db *db, struct shm *shm)
 		log_warnx("lost sweep: %s", db_errmsg(db));
 	for (int i = 0; i < n; i++)
 		metrics_execution(shm, "lost", -1, -1);
+	/* Those with a callback_url got their delivery with the update. */
+	if (n > 0)
+		sender_notify(shm);
 	if (n > 0)
 		log_warnx("%d execution%s marked lost (no heartbeat for %d s)",
 		    n, n == 1 ? "" : "s", c->heartbeat_timeout_s);
@@ -245,6 +249,15 @@ expired_sessions(struct db *db, const struct conf *c, long long *deleted)
 	return store_session_delete_expired(db, BATCH, deleted);
 }
 
+/* Callback deliveries by their own age, as many days as executions; a
+ * pending one stays until its sender ends it (callback_max_age_s). */
+static int
+old_deliveries(struct db *db, const struct conf *c, long long *deleted)
+{
+	return store_delivery_delete_old(db, c->retention_days, BATCH,
+	    deleted);
+}
+
 static void
 retention(const struct conf *c, struct db *db)
 {
@@ -255,6 +268,9 @@ retention(const struct conf *c, struct db *db)
 	if ((n = delete_in_batches(db, c, "retention", old_executions)) > 0)
 		log_info("retention: deleted %lld executions older than %d days",
 		    n, c->retention_days);
+	if ((n = delete_in_batches(db, c, "retention", old_deliveries)) > 0)
+		log_info("retention: deleted %lld callback deliveries older "
+		    "than %d days", n, c->retention_days);
 }
 
 static void

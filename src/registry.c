@@ -25,6 +25,7 @@
 #include "log.h"
 #include "registry.h"
 #include "scriptfields.h"
+#include "sender.h"
 #include "shm.h"
 #include "store.h"
 #include "versions.h"
@@ -508,6 +509,10 @@ registry_delete_once(struct db *db, struct shm *shm, long long id,
 	if (db_tx_commit(db) == -1)
 		goto out;
 	registry_changed(shm);
+	/* Canceled ones with a callback_url got their deliveries with the
+	 * cancel (sql/013_callbacks.sql). */
+	if (canceled > 0)
+		sender_notify(shm);
 	log_info("script \"%s\" (%lld) deleted by \"%s\"%s", s.name, id, actor,
 	    canceled > 0 ? "; its queued executions were canceled" : "");
 	rs = REG_OK;

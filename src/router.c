@@ -63,6 +63,8 @@ const struct route routes[] = {
 	  "/api/v1/executions/{id}/stderr" },
 	{ "POST", "/api/v1/executions/{}/cancel", api_exec_cancel, ROLE_OPERATOR,
 	  "/api/v1/executions/{id}/cancel" },
+	{ "GET", "/api/v1/executions/{}/deliveries", api_exec_deliveries,
+	  ROLE_VIEWER, "/api/v1/executions/{id}/deliveries" },
 	{ "GET", "/api/v1/admin/venvs", api_venvs_list, ROLE_VIEWER,
 	  "/api/v1/admin/venvs" },
 	{ "GET", "/api/v1/admin/venvs/{}", api_venvs_get, ROLE_VIEWER,

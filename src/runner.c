@@ -68,6 +68,7 @@
 #include "run.h"
 #include "runner.h"
 #include "sandbox.h"
+#include "sender.h"
 #include "shm.h"
 #include "store.h"
 #include "wake.h"
@@ -213,7 +214,7 @@ finish(struct runner *rn, long long id, const struct execution_final *f,
     const struct secret_mask *mask)
 {
 	double give_up = clock_mono_ms() + 600000.0;
-	int updated = 0, warned = 0, answer = rn->answer_id == id;
+	int updated = 0, delivery = 0, warned = 0, answer = rn->answer_id == id;
 	struct execution_final fallback;
 	struct buf why = BUF_INIT, dberr = BUF_INIT;
 	struct dbres row;
@@ -221,7 +222,7 @@ finish(struct runner *rn, long long id, const struct execution_final *f,
 	memset(&row, 0, sizeof(row));
 	for (;;) {
 		if (db_begin(rn->db) == 0 &&
-		    store_execution_finish(rn->db, id, f, &updated,
+		    store_execution_finish(rn->db, id, f, &updated, &delivery,
 		    answer ? &row : NULL) == 0)
 			break;
 		if (db_error(rn->db) != DB_EUNAVAIL &&
@@ -262,6 +263,10 @@ finish(struct runner *rn, long long id, const struct execution_final *f,
 		}
 		usleep(500 * 1000);
 	}
+	/* Its callback's delivery committed with the record: the sender
+	 * starts on it now. */
+	if (delivery)
+		sender_notify(rn->shm);
 	if (!updated)
 		log_warnx("execution was no longer running when it ended "
 		    "(marked lost or changed meanwhile); result not recorded");

@@ -33,6 +33,7 @@ script_dup(const struct script *src, struct script *dst)
 	dst->secret_env_json = xstrdup_opt(src->secret_env_json);
 	dst->limits_json = xstrdup_opt(src->limits_json);
 	dst->node_labels = xstrdup_opt(src->node_labels);
+	dst->callback_url = xstrdup_opt(src->callback_url);
 }
 
 void
@@ -50,6 +51,7 @@ script_free(struct script *s)
 	free(s->secret_env_json);
 	free(s->limits_json);
 	free(s->node_labels);
+	free(s->callback_url);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -135,6 +137,8 @@ script_write_members_view(struct jw *w, const struct script *s,
 	jw_str(w, s->network[0] != '\0' ? s->network : "host");
 	jw_key(w, "node_labels");
 	labels_write_json(w, s->node_labels);
+	jw_key(w, "callback_url");
+	jw_str(w, s->callback_url);
 	jw_key(w, "created_at");
 	jw_str(w, s->created_at);
 	jw_key(w, "updated_at");

@@ -14,6 +14,7 @@
 
 #include "argtpl.h"
 #include "buf.h"
+#include "callback.h"
 #include "conf.h"
 #include "fsutil.h"
 #include "inputenv.h"
@@ -676,6 +677,42 @@ set_node_labels(const struct conf *c, yajl_val v, struct script *s,
 	return 0;
 }
 
+/* The executions' default callback URL (callback.h): checked against
+ * the config's callback_allow_hosts, stored as libcurl normalizes it. */
+static int
+set_callback_url(const struct conf *c, yajl_val v, struct script *s,
+    struct verr *e)
+{
+	struct buf url = BUF_INIT;
+	char err[512];
+
+	if (is_null(v)) {
+		set_str(&s->callback_url, NULL);
+		return 0;
+	}
+	if (!YAJL_IS_STRING(v)) {
+		verr_set(e, "callback_url", "callback_url must be a string or "
+		    "null");
+		return -1;
+	}
+	if (!c->has_callback_secret) {
+		verr_set(e, "callback_url", "callback_url cannot be accepted: "
+		    "this node has no callback secret to sign callbacks with "
+		    "(callback_secret, or the file \"%s\")",
+		    c->callback_secret_file);
+		return -1;
+	}
+	if (callback_url_check(v->u.string, c->callback_allow_hosts, &url,
+	    err, sizeof(err)) == -1) {
+		verr_set(e, "callback_url", "%s", err);
+		buf_free(&url);
+		return -1;
+	}
+	set_str(&s->callback_url, buf_str(&url));
+	buf_free(&url);
+	return 0;
+}
+
 /* Indexed by enum script_field. */
 static const struct {
 	const char *name;
@@ -698,6 +735,7 @@ static const struct {
 	[SF_LIMITS] = { "limits", set_limits },
 	[SF_NETWORK] = { "network", set_network },
 	[SF_NODE_LABELS] = { "node_labels", set_node_labels },
+	[SF_CALLBACK_URL] = { "callback_url", set_callback_url },
 };
 
 /* In the script object, but only the server writes them. */
@@ -719,6 +757,7 @@ scriptfields_defaults(const struct conf *c, struct script *s)
 	set_str(&s->limits_json, NULL);
 	snprintf(s->network, sizeof(s->network), "host");
 	set_str(&s->node_labels, NULL);
+	set_str(&s->callback_url, NULL);
 }
 
 /* The field member `i` of `body` names, or -1 with e: given twice,

@@ -75,6 +75,16 @@ struct shm {
 	_Atomic uint64_t venv_builds_failed;
 	struct histogram venv_build;
 
+	/* Completion callbacks (sender.h): attempts by outcome (enum
+	 * metrics_cb), final status -> 2xx answer. */
+	_Atomic uint64_t callbacks[3];
+	struct histogram callback_latency;
+	/* The sender's doorbell, an eventfd the master makes before the
+	 * first fork and never changes (sender_doorbell_init); not a word
+	 * anyone writes to, but the descriptor every child inherits at this
+	 * number. 0 (never a doorbell's number): none. */
+	int sender_efd;
+
 	/* Futex words (see wake.h). */
 	_Atomic uint32_t queue_gen;                 /* bumped on enqueue */
 	_Atomic uint32_t cancel_gen;                /* bumped on cancel */

@@ -102,7 +102,7 @@ enum exec_col {
 	EC_STDOUT_TRUNC, EC_STDERR_TRUNC, EC_OUTPUT, EC_OUTPUT_FILE, EC_ERROR,
 	EC_QUEUED_AT, EC_STARTED_AT, EC_FINISHED_AT, EC_DURATION_MS,
 	EC_CPU_USER_MS, EC_CPU_SYSTEM_MS, EC_MAX_RSS_KB, EC_NODE, EC_LIMIT,
-	EC_TRIGGERED_BY, EC_NCOLS
+	EC_TRIGGERED_BY, EC_CALLBACK_URL, EC_NCOLS
 };
 
 /* A runner reserved for an execution as it is inserted (dispatch.h):
@@ -118,7 +118,9 @@ struct execution_reserved {
  * NULL), asked for by the token named `triggered_by`; *id gets its id. `input_json` is the input as shown (secret
  * properties as "***"), `input_secret` the sealed JSON of those
  * properties, or NULL. `node_labels`: its script's (labels.h canonical
- * text, NULL for none), which a node must have to claim it. With `row`
+ * text, NULL for none), which a node must have to claim it;
+ * `callback_url` the URL its delivery goes to when it ends (a checked
+ * one, callback.h), or NULL. With `row`
  * (not NULL), the same statement
  * returns the execution as stored into *row (the caller releases it with
  * execution_free). The queue's depth limit is checked before, with the
@@ -126,8 +128,8 @@ struct execution_reserved {
 int store_execution_enqueue(struct db *db, long long script_id,
     const char *script_name, const char *trigger, const char *triggered_by,
     const char *input_json, const char *input_secret,
-    const char *node_labels, const struct execution_reserved *rsv,
-    long long *id, struct execution *row);
+    const char *node_labels, const char *callback_url,
+    const struct execution_reserved *rsv, long long *id, struct execution *row);
 /* The queue-depth probe alone, for a submission whose script was
  * remembered (registry_load_for_submit): *full = 1 when `max_queued`
  * executions already wait. */
@@ -260,14 +262,17 @@ struct execution_final {
 };
 /* Writes the final record of a running execution. *updated = 0 when it
  * was no longer running (marked lost meanwhile). finished_at is
- * f->ended_mono_ms on the database's clock
- * (sql/012_sessions_history.sql, execution_finish_by).
+ * f->ended_mono_ms on the database's clock (sql/013_callbacks.sql,
+ * execution_finish_cb). *delivery = 1 when the record made a callback
+ * delivery due (the execution has a callback_url): the same statement
+ * wrote it (sql/013_callbacks.sql's trigger, as for every path that ends
+ * an execution).
  * With `row`, the row as it is after the write comes back in the same
- * round trip, with store_execution_get's columns (an extra one after them);
- * release it with dbres_free(). */
+ * round trip, with store_execution_get's columns (an extra one after
+ * them); release it with dbres_free(). */
 int store_execution_finish(struct db *db, long long id,
-    const struct execution_final *f,
-    int *updated, struct dbres *row);
+    const struct execution_final *f, int *updated, int *delivery,
+    struct dbres *row);
 /* Cancel: a queued execution becomes canceled at once (*outcome 1); a
  * running one gets its cancel flag (*outcome 2); final: *outcome 0;
  * unknown: *outcome -1. */
@@ -321,6 +326,75 @@ int store_market_install_add(struct db *db, long long script_id,
  * exists, by item, oldest install first. */
 int store_market_installs(struct db *db,
     void (*fn)(void *arg, const struct market_install *mi), void *arg);
+
+/* ---- callback deliveries (store_deliveries.c) ---- */
+/* One row of the deliveries table (sql/013_callbacks.sql). url and
+ * last_error are owned by the record (delivery_rec_free); times are
+ * RFC 3339, "" for NULL. */
+struct delivery_rec {
+	long long id;
+	long long execution_id;
+	char *url;
+	char status[12];           /* pending | delivered | failed */
+	long long attempts;
+	int has_status_code;
+	int last_status_code;
+	char *last_error;          /* NULL: none */
+	char created_at[32];
+	char next_attempt_at[32];
+	char delivered_at[32];
+};
+void delivery_rec_free(struct delivery_rec *d);
+/* Calls fn for each delivery of execution `execution_id`, oldest first;
+ * the record is freed after the call. */
+int store_delivery_list(struct db *db, long long execution_id,
+    void (*fn)(void *arg, const struct delivery_rec *d), void *arg);
+
+/* At most this many deliveries per claim. */
+#define STORE_DELIVERY_CLAIM_MAX 16
+/* A delivery claimed for one attempt. url is owned: free(). */
+struct delivery_claim {
+	long long id;
+	long long execution_id;
+	char *url;
+	unsigned attempts;         /* this attempt included */
+	double age_ms;             /* since the row was written, DB clock */
+};
+/*
+ * Claims up to `max` (<= STORE_DELIVERY_CLAIM_MAX) due deliveries, the
+ * longest due first, for the sender whose token is `token` (non-zero,
+ * its own): one READ COMMITTED transaction locks due rows that no other
+ * transaction holds (FOR UPDATE SKIP LOCKED) and marks them with the
+ * token, attempts + 1 and next_attempt_at `lease_s` on, and commits; a
+ * lost race (a deadlock; on Galera a certification failure at COMMIT) is
+ * tried again. *n claimed are in out[0..n): release each url with free().
+ * Nothing is claimed unless the COMMIT succeeded.
+ */
+int store_delivery_claim(struct db *db, unsigned long long token,
+    int lease_s, size_t max, struct delivery_claim *out, size_t *n);
+/*
+ * Records the outcome of the attempt the sender with `token` made of
+ * delivery `id`: `status` "delivered", "failed", or "pending" (then due
+ * again in `retry_ms`); `status_code` the HTTP status answered (0: none
+ * came), `error` why it failed (NULL for a delivery). *recorded = 0 when
+ * the claim was no longer this sender's (its lease ran out and another
+ * sender claimed the row): nothing was written.
+ */
+int store_delivery_record(struct db *db, long long id,
+    unsigned long long token, const char *status, int status_code,
+    const char *error, long long retry_ms, int *recorded);
+/* Gives an attempt back unfinished (the sender stops): the delivery is
+ * due again at once, with `error` as its last error. */
+int store_delivery_release(struct db *db, long long id,
+    unsigned long long token, const char *error);
+/* Marks up to `batch` due deliveries written more than max_age_s ago
+ * failed (nothing attempted them in time); *n counts them. */
+int store_delivery_expire(struct db *db, long long max_age_s, int batch,
+    long long *n);
+/* Deletes up to `batch` delivered or failed deliveries written more
+ * than `days` ago. */
+int store_delivery_delete_old(struct db *db, int days, int batch,
+    long long *deleted);
 
 /* ---- scripts (store_scripts.c) ---- */
 /* One script; *found = 0 when there is none. With for_update the row is

@@ -99,13 +99,13 @@ store_execution_delete_old(struct db *db, int days, int batch,
 	"`trigger`, status, input, exit_code, `signal`, stdout, stderr, " \
 	"stdout_truncated, stderr_truncated, output, output_file, error, " \
 	"queued_at, started_at, finished_at, duration_ms, cpu_user_ms, " \
-	"cpu_system_ms, max_rss_kb, node, `limit`, triggered_by"
+	"cpu_system_ms, max_rss_kb, node, `limit`, triggered_by, callback_url"
 /* The same positions for lists, without the large columns. */
 #define EXECUTION_LIST_COLS "id, script_id, script_name, script_version, " \
 	"`trigger`, status, NULL, exit_code, `signal`, NULL, NULL, " \
 	"stdout_truncated, stderr_truncated, output, output_file, error, " \
 	"queued_at, started_at, finished_at, duration_ms, cpu_user_ms, " \
-	"cpu_system_ms, max_rss_kb, node, `limit`, triggered_by"
+	"cpu_system_ms, max_rss_kb, node, `limit`, triggered_by, callback_url"
 
 /* A number cell: *has = 0 for NULL. */
 static long long
@@ -128,7 +128,7 @@ cell_ts(const struct dbres *res, size_t i, size_t col, char out[32])
 /* The string columns of an execution row, which a record takes over. */
 static const size_t exec_str_cols[] = { EC_SCRIPT_NAME, EC_SCRIPT_VERSION,
 	EC_TRIGGER, EC_INPUT, EC_STDOUT, EC_STDERR, EC_OUTPUT, EC_OUTPUT_FILE,
-	EC_ERROR, EC_NODE, EC_LIMIT, EC_TRIGGERED_BY };
+	EC_ERROR, EC_NODE, EC_LIMIT, EC_TRIGGERED_BY, EC_CALLBACK_URL };
 
 void
 store_execution_view(const struct dbres *res, size_t i, struct execution *x)
@@ -175,6 +175,7 @@ store_execution_view(const struct dbres *res, size_t i, struct execution *x)
 	x->node = CELL_S(EC_NODE);
 	x->limit = CELL_S(EC_LIMIT);
 	x->triggered_by = CELL_S(EC_TRIGGERED_BY);
+	x->callback_url = CELL_S(EC_CALLBACK_URL);
 #undef CELL_S
 }
 
@@ -193,36 +194,36 @@ int
 store_execution_enqueue(struct db *db, long long script_id,
     const char *script_name,
     const char *trigger, const char *triggered_by, const char *input_json,
-    const char *input_secret, const char *node_labels,
+    const char *input_secret, const char *node_labels, const char *callback_url,
     const struct execution_reserved *rsv, long long *id, struct execution *row)
 {
 #define ENQUEUE "INSERT INTO executions (script_id, script_name, " \
 	"`trigger`, triggered_by, status, input, input_secret, queued_at, " \
-	"node, runner_pid, heartbeat_at, node_labels) VALUES (?, ?, ?, ?, ?, " \
-	"?, ?, UTC_TIMESTAMP(3), ?, ?, IF(? IS NULL, NULL, UTC_TIMESTAMP(3)), " \
-	"?)"
+	"node, runner_pid, heartbeat_at, node_labels, callback_url) VALUES " \
+	"(?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3), ?, ?, IF(? IS NULL, NULL, " \
+	"UTC_TIMESTAMP(3)), ?, ?)"
 	static const char *ins = ENQUEUE;
 	/* MariaDB's RETURNING: the row in the same round trip. */
 	static const char *ins_row = ENQUEUE " RETURNING " EXECUTION_COLS;
 #undef ENQUEUE
 	const char *node = rsv != NULL ? rsv->node : NULL;
-	struct dbp p[11] = { DBP_I(script_id), DBP_S(script_name),
+	struct dbp p[12] = { DBP_I(script_id), DBP_S(script_name),
 	    DBP_S(trigger), DBP_S(triggered_by),
 	    DBP_S(rsv != NULL && rsv->running ? "running" :
 	    "queued"), DBP_S(input_json), DBP_S(input_secret), DBP_S(node),
 	    rsv != NULL ? DBP_I(rsv->pid) : DBP_NUL, DBP_S(node),
-	    DBP_S(node_labels) };
+	    DBP_S(node_labels), DBP_S(callback_url) };
 	unsigned long long newid;
 	struct dbres res;
 
 	*id = 0;
 	if (row == NULL) {
-		if (db_exec(db, ins, p, 11, NULL, NULL, &newid) == -1)
+		if (db_exec(db, ins, p, 12, NULL, NULL, &newid) == -1)
 			return -1;
 		*id = (long long)newid;
 		return 0;
 	}
-	if (db_exec(db, ins_row, p, 11, &res, NULL, NULL) == -1)
+	if (db_exec(db, ins_row, p, 12, &res, NULL, NULL) == -1)
 		return -1;
 	if (res.nrows != 1 || (*id = atoll(dbres_get(&res, 0, EC_ID))) <= 0) {
 		dbres_free(&res);
@@ -882,11 +883,11 @@ age_us(double now_ms, double mono_ms)
 int
 store_execution_finish(struct db *db, long long id,
     const struct execution_final *f,
-    int *updated, struct dbres *row)
+    int *updated, int *delivery, struct dbres *row)
 {
-	/* sql/012_sessions_history.sql: the UPDATE, then the final row
-	 * (EXECUTION_COLS, then `updated`) or `updated` alone. */
-	static const char *sql = "CALL execution_finish_by(?, ?, ?, ?, ?, "
+	/* sql/013_callbacks.sql: the UPDATE, then the final row (EXECUTION_COLS,
+	 * then `updated`) or `updated` and `delivery`. */
+	static const char *sql = "CALL execution_finish_cb(?, ?, ?, ?, ?, "
 	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	/* The ages are taken now, as the statement goes out: a retry after
 	 * an outage sends them grown by the outage's length. */
@@ -913,16 +914,22 @@ store_execution_finish(struct db *db, long long id,
 	struct dbres res;
 	const char *n;
 
-	*updated = 0;
+	*updated = *delivery = 0;
 	if (db_exec(db, sql, p, 20, &res, NULL, NULL) == -1)
 		return -1;
-	if (res.nrows != 1 || res.ncols != (row ? EC_NCOLS + 1u : 1u)) {
+	if (res.nrows != 1 || res.ncols != (row ? EC_NCOLS + 1u : 2u)) {
 		dbres_free(&res);
-		return db_fail(db, "execution_finish_by returned an "
+		return db_fail(db, "execution_finish_cb returned an "
 		    "unexpected result");
 	}
 	n = dbres_get(&res, 0, row ? EC_NCOLS : 0);
 	*updated = n != NULL && strcmp(n, "1") == 0;
+	if (row != NULL)
+		*delivery = *updated &&
+		    dbres_get(&res, 0, EC_CALLBACK_URL) != NULL;
+	else
+		*delivery = dbres_get(&res, 0, 1) != NULL &&
+		    strcmp(dbres_get(&res, 0, 1), "1") == 0;
 	if (row != NULL)
 		/* store_execution_get's columns, `updated` after */
 		*row = res;

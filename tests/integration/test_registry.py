@@ -24,7 +24,7 @@ RUN_USER = os.environ.get("SCRIPTORCH_RUN_USER", "scriptorch-run")
 CONTRACT_KEYS = {"id", "name", "type", "path", "description", "enabled", "version",
                  "requirements", "args", "input_mode", "inputs", "outputs", "env", "secret_env",
                  "timeout_s", "max_concurrency", "created_at", "updated_at", "limits",
-                 "network", "node_labels"}
+                 "network", "node_labels", "callback_url"}
 
 
 # ---- helpers ---------------------------------------------------------------
