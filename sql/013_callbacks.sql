@@ -81,15 +81,17 @@ BEGIN
   END IF;
 END;
 
--- execution_finish_by (sql/012_sessions_history.sql), whose description
--- holds, with the callback: the final row carries callback_url after
--- triggered_by
--- (EXEC_COLS in src/store_executions.c), then `updated`; without the row,
--- `updated` and `delivery` (1 when this call ended the run and a delivery
--- is now owed, so the runner wakes this node's sender). The earlier
--- procedures stay, under their names and with their parameters, for the
--- runners of a daemon not yet restarted after an upgrade; the trigger
--- above writes the deliveries of their records too.
+-- The final record: execution_finish_at (sql/008_execution_finish_at.sql),
+-- whose description holds, with what came since in one procedure (sql/010
+-- and sql/012 of the same release add the columns): p_limit is written
+-- into `limit` (sql/010_limits.sql), and the final row carries `limit`,
+-- triggered_by (sql/012_sessions_history.sql) and callback_url after
+-- `node` (EXECUTION_COLS in src/store_executions.c), then `updated`;
+-- without the row, `updated` and `delivery` (1 when this call ended the
+-- run and a delivery is now owed, so the runner wakes this node's
+-- sender). The earlier procedures stay, under their names and with their
+-- parameters, for the runners of a daemon not yet restarted after an
+-- upgrade; the trigger above writes the deliveries of their records too.
 CREATE PROCEDURE execution_finish_cb(
   IN p_id            BIGINT UNSIGNED,
   IN p_status        VARCHAR(16),
