@@ -1,22 +1,50 @@
 #!/usr/bin/env bash
 # bench/exec-bench.sh - how fast scriptorch starts and finishes a script,
-# beside fcgiwrap (Debian's) running the same script behind the same nginx,
-# measured in the same invocation.
+# beside its strongest peer measured in the same invocation: the same
+# script as a CGI program under fcgiwrap (Debian's), behind the same
+# nginx, with as many fcgiwrap processes as scriptorch has runners.
 #
-#   1. async submit -> child exec'd latency on an idle node (p50, p99):
-#      the client notes the time, POSTs /api/v1/scripts/{id}/executions;
-#      the script is a tiny C program that prints CLOCK_REALTIME at start.
-#   2. synchronous round trip of a trivial shell script through nginx:
-#      POST /api/v1/admin/scripts/{id}/test (scriptorch, logged durably in
-#      MariaDB) vs GET of the same script as a CGI under fcgiwrap (logs
-#      nothing), with wrk at concurrency 1 and 8: p50 latency and req/s,
-#      in 3 s slices taken in turns.
+# Both sides run the same file, once per request (one start each):
+#   hello.cgi  a shell script that prints a CGI header and a line;
+#   stamp      a tiny C program that prints a CGI header and its own
+#              CLOCK_REALTIME at start (for the submit -> start figure).
+# scriptorch runs them as its scripts are run (the daemon's normal
+# config from dev/lib.sh: every run's row committed durably in MariaDB
+# before the child starts and its result after it ends, run isolation
+# as configured there); fcgiwrap execs them and logs nothing.
 #
-# Usage: bench/exec-bench.sh [seconds per side and concurrency, default 12]
+# In paired rounds (each round measures every side; which side goes
+# first alternates from round to round, so a slow minute of this shared
+# VM hits both), with per-round ratios and their medians:
+#   1. async submit -> the child's start, p50 of ASYNC_N runs a side:
+#      scriptorch: POST /api/v1/scripts/{id}/executions (answered 202 at
+#      once), the child's clock read from the stored stdout later;
+#      fcgiwrap: GET of stamp, the child's clock read from the answer.
+#   2. synchronous round trip of hello.cgi, wrk with keep-alive (as a
+#      client sets it; nginx speaks to both backends without FastCGI
+#      keep-alive, as both are configured by default): scriptorch's
+#      POST /api/v1/admin/scripts/{id}/test against fcgiwrap's GET, at
+#      concurrency 1 (p50 latency) and 8 (req/s); the two-start wrapper
+#      (a CGI that execs hello.cgi: what this benchmark compared with
+#      before) as a second line.
+#   3. this machine's floors, measured in every round: a bare fork+exec
+#      of hello.cgi to its exit and of stamp to its main, and one durable
+#      MariaDB commit (a one-row INSERT, round trip included); and the
+#      CPU per request of each side at concurrency 8 (every process of
+#      the side from /proc, children included).
+#
+# Usage: bench/exec-bench.sh [rounds, default 5]
+#   SLICE=s      seconds of wrk per side and round (default 3)
+#   ASYNC_N=n    async submissions per side and round (default 40)
+#   PEER_KEEPALIVE=1  nginx keeps FastCGI connections to fcgiwrap open
+#                (fastcgi_keep_conn, keepalive 4 per nginx worker)
 set -euo pipefail
 . "$(dirname "$0")/../dev/lib.sh"
 help_if_asked "$@"
-DUR=${1:-12}
+ROUNDS=${1:-5}
+SLICE=${SLICE:-3}
+ASYNC_N=${ASYNC_N:-40}
+PEER_KEEPALIVE=${PEER_KEEPALIVE:-0}
 private_state scriptorch-bench
 export SCRIPTORCH_RUNNERS=8 SCRIPTORCH_API_WORKERS=8 SCRIPTORCH_LOG_LEVEL=warn
 cleanup() {
@@ -33,6 +61,7 @@ cleanup() {
 	pkill -KILL -f "$pat" 2>/dev/null || true
 	stop_pidfile "$STATE/fcgiwrap.pid" || true
 	stack_down >/dev/null 2>&1 || true
+	[ -z "${ACCT:-}" ] || acct_rmdir
 	rm -rf "$STATE"
 }
 trap cleanup EXIT
@@ -42,145 +71,229 @@ say "building"
 build "$BUILD"
 stack_up >/dev/null
 
-# The same trivial script for both: a shell script that prints a line.
+# ---- the scripts, the same files for both sides ----------------------
 mkdir -p "$SCRIPT_ROOT"
-cat >"$SCRIPT_ROOT/hello.sh" <<'SH'
-#!/bin/sh
-echo "hello from $$"
-SH
-chmod 755 "$SCRIPT_ROOT/hello.sh"
-# fcgiwrap runs CGI programs: the same script behind a two-line header.
-cat >"$SCRIPT_ROOT/hello.cgi" <<SH
+cat >"$SCRIPT_ROOT/hello.cgi" <<'SH'
 #!/bin/sh
 printf 'Content-Type: text/plain\r\n\r\n'
-exec $SCRIPT_ROOT/hello.sh
+echo "hello from $$"
 SH
-chmod 755 "$SCRIPT_ROOT/hello.cgi"
+# The second line: the two-start wrapper (a CGI that execs the script).
+cat >"$SCRIPT_ROOT/wrap.cgi" <<SH
+#!/bin/sh
+exec $SCRIPT_ROOT/hello.cgi
+SH
+chmod 755 "$SCRIPT_ROOT/hello.cgi" "$SCRIPT_ROOT/wrap.cgi"
 cat >"$SCRIPT_ROOT/stamp.c" <<'C'
 #include <stdio.h>
 #include <time.h>
 int main(void) {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	printf("%lld.%09ld\n", (long long)ts.tv_sec, ts.tv_nsec);
+	printf("Content-Type: text/plain\r\n\r\n%lld.%09ld\n",
+	    (long long)ts.tv_sec, ts.tv_nsec);
 	return 0;
 }
 C
 cc -O2 -o "$SCRIPT_ROOT/stamp" "$SCRIPT_ROOT/stamp.c"
-# This machine's floor for the async figure: posix_spawn() of the same
-# program, timed the same way (before the call -> the child's own clock),
-# by a process that does nothing else.
-cat >"$SCRIPT_ROOT/spawnfloor.c" <<'C'
-#include <spawn.h>
+
+# The floors: fork+exec of a program, by a process that does nothing
+# else. "run": to the child's exit with its output read (hello.cgi);
+# "start": from before the call to the child's own clock (stamp).
+cat >"$STATE/floor.c" <<'C'
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-extern char **environ;
+static double now(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 static int cmp(const void *a, const void *b) {
 	double x = *(const double *)a, y = *(const double *)b;
 	return x < y ? -1 : x > y;
 }
 int main(int argc, char **argv) {
-	enum { N = 300 };
+	enum { N = 100 };
 	static double lat[N];
-	char *args[] = { argv[1], NULL };
+	if (argc < 3)
+		return 1;
+	int start = strcmp(argv[1], "start") == 0;
 	for (int i = 0; i < N; i++) {
-		posix_spawn_file_actions_t fa;
-		struct timespec t0;
-		char line[64] = "";
+		char out[256];
+		size_t len = 0;
+		ssize_t r;
 		int p[2];
 		pid_t pid;
-		if (argc < 2 || pipe(p) == -1)
+		double t0;
+		if (pipe(p) == -1)
 			return 1;
-		posix_spawn_file_actions_init(&fa);
-		posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-		clock_gettime(CLOCK_REALTIME, &t0);
-		if (posix_spawn(&pid, argv[1], &fa, NULL, args, environ) != 0)
-			return 1;
+		t0 = now();
+		if ((pid = fork()) == 0) {
+			dup2(p[1], 1);
+			close(p[0]);
+			close(p[1]);
+			execl(argv[2], argv[2], (char *)NULL);
+			_exit(127);
+		}
 		close(p[1]);
-		if (read(p[0], line, sizeof(line) - 1) <= 0)
-			return 1;
+		while ((r = read(p[0], out + len, sizeof(out) - 1 - len)) > 0)
+			len += (size_t)r;
+		out[len] = '\0';
 		close(p[0]);
 		waitpid(pid, NULL, 0);
-		posix_spawn_file_actions_destroy(&fa);
-		lat[i] = (atof(line) - (t0.tv_sec + t0.tv_nsec / 1e9)) * 1000;
-		usleep(10000);
+		if (start) {
+			char *nl = strrchr(out, '\n');
+			while (nl > out && nl[-1] != '\n')
+				nl--;
+			lat[i] = (atof(nl ? nl : out) - t0) * 1000;
+		} else
+			lat[i] = (now() - t0) * 1000;
+		usleep(5000);
 	}
 	qsort(lat, N, sizeof(lat[0]), cmp);
-	printf("%.2f %.2f\n", lat[N / 2], lat[N * 99 / 100]);
+	printf("%.3f\n", lat[N / 2]);
 	return 0;
 }
 C
-cc -O2 -o "$SCRIPT_ROOT/spawnfloor" "$SCRIPT_ROOT/spawnfloor.c"
+cc -O2 -o "$STATE/floor" "$STATE/floor.c"
+# One durable commit: a one-row INSERT through a prepared statement,
+# autocommit, from one session, as the daemon sends its statements.
+cat >"$STATE/commitfloor.c" <<'C'
+#include <mysql.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+static double now(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+static int cmp(const void *a, const void *b) {
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+int main(int argc, char **argv) {
+	enum { N = 200 };
+	static double lat[N];
+	const char *q = "INSERT INTO scriptorch_bench_floor.c (v) VALUES (1)";
+	MYSQL *m = mysql_init(NULL);
+	MYSQL_STMT *s;
+	if (argc < 2 || !mysql_real_connect(m, NULL, "root", NULL, NULL, 0,
+	    argv[1], 0) ||
+	    mysql_query(m, "CREATE DATABASE IF NOT EXISTS scriptorch_bench_floor") ||
+	    mysql_query(m, "CREATE TABLE IF NOT EXISTS scriptorch_bench_floor.c "
+	    "(id INT AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=InnoDB") ||
+	    (s = mysql_stmt_init(m)) == NULL ||
+	    mysql_stmt_prepare(s, q, strlen(q))) {
+		fprintf(stderr, "commitfloor: %s\n", mysql_error(m));
+		return 1;
+	}
+	for (int i = 0; i < N; i++) {
+		double t0 = now();
+		if (mysql_stmt_execute(s)) {
+			fprintf(stderr, "commitfloor: %s\n", mysql_stmt_error(s));
+			return 1;
+		}
+		lat[i] = now() - t0;
+	}
+	mysql_stmt_close(s);
+	mysql_query(m, "DROP DATABASE scriptorch_bench_floor");
+	mysql_close(m);
+	qsort(lat, N, sizeof(lat[0]), cmp);
+	printf("%.3f\n", lat[N / 2]);
+	return 0;
+}
+C
+cc -O2 -o "$STATE/commitfloor" "$STATE/commitfloor.c" $(pkg-config --cflags --libs libmariadb)
 
-# fcgiwrap beside scriptorch, in the same nginx, on a second port.
+# ---- fcgiwrap beside scriptorch, in the same nginx, on a second port -
 FPORT=$(free_port)
 spawn_sock=$STATE/fcgiwrap.sock
-fcgiwrap -c 8 -s "unix:$spawn_sock" >/dev/null 2>&1 &
+fcgiwrap -c "$SCRIPTORCH_RUNNERS" -s "unix:$spawn_sock" >/dev/null 2>&1 &
 echo $! >"$STATE/fcgiwrap.pid"
 for _ in $(seq 50); do [ -S "$spawn_sock" ] && break; sleep 0.1; done
 chmod 666 "$spawn_sock"
+if [ "$PEER_KEEPALIVE" = 1 ]; then
+	peer_pass="fastcgi_pass fcgiwrap_up; fastcgi_keep_conn on;"
+	peer_up="upstream fcgiwrap_up { server unix:$spawn_sock; keepalive 4; }"
+else
+	peer_pass="fastcgi_pass unix:$spawn_sock;"
+	peer_up=""
+fi
 cat >>"$STATE/nginx/site.conf" <<NGX
+$peer_up
 server {
 	listen 127.0.0.1:$FPORT;
-	location /cgi/ {
+	location ~ ^/cgi/([a-z.]+)\$ {
 		include /etc/nginx/fastcgi_params;
-		fastcgi_param SCRIPT_FILENAME $SCRIPT_ROOT/hello.cgi;
-		fastcgi_pass unix:$spawn_sock;
+		fastcgi_param SCRIPT_FILENAME $SCRIPT_ROOT/\$1;
+		$peer_pass
 	}
 }
 NGX
 start_nginx
-
 URL=http://127.0.0.1:$PORT
+PURL=http://127.0.0.1:$FPORT/cgi
+curl -fsS "$PURL/hello.cgi" | grep -q '^hello from' || die "fcgiwrap does not answer"
+
 reg() {
 	curl -fsS -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
 		-d "$1" "$URL/api/v1/admin/scripts" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
 }
-HELLO=$(reg "{\"name\":\"hello\",\"type\":\"shell\",\"path\":\"$SCRIPT_ROOT/hello.sh\"}")
+HELLO=$(reg "{\"name\":\"hello\",\"type\":\"shell\",\"path\":\"$SCRIPT_ROOT/hello.cgi\"}")
 STAMP=$(reg "{\"name\":\"stamp\",\"type\":\"binary\",\"path\":\"$SCRIPT_ROOT/stamp\"}")
 
-say "1. async submit -> exec latency (idle node, 300 runs)"
-read -r async_p50 async_p99 < <(/usr/bin/python3 - "$URL" "$TOKEN" "$STAMP" <<'PY'
-import json, sys, time, urllib.request
-url, token, sid = sys.argv[1:4]
+# ---- the measures ------------------------------------------------------
+# async SIDE: p50 in ms of ASYNC_N submissions (after 5 unmeasured ones).
+async_run() {
+	/usr/bin/python3 - "$1" "$URL" "$TOKEN" "$STAMP" "$PURL/stamp" "$ASYNC_N" <<'PY'
+import http.client, json, sys, time, urllib.parse
+side, url, token, sid, purl, n = sys.argv[1:7]
+n = int(n)
 hdr = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+def conn(u):
+    p = urllib.parse.urlsplit(u)
+    return http.client.HTTPConnection(p.hostname, p.port), p.path
+def last_line(text):
+    return float(text.strip().splitlines()[-1])
 lat = []
-for i in range(320):
-    body = b'{"input":{}}'
-    t0 = time.time()
-    req = urllib.request.Request(f"{url}/api/v1/scripts/{sid}/executions", data=body, headers=hdr, method="POST")
-    eid = json.load(urllib.request.urlopen(req))["id"]
-    # The child notes its own start; polling for the result while it
-    # starts would load the 2 cores the start needs ("idle node"), so
-    # the first look comes after the start, and later ones are sparse.
-    time.sleep(0.05)
-    while True:
-        e = json.load(urllib.request.urlopen(urllib.request.Request(f"{url}/api/v1/executions/{eid}", headers=hdr)))
-        if e["status"] not in ("queued", "running"):
-            break
+if side == "scriptorch":
+    c, _ = conn(url)
+    for i in range(n + 5):
+        t0 = time.time()
+        c.request("POST", f"/api/v1/scripts/{sid}/executions", b'{"input":{}}', hdr)
+        r = c.getresponse()
+        eid = json.loads(r.read())["id"]
+        # The child notes its own start; polling while it starts would
+        # load the two cores the start needs: the first look comes later.
+        time.sleep(0.05)
+        while True:
+            c.request("GET", f"/api/v1/executions/{eid}", headers=hdr)
+            e = json.loads(c.getresponse().read())
+            if e["status"] not in ("queued", "running"):
+                break
+            time.sleep(0.01)
+        if i >= 5:
+            lat.append((last_line(e["stdout"]) - t0) * 1000)
         time.sleep(0.01)
-    if i >= 20:   # warm-up excluded
-        lat.append((float(e["stdout"]) - t0) * 1000)
-    time.sleep(0.01)
+else:
+    c, path = conn(purl)
+    for i in range(n + 5):
+        t0 = time.time()
+        c.request("GET", path)
+        body = c.getresponse().read().decode()
+        if i >= 5:
+            lat.append((last_line(body) - t0) * 1000)
+        time.sleep(0.06)
 lat.sort()
-print(f"{lat[len(lat)//2]:.2f} {lat[int(len(lat)*0.99)]:.2f}")
+print(f"{lat[len(lat) // 2]:.3f}")
 PY
-)
-
-say "   and this machine's floors: a bare spawn, a durable commit"
-read -r floor_p50 floor_p99 < <("$SCRIPT_ROOT/spawnfloor" "$SCRIPT_ROOT/stamp")
-# 200 one-row INSERTs, each its own transaction, from one client session.
-db_cli -e "CREATE TABLE IF NOT EXISTS scriptorch.bench_commit (id INT
-	AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=InnoDB"
-t0=$(date +%s%N)
-for _ in $(seq 200); do echo "INSERT INTO scriptorch.bench_commit (v) VALUES (1);"; done |
-	db_cli
-t1=$(date +%s%N)
-commit_ms=$(/usr/bin/python3 -c "print(f'{($t1 - $t0) / 200 / 1e6:.2f}')")
-db_cli -e "DROP TABLE scriptorch.bench_commit"
+}
 
 cat >"$STATE/post.lua" <<LUA
 wrk.method = "POST"
@@ -188,62 +301,149 @@ wrk.body = '{"input":{}}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $TOKEN"
 LUA
-# wrk's --latency table: "50%  1.23ms"; Requests/sec line.
-wrk_run() {  # conns url [script]
-	local out
-	out=$(wrk -t"$(( $1 < 2 ? 1 : 2 ))" -c"$1" -d"${SLICE}s" --latency ${3:+-s "$3"} "$2")
-	local p50 rps
+
+# CPU ticks (utime+stime+cutime+cstime) summed over pids.
+cpu_ticks() {
+	local t=0 pid f
+	for pid in "$@"; do
+		f=$(cut -d')' -f2- "/proc/$pid/stat" 2>/dev/null) || continue
+		t=$((t + $(awk '{print $12 + $13 + $14 + $15}' <<<"$f")))
+	done
+	echo "$t"
+}
+# A side's CPU: every process of it sits in a cgroup of the v1 cpuacct
+# hierarchy (a fork stays in its parent's group, so each run and CGI
+# counts however it is reaped: fcgiwrap's children are reaped by the
+# kernel, and /proc's cutime misses them), nginx in one of its own,
+# which counts for the side being loaded.
+ACCT=/sys/fs/cgroup/cpuacct/scriptorch-bench.$$
+[ -w /sys/fs/cgroup/cpuacct/cgroup.procs ] ||
+	die "the benchmark needs the cgroup v1 cpuacct hierarchy at /sys/fs/cgroup/cpuacct"
+mkdir -p "$ACCT/scriptorch" "$ACCT/fcgiwrap" "$ACCT/nginx"
+acct_join() {  # group pid...
+	local pid
+	for pid in "${@:2}"; do echo "$pid" >"$ACCT/$1/cgroup.procs" 2>/dev/null || true; done
+}
+acct_rmdir() {
+	local g
+	for g in scriptorch fcgiwrap nginx; do
+		[ -d "$ACCT/$g" ] || continue
+		while read -r pid; do echo "$pid" >/sys/fs/cgroup/cpuacct/cgroup.procs; done <"$ACCT/$g/cgroup.procs"
+		rmdir "$ACCT/$g" 2>/dev/null || true
+	done
+	rmdir "$ACCT" 2>/dev/null || true
+}
+acct_join scriptorch "$(cat "$STATE/mariadbd.pid")" "$(cat "$STATE/scriptorchd.pid")" \
+	$(pgrep -P "$(cat "$STATE/scriptorchd.pid")")
+acct_join fcgiwrap $(pgrep -f "fcgiwrap .*$STATE/fcgiwrap.sock")
+acct_join nginx "$(cat "$STATE/nginx/nginx.pid")" $(pgrep -P "$(cat "$STATE/nginx/nginx.pid")")
+# CPU ms of a side so far.
+side_cpu() {
+	local g=$1
+	[ "$g" = wrapper ] && g=fcgiwrap
+	echo $(( ($(cat "$ACCT/$g/cpuacct.usage") + $(cat "$ACCT/nginx/cpuacct.usage")) / 1000 ))
+}
+HZ=$(getconf CLK_TCK)
+
+# wrk_run SIDE CONNS -> "p50_ms req/s cpu_ms_per_request"
+wrk_run() {
+	local side=$1 conns=$2 out c0 c1 p50 rps n url script=""
+	case $side in
+	scriptorch) url=$URL/api/v1/admin/scripts/$HELLO/test; script=$STATE/post.lua ;;
+	fcgiwrap) url=$PURL/hello.cgi ;;
+	wrapper) url=$PURL/wrap.cgi ;;
+	esac
+	c0=$(side_cpu "$side")
+	out=$(wrk -t"$(( conns < 2 ? 1 : 2 ))" -c"$conns" -d"${SLICE}s" --latency \
+		${script:+-s "$script"} "$url")
+	c1=$(side_cpu "$side")
 	p50=$(awk '$1=="50%" {print $2}' <<<"$out")
 	rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
-	echo "$(to_ms "$p50") $rps"
+	n=$(awk '/requests in/ {print $1}' <<<"$out")
+	grep -q 'Non-2xx' <<<"$out" && die "$side answered errors: $out"
+	/usr/bin/python3 -c "
+import re, sys
+v = sys.argv[1]
+m = re.match(r'([0-9.]+)(us|ms|s)', v)
+p50 = float(m.group(1)) * {'us': 0.001, 'ms': 1, 's': 1000}[m.group(2)]
+print(f'{p50:.3f} {float(sys.argv[2]):.1f} {($c1 - $c0) / 1000 / max(int(sys.argv[3]), 1):.3f}')
+" "$p50" "$rps" "$n"
 }
-to_ms() { /usr/bin/python3 -c "import sys,re; v=sys.argv[1]; m=re.match(r'([0-9.]+)(us|ms|s)',v); f={'us':0.001,'ms':1,'s':1000}[m.group(2)]; print(round(float(m.group(1))*f,3))" "$1"; }
 
-# This VM's speed drifts within minutes, so the two are measured in short
-# slices taken in turns (which one goes first alternates), and each ratio
-# is the median of the rounds' ratios: a slow minute hits both sides.
-# Prints "s_p50 s_rps f_p50 f_rps latency_ratio throughput_ratio", then
-# the rounds on stderr.
-SLICE=3
-ROUNDS=$(( (DUR + SLICE - 1) / SLICE ))
-compare() {  # conns
-	local r sp sr fp fr rows=""
-	for r in $(seq "$ROUNDS"); do
-		if [ $((r % 2)) = 1 ]; then
-			read -r sp sr < <(wrk_run "$1" "$URL/api/v1/admin/scripts/$HELLO/test" "$STATE/post.lua")
-			read -r fp fr < <(wrk_run "$1" "http://127.0.0.1:$FPORT/cgi/hello")
-		else
-			read -r fp fr < <(wrk_run "$1" "http://127.0.0.1:$FPORT/cgi/hello")
-			read -r sp sr < <(wrk_run "$1" "$URL/api/v1/admin/scripts/$HELLO/test" "$STATE/post.lua")
-		fi
-		rows+="$sp $sr $fp $fr"$'\n'
+# The floors: "run_ms start_ms commit_ms commit_cpu_ms" (the commit's
+# CPU: MariaDB's, per commit, while the floor program runs).
+floors() {
+	local run start commit c0 c1
+	run=$("$STATE/floor" run "$SCRIPT_ROOT/hello.cgi")
+	start=$("$STATE/floor" start "$SCRIPT_ROOT/stamp")
+	c0=$(cpu_ticks "$(cat "$STATE/mariadbd.pid")")
+	commit=$("$STATE/commitfloor" "$STATE/mysql.sock")
+	c1=$(cpu_ticks "$(cat "$STATE/mariadbd.pid")")
+	echo "$run $start $commit $(( (c1 - c0) * 1000000 / HZ / 200 ))" |
+		awk '{printf "%s %s %s %.3f\n", $1, $2, $3, $4 / 1000}'
+}
+
+# Warm both sides (connections, caches, the first cgroups).
+for side in scriptorch fcgiwrap; do SLICE=1 wrk_run "$side" 8 >/dev/null; done
+
+say "$ROUNDS paired rounds: async $ASYNC_N a side, wrk ${SLICE}s a side at concurrency 1 and 8"
+ROWS=$STATE/rounds
+: >"$ROWS"
+for r in $(seq "$ROUNDS"); do
+	if [ $((r % 2)) = 1 ]; then order="scriptorch fcgiwrap wrapper"; else order="wrapper fcgiwrap scriptorch"; fi
+	declare -A A=() L=() T=() C=()
+	for side in $order; do
+		[ "$side" = wrapper ] || A[$side]=$(async_run "$side")
 	done
-	/usr/bin/python3 -c '
-import statistics as st, sys
-rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
-med = lambda k: st.median(r[k] for r in rows)
-lat = st.median(r[0] / r[2] for r in rows)
-tput = st.median(r[1] / r[3] for r in rows)
-print(f"{med(0):.2f} {med(1):.1f} {med(2):.2f} {med(3):.1f} {lat:.2f} {tput:.2f}")
-for r in rows:
-    print(f"   round: scriptorch {r[0]:.2f} ms {r[1]:.1f} req/s | fcgiwrap {r[2]:.2f} ms {r[3]:.1f} req/s", file=sys.stderr)
-' <<<"$rows"
-}
-
-say "2. sync round trip: $ROUNDS rounds of ${SLICE}s per side, in turns"
-say " concurrency 1"
-read -r s1_p50 s1_rps f1_p50 f1_rps lat1 tput1 < <(compare 1)
-say " concurrency 8"
-read -r s8_p50 s8_rps f8_p50 f8_rps lat8 tput8 < <(compare 8)
+	for side in $order; do
+		read -r p _ _ < <(wrk_run "$side" 1)
+		L[$side]=$p
+	done
+	for side in $order; do
+		read -r _ t c < <(wrk_run "$side" 8)
+		T[$side]=$t C[$side]=$c
+	done
+	read -r fl_run fl_start fl_commit fl_commit_cpu < <(floors)
+	row="${A[scriptorch]} ${A[fcgiwrap]} ${L[scriptorch]} ${L[fcgiwrap]} ${L[wrapper]}"
+	row+=" ${T[scriptorch]} ${T[fcgiwrap]} ${T[wrapper]} ${C[scriptorch]} ${C[fcgiwrap]}"
+	row+=" $fl_run $fl_start $fl_commit $fl_commit_cpu $(cut -d' ' -f1 /proc/loadavg)"
+	echo "$row" >>"$ROWS"
+	say "  round $r: async ${A[scriptorch]} / ${A[fcgiwrap]} ms; c1 p50 ${L[scriptorch]} / ${L[fcgiwrap]} (wrapper ${L[wrapper]}) ms;" \
+		"c8 ${T[scriptorch]} / ${T[fcgiwrap]} (wrapper ${T[wrapper]}) req/s, CPU ${C[scriptorch]} / ${C[fcgiwrap]} ms a request;" \
+		"floors: run $fl_run, start $fl_start, commit $fl_commit ms (load $(cut -d' ' -f1 /proc/loadavg))"
+done
 logged=$(db_cli -N -e "SELECT COUNT(*) FROM scriptorch.executions WHERE status='succeeded'")
 
-cat <<OUT
-
-scriptorch execution benchmark ($(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ))
-async submit -> exec (idle node):  p50 ${async_p50} ms   p99 ${async_p99} ms   (target p50 <= 2 ms)
-  this machine's floor:            a bare posix_spawn of the same program p50 ${floor_p50} ms (p99 ${floor_p99}); a one-row INSERT committed durably ${commit_ms} ms, round trip included (a run commits once before its start, once at its end)
-sync round trip, concurrency 1:    scriptorch p50 ${s1_p50} ms, ${s1_rps} req/s | fcgiwrap p50 ${f1_p50} ms, ${f1_rps} req/s | latency ratio ${lat1} (target <= 1.2)
-sync round trip, concurrency 8:    scriptorch p50 ${s8_p50} ms, ${s8_rps} req/s | fcgiwrap p50 ${f8_p50} ms, ${f8_rps} req/s | throughput ratio ${tput8} (target >= 0.9)
-  (medians of ${ROUNDS} rounds; ratios are the medians of the rounds' ratios; each round's figures are above)
-executions logged durably in MariaDB during the run: ${logged} (fcgiwrap logs nothing)
-OUT
+/usr/bin/python3 - "$ROWS" "$(nproc)" "$(date -u +%Y-%m-%dT%H:%MZ)" "$logged" "$PEER_KEEPALIVE" <<'PY'
+import statistics as st, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+cores, when, logged, keep = sys.argv[2:6]
+(AS, AF, LS, LF, LW, TS, TF, TW, CS, CF, FRUN, FSTART, FCOMMIT, FCCPU, LOAD) = range(15)
+def col(k): return [r[k] for r in rows]
+def ratio(a, b): return [r[a] / r[b] for r in rows]
+def fmt(v, d=2):
+    m = st.median(v)
+    return f"{m:.{d}f} ({min(v):.{d}f}-{max(v):.{d}f})"
+n = len(rows)
+print()
+print(f"scriptorch execution benchmark ({cores} cores, {when}, {n} paired rounds; "
+      f"medians, the rounds' range in brackets; load average {fmt(col(LOAD), 1)})")
+print(f"peer: the script as a CGI under fcgiwrap, one start a request; "
+      f"nginx to fcgiwrap {'with' if keep == '1' else 'without'} FastCGI keep-alive")
+print()
+print(f"async submit -> child's start, p50:  scriptorch {fmt(col(AS))} ms | fcgiwrap request -> CGI's start {fmt(col(AF))} ms | ratio {fmt(ratio(AS, AF))}")
+print(f"sync round trip, concurrency 1, p50: scriptorch {fmt(col(LS))} ms | fcgiwrap {fmt(col(LF))} ms | ratio {fmt(ratio(LS, LF))} (target <= 1.3)")
+print(f"sync round trip, concurrency 8:      scriptorch {fmt(col(TS), 0)} req/s | fcgiwrap {fmt(col(TF), 0)} req/s | ratio {fmt(ratio(TS, TF))} (target >= 0.75)")
+print(f"  CPU per request at concurrency 8:  scriptorch {fmt(col(CS))} ms | fcgiwrap {fmt(col(CF))} ms (nginx included on both sides)")
+print(f"second line, the two-start wrapper:  c1 p50 {fmt(col(LW))} ms, ratio {fmt(ratio(LS, LW))}; c8 {fmt(col(TW), 0)} req/s, ratio {fmt(ratio(TS, TW))}")
+print()
+print(f"this machine's floors: fork+exec of hello.cgi to its exit {fmt(col(FRUN))} ms; fork -> stamp's main {fmt(col(FSTART))} ms;")
+print(f"  one durable commit (one-row INSERT, round trip included) {fmt(col(FCOMMIT), 3)} ms, {fmt(col(FCCPU), 3)} ms of MariaDB's CPU")
+# A run commits its row before the child starts and its result before
+# the answer: at concurrency 1 nothing can overlap them.
+reach1 = [(r[LF] + 2 * r[FCOMMIT]) / r[LF] for r in rows]
+print(f"  so the best latency ratio at concurrency 1 is (peer + 2 commits) / peer = {fmt(reach1)}")
+reach8 = [r[CF] / (r[CF] + 2 * r[FCCPU]) for r in rows]
+print(f"  and the best throughput ratio at concurrency 8, if both sides are CPU-bound, is peer CPU / (peer CPU + 2 commits' CPU) = {fmt(reach8)}")
+print(f"executions logged durably in MariaDB during the run: {logged} (fcgiwrap logs nothing)")
+PY
