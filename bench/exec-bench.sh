@@ -28,10 +28,12 @@
 #      (a CGI that execs hello.cgi: what this benchmark compared with
 #      before) as a second line.
 #   3. this machine's floors, measured in every round: a bare fork+exec
-#      of hello.cgi to its exit and of stamp to its main, and one durable
-#      MariaDB commit (a one-row INSERT, round trip included); and the
-#      CPU per request of each side at concurrency 8 (every process of
-#      the side from /proc, children included).
+#      of hello.cgi to its exit, the same in new PID, mount and IPC
+#      namespaces (what isolation costs at the least), fork -> stamp's
+#      main, and one durable MariaDB commit (a one-row INSERT, round trip
+#      included); the CPU per request of each side at concurrency 8
+#      (every process of the side, children included, from cpuacct
+#      groups); and from these, how near to the peer each ratio can get.
 #
 # Usage: bench/exec-bench.sh [rounds, default 5]
 #   SLICE=s      seconds of wrk per side and round (default 3)
@@ -103,12 +105,23 @@ C
 cc -O2 -o "$SCRIPT_ROOT/stamp" "$SCRIPT_ROOT/stamp.c"
 
 # The floors: fork+exec of a program, by a process that does nothing
-# else. "run": to the child's exit with its output read (hello.cgi);
-# "start": from before the call to the child's own clock (stamp).
+# else: "floor run|start plain|iso PROGRAM" prints the p50 in ms and the
+# CPU of a launch in ms (the child's and the kernel's work for it, as
+# getrusage counts it). "run": to the child's exit with its output read
+# (hello.cgi); "start": from before the call to the child's own clock
+# (stamp). "iso": the child is the first process of new PID, mount and
+# IPC namespaces with a private tmpfs (on /dev/shm: the benchmark's
+# files are under /tmp) and its own /proc, as isolation makes a run's at
+# the least.
 cat >"$STATE/floor.c" <<'C'
+#define _GNU_SOURCE
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -117,6 +130,12 @@ static double now(void) {
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
+static double cpu_ms(void) {
+	struct rusage ru;
+	getrusage(RUSAGE_CHILDREN, &ru);
+	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
 static int cmp(const void *a, const void *b) {
 	double x = *(const double *)a, y = *(const double *)b;
 	return x < y ? -1 : x > y;
@@ -124,9 +143,11 @@ static int cmp(const void *a, const void *b) {
 int main(int argc, char **argv) {
 	enum { N = 100 };
 	static double lat[N];
-	if (argc < 3)
+	if (argc < 4)
 		return 1;
 	int start = strcmp(argv[1], "start") == 0;
+	int iso = strcmp(argv[2], "iso") == 0;
+	double cpu0 = cpu_ms();
 	for (int i = 0; i < N; i++) {
 		char out[256];
 		size_t len = 0;
@@ -137,19 +158,30 @@ int main(int argc, char **argv) {
 		if (pipe(p) == -1)
 			return 1;
 		t0 = now();
-		if ((pid = fork()) == 0) {
+		pid = iso ? (pid_t)syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS |
+		    CLONE_NEWIPC | SIGCHLD, 0, 0, 0, 0) : fork();
+		if (pid == 0) {
+			if (iso && (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) ||
+			    mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
+			    "mode=1777") || mount("proc", "/proc", "proc", MS_NOSUID |
+			    MS_NODEV | MS_NOEXEC, "hidepid=2")))
+				_exit(126);
 			dup2(p[1], 1);
 			close(p[0]);
 			close(p[1]);
-			execl(argv[2], argv[2], (char *)NULL);
+			execl(argv[3], argv[3], (char *)NULL);
 			_exit(127);
 		}
+		if (pid == -1)
+			return 1;
 		close(p[1]);
 		while ((r = read(p[0], out + len, sizeof(out) - 1 - len)) > 0)
 			len += (size_t)r;
 		out[len] = '\0';
 		close(p[0]);
-		waitpid(pid, NULL, 0);
+		int status;
+		if (waitpid(pid, &status, 0) == -1 || status != 0)
+			return 1;
 		if (start) {
 			char *nl = strrchr(out, '\n');
 			while (nl > out && nl[-1] != '\n')
@@ -160,7 +192,7 @@ int main(int argc, char **argv) {
 		usleep(5000);
 	}
 	qsort(lat, N, sizeof(lat[0]), cmp);
-	printf("%.3f\n", lat[N / 2]);
+	printf("%.3f %.3f\n", lat[N / 2], (cpu_ms() - cpu0) / N);
 	return 0;
 }
 C
@@ -322,48 +354,41 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $TOKEN"
 LUA
 
-# CPU ticks (utime+stime+cutime+cstime) summed over pids.
-cpu_ticks() {
-	local t=0 pid f
-	for pid in "$@"; do
-		f=$(cut -d')' -f2- "/proc/$pid/stat" 2>/dev/null) || continue
-		t=$((t + $(awk '{print $12 + $13 + $14 + $15}' <<<"$f")))
-	done
-	echo "$t"
-}
 # A side's CPU: every process of it sits in a cgroup of the v1 cpuacct
 # hierarchy (a fork stays in its parent's group, so each run and CGI
 # counts however it is reaped: fcgiwrap's children are reaped by the
 # kernel, and /proc's cutime misses them), nginx in one of its own,
-# which counts for the side being loaded.
+# which counts for the side being loaded; MariaDB in one of its own too
+# (scriptorch's side), for the commit floor's CPU.
 ACCT=/sys/fs/cgroup/cpuacct/scriptorch-bench.$$
 [ -w /sys/fs/cgroup/cpuacct/cgroup.procs ] ||
 	die "the benchmark needs the cgroup v1 cpuacct hierarchy at /sys/fs/cgroup/cpuacct"
-mkdir -p "$ACCT/scriptorch" "$ACCT/fcgiwrap" "$ACCT/nginx"
+mkdir -p "$ACCT/scriptorch" "$ACCT/mariadb" "$ACCT/fcgiwrap" "$ACCT/nginx"
 acct_join() {  # group pid...
 	local pid
 	for pid in "${@:2}"; do echo "$pid" >"$ACCT/$1/cgroup.procs" 2>/dev/null || true; done
 }
 acct_rmdir() {
-	local g
-	for g in scriptorch fcgiwrap nginx; do
+	local g pid
+	for g in scriptorch mariadb fcgiwrap nginx; do
 		[ -d "$ACCT/$g" ] || continue
 		while read -r pid; do echo "$pid" >/sys/fs/cgroup/cpuacct/cgroup.procs; done <"$ACCT/$g/cgroup.procs"
 		rmdir "$ACCT/$g" 2>/dev/null || true
 	done
 	rmdir "$ACCT" 2>/dev/null || true
 }
-acct_join scriptorch "$(cat "$STATE/mariadbd.pid")" "$(cat "$STATE/scriptorchd.pid")" \
-	$(pgrep -P "$(cat "$STATE/scriptorchd.pid")")
+acct_join mariadb "$(cat "$STATE/mariadbd.pid")"
+acct_join scriptorch "$(cat "$STATE/scriptorchd.pid")" $(pgrep -P "$(cat "$STATE/scriptorchd.pid")")
 acct_join fcgiwrap $(pgrep -f "fcgiwrap .*$STATE/fcgiwrap.sock")
 acct_join nginx "$(cat "$STATE/nginx/nginx.pid")" $(pgrep -P "$(cat "$STATE/nginx/nginx.pid")")
-# CPU ms of a side so far.
+acct_us() { echo $(( $(cat "$ACCT/$1/cpuacct.usage") / 1000 )); }
+# CPU us of a side so far.
 side_cpu() {
-	local g=$1
-	[ "$g" = wrapper ] && g=fcgiwrap
-	echo $(( ($(cat "$ACCT/$g/cpuacct.usage") + $(cat "$ACCT/nginx/cpuacct.usage")) / 1000 ))
+	case $1 in
+	scriptorch) echo $(( $(acct_us scriptorch) + $(acct_us mariadb) + $(acct_us nginx) )) ;;
+	*) echo $(( $(acct_us fcgiwrap) + $(acct_us nginx) )) ;;
+	esac
 }
-HZ=$(getconf CLK_TCK)
 
 # wrk_run SIDE CONNS -> "p50_ms req/s cpu_ms_per_request"
 wrk_run() {
@@ -390,17 +415,18 @@ print(f'{p50:.3f} {float(sys.argv[2]):.1f} {($c1 - $c0) / 1000 / max(int(sys.arg
 " "$p50" "$rps" "$n"
 }
 
-# The floors: "run_ms start_ms commit_ms commit_cpu_ms" (the commit's
-# CPU: MariaDB's, per commit, while the floor program runs).
+# The floors: "run_ms run_cpu iso_ms iso_cpu start_ms commit_ms
+# commit_cpu" (the commit's CPU: MariaDB's, per commit).
 floors() {
-	local run start commit c0 c1
-	run=$("$STATE/floor" run "$SCRIPT_ROOT/hello.cgi")
-	start=$("$STATE/floor" start "$SCRIPT_ROOT/stamp")
-	c0=$(cpu_ticks "$(cat "$STATE/mariadbd.pid")")
+	local run iso start commit c0 c1
+	run=$("$STATE/floor" run plain "$SCRIPT_ROOT/hello.cgi") || die "the floor program failed"
+	iso=$("$STATE/floor" run iso "$SCRIPT_ROOT/hello.cgi") || die "the floor program failed"
+	start=$("$STATE/floor" start plain "$SCRIPT_ROOT/stamp") || die "the floor program failed"
+	c0=$(acct_us mariadb)
 	commit=$("$STATE/commitfloor" "$STATE/mysql.sock")
-	c1=$(cpu_ticks "$(cat "$STATE/mariadbd.pid")")
-	echo "$run $start $commit $(( (c1 - c0) * 1000000 / HZ / 200 ))" |
-		awk '{printf "%s %s %s %.3f\n", $1, $2, $3, $4 / 1000}'
+	c1=$(acct_us mariadb)
+	echo "$run $iso ${start% *} $commit $(( (c1 - c0) / 200 ))" |
+		awk '{printf "%s %s %s %s %s %s %.3f\n", $1, $2, $3, $4, $5, $6, $7 / 1000}'
 }
 
 # Warm both sides (connections, caches, the first cgroups).
@@ -423,14 +449,15 @@ for r in $(seq "$ROUNDS"); do
 		read -r _ t c < <(wrk_run "$side" 8)
 		T[$side]=$t C[$side]=$c
 	done
-	read -r fl_run fl_start fl_commit fl_commit_cpu < <(floors)
+	read -r fl_run fl_run_cpu fl_iso fl_iso_cpu fl_start fl_commit fl_commit_cpu < <(floors)
 	row="${A[scriptorch]} ${A[fcgiwrap]} ${L[scriptorch]} ${L[fcgiwrap]} ${L[wrapper]}"
 	row+=" ${T[scriptorch]} ${T[fcgiwrap]} ${T[wrapper]} ${C[scriptorch]} ${C[fcgiwrap]}"
 	row+=" $fl_run $fl_start $fl_commit $fl_commit_cpu $(cut -d' ' -f1 /proc/loadavg)"
+	row+=" $fl_run_cpu $fl_iso $fl_iso_cpu"
 	echo "$row" >>"$ROWS"
 	say "  round $r: async ${A[scriptorch]} / ${A[fcgiwrap]} ms; c1 p50 ${L[scriptorch]} / ${L[fcgiwrap]} (wrapper ${L[wrapper]}) ms;" \
 		"c8 ${T[scriptorch]} / ${T[fcgiwrap]} (wrapper ${T[wrapper]}) req/s, CPU ${C[scriptorch]} / ${C[fcgiwrap]} ms a request;" \
-		"floors: run $fl_run, start $fl_start, commit $fl_commit ms (load $(cut -d' ' -f1 /proc/loadavg))"
+		"floors: run $fl_run (isolated $fl_iso), start $fl_start, commit $fl_commit ms (load $(cut -d' ' -f1 /proc/loadavg))"
 done
 logged=$(db_cli -N -e "SELECT COUNT(*) FROM scriptorch.executions WHERE status='succeeded'")
 
@@ -438,7 +465,7 @@ logged=$(db_cli -N -e "SELECT COUNT(*) FROM scriptorch.executions WHERE status='
 import statistics as st, sys
 rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
 cores, when, logged, keep = sys.argv[2:6]
-(AS, AF, LS, LF, LW, TS, TF, TW, CS, CF, FRUN, FSTART, FCOMMIT, FCCPU, LOAD) = range(15)
+(AS, AF, LS, LF, LW, TS, TF, TW, CS, CF, FRUN, FSTART, FCOMMIT, FCCPU, LOAD, FRUNCPU, FISO, FISOCPU) = range(18)
 def col(k): return [r[k] for r in rows]
 def ratio(a, b): return [r[a] / r[b] for r in rows]
 def fmt(v, d=2):
@@ -457,13 +484,20 @@ print(f"sync round trip, concurrency 8:      scriptorch {fmt(col(TS), 0)} req/s 
 print(f"  CPU per request at concurrency 8:  scriptorch {fmt(col(CS))} ms | fcgiwrap {fmt(col(CF))} ms (nginx included on both sides)")
 print(f"second line, the two-start wrapper:  c1 p50 {fmt(col(LW))} ms, ratio {fmt(ratio(LS, LW))}; c8 {fmt(col(TW), 0)} req/s, ratio {fmt(ratio(TS, TW))}")
 print()
-print(f"this machine's floors: fork+exec of hello.cgi to its exit {fmt(col(FRUN))} ms; fork -> stamp's main {fmt(col(FSTART))} ms;")
-print(f"  one durable commit (one-row INSERT, round trip included) {fmt(col(FCOMMIT), 3)} ms, {fmt(col(FCCPU), 3)} ms of MariaDB's CPU")
-# A run commits its row before the child starts and its result before
-# the answer: at concurrency 1 nothing can overlap them.
-reach1 = [(r[LF] + 2 * r[FCOMMIT]) / r[LF] for r in rows]
-print(f"  so the best latency ratio at concurrency 1 is (peer + 2 commits) / peer = {fmt(reach1)}")
-reach8 = [r[CF] / (r[CF] + 2 * r[FCCPU]) for r in rows]
-print(f"  and the best throughput ratio at concurrency 8, if both sides are CPU-bound, is peer CPU / (peer CPU + 2 commits' CPU) = {fmt(reach8)}")
+print(f"this machine's floors, in every round: a process that only launches the script, one at a time:")
+print(f"  fork+exec of hello.cgi to its exit {fmt(col(FRUN))} ms, {fmt(col(FRUNCPU))} ms of CPU; the same in new PID, mount and IPC")
+print(f"  namespaces (own /proc, a private tmpfs) {fmt(col(FISO))} ms, {fmt(col(FISOCPU))} ms of CPU; fork -> stamp's main {fmt(col(FSTART))} ms;")
+print(f"  one durable commit (a one-row INSERT through a prepared statement, round trip included) {fmt(col(FCOMMIT), 3)} ms, {fmt(col(FCCPU), 3)} ms of MariaDB's CPU")
+# What scriptorch adds to the peer's path at the least: its run's row is
+# committed before the child starts and its result before the answer
+# (the first may overlap the launch, the second overlaps nothing), and
+# with isolation a launch costs what the namespaces add.
+both = [(r[LF] + 2 * r[FCOMMIT] + max(r[FISO] - r[FRUN], 0)) / r[LF] for r in rows]
+one = [(r[LF] + r[FCOMMIT] + max(r[FISO] - r[FRUN], 0)) / r[LF] for r in rows]
+print(f"  so at concurrency 1 the latency ratio cannot go below (peer + the namespaces' extra + 2 commits) / peer = {fmt(both)},")
+print(f"  or {fmt(one)} with the first commit wholly hidden behind the launch;")
+reach8 = [r[CF] / (r[CF] + max(r[FISOCPU] - r[FRUNCPU], 0) + 2 * r[FCCPU]) for r in rows]
+print(f"  and at concurrency 8, both sides CPU-bound, the throughput ratio cannot pass")
+print(f"  peer CPU / (peer CPU + the namespaces' extra CPU + 2 commits' CPU) = {fmt(reach8)}")
 print(f"executions logged durably in MariaDB during the run: {logged} (fcgiwrap logs nothing)")
 PY
