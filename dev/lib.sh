@@ -158,32 +158,31 @@ stop_mariadb() {
 }
 
 # ---- scriptorchd -----------------------------------------------------------
-# ensure_secret_key FILE: the node's key for secrets (docs/api.md,
-# "Secrets"): 64 hex characters, mode 0600, made once and kept with the
-# stack's state (a new key would leave every sealed value unreadable).
-ensure_secret_key() {
+# ensure_key FILE WHAT: 64 hex characters (32 random bytes) in FILE, mode
+# 0600, made once and kept with the stack's state.
+ensure_key() {
 	local f=$1
 	if [ ! -s "$f" ]; then
 		(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$f.tmp" &&
 			echo >>"$f.tmp" && mv "$f.tmp" "$f") ||
-			die "cannot make the secret key $f"
+			die "cannot make the $2 $f"
 	fi
 	chmod 600 "$f"
 }
 
+# ensure_secret_key FILE: the node's key for secrets (docs/api.md,
+# "Secrets"); a new key would leave every sealed value unreadable.
+ensure_secret_key() {
+	ensure_key "$1" "secret key"
+}
+
 # ensure_callback_secret FILE: the key that signs completion callbacks
-# (docs/callbacks.md): 64 hex characters, mode 0600, made once and kept
-# with the stack's state, so that a receiver set up with it keeps
-# verifying after dev/up runs again. Sets CALLBACK_SECRET to it.
+# (docs/callbacks.md), kept so that a receiver set up with it keeps
+# verifying after dev/up runs again; every node of the stack signs with
+# it. Sets CALLBACK_SECRET to it.
 ensure_callback_secret() {
-	local f=$1
-	if [ ! -s "$f" ]; then
-		(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$f.tmp" &&
-			echo >>"$f.tmp" && mv "$f.tmp" "$f") ||
-			die "cannot make the callback secret $f"
-	fi
-	chmod 600 "$f"
-	CALLBACK_SECRET=$(tr -d '\n' <"$f")
+	ensure_key "$1" "callback secret"
+	CALLBACK_SECRET=$(tr -d '\n' <"$1")
 }
 
 # write_conf FILE: the daemon's config for this stack, 0600 (it holds the

@@ -38,6 +38,7 @@ start_server() {
 		--innodb-buffer-pool-size=64M --innodb-log-file-size=16M \
 		--max-connections=500 \
 		--binlog-format=ROW --default-storage-engine=InnoDB \
+		--log-bin-trust-function-creators=1 \
 		--innodb-autoinc-lock-mode=2 --innodb-flush-log-at-trx-commit=2 \
 		--wsrep-on=ON --wsrep-provider="$PROVIDER" \
 		--wsrep-cluster-name=scriptorch-test \
