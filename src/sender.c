@@ -92,7 +92,8 @@ struct sender {
 	struct slot *slots;
 	int nslots;
 	int nbusy;
-	double next_claim_ms;       /* when to claim without a ring */
+	double next_claim_ms;       /* the next poll: claims without a ring */
+	double next_retry_ms;       /* the soonest retry of ours, or 0 */
 	double next_expire_ms;
 	int more_due;               /* the last claim filled every free slot */
 	/* Outcomes not yet written: every attempt that ended in one turn of
@@ -309,9 +310,10 @@ attempt_failed(struct sender *s, const struct delivery_claim *cl,
 	    "%lld ms", cl->id, cl->url, cl->attempts, why, delay);
 	record(s, cl, token, "pending", code, why, delay);
 	metrics_callback(s->shm, METRICS_CB_RETRY, -1);
-	/* Our own retry is due then: claim again by that time. */
-	if (now + (double)delay < s->next_claim_ms)
-		s->next_claim_ms = now + (double)delay;
+	/* Our own retry is due then: claim again by that time, even when
+	 * it comes before the next poll (poll_interval_ms above 1 s). */
+	if (s->next_retry_ms == 0 || now + (double)delay < s->next_retry_ms)
+		s->next_retry_ms = now + (double)delay;
 }
 
 /* A delivery that cannot be attempted at all (its execution is gone, its
@@ -442,43 +444,52 @@ start(struct sender *s, struct delivery_claim *cl, unsigned long long token)
 	    sl->cl.attempts, sl->cl.url, sl->body.len);
 }
 
-/* Claims what is due into the free slots (several batches while every
- * batch comes back full). */
+/*
+ * Claims what is due into the free slots. When every free slot got one,
+ * more may be due: the loop claims again as soon as a slot is free
+ * (more_due). Otherwise nothing more is due now, and the sender is to
+ * wake when the soonest pending delivery is (a retry of its own or of
+ * another node's sender, a lease that runs out), if that comes before
+ * the next poll.
+ */
 static void
 claim(struct sender *s)
 {
 	struct delivery_claim cl[STORE_DELIVERY_CLAIM_MAX];
+	unsigned long long token;
 	size_t n, want;
+	double ms;
 
 	s->more_due = 0;
-	while (!stopping && s->nbusy < s->nslots) {
-		unsigned long long token;
-
-		want = (size_t)(s->nslots - s->nbusy);
-		if (want > STORE_DELIVERY_CLAIM_MAX)
-			want = STORE_DELIVERY_CLAIM_MAX;
-		/* A token per claim: a record can only ever match the claim
-		 * it was made for. Non-zero, and within BIGINT's sign. */
-		do {
-			randombytes_buf(&token, sizeof(token));
-			token &= 0x7fffffffffffffffULL;
-		} while (token == 0);
-		if (db_begin(s->db) == -1 ||
-		    store_delivery_claim(s->db, token, LEASE_S, want, cl,
-		    &n) == -1) {
-			if (db_error(s->db) != DB_EUNAVAIL)
-				log_warnx("claiming deliveries: %s",
-				    db_errmsg(s->db));
-			return;
-		}
-		for (size_t i = 0; i < n; i++)
-			start(s, &cl[i], token);
-		/* Claims that could not even be attempted. */
-		flush(s);
-		if (n < want)
-			return;
-		/* Every free slot got one: more may be due. */
+	if (stopping || s->nbusy >= s->nslots)
+		return;
+	want = (size_t)(s->nslots - s->nbusy);
+	if (want > STORE_DELIVERY_CLAIM_MAX)
+		want = STORE_DELIVERY_CLAIM_MAX;
+	/* A token per claim: a record can only ever match the claim it was
+	 * made for. Non-zero, and within BIGINT's sign. */
+	do {
+		randombytes_buf(&token, sizeof(token));
+		token &= 0x7fffffffffffffffULL;
+	} while (token == 0);
+	if (db_begin(s->db) == -1 ||
+	    store_delivery_claim(s->db, token, LEASE_S, want, cl, &n) == -1) {
+		if (db_error(s->db) != DB_EUNAVAIL)
+			log_warnx("claiming deliveries: %s", db_errmsg(s->db));
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		start(s, &cl[i], token);
+	/* Claims that could not even be attempted. */
+	flush(s);
+	if (n == want) {
 		s->more_due = 1;
+		return;
+	}
+	if (store_delivery_next_due(s->db, &ms) == 0 && ms >= 0) {
+		double at = clock_mono_ms() + ms;
+		if (s->next_retry_ms == 0 || at < s->next_retry_ms)
+			s->next_retry_ms = at;
 	}
 }
 
@@ -621,9 +632,12 @@ sender_main(const struct conf *c, struct shm *shm)
 		int timeout;
 
 		/* A ring while every slot was busy waits for a free one. */
-		if (s.nbusy < s.nslots && (rung || s.more_due ||
+		int retry_due = s.next_retry_ms != 0 && now >= s.next_retry_ms;
+		if (s.nbusy < s.nslots && (rung || s.more_due || retry_due ||
 		    now >= s.next_claim_ms)) {
 			s.next_claim_ms = now + c->poll_interval_ms;
+			if (retry_due)
+				s.next_retry_ms = 0;
 			rung = 0;
 			claim(&s);
 		}
@@ -642,9 +656,12 @@ sender_main(const struct conf *c, struct shm *shm)
 			timeout = 1000;
 		else if (s.more_due || rung)
 			timeout = 0;
-		else
-			timeout = s.next_claim_ms > now ?
-			    (int)(s.next_claim_ms - now) + 1 : 0;
+		else {
+			double next = s.next_claim_ms;
+			if (s.next_retry_ms != 0 && s.next_retry_ms < next)
+				next = s.next_retry_ms;
+			timeout = next > now ? (int)(next - now) + 1 : 0;
+		}
 		wfd.fd = doorbell_fd;
 		wfd.events = CURL_WAIT_POLLIN;
 		wfd.revents = 0;

@@ -383,6 +383,9 @@ int store_delivery_claim(struct db *db, unsigned long long token,
 int store_delivery_record(struct db *db, long long id,
     unsigned long long token, const char *status, int status_code,
     const char *error, long long retry_ms, int *recorded);
+/* How long until the soonest pending delivery is due: *ms (0 when one is
+ * due now), or -1 when none is pending. */
+int store_delivery_next_due(struct db *db, double *ms);
 /* Gives an attempt back unfinished (the sender stops): the delivery is
  * due again at once, with `error` as its last error. */
 int store_delivery_release(struct db *db, long long id,

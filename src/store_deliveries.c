@@ -197,6 +197,28 @@ store_delivery_record(struct db *db, long long id, unsigned long long token,
 }
 
 int
+store_delivery_next_due(struct db *db, double *ms)
+{
+	/* The first entry of the (status, next_attempt_at) index. */
+	static const char *sql = "SELECT TIMESTAMPDIFF(MICROSECOND, "
+	    "UTC_TIMESTAMP(6), MIN(next_attempt_at)) FROM deliveries "
+	    "WHERE status = 'pending'";
+	struct dbres res;
+	const char *v;
+
+	*ms = -1;
+	if (db_exec(db, sql, NULL, 0, &res, NULL, NULL) == -1)
+		return -1;
+	if (res.nrows == 1 && (v = dbres_get(&res, 0, 0)) != NULL) {
+		*ms = strtod(v, NULL) / 1000.0;
+		if (*ms < 0)
+			*ms = 0;
+	}
+	dbres_free(&res);
+	return 0;
+}
+
+int
 store_delivery_release(struct db *db, long long id, unsigned long long token,
     const char *error)
 {

@@ -648,15 +648,20 @@ def reload_with(text):
              timeout=60, what="the old generation to be replaced")
 
 
+POLL_MS = 8000
+
+
 @pytest.fixture(scope="module")
 def allow_list():
     """The config with callback_allow_hosts: one receiver's port on
-    127.0.0.1 (started here, for the module) and a wildcard domain."""
+    127.0.0.1 (started here, for the module) and a wildcard domain; and a
+    long poll_interval_ms (the sender's retries must not wait for it)."""
     rcv = Receiver(("200",))
     original = open(CONF).read()
     allow = f"127.0.0.1:{rcv.port}, *.hooks.test"
     text = re.sub(r"(?m)^callback_allow_hosts =.*$", f"callback_allow_hosts = {allow}", original)
-    assert text != original
+    text = text.replace("[runner]\n", f"[runner]\npoll_interval_ms = {POLL_MS}\n", 1)
+    assert text != original and f"poll_interval_ms = {POLL_MS}" in text
     reload_with(text)
     try:
         yield rcv
@@ -738,3 +743,19 @@ def test_a_default_url_disallowed_later_is_never_attempted(allow_list):
         assert trap.requests == []
     finally:
         trap.close()
+
+
+def test_a_retry_does_not_wait_for_the_poll(allow_list):
+    """With poll_interval_ms at 8 s, a failed attempt is still tried again
+    after its backoff (1 s), not at the next poll: the sender wakes for the
+    soonest due delivery."""
+    rcv = allow_list
+    rcv.plan = ["500", "200"]
+    rcv.requests.clear()
+    s = quick_script()
+    x = submit(s, rcv.url("/retry"))
+    reqs = rcv.wait_requests(2, timeout=60)
+    gap = reqs[1]["mono"] - reqs[0]["mono"]
+    assert 0.9 <= gap < POLL_MS / 1000 - 2, gap
+    d = wait_delivery(x["id"], lambda d: d["status"] == "delivered")
+    assert d["attempts"] == 2, d
