@@ -158,17 +158,31 @@ stop_mariadb() {
 }
 
 # ---- scriptorchd -----------------------------------------------------------
-# ensure_secret_key FILE: the node's key for secrets (docs/api.md,
-# "Secrets"): 64 hex characters, mode 0600, made once and kept with the
-# stack's state (a new key would leave every sealed value unreadable).
-ensure_secret_key() {
+# ensure_key FILE WHAT: 64 hex characters (32 random bytes) in FILE, mode
+# 0600, made once and kept with the stack's state.
+ensure_key() {
 	local f=$1
 	if [ ! -s "$f" ]; then
 		(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$f.tmp" &&
 			echo >>"$f.tmp" && mv "$f.tmp" "$f") ||
-			die "cannot make the secret key $f"
+			die "cannot make the $2 $f"
 	fi
 	chmod 600 "$f"
+}
+
+# ensure_secret_key FILE: the node's key for secrets (docs/api.md,
+# "Secrets"); a new key would leave every sealed value unreadable.
+ensure_secret_key() {
+	ensure_key "$1" "secret key"
+}
+
+# ensure_callback_secret FILE: the key that signs completion callbacks
+# (docs/callbacks.md), kept so that a receiver set up with it keeps
+# verifying after dev/up runs again; every node of the stack signs with
+# it. Sets CALLBACK_SECRET to it.
+ensure_callback_secret() {
+	ensure_key "$1" "callback secret"
+	CALLBACK_SECRET=$(tr -d '\n' <"$1")
 }
 
 # write_conf FILE: the daemon's config for this stack, 0600 (it holds the
@@ -211,6 +225,12 @@ rlimit_nofile = 1024
 run_uid_base = ${SCRIPTORCH_RUN_UID_BASE:-$((1990000 + PORT % 4096 * 64))}
 run_uid_count = 64
 isolation = yes
+
+[callbacks]
+# The same secret is in \$STATE/env as SCRIPTORCH_CALLBACK_SECRET, for a
+# receiver to verify signatures with.
+callback_secret = $CALLBACK_SECRET
+callback_allow_hosts = ${SCRIPTORCH_CALLBACK_ALLOW_HOSTS:-}
 
 [python]
 interpreter = /usr/bin/python3
@@ -351,6 +371,7 @@ stack_up() {
 	install_marketplace
 	start_mariadb
 	ensure_secret_key "$STATE/secret.key"
+	ensure_callback_secret "$STATE/callback.secret"
 	write_conf "$STATE/scriptorch.conf"
 	start_daemon
 	write_nginx_conf

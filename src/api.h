@@ -17,6 +17,7 @@ struct verr_list;
 void api_health(struct request *r);
 void api_metrics(struct request *r);
 void api_admin_config(struct request *r);
+void api_nodes_list(struct request *r);
 
 /* api_tokens.c */
 void api_tokens_create(struct request *r);
@@ -38,6 +39,7 @@ void api_exec_get(struct request *r);
 void api_exec_stdout(struct request *r);
 void api_exec_stderr(struct request *r);
 void api_exec_cancel(struct request *r);
+void api_exec_deliveries(struct request *r);
 
 /* api_scripts.c */
 void api_scripts_list(struct request *r);

@@ -13,6 +13,7 @@
 #include "execution.h"
 #include "idempotency.h"
 #include "json.h"
+#include "store.h"
 
 #define MAX_WAIT_S 300
 /* The test endpoint waits at most this long, inside nginx's read timeout
@@ -57,10 +58,14 @@ prepare(struct request *r, struct execution_submission **sub)
 	}
 }
 
-/* Parses {"input": {...}} (an empty body means no input). */
+/* Parses {"input": {...}, "callback_url": "..."} (an empty body means
+ * no input) and hands the callback_url, if given, to the submission. */
 static int
-parse_input(struct request *r, yajl_val *body, yajl_val *input)
+parse_input(struct request *r, struct execution_submission *sub, yajl_val *body,
+    yajl_val *input)
 {
+	yajl_val cb;
+
 	*body = NULL;
 	*input = NULL;
 	if (r->body.len == 0)
@@ -69,12 +74,21 @@ parse_input(struct request *r, yajl_val *body, yajl_val *input)
 		return -1;
 	for (size_t i = 0; i < (*body)->u.object.len; i++) {
 		const char *k = (*body)->u.object.keys[i];
-		if (strcmp(k, "input") != 0) {
+		if (strcmp(k, "input") != 0 && strcmp(k, "callback_url") != 0) {
 			resp_error(r, 422, "validation_failed", k,
-			    "unknown field \"%s\"; the body is {\"input\": {...}}",
-			    k);
+			    "unknown field \"%s\"; the body is {\"input\": "
+			    "{...}, \"callback_url\": \"...\"}", k);
 			return -1;
 		}
+	}
+	if ((cb = json_get(*body, "callback_url")) != NULL) {
+		if (!YAJL_IS_NULL(cb) && !YAJL_IS_STRING(cb)) {
+			resp_error(r, 422, "validation_failed", "callback_url",
+			    "callback_url must be a string or null");
+			return -1;
+		}
+		execution_submission_callback(sub, 1, YAJL_IS_STRING(cb) ?
+		    cb->u.string : NULL);
 	}
 	*input = json_get(*body, "input");
 	if (*input != NULL && YAJL_IS_NULL(*input))
@@ -127,7 +141,7 @@ submit_and_answer(struct request *r, const char *trigger, int wait_s,
 	verr_clear(&e);
 	if (prepare(r, &sub) == -1)
 		goto out;
-	if (parse_input(r, &body, &input) == -1)
+	if (parse_input(r, sub, &body, &input) == -1)
 		goto out;
 	if (idem_key != NULL)
 		execution_submission_idempotent(sub, r->token_id, idem_key, body);
@@ -279,6 +293,69 @@ api_exec_cancel(struct request *r)
 		return;
 	answer_one(r, execution_cancel(r->ctx->db, r->ctx->conf, r->ctx->shm,
 	    (long long)id, r->token_name, &x), id, &x);
+}
+
+static void
+key_time(struct jw *w, const char *key, const char *ts)
+{
+	jw_key(w, key);
+	jw_str(w, ts[0] != '\0' ? ts : NULL);
+}
+
+/* One delivery as GET .../deliveries shows it. */
+static void
+delivery_one(void *arg, const struct delivery_rec *d)
+{
+	struct jw *w = arg;
+
+	jw_obj(w);
+	jw_key(w, "id");
+	jw_int(w, d->id);
+	jw_key(w, "execution_id");
+	jw_int(w, d->execution_id);
+	jw_key(w, "url");
+	jw_str(w, d->url);
+	jw_key(w, "status");
+	jw_str(w, d->status);
+	jw_key(w, "attempts");
+	jw_int(w, d->attempts);
+	jw_key(w, "last_status_code");
+	if (d->has_status_code)
+		jw_int(w, d->last_status_code);
+	else
+		jw_null(w);
+	jw_key(w, "last_error");
+	jw_str(w, d->last_error);
+	key_time(w, "created_at", d->created_at);
+	key_time(w, "next_attempt_at", d->next_attempt_at);
+	key_time(w, "delivered_at", d->delivered_at);
+	jw_obj_end(w);
+}
+
+void
+api_exec_deliveries(struct request *r)
+{
+	unsigned long long id = api_param_id(r, 0, "execution");
+	struct buf out = BUF_INIT;
+	struct jw w;
+
+	if (id == 0)
+		return;
+	api_list_open(&w, &out, "deliveries");
+	switch (execution_deliveries(r->ctx->db, (long long)id, delivery_one,
+	    &w)) {
+	case EXECUTION_OK:
+		api_list_send(r, &w, &out);
+		return;
+	case EXECUTION_NOT_FOUND:
+		api_list_drop(&w, &out);
+		resp_error(r, 404, "not_found", NULL, "no execution %llu", id);
+		return;
+	default:
+		api_list_drop(&w, &out);
+		api_db_failure(r, r->ctx->db);
+		return;
+	}
 }
 
 /* A list being written: the answer so far and what next_cursor needs. */

@@ -1,6 +1,6 @@
 /*
- * api_system.c - health, metrics, and what the answering node's
- * configuration lets a client know (the admin UI's forms).
+ * api_system.c - health, metrics, the nodes, and what the answering
+ * node's configuration lets a client know (the admin UI's forms).
  */
 #include "config.h"
 
@@ -12,6 +12,7 @@
 #include "metrics.h"
 #include "runlimits.h"
 #include "scriptfile.h"
+#include "nodes.h"
 #include "store.h"
 
 void
@@ -139,4 +140,21 @@ api_admin_config(struct request *r)
 	jw_free(&w);
 	resp_json(r, 200, &out);
 	buf_free(&out);
+}
+
+/* GET /api/v1/nodes: every node that shares this database (nodes.h). */
+void
+api_nodes_list(struct request *r)
+{
+	struct buf out = BUF_INIT;
+	struct jw w;
+
+	api_list_open(&w, &out, "nodes");
+	if (db_begin(r->ctx->db) == -1 ||
+	    nodes_write_list(r->ctx->db, r->ctx->conf, &w) == -1) {
+		api_list_drop(&w, &out);
+		api_db_failure(r, r->ctx->db);
+		return;
+	}
+	api_list_send(r, &w, &out);
 }

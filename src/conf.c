@@ -5,9 +5,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sodium.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,12 +21,15 @@
 #include "buf.h"
 #include "conf.h"
 #include "exec.h"
+#include "labels.h"
 #include "log.h"
 
 /* K_AUTO: an int, or "auto" (CONF_AUTO). K_CPUS: a number of CPUs from
- * min/100 to max, or "auto" (as many as are online). */
+ * min/100 to max, or "auto" (as many as are online). K_HIDE: a list of
+ * paths (hide_paths). K_LABELS: a string kept in the canonical form of
+ * labels.h. K_HOSTS: a string, also parsed into db_hosts. */
 enum key_type { K_STR, K_INT, K_AUTO, K_LL, K_DBL, K_BOOL, K_ROOTS, K_CPUS,
-    K_HIDE };
+    K_HIDE, K_LABELS, K_HOSTS };
 
 struct key {
 	const char *section;
@@ -49,8 +54,9 @@ static const struct key keys[] = {
 	{ "daemon", "secret_key_file", K_STR, O(secret_key_file), SYSCONFDIR "/scriptorch/secret.key", 0, 0 },
 	{ "daemon", "marketplace_dir", K_STR, O(marketplace_dir), PKGDATADIR "/marketplace", 0, 0 },
 	{ "daemon", "session_ttl_s", K_INT, O(session_ttl_s), "43200", 60, 2592000 },
+	{ "daemon", "node_labels", K_LABELS, O(node_labels), "", 0, 0 },
 
-	{ "database", "host", K_STR, O(db_host), "localhost", 0, 0 },
+	{ "database", "host", K_HOSTS, O(db_host), "localhost", 0, 0 },
 	{ "database", "port", K_INT, O(db_port), "3306", 0, 65535 },
 	{ "database", "socket", K_STR, O(db_socket), "", 0, 0 },
 	{ "database", "user", K_STR, O(db_user), "scriptorch", 0, 0 },
@@ -69,6 +75,7 @@ static const struct key keys[] = {
 	{ "runner", "output_file_cap_bytes", K_LL, O(output_file_cap_bytes), "1048576", 0, 1LL << 32 },
 	{ "runner", "queue_max_depth", K_INT, O(queue_max_depth), "10000", 1, INT_MAX },
 	{ "runner", "poll_interval_ms", K_INT, O(poll_interval_ms), "500", 10, 600000 },
+	{ "runner", "queue_probe_ms", K_INT, O(queue_probe_ms), "20", 0, 60000 },
 	{ "runner", "heartbeat_interval_s", K_INT, O(heartbeat_interval_s), "2", 1, 3600 },
 	{ "runner", "heartbeat_timeout_s", K_INT, O(heartbeat_timeout_s), "30", 2, 86400 },
 	{ "runner", "retention_days", K_INT, O(retention_days), "90", 0, 36500 },
@@ -94,6 +101,12 @@ static const struct key keys[] = {
 	{ "limits", "file_size_mb_max", K_LL, O(limit_file_size_mb_max), "102400", 1, 1LL << 30 },
 	{ "limits", "output_cap_kb", K_LL, O(limit_output_cap_kb), "1024", 1, 1 << 22 },
 	{ "limits", "output_cap_kb_max", K_LL, O(limit_output_cap_kb_max), "16384", 1, 1 << 22 },
+
+	{ "callbacks", "callback_secret", K_STR, O(callback_secret), "", 0, 0 },
+	{ "callbacks", "callback_secret_file", K_STR, O(callback_secret_file), SYSCONFDIR "/scriptorch/callback.secret", 0, 0 },
+	{ "callbacks", "callback_allow_hosts", K_STR, O(callback_allow_hosts), "", 0, 0 },
+	{ "callbacks", "callback_max_age_s", K_LL, O(callback_max_age_s), "86400", 1, 31536000 },
+	{ "callbacks", "callback_concurrency", K_INT, O(callback_concurrency), "16", 1, 256 },
 
 	{ "python", "interpreter", K_STR, O(python), "/usr/bin/python3", 0, 0 },
 	{ "python", "venv_dir", K_STR, O(venv_dir), "/var/lib/scriptorch/venvs", 0, 0 },
@@ -152,6 +165,93 @@ set_roots(struct conf *c, const char *value)
 	set_list(c->script_roots, &c->n_script_roots, CONF_MAX_ROOTS, value);
 }
 
+static void
+free_hosts(struct conf *c)
+{
+	for (int i = 0; i < c->n_db_hosts; i++)
+		free(c->db_hosts[i].name);
+	memset(c->db_hosts, 0, sizeof(c->db_hosts));
+	c->n_db_hosts = 0;
+}
+
+/*
+ * [database] host: one server, or an ordered list of them ("db1, db2:3307,
+ * [fd00::3]:3306"), each with an optional port (else [database] port).
+ * 0, or -1 with msg.
+ */
+static int
+set_hosts(struct conf *c, const char *value, char *msg, size_t msglen)
+{
+	char *copy = xstrdup(value), *tok, *save = NULL;
+	int rc = -1;
+
+	free_hosts(c);
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		char *name = tok, *port = NULL, *end;
+		size_t len;
+		long p = 0;
+
+		while (*name == ' ' || *name == '\t')
+			name++;
+		len = strlen(name);
+		while (len > 0 && (name[len - 1] == ' ' || name[len - 1] == '\t'))
+			name[--len] = '\0';
+		if (len == 0)
+			continue;
+		if (name[0] == '[') {
+			char *close = strchr(name, ']');
+			if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
+				snprintf(msg, msglen, "\"host\": \"%s\" is not "
+				    "[address] or [address]:port", name);
+				goto out;
+			}
+			*close = '\0';
+			port = close[1] == ':' ? close + 2 : NULL;
+			name++;
+		} else if ((port = strchr(name, ':')) != NULL) {
+			if (strchr(port + 1, ':') != NULL) {
+				snprintf(msg, msglen, "\"host\": write an IPv6 "
+				    "address as [address]:port, not \"%s\"",
+				    name);
+				goto out;
+			}
+			*port++ = '\0';
+		}
+		if (port != NULL) {
+			p = strtol(port, &end, 10);
+			if (end == port || *end != '\0' || p < 1 || p > 65535) {
+				snprintf(msg, msglen, "\"host\": \"%s\" is not "
+				    "a port number", port);
+				goto out;
+			}
+		}
+		if (*name == '\0') {
+			snprintf(msg, msglen, "\"host\": an entry has no host "
+			    "name");
+			goto out;
+		}
+		if (c->n_db_hosts == CONF_MAX_DB_HOSTS) {
+			snprintf(msg, msglen, "\"host\": more than %d servers",
+			    CONF_MAX_DB_HOSTS);
+			goto out;
+		}
+		c->db_hosts[c->n_db_hosts].name = xstrdup(name);
+		c->db_hosts[c->n_db_hosts].port = (int)p;
+		c->n_db_hosts++;
+	}
+	if (c->n_db_hosts == 0) {
+		snprintf(msg, msglen, "\"host\" names no server");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(copy);
+	if (rc == -1)
+		free_hosts(c);
+	return rc;
+}
+
 static int
 parse_bool(const char *v, int *out)
 {
@@ -189,6 +289,28 @@ set_key(struct conf *c, const struct key *k, const char *value, char *msg,
 	case K_HIDE:
 		set_list(c->hide_paths, &c->n_hide_paths, CONF_MAX_HIDE, value);
 		return 0;
+	case K_HOSTS: {
+		char **sp = (char **)(void *)base;
+		if (set_hosts(c, value, msg, msglen) == -1)
+			return -1;
+		free(*sp);
+		*sp = xstrdup(value);
+		return 0;
+	}
+	case K_LABELS: {
+		char **sp = (char **)(void *)base;
+		struct buf b = BUF_INIT;
+		char why[256];
+		if (labels_parse_list(value, &b, why, sizeof(why)) == -1) {
+			snprintf(msg, msglen, "\"%s\": %s", k->name, why);
+			buf_free(&b);
+			return -1;
+		}
+		free(*sp);
+		*sp = xstrdup(buf_str(&b));
+		buf_free(&b);
+		return 0;
+	}
 	case K_BOOL:
 		if (parse_bool(value, (int *)(void *)base) == -1) {
 			snprintf(msg, msglen, "\"%s\" must be yes or no, not \"%s\"",
@@ -352,7 +474,9 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 		return -1;
 	if (conf_fit_grace(c, note, sizeof(note)))
 		log_warnx("%s: %s", path, note);
-	return conf_load_secret_key(c, err, errlen);
+	if (conf_load_secret_key(c, err, errlen) == -1)
+		return -1;
+	return conf_load_callback_secret(c, err, errlen);
 }
 
 int
@@ -374,6 +498,85 @@ conf_load_secret_key(struct conf *c, char *err, size_t errlen)
 		return -1;
 	c->has_secret_key = 1;
 	return 0;
+}
+
+/* Takes `len` bytes of `s` as the callbacks' key, trailing blanks and
+ * newlines dropped; -1 with err when its length is out of bounds. */
+static int
+set_callback_key(struct conf *c, const char *s, size_t len, const char *from,
+    char *err, size_t errlen)
+{
+	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r' ||
+	    s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len < CALLBACK_SECRET_MIN || len > CALLBACK_SECRET_MAX) {
+		snprintf(err, errlen, "%s must be from %d to %d bytes long, not "
+		    "%zu", from, CALLBACK_SECRET_MIN, CALLBACK_SECRET_MAX, len);
+		return -1;
+	}
+	memcpy(c->callback_key, s, len);
+	c->callback_key_len = len;
+	c->has_callback_secret = 1;
+	return 0;
+}
+
+int
+conf_load_callback_secret(struct conf *c, char *err, size_t errlen)
+{
+	const char *path = c->callback_secret_file;
+	char data[CALLBACK_SECRET_MAX + 64];
+	struct stat st;
+	ssize_t n;
+	size_t got = 0;
+	int fd, rc = -1;
+
+	c->has_callback_secret = 0;
+	sodium_memzero(c->callback_key, sizeof(c->callback_key));
+	c->callback_key_len = 0;
+	if (c->callback_secret[0] != '\0')
+		return set_callback_key(c, c->callback_secret,
+		    strlen(c->callback_secret), "[callbacks] callback_secret",
+		    err, errlen);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT) {
+			log_warnx("no callback secret (callback_secret, or the "
+			    "file \"%s\"): callback URLs are refused and no "
+			    "callback is sent until one is set and the daemon "
+			    "reloaded", path);
+			return 0;
+		}
+		snprintf(err, errlen, "cannot open callback_secret_file \"%s\": "
+		    "%s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "callback_secret_file \"%s\" is not a "
+		    "regular file", path);
+		goto out;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen, "callback_secret_file \"%s\" may be read "
+		    "or written by group or others (mode %04o): chmod 0600",
+		    path, (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	while (got < sizeof(data) &&
+	    (n = read(fd, data + got, sizeof(data) - got)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "cannot read callback_secret_file "
+			    "\"%s\": %s", path, strerror(errno));
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	rc = set_callback_key(c, data, got, "the secret in callback_secret_file",
+	    err, errlen);
+out:
+	sodium_memzero(data, sizeof(data));
+	close(fd);
+	return rc;
 }
 
 /*
@@ -644,6 +847,13 @@ conf_validate(const struct conf *c, char *err, size_t errlen)
 	}
 	if (validate_limits(c, err, errlen) == -1)
 		return -1;
+	if (c->callback_secret_file[0] != '/') {
+		snprintf(err, errlen, "[callbacks] callback_secret_file must be "
+		    "an absolute path, not \"%s\"", c->callback_secret_file);
+		return -1;
+	}
+	if (callback_allow_check(c->callback_allow_hosts, err, errlen) == -1)
+		return -1;
 	enum log_level lvl;
 	if (log_level_parse(c->log_level, &lvl) == -1) {
 		snprintf(err, errlen, "[daemon] log_level must be error, warn, "
@@ -686,14 +896,17 @@ void
 conf_free(struct conf *c)
 {
 	for (size_t i = 0; i < NKEYS; i++)
-		if (keys[i].type == K_STR)
+		if (keys[i].type == K_STR || keys[i].type == K_LABELS ||
+		    keys[i].type == K_HOSTS)
 			free(*(char **)(void *)((char *)c + keys[i].off));
+	free_hosts(c);
 	for (int i = 0; i < c->n_script_roots; i++)
 		free(c->script_roots[i]);
 	for (int i = 0; i < c->n_hide_paths; i++)
 		free(c->hide_paths[i]);
 	free(c->path);
 	secret_key_wipe(&c->secret_key);
+	sodium_memzero(c->callback_key, sizeof(c->callback_key));
 	memset(c, 0, sizeof(*c));
 }
 

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "callback.h"
 #include "secret.h"
 
 #define CONF_DEFAULT_PATH SYSCONFDIR "/scriptorch/scriptorch.conf"
@@ -18,6 +19,13 @@
 #define CONF_MAX_HIDE 16
 /* At most this many paths from conf_private_paths(). */
 #define CONF_MAX_PRIVATE (CONF_MAX_HIDE + 8)
+#define CONF_MAX_DB_HOSTS 16
+
+/* One database server of [database] host's ordered list. */
+struct conf_db_host {
+	char *name;               /* host name or address */
+	int port;                 /* 0: [database] port */
+};
 
 struct conf {
 	/* [daemon] */
@@ -34,9 +42,12 @@ struct conf {
 	char *marketplace_dir;    /* the ready-made scripts offered
 	                           * (marketplace.h) */
 	int session_ttl_s;        /* a browser session's life (session.h) */
+	char *node_labels;        /* canonical (labels.h): "ffmpeg,gpu", "" */
 
 	/* [database] */
-	char *db_host;
+	char *db_host;            /* as written; db_hosts is its parsed list */
+	struct conf_db_host db_hosts[CONF_MAX_DB_HOSTS];
+	int n_db_hosts;           /* tried in order: the first that answers */
 	int db_port;
 	char *db_socket;
 	char *db_user;
@@ -57,6 +68,7 @@ struct conf {
 	long long output_file_cap_bytes;
 	int queue_max_depth;
 	int poll_interval_ms;
+	int queue_probe_ms;       /* idle nodes look for others' work; 0 off */
 	int heartbeat_interval_s;
 	int heartbeat_timeout_s;
 	int retention_days;
@@ -83,6 +95,13 @@ struct conf {
 	double limit_cpu_cores, limit_cpu_cores_max;
 	long long limit_file_size_mb, limit_file_size_mb_max;
 	long long limit_output_cap_kb, limit_output_cap_kb_max;
+
+	/* [callbacks] (callback.h, sender.h) */
+	char *callback_secret;       /* the HMAC key itself, or "" */
+	char *callback_secret_file;  /* else the key in this file */
+	char *callback_allow_hosts;  /* "" = every host */
+	long long callback_max_age_s;
+	int callback_concurrency;    /* attempts in flight per sender */
 
 	/* [python] */
 	char *python;
@@ -111,6 +130,15 @@ struct conf {
 	 */
 	int has_secret_key;
 	struct secret_key secret_key;
+	/*
+	 * Loaded with the file too: the callbacks' signing key, callback_secret
+	 * or the content of callback_secret_file (conf_load_callback_secret).
+	 * has_callback_secret is 0 when neither is there: no callback is
+	 * accepted and no sender runs. conf_free() wipes it.
+	 */
+	int has_callback_secret;
+	unsigned char callback_key[CALLBACK_SECRET_MAX];
+	size_t callback_key_len;
 };
 
 /* Fills `c` with the defaults (every string allocated). */
@@ -134,6 +162,15 @@ int conf_validate(const struct conf *c, char *err, size_t errlen);
  * err, and the daemon does not start (or a reload is refused).
  */
 int conf_load_secret_key(struct conf *c, char *err, size_t errlen);
+/*
+ * The callbacks' signing key: callback_secret when set, else the content
+ * of callback_secret_file (trailing blanks and newlines dropped), from
+ * CALLBACK_SECRET_MIN to CALLBACK_SECRET_MAX bytes. A file that does not
+ * exist is not an error: has_callback_secret stays 0 and a warning is
+ * logged. A file that group or others may read or write, that is not a
+ * regular file, or a secret of another length, is: -1 with err.
+ */
+int conf_load_callback_secret(struct conf *c, char *err, size_t errlen);
 /*
  * A config of an earlier release sets [runner] output_cap_bytes, the cap
  * of every run's streams, and no [limits] output_cap_kb: conf_load()

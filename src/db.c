@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "conf.h"
@@ -22,6 +23,9 @@
 /* A connection idle longer than this is pinged before use, so the first
  * request after a server restart reconnects instead of failing. */
 #define IDLE_PING_MS 1000.0
+/* How often an autocommitted statement is run when it keeps losing
+ * deadlocks (db_exec). */
+#define DEADLOCK_TRIES 6
 
 struct stmt_slot {
 	const char *sql;
@@ -44,12 +48,26 @@ struct db {
 	unsigned long sent_lens[MAX_PARAMS];
 	double last_used;
 	enum db_error err;
+	unsigned int code;          /* the server's error number, or 0 */
+	int host;                   /* the [database] host connected to */
 	char errmsg[512];
 };
+
+/* MariaDB Galera: a node not (yet) part of the primary component refuses
+ * every statement with this ("WSREP has not yet prepared node for
+ * application use"), and a commit on a node that just left it fails
+ * with ER_ERROR_DURING_COMMIT: another server of the list is needed. */
+#ifndef ER_UNKNOWN_COM_ERROR
+#define ER_UNKNOWN_COM_ERROR 1047
+#endif
+#ifndef ER_ERROR_DURING_COMMIT
+#define ER_ERROR_DURING_COMMIT 1180
+#endif
 
 static void
 set_err(struct db *db, unsigned int code, const char *msg)
 {
+	db->code = code;
 	switch (code) {
 	case CR_CONNECTION_ERROR:
 	case CR_CONN_HOST_ERROR:
@@ -61,6 +79,8 @@ set_err(struct db *db, unsigned int code, const char *msg)
 	case ER_SERVER_SHUTDOWN:
 	case ER_QUERY_INTERRUPTED:
 	case ER_CON_COUNT_ERROR:
+	case ER_UNKNOWN_COM_ERROR:
+	case ER_ERROR_DURING_COMMIT:
 	case 0:
 		db->err = DB_EUNAVAIL;
 		break;
@@ -98,6 +118,7 @@ db_new(const struct conf *c)
 	if (db == NULL)
 		fatal("calloc");
 	db->conf = c;
+	db->host = -1;
 	return db;
 }
 
@@ -110,16 +131,46 @@ db_close(struct db *db)
 	free(db);
 }
 
-int
-db_connect(struct db *db)
+/*
+ * A server of a Galera cluster that is not synced with its primary
+ * component answers connections but refuses statements: it is passed over
+ * like one that does not answer. A server without Galera has no
+ * wsrep_ready (no row) and is ready. 1 ready, 0 not (the reason in db).
+ */
+static int
+galera_ready(struct db *db)
+{
+	static const char q[] = "SHOW STATUS LIKE 'wsrep_ready'";
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+	int ready = 1;
+
+	if (mysql_real_query(db->my, q, sizeof(q) - 1) != 0 ||
+	    (r = mysql_store_result(db->my)) == NULL) {
+		set_err(db, mysql_errno(db->my), mysql_error(db->my));
+		return 0;
+	}
+	if ((row = mysql_fetch_row(r)) != NULL && row[1] != NULL &&
+	    strcmp(row[1], "ON") != 0) {
+		ready = 0;
+		set_err(db, ER_UNKNOWN_COM_ERROR, "the server is a Galera node "
+		    "that is not ready (wsrep_ready is not ON)");
+	}
+	mysql_free_result(r);
+	return ready;
+}
+
+/* One attempt at server `i` of the list (-1: the socket). 0 or -1. */
+static int
+connect_one(struct db *db, int i)
 {
 	const struct conf *c = db->conf;
 	unsigned int timeout = (unsigned int)c->db_connect_timeout_s;
 	unsigned int rw_timeout = 60;
 	my_bool off = 0;
-	const char *host, *sock;
+	const char *host = "localhost", *sock = NULL;
+	int port = c->db_port;
 
-	drop_connection(db);
 	if ((db->my = mysql_init(NULL)) == NULL)
 		fatalx("mysql_init: out of memory");
 	mysql_options(db->my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
@@ -132,20 +183,67 @@ db_connect(struct db *db)
 	mysql_options(db->my, MYSQL_INIT_COMMAND,
 	    "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,"
 	    "NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION'");
-	sock = c->db_socket[0] ? c->db_socket : NULL;
-	host = sock ? "localhost" : c->db_host;
+	if (i < 0) {
+		sock = c->db_socket;
+	} else {
+		host = c->db_hosts[i].name;
+		if (c->db_hosts[i].port > 0)
+			port = c->db_hosts[i].port;
+	}
 	if (mysql_real_connect(db->my, host, c->db_user,
 	    c->db_password[0] ? c->db_password : NULL, c->db_name,
-	    (unsigned int)c->db_port, sock, CLIENT_MULTI_STATEMENTS) == NULL) {
+	    (unsigned int)port, sock, CLIENT_MULTI_STATEMENTS) == NULL) {
 		set_err(db, mysql_errno(db->my), mysql_error(db->my));
-		/* Any failure to connect means "unreachable" to callers. */
-		db->err = DB_EUNAVAIL;
 		drop_connection(db);
 		return -1;
 	}
-	db->last_used = clock_mono_ms();
-	db->err = DB_OK;
+	/* With a list, the servers are a cluster's: only a synced one. */
+	if (i >= 0 && c->n_db_hosts > 1 && !galera_ready(db)) {
+		drop_connection(db);
+		return -1;
+	}
 	return 0;
+}
+
+/*
+ * Connects to the socket, or to the first server of [database] host's
+ * list that answers and is ready, always from the first: every process
+ * of every node writes to the same server of a Galera cluster while it
+ * is up, so that their transactions conflict within one server (row
+ * locks, SKIP LOCKED) and not at certification (docs/scale-out.md).
+ */
+int
+db_connect(struct db *db)
+{
+	const struct conf *c = db->conf;
+	int n = c->db_socket[0] ? 1 : c->n_db_hosts;
+	char first[sizeof(db->errmsg)] = "";
+
+	drop_connection(db);
+	for (int i = 0; i < n; i++) {
+		int which = c->db_socket[0] ? -1 : i;
+
+		if (connect_one(db, which) == 0) {
+			if (which >= 0 && which != db->host &&
+			    (db->host >= 0 || which > 0))
+				log_info("database: connected to %s:%d (server "
+				    "%d of the list)", c->db_hosts[which].name,
+				    c->db_hosts[which].port > 0 ?
+				    c->db_hosts[which].port : c->db_port, which + 1);
+			db->host = which;
+			db->last_used = clock_mono_ms();
+			db->err = DB_OK;
+			db->code = 0;
+			return 0;
+		}
+		if (first[0] == '\0')
+			memcpy(first, db->errmsg, sizeof(first));
+	}
+	/* Any failure to connect means "unreachable" to callers; the
+	 * message is the first server's. */
+	memcpy(db->errmsg, first, sizeof(first));
+	db->err = DB_EUNAVAIL;
+	return -1;
 }
 
 int
@@ -405,9 +503,25 @@ db_exec(struct db *db, const char *sql, const struct dbp *p, size_t np,
 	int at_prepare;
 
 	db->err = DB_OK;
-	if (exec_once(db, sql, p, np, res, affected, insert_id,
-	    &at_prepare) == 0)
-		return 0;
+	for (int tries = 1;; tries++) {
+		if (exec_once(db, sql, p, np, res, affected, insert_id,
+		    &at_prepare) == 0)
+			return 0;
+		/*
+		 * A statement of its own (autocommit) that lost a deadlock was
+		 * rolled back whole, so running it again is safe: InnoDB picks
+		 * such victims, and Galera reports a certification conflict
+		 * with a write of another server so (what its
+		 * wsrep_retry_autocommit does once, done here a few times
+		 * more). Inside a transaction, its owner must retry the whole
+		 * of it. A lock wait timeout is not retried: it already
+		 * waited.
+		 */
+		if (db->err != DB_EDEADLOCK || db->code != ER_LOCK_DEADLOCK ||
+		    db->in_tx || tries == DEADLOCK_TRIES)
+			break;
+		usleep((useconds_t)(1000 * tries * tries));
+	}
 	if (db->err != DB_EUNAVAIL)
 		return -1;
 	/*

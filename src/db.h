@@ -9,7 +9,16 @@
  *
  * A lost connection is re-established on the next call (db_begin() pings a
  * connection idle for more than a second); while the server is down every
- * call fails with DB_EUNAVAIL, which the API maps to 503.
+ * call fails with DB_EUNAVAIL, which the API maps to 503. With an ordered
+ * list of servers ([database] host, a Galera cluster), every connection
+ * goes to the first one that answers and is synced, so a server's loss
+ * costs a reconnection to the next (docs/scale-out.md).
+ *
+ * A statement run on its own (outside db_tx_begin) that loses a deadlock
+ * (ER_LOCK_DEADLOCK: InnoDB's victim, or a Galera certification conflict)
+ * is run again by db_exec(), a few times: it was rolled back whole. A
+ * transaction that fails so (DB_EDEADLOCK, at any statement or at
+ * COMMIT) must be retried whole by its owner.
  */
 #ifndef SCRIPTORCH_DB_H
 #define SCRIPTORCH_DB_H

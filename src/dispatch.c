@@ -98,6 +98,14 @@ dispatch_backlog_none(struct shm *shm)
 		atomic_compare_exchange_strong(&shm->backlog, &b, 0);
 }
 
+void
+dispatch_scanned(struct shm *shm, int claimed)
+{
+	if (!claimed)
+		dispatch_backlog_none(shm);
+	atomic_store(&shm->probe_quiet, !claimed);
+}
+
 /* The state of a box reserved by the API worker `pid`. */
 static int64_t
 mailbox_reserved(int pid)
@@ -403,6 +411,12 @@ dispatch_mailbox_forget(struct shm *shm, int pid)
 			    MAILBOX_BUSY);
 		atomic_store(&b->owner, 0);
 	}
+	/* A runner that died watching: the next idle one takes over. */
+	{
+		int32_t v = pid;
+		if (atomic_compare_exchange_strong(&shm->watcher, &v, 0))
+			dispatch_wake_one(shm);
+	}
 	/* An API worker killed in its wait. The master calls this once it
 	 * reaped the pid, before it forks again: no live worker of ours can
 	 * hold the same pid yet. */
@@ -465,6 +479,70 @@ dispatch_wake_one(struct shm *shm)
 		}
 	/* Runners without a box sleep on the queue word. */
 	wake_bump(&shm->queue_gen, 1);
+}
+
+void
+dispatch_backlog_wake(struct shm *shm, int n)
+{
+	int woken = 0;
+
+	if (n <= 0)
+		return;
+	atomic_fetch_add(&shm->backlog, n);
+	/* The caller scans for one of them. */
+	n--;
+	for (int i = 0; i < SHM_RUNNER_BOXES && woken < n; i++)
+		if (atomic_load(&shm->box[i].owner) != 0 &&
+		    atomic_load(&shm->box[i].owner) != (int32_t)getpid() &&
+		    atomic_load(&shm->box[i].state) == MAILBOX_IDLE) {
+			wake_bump(&shm->box[i].bell, 1);
+			woken++;
+		}
+	if (woken < n)
+		wake_bump(&shm->queue_gen, n - woken);
+}
+
+int
+dispatch_runners_idle(struct shm *shm)
+{
+	int n = 0;
+
+	for (int i = 0; i < SHM_RUNNER_BOXES; i++)
+		n += atomic_load(&shm->box[i].owner) != 0 &&
+		    atomic_load(&shm->box[i].state) == MAILBOX_IDLE;
+	return n;
+}
+
+int
+dispatch_runners_busy(struct shm *shm)
+{
+	int n = 0;
+
+	for (int i = 0; i < SHM_RUNNER_BOXES; i++) {
+		int64_t v = atomic_load(&shm->box[i].state);
+		n += atomic_load(&shm->box[i].owner) != 0 && v != MAILBOX_IDLE;
+	}
+	return n;
+}
+
+int
+dispatch_watch(struct shm *shm)
+{
+	int32_t me = (int32_t)getpid(), v = 0;
+
+	if (atomic_load(&shm->watcher) == me)
+		return 1;
+	return atomic_compare_exchange_strong(&shm->watcher, &v, me);
+}
+
+void
+dispatch_watch_leave(struct shm *shm)
+{
+	int32_t me = (int32_t)getpid();
+
+	/* Our box is busy by now: wake_one picks another runner. */
+	if (atomic_compare_exchange_strong(&shm->watcher, &me, 0))
+		dispatch_wake_one(shm);
 }
 
 static _Atomic uint32_t *

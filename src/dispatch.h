@@ -51,12 +51,38 @@ void dispatch_backlog(struct shm *shm);
 /* A scan found nothing it may start: forget the rest of the backlog
  * (what frees a limit counts again). */
 void dispatch_backlog_none(struct shm *shm);
+/* What a scan found: nothing (dispatch_backlog_none, and the watcher
+ * stays quiet until a newer row is queued), or something (the watcher
+ * looks at the queue's head again). */
+void dispatch_scanned(struct shm *shm, int claimed);
 /* Whether hand-off slots or a backlog hold work (checked after going
  * idle, so that nothing queued meanwhile waits for the poll). */
 int dispatch_work_waiting(struct shm *shm);
 /* Wakes one idle local runner to look for work (hand-off slots, the
  * backlog). */
 void dispatch_wake_one(struct shm *shm);
+/* Counts `n` scans more, one of them for the calling runner, and wakes
+ * up to n - 1 other idle local runners for the rest. */
+void dispatch_backlog_wake(struct shm *shm, int n);
+/* How many runners of this node are idle, or busy, now (their boxes say
+ * so; a runner without a box counts as neither). */
+int dispatch_runners_idle(struct shm *shm);
+int dispatch_runners_busy(struct shm *shm);
+
+/*
+ * Watching, for work queued by other nodes. A submission on another
+ * node reaches this one only through the queue in the database, so one
+ * idle runner of the node (the watcher) looks at the queue every
+ * queue_probe_ms while other nodes are up (store_execution_probe: the rows
+ * queued since its last look that this node's labels allow), and turns
+ * what it finds into a backlog for its idle runners. Only an idle runner
+ * watches: a node whose runners are all busy could take nothing anyway.
+ */
+/* 1 when this runner is (or now becomes) the node's watcher. */
+int dispatch_watch(struct shm *shm);
+/* This runner stops watching (it took work): another idle runner is
+ * woken to take the watch over. Nothing when it was not watching. */
+void dispatch_watch_leave(struct shm *shm);
 
 /*
  * Direct assignment, ahead of the hand-off slots. Each runner owns a

@@ -12,6 +12,7 @@
 
 #include "argtpl.h"
 #include "buf.h"
+#include "callback.h"
 #include "clock.h"
 #include "conf.h"
 #include "db.h"
@@ -19,10 +20,12 @@
 #include "execution.h"
 #include "idempotency.h"
 #include "json.h"
+#include "labels.h"
 #include "log.h"
 #include "registry.h"
 #include "schema.h"
 #include "secret.h"
+#include "sender.h"
 #include "shm.h"
 #include "store.h"
 
@@ -40,6 +43,11 @@ struct idem_sub {
 struct execution_submission {
 	struct script script;
 	struct idem_sub idem;
+	/* The submission's callback_url (execution_submission_callback):
+	 * CB_SCRIPT, the script's default; CB_NONE, none; CB_GIVEN, `cb_url`
+	 * (owned), checked by execution_submit. */
+	enum { CB_SCRIPT, CB_NONE, CB_GIVEN } cb;
+	char *cb_url;
 	/* Every invalid field of its input, once submitted (EXECUTION_INVALID). */
 	struct verr_list errors;
 	/* As read with the script: 1 full, 0 not, -1 not read (it came
@@ -79,6 +87,7 @@ execution_submission_free(struct execution_submission *sub)
 	if (sub == NULL)
 		return;
 	script_free(&sub->script);
+	free(sub->cb_url);
 	verr_list_free(&sub->errors);
 	free(sub);
 }
@@ -264,6 +273,63 @@ input_stored(const struct conf *c, const struct script *s, yajl_val input,
 	return EXECUTION_OK;
 }
 
+/* ---- Completion callbacks (issue 17; callback.h, sender.h) ---- */
+
+void
+execution_submission_callback(struct execution_submission *sub, int given,
+    const char *url)
+{
+	free(sub->cb_url);
+	sub->cb_url = NULL;
+	if (!given) {
+		sub->cb = CB_SCRIPT;
+	} else if (url == NULL) {
+		sub->cb = CB_NONE;
+	} else {
+		sub->cb = CB_GIVEN;
+		sub->cb_url = xstrdup(url);
+	}
+}
+
+/*
+ * The URL the execution's delivery goes to, into `url` (left empty when
+ * there is none): the submission's, checked against callback_allow_hosts
+ * and stored as libcurl normalizes it (a URL refused, or any URL on a
+ * node without a callback secret, is EXECUTION_INVALID), or the script's
+ * default, checked when the script was written (the sender checks it
+ * again before each attempt, against the config of its day).
+ */
+static enum execution_outcome
+callback_of(const struct conf *c, const struct execution_submission *sub,
+    struct buf *url, struct verr *e)
+{
+	char err[512];
+
+	switch (sub->cb) {
+	case CB_NONE:
+		return EXECUTION_OK;
+	case CB_SCRIPT:
+		if (sub->script.callback_url != NULL)
+			buf_adds(url, sub->script.callback_url);
+		return EXECUTION_OK;
+	case CB_GIVEN:
+		break;
+	}
+	if (!c->has_callback_secret) {
+		verr_set(e, "callback_url", "callback_url cannot be accepted: "
+		    "this node has no callback secret to sign callbacks with "
+		    "(callback_secret, or the file \"%s\")",
+		    c->callback_secret_file);
+		return EXECUTION_INVALID;
+	}
+	if (callback_url_check(sub->cb_url, c->callback_allow_hosts, url, err,
+	    sizeof(err)) == -1) {
+		verr_set(e, "callback_url", "%s", err);
+		return EXECUTION_INVALID;
+	}
+	return EXECUTION_OK;
+}
+
 /* ---- Idempotency-Key (issue 17; the SQL is store_idempotency.c) ---- */
 
 /* Inserts lost to other requests (or deadlocks) before giving up. */
@@ -422,10 +488,15 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 {
 	const struct script *s = &sub->script;
 	enum execution_outcome rc;
-	struct buf in_json = BUF_INIT, in_sealed = BUF_INIT;
+	struct buf in_json = BUF_INIT, in_sealed = BUF_INIT, cb_url = BUF_INIT;
 	int box = -1, runner_pid = 0, queue_full = sub->queue_full;
 	int early, committed;
+	enum db_error commit_err;
 	yajl_val filled = NULL;
+	/* Whether this node's runners may run it (its script's node_labels
+	 * are all this node's): else only the queue in the database takes
+	 * it to a node that has them (docs/api.md, "Nodes"). */
+	int here = labels_subset(s->node_labels, c->node_labels);
 
 	/* A key known within its 24 h: its execution, before any check. */
 	if (idem_known(db, sub, queued, id, e, &rc))
@@ -441,6 +512,8 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	if ((rc = execution_check_input_all(s, input, e, &sub->errors)) !=
 	    EXECUTION_OK)
 		goto out;
+	if ((rc = callback_of(c, sub, &cb_url, e)) != EXECUTION_OK)
+		goto out;
 	if ((rc = input_stored(c, s, input, &in_json, &in_sealed, e)) !=
 	    EXECUTION_OK)
 		goto out;
@@ -450,7 +523,7 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	 * `queued`), else queued until that runner has started it. With
 	 * `queued`, the INSERT returns it: the answer shows the execution as
 	 * it was queued, before the runner can take it. */
-	if (s->max_concurrency == 0)
+	if (s->max_concurrency == 0 && here)
 		box = dispatch_mailbox_reserve(shm, &runner_pid);
 	/* Not probed with the script (it was remembered): only a run that
 	 * would wait for a runner is held against the queue's limit. */
@@ -488,10 +561,25 @@ retry:
 	    queued == NULL };
 	if (store_execution_enqueue(db, s->id, s->name, trigger, triggered_by,
 	    buf_str(&in_json),
-	    in_sealed.len > 0 ? buf_str(&in_sealed) : NULL,
+	    in_sealed.len > 0 ? buf_str(&in_sealed) : NULL, s->node_labels,
+	    cb_url.len > 0 ? buf_str(&cb_url) : NULL,
 	    box >= 0 ? &rsv : NULL, id, queued) == -1) {
-		if (early)
+		/* In a keyed submission's transaction, a lost deadlock (on
+		 * Galera, a conflict with another server's write) undid it
+		 * all: again. Alone, db_exec() already ran it again. */
+		if (sub->idem.in_tx && db_error(db) == DB_EDEADLOCK &&
+		    ++sub->idem.tries < IDEM_TRIES) {
+			idem_abort(db, sub);
+			goto retry;
+		}
+		if (early) {
 			db_tx_rollback(db);
+			/* So it is here: alone, as without the transaction. */
+			if (db_error(db) == DB_EDEADLOCK) {
+				early = 0;
+				goto retry;
+			}
+		}
 		if (box >= 0)
 			dispatch_mailbox_unreserve(shm, box);
 		rc = EXECUTION_DB;
@@ -512,11 +600,21 @@ retry:
 		}
 		/* Nothing was inserted: the runner starts nothing and goes
 		 * idle again. */
+		commit_err = db_error(db);
 		db_tx_rollback(db);
 		if (queued != NULL)
 			execution_free(queued);
 		*id = sub->id = 0;
 		sub->box = -1;
+		/* A lost deadlock at the COMMIT (Galera: a conflict with
+		 * another server's write) is tried again, as db_exec() tries
+		 * an INSERT alone again: queued for any runner, since the one
+		 * it went to drops it. */
+		if (commit_err == DB_EDEADLOCK) {
+			box = -1;
+			early = 0;
+			goto retry;
+		}
 		rc = EXECUTION_DB;
 		goto out;
 	}
@@ -542,12 +640,12 @@ retry:
 		dispatch_mailbox_assign(shm, box, *id, queued == NULL, s->id,
 		    s->updated_at, buf_str(&in_json), in_sealed.len > 0 ?
 		    MAILBOX_INPUT_MAX + 1 : in_json.len);
-	} else {
+	} else if (here) {
 		if (s->max_concurrency != 0 ||
 		    dispatch_handoff(shm, *id) == -1)
 			dispatch_backlog(shm);
-		/* One idle local runner is enough; others poll for other
-		 * nodes. */
+		/* One idle local runner is enough; the other nodes' idle
+		 * runners find it in the queue (runner.c, "watching"). */
 		dispatch_wake_one(shm);
 	}
 	rc = EXECUTION_OK;
@@ -555,6 +653,7 @@ out:
 	idem_abort(db, sub);
 	buf_free(&in_json);
 	buf_free(&in_sealed);
+	buf_free(&cb_url);
 	yajl_tree_free(filled);
 	return rc;
 }
@@ -697,6 +796,20 @@ execution_output(struct db *db, long long id, int which_stderr, char **data,
 }
 
 enum execution_outcome
+execution_deliveries(struct db *db, long long id,
+    void (*fn)(void *arg, const struct delivery_rec *d), void *arg)
+{
+	char status[16];
+
+	if (store_execution_status(db, id, status) == -1)
+		return EXECUTION_DB;
+	if (status[0] == '\0')
+		return EXECUTION_NOT_FOUND;
+	return store_delivery_list(db, id, fn,
+	    arg) == -1 ? EXECUTION_DB : EXECUTION_OK;
+}
+
+enum execution_outcome
 execution_list(struct db *db, const struct execution_filter *f,
     void (*fn)(void *arg, const struct execution *x), void *arg)
 {
@@ -774,8 +887,13 @@ retry:
 		dispatch_notify_cancel(shm);
 	/* A running one ends within a tick or two on this node; wait a
 	 * little so the answer usually shows "canceled" already. */
-	return wait_end(db, shm, id, NULL, outcome == 2 ?
+	enum execution_outcome rc = wait_end(db, shm, id, NULL, outcome == 2 ?
 	    (int)(c->kill_grace_s * 1000) + 2000 : 0, NULL, 0, x, NULL, &final);
+	/* Ended here: its callback's delivery committed with the cancel (a
+	 * running one's runner rings when it records the end). */
+	if (outcome == 1 && rc == EXECUTION_OK && x->callback_url != NULL)
+		sender_notify(shm);
+	return rc;
 fail:
 	db_tx_rollback(db);
 again:

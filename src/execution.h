@@ -64,6 +64,7 @@ struct execution {
 	int has_max_rss; long long max_rss_kb;
 	char *node;
 	char *limit;                /* the limit that stopped it, or NULL */
+	char *callback_url;         /* where its end is delivered, or NULL */
 };
 
 /* Releases what the record owns and empties it; NULL or an empty
@@ -128,6 +129,16 @@ void execution_submission_free(struct execution_submission *sub);
  */
 void execution_submission_idempotent(struct execution_submission *sub,
     long long token_id, const char *key, yajl_val body);
+/*
+ * The submission's callback_url (docs/api.md, "Completion callbacks"):
+ * `given` 0 (the body has none) takes the script's default; given with
+ * `url` NULL (JSON null) asks for no callback; else `url` (copied), which
+ * execution_submit() checks (callback.h: http(s), callback_allow_hosts,
+ * and a callback secret on this node; else EXECUTION_INVALID, field
+ * "callback_url").
+ */
+void execution_submission_callback(struct execution_submission *sub, int given,
+    const char *url);
 /* 1 when execution_submit() answered the execution of the submission's
  * key instead of creating one. */
 int execution_replayed(const struct execution_submission *sub);
@@ -230,6 +241,13 @@ enum execution_outcome execution_get(struct db *db, long long id,
  * when empty) and *len, EXECUTION_NOT_FOUND or EXECUTION_DB. */
 enum execution_outcome execution_output(struct db *db, long long id,
     int which_stderr, char **data, size_t *len);
+
+/* The callback deliveries of execution `id` (store.h, struct
+ * delivery_rec), oldest first, each passed to fn and freed after the
+ * call: EXECUTION_OK, EXECUTION_NOT_FOUND (no such execution) or EXECUTION_DB. */
+struct delivery_rec;
+enum execution_outcome execution_deliveries(struct db *db, long long id,
+    void (*fn)(void *arg, const struct delivery_rec *d), void *arg);
 
 /* What a list (and the counts, and the durations) holds. The strings are
  * borrowed. */

@@ -68,6 +68,7 @@ execution_free(struct execution *x)
 	free(x->error);
 	free(x->node);
 	free(x->limit);
+	free(x->callback_url);
 	memset(x, 0, sizeof(*x));
 }
 
@@ -174,6 +175,8 @@ execution_render(struct jw *w, const struct execution *x, int full)
 	key_int(w, "max_rss_kb", x->has_max_rss, x->max_rss_kb);
 	jw_key(w, "node");
 	jw_str(w, x->node);
+	jw_key(w, "callback_url");
+	jw_str(w, x->callback_url);
 	jw_obj_end(w);
 }
 

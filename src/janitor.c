@@ -13,6 +13,12 @@
  * behind are removed. Every heartbeat interval, Idempotency-Keys older
  * than 24 h are forgotten, and expired browser sessions deleted, in
  * batches of 500 as retention deletes.
+ *
+ * And first, every heartbeat interval, the node's own heartbeat: its row
+ * in the nodes table (nodes.h), and how many other nodes are up, left in
+ * shm->peers_up for the runners (dispatch.h, "watching"). Every minute,
+ * nodes not seen for NODES_FORGET_DAYS are forgotten; on a clean stop
+ * of the daemon (not a reload) the node's row records it.
  */
 #include "config.h"
 
@@ -26,10 +32,13 @@
 #include "clock.h"
 #include "conf.h"
 #include "db.h"
+#include "dispatch.h"
 #include "idempotency.h"
 #include "log.h"
 #include "metrics.h"
+#include "nodes.h"
 #include "sandbox.h"
+#include "sender.h"
 #include "shm.h"
 #include "store.h"
 #include "venv.h"
@@ -37,11 +46,48 @@
 
 static volatile sig_atomic_t stopping;
 
+/* A node down this long leaves the nodes table (and the API's list). */
+#define NODES_FORGET_DAYS 7
+
 static void
 on_term(int sig)
 {
 	(void)sig;
 	stopping = 1;
+}
+
+/* This node's heartbeat, and the others' count for the runners. */
+static void
+node_beat(const struct conf *c, struct db *db, struct shm *shm)
+{
+	int peers = 0;
+
+	if (nodes_beat(db, c, shm, &peers) == -1) {
+		if (db_error(db) != DB_EUNAVAIL)
+			log_warnx("node heartbeat: %s", db_errmsg(db));
+		return;
+	}
+	int was = atomic_exchange(&shm->peers_up, peers);
+	if (was == peers)
+		return;
+	log_info("%d other node%s up", peers, peers == 1 ? "" : "s");
+	/* The first other node: an idle runner, asleep for a whole poll
+	 * interval, starts watching the queue now. */
+	if (was == 0)
+		dispatch_wake_one(shm);
+}
+
+static void
+nodes_prune(struct db *db)
+{
+	int n = 0;
+
+	if (nodes_forget(db, NODES_FORGET_DAYS, &n) == -1 &&
+	    db_error(db) != DB_EUNAVAIL)
+		log_warnx("nodes: %s", db_errmsg(db));
+	if (n > 0)
+		log_info("nodes: forgot %d node%s not seen for %d days", n,
+		    n == 1 ? "" : "s", NODES_FORGET_DAYS);
 }
 
 static void
@@ -55,6 +101,9 @@ sweep_lost(const struct conf *c, struct db *db, struct shm *shm)
 		log_warnx("lost sweep: %s", db_errmsg(db));
 	for (int i = 0; i < n; i++)
 		metrics_execution(shm, "lost", -1, -1);
+	/* Those with a callback_url got their delivery with the update. */
+	if (n > 0)
+		sender_notify(shm);
 	if (n > 0)
 		log_warnx("%d execution%s marked lost (no heartbeat for %d s)",
 		    n, n == 1 ? "" : "s", c->heartbeat_timeout_s);
@@ -149,28 +198,44 @@ workdir_sweep(const struct conf *c, struct db *db)
 		    "runs", n, n == 1 ? "" : "s");
 }
 
-static void
-retention(const struct conf *c, struct db *db)
+/* Rows a batched DELETE takes at once; a pause between full batches
+ * leaves room for other writers. */
+#define BATCH 500
+
+/* One batched DELETE: 0 with *deleted, or -1 (db_error says why). */
+typedef int (*batch_fn)(struct db *db, const struct conf *c,
+    long long *deleted);
+
+/*
+ * Runs `fn` until a batch comes back short (or the janitor is asked to
+ * stop). Returns the rows deleted, or -1 after a failure, which is
+ * logged with `what` unless the database is just unreachable (the next
+ * tick tries again).
+ */
+static long long
+delete_in_batches(struct db *db, const struct conf *c, const char *what,
+    batch_fn fn)
 {
 	long long deleted, total = 0;
 
-	if (c->retention_days == 0)
-		return;
 	do {
-		if (store_execution_delete_old(db, c->retention_days, 500,
-		    &deleted) == -1) {
+		if (fn(db, c, &deleted) == -1) {
 			if (db_error(db) != DB_EUNAVAIL)
-				log_warnx("retention: %s", db_errmsg(db));
-			return;
+				log_warnx("%s: %s", what, db_errmsg(db));
+			return -1;
 		}
 		total += deleted;
-		/* Leave room for other writers between batches. */
-		if (deleted == 500)
+		if (deleted == BATCH)
 			usleep(50 * 1000);
-	} while (deleted == 500 && !stopping);
-	if (total > 0)
-		log_info("retention: deleted %lld executions older than %d days",
-		    total, c->retention_days);
+	} while (deleted == BATCH && !stopping);
+	return total;
+}
+
+static int
+old_executions(struct db *db, const struct conf *c, long long *deleted)
+{
+	return store_execution_delete_old(db, c->retention_days, BATCH,
+	    deleted);
 }
 
 /*
@@ -180,46 +245,64 @@ retention(const struct conf *c, struct db *db)
  * forget costs one index probe, and the table holds a day of keys and
  * not more.
  */
-static void
-forget_keys(struct db *db)
+static int
+old_keys(struct db *db, const struct conf *c, long long *deleted)
 {
-	long long deleted, total = 0;
-
-	do {
-		if (store_idem_forget_old(db, IDEM_TTL_S, 500, &deleted) == -1) {
-			if (db_error(db) != DB_EUNAVAIL)
-				log_warnx("idempotency keys: %s", db_errmsg(db));
-			return;
-		}
-		total += deleted;
-		if (deleted == 500)
-			usleep(50 * 1000);
-	} while (deleted == 500 && !stopping);
-	if (total > 0)
-		log_info("idempotency keys: forgot %lld key%s older than 24 h",
-		    total, total == 1 ? "" : "s");
+	(void)c;
+	return store_idem_forget_old(db, IDEM_TTL_S, BATCH, deleted);
 }
 
 /* Browser sessions past their expiry (session.h): no lookup finds them
  * any more; this keeps the table to the sessions that are open. */
-static void
-forget_sessions(struct db *db)
+static int
+expired_sessions(struct db *db, const struct conf *c, long long *deleted)
 {
-	long long deleted, total = 0;
+	(void)c;
+	return store_session_delete_expired(db, BATCH, deleted);
+}
 
-	do {
-		if (store_session_delete_expired(db, 500, &deleted) == -1) {
-			if (db_error(db) != DB_EUNAVAIL)
-				log_warnx("sessions: %s", db_errmsg(db));
-			return;
-		}
-		total += deleted;
-		if (deleted == 500)
-			usleep(50 * 1000);
-	} while (deleted == 500 && !stopping);
-	if (total > 0)
-		log_debug("sessions: deleted %lld expired session%s", total,
-		    total == 1 ? "" : "s");
+/* Callback deliveries by their own age, as many days as executions; a
+ * pending one stays until its sender ends it (callback_max_age_s). */
+static int
+old_deliveries(struct db *db, const struct conf *c, long long *deleted)
+{
+	return store_delivery_delete_old(db, c->retention_days, BATCH,
+	    deleted);
+}
+
+static void
+retention(const struct conf *c, struct db *db)
+{
+	long long n;
+
+	if (c->retention_days == 0)
+		return;
+	if ((n = delete_in_batches(db, c, "retention", old_executions)) > 0)
+		log_info("retention: deleted %lld executions older than %d days",
+		    n, c->retention_days);
+	if ((n = delete_in_batches(db, c, "retention", old_deliveries)) > 0)
+		log_info("retention: deleted %lld callback deliveries older "
+		    "than %d days", n, c->retention_days);
+}
+
+static void
+forget_keys(const struct conf *c, struct db *db)
+{
+	long long n;
+
+	if ((n = delete_in_batches(db, c, "idempotency keys", old_keys)) > 0)
+		log_info("idempotency keys: forgot %lld key%s older than 24 h",
+		    n, n == 1 ? "" : "s");
+}
+
+static void
+forget_sessions(const struct conf *c, struct db *db)
+{
+	long long n;
+
+	if ((n = delete_in_batches(db, c, "sessions", expired_sessions)) > 0)
+		log_debug("sessions: deleted %lld expired session%s", n,
+		    n == 1 ? "" : "s");
 }
 
 void
@@ -241,6 +324,7 @@ janitor_main(const struct conf *c, struct shm *shm)
 		if (db_begin(db) == -1) {
 			last_outage = clock_mono_ms();
 		} else {
+			node_beat(c, db, shm);
 			/* While the database was away no runner could send a
 			 * heartbeat: give them a whole timeout after it comes
 			 * back to record their results before any run is
@@ -251,8 +335,8 @@ janitor_main(const struct conf *c, struct shm *shm)
 			    c->heartbeat_timeout_s * 1000.0)
 				sweep_lost(c, db, shm);
 			venv_interrupted(c, db);
-			forget_keys(db);
-			forget_sessions(db);
+			forget_keys(c, db);
+			forget_sessions(c, db);
 			double now = clock_mono_ms();
 			/* A dir can be left behind only by a run marked lost,
 			 * which takes heartbeat_timeout_s: look as often. */
@@ -263,12 +347,16 @@ janitor_main(const struct conf *c, struct shm *shm)
 			if (now - last_retention > 60000) {
 				retention(c, db);
 				venv_bounds(c, db);
+				nodes_prune(db);
 				last_retention = now;
 			}
 		}
 		/* sleep() returns early when SIGTERM arrives. */
 		sleep((unsigned int)c->heartbeat_interval_s);
 	}
+	if (atomic_load(&shm->node_stopping) && (db_begin(db) == -1 ||
+	    nodes_stopped(db, c) == -1))
+		log_warnx("cannot record the node's stop: %s", db_errmsg(db));
 	db_close(db);
 	_exit(0);
 }

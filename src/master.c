@@ -30,12 +30,14 @@
 #include "master.h"
 #include "runner.h"
 #include "sandbox.h"
+#include "sender.h"
 #include "shm.h"
 #include "worker.h"
 
-enum kind { K_API, K_RUNNER, K_JANITOR, K_NKINDS };
+enum kind { K_API, K_RUNNER, K_JANITOR, K_SENDER, K_NKINDS };
 
-static const char *kind_names[K_NKINDS] = { "api worker", "runner", "janitor" };
+static const char *kind_names[K_NKINDS] = { "api worker", "runner", "janitor",
+	"callback sender" };
 
 #define MAX_CHILDREN 1024
 
@@ -69,6 +71,9 @@ wanted(const struct conf *c, enum kind k)
 	case K_API: return c->api_workers;
 	case K_RUNNER: return c->runner_workers;
 	case K_JANITOR: return 1;
+	/* Without a secret nothing can be signed: no sender (and no
+	 * callback URL is accepted, conf.h). */
+	case K_SENDER: return c->has_callback_secret ? 1 : 0;
 	default: return 0;
 	}
 }
@@ -137,13 +142,17 @@ spawn(struct master *m, enum kind k, int slot)
 		child_init_signals();
 		/* Named so that ps and the tests can tell the kinds apart. */
 		prctl(PR_SET_NAME, k == K_API ? "sto-api" :
-		    k == K_RUNNER ? "sto-runner" : "sto-janitor");
+		    k == K_RUNNER ? "sto-runner" : k == K_SENDER ?
+		    "sto-sender" : "sto-janitor");
 		switch (k) {
 		case K_API:
 			log_init(LOG_LVL_INFO, "api");
 			break;
 		case K_RUNNER:
 			log_init(LOG_LVL_INFO, "runner");
+			break;
+		case K_SENDER:
+			log_init(LOG_LVL_INFO, "sender");
 			break;
 		default:
 			log_init(LOG_LVL_INFO, "janitor");
@@ -157,6 +166,9 @@ spawn(struct master *m, enum kind k, int slot)
 		case K_RUNNER:
 			close(m->listen_fd);
 			runner_main(m->conf, m->shm, slot);
+		case K_SENDER:
+			close(m->listen_fd);
+			sender_main(m->conf, m->shm);
 		default:
 			close(m->listen_fd);
 			janitor_main(m->conf, m->shm);
@@ -291,6 +303,9 @@ shutdown_children(struct master *m)
 	sigset_t set;
 	struct timespec ts = { 0, 100 * 1000000L };
 
+	/* For good (not a reload): the janitor records the node down as it
+	 * leaves (nodes.h). */
+	atomic_store(&m->shm->node_stopping, 1);
 	signal_all(m, SIGTERM, 0);
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -342,6 +357,15 @@ master_run(const char *conf_path, struct conf *c)
 		fatalx("FCGX_Init failed");
 	m->listen_fd = open_listener(c);
 	m->shm = shm_create();
+	/* Before any child, so that all of them can ring it. */
+	sender_doorbell_init(m->shm);
+	{
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		/* The node's started_at in the nodes table (nodes.h). */
+		atomic_store(&m->shm->started_unix_ms, (int64_t)now.tv_sec *
+		    1000 + now.tv_nsec / 1000000);
+	}
 	log_info("scriptorchd %s starting: %d api workers, %d runners, node "
 	    "\"%s\"", PACKAGE_VERSION, c->api_workers, c->runner_workers,
 	    c->node_name);

@@ -84,6 +84,14 @@ metrics_venv_build(struct shm *shm, int ok, double seconds)
 	metrics_observe(&shm->venv_build, seconds);
 }
 
+void
+metrics_callback(struct shm *shm, enum metrics_cb what, double latency_ms)
+{
+	atomic_fetch_add(&shm->callbacks[what], 1);
+	if (what == METRICS_CB_DELIVERED && latency_ms >= 0)
+		metrics_observe(&shm->callback_latency, latency_ms / 1000.0);
+}
+
 static void
 render_hist(struct buf *out, const char *name, const char *labels,
     struct histogram *h)
@@ -200,4 +208,25 @@ metrics_render(struct shm *shm, const struct metrics_gauges *g,
 	    "build time.\n# TYPE scriptorch_venv_build_seconds histogram\n");
 	render_hist(out, "scriptorch_venv_build_seconds", "",
 	    &shm->venv_build);
+	buf_printf(out, "# HELP scriptorch_callback_attempts_total Callback "
+	    "attempts of this node's sender by outcome (retry: failed, tried "
+	    "again later).\n"
+	    "# TYPE scriptorch_callback_attempts_total counter\n"
+	    "scriptorch_callback_attempts_total{outcome=\"delivered\"} %llu\n"
+	    "scriptorch_callback_attempts_total{outcome=\"retry\"} %llu\n"
+	    "# HELP scriptorch_callback_deliveries_failed_total Deliveries "
+	    "this node's sender gave up (callback_max_age_s passed, or they "
+	    "could not be attempted).\n"
+	    "# TYPE scriptorch_callback_deliveries_failed_total counter\n"
+	    "scriptorch_callback_deliveries_failed_total %llu\n",
+	    (unsigned long long)atomic_load(
+	    &shm->callbacks[METRICS_CB_DELIVERED]),
+	    (unsigned long long)atomic_load(&shm->callbacks[METRICS_CB_RETRY]),
+	    (unsigned long long)atomic_load(
+	    &shm->callbacks[METRICS_CB_FAILED]));
+	buf_adds(out, "# HELP scriptorch_callback_latency_seconds Time from "
+	    "an execution's final status to its receiver's 2xx answer.\n"
+	    "# TYPE scriptorch_callback_latency_seconds histogram\n");
+	render_hist(out, "scriptorch_callback_latency_seconds", "",
+	    &shm->callback_latency);
 }

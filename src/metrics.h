@@ -21,6 +21,12 @@ int metrics_exec_status_index(const char *status);
 void metrics_execution(struct shm *shm, const char *status,
     double overhead_ms, double duration_ms);
 void metrics_venv_build(struct shm *shm, int ok, double seconds);
+/* Counts a callback attempt's outcome (sender.c): delivered (with the
+ * time from the final status to the 2xx answer, ms), failed and tried
+ * again, or a delivery given up. latency_ms < 0: none observed. */
+enum metrics_cb { METRICS_CB_DELIVERED, METRICS_CB_RETRY, METRICS_CB_FAILED };
+void metrics_callback(struct shm *shm, enum metrics_cb what,
+    double latency_ms);
 
 /* Gauges that come from the database at scrape time. */
 struct metrics_gauges {

@@ -25,9 +25,22 @@
 #include "log.h"
 #include "registry.h"
 #include "scriptfields.h"
+#include "sender.h"
 #include "shm.h"
 #include "store.h"
 #include "versions.h"
+
+/* A write transaction that lost a deadlock (InnoDB's victim, or a
+ * Galera certification conflict at COMMIT) did nothing: it is run again,
+ * up to TX_TRIES times in all. */
+#define TX_TRIES 5
+
+static int
+tx_lost(struct db *db, enum reg_status rs, int *tries)
+{
+	return rs == REG_DB && db_error(db) == DB_EDEADLOCK &&
+	    ++*tries < TX_TRIES;
+}
 
 /* ------------------------------------------------------------------ */
 /* Reads.                                                               */
@@ -35,7 +48,7 @@
 /* Records a new version: the row's version moves from s->version to
  * newv, and the history gets it, once (store_script_set_version). */
 static enum reg_status
-record_version(struct db *db, struct script *s, const char *newv)
+record_version_once(struct db *db, struct script *s, const char *newv)
 {
 	int changed, found;
 	long long id = s->id;
@@ -59,6 +72,17 @@ record_version(struct db *db, struct script *s, const char *newv)
 fail:
 	db_tx_rollback(db);
 	return REG_DB;
+}
+
+static enum reg_status
+record_version(struct db *db, struct script *s, const char *newv)
+{
+	enum reg_status rs;
+	int tries = 0;
+
+	while (tx_lost(db, rs = record_version_once(db, s, newv), &tries))
+		;
+	return rs;
 }
 
 /* Recomputes the version from the file and records it when it changed.
@@ -337,17 +361,8 @@ write_failed(struct db *db, const struct script *s, struct verr *e)
 	return REG_DB;
 }
 
-enum reg_status
-registry_create(struct db *db, const struct conf *c, void *magic,
-    struct shm *shm, yajl_val body, const char *actor, struct script *out,
-    struct verr *e, struct verr_list *all)
-{
-	return registry_create_with(db, c, magic, shm, body, actor, NULL, NULL,
-	    out, e, all);
-}
-
-enum reg_status
-registry_create_with(struct db *db, const struct conf *c, void *magic,
+static enum reg_status
+registry_create_once(struct db *db, const struct conf *c, void *magic,
     struct shm *shm, yajl_val body, const char *actor,
     int (*in_tx)(void *arg, struct db *db, long long id), void *arg,
     struct script *out, struct verr *e, struct verr_list *all)
@@ -394,8 +409,8 @@ out:
 	return rs;
 }
 
-enum reg_status
-registry_update(struct db *db, const struct conf *c, void *magic,
+static enum reg_status
+registry_update_once(struct db *db, const struct conf *c, void *magic,
     struct shm *shm, long long id, yajl_val patch, const char *actor,
     struct script *out, struct verr *e, struct verr_list *all)
 {
@@ -463,8 +478,8 @@ out:
 	return rs;
 }
 
-enum reg_status
-registry_delete(struct db *db, struct shm *shm, long long id,
+static enum reg_status
+registry_delete_once(struct db *db, struct shm *shm, long long id,
     const char *actor)
 {
 	struct script s;
@@ -494,6 +509,10 @@ registry_delete(struct db *db, struct shm *shm, long long id,
 	if (db_tx_commit(db) == -1)
 		goto out;
 	registry_changed(shm);
+	/* Canceled ones with a callback_url got their deliveries with the
+	 * cancel (sql/013_callbacks.sql). */
+	if (canceled > 0)
+		sender_notify(shm);
 	log_info("script \"%s\" (%lld) deleted by \"%s\"%s", s.name, id, actor,
 	    canceled > 0 ? "; its queued executions were canceled" : "");
 	rs = REG_OK;
@@ -503,5 +522,56 @@ fail:
 out:
 	buf_free(&detail);
 	script_free(&s);
+	return rs;
+}
+
+enum reg_status
+registry_create_with(struct db *db, const struct conf *c, void *magic,
+    struct shm *shm, yajl_val body, const char *actor,
+    int (*in_tx)(void *arg, struct db *db, long long id), void *arg,
+    struct script *out, struct verr *e, struct verr_list *all)
+{
+	enum reg_status rs;
+	int tries = 0;
+
+	while (tx_lost(db, rs = registry_create_once(db, c, magic, shm, body,
+	    actor, in_tx, arg, out, e, all), &tries))
+		;
+	return rs;
+}
+
+enum reg_status
+registry_create(struct db *db, const struct conf *c, void *magic,
+    struct shm *shm, yajl_val body, const char *actor, struct script *out,
+    struct verr *e, struct verr_list *all)
+{
+	return registry_create_with(db, c, magic, shm, body, actor, NULL, NULL,
+	    out, e, all);
+}
+
+enum reg_status
+registry_update(struct db *db, const struct conf *c, void *magic,
+    struct shm *shm, long long id, yajl_val patch, const char *actor,
+    struct script *out, struct verr *e, struct verr_list *all)
+{
+	enum reg_status rs;
+	int tries = 0;
+
+	while (tx_lost(db, rs = registry_update_once(db, c, magic, shm, id,
+	    patch, actor, out, e, all), &tries))
+		;
+	return rs;
+}
+
+enum reg_status
+registry_delete(struct db *db, struct shm *shm, long long id,
+    const char *actor)
+{
+	enum reg_status rs;
+	int tries = 0;
+
+	while (tx_lost(db, rs = registry_delete_once(db, shm, id, actor),
+	    &tries))
+		;
 	return rs;
 }

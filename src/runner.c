@@ -21,9 +21,22 @@
  * Everything else is found by scanning the queue (SELECT ... FOR UPDATE
  * SKIP LOCKED, honouring max_concurrency, passing over handed-off rows):
  * once per counted backlog (no free slot, a limited script queued, a
- * limited run ended) and once per poll interval per node for work queued
- * by other nodes. Idle runners sleep on their mailbox's bell (runners
- * without one, on shm->queue_gen) with the poll interval as the timeout.
+ * limited run ended, work another node queued: below) and once per poll
+ * interval per node for anything else. Idle runners sleep on their
+ * mailbox's bell (runners without one, on shm->queue_gen) with the poll
+ * interval as the timeout.
+ *
+ * Work queued on another node reaches this one through the database
+ * alone: while other nodes are up, one idle runner of the node watches
+ * (dispatch.h, "watching"): every queue_probe_ms it reads the newest
+ * queued id and, when that changed or the node is still finding work,
+ * how many rows this node's labels allow it to claim, and counts them as
+ * a backlog for the node's idle runners. Every scan and look passes over
+ * executions whose node_labels this node lacks.
+ *
+ * A claim the database did not answer (the connection lost at its
+ * commit, as when a server of a Galera cluster dies, or a deadlock) is
+ * settled on a fresh connection: the row says whether it is ours.
  *
  * While a script runs, the executor calls our tick every 200 ms: once a
  * second (or at once when an API worker of this node signalled a cancel)
@@ -49,18 +62,24 @@
 #include "execution.h"
 #include "fsutil.h"
 #include "json.h"
+#include "labels.h"
 #include "log.h"
 #include "metrics.h"
 #include "registry.h"
 #include "run.h"
 #include "runner.h"
 #include "sandbox.h"
+#include "sender.h"
 #include "shm.h"
 #include "store.h"
 #include "wake.h"
 
 #define TICK_MS 200
 #define SAVE_MS 1000.0
+/* A look at the queue counts at most this many rows (runners to wake). */
+#define PROBE_MAX 8
+/* How long a claim in doubt is asked after (claim_settle), at most. */
+#define CLAIM_SETTLE_MS 5000.0
 
 static volatile sig_atomic_t stopping;
 
@@ -77,6 +96,8 @@ struct runner {
 	long long answer_id;    /* the box job a caller waits for, or 0 */
 	struct script_memo scripts;  /* read lately, for box jobs */
 	struct version_memo versions;   /* script files hashed lately */
+	struct buf labels_re;   /* labels_regexp() of the node's labels */
+	double last_probe;      /* when this runner last looked (watching) */
 };
 
 /* What the hooks of one run need. */
@@ -221,7 +242,7 @@ finish(struct runner *rn, long long id, const struct execution_final *f,
     const struct secret_mask *mask)
 {
 	double give_up = clock_mono_ms() + 600000.0;
-	int updated = 0, warned = 0, answer = rn->answer_id == id;
+	int updated = 0, delivery = 0, warned = 0, answer = rn->answer_id == id;
 	struct execution_final fallback;
 	struct buf why = BUF_INIT, dberr = BUF_INIT;
 	struct dbres row;
@@ -229,7 +250,7 @@ finish(struct runner *rn, long long id, const struct execution_final *f,
 	memset(&row, 0, sizeof(row));
 	for (;;) {
 		if (db_begin(rn->db) == 0 &&
-		    store_execution_finish(rn->db, id, f, &updated,
+		    store_execution_finish(rn->db, id, f, &updated, &delivery,
 		    answer ? &row : NULL) == 0)
 			break;
 		if (db_error(rn->db) != DB_EUNAVAIL &&
@@ -270,6 +291,10 @@ finish(struct runner *rn, long long id, const struct execution_final *f,
 		}
 		usleep(500 * 1000);
 	}
+	/* Its callback's delivery committed with the record: the sender
+	 * starts on it now. */
+	if (delivery)
+		sender_notify(rn->shm);
 	if (!updated)
 		log_warnx("execution was no longer running when it ended "
 		    "(marked lost or changed meanwhile); result not recorded");
@@ -280,6 +305,42 @@ out:
 	buf_free(&why);
 	buf_free(&dberr);
 	dispatch_notify_done(rn->shm, id);
+}
+
+/*
+ * A claim of execution `id` whose outcome the database did not tell: the
+ * connection was lost before the answer (a server of a Galera cluster
+ * died under it: the claim may have committed), or it lost a deadlock.
+ * Asked again on a fresh connection (db_connect takes the next server),
+ * for at most CLAIM_SETTLE_MS and half the heartbeat timeout (a claim we
+ * do not know of sends no heartbeat): `again`, the claim by id is sent
+ * once more (a hand-off, or a row reserved for us), then the row says
+ * whether it runs for us. 1 ours, 0 not, -1 still unknown.
+ */
+static int
+claim_settle(struct runner *rn, long long id, int again)
+{
+	double budget = rn->c->heartbeat_timeout_s * 500.0;
+	double until = clock_mono_ms() + (budget < CLAIM_SETTLE_MS ? budget :
+	    CLAIM_SETTLE_MS);
+	int claimed, owned;
+
+	for (;;) {
+		if (db_begin(rn->db) == 0) {
+			if (again && store_execution_claim_id(rn->db, id,
+			    rn->c->node_name, (int)rn->pid, &claimed) == 0 &&
+			    claimed)
+				return 1;
+			if ((!again || db_error(rn->db) == DB_OK ||
+			    db_error(rn->db) == DB_EDEADLOCK) &&
+			    store_execution_owned(rn->db, id, rn->c->node_name,
+			    (int)rn->pid, &owned) == 0)
+				return owned;
+		}
+		if (clock_mono_ms() > until)
+			return -1;
+		usleep(100 * 1000);
+	}
 }
 
 /*
@@ -301,9 +362,21 @@ claim_now(struct run_state *st)
 	if (!st->claim_pending)
 		return !st->not_ours;
 	st->claim_pending = 0;
-	if ((st->claim_sent ? store_execution_claim_id_end(rn->db, &claimed) :
+	int rc = st->claim_sent ? store_execution_claim_id_end(rn->db,
+	    &claimed) :
 	    store_execution_claim_id(rn->db, st->id, rn->c->node_name,
-	    (int)rn->pid, &claimed)) == -1) {
+	    (int)rn->pid, &claimed);
+	if (rc == -1 && (db_error(rn->db) == DB_EUNAVAIL ||
+	    db_error(rn->db) == DB_EDEADLOCK)) {
+		int settled = claim_settle(rn, st->id, 1);
+		if (settled >= 0) {
+			log_info("claim settled on a fresh connection: %s",
+			    settled ? "ours" : "not ours");
+			claimed = settled;
+			rc = 0;
+		}
+	}
+	if (rc == -1) {
 		log_warnx("cannot claim the execution handed over: %s",
 		    db_errmsg(rn->db));
 		/* Still queued: a scan finds it, unless it is reserved for
@@ -409,6 +482,8 @@ run_one(struct runner *rn, const struct execution_claim *cl,
 	double claimed_ms = clock_mono_ms();
 	int limited;
 
+	/* Busy now: another idle runner watches the queue. */
+	dispatch_watch_leave(rn->shm);
 	/* The last run's cgroup goes and the next is made while the runner
 	 * is idle (idle_wait); a runner busy since then does it now. */
 	sandbox_tidy(&rn->sb);
@@ -562,16 +637,69 @@ serve_box(struct runner *rn, struct mailbox_job *j)
 }
 
 /*
+ * The watcher's look at the queue (dispatch.h, "watching"), at most
+ * every queue_probe_ms: 1 when it found work other nodes queued, counted
+ * as a backlog (one scan for this runner, the rest for other idle ones,
+ * woken), else 0.
+ */
+static int
+watch_probe(struct runner *rn)
+{
+	struct shm *shm = rn->shm;
+	double now = clock_mono_ms();
+	long long seen = atomic_load(&shm->probe_newest), newest;
+	int n, idle;
+
+	if (now - rn->last_probe < rn->c->queue_probe_ms)
+		return 0;
+	rn->last_probe = now;
+	/* Quiet (the queue held nothing this node may claim, or a scan came
+	 * back empty: rows of a script at its max_concurrency, say): the
+	 * head of the queue is read again only once a newer row came. */
+	if (db_begin(rn->db) == -1 || store_execution_probe(rn->db,
+	    buf_str(&rn->labels_re), PROBE_MAX,
+	    atomic_load(&shm->probe_quiet) ? seen : -1, &n, &newest) == -1)
+		return 0;
+	atomic_store(&shm->probe_newest, newest);
+	if (n == 0) {
+		/* Nothing this node may claim (or not looked at, quiet). */
+		if (newest > 0)
+			atomic_store(&shm->probe_quiet, 1);
+		return 0;
+	}
+	atomic_store(&shm->probe_quiet, 0);
+	idle = dispatch_runners_idle(shm);
+	dispatch_backlog_wake(shm, n < idle ? n : (idle > 0 ? idle : 1));
+	return 1;
+}
+
+/* How long an idle runner sleeps: the poll interval, or queue_probe_ms
+ * for the node's watcher while other nodes are up. *probe: 1 for the
+ * watcher then. */
+static int
+idle_timeout(struct runner *rn, int *probe)
+{
+	*probe = rn->c->queue_probe_ms > 0 &&
+	    atomic_load(&rn->shm->peers_up) > 0 && dispatch_watch(rn->shm);
+	return *probe ? rn->c->queue_probe_ms : rn->c->poll_interval_ms;
+}
+
+/*
  * The runner's wait for work: with a box, marked idle and asleep on its
- * bell; without, on the queue word. Returns early when work arrives.
+ * bell; without, on the queue word. Returns early when work arrives
+ * (the watcher's look at the queue included).
  */
 static void
 idle_wait(struct runner *rn, uint32_t queue_seen)
 {
+	int probe, timeout;
+
 	if (rn->box < 0) {
 		sandbox_tidy(&rn->sb);
-		wake_wait(&rn->shm->queue_gen, queue_seen,
-		    rn->c->poll_interval_ms);
+		timeout = idle_timeout(rn, &probe);
+		if (probe && watch_probe(rn))
+			return;
+		wake_wait(&rn->shm->queue_gen, queue_seen, timeout);
 		return;
 	}
 	uint32_t seen = dispatch_mailbox_idle(rn->shm, rn->box);
@@ -581,7 +709,12 @@ idle_wait(struct runner *rn, uint32_t queue_seen)
 	/* Queued meanwhile, while we looked busy: do not sleep on it. */
 	if (dispatch_work_waiting(rn->shm))
 		return;
-	wake_wait(&rn->shm->box[rn->box].bell, seen, rn->c->poll_interval_ms);
+	/* Looked at while reservable: a local submission meanwhile gets
+	 * this runner as if it slept. */
+	timeout = idle_timeout(rn, &probe);
+	if (probe && watch_probe(rn))
+		return;
+	wake_wait(&rn->shm->box[rn->box].bell, seen, timeout);
 }
 
 /*
@@ -681,6 +814,7 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 		sandbox_workdir_spare(&rn.sb, c->work_dir, rn.uid, rn.gid);
 	sandbox_tidy(&rn.sb);
 	rn.db = db_new(c);
+	labels_regexp(c->node_labels, &rn.labels_re);
 	log_info("runner %d ready (runs as uid %lu, group of \"%s\", tree "
 	    "control: %s, isolation: %s)", slot, (unsigned long)rn.uid,
 	    c->run_user, sandbox_kind_name(&rn.sb), c->isolation ?
@@ -708,11 +842,25 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 
 			if (store_execution_claim(rn.db, c->node_name,
 			    (int)rn.pid,
-			    skip, nskip, &cl, &claimed) == -1) {
-				if (db_error(rn.db) != DB_EUNAVAIL)
+			    buf_str(&rn.labels_re), skip, nskip, &cl,
+			    &claimed) == -1) {
+				if (cl.in_doubt) {
+					/* Committed or not: the row tells. */
+					log_info("claim of execution %lld in doubt: "
+					    "%s", cl.id, db_errmsg(rn.db));
+					claimed = claim_settle(&rn, cl.id, 0) == 1;
+					log_info("claim of execution %lld: %s", cl.id,
+					    claimed ? "ours" : "not ours (or not known)");
+				} else if (db_error(rn.db) != DB_EUNAVAIL) {
 					log_warnx("claim: %s", db_errmsg(rn.db));
-			} else if (!claimed)
-				dispatch_backlog_none(shm);
+				}
+				if (!claimed) {
+					free(cl.input_json);
+					memset(&cl, 0, sizeof(cl));
+				}
+			} else {
+				dispatch_scanned(shm, claimed);
+			}
 		}
 		if (claimed) {
 			/* More counted: let another runner scan meanwhile. */
@@ -756,6 +904,7 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 		dispatch_mailbox_close(shm, rn.box);
 	}
 	registry_memo_free(&rn.scripts);
+	buf_free(&rn.labels_re);
 	log_info("runner %d stopping", slot);
 	db_close(rn.db);
 	sandbox_free(&rn.sb);

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "json.h"
+#include "labels.h"
 #include "script.h"
 #include "secret.h"
 
@@ -31,6 +32,8 @@ script_dup(const struct script *src, struct script *dst)
 	dst->env_json = xstrdup_opt(src->env_json);
 	dst->secret_env_json = xstrdup_opt(src->secret_env_json);
 	dst->limits_json = xstrdup_opt(src->limits_json);
+	dst->node_labels = xstrdup_opt(src->node_labels);
+	dst->callback_url = xstrdup_opt(src->callback_url);
 }
 
 void
@@ -47,6 +50,8 @@ script_free(struct script *s)
 	free(s->env_json);
 	free(s->secret_env_json);
 	free(s->limits_json);
+	free(s->node_labels);
+	free(s->callback_url);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -130,6 +135,10 @@ script_write_members_view(struct jw *w, const struct script *s,
 	write_raw(w, "limits", s->limits_json != NULL ? s->limits_json : "{}");
 	jw_key(w, "network");
 	jw_str(w, s->network[0] != '\0' ? s->network : "host");
+	jw_key(w, "node_labels");
+	labels_write_json(w, s->node_labels);
+	jw_key(w, "callback_url");
+	jw_str(w, s->callback_url);
 	jw_key(w, "created_at");
 	jw_str(w, s->created_at);
 	jw_key(w, "updated_at");

@@ -38,6 +38,10 @@ struct script {
 	char *limits_json;        /* JSON object of the limits it sets
 	                           * (runlimits.h), NULL: none */
 	char network[8];          /* host | none */
+	char *node_labels;        /* labels a node needs to run it, canonical
+	                           * (labels.h), NULL: none */
+	char *callback_url;       /* the executions' default callback
+	                           * (callback.h), NULL: none */
 	char created_at[32];
 	char updated_at[32];
 };

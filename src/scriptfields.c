@@ -14,10 +14,12 @@
 
 #include "argtpl.h"
 #include "buf.h"
+#include "callback.h"
 #include "conf.h"
 #include "fsutil.h"
 #include "inputenv.h"
 #include "json.h"
+#include "labels.h"
 #include "names.h"
 #include "reqs.h"
 #include "runlimits.h"
@@ -631,6 +633,86 @@ set_network(const struct conf *c, yajl_val v, struct script *s,
 	return 0;
 }
 
+/* The labels a node must have to run it (labels.h): an array of labels,
+ * each once; null or [] for none. */
+static int
+set_node_labels(const struct conf *c, yajl_val v, struct script *s,
+    struct verr *e)
+{
+	const char *names[LABELS_MAX];
+	struct buf b = BUF_INIT;
+	size_t n;
+
+	(void)c;
+	if (is_null(v)) {
+		set_str(&s->node_labels, NULL);
+		return 0;
+	}
+	if (!YAJL_IS_ARRAY(v)) {
+		verr_set(e, "node_labels", "node_labels must be an array of "
+		    "labels");
+		return -1;
+	}
+	n = v->u.array.len;
+	if (n > LABELS_MAX) {
+		verr_set(e, "node_labels", "node_labels holds %zu labels; at "
+		    "most %d", n, LABELS_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!YAJL_IS_STRING(v->u.array.values[i])) {
+			char at[32];
+			snprintf(at, sizeof(at), "node_labels[%zu]", i);
+			verr_set(e, at, "%s must be a string", at);
+			return -1;
+		}
+		names[i] = v->u.array.values[i]->u.string;
+	}
+	if (labels_canon(names, n, "node_labels", &b, e) == -1) {
+		buf_free(&b);
+		return -1;
+	}
+	set_str(&s->node_labels, b.len > 0 ? buf_str(&b) : NULL);
+	buf_free(&b);
+	return 0;
+}
+
+/* The executions' default callback URL (callback.h): checked against
+ * the config's callback_allow_hosts, stored as libcurl normalizes it. */
+static int
+set_callback_url(const struct conf *c, yajl_val v, struct script *s,
+    struct verr *e)
+{
+	struct buf url = BUF_INIT;
+	char err[512];
+
+	if (is_null(v)) {
+		set_str(&s->callback_url, NULL);
+		return 0;
+	}
+	if (!YAJL_IS_STRING(v)) {
+		verr_set(e, "callback_url", "callback_url must be a string or "
+		    "null");
+		return -1;
+	}
+	if (!c->has_callback_secret) {
+		verr_set(e, "callback_url", "callback_url cannot be accepted: "
+		    "this node has no callback secret to sign callbacks with "
+		    "(callback_secret, or the file \"%s\")",
+		    c->callback_secret_file);
+		return -1;
+	}
+	if (callback_url_check(v->u.string, c->callback_allow_hosts, &url,
+	    err, sizeof(err)) == -1) {
+		verr_set(e, "callback_url", "%s", err);
+		buf_free(&url);
+		return -1;
+	}
+	set_str(&s->callback_url, buf_str(&url));
+	buf_free(&url);
+	return 0;
+}
+
 /* Indexed by enum script_field. */
 static const struct {
 	const char *name;
@@ -652,6 +734,8 @@ static const struct {
 	[SF_MAX_CONCURRENCY] = { "max_concurrency", set_max_concurrency },
 	[SF_LIMITS] = { "limits", set_limits },
 	[SF_NETWORK] = { "network", set_network },
+	[SF_NODE_LABELS] = { "node_labels", set_node_labels },
+	[SF_CALLBACK_URL] = { "callback_url", set_callback_url },
 };
 
 /* In the script object, but only the server writes them. */
@@ -672,6 +756,8 @@ scriptfields_defaults(const struct conf *c, struct script *s)
 	s->timeout_s = c->default_timeout_s;
 	set_str(&s->limits_json, NULL);
 	snprintf(s->network, sizeof(s->network), "host");
+	set_str(&s->node_labels, NULL);
+	set_str(&s->callback_url, NULL);
 }
 
 /* The field member `i` of `body` names, or -1 with e: given twice,

@@ -84,6 +84,16 @@ struct shm {
 	_Atomic uint64_t venv_builds_failed;
 	struct histogram venv_build;
 
+	/* Completion callbacks (sender.h): attempts by outcome (enum
+	 * metrics_cb), final status -> 2xx answer. */
+	_Atomic uint64_t callbacks[3];
+	struct histogram callback_latency;
+	/* The sender's doorbell, an eventfd the master makes before the
+	 * first fork and never changes (sender_doorbell_init); not a word
+	 * anyone writes to, but the descriptor every child inherits at this
+	 * number. 0 (never a doorbell's number): none. */
+	int sender_efd;
+
 	/* Futex words (see wake.h). */
 	int32_t cpus;           /* online CPUs when the region was made */
 	_Atomic uint32_t queue_gen;                 /* bumped on enqueue */
@@ -104,6 +114,23 @@ struct shm {
 	/* When a runner of this node last scanned for work queued by other
 	 * nodes (monotonic ms): one scan per poll interval per node. */
 	_Atomic int64_t last_poll_ms;
+
+	/* Several nodes (dispatch.h, "watching"): the pid of the idle runner
+	 * that looks at the queue every queue_probe_ms for work other nodes
+	 * queued (0: none); the newest queued id it saw, and whether the
+	 * queue held nothing this node could claim then (quiet: no look at
+	 * the queue's head again before a newer row comes). */
+	_Atomic int32_t watcher;
+	_Atomic int64_t probe_newest;
+	_Atomic int32_t probe_quiet;
+	/* Written by the janitor from the nodes table: how many other nodes
+	 * are up (no other node: nothing to watch for). */
+	_Atomic int32_t peers_up;
+	/* The master's start (Unix ms, the node's started_at) and its stop:
+	 * set before it asks its children to stop for good (not on a
+	 * reload), so the janitor records the node down on its way out. */
+	_Atomic int64_t started_unix_ms;
+	_Atomic int32_t node_stopping;
 
 	/* Runners' mailboxes: an API worker reserves an idle runner, inserts
 	 * the execution for it and hands it over with its input. */

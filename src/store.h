@@ -64,6 +64,32 @@ int store_migrate(struct db *db, const char *dir, int *applied,
 /* ---- health ---- */
 int store_ping(struct db *db);
 
+/* ---- nodes (store_nodes.c; the service is nodes.c) ---- */
+/* A node's row as listed: strings borrowed from the result, valid during
+ * the callback. */
+struct node_rec {
+	const char *name;
+	const char *labels;        /* canonical (labels.h), "" for none */
+	int runners, busy;
+	const char *version;
+	char started_at[32], last_seen_at[32];
+	int up;                    /* seen within the timeout, not stopped */
+};
+/* Writes node `name`'s row: seen now, not stopped. */
+int store_node_beat(struct db *db, const char *name, const char *labels,
+    int runners, int busy, const char *version, long long started_unix_ms);
+/* How many nodes other than `name` are up (timeout_s: the heartbeat
+ * timeout). */
+int store_node_peers_up(struct db *db, const char *name, int timeout_s,
+    int *n);
+/* Node `name` stopped cleanly. */
+int store_node_stopped(struct db *db, const char *name);
+/* Deletes the rows of nodes not seen for `days` days; *n of them. */
+int store_node_forget(struct db *db, int days, int *n);
+/* Calls fn for every node, by name. */
+int store_node_list(struct db *db, int timeout_s,
+    void (*fn)(void *arg, const struct node_rec *n), void *arg);
+
 /* ---- executions (store_executions.c) ---- */
 /* Queued and running executions across all nodes. */
 int store_execution_gauges(struct db *db, long long *queued,
@@ -76,7 +102,7 @@ enum exec_col {
 	EC_STDOUT_TRUNC, EC_STDERR_TRUNC, EC_OUTPUT, EC_OUTPUT_FILE, EC_ERROR,
 	EC_QUEUED_AT, EC_STARTED_AT, EC_FINISHED_AT, EC_DURATION_MS,
 	EC_CPU_USER_MS, EC_CPU_SYSTEM_MS, EC_MAX_RSS_KB, EC_NODE, EC_LIMIT,
-	EC_TRIGGERED_BY, EC_NCOLS
+	EC_TRIGGERED_BY, EC_CALLBACK_URL, EC_NCOLS
 };
 
 /* A runner reserved for an execution as it is inserted (dispatch.h):
@@ -91,16 +117,19 @@ struct execution_reserved {
 /* Inserts a queued execution, or one reserved for a runner (`rsv` not
  * NULL), asked for by the token named `triggered_by`; *id gets its id. `input_json` is the input as shown (secret
  * properties as "***"), `input_secret` the sealed JSON of those
- * properties, or NULL. With `row` (not NULL), the same statement
+ * properties, or NULL. `node_labels`: its script's (labels.h canonical
+ * text, NULL for none), which a node must have to claim it;
+ * `callback_url` the URL its delivery goes to when it ends (a checked
+ * one, callback.h), or NULL. With `row`
+ * (not NULL), the same statement
  * returns the execution as stored into *row (the caller releases it with
  * execution_free). The queue's depth limit is checked before, with the
  * script (store_script_get_probe). */
 int store_execution_enqueue(struct db *db, long long script_id,
     const char *script_name, const char *trigger, const char *triggered_by,
-    const char *input_json,
-    const char *input_secret, const struct execution_reserved *rsv,
-    long long *id,
-    struct execution *row);
+    const char *input_json, const char *input_secret,
+    const char *node_labels, const char *callback_url,
+    const struct execution_reserved *rsv, long long *id, struct execution *row);
 /* The queue-depth probe alone, for a submission whose script was
  * remembered (registry_load_for_submit): *full = 1 when `max_queued`
  * executions already wait. */
@@ -149,14 +178,34 @@ struct execution_claim {
 	 * that text's NUL, so free(input_json) releases both. */
 	char *input_secret;
 	double waited_ms;          /* queued -> claimed, by the DB clock */
+	/* store_execution_claim failed at its COMMIT, the connection lost: the
+	 * claim of `id` may have been committed (store_execution_owned tells).
+	 * The rest is filled as for a claim. */
+	int in_doubt;
 };
 /* Claims the oldest queued execution this runner may start, honouring
- * every script's max_concurrency across nodes, and passing over the
- * `nskip` ids in `skip` (handed off to runners already). *claimed = 0 if
- * none. */
+ * every script's max_concurrency across nodes and its node_labels
+ * (`labels_re`: labels_regexp() of this node's labels), and passing over
+ * the `nskip` ids in `skip` (handed off to runners already). *claimed = 0
+ * if none. A deadlock is retried; -1 otherwise, with cl->in_doubt set
+ * (and cl filled: free cl->input_json) when the connection was lost at
+ * the COMMIT of a claim. */
 int store_execution_claim(struct db *db, const char *node, int pid,
-    const long long *skip, size_t nskip, struct execution_claim *cl,
-    int *claimed);
+    const char *labels_re, const long long *skip, size_t nskip,
+    struct execution_claim *cl, int *claimed);
+/*
+ * The cheap look of an idle node for work (runner.c, "watching"):
+ * *newest gets the id of the newest queued execution (0: none); when it
+ * is not `seen_newest`, *n gets how many executions (at most `max`) this
+ * node may claim now (queued, unreserved, for labels this node has:
+ * `labels_re`), else *n = 0 and nothing more is read. No lock.
+ */
+int store_execution_probe(struct db *db, const char *labels_re, int max,
+    long long seen_newest, int *n, long long *newest);
+/* Whether execution `id` is running for runner `pid` of `node` (a claim
+ * whose outcome the connection's loss hid): *owned 1 or 0. */
+int store_execution_owned(struct db *db, long long id, const char *node, int pid,
+    int *owned);
 /* An execution handed to this runner by an API worker of this node
  * (dispatch_handoff, or assigned with an input too big for its box):
  * reads it, and its script in the same statement, without claiming it.
@@ -213,14 +262,17 @@ struct execution_final {
 };
 /* Writes the final record of a running execution. *updated = 0 when it
  * was no longer running (marked lost meanwhile). finished_at is
- * f->ended_mono_ms on the database's clock
- * (sql/012_sessions_history.sql, execution_finish_by).
+ * f->ended_mono_ms on the database's clock (sql/013_callbacks.sql,
+ * execution_finish_cb). *delivery = 1 when the record made a callback
+ * delivery due (the execution has a callback_url): the same statement
+ * wrote it (sql/013_callbacks.sql's trigger, as for every path that ends
+ * an execution).
  * With `row`, the row as it is after the write comes back in the same
- * round trip, with store_execution_get's columns (an extra one after them);
- * release it with dbres_free(). */
+ * round trip, with store_execution_get's columns (an extra one after
+ * them); release it with dbres_free(). */
 int store_execution_finish(struct db *db, long long id,
-    const struct execution_final *f,
-    int *updated, struct dbres *row);
+    const struct execution_final *f, int *updated, int *delivery,
+    struct dbres *row);
 /* Cancel: a queued execution becomes canceled at once (*outcome 1); a
  * running one gets its cancel flag (*outcome 2); final: *outcome 0;
  * unknown: *outcome -1. */
@@ -274,6 +326,78 @@ int store_market_install_add(struct db *db, long long script_id,
  * exists, by item, oldest install first. */
 int store_market_installs(struct db *db,
     void (*fn)(void *arg, const struct market_install *mi), void *arg);
+
+/* ---- callback deliveries (store_deliveries.c) ---- */
+/* One row of the deliveries table (sql/013_callbacks.sql). url and
+ * last_error are owned by the record (delivery_rec_free); times are
+ * RFC 3339, "" for NULL. */
+struct delivery_rec {
+	long long id;
+	long long execution_id;
+	char *url;
+	char status[12];           /* pending | delivered | failed */
+	long long attempts;
+	int has_status_code;
+	int last_status_code;
+	char *last_error;          /* NULL: none */
+	char created_at[32];
+	char next_attempt_at[32];
+	char delivered_at[32];
+};
+void delivery_rec_free(struct delivery_rec *d);
+/* Calls fn for each delivery of execution `execution_id`, oldest first;
+ * the record is freed after the call. */
+int store_delivery_list(struct db *db, long long execution_id,
+    void (*fn)(void *arg, const struct delivery_rec *d), void *arg);
+
+/* At most this many deliveries per claim. */
+#define STORE_DELIVERY_CLAIM_MAX 16
+/* A delivery claimed for one attempt. url is owned: free(). */
+struct delivery_claim {
+	long long id;
+	long long execution_id;
+	char *url;
+	unsigned attempts;         /* this attempt included */
+	double age_ms;             /* since the row was written, DB clock */
+};
+/*
+ * Claims up to `max` (<= STORE_DELIVERY_CLAIM_MAX) due deliveries, the
+ * longest due first, for the sender whose token is `token` (non-zero,
+ * its own): one READ COMMITTED transaction locks due rows that no other
+ * transaction holds (FOR UPDATE SKIP LOCKED) and marks them with the
+ * token, attempts + 1 and next_attempt_at `lease_s` on, and commits; a
+ * lost race (a deadlock; on Galera a certification failure at COMMIT) is
+ * tried again. *n claimed are in out[0..n): release each url with free().
+ * Nothing is claimed unless the COMMIT succeeded.
+ */
+int store_delivery_claim(struct db *db, unsigned long long token,
+    int lease_s, size_t max, struct delivery_claim *out, size_t *n);
+/*
+ * Records the outcome of the attempt the sender with `token` made of
+ * delivery `id`: `status` "delivered", "failed", or "pending" (then due
+ * again in `retry_ms`); `status_code` the HTTP status answered (0: none
+ * came), `error` why it failed (NULL for a delivery). *recorded = 0 when
+ * the claim was no longer this sender's (its lease ran out and another
+ * sender claimed the row): nothing was written.
+ */
+int store_delivery_record(struct db *db, long long id,
+    unsigned long long token, const char *status, int status_code,
+    const char *error, long long retry_ms, int *recorded);
+/* How long until the soonest pending delivery is due: *ms (0 when one is
+ * due now), or -1 when none is pending. */
+int store_delivery_next_due(struct db *db, double *ms);
+/* Gives an attempt back unfinished (the sender stops): the delivery is
+ * due again at once, with `error` as its last error. */
+int store_delivery_release(struct db *db, long long id,
+    unsigned long long token, const char *error);
+/* Marks up to `batch` due deliveries written more than max_age_s ago
+ * failed (nothing attempted them in time); *n counts them. */
+int store_delivery_expire(struct db *db, long long max_age_s, int batch,
+    long long *n);
+/* Deletes up to `batch` delivered or failed deliveries written more
+ * than `days` ago. */
+int store_delivery_delete_old(struct db *db, int days, int batch,
+    long long *deleted);
 
 /* ---- scripts (store_scripts.c) ---- */
 /* One script; *found = 0 when there is none. With for_update the row is

@@ -99,13 +99,13 @@ store_execution_delete_old(struct db *db, int days, int batch,
 	"`trigger`, status, input, exit_code, `signal`, stdout, stderr, " \
 	"stdout_truncated, stderr_truncated, output, output_file, error, " \
 	"queued_at, started_at, finished_at, duration_ms, cpu_user_ms, " \
-	"cpu_system_ms, max_rss_kb, node, `limit`, triggered_by"
+	"cpu_system_ms, max_rss_kb, node, `limit`, triggered_by, callback_url"
 /* The same positions for lists, without the large columns. */
 #define EXECUTION_LIST_COLS "id, script_id, script_name, script_version, " \
 	"`trigger`, status, NULL, exit_code, `signal`, NULL, NULL, " \
 	"stdout_truncated, stderr_truncated, output, output_file, error, " \
 	"queued_at, started_at, finished_at, duration_ms, cpu_user_ms, " \
-	"cpu_system_ms, max_rss_kb, node, `limit`, triggered_by"
+	"cpu_system_ms, max_rss_kb, node, `limit`, triggered_by, callback_url"
 
 /* A number cell: *has = 0 for NULL. */
 static long long
@@ -128,7 +128,7 @@ cell_ts(const struct dbres *res, size_t i, size_t col, char out[32])
 /* The string columns of an execution row, which a record takes over. */
 static const size_t exec_str_cols[] = { EC_SCRIPT_NAME, EC_SCRIPT_VERSION,
 	EC_TRIGGER, EC_INPUT, EC_STDOUT, EC_STDERR, EC_OUTPUT, EC_OUTPUT_FILE,
-	EC_ERROR, EC_NODE, EC_LIMIT, EC_TRIGGERED_BY };
+	EC_ERROR, EC_NODE, EC_LIMIT, EC_TRIGGERED_BY, EC_CALLBACK_URL };
 
 void
 store_execution_view(const struct dbres *res, size_t i, struct execution *x)
@@ -175,6 +175,7 @@ store_execution_view(const struct dbres *res, size_t i, struct execution *x)
 	x->node = CELL_S(EC_NODE);
 	x->limit = CELL_S(EC_LIMIT);
 	x->triggered_by = CELL_S(EC_TRIGGERED_BY);
+	x->callback_url = CELL_S(EC_CALLBACK_URL);
 #undef CELL_S
 }
 
@@ -193,34 +194,36 @@ int
 store_execution_enqueue(struct db *db, long long script_id,
     const char *script_name,
     const char *trigger, const char *triggered_by, const char *input_json,
-    const char *input_secret,
+    const char *input_secret, const char *node_labels, const char *callback_url,
     const struct execution_reserved *rsv, long long *id, struct execution *row)
 {
 #define ENQUEUE "INSERT INTO executions (script_id, script_name, " \
 	"`trigger`, triggered_by, status, input, input_secret, queued_at, " \
-	"node, runner_pid, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, " \
-	"UTC_TIMESTAMP(3), ?, ?, IF(? IS NULL, NULL, UTC_TIMESTAMP(3)))"
+	"node, runner_pid, heartbeat_at, node_labels, callback_url) VALUES " \
+	"(?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3), ?, ?, IF(? IS NULL, NULL, " \
+	"UTC_TIMESTAMP(3)), ?, ?)"
 	static const char *ins = ENQUEUE;
 	/* MariaDB's RETURNING: the row in the same round trip. */
 	static const char *ins_row = ENQUEUE " RETURNING " EXECUTION_COLS;
 #undef ENQUEUE
 	const char *node = rsv != NULL ? rsv->node : NULL;
-	struct dbp p[10] = { DBP_I(script_id), DBP_S(script_name),
+	struct dbp p[12] = { DBP_I(script_id), DBP_S(script_name),
 	    DBP_S(trigger), DBP_S(triggered_by),
 	    DBP_S(rsv != NULL && rsv->running ? "running" :
 	    "queued"), DBP_S(input_json), DBP_S(input_secret), DBP_S(node),
-	    rsv != NULL ? DBP_I(rsv->pid) : DBP_NUL, DBP_S(node) };
+	    rsv != NULL ? DBP_I(rsv->pid) : DBP_NUL, DBP_S(node),
+	    DBP_S(node_labels), DBP_S(callback_url) };
 	unsigned long long newid;
 	struct dbres res;
 
 	*id = 0;
 	if (row == NULL) {
-		if (db_exec(db, ins, p, 10, NULL, NULL, &newid) == -1)
+		if (db_exec(db, ins, p, 12, NULL, NULL, &newid) == -1)
 			return -1;
 		*id = (long long)newid;
 		return 0;
 	}
-	if (db_exec(db, ins_row, p, 10, &res, NULL, NULL) == -1)
+	if (db_exec(db, ins_row, p, 12, &res, NULL, NULL) == -1)
 		return -1;
 	if (res.nrows != 1 || (*id = atoll(dbres_get(&res, 0, EC_ID))) <= 0) {
 		dbres_free(&res);
@@ -663,17 +666,34 @@ claim_one(struct db *db, long long id, long long script_id, const char *node,
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
+/* A queued execution no runner holds, that a node with the labels of
+ * `?` (labels_regexp) may run. */
+#define CLAIMABLE "status = 'queued' AND runner_pid IS NULL AND " \
+	"(node_labels IS NULL OR node_labels REGEXP ?)"
+
+/*
+ * A scan reads the oldest claimable rows without locking them, then
+ * locks one candidate at a time (SKIP LOCKED: one another runner is
+ * claiming is passed over at once) and claims it. Locking all the
+ * candidates at once, as SELECT ... LIMIT 100 FOR UPDATE SKIP LOCKED
+ * would, makes concurrent scans of several nodes find nothing: each
+ * locks the rows the next one would have taken, and a scan that finds
+ * nothing stops its node's backlog until the next poll (measured: with
+ * three nodes, 300 queued runs drained at 2 per second per node).
+ */
 int
 store_execution_claim(struct db *db, const char *node, int pid,
-    const long long *skip, size_t nskip, struct execution_claim *cl,
-    int *claimed)
+    const char *labels_re, const long long *skip, size_t nskip,
+    struct execution_claim *cl, int *claimed)
 {
-	static const char *cand_sql = "SELECT id, script_id, input, "
+	static const char *cand_sql = "SELECT id, script_id FROM executions "
+	    "WHERE " CLAIMABLE " ORDER BY id LIMIT " STR(CLAIM_CANDIDATES);
+	static const char *lock_sql = "SELECT id, script_id, input, "
 	    "TIMESTAMPDIFF(MICROSECOND, queued_at, UTC_TIMESTAMP(6)), "
-	    "input_secret FROM executions WHERE status = 'queued' AND runner_pid IS NULL "
-	    "ORDER BY id LIMIT "
-	    STR(CLAIM_CANDIDATES) " FOR UPDATE SKIP LOCKED";
-	struct dbres res;
+	    "input_secret FROM executions WHERE id = ? AND status = 'queued' "
+	    "AND runner_pid IS NULL FOR UPDATE SKIP LOCKED";
+	struct dbp pc[1] = { DBP_S(labels_re) };
+	struct dbres res, one;
 	int rc, tries = 0;
 
 	*claimed = 0;
@@ -681,7 +701,7 @@ store_execution_claim(struct db *db, const char *node, int pid,
 retry:
 	if (db_tx_begin_read_committed(db) == -1)
 		return -1;
-	if (db_exec(db, cand_sql, NULL, 0, &res, NULL, NULL) == -1)
+	if (db_exec(db, cand_sql, pc, 1, &res, NULL, NULL) == -1)
 		goto fail;
 	/* Scripts already found at their limit in this pass are skipped, so
 	 * each script's own queue keeps its order. */
@@ -690,6 +710,7 @@ retry:
 	for (size_t i = 0; i < res.nrows && i < CLAIM_CANDIDATES; i++) {
 		long long id = strtoll(dbres_get(&res, i, 0), NULL, 10);
 		long long sid = strtoll(dbres_get(&res, i, 1), NULL, 10);
+		struct dbp pl[1] = { DBP_I(id) };
 		int pass = 0;
 		for (int k = 0; k < nblocked; k++)
 			if (blocked[k] == sid)
@@ -699,21 +720,40 @@ retry:
 				pass = 1;
 		if (pass)
 			continue;
+		if (db_exec(db, lock_sql, pl, 1, &one, NULL, NULL) == -1) {
+			dbres_free(&res);
+			goto fail;
+		}
+		if (one.nrows != 1) {
+			/* Claimed meanwhile, or being claimed by another. */
+			dbres_free(&one);
+			continue;
+		}
 		rc = claim_one(db, id, sid, node, pid);
 		if (rc == -1) {
+			dbres_free(&one);
 			dbres_free(&res);
 			goto fail;
 		}
 		if (rc == 0) {
+			dbres_free(&one);
 			blocked[nblocked++] = sid;
 			continue;
 		}
-		claim_fill(cl, &res, i);
+		claim_fill(cl, &one, 0);
+		dbres_free(&one);
 		*claimed = 1;
 		break;
 	}
 	dbres_free(&res);
 	if (db_tx_commit(db) == -1) {
+		if (*claimed && db_error(db) == DB_EUNAVAIL) {
+			/* Committed or not, the server went before saying: the
+			 * caller finds out (store_execution_owned). */
+			cl->in_doubt = 1;
+			*claimed = 0;
+			return -1;
+		}
 		if (*claimed) {
 			free(cl->input_json);
 			memset(cl, 0, sizeof(*cl));
@@ -730,6 +770,56 @@ fail_nrb:
 	if (db_error(db) == DB_EDEADLOCK && ++tries < 5)
 		goto retry;
 	return -1;
+}
+
+int
+store_execution_probe(struct db *db, const char *labels_re, int max,
+    long long seen_newest, int *n, long long *newest)
+{
+	/* MAX(id) of the queued rows is one probe of the (status, id)
+	 * index; the count walks the queue from its head (at most `max`
+	 * rows this node may claim, and those it may not before them), so
+	 * it runs only when the newest queued row is not the one last seen
+	 * (seen_newest < 0: always). */
+	static const char *newest_sql = "SELECT MAX(id) FROM executions "
+	    "WHERE status = 'queued'";
+	static const char *count_sql = "SELECT COUNT(*) FROM (SELECT id "
+	    "FROM executions WHERE " CLAIMABLE " ORDER BY id LIMIT ?) AS q";
+	struct dbp p[2] = { DBP_S(labels_re), DBP_I(max) };
+	struct dbres res;
+
+	*n = 0;
+	*newest = 0;
+	if (db_exec(db, newest_sql, NULL, 0, &res, NULL, NULL) == -1)
+		return -1;
+	if (res.nrows == 1 && dbres_get(&res, 0, 0) != NULL)
+		*newest = strtoll(dbres_get(&res, 0, 0), NULL, 10);
+	dbres_free(&res);
+	if (*newest == 0 || *newest == seen_newest)
+		return 0;
+	if (db_exec(db, count_sql, p, 2, &res, NULL, NULL) == -1)
+		return -1;
+	if (res.nrows == 1)
+		*n = atoi(dbres_get(&res, 0, 0));
+	dbres_free(&res);
+	return 0;
+}
+
+int
+store_execution_owned(struct db *db, long long id, const char *node, int pid,
+    int *owned)
+{
+	static const char *sql = "SELECT 1 FROM executions WHERE id = ? AND "
+	    "status = 'running' AND node = ? AND runner_pid = ?";
+	struct dbp p[3] = { DBP_I(id), DBP_S(node), DBP_I(pid) };
+	struct dbres res;
+
+	*owned = 0;
+	if (db_exec(db, sql, p, 3, &res, NULL, NULL) == -1)
+		return -1;
+	*owned = res.nrows == 1;
+	dbres_free(&res);
+	return 0;
 }
 
 int
@@ -793,11 +883,11 @@ age_us(double now_ms, double mono_ms)
 int
 store_execution_finish(struct db *db, long long id,
     const struct execution_final *f,
-    int *updated, struct dbres *row)
+    int *updated, int *delivery, struct dbres *row)
 {
-	/* sql/012_sessions_history.sql: the UPDATE, then the final row
-	 * (EXECUTION_COLS, then `updated`) or `updated` alone. */
-	static const char *sql = "CALL execution_finish_by(?, ?, ?, ?, ?, "
+	/* sql/013_callbacks.sql: the UPDATE, then the final row (EXECUTION_COLS,
+	 * then `updated`) or `updated` and `delivery`. */
+	static const char *sql = "CALL execution_finish_cb(?, ?, ?, ?, ?, "
 	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	/* The ages are taken now, as the statement goes out: a retry after
 	 * an outage sends them grown by the outage's length. */
@@ -824,16 +914,22 @@ store_execution_finish(struct db *db, long long id,
 	struct dbres res;
 	const char *n;
 
-	*updated = 0;
+	*updated = *delivery = 0;
 	if (db_exec(db, sql, p, 20, &res, NULL, NULL) == -1)
 		return -1;
-	if (res.nrows != 1 || res.ncols != (row ? EC_NCOLS + 1u : 1u)) {
+	if (res.nrows != 1 || res.ncols != (row ? EC_NCOLS + 1u : 2u)) {
 		dbres_free(&res);
-		return db_fail(db, "execution_finish_by returned an "
+		return db_fail(db, "execution_finish_cb returned an "
 		    "unexpected result");
 	}
 	n = dbres_get(&res, 0, row ? EC_NCOLS : 0);
 	*updated = n != NULL && strcmp(n, "1") == 0;
+	if (row != NULL)
+		*delivery = *updated &&
+		    dbres_get(&res, 0, EC_CALLBACK_URL) != NULL;
+	else
+		*delivery = dbres_get(&res, 0, 1) != NULL &&
+		    strcmp(dbres_get(&res, 0, 1), "1") == 0;
 	if (row != NULL)
 		/* store_execution_get's columns, `updated` after */
 		*row = res;

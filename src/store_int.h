@@ -18,8 +18,9 @@ struct token_rec;
 	p "description, " p "enabled, " p "version, " p "requirements, " \
 	p "args, " p "input_mode, " p "inputs, " p "outputs, " p "env, " \
 	p "timeout_s, " p "max_concurrency, " p "created_at, " p "updated_at, " \
-	p "secret_env, " p "`limits`, " p "network"
-#define SCRIPT_NCOLS 20
+	p "secret_env, " p "`limits`, " p "network, " p "node_labels, " \
+	p "callback_url"
+#define SCRIPT_NCOLS 22
 
 /* Is there a row at position `?` (the limit minus one) in the queue?
  * Walking the (status, id) index stops there, so the probe costs at most

@@ -65,6 +65,8 @@ store_row_to_script(const struct dbres *res, size_t i, size_t c0,
 	s->limits_json = dup_cell(res, i, c0 + 18);
 	v = dbres_get(res, i, c0 + 19);
 	snprintf(s->network, sizeof(s->network), "%s", v != NULL ? v : "host");
+	s->node_labels = dup_cell(res, i, c0 + 20);
+	s->callback_url = dup_cell(res, i, c0 + 21);
 }
 
 static int
@@ -179,20 +181,21 @@ store_script_insert(struct db *db, const struct script *s, long long *id)
 	static const char *sql = "INSERT INTO scripts (name, type, path, "
 	    "description, enabled, version, requirements, args, input_mode, "
 	    "inputs, outputs, env, timeout_s, max_concurrency, secret_env, "
-	    "created_at, updated_at, `limits`, network) VALUES (?, ?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), "
-	    "?, ?)";
-	struct dbp p[17] = { DBP_S(s->name), DBP_S(s->type), DBP_S(s->path),
+	    "created_at, updated_at, `limits`, network, node_labels, "
+	    "callback_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), ?, ?, ?, ?)";
+	struct dbp p[19] = { DBP_S(s->name), DBP_S(s->type), DBP_S(s->path),
 	    DBP_S(s->description), DBP_I(s->enabled ? 1 : 0),
 	    DBP_S(s->version), DBP_S(s->requirements), DBP_S(s->args_json),
 	    DBP_S(s->input_mode), DBP_S(s->inputs_json),
 	    DBP_S(s->outputs_json), DBP_S(s->env_json), DBP_I(s->timeout_s),
 	    s->max_concurrency > 0 ? DBP_I(s->max_concurrency) : DBP_NUL,
 	    DBP_S(s->secret_env_json), DBP_S(s->limits_json),
-	    DBP_S(s->network[0] != '\0' ? s->network : "host") };
+	    DBP_S(s->network[0] != '\0' ? s->network : "host"),
+	    DBP_S(s->node_labels), DBP_S(s->callback_url) };
 	unsigned long long newid;
 
-	if (db_exec(db, sql, p, 17, NULL, NULL, &newid) == -1)
+	if (db_exec(db, sql, p, 19, NULL, NULL, &newid) == -1)
 		return -1;
 	*id = (long long)newid;
 	return 0;
@@ -205,9 +208,10 @@ store_script_update(struct db *db, const struct script *s)
 	    "path = ?, description = ?, enabled = ?, version = ?, "
 	    "requirements = ?, args = ?, input_mode = ?, inputs = ?, "
 	    "outputs = ?, env = ?, timeout_s = ?, max_concurrency = ?, "
-	    "secret_env = ?, `limits` = ?, network = ?, "
+	    "secret_env = ?, `limits` = ?, network = ?, node_labels = ?, "
+	    "callback_url = ?, "
 	    "updated_at = UTC_TIMESTAMP(3) WHERE id = ?";
-	struct dbp p[18] = { DBP_S(s->name), DBP_S(s->type), DBP_S(s->path),
+	struct dbp p[20] = { DBP_S(s->name), DBP_S(s->type), DBP_S(s->path),
 	    DBP_S(s->description), DBP_I(s->enabled ? 1 : 0),
 	    DBP_S(s->version), DBP_S(s->requirements), DBP_S(s->args_json),
 	    DBP_S(s->input_mode), DBP_S(s->inputs_json),
@@ -215,9 +219,9 @@ store_script_update(struct db *db, const struct script *s)
 	    s->max_concurrency > 0 ? DBP_I(s->max_concurrency) : DBP_NUL,
 	    DBP_S(s->secret_env_json), DBP_S(s->limits_json),
 	    DBP_S(s->network[0] != '\0' ? s->network : "host"),
-	    DBP_I(s->id) };
+	    DBP_S(s->node_labels), DBP_S(s->callback_url), DBP_I(s->id) };
 
-	return db_exec(db, sql, p, 18, NULL, NULL, NULL);
+	return db_exec(db, sql, p, 20, NULL, NULL, NULL);
 }
 
 /*

@@ -273,8 +273,11 @@ is "$(val result):$(cat "$T/o" | tr '\n' ' ')" "ok:lo " \
 
 # ---- a caller that may not make namespaces fails, it never runs unisolated --
 ok_if "setpriv (util-linux) is there" 'command -v setpriv >/dev/null'
+# nobody runs a copy in $T: the build tree may sit where nobody cannot
+# reach it (a checkout under /root, a mktemp -d directory).
+install -m 0755 "$TEST_EXEC" "$T/test-exec-copy"
 setpriv --reuid="$nobody" --regid="$(id -g nobody)" --clear-groups \
-    timeout 60 "$TEST_EXEC" --isolate --sandbox none -- /bin/sh -c \
+    timeout 60 "$T/test-exec-copy" --isolate --sandbox none -- /bin/sh -c \
     "touch $T/ran-unisolated" >"$T/res" 2>"$T/log"
 is "$(val result):$(val error)" \
     "error:cannot create the run's namespaces: Operation not permitted" \

@@ -65,8 +65,10 @@ def reload_with(text):
     os.kill(master, signal.SIGHUP)
     wait_for(lambda: "configuration reloaded" in log_since(offset), timeout=20,
              what="the reload")
+    # A node with a callback secret runs a sender too (dev/lib.sh's has).
+    sender = ["sto-sender"] if re.search(r"(?m)^callback_secret = \S", text) else []
     want = sorted(["sto-api"] * conf_int(text, "api_workers")
-                  + ["sto-runner"] * conf_int(text, "runner_workers") + ["sto-janitor"])
+                  + ["sto-runner"] * conf_int(text, "runner_workers") + ["sto-janitor"] + sender)
     wait_for(lambda: (lambda now: not set(now) & old and sorted(now.values()) == want)(children()),
              timeout=60, what="the old generation to be replaced")
     return log_since(offset)

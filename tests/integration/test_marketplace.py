@@ -17,7 +17,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from conftest import (REPO, SCRIPT_ROOT, STATE, assert_error, call, make_token, reload_daemon, unique,
-                      wait_for)
+                      shared_dir, wait_for)
 
 ITEMS = {"color-correct": "shell", "watermark": "shell", "extract-frames": "shell",
          "sequence-check": "python", "frame-stats": "binary"}
@@ -69,10 +69,10 @@ def mean_rgb(frame, box=None):
 
 @pytest.fixture(scope="module")
 def media():
-    """A directory beside the script root (where the run users reach),
-    open to them for writing, with the test clips."""
-    d = os.path.join(os.path.dirname(SCRIPT_ROOT), "media-" + uuid.uuid4().hex[:8])
-    os.makedirs(d)
+    """A directory every run may read and write (shared_dir: outside /tmp,
+    which is private to each run), with the test clips: where a studio's
+    media would be."""
+    d = shared_dir("media-")
     os.chmod(d, 0o1777)
     ff("-f", "lavfi", "-i", f"testsrc=size={W}x{H}:rate=10:duration=1.5",
        "-f", "lavfi", "-i", "sine=frequency=440:duration=1.5",

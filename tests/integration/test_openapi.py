@@ -243,6 +243,7 @@ def test_every_operation_answers_as_described(viewer):
     start = len(openapi_check.recorded)
     ok(call("GET", "/api/v1/health", token=None), 200)
     ok(call("GET", "/api/v1/metrics", token=viewer), 200)
+    ok(call("GET", "/api/v1/nodes", token=viewer), 200)
     ok(call("GET", OPENAPI_URL, token=None), 200)
     ok(call("GET", "/api/v1/admin/config", token=viewer), 200)
 
@@ -292,6 +293,7 @@ def test_every_operation_answers_as_described(viewer):
     ok(call("GET", f"/api/v1/executions/durations?script_id={s['id']}", token=viewer), 200)
     ok(call("GET", f"/api/v1/executions/{tested['id']}/stdout", token=viewer), 200)
     ok(call("GET", f"/api/v1/executions/{tested['id']}/stderr", token=viewer), 200)
+    ok(call("GET", f"/api/v1/executions/{tested['id']}/deliveries", token=viewer), 200)
     assert_error(call("GET", "/api/v1/executions/999999999", token=viewer), 404, "not_found")
     assert_error(call("POST", f"/api/v1/scripts/{s['id']}/executions?wait=x", {}), 422,
                  "validation_failed", "wait")

@@ -24,7 +24,7 @@ RUN_USER = os.environ.get("SCRIPTORCH_RUN_USER", "scriptorch-run")
 CONTRACT_KEYS = {"id", "name", "type", "path", "description", "enabled", "version",
                  "requirements", "args", "input_mode", "inputs", "outputs", "env", "secret_env",
                  "timeout_s", "max_concurrency", "created_at", "updated_at", "limits",
-                 "network"}
+                 "network", "node_labels", "callback_url"}
 
 
 # ---- helpers ---------------------------------------------------------------
@@ -110,7 +110,7 @@ def test_create_minimal_shell_script_has_every_field_with_defaults():
     assert s["requirements"] is None and s["args"] == [] and s["input_mode"] == "both"
     assert s["inputs"] is None and s["outputs"] == {"stdout": "text"} and s["env"] == {}
     assert s["timeout_s"] == 300 and s["max_concurrency"] is None
-    assert s["limits"] == {} and s["network"] == "host"
+    assert s["limits"] == {} and s["network"] == "host" and s["node_labels"] == []
     assert s["version"].startswith("sha256:") and len(s["version"]) == 7 + 64
     assert s["created_at"].endswith("Z") and s["created_at"] == s["updated_at"]
     assert r.headers.get("Location") == f"{BASE}/{s['id']}"

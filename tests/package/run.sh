@@ -158,6 +158,9 @@ check "postinst made the run user _scriptorch-run (sysusers)" \
 check "the conffile names it and is root-only (0640)" \
 	sh -c "grep -qx 'run_user = _scriptorch-run' '$ROOT/etc/scriptorch/scriptorch.conf' &&
 		test \"\$(stat -c %a '$ROOT/etc/scriptorch/scriptorch.conf')\" = 640"
+check "postinst made the callback secret: 64 hex characters, root's only (0600)" \
+	sh -c "test \"\$(stat -c %a '$ROOT/etc/scriptorch/callback.secret')\" = 600 &&
+		grep -qxE '[0-9a-f]{64}' '$ROOT/etc/scriptorch/callback.secret'"
 check "postinst enabled the unit" \
 	test -L "$ROOT/etc/systemd/system/multi-user.target.wants/scriptorch.service"
 check "postinst says the database is not reachable yet, and how to go on" \

@@ -198,6 +198,37 @@ main(void)
 	    "both given");
 	is_int(c.limit_output_cap_kb, 8, "[limits] output_cap_kb wins");
 
+	/* Several nodes: labels, the ordered list of database servers. */
+	conf_free(&c);
+	conf_defaults(&c);
+	is_str(c.node_labels, "", "no labels by default");
+	is_int(c.n_db_hosts, 1, "one database server by default");
+	is_str(c.db_hosts[0].name, "localhost", "localhost");
+	is_int(c.queue_probe_ms, 20, "default queue_probe_ms");
+	is_int(load_text(&c, "[daemon]\nnode_labels = gpu, ffmpeg,gpu\n"
+	    "[database]\nhost = db1, db2:3307 ,[fd00::3]:3308,[fd00::4]\n"
+	    "port = 3310\n", err, sizeof(err)), 0, "labels and a host list");
+	is_str(c.node_labels, "ffmpeg,gpu", "labels kept sorted, each once");
+	is_int(c.n_db_hosts, 4, "four servers");
+	is_str(c.db_hosts[0].name, "db1", "first in order");
+	is_int(c.db_hosts[0].port, 0, "without a port: [database] port");
+	is_int(c.db_port, 3310, "which is 3310");
+	is_str(c.db_hosts[1].name, "db2", "second");
+	is_int(c.db_hosts[1].port, 3307, "its own port");
+	is_str(c.db_hosts[2].name, "fd00::3", "an IPv6 address in brackets");
+	is_int(c.db_hosts[2].port, 3308, "with a port");
+	is_str(c.db_hosts[3].name, "fd00::4", "and without");
+	is_int(load_text(&c, "[daemon]\nnode_labels = GPU\n", err,
+	    sizeof(err)), -1, "a bad label refused");
+	ok(strstr(err, "node_labels") != NULL && strstr(err, "GPU") != NULL,
+	    "says which: %s", err);
+	is_int(load_text(&c, "[database]\nhost = db1:x\n", err, sizeof(err)),
+	    -1, "a bad port refused");
+	is_int(load_text(&c, "[database]\nhost = fd00::1\n", err, sizeof(err)),
+	    -1, "an IPv6 address without brackets refused");
+	is_int(load_text(&c, "[database]\nhost = ,\n", err, sizeof(err)), -1,
+	    "no server refused");
+
 	conf_free(&c);
 	conf_defaults(&c);
 	is_int(conf_fit_grace(&c, err, sizeof(err)), 0,
@@ -255,6 +286,73 @@ main(void)
 		    sizeof(err)), -1, "a relative key path: refused");
 		ok(strstr(err, "secret_key_file must be an absolute path") !=
 		    NULL, "says why: %s", err);
+	}
+
+	/* The callback secret: inline, or a file (missing: a warning). */
+	{
+		char kdir[] = "/tmp/test-conf-cb-XXXXXX", text[512], kp[300];
+		FILE *f;
+
+		ok(mkdtemp(kdir) != NULL, "a dir for the callback secret");
+		snprintf(kp, sizeof(kp), "%s/callback.secret", kdir);
+		conf_free(&c);
+		conf_defaults(&c);
+		is_str(c.callback_secret_file,
+		    SYSCONFDIR "/scriptorch/callback.secret",
+		    "default callback_secret_file");
+		ok(c.callback_max_age_s == 86400 && c.callback_concurrency == 16
+		    && strcmp(c.callback_allow_hosts, "") == 0,
+		    "defaults: a day, 16 at once, every host");
+		snprintf(text, sizeof(text), "[callbacks]\n"
+		    "callback_secret_file = %s\n", kp);
+		is_int(load_text(&c, text, err, sizeof(err)), 0,
+		    "a missing secret file: the config loads");
+		is_int(c.has_callback_secret, 0, "without a callback secret");
+		f = fopen(kp, "w");
+		fputs("0123456789abcdef-secret \n\n", f);
+		fclose(f);
+		chmod(kp, 0600);
+		is_int(load_text(&c, text, err, sizeof(err)), 0,
+		    "with the file: loads (%s)", err);
+		ok(c.has_callback_secret && c.callback_key_len == 23 &&
+		    memcmp(c.callback_key, "0123456789abcdef-secret", 23) == 0,
+		    "the key is the file's text without trailing blanks");
+		chmod(kp, 0640);
+		is_int(load_text(&c, text, err, sizeof(err)), -1,
+		    "a group-readable secret file: refused");
+		ok(strstr(err, "chmod 0600") != NULL, "says why: %s", err);
+		chmod(kp, 0600);
+		f = fopen(kp, "w");
+		fputs("short\n", f);
+		fclose(f);
+		is_int(load_text(&c, text, err, sizeof(err)), -1,
+		    "a secret of 5 bytes: refused");
+		ok(strstr(err, "from 16 to 512 bytes") != NULL, "says why: %s",
+		    err);
+		snprintf(text, sizeof(text), "[callbacks]\n"
+		    "callback_secret_file = %s\n"
+		    "callback_secret = inline-secret-0123456789\n", kp);
+		is_int(load_text(&c, text, err, sizeof(err)), 0,
+		    "callback_secret set: the file is not read");
+		ok(c.has_callback_secret && c.callback_key_len == 24,
+		    "the key is callback_secret");
+		unlink(kp);
+		rmdir(kdir);
+		is_int(load_text(&c, "[callbacks]\ncallback_secret = x\n", err,
+		    sizeof(err)), -1, "a callback_secret of 1 byte: refused");
+		is_int(load_text(&c, "[callbacks]\ncallback_secret_file = s\n",
+		    err, sizeof(err)), -1, "a relative secret path: refused");
+		ok(strstr(err, "absolute path") != NULL, "says why: %s", err);
+		is_int(load_text(&c, "[callbacks]\ncallback_allow_hosts = "
+		    "a.example, *.b.example:8443 [::1]:9000\n", err,
+		    sizeof(err)), 0, "an allow list loads");
+		is_int(load_text(&c, "[callbacks]\ncallback_allow_hosts = "
+		    "a.example, http://b.example/\n", err, sizeof(err)), -1,
+		    "an allow list with a URL in it: refused");
+		ok(strstr(err, "\"http://b.example/\"") != NULL,
+		    "names the entry: %s", err);
+		is_int(load_text(&c, "[callbacks]\ncallback_concurrency = 0\n",
+		    err, sizeof(err)), -1, "callback_concurrency 0: refused");
 	}
 
 	conf_free(&c);

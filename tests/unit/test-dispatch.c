@@ -571,6 +571,80 @@ early(struct shm *shm)
 	return 0;
 }
 
+/* Watching for work other nodes queued (several nodes): one watcher per
+ * node, handed over when it takes work or dies; the backlog a look at the
+ * queue finds, and which idle runners it wakes. */
+static int
+watching(struct shm *shm)
+{
+	int box, other_box, fd[2], st;
+	char c;
+	pid_t other;
+
+	ok(dispatch_watch(shm) == 1, "the first idle runner watches");
+	ok(dispatch_watch(shm) == 1, "and still does");
+	/* Another runner (a child) cannot take the watch while we hold it;
+	 * once we leave it (we took work), it can. */
+	if (pipe(fd) == -1)
+		return -1;
+	if ((other = fork()) == 0) {
+		int first = dispatch_watch(shm);
+		if (read(fd[0], &c, 1) != 1)
+			_exit(9);
+		_exit(first * 2 + dispatch_watch(shm));
+	}
+	usleep(100 * 1000);
+	dispatch_watch_leave(shm);
+	ok(atomic_load(&shm->watcher) == 0, "left: nobody watches");
+	if (write(fd[1], "x", 1) != 1)
+		return -1;
+	waitpid(other, &st, 0);
+	is_int(WEXITSTATUS(st), 1, "the other runner could not watch while "
+	    "we did, and could once we left");
+	ok(atomic_load(&shm->watcher) == other, "it watches now");
+	dispatch_mailbox_forget(shm, other);
+	ok(atomic_load(&shm->watcher) == 0, "a dead watcher's watch is freed");
+	close(fd[0]);
+	close(fd[1]);
+
+	/* Idle and busy runners as their boxes say; the backlog found is
+	 * one scan for the caller and a wake-up for each other idle one. */
+	box = dispatch_mailbox_open(shm);
+	ok(box >= 0, "our box");
+	is_int(dispatch_runners_busy(shm), 1, "a runner starts busy");
+	is_int(dispatch_runners_idle(shm), 0, "none idle");
+	uint32_t bell0 = dispatch_mailbox_idle(shm, box);
+	is_int(dispatch_runners_idle(shm), 1, "idle once it says so");
+	is_int(dispatch_runners_busy(shm), 0, "not busy then");
+	/* A second runner's box, idle (owned by a pid of our choosing). */
+	other_box = -1;
+	for (int i = 0; i < SHM_RUNNER_BOXES; i++) {
+		int32_t z = 0;
+		if (atomic_compare_exchange_strong(&shm->box[i].owner, &z, 424242)) {
+			other_box = i;
+			break;
+		}
+	}
+	atomic_store(&shm->box[other_box].state, MAILBOX_IDLE);
+	uint32_t bell1 = atomic_load(&shm->box[other_box].bell);
+	is_int(dispatch_runners_idle(shm), 2, "two idle");
+	dispatch_backlog_wake(shm, 3);
+	is_int(atomic_load(&shm->backlog), 3, "three scans counted");
+	ok(atomic_load(&shm->box[other_box].bell) != bell1,
+	    "the other idle runner is woken");
+	ok(atomic_load(&shm->box[box].bell) == bell0,
+	    "the caller is not: it scans itself");
+	dispatch_backlog_wake(shm, 0);
+	is_int(atomic_load(&shm->backlog), 3, "nothing found, nothing counted");
+	dispatch_scanned(shm, 0);
+	is_int(atomic_load(&shm->backlog), 0, "an empty scan forgets the "
+	    "backlog");
+	is_int(atomic_load(&shm->probe_quiet), 1, "and quiets the watcher");
+	dispatch_scanned(shm, 1);
+	is_int(atomic_load(&shm->probe_quiet), 0, "a claim wakes it up");
+	return 0;
+}
+
 int
 main(void)
 {
@@ -578,7 +652,8 @@ main(void)
 	/* Each part on a fresh region, as a daemon starts. */
 	if (handoffs(shm_create()) != 0 || boxes(shm_create()) != 0 ||
 	    uncommitted(shm_create()) != 0 || early(shm_create()) != 0 ||
-	    done_words(shm_create()) != 0 || wait_places(shm_create()) != 0)
+	    done_words(shm_create()) != 0 || wait_places(shm_create()) != 0 ||
+	    watching(shm_create()) != 0)
 		return 2;
 	return done_testing();
 }

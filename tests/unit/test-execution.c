@@ -56,6 +56,7 @@ static const char *const ROW[EC_NCOLS] = {
 	[EC_CPU_SYSTEM_MS] = "0", [EC_MAX_RSS_KB] = "2048",
 	[EC_NODE] = "node-a", [EC_LIMIT] = "memory",
 	[EC_TRIGGERED_BY] = "studio-backend",
+	[EC_CALLBACK_URL] = "https://hooks.example/run?x=1",
 };
 static const char FULL_JSON[] = "{\"id\":17,\"script_id\":4,"
 	"\"script_name\":\"thumbs\",\"script_version\":\"sha256:ab\","
@@ -70,7 +71,8 @@ static const char FULL_JSON[] = "{\"id\":17,\"script_id\":4,"
 	"\"started_at\":\"2026-01-02T03:04:05.700Z\","
 	"\"finished_at\":\"2026-01-02T03:04:06.000Z\",\"duration_ms\":300.5,"
 	"\"cpu_user_ms\":12,\"cpu_system_ms\":0,\"max_rss_kb\":2048,"
-	"\"node\":\"node-a\"}";
+	"\"node\":\"node-a\","
+	"\"callback_url\":\"https://hooks.example/run?x=1\"}";
 
 static void
 row_of(const char *const cells[EC_NCOLS], struct dbres *res,
@@ -146,7 +148,7 @@ model(void)
 	    "\"queued_at\":\"2026-01-02T03:04:05.000Z\","
 	    "\"started_at\":null,\"finished_at\":null,\"duration_ms\":null,"
 	    "\"cpu_user_ms\":null,\"cpu_system_ms\":null,\"max_rss_kb\":null,"
-	    "\"node\":null}", "a queued execution");
+	    "\"node\":null,\"callback_url\":null}", "a queued execution");
 	free(got);
 
 	/* A text output file is a string; a record owns what it holds. */

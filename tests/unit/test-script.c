@@ -42,6 +42,8 @@ make(struct script *s)
 	s->max_concurrency = 3;
 	s->limits_json = strdup("{\"memory_mb\":512,\"cpu_cores\":0.5}");
 	snprintf(s->network, sizeof(s->network), "none");
+	s->node_labels = strdup("ffmpeg,gpu");
+	s->callback_url = strdup("https://hooks.example/done");
 	snprintf(s->created_at, sizeof(s->created_at),
 	    "2026-11-26T10:00:00.000Z");
 	snprintf(s->updated_at, sizeof(s->updated_at),
@@ -115,7 +117,9 @@ same_fields(const struct script *a, const struct script *b)
 	    SAME(outputs_json) && SAME(env_json) && SAME(secret_env_json) &&
 	    a->timeout_s == b->timeout_s &&
 	    a->max_concurrency == b->max_concurrency &&
-	    SAME(limits_json) && strcmp(a->network, b->network) == 0;
+	    SAME(limits_json) && strcmp(a->network, b->network) == 0 &&
+	    SAME(node_labels) &&
+	    SAME(callback_url);
 #undef SAME
 }
 
@@ -180,11 +184,13 @@ main(void)
 	c.max_timeout_s = 3600;
 	c.limit_memory_mb_max = 4096;
 	c.limit_cpu_cores_max = 4;
+	c.has_callback_secret = 1;
+	c.callback_allow_hosts = "";
 	make(&s);
 
 	v = render(&s);
 	ok(YAJL_IS_OBJECT(v), "the script renders as one JSON object");
-	ok(v != NULL && v->u.object.len == 20, "with the contract's 20 "
+	ok(v != NULL && v->u.object.len == 22, "with the contract's 22 "
 	    "members (%zu)", v != NULL ? v->u.object.len : 0);
 	is_member(v, "id", "42");
 	is_member(v, "name", "\"grade-essay\"");
@@ -205,6 +211,8 @@ main(void)
 	is_member(v, "max_concurrency", "3");
 	is_member(v, "limits", "{\"memory_mb\":512,\"cpu_cores\":0.5}");
 	is_member(v, "network", "\"none\"");
+	is_member(v, "node_labels", "[\"ffmpeg\",\"gpu\"]");
+	is_member(v, "callback_url", "\"https://hooks.example/done\"");
 	is_member(v, "created_at", "\"2026-11-26T10:00:00.000Z\"");
 	is_member(v, "updated_at", "\"2026-11-26T10:00:05.000Z\"");
 	is_str(json_get_str(v, "version"), s.version, "version as stored");
@@ -218,7 +226,7 @@ main(void)
 
 	/* Whoever is not an admin sees env values masked too. */
 	v = render_view(&s, SCRIPT_VIEW_MASKED);
-	ok(v != NULL && v->u.object.len == 20, "the masked view has the same "
+	ok(v != NULL && v->u.object.len == 22, "the masked view has the same "
 	    "members");
 	is_member(v, "env", "{\"LANG\":\"***\"}");
 	is_member(v, "secret_env", "{\"API_TOKEN\":\"***\",\"DB_PASS\":"
@@ -246,9 +254,15 @@ main(void)
 	free(s.limits_json);
 	s.limits_json = NULL;
 	s.network[0] = '\0';
+	free(s.node_labels);
+	s.node_labels = NULL;
+	free(s.callback_url);
+	s.callback_url = NULL;
 	snprintf(s.type, sizeof(s.type), "shell");
 	v = render(&s);
+	is_member(v, "callback_url", "null");
 	is_member(v, "limits", "{}");
+	is_member(v, "node_labels", "[]");
 	is_member(v, "network", "\"host\"");
 	is_member(v, "requirements", "null");
 	is_member(v, "inputs", "null");
@@ -260,7 +274,7 @@ main(void)
 	    back.requirements == NULL && back.inputs_json == NULL &&
 	    strcmp(back.description, "") == 0 &&
 	    strcmp(back.args_json, "[]") == 0 && back.limits_json == NULL &&
-	    strcmp(back.network, "host") == 0,
+	    strcmp(back.network, "host") == 0 && back.callback_url == NULL,
 	    "nulls go back to the defaults they stand for");
 	script_free(&back);
 	yajl_tree_free(v);

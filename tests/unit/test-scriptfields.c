@@ -78,7 +78,56 @@ defaults_ok(const struct script *s)
 	    strcmp(s->env_json, "{}") == 0 && s->timeout_s == 60 &&
 	    s->max_concurrency == 0 && s->inputs_json == NULL &&
 	    s->requirements == NULL && s->limits_json == NULL &&
-	    strcmp(s->network, "host") == 0;
+	    strcmp(s->network, "host") == 0 && s->node_labels == NULL &&
+	    s->callback_url == NULL;
+}
+
+static int
+callback_set(const struct script *s)
+{
+	/* As libcurl normalizes it: the scheme in lower case, a path. */
+	return s->callback_url != NULL && strcmp(s->callback_url,
+	    "https://HOOKS.studio.test/") == 0;
+}
+
+/* The script's default callback_url: an http(s) URL to a host the config
+ * allows, on a node with a callback secret. */
+static void
+test_callback_url(void)
+{
+	c.has_callback_secret = 1;
+	c.callback_secret_file = "/etc/scriptorch/callback.secret";
+	c.callback_allow_hosts = "*.studio.test, 127.0.0.1:9000";
+	taken("{\"callback_url\":\"HTTPS://HOOKS.studio.test\"}",
+	    callback_set, "a callback URL to an allowed host");
+	taken("{\"callback_url\":null}", defaults_ok, "null: none");
+	refused("{\"callback_url\":\"https://evil.test/x\"}", "callback_url",
+	    "not one that callback_allow_hosts allows");
+	refused("{\"callback_url\":\"http://127.0.0.1:3306/\"}",
+	    "callback_url", "port 3306");
+	refused("{\"callback_url\":\"ftp://a.studio.test/\"}", "callback_url",
+	    "http");
+	refused("{\"callback_url\":\"https://u:p@a.studio.test/\"}",
+	    "callback_url", "password");
+	refused("{\"callback_url\":7}", "callback_url", "string or null");
+	c.has_callback_secret = 0;
+	refused("{\"callback_url\":\"https://a.studio.test/\"}", "callback_url",
+	    "no callback secret");
+	c.callback_allow_hosts = "";
+	c.callback_secret_file = NULL;
+}
+
+static int
+labels_set(const struct script *s)
+{
+	return s->node_labels != NULL &&
+	    strcmp(s->node_labels, "ffmpeg,gpu") == 0;
+}
+
+static int
+labels_none(const struct script *s)
+{
+	return s->node_labels == NULL;
 }
 
 static int
@@ -425,13 +474,14 @@ main(void)
 	c.limit_cpu_cores_max = 2;
 	c.limit_file_size_mb_max = 100;
 	c.limit_output_cap_kb_max = 64;
+	c.callback_allow_hosts = "";
 
 	/* Defaults and null. */
 	taken("{}", defaults_ok, "nothing given leaves the defaults");
 	taken("{\"description\":null,\"args\":null,\"input_mode\":null,"
 	    "\"outputs\":null,\"env\":null,\"timeout_s\":null,"
 	    "\"max_concurrency\":null,\"inputs\":null,\"requirements\":null,"
-	    "\"limits\":null,\"network\":null}",
+	    "\"limits\":null,\"network\":null,\"node_labels\":null,\"callback_url\":null}",
 	    defaults_ok, "null puts every optional field's default back");
 
 	/* One field at a time. */
@@ -521,8 +571,23 @@ main(void)
 	taken("{\"network\":\"none\"}", network_none, "network none");
 	refused("{\"network\":\"bridge\"}", "network",
 	    "network must be \"host\"");
+	taken("{\"node_labels\":[\"gpu\",\"ffmpeg\"]}", labels_set,
+	    "node labels, kept sorted");
+	taken("{\"node_labels\":[]}", labels_none, "no node labels");
+	refused("{\"node_labels\":\"gpu\"}", "node_labels",
+	    "node_labels must be an array");
+	refused("{\"node_labels\":[\"gpu\",7]}", "node_labels[1]",
+	    "node_labels[1] must be a string");
+	refused("{\"node_labels\":[\"gpu\",\"GPU\"]}", "node_labels[1]",
+	    "must match");
+	refused("{\"node_labels\":[\"gpu\",\"ssd\",\"gpu\"]}",
+	    "node_labels[2]", "given twice");
+	refused("{\"node_labels\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\","
+	    "\"g\",\"h\",\"i\",\"j\",\"k\",\"l\",\"m\",\"n\",\"o\",\"p\","
+	    "\"q\"]}", "node_labels", "at most 16");
 
 	test_secret_env();
+	test_callback_url();
 
 	/* The members that are not fields. */
 	refused("{\"id\":3}", "id", "id is read-only");
