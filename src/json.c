@@ -24,7 +24,9 @@
  *  - a duplicate key is found with a hash set per object, in linear time
  *    (the pairwise check was quadratic: 90,000 keys took 41 s);
  *  - comments are refused (yajl_tree_parse allows them);
- *  - "\u0000" is refused: a NUL would silently end a C string.
+ *  - "\u0000" is refused: a NUL would silently end a C string;
+ *  - a lone surrogate escape ("\udc00") is refused: every string of the
+ *    tree is UTF-8, so what json_dump() writes parses back the same.
  * Since the depth never passes JSON_MAX_DEPTH, every recursive walk of a
  * tree made here (freeing it, writing it back, schema checks) is bounded.
  */
@@ -157,6 +159,15 @@ jp_strdup(struct jp *p, const unsigned char *s, size_t len)
 
 	if (memchr(s, '\0', len) != NULL) {
 		jp_fail(p, "strings must not contain \\u0000", NULL);
+		return NULL;
+	}
+	/* yajl refuses bytes that are not UTF-8 but decodes a \u escape of
+	 * a lone surrogate (\uDC00) into one: kept, two keys differing only
+	 * there would be one key once written out (the writer repairs text
+	 * into U+FFFD), and a stored object then held a key twice. */
+	if (!utf8_valid((const char *)s, len)) {
+		jp_fail(p, "strings must be UTF-8 (a \\u escape of a lone "
+		    "surrogate is not)", NULL);
 		return NULL;
 	}
 	if ((c = strndup((const char *)s, len)) == NULL)

@@ -69,6 +69,27 @@ def test_invalid_utf8_in_query_and_path_is_4xx_not_500():
     assert_error(r, 404, "not_found")
 
 
+def test_lone_surrogate_escapes_are_refused_in_bodies_and_stdout():
+    # Two keys that differ only in lone surrogate escapes (found by
+    # fuzz-json) were accepted and stored as one key twice.
+    body = b'{"input": {"k\\udd37": 1, "k\\udd38": 2}}'
+    s = shell_script("""
+        #!/bin/sh
+        printf '{"k\\\\udd37": 1, "k\\\\udd38": 2}'
+        """, outputs={"stdout": "json"})
+    r = call("POST", f"/api/v1/scripts/{s['id']}/executions", raw=body,
+             headers={"Content-Type": "application/json"})
+    err = assert_error(r, 400, "bad_json")
+    assert "surrogate" in err["message"], err
+    r = call("POST", f"/api/v1/scripts/{s['id']}/executions?wait=60",
+             {"input": {}}, timeout=90)
+    assert r.status == 200, r
+    e = r.json
+    assert e["status"] == "succeeded" and e["output"] is None, e
+    assert "surrogate" in (e["error"] or ""), e
+    assert e["stdout"] == '{"k\\udd37": 1, "k\\udd38": 2}', e
+
+
 def test_deep_json_on_stdout_does_not_kill_the_runner():
     s = shell_script("""
         #!/usr/bin/env python3

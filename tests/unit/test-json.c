@@ -105,6 +105,23 @@ main(void)
 	v = json_parse(J4, strlen(J4), err, sizeof(err));
 	ok(v == NULL && strstr(err, "duplicate"), "duplicate keys refused: %s",
 	    err);
+	/* Found by fuzz-json: two keys that differ only in lone surrogate
+	 * escapes were accepted, and written back as one key twice. */
+	v = PARSE("{\"k\\udd37\":1,\"k\\udd38\":2}");
+	ok(v == NULL && strstr(err, "surrogate"),
+	    "keys with lone surrogate escapes refused: %s", err);
+	v = PARSE("[\"\\udc00\"]");
+	ok(v == NULL && strstr(err, "UTF-8"),
+	    "a string value with a lone surrogate refused: %s", err);
+	v = PARSE("[\"\\ud83c\\udfac\"]");
+	{
+		const char *s0 = v != NULL && v->u.array.len == 1 ?
+		    YAJL_GET_STRING(v->u.array.values[0]) : NULL;
+
+		ok(s0 != NULL && strcmp(s0, "\xf0\x9f\x8e\xac") == 0,
+		    "a surrogate pair is one character");
+	}
+	yajl_tree_free(v);
 	{
 		struct buf deep = BUF_INIT;
 		for (int i = 0; i < 100; i++)
