@@ -206,8 +206,11 @@ async function load(page, url) {
 }
 
 // Reloads the page (the same URL: a real reload, not a same-document
-// navigation) and waits as load() does.
+// navigation) and waits as load() does. The page's API requests end first:
+// a reload aborts those still in flight (a slow answer to a view the test
+// already left), which would count as failed requests.
 async function reload(page) {
+  await waitFor('the requests to end before the reload', () => inflight.size === 0);
   await page.reload();
   await page.waitForFunction(() => {
     const hl = document.querySelector('#health');
