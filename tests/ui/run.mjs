@@ -1237,6 +1237,55 @@ test('tokens page: create (shown once, copied), last use, revoke with confirmati
   assert((await fetch(`${BASE}/api/v1/session`, { headers: { Authorization: `Bearer ${value}` } })).status === 401, 'the revoked token still works');
 });
 
+test('tokens page: with two tokens of one name, "this session" marks the one signed in with (by id)', async () => {
+  // Names are not unique: the page must tell the two apart by the id
+  // GET /api/v1/session answers. Each of the two signs in in a browser of
+  // its own, the older and the newer, so that neither "the first" nor
+  // "the last of that name" passes for both.
+  const name = `ui-twin-${RUN}`;
+  const twins = [];
+  for (let i = 0; i < 2; i += 1) {
+    const r = await apiCall('POST', '/admin/tokens', { name, role: 'admin' });
+    assert(r.status === 201 && r.json && r.json.token, `POST /admin/tokens answered ${r.status} ${r.text}`);
+    (state.tokenIds ||= []).push(r.json.id);
+    twins.push(r.json);
+  }
+  for (const [i, me] of twins.entries()) {
+    const other = twins[1 - i];
+    const p = await freshPage();
+    await load(p, `${BASE}/#/tokens`);
+    await signIn(p, me.token);
+    const mine = p.locator(`#tokens-table tr[data-token-id="${me.id}"]`);
+    const theirs = p.locator(`#tokens-table tr[data-token-id="${other.id}"]`);
+    await mine.waitFor();
+    await theirs.waitFor();
+    assert(await p.locator(`#tokens-table tr[data-token-name="${name}"]`).count() === 2, 'the two tokens of one name are not both listed');
+    assert(await mine.getAttribute('data-mine') === 'true' && (await text(mine)).includes('(this session)'),
+      `the ${i ? 'newer' : 'older'} token signed in with is not marked as this session`);
+    assert(await theirs.getAttribute('data-mine') === 'false' && !(await text(theirs)).includes('(this session)'),
+      `the other token of the same name is marked as this session (signed in with the ${i ? 'newer' : 'older'})`);
+    assert(await p.locator('#tokens-table tr[data-mine="true"]').count() === 1, 'more than one token is marked as this session');
+    // Revoking the session's own token is warned of; the other one's is not.
+    await theirs.locator('[data-action="revoke"]').click();
+    let dlg = p.locator('dialog[open]');
+    await dlg.waitFor();
+    assert(!(await text(dlg)).includes('this session'), 'revoking the other token warns that it ends this session');
+    await dlg.getByRole('button', { name: 'Cancel' }).click();
+    await dlg.waitFor({ state: 'detached' });
+    await mine.locator('[data-action="revoke"]').click();
+    dlg = p.locator('dialog[open]');
+    await dlg.waitFor();
+    await waitText(dlg, 'That includes this session', 'the warning that revoking ends this session');
+    await dlg.getByRole('button', { name: 'Cancel' }).click();
+    await dlg.waitFor({ state: 'detached' });
+    if (i === 1) await shot(p, '21b-token-this-session');
+  }
+  for (const t of twins) {
+    const r = await fetch(`${BASE}/api/v1/session`, { headers: { Authorization: `Bearer ${t.token}` } });
+    assert(r.status === 200, `Cancel revoked token ${t.id}`);
+  }
+});
+
 test('registration: every invalid field is shown at once, and an error goes when its field is fixed', async (page) => {
   expectHttp(422, /\/api\/v1\/admin\/scripts$/);
   await fillScriptForm(page, { name: 'Bad Name!', type: 'shell', path: '/definitely/not/a/script/root/x.sh', timeout_s: '0' });
