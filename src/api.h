@@ -48,6 +48,7 @@ void api_scripts_get(struct request *r);
 void api_scripts_update(struct request *r);
 void api_scripts_delete(struct request *r);
 void api_scripts_versions(struct request *r);
+void api_scripts_inspect(struct request *r);
 
 /* api_marketplace.c */
 void api_marketplace_list(struct request *r);

@@ -13,6 +13,7 @@
 #include "json.h"
 #include "registry.h"
 #include "runlimits.h"
+#include "scriptfile.h"
 #include "venv.h"
 
 /* Answers for a registry call that did not succeed; `all` (may be NULL)
@@ -289,4 +290,69 @@ api_scripts_versions(struct request *r)
 		return;
 	}
 	api_list_send(r, &w, &out);
+}
+
+/*
+ * POST {"path": "..."}: what the file is, without registering it
+ * (scriptfile_inspect): 200 {"path","type_guess","description",
+ * "executable","problems"}, or the 422 a registration would get for a
+ * path that no type could be registered with.
+ */
+void
+api_scripts_inspect(struct request *r)
+{
+	struct scriptfile_info info;
+	struct verr_list all = VERR_LIST_INIT;
+	struct buf out = BUF_INIT;
+	struct verr e;
+	struct jw w;
+	const char *path;
+	yajl_val body, v;
+
+	if ((body = api_body_object(r)) == NULL)
+		return;
+	for (size_t i = 0; i < body->u.object.len; i++) {
+		const char *k = body->u.object.keys[i];
+		if (strcmp(k, "path") != 0) {
+			resp_error(r, 422, "validation_failed", k, "unknown field "
+			    "\"%s\"; the body is {\"path\": \"...\"}", k);
+			goto out;
+		}
+	}
+	v = json_get(body, "path");
+	path = YAJL_IS_STRING(v) ? v->u.string : NULL;
+	if (v != NULL && path == NULL) {
+		resp_error(r, 422, "validation_failed", "path",
+		    "path must be a string");
+		goto out;
+	}
+	if (scriptfile_inspect(r->ctx->conf, r->ctx->magic, path, &info,
+	    &e) == -1) {
+		/* As a registration's refusal: "errors" with its one entry. */
+		verr_list_add(&all, &e);
+		api_invalid(r, &e, &all);
+		goto out;
+	}
+	jw_init(&w, &out);
+	jw_obj(&w);
+	jw_key(&w, "path");
+	jw_str(&w, path);
+	jw_key(&w, "type_guess");
+	jw_str(&w, info.type_guess);
+	jw_key(&w, "description");
+	jw_str(&w, info.description[0] != '\0' ? info.description : NULL);
+	jw_key(&w, "executable");
+	jw_bool(&w, info.executable);
+	jw_key(&w, "problems");
+	jw_arr(&w);
+	for (int i = 0; i < info.nproblems; i++)
+		jw_str(&w, info.problems[i].message);
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	jw_free(&w);
+	resp_json(r, 200, &out);
+out:
+	verr_list_free(&all);
+	buf_free(&out);
+	yajl_tree_free(body);
 }

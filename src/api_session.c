@@ -120,6 +120,10 @@ api_session_get(struct request *r)
 
 	jw_init(&w, &out);
 	jw_obj(&w);
+	/* The id too: names are not unique, and the admin UI marks the
+	 * session's own token in the list of tokens by it. */
+	jw_key(&w, "token_id");
+	jw_int(&w, r->token_id);
 	jw_key(&w, "token_name");
 	jw_str(&w, r->token_name);
 	jw_key(&w, "role");

@@ -36,6 +36,9 @@ const struct route routes[] = {
 	  "/api/v1/admin/scripts" },
 	{ "POST", "/api/v1/admin/scripts", api_scripts_create, ROLE_ADMIN,
 	  "/api/v1/admin/scripts" },
+	/* A literal segment where an id goes: before /admin/scripts/{}. */
+	{ "POST", "/api/v1/admin/scripts/inspect", api_scripts_inspect,
+	  ROLE_ADMIN, "/api/v1/admin/scripts/inspect" },
 	{ "GET", "/api/v1/admin/scripts/{}", api_scripts_get, ROLE_VIEWER,
 	  "/api/v1/admin/scripts/{id}" },
 	{ "PATCH", "/api/v1/admin/scripts/{}", api_scripts_update, ROLE_ADMIN,

@@ -455,7 +455,7 @@ static int
 program_for(struct run *r)
 {
 	const struct script *s = &r->s;
-	char head[256], *interp, *arg;
+	char head[RUN_SHEBANG_HEAD], *interp, *arg;
 	ssize_t n;
 	int fd, npre = 0;
 

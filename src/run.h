@@ -207,6 +207,8 @@ enum run_shebang {
 	RUN_SHEBANG_LONG,           /* no end of line in the bytes read */
 	RUN_SHEBANG_RELATIVE,       /* the interpreter is not an absolute path */
 };
+/* How much of a script is read for its #! line: this, less its NUL. */
+#define RUN_SHEBANG_HEAD 256
 /*
  * The #! line of a script whose first `len` bytes are in `head`
  * (NUL-terminated, changed in place). As the kernel reads it: the

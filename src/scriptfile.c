@@ -4,6 +4,9 @@
  * (with libmagic's words for what it is instead), and whether the run
  * user can reach and read or execute it.
  *
+ * And, for the registration form, what a candidate file is: the type its
+ * first bytes suggest, libmagic's description, what would still refuse it.
+ *
  * Everything here reads the file system and the user database only: no
  * database, no allocation that outlives a call.
  */
@@ -28,6 +31,7 @@
 #include "conf.h"
 #include "fsutil.h"
 #include "log.h"
+#include "run.h"
 #include "scriptfile.h"
 
 /* Absolute and in normal form (fs_path_normal). */
@@ -463,16 +467,18 @@ outside_roots(const struct conf *c, struct verr *e)
 }
 
 /*
- * The order matters for the messages: the form and the roots are checked
- * on the path as given before anything is looked up on disk, then what it
- * resolves to, then what it is.
+ * Checks 1-6 of docs/api.md ("The file at path"), which every type
+ * needs: `st` gets the file's stat. The order matters for the messages:
+ * the form and the roots are checked on the path as given before anything
+ * is looked up on disk (so a path outside the roots is refused the same
+ * whether something is there or not), then what it resolves to, then
+ * what it is.
  */
-int
-scriptfile_check(const struct conf *c, void *magic, const char *type,
-    const char *path, int with_run_user, struct stat *seen, struct verr *e)
+static int
+check_place(const struct conf *c, const char *path, struct stat *st,
+    struct verr *e)
 {
 	char real[PATH_MAX];
-	struct stat st;
 
 	if (path == NULL || *path == '\0') {
 		verr_set(e, "path", "path is required");
@@ -501,14 +507,25 @@ scriptfile_check(const struct conf *c, void *magic, const char *type,
 		outside_roots(c, e);
 		return -1;
 	}
-	if (stat(path, &st) == -1) {
+	if (stat(path, st) == -1) {
 		verr_set(e, "path", "cannot look at path: %s", strerror(errno));
 		return -1;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		verr_set(e, "path", "path is %s", kind_of(st.st_mode));
+	if (!S_ISREG(st->st_mode)) {
+		verr_set(e, "path", "path is %s", kind_of(st->st_mode));
 		return -1;
 	}
+	return 0;
+}
+
+int
+scriptfile_check(const struct conf *c, void *magic, const char *type,
+    const char *path, int with_run_user, struct stat *seen, struct verr *e)
+{
+	struct stat st;
+
+	if (check_place(c, path, &st, e) == -1)
+		return -1;
 	if (strcmp(type, "binary") == 0 && check_elf(path, magic, e) == -1)
 		return -1;
 	if (seen != NULL)
@@ -544,5 +561,184 @@ scriptfile_root_check(const struct conf *c, const char *root, struct verr *e)
 		verr_set(e, "script_roots", "%s", e->message);
 	buf_free(&inside);
 	runuser_free(&ru);
+	return rc;
+}
+
+/* The last component of a path ("/usr/bin/python3" -> "python3"). */
+static const char *
+base_name(const char *p)
+{
+	const char *slash = strrchr(p, '/');
+
+	return slash != NULL ? slash + 1 : p;
+}
+
+/* python, python3, python3.11 (a name, then digits and dots only). */
+static int
+is_python(const char *name, size_t n)
+{
+	if (n < 6 || strncmp(name, "python", 6) != 0)
+		return 0;
+	for (size_t i = 6; i < n; i++)
+		if (!(name[i] >= '0' && name[i] <= '9') && name[i] != '.')
+			return 0;
+	return 1;
+}
+
+/*
+ * The program a #! line names: the interpreter's own name, or for env
+ * its first operand (its options, "-u NAME" with theirs, and NAME=value
+ * settings skipped: "/usr/bin/env -S python3 -u" names python3). *n gets
+ * the name's length; NULL when env names none.
+ */
+static const char *
+shebang_program(const char *interp, const char *arg, size_t *n)
+{
+	const char *p = base_name(interp), *w;
+	int skip_next = 0;
+
+	if (strcmp(p, "env") != 0) {
+		*n = strlen(p);
+		return p;
+	}
+	for (w = arg; w != NULL && *w != '\0'; ) {
+		size_t len;
+
+		w += strspn(w, " \t");
+		len = strcspn(w, " \t");
+		if (len == 0)
+			break;
+		if (skip_next) {
+			skip_next = 0;
+		} else if (w[0] == '-') {
+			/* The options of GNU env that take a separate value. */
+			skip_next = len == 2 && strchr("uCP", w[1]) != NULL;
+		} else if (memchr(w, '=', len) == NULL) {
+			const char *b = w + len;
+
+			while (b > w && b[-1] != '/')
+				b--;
+			*n = (size_t)(w + len - b);
+			return b;
+		}
+		w += len;
+	}
+	return NULL;
+}
+
+const char *
+scriptfile_guess(char *head, size_t len, const char *desc, int *shebang)
+{
+	char *interp, *arg;
+	const char *prog;
+	size_t n = 0;
+
+	*shebang = RUN_SHEBANG_NONE;
+	if (len >= SELFMAG && memcmp(head, ELFMAG, SELFMAG) == 0)
+		return "binary";
+	*shebang = run_shebang_parse(head, len, &interp, &arg);
+	switch (*shebang) {
+	case RUN_SHEBANG_OK:
+		prog = shebang_program(interp, arg, &n);
+		return prog != NULL && is_python(prog, n) ? "python" : "shell";
+	case RUN_SHEBANG_RELATIVE:
+		/* As the runner would find it: the line's first word. */
+		prog = head + 2 + strspn(head + 2, " \t");
+		n = strcspn(prog, " \t");
+		return is_python(prog, n) ? "python" : "shell";
+	case RUN_SHEBANG_LONG:
+	case RUN_SHEBANG_NONE:
+		break;
+	}
+	if (desc != NULL && strstr(desc, "Python script") != NULL)
+		return "python";
+	if (desc != NULL && strstr(desc, "shell script") != NULL)
+		return "shell";
+	return *shebang == RUN_SHEBANG_LONG ? "shell" : NULL;
+}
+
+/* Whether the run user may execute a file of stat `st`: 0 when it does
+ * not exist (the problems say so). */
+static int
+run_user_may_execute(const struct conf *c, const struct stat *st)
+{
+	struct runuser ru;
+	int ok;
+
+	if (runuser_load(c, &ru, NULL) == -1)
+		return 0;
+	ok = mode_allows(st, &ru, 1);
+	runuser_free(&ru);
+	return ok;
+}
+
+int
+scriptfile_inspect(const struct conf *c, void *magic, const char *path,
+    struct scriptfile_info *out, struct verr *e)
+{
+	char head[RUN_SHEBANG_HEAD];
+	const char *desc = NULL;
+	struct stat st, fst;
+	ssize_t n;
+	int fd = -1, shebang, rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (check_place(c, path, &st, e) == -1)
+		return -1;
+	/*
+	 * One descriptor for the head and for libmagic, which is the file
+	 * checked: not a link put in its place since, not another file
+	 * renamed over it (O_NONBLOCK: nothing waits on a FIFO swapped in).
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY);
+	if (fd == -1) {
+		verr_set(e, "path", "cannot open path: %s", strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &fst) == -1 || !S_ISREG(fst.st_mode) ||
+	    fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
+		verr_set(e, "path", "path changed while it was looked at");
+		goto out;
+	}
+	do
+		n = pread(fd, head, sizeof(head) - 1, 0);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		verr_set(e, "path", "cannot read path: %s", strerror(errno));
+		goto out;
+	}
+	head[n] = '\0';
+	if (magic != NULL) {
+		if ((desc = magic_descriptor((magic_t)magic, fd)) == NULL)
+			log_warnx("libmagic cannot describe \"%s\": %s", path,
+			    magic_error((magic_t)magic));
+		else
+			snprintf(out->description, sizeof(out->description),
+			    "%s", desc);
+	}
+	out->type_guess = scriptfile_guess(head, (size_t)n, desc, &shebang);
+	out->executable = run_user_may_execute(c, &fst);
+	/* What a registration as the guess would be refused for. */
+	if (scriptfile_check(c, magic, out->type_guess != NULL ?
+	    out->type_guess : "shell", path, 1, NULL,
+	    &out->problems[out->nproblems]) == -1)
+		out->nproblems++;
+	/* And what would stop a shell script's run (run.c, program_for). */
+	if (out->type_guess == NULL || strcmp(out->type_guess, "shell") == 0) {
+		if (shebang == RUN_SHEBANG_LONG)
+			verr_set(&out->problems[out->nproblems++], "path",
+			    "the #! line is too long (longer than %d bytes): "
+			    "a shell script's run would fail",
+			    RUN_SHEBANG_HEAD - 1);
+		else if (shebang == RUN_SHEBANG_RELATIVE)
+			verr_set(&out->problems[out->nproblems++], "path",
+			    "the #! line does not name an absolute "
+			    "interpreter: a shell script's run would fail");
+	}
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
 	return rc;
 }

@@ -16,6 +16,8 @@
 
 #include <sys/stat.h>
 
+#include <stddef.h>
+
 #include "verr.h"
 
 struct conf;
@@ -40,6 +42,59 @@ struct conf;
  */
 int scriptfile_check(const struct conf *c, void *magic, const char *type,
     const char *path, int with_run_user, struct stat *seen, struct verr *e);
+
+/*
+ * What the file at `path` is, for an admin about to register it
+ * (POST /api/v1/admin/scripts/inspect, docs/api.md "Inspecting a path"),
+ * without registering anything.
+ *
+ * The checks every type needs (those of scriptfile_check before the
+ * type's own: the path's form, the roots, no symlink on the way, a
+ * regular file) decide whether the file is looked at at all: -1 with e
+ * saying why not, in the words a registration would get. A path outside
+ * the roots is refused before anything is looked up on disk. Otherwise
+ * the file is opened once (no link followed; the same file as was
+ * checked), its first RUN_SHEBANG_HEAD - 1 bytes read for the #! line
+ * and libmagic (`magic`, a borrowed magic_t, or NULL) shown the same
+ * descriptor; 0 and `out`:
+ *   type_guess   scriptfile_guess() of it; NULL when it cannot tell
+ *   description  libmagic's description ("" without a cookie, or when
+ *                libmagic fails: logged)
+ *   executable   whether the run user may execute it (mode bits, as for
+ *                a binary; 0 when the run user does not exist)
+ *   problems     what a registration as type_guess (as shell when NULL)
+ *                would still be refused for (scriptfile_check with the
+ *                run user: an ELF for another machine, a mode the run user
+ *                cannot use), and for a shell script what would stop its
+ *                run (a #! line too long, or naming a relative
+ *                interpreter), in the runner's words
+ * Nothing of the file's content comes out but libmagic's description.
+ * Nothing here is allocated.
+ */
+#define SCRIPTFILE_MAX_PROBLEMS 2
+struct scriptfile_info {
+	const char *type_guess;     /* static, or NULL */
+	char description[256];
+	int executable;
+	struct verr problems[SCRIPTFILE_MAX_PROBLEMS];
+	int nproblems;
+};
+int scriptfile_inspect(const struct conf *c, void *magic, const char *path,
+    struct scriptfile_info *out, struct verr *e);
+
+/*
+ * The type a script's first bytes suggest (pure, for scriptfile_inspect
+ * and its tests): `head` holds the first `len` bytes (NUL-terminated,
+ * changed in place, as run_shebang_parse reads them), `desc` is
+ * libmagic's description or NULL. "binary" for an ELF header; from a #!
+ * line, "python" when the program it names (env's first operand for
+ * /usr/bin/env) is python, python3, python3.11 ..., else "shell" (a shell
+ * script runs through its #! line, whatever the interpreter); without a
+ * #! line, what libmagic calls a Python script or a shell script; else
+ * NULL. *shebang gets run_shebang_parse's verdict (an enum run_shebang).
+ */
+const char *scriptfile_guess(char *head, size_t len, const char *desc,
+    int *shebang);
 
 /*
  * Whether configured script root `root` can hold scripts that run: a

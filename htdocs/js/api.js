@@ -133,6 +133,7 @@ export const api = {
   scripts: (query) => request('GET', '/admin/scripts', { query }).then((r) => (r && r.scripts) || []),
   script: (id) => request('GET', `/admin/scripts/${enc(id)}`),
   createScript: (s) => request('POST', '/admin/scripts', { body: s }),
+  inspectPath: (path) => request('POST', '/admin/scripts/inspect', { body: { path } }),
   updateScript: (id, s) => request('PATCH', `/admin/scripts/${enc(id)}`, { body: s }),
   deleteScript: (id) => request('DELETE', `/admin/scripts/${enc(id)}`),
   versions: (id) => request('GET', `/admin/scripts/${enc(id)}/versions`).then((r) => (r && r.versions) || []),

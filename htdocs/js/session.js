@@ -1,12 +1,12 @@
 // Who is signed in, and what their role may do. The session itself is
 // the server's HttpOnly cookie; this module only keeps what
-// GET /api/v1/session answered ({token_name, role, expires_at}), so that
+// GET /api/v1/session answered ({token_id, token_name, role, expires_at}), so that
 // views offer only the actions the role may take (API.md "Authentication
 // and roles"). The server decides in the end: this is about not offering
 // a button that can only end in a 403.
 import { api, ApiError } from './api.js';
 
-let current = null;     // {token_name, role, expires_at} or null
+let current = null;     // {token_id, token_name, role, expires_at} or null
 let loaded = false;
 
 const RANK = { viewer: 1, operator: 2, admin: 3 };
@@ -33,7 +33,14 @@ export async function load({ force = false } = {}) {
   if (loaded && !force) return isSignedIn();
   try {
     const s = await api.session();
-    current = s && s.role ? { token_name: s.token_name || '?', role: s.role, expires_at: s.expires_at || null } : null;
+    current = s && s.role ? {
+      // The id tells which token of the list is this session's own (names
+      // are not unique); null from a server without it.
+      token_id: Number.isInteger(s.token_id) ? s.token_id : null,
+      token_name: s.token_name || '?',
+      role: s.role,
+      expires_at: s.expires_at || null,
+    } : null;
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) current = null;
     else throw e;

@@ -275,6 +275,9 @@ def test_every_operation_answers_as_described(viewer):
         "inputs": {"type": "object", "properties": {"who": {"type": "string"}}, "required": ["who"]},
         "outputs": {"stdout": "json", "file": "out.txt"}, "env": {"A": "b"}, "max_concurrency": 2,
     }), 201).json
+    ok(call("POST", "/api/v1/admin/scripts/inspect", {"path": quick}), 200)
+    assert_error(call("POST", "/api/v1/admin/scripts/inspect", {"path": "/etc/shadow"}), 422,
+                 "validation_failed", "path")
     ok(call("GET", "/api/v1/admin/scripts?q=" + s["name"], token=viewer), 200)
     ok(call("GET", f"/api/v1/admin/scripts/{s['id']}", token=viewer), 200)
     ok(call("PATCH", f"/api/v1/admin/scripts/{s['id']}", {"description": "described"}), 200)

@@ -244,3 +244,27 @@ def test_a_sign_in_is_audited():
     rows = sql(f"SELECT actor, object_id FROM audit_log WHERE action = 'session.open' "
                f"AND object_type = 'token' AND object_id = {t['id']}").splitlines()
     assert rows == [f"{t['name']}\t{t['id']}"], rows
+
+
+def test_whoami_names_the_token_by_id_among_tokens_of_one_name():
+    """Token names are not unique: GET /api/v1/session says which token
+    the caller is by its id (the admin UI marks "this session" by it), for
+    a bearer token and for a session cookie alike."""
+    name = unique("same-name")
+    first, second = [call("POST", "/api/v1/admin/tokens", {"name": name, "role": role}).json
+                     for role in ("viewer", "operator")]
+    assert first["id"] != second["id"] and first["name"] == second["name"] == name
+    listed = [t for t in call("GET", "/api/v1/admin/tokens").json["tokens"] if t["name"] == name]
+    assert sorted(t["id"] for t in listed) == sorted([first["id"], second["id"]]), listed
+    for t in (first, second):
+        by_bearer = call("GET", "/api/v1/session", token=t["token"])
+        assert by_bearer.status == 200, by_bearer
+        assert by_bearer.json["token_id"] == t["id"], (t, by_bearer.json)
+        assert by_bearer.json["token_name"] == name and by_bearer.json["expires_at"] is None
+        by_cookie = as_session("GET", "/api/v1/session", sign_in(t["token"]))
+        assert by_cookie.status == 200, by_cookie
+        assert by_cookie.json["token_id"] == t["id"], (t, by_cookie.json)
+        assert by_cookie.json["token_name"] == name and by_cookie.json["expires_at"] is not None
+        assert by_cookie.json["role"] == t["role"], by_cookie.json
+    # The contract's three members are all still there, and only one more.
+    assert set(by_cookie.json) == {"token_id", "token_name", "role", "expires_at"}, by_cookie.json

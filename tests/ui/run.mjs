@@ -49,6 +49,7 @@ const files = {
   log: path.join(ROOT, `ui-log-${RUN}.sh`),
   tick: path.join(ROOT, `ui-tick-${RUN}.sh`),
   gone: path.join(ROOT, `ui-gone-${RUN}.sh`),
+  pytool: path.join(ROOT, `ui-pytool-${RUN}`), // python by its #! line alone
 };
 const names = {
   echo: `ui-echo-${RUN}`,
@@ -112,6 +113,7 @@ function writeScripts() {
     '',
   ].join('\n'), { mode: 0o755 });
   fs.writeFileSync(files.gone, '#!/bin/sh\necho "registered, then removed"\n', { mode: 0o755 });
+  fs.writeFileSync(files.pytool, '#!/usr/bin/env python3\nimport sys\nprint(sys.argv)\n', { mode: 0o755 });
   const src = path.join(os.tmpdir(), `ui-hello-${RUN}.c`);
   fs.writeFileSync(src, [
     '#include <stdio.h>',
@@ -156,11 +158,14 @@ const inflight = new Set(); // the page's API requests not answered yet
 let expected = []; // [{status, re}] HTTP errors the current test provokes on purpose
 const expectHttp = (status, re) => expected.push({ status, re });
 // Always expected: the app's look at the session answers 401 when nobody
-// is signed in (that is how it knows); and, on a daemon without callback
+// is signed in (that is how it knows); the registration form's look at
+// the path being typed answers 422 for a path no script can have (that is
+// its answer: shown beside the field); and, on a daemon without callback
 // deliveries (main() finds out), their endpoint's 404.
 let noDeliveriesRoute = false;
 const isExpected = (status, url) => expected.some((e) => e.status === status && e.re.test(url))
   || (status === 401 && /\/api\/v1\/session$/.test(url))
+  || (status === 422 && /\/api\/v1\/admin\/scripts\/inspect$/.test(url))
   || (noDeliveriesRoute && status === 404 && /\/api\/v1\/executions\/\d+\/deliveries$/.test(url));
 
 class Failure extends Error {}
@@ -1240,6 +1245,55 @@ test('tokens page: create (shown once, copied), last use, revoke with confirmati
   assert((await fetch(`${BASE}/api/v1/session`, { headers: { Authorization: `Bearer ${value}` } })).status === 401, 'the revoked token still works');
 });
 
+test('tokens page: with two tokens of one name, "this session" marks the one signed in with (by id)', async () => {
+  // Names are not unique: the page must tell the two apart by the id
+  // GET /api/v1/session answers. Each of the two signs in in a browser of
+  // its own, the older and the newer, so that neither "the first" nor
+  // "the last of that name" passes for both.
+  const name = `ui-twin-${RUN}`;
+  const twins = [];
+  for (let i = 0; i < 2; i += 1) {
+    const r = await apiCall('POST', '/admin/tokens', { name, role: 'admin' });
+    assert(r.status === 201 && r.json && r.json.token, `POST /admin/tokens answered ${r.status} ${r.text}`);
+    (state.tokenIds ||= []).push(r.json.id);
+    twins.push(r.json);
+  }
+  for (const [i, me] of twins.entries()) {
+    const other = twins[1 - i];
+    const p = await freshPage();
+    await load(p, `${BASE}/#/tokens`);
+    await signIn(p, me.token);
+    const mine = p.locator(`#tokens-table tr[data-token-id="${me.id}"]`);
+    const theirs = p.locator(`#tokens-table tr[data-token-id="${other.id}"]`);
+    await mine.waitFor();
+    await theirs.waitFor();
+    assert(await p.locator(`#tokens-table tr[data-token-name="${name}"]`).count() === 2, 'the two tokens of one name are not both listed');
+    assert(await mine.getAttribute('data-mine') === 'true' && (await text(mine)).includes('(this session)'),
+      `the ${i ? 'newer' : 'older'} token signed in with is not marked as this session`);
+    assert(await theirs.getAttribute('data-mine') === 'false' && !(await text(theirs)).includes('(this session)'),
+      `the other token of the same name is marked as this session (signed in with the ${i ? 'newer' : 'older'})`);
+    assert(await p.locator('#tokens-table tr[data-mine="true"]').count() === 1, 'more than one token is marked as this session');
+    // Revoking the session's own token is warned of; the other one's is not.
+    await theirs.locator('[data-action="revoke"]').click();
+    let dlg = p.locator('dialog[open]');
+    await dlg.waitFor();
+    assert(!(await text(dlg)).includes('this session'), 'revoking the other token warns that it ends this session');
+    await dlg.getByRole('button', { name: 'Cancel' }).click();
+    await dlg.waitFor({ state: 'detached' });
+    await mine.locator('[data-action="revoke"]').click();
+    dlg = p.locator('dialog[open]');
+    await dlg.waitFor();
+    await waitText(dlg, 'That includes this session', 'the warning that revoking ends this session');
+    await dlg.getByRole('button', { name: 'Cancel' }).click();
+    await dlg.waitFor({ state: 'detached' });
+    if (i === 1) await shot(p, '21b-token-this-session');
+  }
+  for (const t of twins) {
+    const r = await fetch(`${BASE}/api/v1/session`, { headers: { Authorization: `Bearer ${t.token}` } });
+    assert(r.status === 200, `Cancel revoked token ${t.id}`);
+  }
+});
+
 test('registration: every invalid field is shown at once, and an error goes when its field is fixed', async (page) => {
   expectHttp(422, /\/api\/v1\/admin\/scripts$/);
   await fillScriptForm(page, { name: 'Bad Name!', type: 'shell', path: '/definitely/not/a/script/root/x.sh', timeout_s: '0' });
@@ -1273,6 +1327,50 @@ test('registration form: the type follows the file name, and the script roots ar
   await waitText(form.locator('[data-roots]'), ROOT, 'the configured script root');
   assert(await form.locator(`[data-roots] li[data-usable="true"]`).count() >= 1, 'no usable script root shown');
   assert((await pathIn.getAttribute('placeholder') || '').startsWith(ROOT.replace(/\/+$/, '')), 'the path placeholder is not a configured root');
+});
+
+test('registration form: typing the path of a python file with no extension selects python, from its #! line', async (page) => {
+  await go(page, '/scripts');
+  await go(page, '/scripts/new');
+  const form = page.locator('#script-form');
+  await form.waitFor();
+  const type = form.locator('[data-field="type"] select');
+  const pathIn = form.locator('[data-field="path"] input');
+  const info = form.locator('[data-path-info]');
+  const asked = [];
+  const onRequest = (r) => { if (/\/api\/v1\/admin\/scripts\/inspect$/.test(r.url())) asked.push(r.postDataJSON()); };
+  page.on('request', onRequest);
+  try {
+    // A file that does not exist: the server's refusal shows beside the
+    // path, and the name's guess stays.
+    const missing = `${ROOT}/ui-no-such-${RUN}.py`;
+    await pathIn.fill(missing);
+    await waitFor('the refusal of a missing file', async () => (await info.getAttribute('data-state')) === 'refused');
+    await waitText(info, 'does not exist');
+    assert(await type.inputValue() === 'python', 'the name\'s guess went with the refusal');
+    // Typed key by key: the name alone says binary (no extension), the
+    // file's #! line says python.
+    await pathIn.fill('');
+    const before = asked.length;
+    await pathIn.pressSequentially(files.pytool, { delay: 15 });
+    await waitFor('python from the file\'s #! line', async () => (await type.inputValue()) === 'python'
+      && (await form.locator('[data-type-guess][data-source="file"]').count()) === 1, 20000);
+    await waitText(info.locator('[data-magic]'), 'Python script', 'libmagic\'s description beside the path');
+    assert((await info.getAttribute('data-state')) === 'found', 'the file is not shown as found');
+    assert(await form.locator('[data-field="requirements"]').isVisible(), 'no requirements for the python found');
+    assert(await info.locator('[data-problems]').count() === 0, 'problems shown for a file that has none');
+    const typed = asked.slice(before);
+    assert(typed.length >= 1 && typed[typed.length - 1].path === files.pytool, `the last look was at ${JSON.stringify(typed.at(-1))}`);
+    assert(typed.length <= files.pytool.length / 4, `${typed.length} looks for ${files.pytool.length} keys: not debounced`);
+    await shot(page, '23-path-inspected');
+    // A type picked by hand stays; the file is still described.
+    await type.selectOption('shell');
+    await pathIn.fill(files.bin);
+    await waitText(info.locator('[data-magic]'), 'ELF', 'libmagic\'s description of the ELF');
+    assert(await type.inputValue() === 'shell', 'a type chosen by hand was replaced by the file\'s');
+  } finally {
+    page.off('request', onRequest);
+  }
 });
 
 test('the run form hints an enum\'s values', async (page) => {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "run.h"
 #include "scriptfile.h"
 #include "tap.h"
 
@@ -172,6 +173,120 @@ passes(const char *type, const char *path, void *magic, int run_user)
 	    run_user ? " (run user)" : "", e.message);
 }
 
+/* scriptfile_guess of `text` with libmagic's description `desc`. */
+static void
+guesses(const char *text, const char *desc, const char *want)
+{
+	char head[256];
+	int shebang;
+
+	snprintf(head, sizeof(head), "%s", text);
+	is_str(scriptfile_guess(head, strlen(head), desc, &shebang), want,
+	    "\"%.*s\" (libmagic: %s) is %s", (int)strcspn(text, "\r\n"),
+	    text, desc ? desc : "-", want ? want : "not told");
+}
+
+/* The type guess from a script's first bytes (pure). */
+static void
+guess_tests(void)
+{
+	char elf[8] = { 0x7f, 'E', 'L', 'F', 2, 1, 1, 0 };
+	char head[256];
+	int shebang;
+
+	memcpy(head, elf, sizeof(elf));
+	is_str(scriptfile_guess(head, sizeof(elf), NULL, &shebang), "binary",
+	    "an ELF header is binary");
+	guesses("#!/bin/sh\necho\n", NULL, "shell");
+	guesses("#!/bin/bash -e\necho\n", NULL, "shell");
+	guesses("#!/usr/bin/env bash\necho\n", NULL, "shell");
+	guesses("#!/usr/bin/perl -w\nprint 1;\n", "Perl script", "shell");
+	guesses("#!/usr/bin/python3\nprint(1)\n", NULL, "python");
+	guesses("#!/usr/bin/python\n", NULL, "python");
+	guesses("#!/opt/py/bin/python3.11 -u\n", NULL, "python");
+	guesses("#!/usr/bin/env python3\n", NULL, "python");
+	guesses("#! /usr/bin/env  python3.12\r\n", NULL, "python");
+	guesses("#!/usr/bin/env -S python3 -u\n", NULL, "python");
+	guesses("#!/usr/bin/env -u LANG -i python3\n", NULL, "python");
+	guesses("#!/usr/bin/env A=1 B=2 python3\n", NULL, "python");
+	guesses("#!/usr/bin/env -S /opt/bin/python3 -u\n", NULL, "python");
+	guesses("#!/usr/bin/env -u python3 sh\n", NULL, "shell");
+	guesses("#!/usr/bin/env\n", NULL, "shell");
+	guesses("#!/usr/bin/pythonic\n", NULL, "shell");
+	guesses("#!/usr/bin/python3-config\n", NULL, "shell");
+	guesses("#!python3\n", NULL, "python");
+	guesses("#!sh\n", NULL, "shell");
+	guesses("import os\nprint(1)\n", "Python script, ASCII text executable",
+	    "python");
+	guesses("echo hi\n", "POSIX shell script, ASCII text executable",
+	    "shell");
+	guesses("hello\n", "ASCII text", NULL);
+	guesses("hello\n", NULL, NULL);
+	guesses("", "empty", NULL);
+	/* A #! line with no end in the bytes read is the runner's refusal
+	 * for a shell script, and libmagic may still tell python. */
+	memset(head, 'x', sizeof(head));
+	memcpy(head, "#!/bin/sh ", 10);
+	head[sizeof(head) - 1] = '\0';
+	is_str(scriptfile_guess(head, sizeof(head) - 1, NULL, &shebang),
+	    "shell", "a #! line longer than what is read is shell");
+	is_int(shebang, RUN_SHEBANG_LONG, "and the runner would refuse it");
+	memset(head, 'x', sizeof(head));
+	memcpy(head, "#!/usr/bin/python3 ", 19);
+	head[sizeof(head) - 1] = '\0';
+	is_str(scriptfile_guess(head, sizeof(head) - 1, "Python script",
+	    &shebang), "python", "or python when libmagic says so");
+	snprintf(head, sizeof(head), "#!sh\n");
+	(void)scriptfile_guess(head, strlen(head), NULL, &shebang);
+	is_int(shebang, RUN_SHEBANG_RELATIVE, "a relative interpreter is told");
+}
+
+/* scriptfile_inspect of `path`: its guess, and problems holding `words`
+ * (NULL: none). */
+static void
+inspects(const char *path, void *magic, const char *want, int executable,
+    const char *words)
+{
+	struct scriptfile_info info;
+	struct verr e;
+	int rc;
+
+	verr_clear(&e);
+	rc = scriptfile_inspect(&c, magic, path, &info, &e);
+	if (!ok(rc == 0, "%s is looked at", path)) {
+		printf("#   %s\n", e.message);
+		return;
+	}
+	is_str(info.type_guess, want, "%s is taken for %s", path,
+	    want ? want : "nothing");
+	is_int(info.executable, executable, "%s is %sexecutable by the run "
+	    "user", path, executable ? "" : "not ");
+	if (words == NULL)
+		is_int(info.nproblems, 0, "%s has no problem (%s)", path,
+		    info.nproblems ? info.problems[0].message : "");
+	else
+		ok(info.nproblems == 1 &&
+		    strstr(info.problems[0].message, words) != NULL,
+		    "%s has the problem \"%s\" (%s)", path, words,
+		    info.nproblems ? info.problems[0].message : "none");
+}
+
+/* A path scriptfile_inspect refuses, with the registration's words. */
+static void
+refused(const char *path, const char *words)
+{
+	struct scriptfile_info info;
+	struct verr e, reg;
+
+	verr_clear(&e);
+	verr_clear(&reg);
+	(void)scriptfile_check(&c, NULL, "shell", path, 1, NULL, &reg);
+	ok(scriptfile_inspect(&c, NULL, path, &info, &e) == -1 &&
+	    strcmp(e.field, "path") == 0 && strstr(e.message, words) &&
+	    strcmp(e.message, reg.message) == 0,
+	    "%s is not looked at: %s", path, e.message);
+}
+
 int
 main(void)
 {
@@ -179,6 +294,7 @@ main(void)
 	char self[PATH_MAX], rm[PATH_MAX + 32];
 	unsigned char h[64];
 	const char *sh = "#!/bin/sh\necho hi\n";
+	const char *py = "#!/usr/bin/env python3\nprint(1)\n";
 	uint16_t foreign, host;
 	struct stat st, seen;
 	magic_t magic;
@@ -317,6 +433,45 @@ main(void)
 	fails("binary", in_dir("libmagic.so"), magic, 0, "path is an ELF "
 	    "shared object (a library without an interpreter), not an ELF "
 	    "executable");
+
+	/* What a candidate file is (scriptfile_inspect). */
+	guess_tests();
+	SETUP_FAILS(write_file(in_dir("tool"), py, strlen(py), 0755) == -1);
+	inspects(in_dir("tool"), magic, "python", 1, NULL);
+	inspects(in_dir("real.sh"), magic, "shell", 0, NULL);
+	inspects(in_dir("real.sh"), NULL, "shell", 0, NULL);
+	SETUP_FAILS(copy_file(self, in_dir("self"), 0755) == -1);
+	inspects(in_dir("self"), magic, "binary", 1, NULL);
+	SETUP_FAILS(chmod(in_dir("self"), 0644) == -1);
+	inspects(in_dir("self"), magic, "binary", 0,
+	    "path is not executable by the run user nobody (mode 0644)");
+	inspects(in_dir("foreign"), magic, "binary", 1,
+	    "path is an ELF executable for");
+	inspects(in_dir("libmagic.so"), magic, "binary", 1,
+	    "ELF shared object");
+	SETUP_FAILS(write_file(in_dir("rel"), "#!sh\n", 5, 0644) == -1);
+	inspects(in_dir("rel"), magic, "shell", 0,
+	    "the #! line does not name an absolute interpreter");
+	SETUP_FAILS(write_file(in_dir("notes"), "some words\n", 11, 0600)
+	    == -1);
+	inspects(in_dir("notes"), magic, NULL, 0,
+	    "path is not readable by the run user nobody (mode 0600)");
+	refused("/etc/shadow", "path must be inside a script root");
+	refused("/nonexistent-dir/shadow", "path must be inside a script root");
+	refused(in_dir("none.sh"), "path does not exist");
+	refused(in_dir("link.sh"), "path resolves through a symlink to");
+	refused(in_dir("out.sh"), "path resolves through a symlink to "
+	    "/etc/passwd");
+	refused(in_dir("sub"), "path is a directory");
+	refused(in_dir("fifo"), "path is a named pipe");
+	{
+		struct scriptfile_info info;
+		struct verr e;
+
+		ok(scriptfile_inspect(&c, magic, in_dir("tool"), &info, &e) ==
+		    0 && strstr(info.description, "Python script") != NULL,
+		    "libmagic's description: %s", info.description);
+	}
 
 	magic_close(magic);
 	snprintf(rm, sizeof(rm), "rm -rf -- '%s'", dir);

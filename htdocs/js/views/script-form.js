@@ -60,18 +60,71 @@ export async function render(ctx) {
     const py = f.type.input.value === 'python';
     f.requirements.el.hidden = !py;
   };
-  // The type follows the file's name until it is chosen by hand.
+  // The type follows the file until it is chosen by hand: at once from
+  // its name, then from what the server finds in the file itself
+  // (POST /admin/scripts/inspect: its #! line, an ELF header, libmagic),
+  // asked once the path has stopped changing for a moment.
   const typeNote = h('p', { class: 'help', dataset: { typeGuess: '' }, 'aria-live': 'polite' });
   f.type.el.appendChild(typeNote);
+  // What the file is (libmagic's words), or why no script can have it.
+  const pathInfo = h('div', { class: 'path-info', id: 'path-info', dataset: { pathInfo: '' }, 'aria-live': 'polite' });
+  f.path.el.insertBefore(pathInfo, roots);
+  f.path.input.setAttribute('aria-describedby', `${f.path.input.getAttribute('aria-describedby')} path-info`);
   let typeChosen = editing;
-  f.type.input.addEventListener('change', () => { typeChosen = true; typeNote.textContent = ''; syncType(); });
-  f.path.input.addEventListener('input', () => {
+  // source: 'name' or 'file'.
+  const setGuess = (type, source, why) => {
     if (typeChosen) return;
+    delete typeNote.dataset.source;
+    if (!type) { typeNote.textContent = ''; return; }
+    if (f.type.input.value !== type) { f.type.input.value = type; syncType(); }
+    typeNote.dataset.source = source;
+    typeNote.textContent = `Guessed ${why}; pick another if it is wrong.`;
+  };
+  const guessFromName = () => {
     const g = guessType(f.path.input.value);
-    if (!g) { typeNote.textContent = ''; return; }
-    if (f.type.input.value !== g.type) { f.type.input.value = g.type; syncType(); }
-    typeNote.textContent = `Guessed from the file name (${g.why}); pick another if it is wrong.`;
+    setGuess(g && g.type, 'name', g ? `from the file name (${g.why})` : '');
+  };
+  f.type.input.addEventListener('change', () => { typeChosen = true; typeNote.textContent = ''; syncType(); });
+  let inspectTimer = null;
+  let asked = 0; // the latest question: older answers are dropped
+  const inspectPath = async () => {
+    const p = f.path.input.value.trim();
+    const n = ++asked;
+    if (!p.startsWith('/')) { replace(pathInfo); delete pathInfo.dataset.state; return; }
+    let info = null;
+    let refusal = null;
+    try {
+      info = await api.inspectPath(p);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 422) refusal = e.message;
+      else if (!(e instanceof ApiError)) throw e;
+      // Any other failure (a role without the right, the API away): the
+      // form works without; the registration says the rest.
+    }
+    if (!ctx.alive() || n !== asked) return;
+    if (refusal) {
+      pathInfo.dataset.state = 'refused';
+      replace(pathInfo, h('p', { class: 'help' }, h('span', { class: 'bad' }, refusal.charAt(0).toUpperCase() + refusal.slice(1))));
+      return;
+    }
+    if (!info) { replace(pathInfo); delete pathInfo.dataset.state; return; }
+    pathInfo.dataset.state = 'found';
+    pathInfo.dataset.typeGuess = info.type_guess || '';
+    replace(pathInfo,
+      h('p', { class: 'help' }, 'The file: ', h('span', { dataset: { magic: '' } }, info.description || 'of a kind libmagic cannot tell'),
+        info.executable ? ' (executable by the run user)' : ''),
+      info.problems && info.problems.length
+        ? h('ul', { class: 'path-problems', dataset: { problems: '' } }, info.problems.map((m) => h('li', { class: 'bad' }, m)))
+        : null);
+    if (info.type_guess) setGuess(info.type_guess, 'file', 'from what the file holds (shown under the path)');
+    else guessFromName();
+  };
+  f.path.input.addEventListener('input', () => {
+    guessFromName();
+    clearTimeout(inspectTimer);
+    inspectTimer = setTimeout(() => { inspectPath().catch((e) => ctx.fail(e)); }, 400);
   });
+  ctx.onCleanup(() => clearTimeout(inspectTimer));
   syncType();
 
   const general = h('div', { class: 'form-error', role: 'alert', hidden: true, id: 'form-error' });

@@ -35,22 +35,21 @@ export async function render(ctx) {
     h('section', { class: 'card', 'aria-labelledby': 'tlist-h' }, h('h2', { id: 'tlist-h' }, 'Tokens'), list));
 
   let tokens = [];
+  const isMine = (t) => Boolean(ctx.session) && ctx.session.token_id != null && t.id === ctx.session.token_id;
   const paint = () => {
     const rows = tokens.filter((t) => showRevoked.checked || !t.revoked);
     if (!rows.length) { replace(list, h('p', { class: 'muted' }, 'No tokens.')); return; }
     replace(list, h('table', { class: 'grid stack', id: 'tokens-table' },
       h('thead', null, h('tr', null, ['Name', 'Role', 'Created', 'Last used', 'State', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', null, rows.map((t) => {
-        // The session names its token only by name: "this session" only
-        // when one live token has that name.
-        const mine = ctx.session && t.name === ctx.session.token_name
-          && tokens.filter((x) => !x.revoked && x.name === t.name).length === 1;
+        // The session's own token, by its id: names are not unique.
+        const mine = isMine(t);
         let revoke = null;
         if (!t.revoked) {
           revoke = h('button', { type: 'button', class: 'btn btn-small btn-danger', dataset: { action: 'revoke' }, 'aria-label': `Revoke ${t.name}` }, 'Revoke…');
           revoke.addEventListener('click', () => revokeToken(t, revoke, mine));
         }
-        return h('tr', { dataset: { tokenId: t.id, tokenName: t.name, revoked: String(Boolean(t.revoked)) } },
+        return h('tr', { dataset: { tokenId: t.id, tokenName: t.name, revoked: String(Boolean(t.revoked)), mine: String(mine) } },
           h('td', { dataset: { label: 'Name' } }, h('span', { class: 'strong' }, t.name), mine ? h('span', { class: 'sub' }, ' (this session)') : null),
           h('td', { dataset: { label: 'Role' } }, t.role),
           h('td', { dataset: { label: 'Created' } }, timeEl(t.created_at)),
