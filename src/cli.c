@@ -290,11 +290,56 @@ run_secret_key_create(const struct cli_ctx *x)
 
 static const char *const migrate_opts[] = { "--dir", NULL };
 static const char *const token_create_opts[] = { "--name", "--role", NULL };
-static const char *const script_add_opts[] = {
-	"--name", "--type", "--path", "--description", "--args", "--inputs",
-	"--outputs", "--env", "--requirements-file", "--timeout",
-	"--max-concurrency", "--input-mode", NULL
+/* Every writable field of a script (cli_script.c turns each into its
+ * member); update also takes --reset. */
+#define SCRIPT_FIELD_OPTS \
+	"--name", "--type", "--path", "--description", "--enabled", \
+	"--args", "--input-mode", "--inputs", "--outputs", "--env", \
+	"--secret-env", "--secret-env-file", "--requirements-file", \
+	"--timeout", "--max-concurrency", "--memory-mb", "--pids", \
+	"--cpu-cores", "--file-size-mb", "--output-cap-kb", "--network", \
+	"--node-labels", "--callback-url"
+static const char *const script_add_opts[] = { SCRIPT_FIELD_OPTS, NULL };
+static const char *const script_update_opts[] = {
+	SCRIPT_FIELD_OPTS, "--reset", NULL
 };
+/* Their help, a line each. */
+#define SCRIPT_FIELD_HELP \
+	"  --description TEXT\n" \
+	"  --enabled BOOL             true (the default) or false\n" \
+	"  --args JSON                the argument templates, e.g. " \
+	"'[\"--in\", \"{src}\"]'\n" \
+	"  --input-mode MODE          env, stdin or both (default both)\n" \
+	"  --inputs JSON              the JSON Schema of the input\n" \
+	"  --outputs JSON             e.g. '{\"stdout\": \"json\"}'\n" \
+	"  --env JSON                 e.g. '{\"LANG\": \"C.UTF-8\"}'\n" \
+	"  --secret-env NAME          a secret variable: its value is the " \
+	"next line of\n" \
+	"                             standard input (on a terminal: " \
+	"asked for, not shown)\n" \
+	"  --secret-env-file NAME=FILE  a secret variable: its value is " \
+	"FILE's text\n" \
+	"  --requirements-file FILE   pip requirements (python)\n" \
+	"  --timeout SECONDS          1 to the config's max_timeout_s " \
+	"(default 300)\n" \
+	"  --max-concurrency N        runs at once, across all nodes\n" \
+	"  --memory-mb N              RAM + swap of a run's processes (each " \
+	"limit not\n" \
+	"                             set: the config's [limits] default)\n" \
+	"  --pids N                   processes and threads of a run at " \
+	"once\n" \
+	"  --cpu-cores X              CPU cores of a run, e.g. 1.5\n" \
+	"  --file-size-mb N           the size of any one file a run " \
+	"writes\n" \
+	"  --output-cap-kb N          what is kept of stdout, and of " \
+	"stderr\n" \
+	"  --network MODE             host (the default) or none\n" \
+	"  --node-labels A,B          the labels a node needs to run it\n" \
+	"  --callback-url URL         the executions' default callback\n"
+/* Below the options. */
+#define SCRIPT_SECRET_NOTE \
+	"a secret's value never goes on the command line, which ps shows " \
+	"to every user\n"
 static const char *const script_list_opts[] = {
 	"--type", "--enabled", "--q", NULL
 };
@@ -333,17 +378,26 @@ static const struct cli_def commands[] = {
 	  "  --type TYPE                shell, python or binary\n"
 	  "  --path PATH                the absolute path of the file, under "
 	  "a script root\n"
-	  "  --description TEXT\n"
-	  "  --args JSON                the argument templates, e.g. "
-	  "'[\"--in\", \"{src}\"]'\n"
-	  "  --inputs JSON              the JSON Schema of the input\n"
-	  "  --outputs JSON             e.g. '{\"stdout\": \"json\"}'\n"
-	  "  --env JSON                 e.g. '{\"LANG\": \"C.UTF-8\"}'\n"
-	  "  --requirements-file FILE   pip requirements (python)\n"
-	  "  --timeout SECONDS          1 to 3600 (default 300)\n"
-	  "  --max-concurrency N        runs at once on this node\n"
-	  "  --input-mode MODE          env, stdin or both (default both)\n",
+	  SCRIPT_FIELD_HELP
+	  SCRIPT_SECRET_NOTE,
 	  script_add_opts, CLI_NO_OPERAND, 0, cli_script_add },
+	{ "script", "update",
+	  "script update ID|NAME [OPTION VALUE]...",
+	  "change a script's fields (the API's PATCH)",
+	  "  --name NAME                a new name\n"
+	  "  --type TYPE                shell, python or binary\n"
+	  "  --path PATH                another file, under a script root\n"
+	  SCRIPT_FIELD_HELP
+	  "  --reset FIELD              FIELD back to its default, e.g. "
+	  "max_concurrency,\n"
+	  "                             requirements, limits, limits.pids, "
+	  "secret_env,\n"
+	  "                             secret_env.NAME (removes that secret)"
+	  "\n"
+	  "fields not given are kept; a limit or a secret given changes that "
+	  "one alone\n"
+	  SCRIPT_SECRET_NOTE,
+	  script_update_opts, CLI_ID_OR_NAME, 0, cli_script_update },
 	{ "script", "list",
 	  "script list [--type TYPE] [--enabled true|false] [--q TEXT]",
 	  "list the registered scripts",
@@ -591,6 +645,12 @@ cli_parse(struct cli_cmd *cmd, int argc, char **argv, FILE *out, FILE *err)
 			return parse_error(cmd, err, "unexpected argument \"%s\"",
 			    a);
 		cmd->operand = a;
+		/* Out of the options' way: to the end, the words after it
+		 * moved up one (cmd->argv holds options only). */
+		memmove(&argv[i], &argv[i + 1],
+		    (size_t)(argc - i - 1) * sizeof(*argv));
+		argv[--argc] = (char *)a;
+		i--;
 	}
 	if (d->operand != CLI_NO_OPERAND && cmd->operand == NULL)
 		return parse_error(cmd, err, "%s is missing",

@@ -5,7 +5,7 @@
  *   scriptorchd [-c FILE] migrate [--dir DIR]
  *   scriptorchd [-c FILE] check-config
  *   scriptorchd [-c FILE] token create|list|revoke ...
- *   scriptorchd [-c FILE] script add|list|show|versions|disable|enable|rm ...
+ *   scriptorchd [-c FILE] script add|update|list|show|versions|disable|enable|rm ...
  *   scriptorchd [-c FILE] venv list|show|rm|prune ...
  *   scriptorchd [-c FILE] secret-key create [--path FILE]
  *
@@ -49,7 +49,9 @@ struct cli_cmd {
  * the daemon). -1: there is nothing to run; it has printed what there was
  * to say and cmd->exit is the exit status: 0 after --help (the usage of
  * that command or group on `out`), 2 after a usage error (the reason and
- * the usage on `err`). Reads nothing but argv.
+ * the usage on `err`). Reads nothing but argv; moves the operand, where
+ * options follow it, behind them (as getopt moves operands), so that
+ * cmd->argv holds the options alone.
  */
 int cli_parse(struct cli_cmd *cmd, int argc, char **argv, FILE *out,
     FILE *err);

@@ -33,8 +33,8 @@ struct cli_def {
 	const char *synopsis;       /* what follows "scriptorchd [-c FILE] " */
 	const char *summary;        /* one line, lower-case */
 	const char *details;        /* the options, a line each; or NULL */
-	/* Options or an operand, never both: cmd->argv then holds only the
-	 * options and their values, in pairs. */
+	/* cmd->argv holds only the options and their values, in pairs:
+	 * the operand, wherever it stands, is taken out (cli_parse). */
 	const char *const *opts;    /* --options, each taking a value */
 	enum cli_operand operand;   /* one operand required, of that kind */
 	/*
@@ -61,9 +61,11 @@ void cli_words(const struct cli_cmd *cmd, char *out, size_t n);
 int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* The registry's commands (cli_script.c): add connects itself, list and
- * the others are given a connection. */
+/* The registry's commands (cli_script.c): add, update and list connect
+ * themselves (after reading their options and any secrets), the others
+ * are given a connection. */
 int cli_script_add(const struct cli_ctx *x);
+int cli_script_update(const struct cli_ctx *x);
 int cli_script_list(const struct cli_ctx *x);
 /* show, versions, disable, enable, rm: x->cmd->name says which. */
 int cli_script_one(const struct cli_ctx *x);

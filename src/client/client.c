@@ -65,6 +65,31 @@ client_parse(const struct http_resp *r)
 	return v;
 }
 
+int
+client_call_json(struct client *c, const char *method, const char *path,
+    const char *body, size_t body_len, long timeout_s, struct http_resp *r,
+    yajl_val *v)
+{
+	int rc = client_call(c, method, path, body, body_len, timeout_s, r);
+
+	*v = NULL;
+	if (rc != EXIT_OK)
+		return rc;
+	if ((*v = client_parse(r)) == NULL) {
+		http_resp_free(r);
+		return EXIT_API;
+	}
+	return EXIT_OK;
+}
+
+void
+client_print_body(const struct http_resp *r)
+{
+	fwrite(r->body.data ? r->body.data : "", 1, r->body.len, stdout);
+	if (r->body.len == 0 || r->body.data[r->body.len - 1] != '\n')
+		fputc('\n', stdout);
+}
+
 /* Says why a non-2xx answer is a failure; returns EXIT_API. */
 static int
 report_answer(struct client *c, const struct http_resp *r)

@@ -70,6 +70,18 @@ int client_poll(struct client *c, const char *path, long patience_s,
  * it is not one. The caller frees the tree with yajl_tree_free(). */
 yajl_val client_parse(const struct http_resp *r);
 
+/* client_call() for an answer that must be a JSON object: EXIT_OK with
+ * *r (free it with http_resp_free) and *v, its body parsed (free it with
+ * yajl_tree_free); otherwise the exit status after saying why, with *r
+ * freed and *v NULL. */
+int client_call_json(struct client *c, const char *method, const char *path,
+    const char *body, size_t body_len, long timeout_s, struct http_resp *r,
+    yajl_val *v);
+
+/* Writes an answer's body to stdout as it came, ending with a newline
+ * (--json). */
+void client_print_body(const struct http_resp *r);
+
 /* The exit status that stands for how execution `x` ended: its exit code,
  * 128 + a signal, or one of EXIT_TIMED_OUT, EXIT_CANCELED,
  * EXIT_NOT_STARTED, EXIT_LOST. */

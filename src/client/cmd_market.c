@@ -15,30 +15,16 @@
 
 #define MARKET_TIMEOUT_S 60L
 
-/* Writes an answer's body as it came, ending with a newline. */
-static void
-print_body(const struct http_resp *r)
-{
-	fwrite(r->body.data ? r->body.data : "", 1, r->body.len, stdout);
-	if (r->body.len == 0 || r->body.data[r->body.len - 1] != '\n')
-		fputc('\n', stdout);
-}
-
 /* GET /api/v1/marketplace, parsed: EXIT_OK with *r and *items (the
  * array, borrowed from *v), or the exit status after saying why. */
 static int
 get_items(struct client *c, struct http_resp *r, yajl_val *v, yajl_val *items)
 {
-	int rc = client_call(c, "GET", "/api/v1/marketplace", NULL, 0,
-	    MARKET_TIMEOUT_S, r);
+	int rc = client_call_json(c, "GET", "/api/v1/marketplace", NULL, 0,
+	    MARKET_TIMEOUT_S, r, v);
 
-	*v = NULL;
 	if (rc != EXIT_OK)
 		return rc;
-	if ((*v = client_parse(r)) == NULL) {
-		http_resp_free(r);
-		return EXIT_API;
-	}
 	*items = json_get(*v, "items");
 	if (*items == NULL || !YAJL_IS_ARRAY(*items)) {
 		say("the server's answer has no \"items\" list");
@@ -86,7 +72,7 @@ cmd_market_list(struct client *c, const struct cmd_args *a)
 	if ((rc = get_items(c, &r, &v, &items)) != EXIT_OK)
 		return rc;
 	if (c->json) {
-		print_body(&r);
+		client_print_body(&r);
 		goto out;
 	}
 	table_init(&t, 5, head);
@@ -203,14 +189,12 @@ cmd_market_install(struct client *c, const struct cmd_args *a)
 	}
 	jw_obj_end(&w);
 	jw_free(&w);
-	rc = client_call(c, "POST", buf_str(&path), body.data, body.len,
-	    MARKET_TIMEOUT_S, &r);
+	rc = client_call_json(c, "POST", buf_str(&path), body.data, body.len,
+	    MARKET_TIMEOUT_S, &r, &v);
 	if (rc != EXIT_OK)
 		goto out;
-	if ((v = client_parse(&r)) == NULL) {
-		rc = EXIT_API;
-	} else if (c->json) {
-		print_body(&r);
+	if (c->json) {
+		client_print_body(&r);
 	} else {
 		id = json_get(v, "id");
 		buf_adds(&out, "installed \"");

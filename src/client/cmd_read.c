@@ -16,30 +16,13 @@
 #define READ_TIMEOUT_S 60L
 #define PAGE_MAX 500            /* the API's largest list page */
 
-/* Writes an answer's body as it came, ending with a newline. */
-static void
-print_body(const struct http_resp *r)
-{
-	fwrite(r->body.data ? r->body.data : "", 1, r->body.len, stdout);
-	if (r->body.len == 0 || r->body.data[r->body.len - 1] != '\n')
-		fputc('\n', stdout);
-}
-
-/* GET path, parsed: 0 with *v, or the exit status after saying why. */
+/* GET path, parsed: 0 with *r and *v, or the exit status after saying
+ * why. */
 static int
 get_json(struct client *c, const char *path, struct http_resp *r,
     yajl_val *v)
 {
-	int rc = client_call(c, "GET", path, NULL, 0, READ_TIMEOUT_S, r);
-
-	*v = NULL;
-	if (rc != EXIT_OK)
-		return rc;
-	if ((*v = client_parse(r)) == NULL) {
-		http_resp_free(r);
-		return EXIT_API;
-	}
-	return EXIT_OK;
+	return client_call_json(c, "GET", path, NULL, 0, READ_TIMEOUT_S, r, v);
 }
 
 /*
@@ -253,8 +236,15 @@ out:
 	return rc;
 }
 
-int
-cmd_show(struct client *c, const struct cmd_args *a)
+/*
+ * One request about the execution the operand names, `method` on
+ * /api/v1/executions/ID`suffix`: its answer printed as it came (--json)
+ * or as `render` tells it.
+ */
+static int
+exec_request(struct client *c, const struct cmd_args *a, const char *method,
+    const char *suffix, void (*render)(struct buf *out, long long id,
+    yajl_val v))
 {
 	struct http_resp r;
 	struct buf path = BUF_INIT, out = BUF_INIT;
@@ -264,13 +254,15 @@ cmd_show(struct client *c, const struct cmd_args *a)
 
 	if (!client_exec_id(a->operands[0], &id))
 		return EXIT_USAGE;
-	buf_printf(&path, "/api/v1/executions/%lld", id);
-	if ((rc = get_json(c, path.data, &r, &v)) != EXIT_OK)
+	buf_printf(&path, "/api/v1/executions/%lld%s", id, suffix);
+	rc = client_call_json(c, method, path.data, NULL, 0, READ_TIMEOUT_S,
+	    &r, &v);
+	if (rc != EXIT_OK)
 		goto out;
 	if (c->json) {
-		print_body(&r);
+		client_print_body(&r);
 	} else {
-		render_execution(&out, v);
+		render(&out, id, v);
 		fwrite(out.data, 1, out.len, stdout);
 	}
 	http_resp_free(&r);
@@ -279,6 +271,19 @@ out:
 	buf_free(&path);
 	buf_free(&out);
 	return rc;
+}
+
+static void
+show_text(struct buf *out, long long id, yajl_val v)
+{
+	(void)id;
+	render_execution(out, v);
+}
+
+int
+cmd_show(struct client *c, const struct cmd_args *a)
+{
+	return exec_request(c, a, "GET", "", show_text);
 }
 
 int
@@ -302,37 +307,20 @@ cmd_logs(struct client *c, const struct cmd_args *a)
 	return rc;
 }
 
+static void
+cancel_text(struct buf *out, long long id, yajl_val v)
+{
+	buf_printf(out, "execution %lld: ", id);
+	render_outcome(out, v);
+	buf_addc(out, '\n');
+}
+
+/* The answer waits for a running execution's end (up to the kill grace
+ * plus 2 s). */
 int
 cmd_cancel(struct client *c, const struct cmd_args *a)
 {
-	struct http_resp r;
-	struct buf path = BUF_INIT, out = BUF_INIT;
-	yajl_val v = NULL;
-	long long id;
-	int rc;
-
-	if (!client_exec_id(a->operands[0], &id))
-		return EXIT_USAGE;
-	buf_printf(&path, "/api/v1/executions/%lld/cancel", id);
-	/* The answer waits for a running execution's end (up to the kill
-	 * grace plus 2 s). */
-	rc = client_call(c, "POST", path.data, NULL, 0, READ_TIMEOUT_S, &r);
-	if (rc != EXIT_OK)
-		goto out;
-	if ((v = client_parse(&r)) == NULL) {
-		rc = EXIT_API;
-	} else if (c->json) {
-		print_body(&r);
-	} else {
-		render_outcome(&out, v);
-		printf("execution %lld: %s\n", id, buf_str(&out));
-	}
-	http_resp_free(&r);
-out:
-	yajl_tree_free(v);
-	buf_free(&path);
-	buf_free(&out);
-	return rc;
+	return exec_request(c, a, "POST", "/cancel", cancel_text);
 }
 
 int
@@ -350,7 +338,7 @@ cmd_scripts(struct client *c, const struct cmd_args *a)
 	if ((rc = get_json(c, "/api/v1/admin/scripts", &r, &v)) != EXIT_OK)
 		return rc;
 	if (c->json) {
-		print_body(&r);
+		client_print_body(&r);
 		goto out;
 	}
 	list = json_get(v, "scripts");

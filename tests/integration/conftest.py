@@ -29,15 +29,42 @@ SCRIPT_ROOT = os.environ.get("SCRIPTORCH_SCRIPT_ROOT", "")
 # Where a test and its runs share files (gates, marks, logs): not /tmp,
 # /var/tmp or /dev/shm, which each run has private (isolation), nor the
 # stack's state dir, which runs cannot reach. One directory per pytest
-# process, removed at its end (shared_base_cleanup).
-SHARED_BASE = os.path.join("/run/scriptorch-tests", str(os.getpid()))
+# process under a parent that the pytest processes of every dev/test run
+# on the machine share: the first to need it makes it, and whichever
+# leaves it empty removes it (shared_base_cleanup).
+SHARED_PARENT = "/run/scriptorch-tests"
+SHARED_BASE = os.path.join(SHARED_PARENT, str(os.getpid()))
+
+
+def shared_base():
+    """Makes SHARED_BASE (and its parent) if need be. Another process may
+    remove the parent between the two mkdirs, when it was empty: then
+    both are made again. Once SHARED_BASE is in it, no one removes it."""
+    for _ in range(100):
+        try:
+            os.makedirs(SHARED_BASE, mode=0o755, exist_ok=True)
+            os.chmod(SHARED_PARENT, 0o755)
+            return SHARED_BASE
+        except FileNotFoundError:
+            continue
+    raise RuntimeError(f"{SHARED_BASE} could not be made: its parent keeps going away")
+
+
+def shared_base_remove():
+    """Removes SHARED_BASE, then the parent if no other process has a
+    directory in it: rmdir removes only an empty directory, so a parent
+    another run is using stays, and one it is about to use is made again
+    (shared_base)."""
+    shutil.rmtree(SHARED_BASE, ignore_errors=True)
+    try:
+        os.rmdir(SHARED_PARENT)
+    except OSError:
+        pass        # not empty (another run's), or already gone
 
 
 def shared_dir(prefix):
     """A fresh directory every run may read and write, and the test too."""
-    os.makedirs(SHARED_BASE, mode=0o755, exist_ok=True)
-    os.chmod(os.path.dirname(SHARED_BASE), 0o755)
-    d = tempfile.mkdtemp(prefix=prefix, dir=SHARED_BASE)
+    d = tempfile.mkdtemp(prefix=prefix, dir=shared_base())
     os.chmod(d, 0o777)
     return d
 
@@ -53,7 +80,7 @@ def shared_file(name):
 @pytest.fixture(scope="session", autouse=True)
 def shared_base_cleanup():
     yield
-    shutil.rmtree(SHARED_BASE, ignore_errors=True)
+    shared_base_remove()
 
 
 class Resp:

@@ -89,7 +89,7 @@ def test_the_cli_prints_every_invalid_field():
                         "--timeout", "0"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 1, r
     lines = r.stderr.strip().splitlines()
-    assert [ln.split(": ")[1] for ln in lines] == ["name", "type", "timeout_s"], lines
+    assert [ln.split(": ")[1] for ln in lines] == ["name (--name)", "type (--type)", "timeout_s (--timeout)"], lines
 
 
 def test_a_body_of_errors_gets_the_first_fifty():

@@ -48,7 +48,7 @@ def test_help_needs_no_config_and_lists_every_command():
         assert r.stdout.startswith("usage: scriptorchd [-c FILE] [-d]"), r.stdout
     assert commands() == [
         "run", "migrate", "check-config", "token create", "token list", "token revoke",
-        "script add", "script list", "script show", "script versions", "script disable",
+        "script add", "script update", "script list", "script show", "script versions", "script disable",
         "script enable", "script rm", "venv list", "venv show", "venv rm", "venv prune",
         "secret-key create"]
 
@@ -74,8 +74,17 @@ def test_every_command_and_group_answers_help_on_stdout():
     r = scriptorchd("script", "add", "--help", conf=None)
     assert r.returncode == 0 and r.stdout.startswith(
         "usage: scriptorchd [-c FILE] script add --name NAME --type TYPE --path PATH"), r
-    for opt in ("--description", "--args", "--inputs", "--outputs", "--env",
-                "--requirements-file", "--timeout", "--max-concurrency", "--input-mode"):
+    fields = ("--description", "--enabled", "--args", "--input-mode", "--inputs", "--outputs", "--env",
+              "--secret-env NAME", "--secret-env-file NAME=FILE", "--requirements-file", "--timeout",
+              "--max-concurrency", "--memory-mb", "--pids", "--cpu-cores", "--file-size-mb",
+              "--output-cap-kb", "--network", "--node-labels", "--callback-url")
+    for opt in fields:
+        assert opt in r.stdout, (opt, r.stdout)
+    assert "--reset" not in r.stdout
+    r = scriptorchd("script", "update", "--help", conf=None)
+    assert r.returncode == 0 and r.stdout.startswith(
+        "usage: scriptorchd [-c FILE] script update ID|NAME [OPTION VALUE]..."), r
+    for opt in ("--name", "--type", "--path", "--reset FIELD") + fields:
         assert opt in r.stdout, (opt, r.stdout)
 
 

@@ -87,11 +87,12 @@ def assert_422(r, field, *fragments):
     return err
 
 
-def cli(*args, check=False):
+def cli(*args, check=False, input=""):
+    """`scriptorchd script ARGS...` with `input` on its standard input."""
     assert BUILD, "SCRIPTORCH_BUILD (set by dev/test) names the build dir of scriptorchd"
     return subprocess.run([os.path.join(BUILD, "src/scriptorchd"), "-c",
                            os.path.join(STATE, "scriptorch.conf"), "script", *args],
-                          capture_output=True, text=True, timeout=60, check=check)
+                          capture_output=True, text=True, timeout=60, check=check, input=input)
 
 
 # ---- creating and reading -------------------------------------------------
@@ -919,7 +920,7 @@ def test_cli_shares_the_validation_of_the_api():
     p = shell_file("#!/bin/bash\necho\n", mode=0o755)
     api = create({"name": unique("x"), "type": "binary", "path": p}).json["error"]["message"]
     r = cli("add", "--name", unique("x"), "--type", "binary", "--path", p)
-    assert r.returncode == 1 and r.stderr.strip().endswith("path: " + api), r.stderr
+    assert r.returncode == 1 and r.stderr.strip().endswith("path (--path): " + api), r.stderr
     r = cli("add", "--name", unique("x"), "--type", "shell", "--path", shell_file(), "--timeout", "0")
     assert r.returncode == 1 and "timeout_s must be an integer from 1 to 3600" in r.stderr
     r = cli("add", "--name", unique("x"), "--type", "shell", "--path", shell_file(),
@@ -934,3 +935,175 @@ def test_cli_shares_the_validation_of_the_api():
     assert r.returncode == 2
     r = cli("frobnicate")
     assert r.returncode == 2
+
+
+def quiet(stderr):
+    """Nothing on stderr but the log's info lines (the registry's)."""
+    return all(line.startswith("info ") for line in stderr.splitlines())
+
+
+def comparable(script):
+    """A script object without what differs between two registrations."""
+    return {k: v for k, v in script.items() if k not in ("id", "name", "created_at", "updated_at")}
+
+
+def test_cli_add_sets_every_writable_field_as_the_api_does():
+    d = root_dir()
+    req = write(os.path.join(d, "requirements.txt"), "numpy==1.26.4\n")
+    p = write(os.path.join(d, "x.py"), "print(1)\n")
+    fields = {"type": "python", "path": p, "description": "every field", "enabled": False,
+              "requirements": "numpy==1.26.4\n", "args": ["--in", "{src}"], "input_mode": "env",
+              "inputs": {"type": "object", "properties": {"src": {"type": "string"}}},
+              "outputs": {"stdout": "json"}, "env": {"A": "b"}, "timeout_s": 42, "max_concurrency": 3,
+              "limits": {"memory_mb": 256, "pids": 32, "cpu_cores": 0.5, "file_size_mb": 10,
+                         "output_cap_kb": 64},
+              "network": "none", "node_labels": ["ffmpeg", "gpu"],
+              "callback_url": "http://127.0.0.1:9/hooks/done"}
+    api = create({"name": unique("api"), **fields})
+    assert api.status == 201, api
+    name = unique("cli")
+    r = cli("add", "--name", name, "--type", "python", "--path", p, "--description", "every field",
+            "--enabled", "false", "--requirements-file", req, "--args", '["--in", "{src}"]',
+            "--input-mode", "env", "--inputs", '{"type":"object","properties":{"src":{"type":"string"}}}',
+            "--outputs", '{"stdout":"json"}', "--env", '{"A":"b"}', "--timeout", "42",
+            "--max-concurrency", "3", "--memory-mb", "256", "--pids", "32", "--cpu-cores", "0.5",
+            "--file-size-mb", "10", "--output-cap-kb", "64", "--network", "none",
+            "--node-labels", "gpu, ffmpeg", "--callback-url", "http://127.0.0.1:9/hooks/done")
+    assert r.returncode == 0 and quiet(r.stderr), r
+    sid = int(r.stdout.split("\t")[0])
+    s = call("GET", f"{BASE}/{sid}").json
+    assert s["name"] == name
+    assert comparable(s) == comparable(call("GET", f"{BASE}/{api.json['id']}").json)
+    assert s["limits"] == fields["limits"] and s["node_labels"] == ["ffmpeg", "gpu"], s
+    assert (s["enabled"], s["network"], s["callback_url"]) == (False, "none", fields["callback_url"]), s
+    # An empty --node-labels is none; --enabled true is the default.
+    r = cli("add", "--name", unique("cli"), "--type", "shell", "--path", shell_file(),
+            "--node-labels", "", "--enabled", "true")
+    assert r.returncode == 0, r
+    s = call("GET", f"{BASE}/{r.stdout.split()[0]}").json
+    assert s["node_labels"] == [] and s["enabled"] is True, s
+
+
+def test_cli_update_changes_what_it_is_given_and_keeps_the_rest():
+    s = create_ok(description="before", max_concurrency=2, timeout_s=30,
+                  limits={"memory_mb": 256, "pids": 32}, node_labels=["gpu"],
+                  callback_url="http://127.0.0.1:9/a", env={"A": "1"})
+    sid = s["id"]
+
+    def get():
+        return call("GET", f"{BASE}/{sid}").json
+
+    def update(*args):
+        r = cli("update", *args)
+        assert r.returncode == 0 and quiet(r.stderr), r
+        got = get()
+        assert r.stdout == f"{sid}\t{got['name']}\t{got['version']}\n", r
+        return got
+
+    # One limit changes; the others stay (the API would replace limits whole).
+    got = update(s["name"], "--pids", "64")
+    assert got["limits"] == {"memory_mb": 256, "pids": 64}, got
+    assert {k: got[k] for k in ("description", "max_concurrency", "timeout_s", "node_labels",
+                                "callback_url", "env")} == {
+        "description": "before", "max_concurrency": 2, "timeout_s": 30, "node_labels": ["gpu"],
+        "callback_url": "http://127.0.0.1:9/a", "env": {"A": "1"}}, got
+    # The operand may stand after the options, and be the id.
+    got = update("--cpu-cores", "0.5", "--reset", "limits.memory_mb", str(sid))
+    assert got["limits"] == {"pids": 64, "cpu_cores": 0.5}, got
+    got = update(str(sid), "--reset", "max_concurrency", "--reset", "callback_url",
+                 "--description", "after", "--timeout", "45", "--enabled", "false",
+                 "--network", "none", "--node-labels", "ffmpeg,gpu", "--env", '{"B": "2"}',
+                 "--input-mode", "stdin", "--outputs", '{"stdout": "json"}',
+                 "--args", '["-v"]', "--inputs", '{"type": "object"}')
+    assert {k: got[k] for k in ("max_concurrency", "callback_url", "description", "timeout_s",
+                                "enabled", "network", "node_labels", "env", "input_mode",
+                                "outputs", "args", "inputs", "limits")} == {
+        "max_concurrency": None, "callback_url": None, "description": "after", "timeout_s": 45,
+        "enabled": False, "network": "none", "node_labels": ["ffmpeg", "gpu"], "env": {"B": "2"},
+        "input_mode": "stdin", "outputs": {"stdout": "json"}, "args": ["-v"],
+        "inputs": {"type": "object"}, "limits": {"pids": 64, "cpu_cores": 0.5}}, got
+    got = update(str(sid), "--reset", "limits", "--memory-mb", "128")
+    assert got["limits"] == {"memory_mb": 128}, got
+    got = update(str(sid), "--reset", "limits", "--reset", "node_labels", "--reset", "timeout_s")
+    assert (got["limits"], got["node_labels"], got["timeout_s"]) == ({}, [], 300), got
+    # Another file, type and name.
+    d = root_dir()
+    py = write(os.path.join(d, "y.py"), "print(2)\n")
+    req = write(os.path.join(d, "req.txt"), "six==1.16.0\n")
+    new_name = unique("renamed")
+    got = update(str(sid), "--name", new_name, "--type", "python", "--path", py,
+                 "--requirements-file", req)
+    assert (got["name"], got["type"], got["path"], got["requirements"]) == (
+        new_name, "python", py, "six==1.16.0\n"), got
+    # Each change is audited, naming the fields and the user who ran it.
+    rows = sql(f"SELECT actor, detail FROM audit_log WHERE object_type = 'script' "
+               f"AND object_id = {sid} AND action = 'script.update' ORDER BY id")
+    assert len(rows) == 6 and {a for a, _ in rows} == {"cli:" + pwd.getpwuid(os.getuid()).pw_name}, rows
+    assert rows[0][1] == "limits" and "requirements" in rows[-1][1], rows
+
+
+# Each: the arguments after "script", the exit status, what stderr says.
+CLI_BAD = [
+    (["--memory-mb", "lots"], 1, "limits.memory_mb (--memory-mb): "),
+    (["--pids", "0"], 1, "limits.pids (--pids): "),
+    (["--cpu-cores", "0"], 1, "limits.cpu_cores (--cpu-cores): "),
+    (["--file-size-mb", "1.5"], 1, "limits.file_size_mb (--file-size-mb): "),
+    (["--output-cap-kb", "99999999"], 1, "limits.output_cap_kb (--output-cap-kb): "),
+    (["--network", "wifi"], 1, "network (--network): "),
+    (["--node-labels", "gpu,GPU!"], 1, "node_labels[1] (--node-labels): "),
+    (["--node-labels", "gpu,gpu"], 1, "node_labels[1] (--node-labels): "),
+    (["--callback-url", "ftp://127.0.0.1/x"], 1, "callback_url (--callback-url): "),
+    (["--enabled", "maybe"], 1, "enabled (--enabled): enabled must be true or false"),
+    (["--max-concurrency", "0"], 1, "max_concurrency (--max-concurrency): "),
+    (["--timeout", "9999999"], 1, "timeout_s (--timeout): timeout_s must be an integer"),
+    (["--input-mode", "argv"], 1, "input_mode (--input-mode): "),
+    (["--env", '{"A": 1}'], 1, "env.A (--env): "),
+    (["--inputs", '{"type": "object"'], 1, "inputs (--inputs): not valid JSON"),
+    (["--description", "\udcff"], 1, "description (--description): not valid UTF-8"),
+    (["--requirements-file", "/nonexistent/req.txt"], 1, "requirements (--requirements-file): cannot open"),
+    (["--secret-env-file", "1BAD=/etc/hostname"], 1, "secret_env.1BAD (--secret-env-file 1BAD): "),
+    (["--secret-env-file", "TOKEN=/nonexistent/token"], 1, "--secret-env-file TOKEN: cannot open"),
+    (["--secret-env", "TOKEN"], 1, "--secret-env TOKEN: no value"),
+    (["--secret-env-file", "TOKEN"], 2, "--secret-env-file takes NAME=FILE"),
+    (["--timeout", "5", "--timeout", "6"], 2, "--timeout is given twice"),
+    (["--memory-mb", "5", "--memory-mb", "6"], 2, "--memory-mb is given twice"),
+    (["--secret-env-file", "A=/x", "--secret-env", "A"], 2,
+     "--secret-env-file A and --secret-env A both set secret_env.A"),
+    (["--cpu-cores"], 2, 'missing value for "--cpu-cores"'),
+]
+
+
+@pytest.mark.parametrize("args,status,said", CLI_BAD, ids=[" ".join(a[0]) for a in CLI_BAD])
+def test_cli_add_refuses_a_bad_value_naming_the_option(args, status, said):
+    name = unique("bad")
+    r = cli("add", "--name", name, "--type", "shell", "--path", shell_file(), *args)
+    assert r.returncode == status and said in r.stderr and r.stdout == "", r
+    if status == 2:
+        assert "usage: scriptorchd [-c FILE] script add" in r.stderr, r
+    assert call("GET", f"{BASE}?q={name}").json["scripts"] == []
+
+
+CLI_BAD_UPDATE = [
+    (["--reset", "bogus"], 1, 'bogus (--reset bogus): unknown field "bogus"'),
+    (["--reset", "limits.bogus"], 1, "limits.bogus (--reset limits.bogus): unknown limit"),
+    (["--reset", "name"], 1, "name (--reset name): "),
+    (["--reset", "type"], 1, "type (--reset type): "),
+    (["--pids", "many"], 1, "limits.pids (--pids): "),
+    (["--type", "binary"], 1, "path (--path): "),
+    (["--reset", "timeout_s", "--timeout", "5"], 2, "--reset timeout_s and --timeout both set timeout_s"),
+    (["--reset", "limits.pids", "--pids", "5"], 2, "--reset limits.pids and --pids both set limits.pids"),
+    ([], 2, "nothing to change"),
+]
+
+
+@pytest.mark.parametrize("args,status,said", CLI_BAD_UPDATE,
+                         ids=[" ".join(a[0]) or "none" for a in CLI_BAD_UPDATE])
+def test_cli_update_refuses_a_bad_value_and_changes_nothing(args, status, said):
+    s = create_ok(limits={"pids": 16})
+    r = cli("update", s["name"], *args)
+    assert r.returncode == status and said in r.stderr and r.stdout == "", r
+    if status == 2:
+        assert "usage: scriptorchd [-c FILE] script update" in r.stderr, r
+    assert call("GET", f"{BASE}/{s['id']}").json == s
+    r = cli("update", unique("nosuch"), "--timeout", "5")
+    assert r.returncode == 1 and "no script" in r.stderr, r

@@ -8,11 +8,14 @@ with the whole database (mariadb-dump) and the daemon's log."""
 import hashlib
 import json
 import os
+import pty
 import re
+import select
 import shutil
 import string
 import subprocess
 import textwrap
+import time
 import uuid
 
 import pytest
@@ -357,6 +360,161 @@ def test_non_admins_see_env_values_masked(viewer, operator):
     admin = call("GET", f"{BASE}/{s['id']}").json
     assert admin["env"] == {"STUDIO": "acme", "REGION": "eu-west"}
     assert admin["secret_env"] == {"TOKEN": "***"}
+
+
+# ---- secrets through the admin CLI ---------------------------------------------
+
+def scriptorchd_script(*args, input="", stdin=None):
+    """`scriptorchd script ARGS...` with `input` on its standard input (or
+    the descriptor `stdin`); its stdout and stderr are kept as answers, so
+    that the module's end searches them too."""
+    argv = [os.path.join(os.environ["SCRIPTORCH_BUILD"], "src/scriptorchd"), "-c",
+            os.path.join(STATE, "scriptorch.conf"), "script", *args]
+    if stdin is not None:
+        r = subprocess.run(argv, stdin=stdin, capture_output=True, text=True, timeout=60)
+    else:
+        r = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=60)
+    ANSWERS.append((r.stdout + r.stderr).encode())
+    return r
+
+
+def quiet(stderr):
+    """Nothing on stderr but the log's info lines (the registry's)."""
+    return all(line.startswith("info ") for line in stderr.splitlines())
+
+
+ENV_SHA = """
+    #!/usr/bin/python3
+    import hashlib, json, os
+    print(json.dumps({k: hashlib.sha256(v.encode()).hexdigest()
+                      for k, v in os.environ.items() if k in ("API_KEY", "OTHER", "THIRD", "NEW")}))
+    """
+
+
+def env_hashes(script_id):
+    e = submit(script_id, {})
+    assert e["status"] == "succeeded", e
+    return e["output"]
+
+
+def stored_secret_env(script_id):
+    """The row's secret_env: each name with its stored (sealed) text."""
+    text = sql(f"SELECT secret_env FROM scripts WHERE id = {script_id}")
+    return {} if text in ("", "NULL") else json.loads(text)
+
+
+def test_the_cli_reads_secrets_from_stdin_and_files_seals_them_and_prints_none():
+    first, other, third = secret("cli1"), secret("cli2"), secret("cli3")
+    path = write_script(unique("clisha") + ".py", ENV_SHA)
+    vfile = os.path.join(STATE, unique("third") + ".secret")
+    with open(vfile, "w") as f:
+        f.write(third + "\n")          # the file's last newline is not the value's
+    name = unique("clisec")
+    r = scriptorchd_script("add", "--name", name, "--type", "python", "--path", path,
+                           "--outputs", '{"stdout": "json"}', "--secret-env", "API_KEY",
+                           "--secret-env", "OTHER", "--secret-env-file", f"THIRD={vfile}",
+                           input=f"{first}\n{other}\n")
+    assert r.returncode == 0 and quiet(r.stderr), r
+    sid = int(r.stdout.split("\t")[0])
+    assert not leaks(r.stdout + r.stderr)
+    # Stored sealed: each value in the row is "v1:" and base64, none in clear.
+    row = stored_secret_env(sid)
+    assert sorted(row) == ["API_KEY", "OTHER", "THIRD"], row
+    assert all(re.fullmatch(r"v1:[A-Za-z0-9+/=]+", v) for v in row.values()), row
+    assert not leaks(json.dumps(row))
+    # ...and they open to exactly what was given.
+    assert env_hashes(sid) == {"API_KEY": sha(first), "OTHER": sha(other), "THIRD": sha(third)}
+    r = scriptorchd_script("show", name)
+    assert r.returncode == 0 and '"API_KEY": "***"' in r.stdout and not leaks(r.stdout), r
+    assert call("GET", f"{BASE}/{sid}").json["secret_env"] == {
+        "API_KEY": "***", "OTHER": "***", "THIRD": "***"}
+
+    # update: one value replaced, the others kept; one name removed.
+    newer = secret("cli4")
+    r = scriptorchd_script("update", name, "--secret-env", "API_KEY", "--reset", "secret_env.OTHER",
+                           input=newer + "\r\n")
+    assert r.returncode == 0 and quiet(r.stderr), r
+    assert env_hashes(sid) == {"API_KEY": sha(newer), "THIRD": sha(third)}
+    # --reset secret_env with a name: that name alone is left.
+    with open(vfile, "w") as f:
+        f.write(first)
+    r = scriptorchd_script("update", str(sid), "--reset", "secret_env",
+                           "--secret-env-file", f"NEW={vfile}")
+    assert r.returncode == 0, r
+    assert env_hashes(sid) == {"NEW": sha(first)}
+    assert sorted(stored_secret_env(sid)) == ["NEW"]
+    r = scriptorchd_script("update", name, "--reset", "secret_env")
+    assert r.returncode == 0 and stored_secret_env(sid) == {}, r
+    os.unlink(vfile)
+
+
+def test_the_cli_never_takes_or_shows_a_secret_on_its_command_line_or_in_errors():
+    value = secret("argv")
+    path = write_script(unique("clisha") + ".sh", "#!/bin/sh\ntrue\n")
+    name = unique("clibad")
+    # NAME=VALUE on the command line is refused without repeating it.
+    r = scriptorchd_script("add", "--name", name, "--type", "shell", "--path", path,
+                           "--secret-env", f"TOKEN={value}")
+    assert r.returncode == 2 and "--secret-env takes a NAME only" in r.stderr, r
+    assert value not in r.stderr
+    # A refused add: the fields at fault named, the secret read but never shown.
+    r = scriptorchd_script("add", "--name", name, "--type", "shell", "--path", path,
+                           "--secret-env", "TOKEN", "--secret-env", "PATH", "--timeout", "0",
+                           input=f"{value}\n{secret('path')}\n")
+    assert r.returncode == 1, r
+    assert "secret_env.PATH (--secret-env PATH): " in r.stderr, r
+    assert "timeout_s (--timeout): " in r.stderr, r
+    # No value: standard input ends before it.
+    r = scriptorchd_script("add", "--name", name, "--type", "shell", "--path", path,
+                           "--secret-env", "A", "--secret-env", "B", input=f"{value}\n")
+    assert r.returncode == 1 and "--secret-env B: no value" in r.stderr, r
+    assert call("GET", f"{BASE}?q={name}").json["scripts"] == []
+
+
+def test_the_cli_asks_for_a_secret_on_a_terminal_and_does_not_echo_it():
+    value = secret("tty")
+    path = write_script(unique("clisha") + ".py", ENV_SHA)
+    name = unique("clitty")
+    master, slave = pty.openpty()
+    argv = [os.path.join(os.environ["SCRIPTORCH_BUILD"], "src/scriptorchd"), "-c",
+            os.path.join(STATE, "scriptorch.conf"), "script", "add", "--name", name, "--type",
+            "python", "--path", path, "--outputs", '{"stdout": "json"}', "--secret-env", "API_KEY"]
+    p = subprocess.Popen(argv, stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.close(slave)
+    try:
+        # The prompt comes on stderr; then the terminal takes the value.
+        prompt = b""
+        deadline = time.monotonic() + 30
+        while b"(not shown): " not in prompt:
+            assert time.monotonic() < deadline, f"no prompt: {prompt!r}"
+            ready, _, _ = select.select([p.stderr], [], [], 1)
+            if ready:
+                chunk = os.read(p.stderr.fileno(), 4096)
+                assert chunk, f"stderr ended without a prompt: {prompt!r}"
+                prompt += chunk
+        assert prompt == b"value of secret API_KEY (not shown): ", prompt
+        os.write(master, value.encode() + b"\n")
+        out, err = p.communicate(timeout=60)
+        # What the terminal showed: its echo of what was typed.
+        shown = b""
+        while select.select([master], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:             # EIO: the other end is closed
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    ANSWERS.extend([out, err, shown])
+    assert p.returncode == 0, (out, err)
+    assert value.encode() not in shown, f"the terminal echoed the secret: {shown!r}"
+    sid = int(out.split(b"\t")[0])
+    assert env_hashes(sid) == {"API_KEY": sha(value)}
 
 
 @pytest.fixture

@@ -185,14 +185,26 @@ def sidefx():
     """The directory the runs of one test leave their side effects in
     (execution ids repeat across databases): outside /tmp and /var/tmp (a
     run's own are private to it), open to every run uid, removed at the
-    end."""
+    end, with the parent that every dev/test run on the machine shares when
+    it is left empty (rmdir removes only an empty one; one that another
+    run removes between our two mkdirs is made again)."""
     base = "/var/lib/scriptorch-tests"
-    os.makedirs(base, mode=0o755, exist_ok=True)
     d = os.path.join(base, unique("sidefx"))
-    os.makedirs(d)
+    for _ in range(100):
+        try:
+            os.makedirs(d, mode=0o755)
+            break
+        except FileNotFoundError:
+            continue
+    else:
+        raise RuntimeError(f"{d} could not be made: its parent keeps going away")
     os.chmod(d, 0o1777)
     yield d
     shutil.rmtree(d, ignore_errors=True)
+    try:
+        os.rmdir(base)
+    except OSError:
+        pass        # another run's directory is in it, or it is gone
 
 
 def script(body, url=URL, token=None, **fields):

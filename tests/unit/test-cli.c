@@ -104,7 +104,8 @@ main(void)
 {
 	static const char *const every[] = {
 		"run", "migrate", "check-config", "token create",
-		"token list", "token revoke", "script add", "script list",
+		"token list", "token revoke", "script add", "script update",
+		"script list",
 		"script show", "script versions", "script disable",
 		"script enable", "script rm", "venv list", "venv show",
 		"venv rm", "venv prune", "secret-key create",
@@ -193,6 +194,34 @@ main(void)
 	parse(&r, "venv show 7");
 	ok(r.rc == 0 && r.cmd.id == 7, "venv show 7: id 7");
 	res_free(&r);
+	/* update: an operand and options, the operand wherever it stands;
+	 * cmd->argv keeps the options alone, in order. */
+	parse(&r, "script update my-script --timeout 5 --reset limits.pids");
+	ok(r.rc == 0 && strcmp(r.cmd.operand, "my-script") == 0 &&
+	    r.cmd.argc == 4 && strcmp(r.cmd.argv[0], "--timeout") == 0 &&
+	    strcmp(r.cmd.argv[3], "limits.pids") == 0,
+	    "script update NAME --opt v --opt v: the operand, then options");
+	res_free(&r);
+	parse(&r, "script update --timeout 5 7 --network none");
+	ok(r.rc == 0 && strcmp(r.cmd.operand, "7") == 0 && r.cmd.argc == 4 &&
+	    strcmp(r.cmd.argv[0], "--timeout") == 0 &&
+	    strcmp(r.cmd.argv[1], "5") == 0 &&
+	    strcmp(r.cmd.argv[2], "--network") == 0 &&
+	    strcmp(r.cmd.argv[3], "none") == 0,
+	    "script update --opt v ID --opt v: the operand between options");
+	res_free(&r);
+	parse(&r, "script update --timeout 5 x");
+	ok(r.rc == 0 && strcmp(r.cmd.operand, "x") == 0 && r.cmd.argc == 2,
+	    "script update --opt v NAME: the operand last");
+	res_free(&r);
+	refused("script update --timeout 5", "ID or NAME is missing",
+	    "script update ID|NAME");
+	refused("script update a --timeout 5 b", "unexpected argument \"b\"",
+	    "script update ID|NAME");
+	refused("script add --name x --reset timeout_s",
+	    "unknown option \"--reset\"", "script add");
+	helps("script update --help", "--reset FIELD");
+	helps("script add --help", "--secret-env-file NAME=FILE");
 	parse(&r, "script show 12");
 	ok(r.rc == 0 && strcmp(r.cmd.operand, "12") == 0,
 	    "script show 12: the operand as given");
