@@ -117,6 +117,10 @@ const char *db_errmsg(const struct db *db);
 /* Records a failure the server did not report (DB_EOTHER, `msg`) for a
  * caller that found a result it cannot use. Returns -1. */
 int db_fail(struct db *db, const char *msg);
+/* The same with the kind of failure given: for a caller that learned
+ * more after the failure (a COMMIT in doubt found not committed is still
+ * the lost connection's DB_EUNAVAIL). Returns -1. */
+int db_fail_as(struct db *db, enum db_error err, const char *msg);
 
 /* Runs a multi-statement SQL text (migrations only: not prepared). */
 int db_exec_script(struct db *db, const char *sql);
