@@ -14,6 +14,13 @@
  * goes to the first one that answers and is synced, so a server's loss
  * costs a reconnection to the next (docs/scale-out.md).
  *
+ * A statement whose connection broke after it was sent is never run again
+ * here: it may have taken effect (committed, for a statement alone or a
+ * COMMIT), and only its caller can tell from the rows (docs/
+ * architecture.md, "Statements in doubt"). Only one that never reached
+ * the server (failed at prepare, or "gone away" before it was sent) is
+ * run again on a fresh connection.
+ *
  * A statement run on its own (outside db_tx_begin) that loses a deadlock
  * (ER_LOCK_DEADLOCK: InnoDB's victim, or a Galera certification conflict)
  * is run again by db_exec(), a few times: it was rolled back whole. A
