@@ -311,7 +311,17 @@ async def main_async(args):
     print(f"listen {server.sockets[0].getsockname()[1]} control {control.sockets[0].getsockname()[1]}",
           flush=True)
     log(f"forwarding to {args.upstream}")
-    await asyncio.gather(server.serve_forever(), control.serve_forever())
+    tasks = [asyncio.create_task(c) for c in (server.serve_forever(), control.serve_forever(), orphaned())]
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+
+
+async def orphaned():
+    """Returns once the process that started the proxy is gone (a test
+    run killed before it could stop us): the proxy ends then."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        await asyncio.sleep(1)
+    log("the process that started us is gone; stopping")
 
 
 def main():
