@@ -9,12 +9,14 @@ hears about, as when a server or the network dies at that moment.
 
 For each statement of an execution's life that can be in doubt (the
 runner's claim, the submission's INSERT and COMMIT, the final record, an
-Idempotency-Key's COMMIT) the contract is checked (check_contract): the
-execution runs at most once (each run appends a line to a file the test
-reads), every execution reaches a final status within BOUND, derived from
-HB; the API answered success or 503 (never a 500, never a hang); a run
-that ran has its whole record (stdout, exit code). docs/architecture.md,
-"Statements in doubt", says what happens to each.
+Idempotency-Key's INSERT and COMMIT; and the runner's read of a row
+reserved for it, which only it would run) the contract is checked
+(check_contract): a submission makes at most one execution and it runs at
+most once (each run appends a line to a file the test reads), every
+execution reaches a final status within BOUND, derived from HB; the API
+answered success or 503 (never a 500, never a hang); a run that ran has
+its whole record (stdout, exit code). docs/architecture.md, "Statements
+in doubt", says what happens to each.
 """
 import json
 import os
