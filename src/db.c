@@ -683,8 +683,16 @@ db_error(const struct db *db)
 int
 db_fail(struct db *db, const char *msg)
 {
-	db->err = DB_EOTHER;
-	snprintf(db->errmsg, sizeof(db->errmsg), "%s", msg);
+	return db_fail_as(db, DB_EOTHER, msg);
+}
+
+int
+db_fail_as(struct db *db, enum db_error err, const char *msg)
+{
+	db->err = err;
+	/* msg may be db->errmsg itself. */
+	if (msg != db->errmsg)
+		snprintf(db->errmsg, sizeof(db->errmsg), "%s", msg);
 	return -1;
 }
 

@@ -14,6 +14,13 @@
  * goes to the first one that answers and is synced, so a server's loss
  * costs a reconnection to the next (docs/scale-out.md).
  *
+ * A statement whose connection broke after it was sent is never run again
+ * here: it may have taken effect (committed, for a statement alone or a
+ * COMMIT), and only its caller can tell from the rows (docs/
+ * architecture.md, "Statements in doubt"). Only one that never reached
+ * the server (failed at prepare, or "gone away" before it was sent) is
+ * run again on a fresh connection.
+ *
  * A statement run on its own (outside db_tx_begin) that loses a deadlock
  * (ER_LOCK_DEADLOCK: InnoDB's victim, or a Galera certification conflict)
  * is run again by db_exec(), a few times: it was rolled back whole. A
@@ -117,6 +124,10 @@ const char *db_errmsg(const struct db *db);
 /* Records a failure the server did not report (DB_EOTHER, `msg`) for a
  * caller that found a result it cannot use. Returns -1. */
 int db_fail(struct db *db, const char *msg);
+/* The same with the kind of failure given: for a caller that learned
+ * more after the failure (a COMMIT in doubt found not committed is still
+ * the lost connection's DB_EUNAVAIL). Returns -1. */
+int db_fail_as(struct db *db, enum db_error err, const char *msg);
 
 /* Runs a multi-statement SQL text (migrations only: not prepared). */
 int db_exec_script(struct db *db, const char *sql);

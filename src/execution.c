@@ -7,8 +7,10 @@
 
 #include <sodium.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "argtpl.h"
 #include "buf.h"
@@ -330,6 +332,51 @@ callback_of(const struct conf *c, const struct execution_submission *sub,
 	return EXECUTION_OK;
 }
 
+/* ---- A COMMIT in doubt ---- */
+
+/* How long a COMMIT in doubt is asked after (commit_settle), at most. */
+#define COMMIT_SETTLE_MS 3000.0
+
+/*
+ * A COMMIT that failed with its connection (DB_EUNAVAIL: the server or
+ * the network went between the server's receiving it and our reading its
+ * answer, a Galera failover) may have committed all the same. Execution
+ * `id`, which the transaction inserted, tells: read on a fresh connection
+ * (db_begin reconnects; with a list of servers, to the first one up) with
+ * a lock that waits for a commit still under way, for at most
+ * COMMIT_SETTLE_MS. Answering 503 for a row that did commit would leave it
+ * to no runner (a runner reserved for it is let go or told "not
+ * committed"): it would end `lost` without having run, and a retry with
+ * its Idempotency-Key would answer that. 1 committed, 0 not, -1 not known
+ * (the database stayed away); on 0 and -1 db's error is the COMMIT's again
+ * (DB_EUNAVAIL: 503).
+ */
+static int
+commit_settle(struct db *db, long long id)
+{
+	double until = clock_mono_ms() + COMMIT_SETTLE_MS;
+	char why[256], status[16];
+	int rc = -1;
+
+	snprintf(why, sizeof(why), "%s", db_errmsg(db));
+	for (;;) {
+		if (db_begin(db) == 0 &&
+		    store_execution_status_settled(db, id, status) == 0) {
+			rc = status[0] != '\0';
+			break;
+		}
+		if (clock_mono_ms() > until)
+			break;
+		usleep(100 * 1000);
+	}
+	log_info("execution %lld: the answer to its COMMIT was lost (%s); "
+	    "read again: %s", id, why, rc == 1 ? "committed" : rc == 0 ?
+	    "not committed" : "not known");
+	if (rc != 1)
+		db_fail_as(db, DB_EUNAVAIL, why);
+	return rc;
+}
+
 /* ---- Idempotency-Key (issue 17; the SQL is store_idempotency.c) ---- */
 
 /* Inserts lost to other requests (or deadlocks) before giving up. */
@@ -445,7 +492,8 @@ enum idem_step { IDEM_COMMITTED, IDEM_ANSWERED, IDEM_RETRY };
 /*
  * Inserts the key's row beside execution *id (inserted in idem_begin's
  * transaction, *queued its row when not NULL) and commits both.
- * IDEM_COMMITTED: done, or no key. Otherwise both are rolled back: when
+ * IDEM_COMMITTED: done, or no key (a COMMIT in doubt is settled:
+ * commit_settle). Otherwise both are rolled back: when
  * another request holds the key (a duplicate key; on Galera, or between
  * three requests on one server, a deadlock), its row answers
  * (IDEM_ANSWERED, as idem_known) or, not found, the insert is to be tried
@@ -462,7 +510,8 @@ idem_commit(struct db *db, struct execution_submission *sub,
 	if (!k->on)
 		return IDEM_COMMITTED;
 	if (store_idem_insert(db, k->token_id, k->key, IDEM_TTL_S, k->fp,
-	    *id) == 0 && db_tx_commit(db) == 0) {
+	    *id) == 0 && (db_tx_commit(db) == 0 ||
+	    (db_error(db) == DB_EUNAVAIL && commit_settle(db, *id) == 1))) {
 		k->in_tx = 0;
 		return IDEM_COMMITTED;
 	}
@@ -592,7 +641,8 @@ retry:
 		dispatch_mailbox_assign_uncommitted(shm, box, *id,
 		    queued == NULL, s->id, s->updated_at, buf_str(&in_json),
 		    in_json.len);
-		committed = db_tx_commit(db) == 0;
+		committed = db_tx_commit(db) == 0 ||
+		    (db_error(db) == DB_EUNAVAIL && commit_settle(db, *id) == 1);
 		dispatch_mailbox_settle(shm, box, *id, committed);
 		if (committed) {
 			rc = EXECUTION_OK;

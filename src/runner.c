@@ -236,13 +236,17 @@ leave_answer(struct runner *rn, long long id, const struct dbres *row)
  * happened is never dropped for a transient outage. Any other error is
  * not cured by waiting (a value the schema refuses, say): the record is
  * then replaced, once, by an `error` record that says why, so that the
- * execution still ends at once with its exit status and times. */
+ * execution still ends at once with its exit status and times.
+ * An attempt whose answer was lost with the connection may have been
+ * recorded all the same: the next one then changes nothing (the record
+ * is written only over a running row), and the first stands. */
 static void
 finish(struct runner *rn, long long id, const struct execution_final *f,
     const struct secret_mask *mask)
 {
 	double give_up = clock_mono_ms() + 600000.0;
 	int updated = 0, delivery = 0, warned = 0, answer = rn->answer_id == id;
+	int doubt = 0;          /* an attempt lost its connection */
 	struct execution_final fallback;
 	struct buf why = BUF_INIT, dberr = BUF_INIT;
 	struct dbres row;
@@ -281,6 +285,8 @@ finish(struct runner *rn, long long id, const struct execution_final *f,
 			    db_errmsg(rn->db));
 			goto out;
 		}
+		if (db_error(rn->db) == DB_EUNAVAIL)
+			doubt = 1;
 		if (!warned++)
 			log_warnx("cannot record the result yet, retrying: %s",
 			    db_errmsg(rn->db));
@@ -292,10 +298,13 @@ finish(struct runner *rn, long long id, const struct execution_final *f,
 		usleep(500 * 1000);
 	}
 	/* Its callback's delivery committed with the record: the sender
-	 * starts on it now. */
-	if (delivery)
+	 * starts on it now (or may have, with a record in doubt). */
+	if (delivery || (!updated && doubt))
 		sender_notify(rn->shm);
-	if (!updated)
+	if (!updated && doubt)
+		log_info("result recorded by an attempt whose answer was lost "
+		    "(or the execution was marked lost meanwhile)");
+	else if (!updated)
 		log_warnx("execution was no longer running when it ended "
 		    "(marked lost or changed meanwhile); result not recorded");
 	else if (answer)
@@ -307,22 +316,32 @@ out:
 	dispatch_notify_done(rn->shm, id);
 }
 
+/* Until when a statement whose answer was lost is asked again (a claim,
+ * claim_settle; the read of a row reserved for us, serve_box): at most
+ * CLAIM_SETTLE_MS and half the heartbeat timeout (a row running for us
+ * gets no heartbeat until its run starts). */
+static double
+settle_until(const struct runner *rn)
+{
+	double budget = rn->c->heartbeat_timeout_s * 500.0;
+
+	return clock_mono_ms() + (budget < CLAIM_SETTLE_MS ? budget :
+	    CLAIM_SETTLE_MS);
+}
+
 /*
  * A claim of execution `id` whose outcome the database did not tell: the
  * connection was lost before the answer (a server of a Galera cluster
  * died under it: the claim may have committed), or it lost a deadlock.
  * Asked again on a fresh connection (db_connect takes the next server),
- * for at most CLAIM_SETTLE_MS and half the heartbeat timeout (a claim we
- * do not know of sends no heartbeat): `again`, the claim by id is sent
- * once more (a hand-off, or a row reserved for us), then the row says
- * whether it runs for us. 1 ours, 0 not, -1 still unknown.
+ * until settle_until(): `again`, the claim by id is sent once more (a
+ * hand-off, or a row reserved for us), then the row says whether it runs
+ * for us. 1 ours, 0 not, -1 still unknown.
  */
 static int
 claim_settle(struct runner *rn, long long id, int again)
 {
-	double budget = rn->c->heartbeat_timeout_s * 500.0;
-	double until = clock_mono_ms() + (budget < CLAIM_SETTLE_MS ? budget :
-	    CLAIM_SETTLE_MS);
+	double until = settle_until(rn);
 	int claimed, owned;
 
 	for (;;) {
@@ -606,14 +625,23 @@ serve_box(struct runner *rn, struct mailbox_job *j)
 	 * relies on it; a failure shows again when the result is saved. */
 	(void)db_begin(rn->db);
 	if (j->input_json == NULL) {
-		/* Too big for the box: the row has it (and the script). */
-		if (store_execution_peek(rn->db, j->id,
+		double until = settle_until(rn);
+
+		/* Too big for the box: the row has it (and the script). It
+		 * is reserved for us, running or queued: no scan takes it,
+		 * so a read whose answer the connection's loss took is asked
+		 * again on a fresh one, or only the heartbeat sweep would
+		 * end it (lost, never run). */
+		while (store_execution_peek(rn->db, j->id,
 		    &cl, &found, &s, &have_s) == -1) {
-			log_warnx("reading execution %lld: %s", j->id,
-			    db_errmsg(rn->db));
-			/* Reserved for us, running or queued: no scan takes
-			 * it, the heartbeat sweep ends it lost. */
-			return;
+			if (db_error(rn->db) != DB_EUNAVAIL ||
+			    clock_mono_ms() > until) {
+				log_warnx("reading execution %lld: %s", j->id,
+				    db_errmsg(rn->db));
+				return;
+			}
+			usleep(100 * 1000);
+			(void)db_begin(rn->db);
 		}
 		if (!found)
 			return;         /* ended meanwhile (lost) */

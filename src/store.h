@@ -145,6 +145,13 @@ void store_execution_view(const struct dbres *res, size_t i,
     struct execution *x);
 /* The status alone ("" when not found). */
 int store_execution_status(struct db *db, long long id, char status[16]);
+/* The same for a transaction whose COMMIT is in doubt (it inserted row
+ * `id`, and its connection was lost before the COMMIT's answer): a
+ * locking read, which waits while that transaction is still being
+ * committed or rolled back by the server, so that "" means it was not
+ * committed. */
+int store_execution_status_settled(struct db *db, long long id,
+    char status[16]);
 
 /* Calls fn for each execution that `f` (execution.h) lets through, in
  * its order, without input, stdout and stderr; the record is freed after

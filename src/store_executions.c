@@ -270,10 +270,9 @@ store_execution_get(struct db *db, long long id, struct execution *x,
 	return 0;
 }
 
-int
-store_execution_status(struct db *db, long long id, char status[16])
+static int
+status_of(struct db *db, const char *sql, long long id, char status[16])
 {
-	static const char *sql = "SELECT status FROM executions WHERE id = ?";
 	struct dbp p[1] = { DBP_I(id) };
 	struct dbres res;
 
@@ -284,6 +283,24 @@ store_execution_status(struct db *db, long long id, char status[16])
 		snprintf(status, 16, "%s", dbres_get(&res, 0, 0));
 	dbres_free(&res);
 	return 0;
+}
+
+int
+store_execution_status(struct db *db, long long id, char status[16])
+{
+	return status_of(db, "SELECT status FROM executions WHERE id = ?", id,
+	    status);
+}
+
+int
+store_execution_status_settled(struct db *db, long long id, char status[16])
+{
+	/* A plain read does not see a row whose insert is still being
+	 * committed; a shared lock on it waits for that commit (or the
+	 * rollback of a transaction whose connection is gone). Alone
+	 * (autocommit), the lock goes with the statement. */
+	return status_of(db, "SELECT status FROM executions WHERE id = ? "
+	    "LOCK IN SHARE MODE", id, status);
 }
 
 /*
