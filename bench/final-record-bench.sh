@@ -35,6 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# shellcheck disable=SC2086 # lists of package names
 need_pkgs $BUILD_PKGS $STACK_PKGS gcc
 if [ -z "${BUILD_DIR:-}" ]; then
 	say "building"
@@ -137,8 +138,9 @@ ACCT=/sys/fs/cgroup/cpuacct/scriptorch-finalrec.$$
 [ -w /sys/fs/cgroup/cpuacct/cgroup.procs ] ||
 	die "the benchmark needs the cgroup v1 cpuacct hierarchy at /sys/fs/cgroup/cpuacct"
 mkdir "$ACCT"
-echo "$(cat "$STATE/mariadbd.pid")" >"$ACCT/cgroup.procs"
+cat "$STATE/mariadbd.pid" >"$ACCT/cgroup.procs"
 
+# shellcheck disable=SC2046 # pkg-config's flags are words
 cc -O2 -Wall -o "$STATE/final-record" "$REPO/bench/final-record.c" \
 	$(pkg-config --cflags --libs libmariadb)
 ROWS=$STATE/rows
