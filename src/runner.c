@@ -231,6 +231,16 @@ leave_answer(struct runner *rn, long long id, const struct dbres *row)
 	buf_free(&out);
 }
 
+/* Whether the final row may fit in the waiting worker's box: its
+ * captured outputs alone must (their JSON form is no shorter). A larger
+ * one is not read back: the worker reads it itself. */
+static int
+answer_may_fit(const struct execution_final *f)
+{
+	return f->outlen + f->errlen + f->output_file_len +
+	    (f->error ? strlen(f->error) : 0) <= MAILBOX_RESULT_MAX;
+}
+
 /* Saves the final record, retrying while the database is away (or the
  * transaction lost a deadlock, as Galera reports conflicts): a run that
  * happened is never dropped for a transient outage. Any other error is
@@ -245,7 +255,7 @@ finish(struct runner *rn, long long id, const struct execution_final *f,
     const struct secret_mask *mask)
 {
 	double give_up = clock_mono_ms() + 600000.0;
-	int updated = 0, delivery = 0, warned = 0, answer = rn->answer_id == id;
+	int updated = 0, delivery = 0, warned = 0, answer = 0;
 	int doubt = 0;          /* an attempt lost its connection */
 	struct execution_final fallback;
 	struct buf why = BUF_INIT, dberr = BUF_INIT;
@@ -253,6 +263,7 @@ finish(struct runner *rn, long long id, const struct execution_final *f,
 
 	memset(&row, 0, sizeof(row));
 	for (;;) {
+		answer = rn->answer_id == id && answer_may_fit(f);
 		if (db_begin(rn->db) == 0 &&
 		    store_execution_finish(rn->db, id, f, &updated, &delivery,
 		    answer ? &row : NULL) == 0)
@@ -307,8 +318,11 @@ finish(struct runner *rn, long long id, const struct execution_final *f,
 	else if (!updated)
 		log_warnx("execution was no longer running when it ended "
 		    "(marked lost or changed meanwhile); result not recorded");
-	else if (answer)
+	else if (answer && row.nrows == 1)
 		leave_answer(rn, id, &row);
+	else if (answer)
+		log_warnx("result recorded, but not read back for the caller "
+		    "waiting (who reads it): %s", db_errmsg(rn->db));
 	dbres_free(&row);
 out:
 	buf_free(&why);

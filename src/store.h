@@ -267,16 +267,19 @@ struct execution_final {
 	double ended_mono_ms;
 	double exec_mono_ms;
 };
-/* Writes the final record of a running execution. *updated = 0 when it
- * was no longer running (marked lost meanwhile). finished_at is
- * f->ended_mono_ms on the database's clock (sql/013_callbacks.sql,
- * execution_finish_cb). *delivery = 1 when the record made a callback
+/* Writes the final record of a running execution, durably, in one
+ * statement of its own. *updated = 0 when it was no longer running
+ * (marked lost meanwhile). finished_at is f->ended_mono_ms on the
+ * database's clock, started_at (if no tick wrote it)
+ * f->exec_mono_ms. *delivery = 1 when the record made a callback
  * delivery due (the execution has a callback_url): the same statement
  * wrote it (sql/013_callbacks.sql's trigger, as for every path that ends
- * an execution).
- * With `row`, the row as it is after the write comes back in the same
- * round trip, with store_execution_get's columns (an extra one after
- * them); release it with dbres_free(). */
+ * an execution). With `row`, the row as stored after the write is read
+ * back into it, with store_execution_get's columns (release it with
+ * dbres_free()); it holds no row (nrows 0) when the record did not
+ * update the execution. A read after the write that fails leaves the
+ * record standing (0 is returned): no row then, and *delivery = 1 (at
+ * worst the sender is woken for nothing); db_errmsg says why. */
 int store_execution_finish(struct db *db, long long id,
     const struct execution_final *f, int *updated, int *delivery,
     struct dbres *row);

@@ -405,6 +405,38 @@ def test_secrets_are_masked_in_the_body(receiver):
     assert body == wait_final(x["id"])
 
 
+def test_a_waited_answer_is_the_stored_row_with_its_callback_and_secrets(receiver):
+    """What a caller who waited gets (?wait=, /test) is what GET shows
+    afterwards, byte for byte, with the URL the run's delivery goes to and
+    its secrets masked: the runner reads the recorded row back as GET
+    reads it."""
+    rcv = receiver("200")
+    key = "sek-" + unique("answer")
+    word = "pw-" + unique("answer")
+    s = shell_script("""
+        #!/bin/sh
+        echo "env=$API_KEY input=$INPUT_PASSWORD"
+        echo "err $API_KEY" >&2
+        exit 4
+        """, secret_env={"API_KEY": key},
+        inputs={"type": "object", "properties": {"password": {"type": "string", "secret": True}}})
+    for how, path in (("wait", f"/api/v1/scripts/{s['id']}/executions?wait=30"),
+                      ("test", f"/api/v1/admin/scripts/{s['id']}/test")):
+        url = rcv.url("/answer-" + how)
+        r = call("POST", path, {"input": {"password": word}, "callback_url": url}, timeout=60)
+        assert r.status == 200, r
+        e = r.json
+        assert e["status"] == "failed" and e["exit_code"] == 4, e
+        assert e["callback_url"] == url and e["input"] == {"password": "***"}, e
+        assert e["stdout"] == "env=*** input=***\n" and e["stderr"] == "err ***\n", e
+        assert key.encode() not in r.body and word.encode() not in r.body
+        stored = call("GET", f"/api/v1/executions/{e['id']}")
+        assert stored.body == r.body, (how, stored.body, r.body)
+        # The delivery it made carries the same execution.
+        wait_delivery(e["id"], lambda d: d["status"] == "delivered")
+        assert [body_json(q) for q in rcv.requests if q["path"] == "/answer-" + how] == [e]
+
+
 def test_stdout_is_cut_to_its_last_64_kib(receiver):
     rcv = receiver("200")
     # 200 KiB of numbered lines, then a last line; é (2 bytes) everywhere,
@@ -743,6 +775,28 @@ def test_a_default_url_disallowed_later_is_never_attempted(allow_list):
         assert trap.requests == []
     finally:
         trap.close()
+
+
+def test_a_recorded_end_rings_the_sender_at_once(allow_list):
+    """The runner's record tells whether it made a delivery due, and the
+    runner then wakes the sender: with poll_interval_ms at 8 s, each
+    callback comes within seconds of its run's end, whether a caller
+    waited for the run (its final row read back) or not (only whether a
+    callback is owed). Three runs each, one after the other: a poll that
+    happens to fall just after one end cannot carry them all."""
+    rcv = allow_list
+    rcv.plan = ["200"]
+    s = quick_script()
+    for wait in (30, 0):
+        for i in range(3):
+            rcv.requests.clear()
+            x = submit(s, rcv.url(f"/bell-{wait}-{i}"), wait=wait)
+            final = x if wait else wait_final(x["id"])
+            assert final["status"] == "succeeded", final
+            ended = time.monotonic()
+            req = rcv.wait_requests(1, timeout=POLL_MS / 1000 + 30)[0]
+            assert req["path"] == f"/bell-{wait}-{i}", req
+            assert req["mono"] - ended < 3, (wait, i, req["mono"] - ended)
 
 
 def test_a_retry_does_not_wait_for_the_poll(allow_list):

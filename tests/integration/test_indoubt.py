@@ -46,7 +46,7 @@ BOUND = 4 * HB + 15
 CLAIM_UPDATE = r"^UPDATE executions SET status = 'running'"
 INSERT_EXECUTION = r"^INSERT INTO executions "
 INSERT_KEY = r"^INSERT INTO idempotency_keys "
-FINAL_RECORD = r"^CALL execution_finish_cb\("
+FINAL_RECORD = r"^UPDATE executions SET status = \?, script_version"
 COMMIT = r"^COMMIT$"
 
 
@@ -455,7 +455,7 @@ def test_an_early_commit_in_doubt_is_settled(node, wait, forward):
 
 @pytest.mark.parametrize("forward", [True, False], ids=["answer-lost", "never-sent"])
 def test_a_final_record_in_doubt_is_kept(node, forward):
-    """The runner's final record (CALL execution_finish_cb) of a run a
+    """The runner's final record (the UPDATE of store_execution_finish) of a run a
     caller waits for: its answer is lost (the record committed), or the
     call never reaches the server (nothing committed). Either way the
     record is there once, whole, and the caller gets it."""
