@@ -859,8 +859,12 @@ int
 store_execution_owned(struct db *db, long long id, const char *node, int pid,
     int *owned)
 {
+	/* A locking read, as in store_execution_status_settled: a claim
+	 * still being committed (its COMMIT reached the server late) is
+	 * waited for, not read as the row was before it. */
 	static const char *sql = "SELECT 1 FROM executions WHERE id = ? AND "
-	    "status = 'running' AND node = ? AND runner_pid = ?";
+	    "status = 'running' AND node = ? AND runner_pid = ? "
+	    "LOCK IN SHARE MODE";
 	struct dbp p[3] = { DBP_I(id), DBP_S(node), DBP_I(pid) };
 	struct dbres res;
 

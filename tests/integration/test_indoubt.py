@@ -302,13 +302,18 @@ def tries(node, attempt, n=4):
 
 # ---- (a) the runner's claim ----------------------------------------------
 
-def test_a_scan_claim_whose_commit_is_in_doubt_runs_once(node):
+@pytest.mark.parametrize("delay", [0, 1], ids=["committed", "committing"])
+def test_a_scan_claim_whose_commit_is_in_doubt_runs_once(node, delay):
     """A script with max_concurrency is claimed by a queue scan: its
-    transaction's COMMIT is cut. The runner asks the row on a fresh
-    connection (claim_settle), finds it its own and runs it."""
+    transaction's COMMIT is cut, after the server answered it, or before
+    it reached the server (which gets it a second later, while the runner
+    asks). The runner asks the row on a fresh connection (claim_settle),
+    with a read that waits for a commit under way, finds it its own and
+    runs it."""
     s = recorder(node, max_concurrency=1)
     tag = unique("scan")
-    rule = node.proxy.arm("scan claim commit", "query", COMMIT, in_tx_with=CLAIM_UPDATE)
+    rule = node.proxy.arm("scan claim commit", "query", COMMIT, in_tx_with=CLAIM_UPDATE,
+                          delay_s=delay)
     r = submit(node, s, tag)
     t0 = time.monotonic()
     assert r.status == 202, r
