@@ -9,8 +9,8 @@ hears about, as when a server or the network dies at that moment.
 
 For each statement of an execution's life that can be in doubt (the
 runner's claim, the submission's INSERT and COMMIT, the final record, an
-Idempotency-Key's INSERT and COMMIT; and the runner's read of a row
-reserved for it, which only it would run) the contract is checked
+Idempotency-Key's INSERT and COMMIT; and the runner's reads of a row
+reserved for it and of a claimed run's script, which only it would run) the contract is checked
 (check_contract): a submission makes at most one execution and it runs at
 most once (each run appends a line to a file the test reads), every
 execution reaches a final status within BOUND, derived from HB; the API
@@ -338,6 +338,28 @@ def test_a_hand_off_claim_in_doubt_runs_once(node):
     fired(node, rule)
     xs, ran = check_contract(node, s, tag, [r], time.monotonic())
     assert list(xs) == [r.json["id"]] and ran == {r.json["id"]}
+
+
+def test_a_lost_answer_to_the_script_read_of_a_scanned_run_is_asked_again(node):
+    """Not a write in doubt: the runner that claimed a queued execution
+    by a scan reads its script, and the answer is lost. The row runs for
+    this runner and for no other, so the read is asked again on a fresh
+    connection (within the claim's settle time) and the run goes on."""
+    s = recorder(node, max_concurrency=1)
+    tag = unique("scan-script")
+    b = Blocker(node)
+    b.start()
+    r = submit(node, s, tag)
+    assert r.status == 202, r
+    # Queued while the runner is busy: a scan takes it once it is free.
+    # The read of the whole script row (registry_load; the claim's
+    # "SELECT max_concurrency FROM scripts" is not it).
+    rule = node.proxy.arm("script read", "execute", r"^SELECT id, name, type, .* FROM scripts WHERE id = \?$")
+    b.release()
+    t0 = time.monotonic()
+    fired(node, rule)
+    xs, ran = check_contract(node, s, tag, [r], t0)
+    assert list(xs) == [r.json["id"]] and ran == {r.json["id"]}, xs
 
 
 def reserved_attempt(node, name, match):
