@@ -219,7 +219,8 @@ int store_execution_claim(struct db *db, const char *node, int pid,
 int store_execution_probe(struct db *db, const char *labels_re, int max,
     long long seen_newest, int *n, long long *newest);
 /* Whether execution `id` is running for runner `pid` of `node` (a claim
- * whose outcome the connection's loss hid): *owned 1 or 0. */
+ * whose outcome the connection's loss hid): *owned 1 or 0. A locking
+ * read: a claim still being committed is waited for. */
 int store_execution_owned(struct db *db, long long id, const char *node, int pid,
     int *owned);
 /* An execution handed to this runner by an API worker of this node
