@@ -49,6 +49,7 @@ struct db {
 	double last_used;
 	enum db_error err;
 	unsigned int code;          /* the server's error number, or 0 */
+	int doubt;                  /* db_in_doubt() */
 	int host;                   /* the [database] host connected to */
 	char errmsg[512];
 };
@@ -503,6 +504,7 @@ db_exec(struct db *db, const char *sql, const struct dbp *p, size_t np,
 	int at_prepare;
 
 	db->err = DB_OK;
+	db->doubt = 0;
 	for (int tries = 1;; tries++) {
 		if (exec_once(db, sql, p, np, res, affected, insert_id,
 		    &at_prepare) == 0)
@@ -538,9 +540,15 @@ db_exec(struct db *db, const char *sql, const struct dbp *p, size_t np,
 	if (was_tx || !gone || db_connect(db) == -1) {
 		memcpy(db->errmsg, saved, sizeof(saved));
 		db->err = DB_EUNAVAIL;
+		db->doubt = !gone;
 		return -1;
 	}
-	return exec_once(db, sql, p, np, res, affected, insert_id, &at_prepare);
+	if (exec_once(db, sql, p, np, res, affected, insert_id,
+	    &at_prepare) == 0)
+		return 0;
+	db->doubt = db->err == DB_EUNAVAIL && !at_prepare &&
+	    !(db->my && mysql_errno(db->my) == CR_SERVER_GONE_ERROR);
+	return -1;
 }
 
 int
@@ -672,6 +680,12 @@ db_tx_rollback(struct db *db)
 	db->in_tx = 0;
 	db->err = e;
 	memcpy(db->errmsg, saved, sizeof(saved));
+}
+
+int
+db_in_doubt(const struct db *db)
+{
+	return db->doubt;
 }
 
 enum db_error

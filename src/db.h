@@ -120,6 +120,10 @@ int db_tx_commit(struct db *db);
 void db_tx_rollback(struct db *db);
 
 enum db_error db_error(const struct db *db);
+/* 1 when the last db_exec() failed with its connection (DB_EUNAVAIL)
+ * after its statement was sent: it may have taken effect. 0 for any
+ * other outcome, a statement that never reached the server among them. */
+int db_in_doubt(const struct db *db);
 const char *db_errmsg(const struct db *db);
 /* Records a failure the server did not report (DB_EOTHER, `msg`) for a
  * caller that found a result it cannot use. Returns -1. */

@@ -332,49 +332,76 @@ callback_of(const struct conf *c, const struct execution_submission *sub,
 	return EXECUTION_OK;
 }
 
-/* ---- A COMMIT in doubt ---- */
+/* ---- A statement in doubt: a COMMIT, a submission's INSERT alone ---- */
 
-/* How long a COMMIT in doubt is asked after (commit_settle), at most. */
-#define COMMIT_SETTLE_MS 3000.0
+/* How long a statement in doubt is asked after (settle), at most. */
+#define SETTLE_MS 3000.0
 
 /*
- * A COMMIT that failed with its connection (DB_EUNAVAIL: the server or
+ * A statement that failed with its connection (DB_EUNAVAIL: the server or
  * the network went between the server's receiving it and our reading its
- * answer, a Galera failover) may have committed all the same. Execution
- * `id`, which the transaction inserted, tells: read on a fresh connection
+ * answer, a Galera failover) may have committed all the same: a COMMIT of
+ * a transaction that inserted execution `id` (id > 0), or a submission's
+ * INSERT alone, whose id never came back (id 0), and whose row carries
+ * the submission's `nonce`. The row tells: read on a fresh connection
  * (db_begin reconnects; with a list of servers, to the first one up) with
- * a lock that waits for a commit still under way, for at most
- * COMMIT_SETTLE_MS. Answering 503 for a row that did commit would leave it
- * to no runner (a runner reserved for it is let go or told "not
- * committed"): it would end `lost` without having run, and a retry with
- * its Idempotency-Key would answer that. 1 committed, 0 not, -1 not known
- * (the database stayed away); on 0 and -1 db's error is the COMMIT's again
+ * a lock that waits for a commit still under way, for at most SETTLE_MS.
+ * Answering 503 for a row that did commit would break the contract (503:
+ * nothing was done): a row reserved for a runner would end `lost` without
+ * having run (the runner is let go, or told "not committed"), any other
+ * would run for a request its client believes failed and retries. 1
+ * committed (*found: its id; with `row`, not NULL, an INSERT's row as it
+ * is now, which the caller frees), 0 not, -1 not known (the database
+ * stayed away); on 0 and -1 db's error is the statement's again
  * (DB_EUNAVAIL: 503).
  */
 static int
-commit_settle(struct db *db, long long id)
+settle(struct db *db, long long id, long long nonce, long long *found,
+    struct execution *row)
 {
-	double until = clock_mono_ms() + COMMIT_SETTLE_MS;
+	double until = clock_mono_ms() + SETTLE_MS;
 	char why[256], status[16];
 	int rc = -1;
 
 	snprintf(why, sizeof(why), "%s", db_errmsg(db));
+	*found = 0;
 	for (;;) {
-		if (db_begin(db) == 0 &&
-		    store_execution_status_settled(db, id, status) == 0) {
-			rc = status[0] != '\0';
+		if (db_begin(db) == 0 && (id > 0 ?
+		    store_execution_status_settled(db, id, status) :
+		    store_execution_find_submitted(db, nonce, found,
+		    row)) == 0) {
+			if (id > 0 && status[0] != '\0')
+				*found = id;
+			rc = *found > 0;
 			break;
 		}
 		if (clock_mono_ms() > until)
 			break;
 		usleep(100 * 1000);
 	}
-	log_info("execution %lld: the answer to its COMMIT was lost (%s); "
-	    "read again: %s", id, why, rc == 1 ? "committed" : rc == 0 ?
-	    "not committed" : "not known");
+	if (id > 0)
+		log_info("execution %lld: the answer to its COMMIT was lost "
+		    "(%s); read again: %s", id, why, rc == 1 ? "committed" :
+		    rc == 0 ? "not committed" : "not known");
+	else if (rc == 1)
+		log_info("execution %lld: the answer to its INSERT was lost "
+		    "(%s); found again by its nonce", *found, why);
+	else
+		log_info("a submission's INSERT lost its answer (%s); looked "
+		    "up by its nonce: %s", why, rc == 0 ? "not inserted" :
+		    "not known");
 	if (rc != 1)
 		db_fail_as(db, DB_EUNAVAIL, why);
 	return rc;
+}
+
+/* A COMMIT in doubt of a transaction that inserted execution `id`. */
+static int
+commit_settle(struct db *db, long long id)
+{
+	long long found;
+
+	return settle(db, id, 0, &found, NULL);
 }
 
 /* ---- Idempotency-Key (issue 17; the SQL is store_idempotency.c) ---- */
@@ -541,6 +568,7 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	int box = -1, runner_pid = 0, queue_full = sub->queue_full;
 	int early, committed;
 	enum db_error commit_err;
+	long long nonce;
 	yajl_val filled = NULL;
 	/* Whether this node's runners may run it (its script's node_labels
 	 * are all this node's): else only the queue in the database takes
@@ -599,6 +627,9 @@ execution_submit(struct db *db, const struct conf *c, struct shm *shm,
 	 * does not carry (the runner would read the row, not there yet). */
 	early = box >= 0 && !sub->idem.on && in_sealed.len == 0 &&
 	    in_json.len <= MAILBOX_INPUT_MAX && dispatch_mailbox_early(shm);
+	/* What finds the row of an INSERT alone whose answer is lost
+	 * (settle): random, one per submission. */
+	randombytes_buf(&nonce, sizeof(nonce));
 retry:
 	if (idem_begin(db, sub) == -1 || (early && db_tx_begin(db) == -1)) {
 		if (box >= 0)
@@ -612,7 +643,14 @@ retry:
 	    buf_str(&in_json),
 	    in_sealed.len > 0 ? buf_str(&in_sealed) : NULL, s->node_labels,
 	    cb_url.len > 0 ? buf_str(&cb_url) : NULL,
-	    box >= 0 ? &rsv : NULL, id, queued) == -1) {
+	    box >= 0 ? &rsv : NULL, nonce, id, queued) == -1) {
+		/* Alone (autocommit), an INSERT whose answer was lost may
+		 * have committed: its row, found by the nonce, is answered as
+		 * if the INSERT had answered. In a transaction, the server
+		 * rolled it back with the connection. */
+		if (!sub->idem.in_tx && !early && db_in_doubt(db) &&
+		    settle(db, 0, nonce, id, queued) == 1)
+			goto inserted;
 		/* In a keyed submission's transaction, a lost deadlock (on
 		 * Galera, a conflict with another server's write) undid it
 		 * all: again. Alone, db_exec() already ran it again. */
@@ -678,6 +716,7 @@ retry:
 			dispatch_mailbox_unreserve(shm, box);
 		goto out;
 	}
+inserted:
 	sub->id = *id;
 	/* Before any local runner can take it: a waiter cannot miss its
 	 * completion. */

@@ -496,6 +496,34 @@ finish_error(struct run_state *st, struct run *r)
 }
 
 /*
+ * The script of an execution run without one read already (a scan's, a
+ * hand-off's): a read whose answer the connection's loss took is asked
+ * again on a fresh connection until settle_until(). A claimed execution
+ * runs for this runner alone (no scan takes it again), so giving up at
+ * once would end it `error` for nothing. 0, or -1 (*out empty) when it
+ * cannot be read: run_load() then reads it itself and reports why.
+ */
+static int
+script_read(struct runner *rn, long long id, struct script *out)
+{
+	double until = settle_until(rn);
+	enum reg_status rs;
+
+	for (;;) {
+		if ((rs = registry_load(rn->db, id, NULL, out)) == REG_OK)
+			return 0;
+		script_free(out);
+		if (rs != REG_DB || db_error(rn->db) != DB_EUNAVAIL ||
+		    clock_mono_ms() > until)
+			return -1;
+		log_info("reading script %lld: %s; asked again", id,
+		    db_errmsg(rn->db));
+		usleep(100 * 1000);
+		(void)db_begin(rn->db);
+	}
+}
+
+/*
  * Runs one execution, owned as `mode` says (see claim_now): the run
  * module prepares it, the executor runs it with our hooks, the run module
  * makes the record and we write it. `loaded`: its script if already read
@@ -514,6 +542,7 @@ run_one(struct runner *rn, const struct execution_claim *cl,
 	int erc;
 	double claimed_ms = clock_mono_ms();
 	int limited;
+	struct script read;
 
 	/* Busy now: another idle runner watches the queue. */
 	dispatch_watch_leave(rn->shm);
@@ -529,6 +558,8 @@ run_one(struct runner *rn, const struct execution_claim *cl,
 	st.uncommitted = uncommitted;
 	log_set_id(r.idtext);
 
+	if (loaded == NULL && script_read(rn, cl->script_id, &read) == 0)
+		loaded = &read;         /* taken over by run_load */
 	if (run_load(&r, rn->db, &rn->versions, cl->script_id, loaded) == -1) {
 		finish_error(&st, &r);
 		goto out;

@@ -123,13 +123,15 @@ struct execution_reserved {
  * one, callback.h), or NULL. With `row`
  * (not NULL), the same statement
  * returns the execution as stored into *row (the caller releases it with
- * execution_free). The queue's depth limit is checked before, with the
- * script (store_script_get_probe). */
+ * execution_free). `nonce`: the submission's random number
+ * (store_execution_find_submitted). The queue's depth limit is checked
+ * before, with the script (store_script_get_probe). */
 int store_execution_enqueue(struct db *db, long long script_id,
     const char *script_name, const char *trigger, const char *triggered_by,
     const char *input_json, const char *input_secret,
     const char *node_labels, const char *callback_url,
-    const struct execution_reserved *rsv, long long *id, struct execution *row);
+    const struct execution_reserved *rsv, long long nonce, long long *id,
+    struct execution *row);
 /* The queue-depth probe alone, for a submission whose script was
  * remembered (registry_load_for_submit): *full = 1 when `max_queued`
  * executions already wait. */
@@ -152,6 +154,13 @@ int store_execution_status(struct db *db, long long id, char status[16]);
  * committed. */
 int store_execution_status_settled(struct db *db, long long id,
     char status[16]);
+/* The execution a submission's INSERT in doubt made, if it made one: the
+ * row inserted within the last minute with `nonce` (as given to
+ * store_execution_enqueue), read with the same waiting lock. *id = 0 when
+ * there is none; else its id, and with `row` (not NULL) the row, which
+ * the caller releases with execution_free. */
+int store_execution_find_submitted(struct db *db, long long nonce,
+    long long *id, struct execution *row);
 
 /* Calls fn for each execution that `f` (execution.h) lets through, in
  * its order, without input, stdout and stderr; the record is freed after
@@ -210,7 +219,8 @@ int store_execution_claim(struct db *db, const char *node, int pid,
 int store_execution_probe(struct db *db, const char *labels_re, int max,
     long long seen_newest, int *n, long long *newest);
 /* Whether execution `id` is running for runner `pid` of `node` (a claim
- * whose outcome the connection's loss hid): *owned 1 or 0. */
+ * whose outcome the connection's loss hid): *owned 1 or 0. A locking
+ * read: a claim still being committed is waited for. */
 int store_execution_owned(struct db *db, long long id, const char *node, int pid,
     int *owned);
 /* An execution handed to this runner by an API worker of this node

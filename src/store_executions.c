@@ -195,35 +195,36 @@ store_execution_enqueue(struct db *db, long long script_id,
     const char *script_name,
     const char *trigger, const char *triggered_by, const char *input_json,
     const char *input_secret, const char *node_labels, const char *callback_url,
-    const struct execution_reserved *rsv, long long *id, struct execution *row)
+    const struct execution_reserved *rsv, long long nonce, long long *id,
+    struct execution *row)
 {
 #define ENQUEUE "INSERT INTO executions (script_id, script_name, " \
 	"`trigger`, triggered_by, status, input, input_secret, queued_at, " \
-	"node, runner_pid, heartbeat_at, node_labels, callback_url) VALUES " \
-	"(?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3), ?, ?, IF(? IS NULL, NULL, " \
-	"UTC_TIMESTAMP(3)), ?, ?)"
+	"node, runner_pid, heartbeat_at, node_labels, callback_url, " \
+	"submit_nonce) VALUES (?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3), ?, ?, " \
+	"IF(? IS NULL, NULL, UTC_TIMESTAMP(3)), ?, ?, ?)"
 	static const char *ins = ENQUEUE;
 	/* MariaDB's RETURNING: the row in the same round trip. */
 	static const char *ins_row = ENQUEUE " RETURNING " EXECUTION_COLS;
 #undef ENQUEUE
 	const char *node = rsv != NULL ? rsv->node : NULL;
-	struct dbp p[12] = { DBP_I(script_id), DBP_S(script_name),
+	struct dbp p[13] = { DBP_I(script_id), DBP_S(script_name),
 	    DBP_S(trigger), DBP_S(triggered_by),
 	    DBP_S(rsv != NULL && rsv->running ? "running" :
 	    "queued"), DBP_S(input_json), DBP_S(input_secret), DBP_S(node),
 	    rsv != NULL ? DBP_I(rsv->pid) : DBP_NUL, DBP_S(node),
-	    DBP_S(node_labels), DBP_S(callback_url) };
+	    DBP_S(node_labels), DBP_S(callback_url), DBP_I(nonce) };
 	unsigned long long newid;
 	struct dbres res;
 
 	*id = 0;
 	if (row == NULL) {
-		if (db_exec(db, ins, p, 12, NULL, NULL, &newid) == -1)
+		if (db_exec(db, ins, p, 13, NULL, NULL, &newid) == -1)
 			return -1;
 		*id = (long long)newid;
 		return 0;
 	}
-	if (db_exec(db, ins_row, p, 12, &res, NULL, NULL) == -1)
+	if (db_exec(db, ins_row, p, 13, &res, NULL, NULL) == -1)
 		return -1;
 	if (res.nrows != 1 || (*id = atoll(dbres_get(&res, 0, EC_ID))) <= 0) {
 		dbres_free(&res);
@@ -301,6 +302,38 @@ store_execution_status_settled(struct db *db, long long id, char status[16])
 	 * (autocommit), the lock goes with the statement. */
 	return status_of(db, "SELECT status FROM executions WHERE id = ? "
 	    "LOCK IN SHARE MODE", id, status);
+}
+
+int
+store_execution_find_submitted(struct db *db, long long nonce,
+    long long *id, struct execution *row)
+{
+	/* The last minute's rows through executions_queued_at (queued_at,
+	 * status), each one's nonce checked: no index of its own for a read
+	 * made only after a lost answer. A minute leaves room for the
+	 * clocks of a cluster's servers to differ. The shared lock waits
+	 * for an INSERT still being committed, as in
+	 * store_execution_status_settled. */
+	static const char *sql = "SELECT " EXECUTION_COLS " FROM executions "
+	    "WHERE queued_at >= UTC_TIMESTAMP(3) - INTERVAL 60 SECOND AND "
+	    "submit_nonce = ? LOCK IN SHARE MODE";
+	struct dbp p[1] = { DBP_I(nonce) };
+	struct dbres res;
+
+	*id = 0;
+	if (db_exec(db, sql, p, 1, &res, NULL, NULL) == -1)
+		return -1;
+	if (res.nrows > 1) {
+		dbres_free(&res);
+		return db_fail(db, "two executions carry one submission's nonce");
+	}
+	if (res.nrows == 1) {
+		*id = atoll(dbres_get(&res, 0, EC_ID));
+		if (row != NULL)
+			exec_take(&res, 0, row);
+	}
+	dbres_free(&res);
+	return 0;
 }
 
 /*
@@ -826,8 +859,12 @@ int
 store_execution_owned(struct db *db, long long id, const char *node, int pid,
     int *owned)
 {
+	/* A locking read, as in store_execution_status_settled: a claim
+	 * still being committed (its COMMIT reached the server late) is
+	 * waited for, not read as the row was before it. */
 	static const char *sql = "SELECT 1 FROM executions WHERE id = ? AND "
-	    "status = 'running' AND node = ? AND runner_pid = ?";
+	    "status = 'running' AND node = ? AND runner_pid = ? "
+	    "LOCK IN SHARE MODE";
 	struct dbp p[3] = { DBP_I(id), DBP_S(node), DBP_I(pid) };
 	struct dbres res;
 

@@ -31,7 +31,10 @@ text must match (re.search, case ignored), and optionally "in_tx_with": one the 
 some statement run since the connection's last START TRANSACTION must
 match (for a COMMIT: whose transaction), "payload_has": a string the
 packet's bytes must contain (a bound parameter), "forward": false to drop
-the packet instead of forwarding it. A rule fires once. FaultProxy, below,
+the packet instead of forwarding it, "delay_s": cut the client's side at
+once and forward the packet only that many seconds later (the statement
+still on its way, or still being committed, while the client asks again
+on a fresh connection). A rule fires once. FaultProxy, below,
 is the tests' side of it.
 """
 import argparse
@@ -69,6 +72,7 @@ class Rule:
         self.in_tx_with = re.compile(spec["in_tx_with"], re.I) if spec.get("in_tx_with") else None
         self.payload_has = spec.get("payload_has", "").encode()
         self.forward = bool(spec.get("forward", True))
+        self.delay_s = float(spec.get("delay_s", 0))
         self.fired = None          # what fired it, once it did
 
     def matches(self, command, text, payload, tx):
@@ -212,6 +216,13 @@ class Conn:
                 if rule is not None:
                     self.cut = rule
                     if rule.forward:
+                        if rule.delay_s > 0:
+                            # The client hears of the loss now; the
+                            # server gets the statement later.
+                            self.cwriter.close()
+                            log(f"conn {self.id}: rule {rule.id} ({rule.name}) fired; client cut, "
+                                f"forwarding in {rule.delay_s} s")
+                            await asyncio.sleep(rule.delay_s)
                         self.swriter.write(pkt)
                         await self.swriter.drain()
                         log(f"conn {self.id}: rule {rule.id} ({rule.name}) fired; forwarded, "
@@ -358,10 +369,11 @@ class FaultProxy:
             raise RuntimeError(f"faultproxy: {out['error']}")
         return out
 
-    def arm(self, name, command, match, in_tx_with=None, payload_has=None, forward=True):
+    def arm(self, name, command, match, in_tx_with=None, payload_has=None, forward=True, delay_s=0):
         """Cuts the next connection that sends a matching statement; the
         rule's id."""
-        req = {"op": "arm", "name": name, "command": command, "match": match, "forward": forward}
+        req = {"op": "arm", "name": name, "command": command, "match": match, "forward": forward,
+               "delay_s": delay_s}
         if in_tx_with:
             req["in_tx_with"] = in_tx_with
         if payload_has:

@@ -9,8 +9,8 @@ hears about, as when a server or the network dies at that moment.
 
 For each statement of an execution's life that can be in doubt (the
 runner's claim, the submission's INSERT and COMMIT, the final record, an
-Idempotency-Key's INSERT and COMMIT; and the runner's read of a row
-reserved for it, which only it would run) the contract is checked
+Idempotency-Key's INSERT and COMMIT; and the runner's reads of a row
+reserved for it and of a claimed run's script, which only it would run) the contract is checked
 (check_contract): a submission makes at most one execution and it runs at
 most once (each run appends a line to a file the test reads), every
 execution reaches a final status within BOUND, derived from HB; the API
@@ -302,13 +302,18 @@ def tries(node, attempt, n=4):
 
 # ---- (a) the runner's claim ----------------------------------------------
 
-def test_a_scan_claim_whose_commit_is_in_doubt_runs_once(node):
+@pytest.mark.parametrize("delay", [0, 1], ids=["committed", "committing"])
+def test_a_scan_claim_whose_commit_is_in_doubt_runs_once(node, delay):
     """A script with max_concurrency is claimed by a queue scan: its
-    transaction's COMMIT is cut. The runner asks the row on a fresh
-    connection (claim_settle), finds it its own and runs it."""
+    transaction's COMMIT is cut, after the server answered it, or before
+    it reached the server (which gets it a second later, while the runner
+    asks). The runner asks the row on a fresh connection (claim_settle),
+    with a read that waits for a commit under way, finds it its own and
+    runs it."""
     s = recorder(node, max_concurrency=1)
     tag = unique("scan")
-    rule = node.proxy.arm("scan claim commit", "query", COMMIT, in_tx_with=CLAIM_UPDATE)
+    rule = node.proxy.arm("scan claim commit", "query", COMMIT, in_tx_with=CLAIM_UPDATE,
+                          delay_s=delay)
     r = submit(node, s, tag)
     t0 = time.monotonic()
     assert r.status == 202, r
@@ -333,6 +338,28 @@ def test_a_hand_off_claim_in_doubt_runs_once(node):
     fired(node, rule)
     xs, ran = check_contract(node, s, tag, [r], time.monotonic())
     assert list(xs) == [r.json["id"]] and ran == {r.json["id"]}
+
+
+def test_a_lost_answer_to_the_script_read_of_a_scanned_run_is_asked_again(node):
+    """Not a write in doubt: the runner that claimed a queued execution
+    by a scan reads its script, and the answer is lost. The row runs for
+    this runner and for no other, so the read is asked again on a fresh
+    connection (within the claim's settle time) and the run goes on."""
+    s = recorder(node, max_concurrency=1)
+    tag = unique("scan-script")
+    b = Blocker(node)
+    b.start()
+    r = submit(node, s, tag)
+    assert r.status == 202, r
+    # Queued while the runner is busy: a scan takes it once it is free.
+    # The read of the whole script row (registry_load; the claim's
+    # "SELECT max_concurrency FROM scripts" is not it).
+    rule = node.proxy.arm("script read", "execute", r"^SELECT id, name, type, .* FROM scripts WHERE id = \?$")
+    b.release()
+    t0 = time.monotonic()
+    fired(node, rule)
+    xs, ran = check_contract(node, s, tag, [r], t0)
+    assert list(xs) == [r.json["id"]] and ran == {r.json["id"]}, xs
 
 
 def reserved_attempt(node, name, match):
@@ -374,46 +401,77 @@ def test_a_lost_answer_to_the_read_of_a_reserved_execution_is_asked_again(node):
 
 # ---- (b) the submission ----------------------------------------------------
 
-def test_an_insert_alone_in_doubt_for_a_reserved_runner_ends_lost(node):
+def check_submission(node, script, tag, r, since):
+    """The contract of one submission: answered 200/202 with the
+    execution, which is the script's only one and runs exactly once, or
+    503 with no execution made at all (the script has none) and nothing
+    run. Returns the answer's execution id, or None after a 503."""
+    xs, ran = check_contract(node, script, tag, [r], since)
+    if r.status == 503:
+        assert executions_of(node, script) == [] and not xs and not ran, (xs, ran)
+        return None
+    assert list(xs) == [r.json["id"]] and ran == {r.json["id"]}, (r.json, xs, ran)
+    return r.json["id"]
+
+
+@pytest.mark.parametrize("forward", [True, False], ids=["answer-lost", "never-sent"])
+@pytest.mark.parametrize("wait", [10, None], ids=["waited", "async"])
+def test_an_insert_alone_in_doubt_for_a_reserved_runner_is_settled(node, wait, forward):
     """The INSERT alone (autocommit: an input too big for the mailbox)
-    of a row reserved for the idle runner: its answer is lost, so the
-    API cannot tell (503) and never hands the row to the runner, which
-    alone could run it; the lost sweep ends it within the heartbeat
-    timeout. It never runs."""
+    of a row reserved for the idle runner: its answer is lost (the row
+    committed), or it never reaches the server. The API worker looks the
+    row up by the submission's nonce on a fresh connection (settle):
+    there, the runner gets it as if the INSERT had answered, and the
+    answer is the execution, which runs once; not there, 503 and nothing
+    exists."""
     def attempt():
         s = recorder(node)
         tag = unique("insert-reserved")
-        rule = node.proxy.arm("insert alone", "execute", INSERT_EXECUTION, payload_has=tag)
-        r = submit(node, s, tag, pad=5000)
+        rule = node.proxy.arm("insert alone", "execute", INSERT_EXECUTION, payload_has=tag,
+                              forward=forward)
+        r = submit(node, s, tag, wait=wait, pad=5000)
         t0 = time.monotonic()
         fired(node, rule)
-        xs, ran = check_contract(node, s, tag, [r], t0)
-        assert r.status == 503, r
-        assert len(xs) == 1, xs
-        if ran:
-            # Not reserved (the runner was busy): queued, and a scan ran it.
-            return False
-        assert [x["status"] for x in xs.values()] == ["lost"], xs
-        return True
+        xid = check_submission(node, s, tag, r, t0)
+        if not forward:
+            assert r.status == 503, r
+            # The runner reserved for it was let go: it serves the next.
+            again = submit(node, s, unique("after"), wait=20)
+            assert again.status == 200 and again.json["status"] == "succeeded", again
+            return True
+        assert r.status == (200 if wait else 202), r
+        if wait:
+            assert r.json["status"] == "succeeded" and r.json["stdout"] == f"done {tag}\n", r.json
+        assert xid == r.json["id"]
+        # Async: reserved for the idle runner (the answer names its
+        # node), which only this answer reaches (no scan takes a reserved
+        # row); else a scan ran it. Waited: either way.
+        return bool(wait) or r.json["node"] == NAME
     tries(node, attempt)
 
 
-def test_an_insert_alone_in_doubt_of_a_queued_row_runs_once(node):
+@pytest.mark.parametrize("forward", [True, False], ids=["answer-lost", "never-sent"])
+def test_an_insert_alone_in_doubt_of_a_queued_row_is_settled(node, forward):
     """The INSERT alone of a row no runner is reserved for (the runner is
-    busy): its answer is lost (503), but the row is in the queue, and a
-    scan runs it, once."""
+    busy): its answer is lost (the row committed), or it never reaches the
+    server. Found by its nonce, the answer is the execution, queued, and
+    it runs once; not found, 503 and nothing exists."""
     s = recorder(node)
     tag = unique("insert-queued")
     b = Blocker(node)
     b.start()
-    rule = node.proxy.arm("insert alone", "execute", INSERT_EXECUTION, payload_has=tag)
+    rule = node.proxy.arm("insert alone", "execute", INSERT_EXECUTION, payload_has=tag,
+                          forward=forward)
     r = submit(node, s, tag)
     t0 = time.monotonic()
     fired(node, rule)
     b.release()
-    xs, ran = check_contract(node, s, tag, [r], t0)
-    assert r.status == 503, r
-    assert len(xs) == 1 and ran == set(xs), (xs, ran)
+    check_submission(node, s, tag, r, t0)
+    if forward:
+        assert r.status == 202, r
+        assert r.json["status"] == "queued" and r.json["node"] is None, r.json
+    else:
+        assert r.status == 503, r
 
 
 @pytest.mark.parametrize("forward", [True, False], ids=["answer-lost", "never-sent"])
