@@ -389,6 +389,12 @@ claim_now(struct run_state *st)
 	if (!claimed) {
 		log_debug("execution handed over was taken or canceled "
 		    "meanwhile");
+		/* A hand-off is taken from its slot before it is claimed, and a
+		 * scan meanwhile no longer passes over it: a scan took it, which
+		 * may have been counted for a row still queued. That row's scan
+		 * is counted again (at worst, one scan that finds nothing). */
+		if (!st->claim_late)
+			dispatch_backlog(rn->shm);
 		st->not_ours = 1;
 	}
 	return claimed;
@@ -822,7 +828,7 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 
 	rn.box = dispatch_mailbox_open(shm);
 	while (!stopping) {
-		uint32_t seen = wake_read(&shm->queue_gen);
+		uint32_t seen = wake_read(&shm->queue_gen), adds;
 		long long handed;
 		struct execution_claim cl;
 		int claimed = 0;
@@ -835,7 +841,7 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 		 * limited scripts, limits freed), and the scan takes the
 		 * oldest of that, passing over the rows waiting in hand-off
 		 * slots. */
-		if (dispatch_scan_due(shm, c->poll_interval_ms) &&
+		if (dispatch_scan_due(shm, c->poll_interval_ms, &adds) &&
 		    db_begin(rn.db) == 0) {
 			long long skip[SHM_HANDOFF_SLOTS];
 			size_t nskip = dispatch_handoff_list(shm, skip);
@@ -859,7 +865,7 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 					memset(&cl, 0, sizeof(cl));
 				}
 			} else {
-				dispatch_scanned(shm, claimed);
+				dispatch_scanned(shm, claimed, adds);
 			}
 		}
 		if (claimed) {
