@@ -79,11 +79,20 @@ dispatch_scan_due(struct shm *shm, int poll_ms, uint32_t *adds)
 	b = atomic_load(&shm->backlog);
 	while (b > 0)
 		if (atomic_compare_exchange_weak(&shm->backlog, &b, b - 1))
-			return 1;
+			return DISPATCH_SCAN_COUNTED;
 	now = (int64_t)clock_mono_ms();
 	last = atomic_load(&shm->last_poll_ms);
 	return now - last >= poll_ms &&
-	    atomic_compare_exchange_strong(&shm->last_poll_ms, &last, now);
+	    atomic_compare_exchange_strong(&shm->last_poll_ms, &last, now) ?
+	    DISPATCH_SCAN_POLL : 0;
+}
+
+void
+dispatch_poll_again(struct shm *shm)
+{
+	/* As at the start (a fresh region): due for whoever looks next. */
+	atomic_store(&shm->last_poll_ms, 0);
+	dispatch_wake_one(shm);
 }
 
 /* Counts `n` scans more. The running total goes up first: a scan that

@@ -42,11 +42,20 @@ long long dispatch_take_handoff(struct shm *shm);
 /* The ids waiting in hand-off slots now (at most SHM_HANDOFF_SLOTS):
  * a queue scan passes over them. Returns how many. */
 size_t dispatch_handoff_list(struct shm *shm, long long *ids);
-/* Whether this runner should scan the queue now: a backlog is counted
- * (dispatch_backlog; this takes one), or no runner of this node has
- * polled for other nodes' work within poll_ms. *adds gets how many scans
- * were ever counted, for dispatch_scanned. */
+/* Whether this runner should scan the queue now: DISPATCH_SCAN_COUNTED
+ * when a backlog is counted (dispatch_backlog; this takes one),
+ * DISPATCH_SCAN_POLL when no runner of this node has polled for other
+ * nodes' work within poll_ms (this runner polls now), else 0. *adds gets
+ * how many scans were ever counted, for dispatch_scanned. */
+#define DISPATCH_SCAN_COUNTED 1
+#define DISPATCH_SCAN_POLL 2
 int dispatch_scan_due(struct shm *shm, int poll_ms, uint32_t *adds);
+/* A poll claimed a row that nothing had announced (queued before this
+ * node started, by a node now gone, or its count lost): the queue may
+ * hold more of them. The next poll is due at once, and an idle runner is
+ * woken for it; the poll that finds nothing makes the next one wait its
+ * interval again. */
+void dispatch_poll_again(struct shm *shm);
 /* Counts queued work that no hand-off covers: one scan more. */
 void dispatch_backlog(struct shm *shm);
 /* A scan found nothing it may start: forget the rest of the backlog

@@ -99,23 +99,23 @@ handoffs(struct shm *shm)
 	 * other nodes' work is due once per interval for the whole node. */
 	uint32_t adds;
 	atomic_store(&shm->last_poll_ms, (int64_t)clock_mono_ms() - 120000);
-	ok(dispatch_scan_due(shm, 60000, &adds) == 1,
+	ok(dispatch_scan_due(shm, 60000, &adds) == DISPATCH_SCAN_POLL,
 	    "the first poll is due");
 	ok(dispatch_scan_due(shm, 60000, &adds) == 0,
 	    "a second runner does not poll again within the interval");
 	dispatch_backlog(shm);
-	ok(dispatch_scan_due(shm, 60000, &adds) == 1,
+	ok(dispatch_scan_due(shm, 60000, &adds) == DISPATCH_SCAN_COUNTED,
 	    "a backlog makes a scan due");
 	ok(dispatch_scan_due(shm, 60000, &adds) == 0, "and is consumed by it");
 	dispatch_backlog(shm);
 	dispatch_backlog(shm);
-	ok(dispatch_scan_due(shm, 60000, &adds) == 1 &&
-	    dispatch_scan_due(shm, 60000, &adds) == 1 &&
+	ok(dispatch_scan_due(shm, 60000, &adds) == DISPATCH_SCAN_COUNTED &&
+	    dispatch_scan_due(shm, 60000, &adds) == DISPATCH_SCAN_COUNTED &&
 	    dispatch_scan_due(shm, 60000, &adds) == 0,
 	    "one scan per backlog counted");
 	dispatch_backlog(shm);
 	dispatch_backlog(shm);
-	ok(dispatch_scan_due(shm, 60000, &adds) == 1,
+	ok(dispatch_scan_due(shm, 60000, &adds) == DISPATCH_SCAN_COUNTED,
 	    "a scan for one of two");
 	dispatch_backlog_none(shm, adds);
 	ok(dispatch_scan_due(shm, 60000, &adds) == 0,
@@ -128,20 +128,20 @@ handoffs(struct shm *shm)
 	dispatch_backlog(shm);
 	dispatch_backlog(shm);
 	dispatch_backlog(shm);
-	ok(dispatch_scan_due(shm, 60000, &adds) == 1,
+	ok(dispatch_scan_due(shm, 60000, &adds) == DISPATCH_SCAN_COUNTED,
 	    "a scan begins");
 	dispatch_backlog(shm);          /* an API worker, meanwhile */
 	dispatch_backlog_none(shm, adds);
 	is_int(atomic_load(&shm->backlog), 1, "an empty scan forgets what "
 	    "was counted before it began, not what was counted during it");
-	ok(dispatch_scan_due(shm, 60000, &adds) == 1,
+	ok(dispatch_scan_due(shm, 60000, &adds) == DISPATCH_SCAN_COUNTED,
 	    "that one is scanned for");
 	dispatch_backlog_none(shm, adds);
 	ok(dispatch_scan_due(shm, 60000, &adds) == 0,
 	    "and forgotten by an empty scan that began after it");
 	/* The same from two processes: a child counts while we scan. */
 	dispatch_backlog(shm);
-	ok(dispatch_scan_due(shm, 60000, &adds) == 1,
+	ok(dispatch_scan_due(shm, 60000, &adds) == DISPATCH_SCAN_COUNTED,
 	    "a scan begins again");
 	pid_t adder = fork();
 	if (adder == 0) {
@@ -151,7 +151,7 @@ handoffs(struct shm *shm)
 	int adder_st;
 	waitpid(adder, &adder_st, 0);
 	dispatch_scanned(shm, 0, adds);
-	ok(dispatch_scan_due(shm, 60000, &adds) == 1,
+	ok(dispatch_scan_due(shm, 60000, &adds) == DISPATCH_SCAN_COUNTED,
 	    "counted by another process during the scan: kept");
 
 	/* A scan passes over what waits in the slots. */
@@ -165,8 +165,26 @@ handoffs(struct shm *shm)
 		;
 	ok(dispatch_handoff_list(shm, list) == 0, "none once taken");
 	usleep(30 * 1000);
-	ok(dispatch_scan_due(shm, 20, &adds) == 1,
+	ok(dispatch_scan_due(shm, 20, &adds) == DISPATCH_SCAN_POLL,
 	    "the poll is due again after its interval");
+
+	/* A poll that claimed a row nothing had announced (queued before
+	 * the node started): the next poll is due at once, and an idle
+	 * runner is woken for it, so that such a queue drains at the pace
+	 * of the runs, not one row per interval. */
+	int box = dispatch_mailbox_open(shm);
+	uint32_t bell = dispatch_mailbox_idle(shm, box);
+	ok(dispatch_scan_due(shm, 60000, &adds) == 0,
+	    "no poll within the interval");
+	dispatch_poll_again(shm);
+	ok(atomic_load(&shm->box[box].bell) != bell,
+	    "a poll that found work wakes an idle runner");
+	ok(dispatch_scan_due(shm, 60000, &adds) == DISPATCH_SCAN_POLL,
+	    "which polls at once");
+	ok(dispatch_scan_due(shm, 60000, &adds) == 0,
+	    "and once: the poll that finds nothing waits its interval");
+	dispatch_mailbox_busy(shm, box);
+	dispatch_mailbox_close(shm, box);
 
 	return 0;
 }
