@@ -68,41 +68,73 @@ dispatch_handoff_list(struct shm *shm, long long *ids)
 }
 
 int
-dispatch_scan_due(struct shm *shm, int poll_ms)
+dispatch_scan_due(struct shm *shm, int poll_ms, uint32_t *adds)
 {
 	int64_t now, last;
-	int32_t b = atomic_load(&shm->backlog);
+	int32_t b;
 
+	/* Read before the scan reads the queue: whatever is counted later
+	 * may be in rows it does not see (dispatch_backlog_none). */
+	*adds = atomic_load(&shm->backlog_adds);
+	b = atomic_load(&shm->backlog);
 	while (b > 0)
 		if (atomic_compare_exchange_weak(&shm->backlog, &b, b - 1))
-			return 1;
+			return DISPATCH_SCAN_COUNTED;
 	now = (int64_t)clock_mono_ms();
 	last = atomic_load(&shm->last_poll_ms);
 	return now - last >= poll_ms &&
-	    atomic_compare_exchange_strong(&shm->last_poll_ms, &last, now);
+	    atomic_compare_exchange_strong(&shm->last_poll_ms, &last, now) ?
+	    DISPATCH_SCAN_POLL : 0;
+}
+
+void
+dispatch_poll_again(struct shm *shm)
+{
+	/* As at the start (a fresh region): due for whoever looks next. */
+	atomic_store(&shm->last_poll_ms, 0);
+	dispatch_wake_one(shm);
+}
+
+/* Counts `n` scans more. The running total goes up first: a scan that
+ * forgets the backlog (dispatch_backlog_none) and finds these in it
+ * finds them in the total too. */
+static void
+backlog_add(struct shm *shm, int n)
+{
+	atomic_fetch_add(&shm->backlog_adds, (uint32_t)n);
+	atomic_fetch_add(&shm->backlog, n);
 }
 
 void
 dispatch_backlog(struct shm *shm)
 {
-	atomic_fetch_add(&shm->backlog, 1);
+	backlog_add(shm, 1);
 }
 
 void
-dispatch_backlog_none(struct shm *shm)
+dispatch_backlog_none(struct shm *shm, uint32_t adds)
 {
-	int32_t b = atomic_load(&shm->backlog);
+	int32_t b = atomic_load(&shm->backlog), since;
 
-	/* Only if nobody added meanwhile. */
-	if (b > 0)
-		atomic_compare_exchange_strong(&shm->backlog, &b, 0);
+	/* What was counted before the scan began is forgotten: the scan saw
+	 * those rows. What was counted since is kept: a row queued and
+	 * counted after the scan read the queue was not seen by it, and its
+	 * count was its only way to a runner before the next poll. The
+	 * total is read after b, so that it holds every count in b; one
+	 * added after that makes the CAS fail, and we look again. */
+	for (;;) {
+		since = (int32_t)(atomic_load(&shm->backlog_adds) - adds);
+		if (b <= since || atomic_compare_exchange_weak(&shm->backlog,
+		    &b, since))
+			return;
+	}
 }
 
 void
-dispatch_scanned(struct shm *shm, int claimed)
+dispatch_scanned(struct shm *shm, int claimed, uint32_t adds)
 {
 	if (!claimed)
-		dispatch_backlog_none(shm);
+		dispatch_backlog_none(shm, adds);
 	atomic_store(&shm->probe_quiet, !claimed);
 }
 
@@ -488,7 +520,7 @@ dispatch_backlog_wake(struct shm *shm, int n)
 
 	if (n <= 0)
 		return;
-	atomic_fetch_add(&shm->backlog, n);
+	backlog_add(shm, n);
 	/* The caller scans for one of them. */
 	n--;
 	for (int i = 0; i < SHM_RUNNER_BOXES && woken < n; i++)

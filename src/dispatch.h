@@ -42,19 +42,32 @@ long long dispatch_take_handoff(struct shm *shm);
 /* The ids waiting in hand-off slots now (at most SHM_HANDOFF_SLOTS):
  * a queue scan passes over them. Returns how many. */
 size_t dispatch_handoff_list(struct shm *shm, long long *ids);
-/* Whether this runner should scan the queue now: a backlog is counted
- * (dispatch_backlog; this takes one), or no runner of this node has
- * polled for other nodes' work within poll_ms. */
-int dispatch_scan_due(struct shm *shm, int poll_ms);
+/* Whether this runner should scan the queue now: DISPATCH_SCAN_COUNTED
+ * when a backlog is counted (dispatch_backlog; this takes one),
+ * DISPATCH_SCAN_POLL when no runner of this node has polled for other
+ * nodes' work within poll_ms (this runner polls now), else 0. *adds gets
+ * how many scans were ever counted, for dispatch_scanned. */
+#define DISPATCH_SCAN_COUNTED 1
+#define DISPATCH_SCAN_POLL 2
+int dispatch_scan_due(struct shm *shm, int poll_ms, uint32_t *adds);
+/* A poll claimed a row that nothing had announced (queued before this
+ * node started, by a node now gone, or its count lost): the queue may
+ * hold more of them. The next poll is due at once, and an idle runner is
+ * woken for it; the poll that finds nothing makes the next one wait its
+ * interval again. */
+void dispatch_poll_again(struct shm *shm);
 /* Counts queued work that no hand-off covers: one scan more. */
 void dispatch_backlog(struct shm *shm);
 /* A scan found nothing it may start: forget the rest of the backlog
- * (what frees a limit counts again). */
-void dispatch_backlog_none(struct shm *shm);
-/* What a scan found: nothing (dispatch_backlog_none, and the watcher
- * stays quiet until a newer row is queued), or something (the watcher
- * looks at the queue's head again). */
-void dispatch_scanned(struct shm *shm, int claimed);
+ * (what frees a limit counts again), but for the scans counted since it
+ * began (`adds` from dispatch_scan_due): those may be for rows it could
+ * not see. */
+void dispatch_backlog_none(struct shm *shm, uint32_t adds);
+/* What a scan that began at `adds` (dispatch_scan_due) found: nothing
+ * (dispatch_backlog_none, and the watcher stays quiet until a newer row
+ * is queued), or something (the watcher looks at the queue's head
+ * again). */
+void dispatch_scanned(struct shm *shm, int claimed, uint32_t adds);
 /* Whether hand-off slots or a backlog hold work (checked after going
  * idle, so that nothing queued meanwhile waits for the poll). */
 int dispatch_work_waiting(struct shm *shm);

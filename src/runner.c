@@ -22,7 +22,9 @@
  * SKIP LOCKED, honouring max_concurrency, passing over handed-off rows):
  * once per counted backlog (no free slot, a limited script queued, a
  * limited run ended, work another node queued: below) and once per poll
- * interval per node for anything else. Idle runners sleep on their
+ * interval per node for anything else, at once again while such a poll
+ * finds work (a queue left from before the node started drains at the
+ * pace of the runs). Idle runners sleep on their
  * mailbox's bell (runners without one, on shm->queue_gen) with the poll
  * interval as the timeout.
  *
@@ -422,6 +424,12 @@ claim_now(struct run_state *st)
 	if (!claimed) {
 		log_debug("execution handed over was taken or canceled "
 		    "meanwhile");
+		/* A hand-off is taken from its slot before it is claimed, and a
+		 * scan meanwhile no longer passes over it: a scan took it, which
+		 * may have been counted for a row still queued. That row's scan
+		 * is counted again (at worst, one scan that finds nothing). */
+		if (!st->claim_late)
+			dispatch_backlog(rn->shm);
 		st->not_ours = 1;
 	}
 	return claimed;
@@ -895,10 +903,10 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 
 	rn.box = dispatch_mailbox_open(shm);
 	while (!stopping) {
-		uint32_t seen = wake_read(&shm->queue_gen);
+		uint32_t seen = wake_read(&shm->queue_gen), adds;
 		long long handed;
 		struct execution_claim cl;
-		int claimed = 0;
+		int claimed = 0, scan;
 
 		/* Our box first: an API worker chose us for that one. */
 		if (!box_ready(&rn))
@@ -908,8 +916,8 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 		 * limited scripts, limits freed), and the scan takes the
 		 * oldest of that, passing over the rows waiting in hand-off
 		 * slots. */
-		if (dispatch_scan_due(shm, c->poll_interval_ms) &&
-		    db_begin(rn.db) == 0) {
+		if ((scan = dispatch_scan_due(shm, c->poll_interval_ms,
+		    &adds)) != 0 && db_begin(rn.db) == 0) {
 			long long skip[SHM_HANDOFF_SLOTS];
 			size_t nskip = dispatch_handoff_list(shm, skip);
 
@@ -932,12 +940,18 @@ runner_main(const struct conf *c, struct shm *shm, int slot)
 					memset(&cl, 0, sizeof(cl));
 				}
 			} else {
-				dispatch_scanned(shm, claimed);
+				dispatch_scanned(shm, claimed, adds);
 			}
 		}
 		if (claimed) {
-			/* More counted: let another runner scan meanwhile. */
-			if (atomic_load(&shm->backlog) > 0)
+			/* A poll found work nothing had announced (queued
+			 * before this node started, say): there may be more,
+			 * which polls at their interval would start one at a
+			 * time. More counted: let another runner scan
+			 * meanwhile. */
+			if (scan == DISPATCH_SCAN_POLL)
+				dispatch_poll_again(shm);
+			else if (atomic_load(&shm->backlog) > 0)
 				dispatch_wake_one(shm);
 			/* Its end may free its script's max_concurrency for
 			 * the next one queued: one scan more. */

@@ -111,6 +111,10 @@ struct shm {
 	/* How many scans queued work needs that no hand-off covers (no free
 	 * slot, a limited script, a limit freed): each scan takes one. */
 	_Atomic int32_t backlog;
+	/* How many scans were ever counted there (wrapping): a scan that
+	 * found nothing forgets the backlog but for those counted since it
+	 * began. */
+	_Atomic uint32_t backlog_adds;
 	/* When a runner of this node last scanned for work queued by other
 	 * nodes (monotonic ms): one scan per poll interval per node. */
 	_Atomic int64_t last_poll_ms;

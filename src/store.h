@@ -199,11 +199,11 @@ struct execution_claim {
 	 * The rest is filled as for a claim. */
 	int in_doubt;
 };
-/* Claims the oldest queued execution this runner may start, honouring
- * every script's max_concurrency across nodes and its node_labels
- * (`labels_re`: labels_regexp() of this node's labels), and passing over
- * the `nskip` ids in `skip` (handed off to runners already). *claimed = 0
- * if none. A deadlock is retried; -1 otherwise, with cl->in_doubt set
+/* Claims the oldest queued execution this runner may start, however
+ * far down the queue, honouring every script's max_concurrency across
+ * nodes and its node_labels (`labels_re`: labels_regexp() of this node's
+ * labels), and passing over the `nskip` ids in `skip` (handed off to
+ * runners already). *claimed = 0 if none. A deadlock is retried; -1 otherwise, with cl->in_doubt set
  * (and cl filled: free cl->input_json) when the connection was lost at
  * the COMMIT of a claim. */
 int store_execution_claim(struct db *db, const char *node, int pid,

@@ -97,23 +97,62 @@ handoffs(struct shm *shm)
 
 	/* Scans: a flagged backlog triggers exactly one scan; the poll for
 	 * other nodes' work is due once per interval for the whole node. */
+	uint32_t adds;
 	atomic_store(&shm->last_poll_ms, (int64_t)clock_mono_ms() - 120000);
-	ok(dispatch_scan_due(shm, 60000) == 1, "the first poll is due");
-	ok(dispatch_scan_due(shm, 60000) == 0,
+	ok(dispatch_scan_due(shm, 60000, &adds) == DISPATCH_SCAN_POLL,
+	    "the first poll is due");
+	ok(dispatch_scan_due(shm, 60000, &adds) == 0,
 	    "a second runner does not poll again within the interval");
 	dispatch_backlog(shm);
-	ok(dispatch_scan_due(shm, 60000) == 1, "a backlog makes a scan due");
-	ok(dispatch_scan_due(shm, 60000) == 0, "and is consumed by it");
+	ok(dispatch_scan_due(shm, 60000, &adds) == DISPATCH_SCAN_COUNTED,
+	    "a backlog makes a scan due");
+	ok(dispatch_scan_due(shm, 60000, &adds) == 0, "and is consumed by it");
 	dispatch_backlog(shm);
 	dispatch_backlog(shm);
-	ok(dispatch_scan_due(shm, 60000) == 1 &&
-	    dispatch_scan_due(shm, 60000) == 1 &&
-	    dispatch_scan_due(shm, 60000) == 0, "one scan per backlog counted");
+	ok(dispatch_scan_due(shm, 60000, &adds) == DISPATCH_SCAN_COUNTED &&
+	    dispatch_scan_due(shm, 60000, &adds) == DISPATCH_SCAN_COUNTED &&
+	    dispatch_scan_due(shm, 60000, &adds) == 0,
+	    "one scan per backlog counted");
 	dispatch_backlog(shm);
 	dispatch_backlog(shm);
-	dispatch_backlog_none(shm);
-	ok(dispatch_scan_due(shm, 60000) == 0, "a scan that found nothing "
-	    "clears the count");
+	ok(dispatch_scan_due(shm, 60000, &adds) == DISPATCH_SCAN_COUNTED,
+	    "a scan for one of two");
+	dispatch_backlog_none(shm, adds);
+	ok(dispatch_scan_due(shm, 60000, &adds) == 0,
+	    "a scan that found nothing clears the count");
+
+	/* A row counted while a scan runs, after the scan read the queue:
+	 * the scan cannot have seen it, so its finding nothing must not
+	 * forget that count, or the row waits for the next poll while
+	 * every runner sleeps (the wake-up lost). */
+	dispatch_backlog(shm);
+	dispatch_backlog(shm);
+	dispatch_backlog(shm);
+	ok(dispatch_scan_due(shm, 60000, &adds) == DISPATCH_SCAN_COUNTED,
+	    "a scan begins");
+	dispatch_backlog(shm);          /* an API worker, meanwhile */
+	dispatch_backlog_none(shm, adds);
+	is_int(atomic_load(&shm->backlog), 1, "an empty scan forgets what "
+	    "was counted before it began, not what was counted during it");
+	ok(dispatch_scan_due(shm, 60000, &adds) == DISPATCH_SCAN_COUNTED,
+	    "that one is scanned for");
+	dispatch_backlog_none(shm, adds);
+	ok(dispatch_scan_due(shm, 60000, &adds) == 0,
+	    "and forgotten by an empty scan that began after it");
+	/* The same from two processes: a child counts while we scan. */
+	dispatch_backlog(shm);
+	ok(dispatch_scan_due(shm, 60000, &adds) == DISPATCH_SCAN_COUNTED,
+	    "a scan begins again");
+	pid_t adder = fork();
+	if (adder == 0) {
+		dispatch_backlog(shm);
+		_exit(0);
+	}
+	int adder_st;
+	waitpid(adder, &adder_st, 0);
+	dispatch_scanned(shm, 0, adds);
+	ok(dispatch_scan_due(shm, 60000, &adds) == DISPATCH_SCAN_COUNTED,
+	    "counted by another process during the scan: kept");
 
 	/* A scan passes over what waits in the slots. */
 	long long list[SHM_HANDOFF_SLOTS];
@@ -126,8 +165,26 @@ handoffs(struct shm *shm)
 		;
 	ok(dispatch_handoff_list(shm, list) == 0, "none once taken");
 	usleep(30 * 1000);
-	ok(dispatch_scan_due(shm, 20) == 1, "the poll is due again after "
-	    "its interval");
+	ok(dispatch_scan_due(shm, 20, &adds) == DISPATCH_SCAN_POLL,
+	    "the poll is due again after its interval");
+
+	/* A poll that claimed a row nothing had announced (queued before
+	 * the node started): the next poll is due at once, and an idle
+	 * runner is woken for it, so that such a queue drains at the pace
+	 * of the runs, not one row per interval. */
+	int box = dispatch_mailbox_open(shm);
+	uint32_t bell = dispatch_mailbox_idle(shm, box);
+	ok(dispatch_scan_due(shm, 60000, &adds) == 0,
+	    "no poll within the interval");
+	dispatch_poll_again(shm);
+	ok(atomic_load(&shm->box[box].bell) != bell,
+	    "a poll that found work wakes an idle runner");
+	ok(dispatch_scan_due(shm, 60000, &adds) == DISPATCH_SCAN_POLL,
+	    "which polls at once");
+	ok(dispatch_scan_due(shm, 60000, &adds) == 0,
+	    "and once: the poll that finds nothing waits its interval");
+	dispatch_mailbox_busy(shm, box);
+	dispatch_mailbox_close(shm, box);
 
 	return 0;
 }
@@ -636,11 +693,11 @@ watching(struct shm *shm)
 	    "the caller is not: it scans itself");
 	dispatch_backlog_wake(shm, 0);
 	is_int(atomic_load(&shm->backlog), 3, "nothing found, nothing counted");
-	dispatch_scanned(shm, 0);
+	dispatch_scanned(shm, 0, atomic_load(&shm->backlog_adds));
 	is_int(atomic_load(&shm->backlog), 0, "an empty scan forgets the "
 	    "backlog");
 	is_int(atomic_load(&shm->probe_quiet), 1, "and quiets the watcher");
-	dispatch_scanned(shm, 1);
+	dispatch_scanned(shm, 1, atomic_load(&shm->backlog_adds));
 	is_int(atomic_load(&shm->probe_quiet), 0, "a claim wakes it up");
 	return 0;
 }
