@@ -64,6 +64,11 @@ void api_venvs_rebuild(struct request *r);
 /* Parses the body as a JSON object; NULL after answering 400. The caller
  * frees the tree with yajl_tree_free(). */
 struct yajl_val_s *api_body_object(struct request *r);
+/* Whether every member of `body` is one of `known` (NULL-terminated): 0,
+ * or -1 after answering 422 for the first that is not, naming it, and
+ * `shape` (how the body looks) when not NULL. */
+int api_body_known(struct request *r, const struct yajl_val_s *body,
+    const char *const *known, const char *shape);
 /* Parses r->params[i] as a positive id; 0 after answering 404. */
 unsigned long long api_param_id(struct request *r, int i, const char *what);
 /* A list answer {"<key>": [...]}: api_list_open() starts writing it into

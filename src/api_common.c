@@ -38,6 +38,26 @@ api_body_object(struct request *r)
 	return v;
 }
 
+int
+api_body_known(struct request *r, const struct yajl_val_s *body,
+    const char *const *known, const char *shape)
+{
+	for (size_t i = 0; i < body->u.object.len; i++) {
+		const char *k = body->u.object.keys[i];
+		const char *const *n;
+
+		for (n = known; *n != NULL && strcmp(*n, k) != 0; n++)
+			;
+		if (*n != NULL)
+			continue;
+		resp_error(r, 422, "validation_failed", k, "unknown field "
+		    "\"%s\"%s%s", k, shape != NULL ? "; the body is " : "",
+		    shape != NULL ? shape : "");
+		return -1;
+	}
+	return 0;
+}
+
 unsigned long long
 api_param_id(struct request *r, int i, const char *what)
 {

@@ -72,15 +72,10 @@ parse_input(struct request *r, struct execution_submission *sub, yajl_val *body,
 		return 0;
 	if ((*body = api_body_object(r)) == NULL)
 		return -1;
-	for (size_t i = 0; i < (*body)->u.object.len; i++) {
-		const char *k = (*body)->u.object.keys[i];
-		if (strcmp(k, "input") != 0 && strcmp(k, "callback_url") != 0) {
-			resp_error(r, 422, "validation_failed", k,
-			    "unknown field \"%s\"; the body is {\"input\": "
-			    "{...}, \"callback_url\": \"...\"}", k);
-			return -1;
-		}
-	}
+	if (api_body_known(r, *body, (const char *const[]){ "input",
+	    "callback_url", NULL },
+	    "{\"input\": {...}, \"callback_url\": \"...\"}") == -1)
+		return -1;
 	if ((cb = json_get(*body, "callback_url")) != NULL) {
 		if (!YAJL_IS_NULL(cb) && !YAJL_IS_STRING(cb)) {
 			resp_error(r, 422, "validation_failed", "callback_url",

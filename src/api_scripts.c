@@ -311,14 +311,9 @@ api_scripts_inspect(struct request *r)
 
 	if ((body = api_body_object(r)) == NULL)
 		return;
-	for (size_t i = 0; i < body->u.object.len; i++) {
-		const char *k = body->u.object.keys[i];
-		if (strcmp(k, "path") != 0) {
-			resp_error(r, 422, "validation_failed", k, "unknown field "
-			    "\"%s\"; the body is {\"path\": \"...\"}", k);
-			goto out;
-		}
-	}
+	if (api_body_known(r, body, (const char *const[]){ "path", NULL },
+	    "{\"path\": \"...\"}") == -1)
+		goto out;
 	v = json_get(body, "path");
 	path = YAJL_IS_STRING(v) ? v->u.string : NULL;
 	if (v != NULL && path == NULL) {

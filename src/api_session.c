@@ -62,14 +62,9 @@ api_session_open(struct request *r)
 		return;
 	if ((body = api_body_object(r)) == NULL)
 		return;
-	for (size_t i = 0; i < body->u.object.len; i++) {
-		const char *k = body->u.object.keys[i];
-		if (strcmp(k, "token") != 0) {
-			resp_error(r, 422, "validation_failed", k, "unknown field "
-			    "\"%s\"; the body is {\"token\": \"...\"}", k);
-			goto out;
-		}
-	}
+	if (api_body_known(r, body, (const char *const[]){ "token", NULL },
+	    "{\"token\": \"...\"}") == -1)
+		goto out;
 	v = json_get(body, "token");
 	token = YAJL_IS_STRING(v) ? v->u.string : NULL;
 	if (token == NULL || *token == '\0' || strlen(token) > 512) {

@@ -46,14 +46,9 @@ api_tokens_create(struct request *r)
 
 	if ((body = api_body_object(r)) == NULL)
 		return;
-	for (size_t i = 0; i < body->u.object.len; i++) {
-		const char *k = body->u.object.keys[i];
-		if (strcmp(k, "name") && strcmp(k, "role")) {
-			resp_error(r, 422, "validation_failed", k,
-			    "unknown field \"%s\"", k);
-			goto out;
-		}
-	}
+	if (api_body_known(r, body, (const char *const[]){ "name", "role",
+	    NULL }, NULL) == -1)
+		goto out;
 	v = json_get(body, "name");
 	name = YAJL_IS_STRING(v) ? v->u.string : NULL;
 	if (name == NULL || *name == '\0' || strlen(name) > 128) {
